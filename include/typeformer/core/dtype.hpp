@@ -1,0 +1,99 @@
+// typeformer/core/dtype.hpp: element types, their sizes and their names in
+// safetensors and ONNX.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+namespace typeformer::inline v0 {
+
+enum class dtype : std::uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, boolean };
+
+[[nodiscard]] constexpr std::size_t size_of(dtype t) noexcept {
+    switch (t) {
+        case dtype::f64: case dtype::i64: return 8;
+        case dtype::f32: case dtype::i32: return 4;
+        case dtype::f16: case dtype::bf16: case dtype::i16: return 2;
+        case dtype::i8: case dtype::u8: case dtype::boolean: return 1;
+    }
+    return 0;
+}
+
+/// The name safetensors uses in its header ("F32", "BF16", ...).
+[[nodiscard]] constexpr std::string_view safetensors_name(dtype t) noexcept {
+    switch (t) {
+        case dtype::f32: return "F32";
+        case dtype::f16: return "F16";
+        case dtype::bf16: return "BF16";
+        case dtype::f64: return "F64";
+        case dtype::i64: return "I64";
+        case dtype::i32: return "I32";
+        case dtype::i16: return "I16";
+        case dtype::i8: return "I8";
+        case dtype::u8: return "U8";
+        case dtype::boolean: return "BOOL";
+    }
+    return "?";
+}
+
+[[nodiscard]] constexpr std::optional<dtype> dtype_from_safetensors(std::string_view s) noexcept {
+    for (auto t : {dtype::f32, dtype::f16, dtype::bf16, dtype::f64, dtype::i64, dtype::i32,
+                   dtype::i16, dtype::i8, dtype::u8, dtype::boolean})
+        if (safetensors_name(t) == s) return t;
+    return std::nullopt;
+}
+
+/// onnx::TensorProto_DataType value (kept numeric so this header needs no onnx include).
+[[nodiscard]] constexpr int onnx_type(dtype t) noexcept {
+    switch (t) {
+        case dtype::f32: return 1;
+        case dtype::u8: return 2;
+        case dtype::i8: return 3;
+        case dtype::i16: return 5;
+        case dtype::i32: return 6;
+        case dtype::i64: return 7;
+        case dtype::boolean: return 9;
+        case dtype::f16: return 10;
+        case dtype::f64: return 11;
+        case dtype::bf16: return 16;
+    }
+    return 0;
+}
+
+/// IEEE half -> float (exact).
+[[nodiscard]] inline float half_to_float(std::uint16_t h) noexcept {
+    const std::uint32_t sign = (h & 0x8000u) << 16;
+    std::uint32_t exp = (h >> 10) & 0x1fu;
+    std::uint32_t man = h & 0x3ffu;
+    std::uint32_t bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else {  // subnormal: renormalise
+            exp = 127 - 15 + 1;
+            while ((man & 0x400u) == 0) { man <<= 1; --exp; }
+            man &= 0x3ffu;
+            bits = sign | (exp << 23) | (man << 13);
+        }
+    } else if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+/// bfloat16 -> float (exact).
+[[nodiscard]] inline float bf16_to_float(std::uint16_t b) noexcept {
+    const std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,28 @@
+// typeformer/core/error.hpp: the one exception type the library throws.
+//
+// Every error carries a stable identifier ("safetensors.header",
+// "config.type_error", "checkpoint.mismatch", ...) and a human sentence that
+// names what is wrong and where (a file, a tensor, a JSON path). what() reads
+// "[id] message", in the style of nlohmann/json.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace typeformer::inline v0 {
+
+class error : public std::runtime_error {
+public:
+    error(std::string_view id, std::string_view message)
+        : std::runtime_error("[" + std::string(id) + "] " + std::string(message)),
+          id_(id) {}
+
+    /// The stable identifier, e.g. "safetensors.header".
+    [[nodiscard]] const std::string& id() const noexcept { return id_; }
+
+private:
+    std::string id_;
+};
+
+}  // namespace typeformer::inline v0
