@@ -1,0 +1,429 @@
+// typeformer/backend/eval.hpp: the eval backend, the reference forward pass.
+//
+// Values are xtensor arrays: float32 for activations and weights, int64 for
+// ids, masks and shapes (booleans are int64 0/1 tagged `boolean`). Matrix
+// products go to BLAS (cblas_sgemm). Every op evaluates eagerly into a
+// container, so no lazy expression outlives its operands.
+#pragma once
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xview.hpp>
+
+#include "typeformer/backend/scope.hpp"
+#include "typeformer/core/config.hpp"
+#include "typeformer/core/dtype.hpp"
+#include "typeformer/core/error.hpp"
+#include "typeformer/io/checkpoint.hpp"
+
+namespace typeformer::inline v0 {
+
+/// A tensor of the eval backend.
+struct eval_value {
+    dtype type = dtype::f32;
+    xt::xarray<float> f;         // type == f32
+    xt::xarray<std::int64_t> i;  // type == i64 or boolean
+
+    eval_value() = default;
+    eval_value(xt::xarray<float> a) : type(dtype::f32), f(std::move(a)) {}  // NOLINT: implicit on purpose
+    eval_value(xt::xarray<std::int64_t> a, dtype t = dtype::i64) : type(t), i(std::move(a)) {}
+
+    [[nodiscard]] bool is_float() const { return type == dtype::f32; }
+    [[nodiscard]] std::vector<std::int64_t> shape() const {
+        const auto& s = is_float() ? f.shape() : i.shape();
+        return {s.begin(), s.end()};
+    }
+    [[nodiscard]] std::size_t rank() const { return is_float() ? f.dimension() : i.dimension(); }
+};
+
+namespace detail {
+inline std::size_t norm_axis(std::int64_t axis, std::size_t rank) {
+    const auto r = static_cast<std::int64_t>(rank);
+    if (axis < -r || axis >= r) throw error("eval.axis", "axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
+    return static_cast<std::size_t>(axis < 0 ? axis + r : axis);
+}
+
+inline std::int64_t numel(const std::vector<std::int64_t>& s) {
+    return std::accumulate(s.begin(), s.end(), std::int64_t{1}, std::multiplies<>());
+}
+
+/// ONNX Reshape semantics: 0 copies the input's dim, -1 is inferred.
+inline std::vector<std::size_t> reshape_target(const std::vector<std::int64_t>& in,
+                                               const std::vector<std::int64_t>& spec) {
+    std::vector<std::int64_t> out(spec.size());
+    std::int64_t known = 1;
+    int infer = -1;
+    for (std::size_t k = 0; k < spec.size(); ++k) {
+        if (spec[k] == 0) {
+            if (k >= in.size()) throw error("eval.reshape", "reshape: 0 at an axis the input lacks");
+            out[k] = in[k];
+        } else if (spec[k] == -1) {
+            if (infer >= 0) throw error("eval.reshape", "reshape: more than one -1");
+            infer = static_cast<int>(k);
+            continue;
+        } else {
+            out[k] = spec[k];
+        }
+        known *= out[k];
+    }
+    const std::int64_t total = numel(in);
+    if (infer >= 0) out[static_cast<std::size_t>(infer)] = known == 0 ? 0 : total / known;
+    if (numel(out) != total) throw error("eval.reshape", "reshape: element count mismatch");
+    return {out.begin(), out.end()};
+}
+
+template <class T>
+xt::xarray<T> reshaped(const xt::xarray<T>& a, const std::vector<std::size_t>& shape) {
+    xt::xarray<T> r = a;
+    r.reshape(shape);
+    return r;
+}
+
+// C[m×n] = alpha · A[m×k] · op(B) (+ beta C), row-major, with leading dimensions.
+inline void sgemm(bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                  std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+    if (m == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
+                static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+}  // namespace detail
+
+/// The reference backend. Feed it inputs, run a model's forward on it, read the outputs.
+class eval_backend {
+public:
+    using value = eval_value;
+
+    explicit eval_backend(const checkpoint* weights = nullptr) : weights_(weights) {}
+
+    // -- graph boundary ------------------------------------------------------
+    void feed(std::string name, value v) { feeds_.insert_or_assign(std::move(name), std::move(v)); }
+
+    value input(std::string_view name, dtype type, std::span<const std::string_view> axes) {
+        auto it = feeds_.find(name);
+        if (it == feeds_.end()) throw error("eval.input", "no value fed for input " + std::string(name));
+        if (it->second.rank() != axes.size())
+            throw error("eval.input", "input " + std::string(name) + " has rank " +
+                                          std::to_string(it->second.rank()) + ", expected " +
+                                          std::to_string(axes.size()));
+        if (type == dtype::f32 && !it->second.is_float())
+            throw error("eval.input", "input " + std::string(name) + " must be float32");
+        return it->second;
+    }
+    void output(std::string_view name, const value& v, std::span<const std::string_view> /*axes*/) {
+        outputs_.insert_or_assign(std::string(name), v);
+    }
+    [[nodiscard]] const std::map<std::string, value, std::less<>>& outputs() const { return outputs_; }
+
+    // -- scopes and parameters -----------------------------------------------
+    module_path& path() { return path_; }
+    scope_guard<eval_backend> scope(std::string_view dotted) { return {*this, dotted}; }
+
+    /// A weight, by name relative to the current scope; `tied_to` is the full
+    /// name of the tensor it shares storage with, when tied.
+    value param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to = {}) {
+        param_request req{path_.dotted(rel), std::string(tied_to), std::move(shape)};
+        if (auto it = cache_.find(req.name); it != cache_.end()) return it->second;
+        if (!weights_) throw error("eval.param", "no checkpoint to read " + req.name + " from");
+        const tensor_view* t = resolve(*weights_, req);
+        if (!t) throw error("checkpoint.missing", "missing tensor " + req.name);
+        if (t->shape != req.shape)
+            throw error("checkpoint.mismatch", "tensor " + req.name + " has shape " + shape_string(t->shape) +
+                                                   ", expected " + shape_string(req.shape));
+        xt::xarray<float> a = xt::zeros<float>(std::vector<std::size_t>(t->shape.begin(), t->shape.end()));
+        read_as_f32(*t, std::span<float>(a.data(), a.size()));
+        value v(std::move(a));
+        cache_.emplace(req.name, v);
+        return v;
+    }
+
+    // -- constants -----------------------------------------------------------
+    value scalar(float x) { return value(xt::xarray<float>(x)); }
+    value constant_i64(std::vector<std::int64_t> v) {
+        const std::vector<std::size_t> shape{v.size()};
+        return value(xt::xarray<std::int64_t>(xt::adapt(v, shape)));
+    }
+
+    // -- elementwise ---------------------------------------------------------
+    value add(const value& a, const value& b) { return binary(a, b, [](auto x, auto y) { return x + y; }); }
+    value sub(const value& a, const value& b) { return binary(a, b, [](auto x, auto y) { return x - y; }); }
+    value mul(const value& a, const value& b) { return binary(a, b, [](auto x, auto y) { return x * y; }); }
+    value div(const value& a, const value& b) { return binary(a, b, [](auto x, auto y) { return x / y; }); }
+
+    value less(const value& a, const value& b) {
+        if (a.type != b.type) throw error("eval.type", "less: operand types differ");
+        if (a.is_float()) return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(a.f < b.f)), dtype::boolean);
+        return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(a.i < b.i)), dtype::boolean);
+    }
+
+    value tanh(const value& x) { return unary(x, [](float v) { return std::tanh(v); }); }
+    value relu(const value& x) { return unary(x, [](float v) { return v > 0.f ? v : 0.f; }); }
+    value sigmoid(const value& x) { return unary(x, [](float v) { return 1.f / (1.f + std::exp(-v)); }); }
+    /// GELU, exact (erf) form: x/2 · (1 + erf(x/√2)).
+    value gelu(const value& x) {
+        return unary(x, [](float v) { return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f)); });
+    }
+    /// GELU, tanh approximation: x/2 · (1 + tanh(√(2/π)(x + 0.044715x³))).
+    value gelu_tanh(const value& x) {
+        return unary(x, [](float v) {
+            return 0.5f * v * (1.f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+        });
+    }
+
+    value cast(const value& x, dtype to) {
+        if (to == dtype::f32) return x.is_float() ? x : value(xt::xarray<float>(xt::cast<float>(x.i)));
+        if (to == dtype::i64 || to == dtype::boolean) {
+            value r = x.is_float() ? value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(x.f))) : x;
+            if (to == dtype::boolean) r.i = xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(r.i, std::int64_t{0})));
+            r.type = to;
+            return r;
+        }
+        throw error("eval.cast", "cast to " + std::string(safetensors_name(to)) + " is not supported");
+    }
+
+    // -- shapes --------------------------------------------------------------
+    value reshape(const value& x, const std::vector<std::int64_t>& spec) {
+        const auto target = detail::reshape_target(x.shape(), spec);
+        if (x.is_float()) return value(detail::reshaped(x.f, target));
+        return value(detail::reshaped(x.i, target), x.type);
+    }
+    value reshape(const value& x, const value& shape) {
+        if (shape.is_float() || shape.rank() != 1) throw error("eval.reshape", "shape must be a 1-D int64 tensor");
+        return reshape(x, std::vector<std::int64_t>(shape.i.begin(), shape.i.end()));
+    }
+    /// The input's dims [start, end) as a 1-D int64 tensor.
+    value shape(const value& x, std::int64_t start, std::int64_t end) {
+        auto s = x.shape();
+        const auto r = static_cast<std::int64_t>(s.size());
+        if (start < 0) start += r;
+        if (end < 0) end += r;
+        return constant_i64(std::vector<std::int64_t>(s.begin() + start, s.begin() + end));
+    }
+    /// Merge dims [0, axis) into one and [axis, rank) into another.
+    value flatten(const value& x, std::int64_t axis) {
+        auto s = x.shape();
+        const auto ax = static_cast<std::size_t>(axis);
+        const std::int64_t outer = detail::numel({s.begin(), s.begin() + static_cast<std::ptrdiff_t>(ax)});
+        return reshape(x, {outer, -1});
+    }
+    value transpose(const value& x, const std::vector<std::int64_t>& perm) {
+        std::vector<std::size_t> p(perm.begin(), perm.end());
+        if (x.is_float()) return value(xt::xarray<float>(xt::transpose(x.f, p)));
+        return value(xt::xarray<std::int64_t>(xt::transpose(x.i, p)), x.type);
+    }
+    value unsqueeze(const value& x, const std::vector<std::int64_t>& axes) {
+        auto s = x.shape();
+        std::vector<std::int64_t> sorted = axes;
+        const auto out_rank = s.size() + axes.size();
+        for (auto& a : sorted) a = static_cast<std::int64_t>(detail::norm_axis(a, out_rank));
+        std::sort(sorted.begin(), sorted.end());
+        for (auto a : sorted) s.insert(s.begin() + a, 1);
+        return reshape(x, s);
+    }
+    /// x[..., index, ...] along `axis`; the axis disappears (ONNX Gather with a scalar index).
+    value select(const value& x, std::int64_t axis, std::int64_t index) {
+        const auto ax = detail::norm_axis(axis, x.rank());
+        xt::xstrided_slice_vector sv(x.rank(), xt::all());
+        sv[ax] = index;
+        if (x.is_float()) return value(xt::xarray<float>(xt::strided_view(x.f, sv)));
+        return value(xt::xarray<std::int64_t>(xt::strided_view(x.i, sv)), x.type);
+    }
+    /// 0, 1, ..., dim(x, axis) - 1 as int64.
+    value range(const value& x, std::int64_t axis) {
+        const auto n = x.shape()[detail::norm_axis(axis, x.rank())];
+        return value(xt::xarray<std::int64_t>(xt::arange<std::int64_t>(n)));
+    }
+
+    // -- linear algebra ------------------------------------------------------
+    /// Embedding lookup: table[indices], appending the table's row axis.
+    value gather(const value& table, const value& indices) {
+        if (!table.is_float() || table.rank() != 2 || indices.is_float())
+            throw error("eval.gather", "gather expects a 2-D float table and int64 indices");
+        const auto rows = table.f.shape()[0], cols = table.f.shape()[1];
+        auto shape = indices.shape();
+        std::vector<std::size_t> out_shape(shape.begin(), shape.end());
+        out_shape.push_back(cols);
+        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        for (std::size_t k = 0; k < indices.i.size(); ++k) {
+            std::int64_t id = indices.i.data()[k];
+            if (id < 0) id += static_cast<std::int64_t>(rows);
+            if (id < 0 || static_cast<std::size_t>(id) >= rows)
+                throw error("eval.gather", "index " + std::to_string(indices.i.data()[k]) + " out of range [0, " +
+                                               std::to_string(rows) + ")");
+            std::copy_n(table.f.data() + static_cast<std::size_t>(id) * cols, cols, out.data() + k * cols);
+        }
+        return value(std::move(out));
+    }
+
+    /// numpy matmul on float tensors of rank >= 2 (batch dims broadcast).
+    value matmul(const value& a, const value& b) {
+        auto sa = a.shape(), sb = b.shape();
+        if (sa.size() < 2 || sb.size() < 2) throw error("eval.matmul", "matmul expects rank >= 2");
+        const auto m = static_cast<std::size_t>(sa[sa.size() - 2]), k = static_cast<std::size_t>(sa.back());
+        const auto n = static_cast<std::size_t>(sb.back());
+        if (static_cast<std::size_t>(sb[sb.size() - 2]) != k) throw error("eval.matmul", "matmul: inner dims differ");
+        std::vector<std::int64_t> ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
+        const std::size_t r = std::max(ba.size(), bb.size());
+        ba.insert(ba.begin(), r - ba.size(), 1);
+        bb.insert(bb.begin(), r - bb.size(), 1);
+        std::vector<std::size_t> out_shape;
+        for (std::size_t d = 0; d < r; ++d) out_shape.push_back(static_cast<std::size_t>(std::max(ba[d], bb[d])));
+        const std::size_t batches = std::accumulate(out_shape.begin(), out_shape.end(), std::size_t{1}, std::multiplies<>());
+        out_shape.push_back(m);
+        out_shape.push_back(n);
+        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        for (std::size_t idx = 0; idx < batches; ++idx) {
+            std::size_t rem = idx, off_a = 0, off_b = 0, stride_a = 1, stride_b = 1;
+            for (std::size_t d = r; d-- > 0;) {
+                const std::size_t pos = rem % out_shape[d];
+                rem /= out_shape[d];
+                off_a += (ba[d] == 1 ? 0 : pos) * stride_a;
+                off_b += (bb[d] == 1 ? 0 : pos) * stride_b;
+                stride_a *= static_cast<std::size_t>(ba[d]);
+                stride_b *= static_cast<std::size_t>(bb[d]);
+            }
+            detail::sgemm(false, m, n, k, 1.f, a.f.data() + off_a * m * k, k, b.f.data() + off_b * k * n, n, 0.f,
+                          out.data() + idx * m * n, n);
+        }
+        return value(std::move(out));
+    }
+
+    /// x · wᵀ (+ bias), w in PyTorch's Linear layout [out, in].
+    value linear(const value& x, const value& w, const value* bias = nullptr) {
+        auto s = x.shape();
+        const auto in = static_cast<std::size_t>(s.back()), out_dim = static_cast<std::size_t>(w.f.shape()[0]);
+        if (w.f.shape()[1] != in) throw error("eval.linear", "linear: weight has " + std::to_string(w.f.shape()[1]) + " inputs, x has " + std::to_string(in));
+        const std::size_t rows = x.f.size() / std::max<std::size_t>(in, 1);
+        std::vector<std::size_t> out_shape(s.begin(), s.end());
+        out_shape.back() = out_dim;
+        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        if (bias)
+            for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias->f.data(), out_dim, out.data() + r * out_dim);
+        detail::sgemm(true, rows, out_dim, in, 1.f, x.f.data(), in, w.f.data(), in, bias ? 1.f : 0.f, out.data(),
+                      out_dim);
+        return value(std::move(out));
+    }
+
+    // -- normalisation and attention ----------------------------------------
+    /// LayerNorm over the last axis.
+    value layer_norm(const value& x, const value& gamma, const value& beta, float eps) {
+        const std::size_t n = x.f.shape().back(), rows = x.f.size() / std::max<std::size_t>(n, 1);
+        xt::xarray<float> out = xt::zeros<float>(x.f.shape());
+        for (std::size_t r = 0; r < rows; ++r) {
+            const float* in = x.f.data() + r * n;
+            float* o = out.data() + r * n;
+            double mean = 0;
+            for (std::size_t j = 0; j < n; ++j) mean += in[j];
+            mean /= static_cast<double>(n);
+            double var = 0;
+            for (std::size_t j = 0; j < n; ++j) var += (in[j] - mean) * (in[j] - mean);
+            var /= static_cast<double>(n);
+            const double inv = 1.0 / std::sqrt(var + eps);
+            for (std::size_t j = 0; j < n; ++j)
+                o[j] = static_cast<float>((in[j] - mean) * inv) * gamma.f.data()[j] + beta.f.data()[j];
+        }
+        return value(std::move(out));
+    }
+
+    /// Softmax over the last axis.
+    value softmax(const value& x) {
+        xt::xarray<float> out = x.f;
+        const std::size_t n = out.shape().back(), rows = out.size() / std::max<std::size_t>(n, 1);
+        for (std::size_t r = 0; r < rows; ++r) softmax_row(out.data() + r * n, n);
+        return value(std::move(out));
+    }
+
+    /// Multi-head scaled dot-product attention.
+    /// q [B, Sq, H·D], k and v [B, Sk, H·D]; bias additive, broadcastable to
+    /// [B, H, Sq, Sk] (null for none); returns [B, Sq, H·D].
+    value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads,
+                    float scale) {
+        const auto B = q.f.shape()[0], Sq = q.f.shape()[1], HD = q.f.shape()[2], Sk = k.f.shape()[1];
+        const auto H = static_cast<std::size_t>(heads), D = HD / H;
+        xt::xarray<float> out = xt::zeros<float>(std::vector<std::size_t>{B, Sq, HD});
+        std::vector<float> scores(Sq * Sk);
+        std::vector<std::size_t> bs;  // bias shape padded to rank 4
+        if (bias) {
+            auto s = bias->f.shape();
+            bs.assign(4 - s.size(), 1);
+            bs.insert(bs.end(), s.begin(), s.end());
+        }
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t h = 0; h < H; ++h) {
+                detail::sgemm(true, Sq, Sk, D, scale, q.f.data() + b * Sq * HD + h * D, HD,
+                              k.f.data() + b * Sk * HD + h * D, HD, 0.f, scores.data(), Sk);
+                if (bias) {
+                    const std::size_t bb = bs[0] == 1 ? 0 : b, hh = bs[1] == 1 ? 0 : h;
+                    for (std::size_t i = 0; i < Sq; ++i)
+                        for (std::size_t j = 0; j < Sk; ++j) {
+                            const std::size_t ii = bs[2] == 1 ? 0 : i, jj = bs[3] == 1 ? 0 : j;
+                            scores[i * Sk + j] += bias->f.data()[((bb * bs[1] + hh) * bs[2] + ii) * bs[3] + jj];
+                        }
+                }
+                for (std::size_t i = 0; i < Sq; ++i) softmax_row(scores.data() + i * Sk, Sk);
+                detail::sgemm(false, Sq, D, Sk, 1.f, scores.data(), Sk, v.f.data() + b * Sk * HD + h * D, HD, 0.f,
+                              out.data() + b * Sq * HD + h * D, HD);
+            }
+        return value(std::move(out));
+    }
+
+    /// The activation a config names.
+    value activate(activation a, const value& x) {
+        switch (a) {
+            case activation::gelu: return gelu(x);
+            case activation::gelu_new: return gelu_tanh(x);
+            case activation::relu: return relu(x);
+            case activation::silu: return mul(x, sigmoid(x));
+            case activation::tanh: return tanh(x);
+        }
+        return x;
+    }
+
+private:
+    static void softmax_row(float* p, std::size_t n) {
+        float mx = -std::numeric_limits<float>::infinity();
+        for (std::size_t j = 0; j < n; ++j) mx = std::max(mx, p[j]);
+        double sum = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+            p[j] = std::exp(p[j] - mx);
+            sum += p[j];
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        for (std::size_t j = 0; j < n; ++j) p[j] *= inv;
+    }
+
+    template <class F>
+    static value binary(const value& a, const value& b, F f) {
+        if (a.type != b.type)
+            throw error("eval.type", "binary op on " + std::string(safetensors_name(a.type)) + " and " +
+                                         std::string(safetensors_name(b.type)));
+        if (a.is_float()) return value(xt::xarray<float>(f(a.f, b.f)));
+        return value(xt::xarray<std::int64_t>(f(a.i, b.i)), a.type);
+    }
+    template <class F>
+    static value unary(const value& x, F f) {
+        if (!x.is_float()) throw error("eval.type", "float op on an integer tensor");
+        xt::xarray<float> out = x.f;
+        for (auto& v : out) v = f(v);
+        return value(std::move(out));
+    }
+
+    const checkpoint* weights_;
+    module_path path_;
+    std::map<std::string, value, std::less<>> feeds_, outputs_, cache_;
+};
+
+}  // namespace typeformer::inline v0

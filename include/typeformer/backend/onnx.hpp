@@ -1,0 +1,469 @@
+// typeformer/backend/onnx.hpp: the ONNX backend, a graph builder.
+//
+// The same forward that computes on the eval backend emits nodes here. Values
+// are symbolic: a tensor name, an element type and a shape whose dims are
+// static sizes, named dynamic axes (`dim_param`) or unknown. Each op is
+// spelled as the target opset requires (13 to 17); high-level ops (layer
+// norm, GELU, attention) are decomposed where the opset has no native op.
+//
+// Parameters are recorded as requests (name, tied alternative, shape) while
+// the graph is built; `finish()` turns the ones the graph uses into
+// initializers, read from the mapped checkpoint. A Linear weight is stored
+// transposed, as `<name>.T`, so that the product is one MatMul.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "typeformer/backend/scope.hpp"
+#include "typeformer/core/config.hpp"
+#include "typeformer/core/dtype.hpp"
+#include "typeformer/core/error.hpp"
+#include "typeformer/io/checkpoint.hpp"
+
+namespace typeformer::inline v0 {
+
+/// One dimension of a symbolic shape: a static size, a named axis, or unknown.
+struct dim {
+    std::int64_t size = -1;  // >= 0 when static
+    std::string param;       // the axis name when dynamic and named
+
+    [[nodiscard]] bool is_static() const { return size >= 0; }
+    friend bool operator==(const dim&, const dim&) = default;
+};
+
+/// A tensor of the ONNX backend.
+struct onnx_value {
+    std::string name;
+    dtype type = dtype::f32;
+    std::vector<dim> shape;
+
+    [[nodiscard]] std::size_t rank() const { return shape.size(); }
+};
+
+inline constexpr int min_opset = 13;
+inline constexpr int max_opset = 17;  // the newest opset the ONNX checker we build against knows
+inline constexpr int default_opset = 17;
+
+class onnx_backend {
+public:
+    using value = onnx_value;
+
+    explicit onnx_backend(const checkpoint* weights, int opset = default_opset) : weights_(weights), opset_(opset) {
+        if (opset < min_opset || opset > max_opset)
+            throw error("export.opset", "opset " + std::to_string(opset) + " is not supported (supported: " +
+                                            std::to_string(min_opset) + " to " + std::to_string(max_opset) + ")");
+        model_.set_ir_version(8);
+        model_.set_producer_name("typeformer");
+        model_.set_producer_version("0.1.0");
+        auto* op = model_.add_opset_import();
+        op->set_domain("");
+        op->set_version(opset);
+        graph()->set_name("typeformer");
+    }
+
+    [[nodiscard]] int opset() const { return opset_; }
+    onnx::ModelProto& model() { return model_; }
+    onnx::GraphProto* graph() { return model_.mutable_graph(); }
+
+    // -- graph boundary ------------------------------------------------------
+    value input(std::string_view name, dtype type, std::span<const std::string_view> axes) {
+        value v{std::string(name), type, {}};
+        for (auto a : axes) v.shape.push_back(dim{-1, std::string(a)});
+        write_value_info(graph()->add_input(), v);
+        return v;
+    }
+    /// A graph output; named axes become dim_params, "" axes keep the size found.
+    void output(std::string_view name, const value& v, std::span<const std::string_view> axes) {
+        if (axes.size() != v.rank())
+            throw error("export.output", "output " + std::string(name) + " has rank " + std::to_string(v.rank()) +
+                                             " but " + std::to_string(axes.size()) + " axes are declared");
+        value o{std::string(name), v.type, v.shape};
+        for (std::size_t k = 0; k < axes.size(); ++k)
+            if (!axes[k].empty()) o.shape[k] = dim{-1, std::string(axes[k])};
+        auto guard = scope("");
+        node("Identity", {v.name}, {}, {o.name});
+        write_value_info(graph()->add_output(), o);
+    }
+
+    // -- scopes and parameters -----------------------------------------------
+    module_path& path() { return path_; }
+    scope_guard<onnx_backend> scope(std::string_view dotted) { return {*this, dotted}; }
+
+    value param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to = {}) {
+        param_request req{path_.dotted(rel), std::string(tied_to), std::move(shape)};
+        std::string name = req.name;
+        const tensor_view* t = weights_ ? resolve(*weights_, req, &name) : nullptr;
+        if (!std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) { return r.name == req.name; }))
+            requests_.push_back(req);
+        value v{name, dtype::f32, {}};
+        for (auto s : req.shape) v.shape.push_back(dim{s, {}});
+        params_.emplace(name, param_info{t, req.shape});
+        return v;
+    }
+    /// Every parameter the graph asked for, in order.
+    [[nodiscard]] const std::vector<param_request>& requests() const { return requests_; }
+
+    // -- constants -----------------------------------------------------------
+    value scalar(float x) {
+        onnx::TensorProto t;
+        t.set_data_type(onnx_type(dtype::f32));
+        t.add_float_data(x);
+        return constant(std::move(t), {});
+    }
+    value constant_i64(std::vector<std::int64_t> v) {
+        onnx::TensorProto t;
+        t.set_data_type(onnx_type(dtype::i64));
+        t.add_dims(static_cast<std::int64_t>(v.size()));
+        for (auto x : v) t.add_int64_data(x);
+        return constant(std::move(t), {dim{static_cast<std::int64_t>(v.size()), {}}}, dtype::i64);
+    }
+
+    // -- elementwise ---------------------------------------------------------
+    value add(const value& a, const value& b) { return binary("Add", a, b); }
+    value sub(const value& a, const value& b) { return binary("Sub", a, b); }
+    value mul(const value& a, const value& b) { return binary("Mul", a, b); }
+    value div(const value& a, const value& b) { return binary("Div", a, b); }
+    value less(const value& a, const value& b) {
+        value r = binary("Less", a, b);
+        r.type = dtype::boolean;
+        return r;
+    }
+    value tanh(const value& x) { return unary("Tanh", x); }
+    value relu(const value& x) { return unary("Relu", x); }
+    value sigmoid(const value& x) { return unary("Sigmoid", x); }
+    value gelu(const value& x) {
+        // x/2 · (1 + erf(x/√2)), the exporter's spelling before opset 20
+        auto t = unary("Erf", div(x, scalar(1.41421356237309505f)));
+        return mul(mul(x, add(t, scalar(1.f))), scalar(0.5f));
+    }
+    value gelu_tanh(const value& x) {
+        auto cube = mul(mul(x, x), x);
+        auto inner = mul(add(x, mul(cube, scalar(0.044715f))), scalar(0.79788456080286536f));
+        return mul(mul(x, scalar(0.5f)), add(unary("Tanh", inner), scalar(1.f)));
+    }
+    value cast(const value& x, dtype to) {
+        value r = x;
+        r.type = to;
+        r.name = node("Cast", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "to", onnx_type(to)); })[0];
+        return r;
+    }
+
+    // -- shapes --------------------------------------------------------------
+    value reshape(const value& x, const std::vector<std::int64_t>& spec) {
+        value r = x;
+        r.shape.clear();
+        std::int64_t in_total = 1, known = 1;
+        bool in_static = true;
+        for (const auto& d : x.shape) in_static = in_static && d.is_static(), in_total *= std::max<std::int64_t>(d.size, 1);
+        int infer = -1;
+        for (std::size_t k = 0; k < spec.size(); ++k) {
+            dim d;
+            if (spec[k] == 0 && k < x.shape.size()) d = x.shape[k];
+            else if (spec[k] > 0) d = dim{spec[k], {}};
+            else if (spec[k] == -1) infer = static_cast<int>(k);
+            if (spec[k] != -1) known = d.is_static() && known >= 0 ? known * d.size : -1;
+            r.shape.push_back(d);
+        }
+        if (infer >= 0 && in_static && known > 0) r.shape[static_cast<std::size_t>(infer)] = dim{in_total / known, {}};
+        r.name = node("Reshape", {x.name, constant_i64(spec).name})[0];
+        return r;
+    }
+    value reshape(const value& x, const value& shape) {
+        value r = x;
+        r.shape.assign(shape.shape.empty() || !shape.shape[0].is_static() ? 0 : static_cast<std::size_t>(shape.shape[0].size), dim{});
+        r.name = node("Reshape", {x.name, shape.name})[0];
+        return r;
+    }
+    value shape(const value& x, std::int64_t start, std::int64_t end) {
+        const auto rank = static_cast<std::int64_t>(x.rank());
+        const std::int64_t s = start < 0 ? start + rank : start, e = end < 0 ? end + rank : end;
+        value r{{}, dtype::i64, {dim{e - s, {}}}};
+        if (opset_ >= 15) {
+            r.name = node("Shape", {x.name}, [&](onnx::NodeProto& n) {
+                attr_i(n, "start", s);
+                attr_i(n, "end", e);
+            })[0];
+        } else {
+            auto full = node("Shape", {x.name})[0];
+            r.name = node("Slice", {full, constant_i64({s}).name, constant_i64({e}).name, constant_i64({0}).name})[0];
+        }
+        return r;
+    }
+    value flatten(const value& x, std::int64_t axis) {
+        value r = x;
+        auto fold = [](auto b, auto e) {
+            dim d{1, {}};
+            for (auto it = b; it != e; ++it) d = (d.is_static() && it->is_static()) ? dim{d.size * it->size, {}} : dim{};
+            return d;
+        };
+        r.shape = {fold(x.shape.begin(), x.shape.begin() + axis), fold(x.shape.begin() + axis, x.shape.end())};
+        r.name = node("Flatten", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", axis); })[0];
+        return r;
+    }
+    value transpose(const value& x, const std::vector<std::int64_t>& perm) {
+        value r = x;
+        for (std::size_t k = 0; k < perm.size(); ++k) r.shape[k] = x.shape[static_cast<std::size_t>(perm[k])];
+        r.name = node("Transpose", {x.name}, [&](onnx::NodeProto& n) { attr_ints(n, "perm", perm); })[0];
+        return r;
+    }
+    value unsqueeze(const value& x, const std::vector<std::int64_t>& axes) {
+        value r = x;
+        const auto out_rank = static_cast<std::int64_t>(x.rank() + axes.size());
+        std::vector<std::int64_t> sorted;
+        for (auto a : axes) sorted.push_back(a < 0 ? a + out_rank : a);
+        std::sort(sorted.begin(), sorted.end());
+        for (auto a : sorted) r.shape.insert(r.shape.begin() + a, dim{1, {}});
+        r.name = node("Unsqueeze", {x.name, constant_i64(axes).name})[0];
+        return r;
+    }
+    value select(const value& x, std::int64_t axis, std::int64_t index) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r = x;
+        r.shape.erase(r.shape.begin() + ax);
+        r.name = node("Gather", {x.name, scalar_i64(index)}, [&](onnx::NodeProto& n) { attr_i(n, "axis", ax); })[0];
+        return r;
+    }
+    value range(const value& x, std::int64_t axis) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        auto full = node("Shape", {x.name})[0];
+        auto n = node("Gather", {full, scalar_i64(ax)}, [&](onnx::NodeProto& nd) { attr_i(nd, "axis", 0); })[0];
+        value r{{}, dtype::i64, {x.shape[static_cast<std::size_t>(ax)]}};
+        r.name = node("Range", {scalar_i64(0), n, scalar_i64(1)})[0];
+        return r;
+    }
+
+    // -- linear algebra ------------------------------------------------------
+    value gather(const value& table, const value& indices) {
+        value r{{}, table.type, indices.shape};
+        r.shape.push_back(table.shape.back());
+        r.name = node("Gather", {table.name, indices.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", 0); })[0];
+        return r;
+    }
+    value matmul(const value& a, const value& b) {
+        value r{{}, a.type, {}};
+        std::vector<dim> ba(a.shape.begin(), a.shape.end() - 2), bb(b.shape.begin(), b.shape.end() - 2);
+        r.shape = broadcast(ba, bb);
+        r.shape.push_back(a.shape[a.rank() - 2]);
+        r.shape.push_back(b.shape.back());
+        r.name = node("MatMul", {a.name, b.name})[0];
+        return r;
+    }
+    value linear(const value& x, const value& w, const value* bias = nullptr) {
+        std::string wt;
+        if (auto it = params_.find(w.name); it != params_.end()) {
+            wt = w.name + ".T";  // materialised transposed by finish()
+            transposed_.insert(w.name);
+        } else {
+            wt = transpose(w, {1, 0}).name;
+        }
+        value r = x;
+        r.shape.back() = w.shape[0];
+        r.name = node("MatMul", {x.name, wt})[0];
+        if (bias) r = add(r, *bias);
+        return r;
+    }
+
+    // -- normalisation and attention ----------------------------------------
+    value layer_norm(const value& x, const value& gamma, const value& beta, float eps) {
+        if (opset_ >= 17) {
+            value r = x;
+            r.name = node("LayerNormalization", {x.name, gamma.name, beta.name}, [&](onnx::NodeProto& n) {
+                attr_i(n, "axis", -1);
+                attr_f(n, "epsilon", eps);
+            })[0];
+            return r;
+        }
+        auto mean = reduce_mean_last(x);
+        auto centered = sub(x, mean);
+        auto var = reduce_mean_last(mul(centered, centered));
+        auto normed = div(centered, unary("Sqrt", add(var, scalar(eps))));
+        return add(mul(normed, gamma), beta);
+    }
+    value softmax(const value& x) {
+        value r = x;
+        r.name = node("Softmax", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", -1); })[0];
+        return r;
+    }
+    value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads,
+                    float scale) {
+        const std::int64_t hd = q.shape[2].size, d = hd / heads;
+        auto split = [&](const value& x) { return reshape(x, {0, 0, heads, d}); };
+        auto qh = transpose(split(q), {0, 2, 1, 3});  // [B, H, Sq, D]
+        auto kt = transpose(split(k), {0, 2, 3, 1});  // [B, H, D, Sk]
+        auto vh = transpose(split(v), {0, 2, 1, 3});  // [B, H, Sk, D]
+        auto scores = mul(matmul(qh, kt), scalar(scale));
+        if (bias) scores = add(scores, *bias);
+        auto ctx = transpose(matmul(softmax(scores), vh), {0, 2, 1, 3});
+        return reshape(ctx, {0, 0, hd});
+    }
+    value activate(activation a, const value& x) {
+        switch (a) {
+            case activation::gelu: return gelu(x);
+            case activation::gelu_new: return gelu_tanh(x);
+            case activation::relu: return relu(x);
+            case activation::silu: return mul(x, sigmoid(x));
+            case activation::tanh: return tanh(x);
+        }
+        return x;
+    }
+
+    // -- finishing -----------------------------------------------------------
+    /// Add the initializers the graph uses, read from the checkpoint.
+    void finish() {
+        std::set<std::string> used;
+        for (const auto& n : graph()->node())
+            for (const auto& in : n.input()) used.insert(in);
+        for (const auto& [name, info] : params_) {
+            const bool plain = used.contains(name), trans = transposed_.contains(name) && used.contains(name + ".T");
+            if (!plain && !trans) continue;
+            if (!info.view)
+                throw error("checkpoint.missing", "missing tensor " + name);
+            std::vector<float> data(static_cast<std::size_t>(info.view->numel()));
+            read_as_f32(*info.view, data);
+            if (plain) add_initializer(name, info.shape, data);
+            if (trans) {
+                const auto rows = static_cast<std::size_t>(info.shape[0]), cols = static_cast<std::size_t>(info.shape[1]);
+                std::vector<float> t(data.size());
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t c = 0; c < cols; ++c) t[c * rows + r] = data[r * cols + c];
+                add_initializer(name + ".T", {info.shape[1], info.shape[0]}, t);
+            }
+        }
+    }
+
+    /// Emit one node; returns its output names. `outs` overrides the generated names.
+    template <class Attrs = void (*)(onnx::NodeProto&)>
+    std::vector<std::string> node(std::string_view op, const std::vector<std::string>& ins, Attrs attrs = nullptr,
+                                  std::vector<std::string> outs = {}, std::size_t n_out = 1) {
+        auto* n = graph()->add_node();
+        std::string base = path_.slashed() + "/" + std::string(op);
+        const auto count = name_counts_[base]++;
+        if (count > 0) base += "_" + std::to_string(count);
+        n->set_name(base);
+        n->set_op_type(std::string(op));
+        for (const auto& i : ins) n->add_input(i);
+        if (outs.empty())
+            for (std::size_t k = 0; k < n_out; ++k) outs.push_back(base + "_output_" + std::to_string(k));
+        for (const auto& o : outs) n->add_output(o);
+        if constexpr (!std::is_same_v<Attrs, void (*)(onnx::NodeProto&)>) attrs(*n);
+        else if (attrs) attrs(*n);
+        return outs;
+    }
+
+private:
+    struct param_info {
+        const tensor_view* view;
+        std::vector<std::int64_t> shape;
+    };
+
+    static void attr_i(onnx::NodeProto& n, const char* name, std::int64_t v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(v);
+    }
+    static void attr_f(onnx::NodeProto& n, const char* name, float v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::FLOAT);
+        a->set_f(v);
+    }
+    static void attr_ints(onnx::NodeProto& n, const char* name, const std::vector<std::int64_t>& v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INTS);
+        for (auto x : v) a->add_ints(x);
+    }
+
+    value constant(onnx::TensorProto t, std::vector<dim> shape, dtype type = dtype::f32) {
+        value r{{}, type, std::move(shape)};
+        r.name = node("Constant", {}, [&](onnx::NodeProto& n) {
+            auto* a = n.add_attribute();
+            a->set_name("value");
+            a->set_type(onnx::AttributeProto::TENSOR);
+            *a->mutable_t() = std::move(t);
+        })[0];
+        return r;
+    }
+    std::string scalar_i64(std::int64_t x) {
+        onnx::TensorProto t;
+        t.set_data_type(onnx_type(dtype::i64));
+        t.add_int64_data(x);
+        return constant(std::move(t), {}, dtype::i64).name;
+    }
+
+    static std::vector<dim> broadcast(std::vector<dim> a, std::vector<dim> b) {
+        if (a.size() < b.size()) std::swap(a, b);
+        b.insert(b.begin(), a.size() - b.size(), dim{1, {}});
+        std::vector<dim> r(a.size());
+        for (std::size_t k = 0; k < a.size(); ++k) {
+            if (a[k].size == 1) r[k] = b[k];
+            else if (b[k].size == 1) r[k] = a[k];
+            else if (a[k].is_static() || !a[k].param.empty()) r[k] = a[k];
+            else r[k] = b[k];
+        }
+        return r;
+    }
+    value binary(const char* op, const value& a, const value& b) {
+        value r{{}, a.type, broadcast(a.shape, b.shape)};
+        r.name = node(op, {a.name, b.name})[0];
+        return r;
+    }
+    value unary(const char* op, const value& x) {
+        value r = x;
+        r.name = node(op, {x.name})[0];
+        return r;
+    }
+    value reduce_mean_last(const value& x) {
+        value r = x;
+        r.shape.back() = dim{1, {}};
+        if (opset_ >= 18) {
+            r.name = node("ReduceMean", {x.name, constant_i64({-1}).name})[0];
+        } else {
+            r.name = node("ReduceMean", {x.name}, [&](onnx::NodeProto& n) {
+                attr_ints(n, "axes", {-1});
+                attr_i(n, "keepdims", 1);
+            })[0];
+        }
+        return r;
+    }
+
+    void write_value_info(onnx::ValueInfoProto* vi, const value& v) {
+        vi->set_name(v.name);
+        auto* tt = vi->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(onnx_type(v.type));
+        auto* sh = tt->mutable_shape();
+        for (const auto& d : v.shape) {
+            auto* dd = sh->add_dim();
+            if (!d.param.empty()) dd->set_dim_param(d.param);
+            else if (d.is_static()) dd->set_dim_value(d.size);
+        }
+    }
+    void add_initializer(const std::string& name, const std::vector<std::int64_t>& shape, const std::vector<float>& data) {
+        auto* t = graph()->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx_type(dtype::f32));
+        for (auto s : shape) t->add_dims(s);
+        t->set_raw_data(data.data(), data.size() * sizeof(float));
+    }
+
+    const checkpoint* weights_;
+    int opset_;
+    onnx::ModelProto model_;
+    module_path path_;
+    std::map<std::string, std::size_t> name_counts_;
+    std::vector<param_request> requests_;
+    std::map<std::string, param_info> params_;
+    std::set<std::string> transposed_;
+};
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,55 @@
+// typeformer/core/config.hpp: one check for compile-time and load-time configs.
+//
+// A config is a structural aggregate (usable as a template argument). Its
+// `check` function is constexpr and made of require(...) calls. The same
+// function runs
+//   - in a static_assert, for a config given as a template argument: a failed
+//     rule makes the compiler stop at the call of the non-constexpr
+//     `invalid_config`, and its note prints the rule's sentence;
+//   - at load time, for config.json: the same call throws typeformer::error
+//     with id "config.invalid" and the same sentence.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "typeformer/core/error.hpp"
+
+namespace typeformer::inline v0 {
+
+/// Not constexpr on purpose: reaching it during constant evaluation is the
+/// compile-time error, and the compiler's note shows `why`.
+[[noreturn]] inline void invalid_config(const char* why) { throw error("config.invalid", why); }
+
+/// One rule of a config check: `ok` must hold, else `why` is the error.
+constexpr bool require(bool ok, const char* why) {
+    if (!ok) invalid_config(why);
+    return true;
+}
+
+/// Activation functions as config.json names them (`hidden_act`, `activation`).
+enum class activation { gelu, gelu_new, relu, silu, tanh };
+
+[[nodiscard]] constexpr std::optional<activation> activation_from_name(std::string_view s) noexcept {
+    if (s == "gelu") return activation::gelu;
+    // gelu_new, gelu_pytorch_tanh and gelu_fast all compute the tanh approximation
+    if (s == "gelu_new" || s == "gelu_pytorch_tanh" || s == "gelu_fast") return activation::gelu_new;
+    if (s == "relu") return activation::relu;
+    if (s == "silu" || s == "swish") return activation::silu;
+    if (s == "tanh") return activation::tanh;
+    return std::nullopt;
+}
+
+[[nodiscard]] constexpr std::string_view name_of(activation a) noexcept {
+    switch (a) {
+        case activation::gelu: return "gelu";
+        case activation::gelu_new: return "gelu_new";
+        case activation::relu: return "relu";
+        case activation::silu: return "silu";
+        case activation::tanh: return "tanh";
+    }
+    return "?";
+}
+
+}  // namespace typeformer::inline v0

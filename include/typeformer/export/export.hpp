@@ -1,0 +1,196 @@
+// typeformer/export/export.hpp: build, check, write and validate an export.
+//
+// The user's main job, as a library: from a config and a checkpoint, build
+// the ONNX graph of (family, task), check it with the ONNX checker and full
+// shape inference, write it atomically, and validate it with ONNX Runtime
+// against the reference pass at shapes the export never saw.
+#pragma once
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include "typeformer/backend/eval.hpp"
+#include "typeformer/backend/onnx.hpp"
+#include "typeformer/export/onnxruntime.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+using tensor_map = std::map<std::string, eval_value, std::less<>>;
+
+/// The ONNX checker with full checking, then strict shape inference (which
+/// also records the inferred intermediate shapes in the model).
+inline void check_onnx(onnx::ModelProto& m) {
+    try {
+        onnx::checker::check_model(m);
+        onnx::ShapeInferenceOptions opts{true, 1, true};
+        onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
+    } catch (const std::exception& e) {
+        throw error("export.check", std::string("the ONNX checker refused the graph: ") + e.what());
+    }
+}
+
+/// What build_onnx returns: the model and what the parameter check noted.
+struct built_model {
+    onnx::ModelProto proto;
+    param_report params;
+};
+
+/// Build the graph of Family for Task, check the checkpoint against the
+/// parameters it asks for, add the initializers and run the checker.
+template <Family F, class Task>
+built_model build_onnx(const typename F::config& c, const checkpoint& ck, int opset, std::string_view where) {
+    onnx_backend b(&ck, opset);
+    forward<model_of<F, Task>>(b, c);
+    auto report = check_params(ck, b.requests(), F::base_prefix, F::ignored(), where);
+    b.finish();
+    check_onnx(b.model());
+    return {std::move(b.model()), std::move(report)};
+}
+
+/// The reference pass of Family for Task on the given inputs.
+template <Family F, class Task>
+tensor_map reference_outputs(const typename F::config& c, const checkpoint& ck, const tensor_map& inputs) {
+    eval_backend b(&ck);
+    for (const auto& [name, v] : inputs) b.feed(name, v);
+    forward<model_of<F, Task>>(b, c);
+    return tensor_map(b.outputs().begin(), b.outputs().end());
+}
+
+/// Sizes of the dynamic axes used to make validation inputs.
+struct axis_sizes {
+    std::int64_t batch = 3, sequence = 9, choice = 3;
+};
+
+/// Deterministic inputs for a model: ids in [0, vocab), token types in
+/// [0, min(2, type_vocab)), masks with the later rows padded (never a row
+/// fully masked).
+template <class Model>
+tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed = 42) {
+    std::mt19937 rng(seed);
+    tensor_map out;
+    for_each_type(typename Model::inputs{}, [&]<class I>() {
+        std::vector<std::size_t> shape;
+        for (auto a : I::axes_type::names)
+            shape.push_back(static_cast<std::size_t>(a == "batch" ? n.batch : a == "choice" ? n.choice : n.sequence));
+        xt::xarray<std::int64_t> v = xt::zeros<std::int64_t>(shape);
+        const auto seq = static_cast<std::size_t>(n.sequence);
+        for (std::size_t k = 0; k < v.size(); ++k) {
+            const std::size_t row = k / seq, pos = k % seq;
+            if (I::name == "attention_mask")
+                v.data()[k] = pos < seq - std::min(seq - 1, row % 3 * 2) ? 1 : 0;
+            else if (I::name == "token_type_ids")
+                v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));
+            else
+                v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(sh.vocab_size));
+        }
+        out.emplace(std::string(I::name), eval_value(std::move(v)));
+    });
+    return out;
+}
+
+/// Largest |a - b|; +inf when the shapes differ, NaN-aware.
+inline double max_abs_diff(const eval_value& a, const eval_value& b) {
+    if (a.shape() != b.shape()) return std::numeric_limits<double>::infinity();
+    double m = 0;
+    if (a.is_float() && b.is_float()) {
+        for (std::size_t k = 0; k < a.f.size(); ++k) {
+            const double d = std::abs(static_cast<double>(a.f.data()[k]) - b.f.data()[k]);
+            if (std::isnan(d)) return std::numeric_limits<double>::infinity();
+            m = std::max(m, d);
+        }
+    } else if (!a.is_float() && !b.is_float()) {
+        for (std::size_t k = 0; k < a.i.size(); ++k)
+            m = std::max(m, static_cast<double>(std::llabs(a.i.data()[k] - b.i.data()[k])));
+    } else {
+        return std::numeric_limits<double>::infinity();
+    }
+    return m;
+}
+
+inline std::string shape_tuple(const std::vector<std::int64_t>& s) {
+    std::string r = "(";
+    for (std::size_t k = 0; k < s.size(); ++k) r += (k ? ", " : "") + std::to_string(s[k]);
+    return r + (s.size() == 1 ? ",)" : ")");
+}
+
+/// Compare ONNX Runtime's outputs with the reference, printing Transformers'
+/// familiar validation log. True when every output matches.
+inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx, double atol, std::ostream& log) {
+    bool ok = true;
+    std::string ref_names, onnx_names;
+    for (const auto& [n, v] : reference) ref_names += (ref_names.empty() ? "" : ", ") + n;
+    for (const auto& [n, v] : onnx) onnx_names += (onnx_names.empty() ? "" : ", ") + n;
+    if (ref_names == onnx_names) {
+        log << "\t-[\u2713] ONNX model output names match reference model (" << onnx_names << ")\n";
+    } else {
+        log << "\t-[x] ONNX model output names (" << onnx_names << ") do not match reference model (" << ref_names
+            << ")\n";
+        ok = false;
+    }
+    for (const auto& [name, ref] : reference) {
+        auto it = onnx.find(name);
+        if (it == onnx.end()) continue;
+        log << "\t- Validating ONNX Model output \"" << name << "\":\n";
+        const auto rs = ref.shape(), os = it->second.shape();
+        if (rs == os) {
+            log << "\t\t-[\u2713] " << shape_tuple(os) << " matches " << shape_tuple(rs) << "\n";
+        } else {
+            log << "\t\t-[x] shape " << shape_tuple(os) << " doesn't match " << shape_tuple(rs) << "\n";
+            ok = false;
+            continue;
+        }
+        const double d = max_abs_diff(ref, it->second);
+        std::ostringstream tol;
+        tol << atol;
+        if (d <= atol) {
+            log << "\t\t-[\u2713] all values close (atol: " << tol.str() << ")\n";
+        } else {
+            log << "\t\t-[x] values not close enough, max diff: " << d << " (atol: " << tol.str() << ")\n";
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/// Write bytes to `target` atomically: a temporary file in the same folder,
+/// flushed to disk, then renamed over the target.
+inline void write_atomically(const std::filesystem::path& target, const std::string& bytes) {
+    const auto tmp = target.parent_path() / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()));
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw error("export.write", tmp.string() + ": cannot open for writing");
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        out.flush();
+        if (!out) {
+            std::error_code ec;
+            std::filesystem::remove(tmp, ec);
+            throw error("export.write", tmp.string() + ": write failed (disk full?)");
+        }
+    }
+    if (FILE* f = std::fopen(tmp.c_str(), "rb")) {
+        ::fsync(::fileno(f));
+        std::fclose(f);
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, target, ec);
+    if (ec) {
+        std::filesystem::remove(tmp, ec);
+        throw error("export.write", target.string() + ": cannot rename the written file into place");
+    }
+}
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,109 @@
+// typeformer/export/onnxruntime.hpp: running an exported graph in ONNX Runtime.
+#pragma once
+
+#include <onnxruntime_cxx_api.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "typeformer/backend/eval.hpp"
+#include "typeformer/core/error.hpp"
+
+namespace typeformer::inline v0 {
+
+/// The process-wide ONNX Runtime environment.
+inline Ort::Env& ort_env() {
+    static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "typeformer");
+    return env;
+}
+
+/// Run a model (a file, or serialized bytes) on named inputs; returns every output by name.
+class ort_runner {
+public:
+    /// `threads` 0: ONNX Runtime's default (one per core).
+    explicit ort_runner(const std::filesystem::path& model, int threads = 0)
+        : session_(make(model.c_str(), nullptr, 0, threads)) {}
+    explicit ort_runner(const std::string& bytes, int threads = 0)
+        : session_(make(nullptr, bytes.data(), bytes.size(), threads)) {}
+
+    [[nodiscard]] std::vector<std::string> output_names() const {
+        std::vector<std::string> names;
+        Ort::AllocatorWithDefaultOptions alloc;
+        for (std::size_t k = 0; k < session_.GetOutputCount(); ++k)
+            names.emplace_back(session_.GetOutputNameAllocated(k, alloc).get());
+        return names;
+    }
+    [[nodiscard]] std::vector<std::string> input_names() const {
+        std::vector<std::string> names;
+        Ort::AllocatorWithDefaultOptions alloc;
+        for (std::size_t k = 0; k < session_.GetInputCount(); ++k)
+            names.emplace_back(session_.GetInputNameAllocated(k, alloc).get());
+        return names;
+    }
+
+    std::map<std::string, eval_value, std::less<>> run(const std::map<std::string, eval_value, std::less<>>& feeds) {
+        auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+        const auto in_names = input_names();
+        const auto out_names = output_names();
+        std::vector<Ort::Value> inputs;
+        std::vector<const char*> in_c, out_c;
+        for (const auto& n : in_names) {
+            auto it = feeds.find(n);
+            if (it == feeds.end()) throw error("validate.input", "no value for graph input " + n);
+            auto& v = const_cast<eval_value&>(it->second);
+            const auto shape = v.shape();
+            if (v.is_float())
+                inputs.push_back(Ort::Value::CreateTensor<float>(mem, v.f.data(), v.f.size(), shape.data(), shape.size()));
+            else
+                inputs.push_back(
+                    Ort::Value::CreateTensor<std::int64_t>(mem, v.i.data(), v.i.size(), shape.data(), shape.size()));
+            in_c.push_back(n.c_str());
+        }
+        for (const auto& n : out_names) out_c.push_back(n.c_str());
+        auto outs = session_.Run(Ort::RunOptions{nullptr}, in_c.data(), inputs.data(), inputs.size(), out_c.data(),
+                                 out_c.size());
+        std::map<std::string, eval_value, std::less<>> result;
+        for (std::size_t k = 0; k < outs.size(); ++k) {
+            auto info = outs[k].GetTensorTypeAndShapeInfo();
+            auto shape = info.GetShape();
+            std::vector<std::size_t> s(shape.begin(), shape.end());
+            const auto count = info.GetElementCount();
+            if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
+                xt::xarray<float> a = xt::zeros<float>(s);
+                std::copy_n(outs[k].GetTensorData<float>(), count, a.data());
+                result.emplace(out_names[k], eval_value(std::move(a)));
+            } else if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64) {
+                xt::xarray<std::int64_t> a = xt::zeros<std::int64_t>(s);
+                std::copy_n(outs[k].GetTensorData<std::int64_t>(), count, a.data());
+                result.emplace(out_names[k], eval_value(std::move(a)));
+            } else if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL) {
+                xt::xarray<std::int64_t> a = xt::zeros<std::int64_t>(s);
+                const bool* p = outs[k].GetTensorData<bool>();
+                for (std::size_t j = 0; j < count; ++j) a.data()[j] = p[j] ? 1 : 0;
+                result.emplace(out_names[k], eval_value(std::move(a), dtype::boolean));
+            } else {
+                throw error("validate.output", "output " + out_names[k] + " has an unsupported element type");
+            }
+        }
+        return result;
+    }
+
+private:
+    static Ort::Session make(const char* path, const void* data, std::size_t size, int threads) {
+        Ort::SessionOptions opts;
+        opts.SetIntraOpNumThreads(threads);
+        opts.SetInterOpNumThreads(1);
+        try {
+            if (path) return Ort::Session(ort_env(), path, opts);
+            return Ort::Session(ort_env(), data, size, opts);
+        } catch (const Ort::Exception& e) {
+            throw error("validate.load", std::string("ONNX Runtime could not load the model: ") + e.what());
+        }
+    }
+
+    Ort::Session session_;
+};
+
+}  // namespace typeformer::inline v0

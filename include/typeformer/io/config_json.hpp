@@ -1,0 +1,109 @@
+// typeformer/io/config_json.hpp: reading config.json into a typed config.
+//
+// Absent fields keep the config's defaults (Transformers' defaults); a field
+// of the wrong type is an error naming the file and the JSON path:
+//   [config.type_error] out/config.json: /num_attention_heads: expected an integer, got "12"
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "typeformer/core/config.hpp"
+#include "typeformer/core/error.hpp"
+
+namespace typeformer::inline v0 {
+
+class config_reader {
+public:
+    config_reader(const nlohmann::json& j, std::string where) : j_(j), where_(std::move(where)) {}
+
+    /// Read config.json; errors name the file.
+    static nlohmann::json load(const std::filesystem::path& file) {
+        std::ifstream in(file);
+        if (!in) throw error("config.missing", file.string() + ": cannot open config.json");
+        try {
+            auto j = nlohmann::json::parse(in);
+            if (!j.is_object()) throw error("config.parse_error", file.string() + ": not a JSON object");
+            return j;
+        } catch (const nlohmann::json::parse_error& e) {
+            throw error("config.parse_error", file.string() + ": not valid JSON: " + e.what());
+        }
+    }
+
+    [[nodiscard]] bool has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
+
+    void get(const char* key, std::int64_t& out) const {
+        if (!has(key)) return;
+        const auto& v = j_[key];
+        if (!v.is_number_integer()) type_error(key, "an integer");
+        out = v.get<std::int64_t>();
+    }
+    void get(const char* key, double& out) const {
+        if (!has(key)) return;
+        const auto& v = j_[key];
+        if (!v.is_number()) type_error(key, "a number");
+        out = v.get<double>();
+    }
+    void get(const char* key, bool& out) const {
+        if (!has(key)) return;
+        const auto& v = j_[key];
+        if (!v.is_boolean()) type_error(key, "true or false");
+        out = v.get<bool>();
+    }
+    void get(const char* key, std::string& out) const {
+        if (!has(key)) return;
+        const auto& v = j_[key];
+        if (!v.is_string()) type_error(key, "a string");
+        out = v.get<std::string>();
+    }
+    void get(const char* key, activation& out) const {
+        std::string s(name_of(out));
+        get(key, s);
+        auto a = activation_from_name(s);
+        if (!a) throw error("config.unsupported", where_ + ": /" + key + ": activation \"" + s + "\" is not supported");
+        out = *a;
+    }
+    /// num_labels as Transformers derives it: len(id2label), else num_labels, else 2.
+    void get_num_labels(std::int64_t& out) const {
+        if (has("id2label")) {
+            if (!j_["id2label"].is_object()) type_error("id2label", "an object");
+            out = static_cast<std::int64_t>(j_["id2label"].size());
+            return;
+        }
+        get("num_labels", out);
+    }
+    /// A string field that must hold one value (e.g. position_embedding_type "absolute").
+    void require_value(const char* key, std::string_view expected) const {
+        std::string s(expected);
+        get(key, s);
+        if (s != expected)
+            throw error("config.unsupported", where_ + ": /" + key + ": \"" + s + "\" is not supported (only \"" +
+                                                  std::string(expected) + "\")");
+    }
+
+    [[nodiscard]] const std::string& where() const { return where_; }
+
+private:
+    [[noreturn]] void type_error(const char* key, const char* expected) const {
+        throw error("config.type_error", where_ + ": /" + key + ": expected " + expected + ", got " + j_[key].dump());
+    }
+
+    const nlohmann::json& j_;
+    std::string where_;
+};
+
+/// Run a config's constexpr check at load time; the error names the file.
+template <class Config>
+void check_loaded(const Config& c, const std::string& where) {
+    try {
+        check(c);
+    } catch (const error& e) {
+        throw error("config.invalid", where + ": " + std::string(e.what()).substr(e.id().size() + 3));
+    }
+}
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,116 @@
+// typeformer/layers/encoder.hpp: the blocks of a BERT-style text encoder.
+//
+// Each layer is a type with `reads`, `writes` and a static `forward` written
+// once against the Backend concept. Architectures differ in module names, so
+// the blocks take a names policy; the numbers come from the config's
+// `shape()`, an `encoder_shape`.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "typeformer/core/config.hpp"
+#include "typeformer/core/slots.hpp"
+#include "typeformer/ops/composite.hpp"
+
+namespace typeformer::inline v0 {
+
+/// The numbers every encoder block needs, whatever the config calls them.
+struct encoder_shape {
+    std::int64_t vocab_size, hidden_size, num_heads, intermediate_size, num_layers, max_positions,
+        type_vocab_size;
+    activation act;
+    float eps;
+    bool causal;
+    std::int64_t num_labels;
+};
+
+/// Config concept: a structural config with a shape() view.
+template <class C>
+concept EncoderConfig = requires(const C& c) {
+    { c.shape() } -> std::same_as<encoder_shape>;
+};
+
+/// Word + learned absolute position (+ token type) embeddings, then LayerNorm.
+/// Names: `scope`, `word`, `position`, `token_type` (empty: none), `norm`.
+template <class Names>
+struct embeddings {
+    static constexpr bool token_types = !Names::token_type.empty();
+    using reads = std::conditional_t<token_types, slots<"input_ids", "token_type_ids">, slots<"input_ids">>;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, EncoderConfig C>
+    static void forward(B& b, io<embeddings, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        auto guard = b.scope(Names::scope);
+        const auto& ids = s[sl::input_ids];
+        auto h = b.gather(b.param(std::string(Names::word) + ".weight", {sh.vocab_size, sh.hidden_size}), ids);
+        auto positions = b.range(ids, 1);
+        h = b.add(h, b.gather(b.param(std::string(Names::position) + ".weight", {sh.max_positions, sh.hidden_size}),
+                              positions));
+        if constexpr (token_types)
+            h = b.add(h, b.gather(b.param(std::string(Names::token_type) + ".weight",
+                                          {sh.type_vocab_size, sh.hidden_size}),
+                                  s[sl::token_type_ids]));
+        s.set(sl::hidden_states, layer_norm(b, Names::norm, h, sh.hidden_size, sh.eps));
+    }
+};
+
+/// The additive attention bias from `attention_mask` (causal when the config is a decoder).
+struct mask_to_bias {
+    using reads = slots<"attention_mask">;
+    using writes = slots<"attention_bias">;
+
+    template <Backend B, EncoderConfig C>
+    static void forward(B& b, io<mask_to_bias, typename B::value> s, const C& c) {
+        auto guard = b.scope("extended_attention_mask");
+        s.set(sl::attention_bias, attention_bias(b, s[sl::attention_mask], c.shape().causal));
+    }
+};
+
+/// One post-LN transformer block: h = LN(x + Attn(x)); y = LN(h + FFN(h)).
+/// Names: `q`, `k`, `v`, `o`, `attn_norm`, `ffn_in`, `ffn_out`, `out_norm`.
+template <class Names>
+struct post_ln_block {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const typename B::value& bias,
+                                     const encoder_shape& sh) {
+        const auto hsz = sh.hidden_size;
+        auto q = dense(b, Names::q, x, hsz, hsz);
+        auto k = dense(b, Names::k, x, hsz, hsz);
+        auto v = dense(b, Names::v, x, hsz, hsz);
+        const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
+        typename B::value ctx;
+        {
+            auto guard = b.scope(Names::attention);
+            ctx = b.attention(q, k, v, &bias, sh.num_heads, scale);
+        }
+        auto h = layer_norm(b, Names::attn_norm, b.add(x, dense(b, Names::o, ctx, hsz, hsz)), hsz, sh.eps);
+        auto f = b.activate(sh.act, dense(b, Names::ffn_in, h, hsz, sh.intermediate_size));
+        f = dense(b, Names::ffn_out, f, sh.intermediate_size, hsz);
+        return layer_norm(b, Names::out_norm, b.add(h, f), hsz, sh.eps);
+    }
+};
+
+/// num_layers blocks at `<Names::stack>.<i>`.
+template <class Names, template <class> class Block = post_ln_block>
+struct encoder_stack {
+    using reads = slots<"hidden_states", "attention_bias">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, EncoderConfig C>
+    static void forward(B& b, io<encoder_stack, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        auto h = s[sl::hidden_states];
+        const auto& bias = s[sl::attention_bias];
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
+            h = Block<Names>::forward(b, h, bias, sh);
+        }
+        s.set(sl::hidden_states, h);
+    }
+};
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,133 @@
+// typeformer/models/bert.hpp: BERT (`model_type` "bert").
+//
+// Word + position + token-type embeddings and LayerNorm; post-LN blocks with
+// an erf GELU; a tanh pooler on the first token for the classification
+// heads; an LM head tied to the word embeddings. BertLMHeadModel attends
+// causally when the config says `is_decoder`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// BertConfig, with Transformers' defaults.
+struct bert_config {
+    std::int64_t vocab_size = 30522;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    activation hidden_act = activation::gelu;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double layer_norm_eps = 1e-12;
+    bool is_decoder = false;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
+                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
+                is_decoder, num_labels};
+    }
+};
+
+constexpr bool check(const bert_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+inline bert_config bert_config_from_json(const config_reader& r) {
+    bert_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("is_decoder", c.is_decoder);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    r.require_value("position_embedding_type", "absolute");
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace bert_names {
+struct embeddings {
+    static constexpr std::string_view scope = "bert.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "token_type_embeddings",
+                                      norm = "LayerNorm";
+};
+struct layer {
+    static constexpr std::string_view stack = "bert.encoder.layer", q = "attention.self.query",
+                                      k = "attention.self.key", v = "attention.self.value",
+                                      attention = "attention.self", o = "attention.output.dense",
+                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
+                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
+};
+struct lm {
+    static constexpr std::string_view transform = "cls.predictions.transform.dense",
+                                      norm = "cls.predictions.transform.LayerNorm",
+                                      decoder = "cls.predictions.decoder",
+                                      tied_weight = "bert.embeddings.word_embeddings.weight",
+                                      tied_bias = "cls.predictions.bias";
+};
+}  // namespace bert_names
+
+struct bert_family {
+    static constexpr std::string_view model_type = "bert";
+    static constexpr std::string_view base_prefix = "bert";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = bert_config;
+    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
+                               task::multiple_choice, task::token_classification, task::question_answering>;
+
+    static config load(const config_reader& r) { return bert_config_from_json(r); }
+    /// Checkpoint tensors a model may leave unused: buffers, and the pooler where the task has none.
+    static std::vector<std::string> ignored() { return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
+
+    using trunk = type_list<embeddings<bert_names::embeddings>, mask_to_bias, encoder_stack<bert_names::layer>>;
+    using pooler = first_token_pooler<"bert.pooler.dense", activation::tanh>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<bert_names::lm>>>;
+    static auto layers(task::causal_lm) -> concat<trunk, type_list<lm_head<bert_names::lm>>>;
+    static auto layers(task::sequence_classification) -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
+                  type_list<pooler, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// BERT with a compile-time config: `struct tiny final : bert<bert_config{...}> {};`
+template <bert_config C, class Task = task::default_>
+struct bert : model_of<bert_family, Task> {
+    static_assert(check(C));
+    static constexpr bert_config config = C;
+};
+
+}  // namespace typeformer::inline v0

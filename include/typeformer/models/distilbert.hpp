@@ -1,0 +1,119 @@
+// typeformer/models/distilbert.hpp: DistilBERT (`model_type` "distilbert").
+//
+// BERT's post-LN blocks under other names, without token types or a pooler:
+// classification heads read the first token through `pre_classifier` and a
+// ReLU. LayerNorm eps is fixed at 1e-12.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// DistilBertConfig, with Transformers' defaults.
+struct distilbert_config {
+    std::int64_t vocab_size = 30522;
+    std::int64_t max_position_embeddings = 512;
+    bool sinusoidal_pos_embds = false;  // only initialises the table, which the checkpoint stores
+    std::int64_t n_layers = 6;
+    std::int64_t n_heads = 12;
+    std::int64_t dim = 768;
+    std::int64_t hidden_dim = 3072;
+    activation act = activation::gelu;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, dim, n_heads, hidden_dim, n_layers, max_position_embeddings, 0, act, 1e-12f, false,
+                num_labels};
+    }
+};
+
+constexpr bool check(const distilbert_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.dim > 0, "dim must be positive");
+    require(c.n_layers >= 0, "n_layers must not be negative");
+    require(c.n_heads > 0, "n_heads must be positive");
+    require(c.dim % c.n_heads == 0, "dim must be divisible by n_heads");
+    require(c.hidden_dim > 0, "hidden_dim must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+inline distilbert_config distilbert_config_from_json(const config_reader& r) {
+    distilbert_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("sinusoidal_pos_embds", c.sinusoidal_pos_embds);
+    r.get("n_layers", c.n_layers);
+    r.get("n_heads", c.n_heads);
+    r.get("dim", c.dim);
+    r.get("hidden_dim", c.hidden_dim);
+    r.get("activation", c.act);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace distilbert_names {
+struct embeddings {
+    static constexpr std::string_view scope = "distilbert.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "", norm = "LayerNorm";
+};
+struct layer {
+    static constexpr std::string_view stack = "distilbert.transformer.layer", q = "attention.q_lin",
+                                      k = "attention.k_lin", v = "attention.v_lin", attention = "attention",
+                                      o = "attention.out_lin", attn_norm = "sa_layer_norm", ffn_in = "ffn.lin1",
+                                      ffn_out = "ffn.lin2", out_norm = "output_layer_norm";
+};
+struct lm {
+    static constexpr std::string_view transform = "vocab_transform", norm = "vocab_layer_norm",
+                                      decoder = "vocab_projector",
+                                      tied_weight = "distilbert.embeddings.word_embeddings.weight", tied_bias = "";
+};
+}  // namespace distilbert_names
+
+struct distilbert_family {
+    static constexpr std::string_view model_type = "distilbert";
+    static constexpr std::string_view base_prefix = "distilbert";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = distilbert_config;
+    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
+                               task::multiple_choice, task::token_classification, task::question_answering>;
+
+    static config load(const config_reader& r) { return distilbert_config_from_json(r); }
+    static std::vector<std::string> ignored() { return {"embeddings.position_ids"}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask">;
+
+    using trunk = type_list<embeddings<distilbert_names::embeddings>, mask_to_bias,
+                            encoder_stack<distilbert_names::layer>>;
+    using pooler = first_token_pooler<"pre_classifier", activation::relu>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<distilbert_names::lm>>>;
+    static auto layers(task::sequence_classification) -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask">>, trunk,
+                  type_list<pooler, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// DistilBERT with a compile-time config.
+template <distilbert_config C, class Task = task::default_>
+struct distilbert : model_of<distilbert_family, Task> {
+    static_assert(check(C));
+    static constexpr distilbert_config config = C;
+};
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,66 @@
+// typeformer/models/model.hpp: a model is inputs, a layer list and outputs;
+// a family maps each task it supports to one.
+#pragma once
+
+#include <string_view>
+
+#include "typeformer/core/slots.hpp"
+#include "typeformer/core/type_list.hpp"
+#include "typeformer/ops/vocabulary.hpp"
+#include "typeformer/tasks/tasks.hpp"
+
+namespace typeformer::inline v0 {
+
+/// A model: its config type, its inputs, its layers and its outputs. The
+/// wiring is checked when the type is completed.
+template <class Config, class Inputs, class Layers, class Outputs>
+struct model {
+    using config_type = Config;
+    using inputs = Inputs;
+    using layers = Layers;
+    using outputs = Outputs;
+    static_assert(wiring_ok<Inputs, Layers, Outputs>);
+};
+
+/// A family (an architecture, one `model_type`) declares
+///   model_type, base_prefix, config, features (a type_list of tasks),
+///   inputs(Task) and layers(Task) as function declarations whose return
+///   types are type lists (overloads select per task, at no compile cost).
+template <class F>
+concept Family = requires {
+    { F::model_type } -> std::convertible_to<std::string_view>;
+    { F::base_prefix } -> std::convertible_to<std::string_view>;
+    typename F::config;
+    typename F::features;
+};
+
+/// The model a family builds for a task.
+template <class F, class Task>
+using model_of = model<typename F::config, decltype(F::inputs(Task{})), decltype(F::layers(Task{})),
+                       typename Task::outputs>;
+
+/// Does the family support the task?
+template <class F, class Task>
+inline constexpr bool supports = contains<typename F::features, Task>;
+
+namespace detail {
+template <class Layer, class B, class C>
+void run_layer(B& b, slot_store<typename B::value>& store, const C& c) {
+    Layer::forward(b, io<Layer, typename B::value>(store), c);
+}
+template <class Model, class B, class... I, class... L, class... O>
+void run_model(B& b, const typename Model::config_type& c, type_list<I...>, type_list<L...>, type_list<O...>) {
+    slot_store<typename B::value> store;
+    (store.insert_or_assign(std::string(I::name), b.input(I::name, I::type, I::axes_type::names)), ...);
+    (run_layer<L>(b, store, c), ...);
+    (b.output(O::name, store.at(std::string(O::name)), O::axes_type::names), ...);
+}
+}  // namespace detail
+
+/// Run a model's forward on a backend: inputs, every layer in order, outputs.
+template <class Model, Backend B>
+void forward(B& b, const typename Model::config_type& c) {
+    detail::run_model<Model>(b, c, typename Model::inputs{}, typename Model::layers{}, typename Model::outputs{});
+}
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,51 @@
+// typeformer/ops/composite.hpp: PyTorch modules as compositions of ops.
+//
+// nn.Linear and nn.LayerNorm own parameters; these helpers enter the module's
+// scope, declare its parameters with their shapes and call the ops.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "typeformer/ops/vocabulary.hpp"
+
+namespace typeformer::inline v0 {
+
+/// nn.Linear(in, out) at `scope`: x · weightᵀ + bias. `tied_weight` is the
+/// full name of the tensor the weight shares (an LM head tied to embeddings).
+template <Backend B>
+typename B::value dense(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
+                        std::int64_t out, std::string_view tied_weight = {}, std::string_view tied_bias = {}) {
+    auto guard = b.scope(scope);
+    auto w = b.param("weight", {out, in}, tied_weight);
+    auto bias = b.param("bias", {out}, tied_bias);
+    return b.linear(x, w, &bias);
+}
+
+/// nn.LayerNorm(n, eps) at `scope`.
+template <Backend B>
+typename B::value layer_norm(B& b, std::string_view scope, const typename B::value& x, std::int64_t n,
+                             float eps) {
+    auto guard = b.scope(scope);
+    auto gamma = b.param("weight", {n});
+    auto beta = b.param("bias", {n});
+    return b.layer_norm(x, gamma, beta, eps);
+}
+
+/// Transformers' additive attention bias from a 0/1 mask [B, S]:
+/// (1 - mask) · finfo(float32).min, shaped [B, 1, 1, S], or [B, 1, S, S]
+/// combined with the causal mask (position j visible from i iff j <= i).
+template <Backend B>
+typename B::value attention_bias(B& b, const typename B::value& mask, bool causal) {
+    auto m = b.cast(b.unsqueeze(mask, {1, 2}), dtype::f32);  // [B, 1, 1, S]
+    if (causal) {
+        auto pos = b.range(mask, 1);                            // [S]
+        auto row = b.unsqueeze(pos, {1});                       // [S, 1]
+        auto col = b.unsqueeze(pos, {0});                       // [1, S]
+        auto seen = b.cast(b.less(col, b.add(row, b.constant_i64({1}))), dtype::f32);  // [S, S]
+        m = b.mul(m, seen);                                     // [B, 1, S, S]
+    }
+    return b.mul(b.sub(b.scalar(1.f), m), b.scalar(-3.4028234663852886e38f));
+}
+
+}  // namespace typeformer::inline v0

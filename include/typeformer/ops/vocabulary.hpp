@@ -1,0 +1,62 @@
+// typeformer/ops/vocabulary.hpp: the op vocabulary, as a concept.
+//
+// A backend is a type with these members. The eval backend computes them
+// (backend/eval.hpp); the ONNX backend emits them (backend/onnx.hpp). Layers
+// are written against this concept only, so one forward definition serves
+// both. A new op is one eval member, one emit member and one conformance case
+// in tests/ops/ (the eval result against ONNX Runtime running the emitted op).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/core/config.hpp"
+#include "typeformer/core/dtype.hpp"
+
+namespace typeformer::inline v0 {
+
+template <class B>
+concept Backend = requires(B& b, const typename B::value& x, std::vector<std::int64_t> ints,
+                           std::span<const std::string_view> axes) {
+    typename B::value;
+    // graph boundary, scopes, parameters, constants
+    { b.input(std::string_view{}, dtype::i64, axes) } -> std::same_as<typename B::value>;
+    b.output(std::string_view{}, x, axes);
+    b.scope(std::string_view{});
+    { b.param(std::string_view{}, ints) } -> std::same_as<typename B::value>;
+    { b.scalar(1.f) } -> std::same_as<typename B::value>;
+    { b.constant_i64(ints) } -> std::same_as<typename B::value>;
+    // elementwise
+    { b.add(x, x) } -> std::same_as<typename B::value>;
+    { b.sub(x, x) } -> std::same_as<typename B::value>;
+    { b.mul(x, x) } -> std::same_as<typename B::value>;
+    { b.div(x, x) } -> std::same_as<typename B::value>;
+    { b.less(x, x) } -> std::same_as<typename B::value>;
+    { b.tanh(x) } -> std::same_as<typename B::value>;
+    { b.relu(x) } -> std::same_as<typename B::value>;
+    { b.sigmoid(x) } -> std::same_as<typename B::value>;
+    { b.gelu(x) } -> std::same_as<typename B::value>;
+    { b.gelu_tanh(x) } -> std::same_as<typename B::value>;
+    { b.activate(activation::gelu, x) } -> std::same_as<typename B::value>;
+    { b.cast(x, dtype::f32) } -> std::same_as<typename B::value>;
+    // shapes
+    { b.reshape(x, ints) } -> std::same_as<typename B::value>;
+    { b.reshape(x, x) } -> std::same_as<typename B::value>;
+    { b.shape(x, 0, 1) } -> std::same_as<typename B::value>;
+    { b.flatten(x, 1) } -> std::same_as<typename B::value>;
+    { b.transpose(x, ints) } -> std::same_as<typename B::value>;
+    { b.unsqueeze(x, ints) } -> std::same_as<typename B::value>;
+    { b.select(x, 0, 0) } -> std::same_as<typename B::value>;
+    { b.range(x, 0) } -> std::same_as<typename B::value>;
+    // linear algebra, normalisation, attention
+    { b.gather(x, x) } -> std::same_as<typename B::value>;
+    { b.matmul(x, x) } -> std::same_as<typename B::value>;
+    { b.linear(x, x, &x) } -> std::same_as<typename B::value>;
+    { b.layer_norm(x, x, x, 1e-5f) } -> std::same_as<typename B::value>;
+    { b.softmax(x) } -> std::same_as<typename B::value>;
+    { b.attention(x, x, x, &x, std::int64_t{1}, 1.f) } -> std::same_as<typename B::value>;
+};
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# Installs what typeformer needs to build and test. Idempotent: a second run
+# checks, prints where things are, and touches no network.
+#
+#   1. Debian packages (apt-get, only the missing ones).
+#   2. The ONNX Runtime C/C++ SDK, unless CMake can already find one on the
+#      system. It is assembled into ${TYPEFORMER_DEPS:-<repo>/.deps}/onnxruntime:
+#        lib/      libonnxruntime.so from the official Microsoft build that
+#                  Maven Central ships (com.microsoft.onnxruntime:onnxruntime jar)
+#        include/  the C/C++ API headers of the same upstream version, from
+#                  Debian's libonnxruntime-dev package (fetched with apt-get
+#                  download through a private apt state; nothing is installed)
+#        lib/cmake/onnxruntime/  a CMake package: target onnxruntime::onnxruntime
+#      Downloads are cached in ${TYPEFORMER_DEPS}/cache.
+#
+# Environment: TYPEFORMER_DEPS (default <repo>/.deps),
+#              TYPEFORMER_DEBIAN_MIRROR (default http://deb.debian.org/debian).
+set -euo pipefail
+
+# Pinned ONNX Runtime. Both sources must carry this exact upstream version:
+# the Maven jar (its sha256 is pinned) and Debian's libonnxruntime-dev.
+ORT_VERSION=1.23.2
+ORT_JAR_SHA256=e0ab4a1af57d2da09097202f2dfd691e390c82e81183314788ccde4cf7c3cc38
+ORT_DEBIAN_SUITES=(forky sid trixie experimental)
+ORT_API=$(cut -d. -f2 <<<"$ORT_VERSION")   # ORT_API_VERSION is the minor number
+
+APT_PACKAGES=(
+  cmake ninja-build g++ pkg-config
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev
+  nlohmann-json3-dev libgtest-dev libbenchmark-dev libcli11-dev
+  unzip time
+)
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+deps_dir=${TYPEFORMER_DEPS:-$repo_root/.deps}
+ort_prefix=$deps_dir/onnxruntime
+cache_dir=$deps_dir/cache
+debian_mirror=${TYPEFORMER_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+log() { echo "typeformer: $*"; }
+die() { echo "typeformer: error: $*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+# ---------------------------------------------------------------- ONNX Runtime
+
+# A config file that CMake's find_package(onnxruntime) would find by itself.
+system_ort_config() {
+  local pattern f
+  for pattern in /usr/lib/cmake/onnxruntime/ /usr/lib/*/cmake/onnxruntime/ \
+                 /usr/lib64/cmake/onnxruntime/ /usr/local/lib/cmake/onnxruntime/ \
+                 /usr/local/lib/*/cmake/onnxruntime/ /usr/local/lib64/cmake/onnxruntime/ \
+                 /usr/share/cmake/onnxruntime/ /usr/local/share/cmake/onnxruntime/; do
+    for f in "$pattern"onnxruntimeConfig.cmake "$pattern"onnxruntime-config.cmake; do
+      if [ -f "$f" ]; then echo "$f"; return 0; fi
+    done
+  done
+  return 1
+}
+
+ort_prefix_complete() {
+  [ -f "$ort_prefix/.typeformer-ort-version" ] &&
+    [ "$(cat "$ort_prefix/.typeformer-ort-version")" = "$ORT_VERSION" ] &&
+    [ -f "$ort_prefix/lib/libonnxruntime.so.$ORT_VERSION" ] &&
+    [ -f "$ort_prefix/include/onnxruntime_cxx_api.h" ] &&
+    [ -f "$ort_prefix/lib/cmake/onnxruntime/onnxruntimeConfig.cmake" ]
+}
+
+case "$(uname -m)" in
+  x86_64) ort_jar_platform=linux-x64 ;;
+  aarch64) ort_jar_platform=linux-aarch64 ;;
+  *) ort_jar_platform= ;;
+esac
+
+ort_needed=false
+ort_system_config=
+if ort_system_config=$(system_ort_config); then
+  :
+elif ! ort_prefix_complete; then
+  ort_needed=true
+  [ -n "$ort_jar_platform" ] || die "no prebuilt ONNX Runtime for $(uname -m); install one where CMake finds it"
+fi
+
+# ------------------------------------------------------------- Debian packages
+
+packages=("${APT_PACKAGES[@]}")
+# Maven only fetches the ONNX Runtime jar; needed only when that is to be done
+# and the jar is not cached yet.
+if $ort_needed && [ ! -f "$cache_dir/onnxruntime-$ORT_VERSION.jar" ]; then
+  packages+=(maven)
+fi
+
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
+missing=()
+for p in "${packages[@]}"; do
+  grep -qx "$p installed" <<<"$installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
+else
+  log "Debian packages: all ${#packages[@]} present"
+fi
+
+# ------------------------------------------------------ ONNX Runtime: assemble
+
+fetch_ort_jar() {
+  jar=$cache_dir/onnxruntime-$ORT_VERSION.jar
+  if [ ! -f "$jar" ]; then
+    log "fetching com.microsoft.onnxruntime:onnxruntime:$ORT_VERSION from Maven Central"
+    mkdir -p "$cache_dir/mvn-tmp"
+    (cd "$cache_dir/mvn-tmp" &&
+      mvn -B -q -C dependency:copy \
+        "-Dartifact=com.microsoft.onnxruntime:onnxruntime:$ORT_VERSION:jar" \
+        "-DoutputDirectory=$cache_dir/mvn-tmp") >"$cache_dir/mvn.log" 2>&1 || {
+      tail -n 20 "$cache_dir/mvn.log" >&2
+      die "mvn could not fetch com.microsoft.onnxruntime:onnxruntime:$ORT_VERSION (log: $cache_dir/mvn.log)"
+    }
+    rm -f "$cache_dir/mvn.log"
+    mv "$cache_dir/mvn-tmp/onnxruntime-$ORT_VERSION.jar" "$jar"
+    rm -rf "$cache_dir/mvn-tmp"
+  fi
+  echo "$ORT_JAR_SHA256  $jar" | sha256sum -c --quiet - >/dev/null 2>&1 || {
+    rm -f "$jar"
+    die "sha256 of onnxruntime-$ORT_VERSION.jar is not the pinned one (deleted; rerun to refetch)"
+  }
+}
+
+# Debian's libonnxruntime-dev of the pinned upstream version, downloaded (not
+# installed) through a private apt state so the system's sources stay as they are.
+fetch_ort_headers_deb() {
+  deb=$(compgen -G "$cache_dir/libonnxruntime-dev_${ORT_VERSION}[+-]*.deb" | head -n1 || true)
+  [ -z "$deb" ] || return 0
+
+  local apt_dir=$cache_dir/apt suite
+  log "fetching the ONNX Runtime $ORT_VERSION headers (Debian libonnxruntime-dev)"
+  rm -rf "$apt_dir"
+  mkdir -p "$apt_dir"/{lists/partial,archives/partial,parts,prefs}
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg options=
+  [ ! -f "$keyring" ] || options="[signed-by=$keyring] "
+  local apt_opts=(
+    -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+    -o "Dir::Etc::SourceParts=$apt_dir/parts"
+    -o "Dir::Etc::Preferences=$apt_dir/prefs/none"
+    -o "Dir::Etc::PreferencesParts=$apt_dir/prefs"
+    -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::Cache=$apt_dir"
+    -o "Dir::Cache::archives=$apt_dir/archives"
+    -o "Debug::NoLocking=1"
+    -o "Acquire::Languages=none"
+  )
+  local target
+  for target in DEP-11 DEP-11-icons-small DEP-11-icons DEP-11-icons-hidpi CNF; do
+    apt_opts+=(-o "Acquire::IndexTargets::deb::$target::DefaultEnabled=false")
+  done
+  [ "$(id -u)" -ne 0 ] || apt_opts+=(-o "APT::Sandbox::User=root")
+  # One suite at a time (about 10 MB of package lists each), first match wins.
+  local suite version=
+  for suite in "${ORT_DEBIAN_SUITES[@]}"; do
+    echo "deb $options$debian_mirror $suite main" >"$apt_dir/sources.list"
+    apt-get "${apt_opts[@]}" -qq update >/dev/null ||
+      die "apt-get update of Debian suite $suite ($debian_mirror) failed"
+    version=$(apt-cache "${apt_opts[@]}" madison libonnxruntime-dev 2>/dev/null |
+      awk -F'|' '{gsub(/ /, "", $2); print $2}' |
+      grep -E "^${ORT_VERSION//./\\.}([+~][^-]*)?-" | head -n1 || true)
+    [ -z "$version" ] || break
+  done
+  [ -n "$version" ] || die "no Debian libonnxruntime-dev $ORT_VERSION in suites (${ORT_DEBIAN_SUITES[*]}); \
+bump ORT_VERSION in scripts/install-deps.sh to a version that both Debian (libonnxruntime-dev) \
+and Maven Central (com.microsoft.onnxruntime:onnxruntime) carry, and its ORT_JAR_SHA256"
+  (cd "$cache_dir" && apt-get "${apt_opts[@]}" -qq download "libonnxruntime-dev=$version" >/dev/null) ||
+    die "apt-get download libonnxruntime-dev=$version failed"
+  rm -rf "$apt_dir"
+  deb=$(compgen -G "$cache_dir/libonnxruntime-dev_${ORT_VERSION}[+-]*.deb" | head -n1 || true)
+  [ -n "$deb" ] || die "libonnxruntime-dev .deb not found after download"
+}
+
+write_cmake_package() {
+  local dir=$1/lib/cmake/onnxruntime soname=$2
+  mkdir -p "$dir"
+  cat >"$dir/onnxruntimeConfig.cmake" <<EOF
+# Written by typeformer's scripts/install-deps.sh: ONNX Runtime $ORT_VERSION
+# (libonnxruntime.so from the com.microsoft.onnxruntime:onnxruntime jar,
+# headers from Debian's libonnxruntime-dev). Paths are relative to this file.
+if(TARGET onnxruntime::onnxruntime)
+  return()
+endif()
+get_filename_component(_typeformer_ort_prefix "\${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+add_library(onnxruntime::onnxruntime SHARED IMPORTED)
+set_target_properties(onnxruntime::onnxruntime PROPERTIES
+  IMPORTED_LOCATION "\${_typeformer_ort_prefix}/lib/libonnxruntime.so.$ORT_VERSION"
+  IMPORTED_SONAME "$soname"
+  INTERFACE_INCLUDE_DIRECTORIES "\${_typeformer_ort_prefix}/include")
+set(onnxruntime_INCLUDE_DIRS "\${_typeformer_ort_prefix}/include")
+set(onnxruntime_LIBRARIES onnxruntime::onnxruntime)
+unset(_typeformer_ort_prefix)
+EOF
+  cat >"$dir/onnxruntimeConfigVersion.cmake" <<EOF
+# Written by typeformer's scripts/install-deps.sh. Same-major compatibility.
+set(PACKAGE_VERSION "$ORT_VERSION")
+if(NOT CMAKE_SIZEOF_VOID_P STREQUAL "8")
+  set(PACKAGE_VERSION_UNSUITABLE TRUE)
+elseif(NOT PACKAGE_FIND_VERSION)
+  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+elseif(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION OR
+       NOT PACKAGE_FIND_VERSION_MAJOR STREQUAL "${ORT_VERSION%%.*}")
+  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+else()
+  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+  if(PACKAGE_FIND_VERSION VERSION_EQUAL PACKAGE_VERSION)
+    set(PACKAGE_VERSION_EXACT TRUE)
+  endif()
+endif()
+EOF
+}
+
+# Headers and library must be the pinned version: ORT_API_VERSION is the minor
+# number, the library reports its version and must serve that API version.
+verify_ort_prefix() {
+  local prefix=$1 work=$2 out
+  cat >"$work/check.cpp" <<'EOF'
+#include <onnxruntime_cxx_api.h>
+#include <cstdio>
+#include <cstring>
+int main(int argc, char** argv) {
+  const OrtApiBase* base = OrtGetApiBase();
+  const char* version = base->GetVersionString();
+  std::printf("%s %d\n", version, ORT_API_VERSION);
+  if (argc < 2 || std::strcmp(version, argv[1]) != 0) return 2;
+  if (base->GetApi(ORT_API_VERSION) == nullptr) return 3;
+  Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "typeformer-install-check");
+  return 0;
+}
+EOF
+  "${CXX:-c++}" -std=c++17 -o "$work/check" "$work/check.cpp" -I"$prefix/include" \
+    -L"$prefix/lib" -lonnxruntime -Wl,-rpath,"$prefix/lib" ||
+    die "the ONNX Runtime $ORT_VERSION headers do not compile against the library"
+  out=$("$work/check" "$ORT_VERSION") || true
+  [ "$out" = "$ORT_VERSION $ORT_API" ] || die "ONNX Runtime mismatch: library version and header \
+ORT_API_VERSION are '$out', expected '$ORT_VERSION $ORT_API' (and the library must serve API $ORT_API)"
+}
+
+install_ort() {
+  local rel_prefix=${ort_prefix#"$repo_root"/}
+  log "installing ONNX Runtime $ORT_VERSION C/C++ SDK into $rel_prefix"
+  mkdir -p "$cache_dir"
+  local jar deb  # set by the two fetch functions
+  fetch_ort_jar
+  fetch_ort_headers_deb
+
+  local stage="$ort_prefix.tmp.$$"
+  rm -rf "$stage"
+  mkdir -p "$stage/include" "$stage/lib" "$stage/work/deb"
+  trap 'rm -rf "$stage"' EXIT
+
+  # Library.
+  unzip -q -o -j "$jar" "ai/onnxruntime/native/$ort_jar_platform/libonnxruntime.so" -d "$stage/work" ||
+    die "no ai/onnxruntime/native/$ort_jar_platform/libonnxruntime.so in $(basename "$jar")"
+  mv "$stage/work/libonnxruntime.so" "$stage/lib/libonnxruntime.so.$ORT_VERSION"
+  local soname
+  soname=$(readelf -d "$stage/lib/libonnxruntime.so.$ORT_VERSION" |
+    sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+  [ -n "$soname" ] || die "libonnxruntime.so has no SONAME"
+  [ "$soname" = "libonnxruntime.so.$ORT_VERSION" ] ||
+    ln -s "libonnxruntime.so.$ORT_VERSION" "$stage/lib/$soname"
+  [ "$soname" = libonnxruntime.so ] || ln -s "$soname" "$stage/lib/libonnxruntime.so"
+
+  # Headers, flat in include/ as in Microsoft's release archives.
+  dpkg-deb -x "$deb" "$stage/work/deb"
+  [ -f "$stage/work/deb/usr/include/onnxruntime/onnxruntime_cxx_api.h" ] ||
+    die "$(basename "$deb") has no usr/include/onnxruntime/onnxruntime_cxx_api.h"
+  cp -R "$stage/work/deb/usr/include/onnxruntime/." "$stage/include/"
+
+  write_cmake_package "$stage" "$soname"
+  verify_ort_prefix "$stage" "$stage/work"
+  rm -rf "$stage/work"
+  echo "$ORT_VERSION" >"$stage/.typeformer-ort-version"
+
+  rm -rf "$ort_prefix"
+  mv "$stage" "$ort_prefix"
+  trap - EXIT
+  log "ONNX Runtime $ORT_VERSION (ORT_API_VERSION $ORT_API) verified"
+}
+
+if [ -n "$ort_system_config" ]; then
+  log "ONNX Runtime: using the system's CMake package $ort_system_config"
+  log "ONNX Runtime prefix: the system's ($(dirname "$ort_system_config"), found by CMake without hints)"
+  exit 0
+fi
+if $ort_needed; then
+  install_ort
+else
+  log "ONNX Runtime $ORT_VERSION: already in $ort_prefix"
+fi
+log "ONNX Runtime prefix: $ort_prefix (cmake/onnxruntime.cmake finds it; or -DCMAKE_PREFIX_PATH=$ort_prefix)"

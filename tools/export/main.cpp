@@ -1,0 +1,99 @@
+// typeformer-export: export a Hugging Face checkpoint folder to ONNX and
+// validate it with ONNX Runtime against the reference forward pass.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "family.hpp"
+#include "typeformer/core/error.hpp"
+#include "typeformer/io/config_json.hpp"
+
+namespace cli = typeformer_cli;
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "typeformer-export: export a Hugging Face Transformers checkpoint (config.json + model.safetensors) to "
+        "ONNX, then validate the graph with ONNX Runtime against typeformer's reference forward pass.\n\n"
+        "Writes OUTPUT/model.onnx (only once it validated; an existing model.onnx is never replaced by a graph "
+        "that failed validation, which is left as OUTPUT/model.onnx.invalid) and copies config.json and the "
+        "tokenizer files next to it.\n\nExit status: 0 exported and validated; 1 validation failed; 2 bad input "
+        "(arguments, config, checkpoint) or an I/O error.",
+        "typeformer-export"};
+    cli::request req;
+    std::string list_for;
+    bool list_all = false;
+    app.add_option("--model,-m", req.model_dir, "Folder with config.json and model.safetensors");
+    app.add_option("--feature", req.feature, "Feature (task) to export, as transformers.onnx names it")
+        ->capture_default_str();
+    app.add_option("--opset", req.opset, "ONNX opset to target (13 to 17)")->capture_default_str();
+    app.add_option("--atol", req.atol, "Absolute tolerance for validation (default: the architecture's, 1e-5)");
+    app.add_flag("!--no-validate", req.validate, "Write the model without validating it with ONNX Runtime");
+    app.add_option("--list-features", list_for, "List the features a model_type supports, then exit");
+    app.add_flag("--list-models", list_all, "List the supported model types and their features, then exit");
+    req.output = "onnx";
+    app.add_option("output", req.output, "Output folder")->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+
+    const auto families = cli::all_families();
+    auto find = [&](std::string_view type) -> const cli::family_entry* {
+        for (const auto& f : families)
+            if (f.model_type == type) return &f;
+        return nullptr;
+    };
+    auto supported = [&] {
+        std::string s;
+        for (const auto& f : families) s += (s.empty() ? "" : ", ") + std::string(f.model_type);
+        return s;
+    };
+    if (list_all) {
+        for (const auto& f : families) {
+            std::cout << f.model_type << ":";
+            for (auto t : f.features) std::cout << " " << t;
+            std::cout << "\n";
+        }
+        return 0;
+    }
+    if (!list_for.empty()) {
+        const auto* f = find(list_for);
+        if (!f) {
+            std::cerr << "typeformer-export: model_type " << list_for << " is not supported (supported: " << supported()
+                      << ")\n";
+            return 2;
+        }
+        for (auto t : f->features) std::cout << t << "\n";
+        return 0;
+    }
+    if (req.model_dir.empty()) {
+        std::cerr << "typeformer-export: --model is required (a folder with config.json and model.safetensors); see --help\n";
+        return 2;
+    }
+    try {
+        const auto json = typeformer::config_reader::load(req.model_dir / "config.json");
+        std::string model_type;
+        typeformer::config_reader(json, (req.model_dir / "config.json").string()).get("model_type", model_type);
+        if (model_type.empty())
+            throw typeformer::error("config.missing_field", (req.model_dir / "config.json").string() + ": no model_type");
+        const auto* f = find(model_type);
+        if (!f)
+            throw typeformer::error("export.model_type", "model_type " + model_type + " is not supported (supported: " +
+                                                             supported() + ")");
+        bool has = false;
+        std::string feats;
+        for (auto t : f->features) has |= t == req.feature, feats += (feats.empty() ? "" : ", ") + std::string(t);
+        if (!has)
+            throw typeformer::error("export.feature", "feature " + req.feature + " is not supported for " + model_type +
+                                                          " (supported: " + feats + ")");
+        return f->run(req, json);
+    } catch (const typeformer::error& e) {
+        std::cerr << "typeformer-export: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "typeformer-export: " << e.what() << "\n";
+        return 2;
+    }
+}

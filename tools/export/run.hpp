@@ -1,0 +1,111 @@
+// tools/export/run.hpp: the export job, generic over a family; included by
+// each family's translation unit.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "family.hpp"
+#include "typeformer/export/export.hpp"
+
+namespace typeformer_cli {
+
+namespace tf = typeformer;
+namespace fs = std::filesystem;
+
+/// Files copied next to the model, as Optimum does.
+inline const char* const copied_files[] = {
+    "config.json",          "generation_config.json", "tokenizer.json",         "tokenizer_config.json",
+    "special_tokens_map.json", "vocab.txt",           "vocab.json",             "merges.txt",
+    "added_tokens.json",    "spiece.model",           "sentencepiece.bpe.model", "preprocessor_config.json"};
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+template <class F, class Task>
+int export_task(const request& req, const typename F::config& cfg, const tf::checkpoint& ck, double atol) {
+    using model = tf::model_of<F, Task>;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::cout << "typeformer: exporting " << F::model_type << " (" << Task::name << ") from " << req.model_dir.string()
+              << " at opset " << req.opset << "\n";
+    auto built = tf::build_onnx<F, Task>(cfg, ck, req.opset, req.model_dir.string());
+    if (!built.params.unused.empty()) {
+        std::cout << "typeformer: " << built.params.unused.size()
+                  << " checkpoint tensors are not used by this task (another head's):";
+        for (std::size_t k = 0; k < built.params.unused.size() && k < 5; ++k) std::cout << " " << built.params.unused[k];
+        std::cout << (built.params.unused.size() > 5 ? " ..." : "") << "\n";
+    }
+    std::string bytes;
+    if (!built.proto.SerializeToString(&bytes))
+        throw tf::error("export.serialize",
+                        "the model could not be serialized (protobuf caps a single file at 2 GiB; external data is "
+                        "not supported yet)");
+    built.proto.Clear();
+    std::cout << "typeformer: graph built and checked in " << seconds_since(t0) << " s ("
+              << bytes.size() / (1024.0 * 1024.0) << " MiB)\n";
+
+    std::error_code ec;
+    fs::create_directories(req.output, ec);
+    if (ec || !fs::is_directory(req.output))
+        throw tf::error("export.output", req.output.string() + ": cannot create the output folder" +
+                                             (ec ? " (" + ec.message() + ")" : std::string()));
+    const fs::path target = req.output / "model.onnx";
+    const fs::path staged = req.output / ".model.onnx.staged";
+    tf::write_atomically(staged, bytes);
+    bytes.clear();
+    bytes.shrink_to_fit();
+
+    bool ok = true;
+    if (req.validate) {
+        std::cout << "Validating ONNX model " << target.string() << "...\n";
+        auto inputs = tf::make_inputs<model>(cfg.shape(), {});
+        auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs);
+        tf::ort_runner ort(staged);
+        ok = tf::compare_outputs(reference, ort.run(inputs), atol, std::cout);
+    }
+    if (!ok) {
+        const fs::path rejected = req.output / "model.onnx.invalid";
+        fs::rename(staged, rejected, ec);
+        std::cerr << "typeformer: validation failed; " << target.string() << " was left as it was and the rejected "
+                  << "graph is at " << rejected.string() << "\n";
+        return 1;
+    }
+    fs::rename(staged, target, ec);
+    if (ec) throw tf::error("export.write", target.string() + ": " + ec.message());
+    for (const char* name : copied_files) {
+        const fs::path from = req.model_dir / name;
+        if (!fs::exists(from)) continue;
+        std::ifstream in(from, std::ios::binary);
+        tf::write_atomically(req.output / name, std::string(std::istreambuf_iterator<char>(in), {}));
+    }
+    if (req.validate) std::cout << "All good, model saved at: " << target.string() << "\n";
+    else std::cout << "Model saved (not validated) at: " << target.string() << "\n";
+    return 0;
+}
+
+template <class F>
+int run_family(const request& req, const nlohmann::json& json) {
+    const auto where = (req.model_dir / "config.json").string();
+    const auto cfg = F::load(tf::config_reader(json, where));
+    auto ck = tf::checkpoint::open(req.model_dir);
+    ck.set_base_prefix(std::string(F::base_prefix));
+    const double atol = req.atol >= 0 ? req.atol : F::atol;
+    int rc = -1;
+    tf::for_each_type(typename F::features{}, [&]<class Task>() {
+        if (rc < 0 && Task::name == req.feature) rc = export_task<F, Task>(req, cfg, ck, atol);
+    });
+    if (rc < 0) throw tf::error("export.feature", "feature " + req.feature + " is not supported for " + std::string(F::model_type));
+    return rc;
+}
+
+template <class F>
+family_entry make_entry() {
+    family_entry e{F::model_type, {}, F::atol, &run_family<F>};
+    tf::for_each_type(typename F::features{}, [&]<class Task>() { e.features.push_back(Task::name); });
+    return e;
+}
+
+}  // namespace typeformer_cli
