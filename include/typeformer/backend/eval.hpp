@@ -185,6 +185,9 @@ public:
 
     value cast(const value& x, dtype to) {
         if (to == dtype::f32) return x.is_float() ? x : value(xt::xarray<float>(xt::cast<float>(x.i)));
+        // float -> bool is x != 0 (ONNX Cast), not a truncation to int first: 0.5 is true
+        if (to == dtype::boolean && x.is_float())
+            return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(x.f, 0.f))), dtype::boolean);
         if (to == dtype::i64 || to == dtype::boolean) {
             value r = x.is_float() ? value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(x.f))) : x;
             if (to == dtype::boolean) r.i = xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(r.i, std::int64_t{0})));

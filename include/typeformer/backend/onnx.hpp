@@ -295,7 +295,8 @@ public:
     }
     value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads,
                     float scale) {
-        const std::int64_t hd = q.shape[2].size, d = hd / heads;
+        // a dynamic hidden size (-1) is inferred by Reshape
+        const std::int64_t hd = q.shape[2].size, d = hd > 0 ? hd / heads : -1;
         auto split = [&](const value& x) { return reshape(x, {0, 0, heads, d}); };
         auto qh = transpose(split(q), {0, 2, 1, 3});  // [B, H, Sq, D]
         auto kt = transpose(split(k), {0, 2, 3, 1});  // [B, H, D, Sk]
@@ -303,7 +304,7 @@ public:
         auto scores = mul(matmul(qh, kt), scalar(scale));
         if (bias) scores = add(scores, *bias);
         auto ctx = transpose(matmul(softmax(scores), vh), {0, 2, 1, 3});
-        return reshape(ctx, {0, 0, hd});
+        return reshape(ctx, {0, 0, hd > 0 ? hd : -1});
     }
     value activate(activation a, const value& x) {
         switch (a) {
@@ -408,8 +409,10 @@ private:
         for (std::size_t k = 0; k < a.size(); ++k) {
             if (a[k].size == 1) r[k] = b[k];
             else if (b[k].size == 1) r[k] = a[k];
-            else if (a[k].is_static() || !a[k].param.empty()) r[k] = a[k];
-            else r[k] = b[k];
+            else if (a[k].is_static()) r[k] = a[k];
+            else if (b[k].is_static()) r[k] = b[k];
+            else if (a[k] == b[k]) r[k] = a[k];
+            else r[k] = dim{};  // two different dynamic dims: either may be 1 at run time
         }
         return r;
     }

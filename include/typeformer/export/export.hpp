@@ -25,6 +25,7 @@
 #include "typeformer/backend/eval.hpp"
 #include "typeformer/backend/onnx.hpp"
 #include "typeformer/export/onnxruntime.hpp"
+#include "typeformer/layers/encoder.hpp"
 #include "typeformer/models/model.hpp"
 
 namespace typeformer::inline v0 {
