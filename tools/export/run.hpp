@@ -38,14 +38,12 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
         for (std::size_t k = 0; k < built.params.unused.size() && k < 5; ++k) std::cout << " " << built.params.unused[k];
         std::cout << (built.params.unused.size() > 5 ? " ..." : "") << "\n";
     }
-    std::string bytes;
-    if (!built.proto.SerializeToString(&bytes))
-        throw tf::error("export.serialize",
-                        "the model could not be serialized (protobuf caps a single file at 2 GiB; external data is "
-                        "not supported yet)");
-    built.proto.Clear();
-    std::cout << "typeformer: graph built and checked in " << seconds_since(t0) << " s ("
-              << bytes.size() / (1024.0 * 1024.0) << " MiB)\n";
+    const auto mib = static_cast<double>(built.proto.ByteSizeLong()) / (1024.0 * 1024.0);
+    std::cout << "typeformer: graph built and checked in " << seconds_since(t0) << " s (" << mib << " MiB)\n";
+    if (mib >= 2048.0)
+        throw tf::error("export.size", "the model is " + std::to_string(static_cast<long>(mib)) +
+                                           " MiB; a single protobuf file is capped at 2 GiB and external data is "
+                                           "not supported yet");
 
     std::error_code ec;
     fs::create_directories(req.output, ec);
@@ -54,9 +52,8 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
                                              (ec ? " (" + ec.message() + ")" : std::string()));
     const fs::path target = req.output / "model.onnx";
     const fs::path staged = req.output / ".model.onnx.staged";
-    tf::write_atomically(staged, bytes);
-    bytes.clear();
-    bytes.shrink_to_fit();
+    tf::write_atomically(staged, [&](std::ostream& out) { return built.proto.SerializeToOstream(&out); });
+    built.proto.Clear();
 
     bool ok = true;
     if (req.validate) {
@@ -79,7 +76,10 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
         const fs::path from = req.model_dir / name;
         if (!fs::exists(from)) continue;
         std::ifstream in(from, std::ios::binary);
-        tf::write_atomically(req.output / name, std::string(std::istreambuf_iterator<char>(in), {}));
+        tf::write_atomically(req.output / name, [&](std::ostream& out) {
+            if (fs::file_size(from) > 0) out << in.rdbuf();
+            return true;
+        });
     }
     if (req.validate) std::cout << "All good, model saved at: " << target.string() << "\n";
     else std::cout << "Model saved (not validated) at: " << target.string() << "\n";

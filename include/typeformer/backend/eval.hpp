@@ -102,12 +102,17 @@ inline void sgemm(bool trans_b, std::size_t m, std::size_t n, std::size_t k, flo
 }
 }  // namespace detail
 
+/// Weights converted to float32 arrays, by full name; share one between
+/// runs to convert each weight once.
+using weight_cache = std::map<std::string, eval_value, std::less<>>;
+
 /// The reference backend. Feed it inputs, run a model's forward on it, read the outputs.
 class eval_backend {
 public:
     using value = eval_value;
 
-    explicit eval_backend(const checkpoint* weights = nullptr) : weights_(weights) {}
+    explicit eval_backend(const checkpoint* weights = nullptr, weight_cache* cache = nullptr)
+        : weights_(weights), cache_(cache ? cache : &own_cache_) {}
 
     // -- graph boundary ------------------------------------------------------
     void feed(std::string name, value v) { feeds_.insert_or_assign(std::move(name), std::move(v)); }
@@ -133,10 +138,11 @@ public:
     scope_guard<eval_backend> scope(std::string_view dotted) { return {*this, dotted}; }
 
     /// A weight, by name relative to the current scope; `tied_to` is the full
-    /// name of the tensor it shares storage with, when tied.
-    value param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to = {}) {
+    /// name of the tensor it shares storage with, when tied. Converted once,
+    /// then returned by reference from the cache.
+    const value& param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to = {}) {
         param_request req{path_.dotted(rel), std::string(tied_to), std::move(shape)};
-        if (auto it = cache_.find(req.name); it != cache_.end()) return it->second;
+        if (auto it = cache_->find(req.name); it != cache_->end()) return it->second;
         if (!weights_) throw error("eval.param", "no checkpoint to read " + req.name + " from");
         const tensor_view* t = resolve(*weights_, req);
         if (!t) throw error("checkpoint.missing", "missing tensor " + req.name);
@@ -145,9 +151,7 @@ public:
                                                    ", expected " + shape_string(req.shape));
         xt::xarray<float> a = xt::zeros<float>(std::vector<std::size_t>(t->shape.begin(), t->shape.end()));
         read_as_f32(*t, std::span<float>(a.data(), a.size()));
-        value v(std::move(a));
-        cache_.emplace(req.name, v);
-        return v;
+        return cache_->emplace(req.name, value(std::move(a))).first->second;
     }
 
     // -- constants -----------------------------------------------------------
@@ -426,7 +430,9 @@ private:
 
     const checkpoint* weights_;
     module_path path_;
-    std::map<std::string, value, std::less<>> feeds_, outputs_, cache_;
+    std::map<std::string, value, std::less<>> feeds_, outputs_;
+    weight_cache own_cache_;
+    weight_cache* cache_;
 };
 
 }  // namespace typeformer::inline v0

@@ -14,14 +14,19 @@ namespace typeformer::inline v0 {
 
 class error : public std::runtime_error {
 public:
-    error(std::string_view id, std::string_view message)
-        : std::runtime_error("[" + std::string(id) + "] " + std::string(message)),
-          id_(id) {}
+    error(std::string_view id, std::string_view message) : std::runtime_error(format(id, message)), id_(id) {}
 
     /// The stable identifier, e.g. "safetensors.header".
     [[nodiscard]] const std::string& id() const noexcept { return id_; }
 
 private:
+    static std::string format(std::string_view id, std::string_view message) {
+        std::string s;
+        s.reserve(id.size() + message.size() + 3);
+        s.append("[").append(id).append("] ").append(message);
+        return s;
+    }
+
     std::string id_;
 };
 

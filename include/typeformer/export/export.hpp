@@ -62,10 +62,12 @@ built_model build_onnx(const typename F::config& c, const checkpoint& ck, int op
     return {std::move(b.model()), std::move(report)};
 }
 
-/// The reference pass of Family for Task on the given inputs.
+/// The reference pass of Family for Task on the given inputs. Pass a cache
+/// to convert the weights once across several runs.
 template <Family F, class Task>
-tensor_map reference_outputs(const typename F::config& c, const checkpoint& ck, const tensor_map& inputs) {
-    eval_backend b(&ck);
+tensor_map reference_outputs(const typename F::config& c, const checkpoint& ck, const tensor_map& inputs,
+                             weight_cache* cache = nullptr) {
+    eval_backend b(&ck, cache);
     for (const auto& [name, v] : inputs) b.feed(name, v);
     forward<model_of<F, Task>>(b, c);
     return tensor_map(b.outputs().begin(), b.outputs().end());
@@ -167,20 +169,23 @@ inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx,
     return ok;
 }
 
-/// Write bytes to `target` atomically: a temporary file in the same folder,
-/// flushed to disk, then renamed over the target.
-inline void write_atomically(const std::filesystem::path& target, const std::string& bytes) {
+/// Write a file atomically: `write(stream)` fills a temporary file in the
+/// same folder, which is flushed to disk and then renamed over `target`. On
+/// any failure the temporary file is removed and `target` is left as it was.
+template <class Writer>
+void write_atomically(const std::filesystem::path& target, Writer&& write) {
     const auto tmp = target.parent_path() / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()));
+    auto fail = [&](const std::string& why) {
+        std::error_code ignored;
+        std::filesystem::remove(tmp, ignored);
+        throw error("export.write", why);
+    };
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw error("export.write", tmp.string() + ": cannot open for writing");
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!out) fail(tmp.string() + ": cannot open for writing");
+        const bool wrote = write(static_cast<std::ostream&>(out));
         out.flush();
-        if (!out) {
-            std::error_code ec;
-            std::filesystem::remove(tmp, ec);
-            throw error("export.write", tmp.string() + ": write failed (disk full?)");
-        }
+        if (!wrote || !out) fail(tmp.string() + ": write failed (disk full?)");
     }
     if (FILE* f = std::fopen(tmp.c_str(), "rb")) {
         ::fsync(::fileno(f));
@@ -188,10 +193,7 @@ inline void write_atomically(const std::filesystem::path& target, const std::str
     }
     std::error_code ec;
     std::filesystem::rename(tmp, target, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw error("export.write", target.string() + ": cannot rename the written file into place");
-    }
+    if (ec) fail(target.string() + ": cannot move the written file into place (" + ec.message() + ")");
 }
 
 }  // namespace typeformer::inline v0

@@ -17,8 +17,8 @@ template <Backend B>
 typename B::value dense(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
                         std::int64_t out, std::string_view tied_weight = {}, std::string_view tied_bias = {}) {
     auto guard = b.scope(scope);
-    auto w = b.param("weight", {out, in}, tied_weight);
-    auto bias = b.param("bias", {out}, tied_bias);
+    const auto& w = b.param("weight", {out, in}, tied_weight);
+    const auto& bias = b.param("bias", {out}, tied_bias);
     return b.linear(x, w, &bias);
 }
 
@@ -27,8 +27,8 @@ template <Backend B>
 typename B::value layer_norm(B& b, std::string_view scope, const typename B::value& x, std::int64_t n,
                              float eps) {
     auto guard = b.scope(scope);
-    auto gamma = b.param("weight", {n});
-    auto beta = b.param("bias", {n});
+    const auto& gamma = b.param("weight", {n});
+    const auto& beta = b.param("bias", {n});
     return b.layer_norm(x, gamma, beta, eps);
 }
 

@@ -25,7 +25,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.input(std::string_view{}, dtype::i64, axes) } -> std::same_as<typename B::value>;
     b.output(std::string_view{}, x, axes);
     b.scope(std::string_view{});
-    { b.param(std::string_view{}, ints) } -> std::same_as<typename B::value>;
+    { b.param(std::string_view{}, ints) } -> std::convertible_to<typename B::value>;  // eval: a cached reference
     { b.scalar(1.f) } -> std::same_as<typename B::value>;
     { b.constant_i64(ints) } -> std::same_as<typename B::value>;
     // elementwise

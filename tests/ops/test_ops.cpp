@@ -1,0 +1,709 @@
+// tests/ops/test_ops.cpp: the op conformance suite (as ggml's test-backend-ops).
+//
+// Every op of the vocabulary (ops/vocabulary.hpp) is a small case written
+// once, as a generic lambda over a backend: `[](auto& b, const auto& x) {
+// return b.gelu(x); }`. The lambda is interpreted twice:
+//  - by the eval backend, on random (seeded) inputs: the reference;
+//  - by the ONNX backend, at every supported opset, with every graph input on
+//    named dynamic axes. The emitted graph must pass the ONNX checker with full
+//    shape inference; ONNX Runtime then runs that one graph at 2-3 shapes
+//    (batch 1 and sequence 1 included, odd sizes) and its result must match
+//    the reference within the case's error bound, with the same shape and
+//    element type. The symbolic shape the ONNX backend tracked for the result
+//    is checked too: a static dim must equal the run's, a named dim must equal
+//    the size of the graph input axis of that name.
+//
+// A test is named <op>_<variant>_opset<N>; a failure names the shapes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include "typeformer/export/export.hpp"
+#include "typeformer/ops/vocabulary.hpp"
+
+namespace tf = typeformer;
+
+namespace {
+
+static_assert(tf::Backend<tf::eval_backend>, "the eval backend must model the op vocabulary");
+static_assert(tf::Backend<tf::onnx_backend>, "the ONNX backend must model the op vocabulary");
+
+using shape_t = std::vector<std::size_t>;
+using rng_t = std::mt19937;
+
+// -- input generators ----------------------------------------------------------
+using generator = std::function<tf::eval_value(const shape_t&, rng_t&)>;
+
+/// Realistic activations: normal(0, stddev).
+generator normal(float stddev = 1.f) {
+    return [stddev](const shape_t& s, rng_t& rng) {
+        std::normal_distribution<float> d(0.f, stddev);
+        xt::xarray<float> a = xt::zeros<float>(s);
+        for (auto& v : a) v = d(rng);
+        return tf::eval_value(std::move(a));
+    };
+}
+/// int64 uniform in [lo, hi).
+generator ints(std::int64_t lo, std::int64_t hi) {
+    return [lo, hi](const shape_t& s, rng_t& rng) {
+        std::uniform_int_distribution<std::int64_t> d(lo, hi - 1);
+        xt::xarray<std::int64_t> a = xt::zeros<std::int64_t>(s);
+        for (auto& v : a) v = d(rng);
+        return tf::eval_value(std::move(a));
+    };
+}
+/// float32 holding integers uniform in [lo, hi) (exact in both backends' casts).
+generator int_floats(std::int64_t lo, std::int64_t hi) {
+    return [lo, hi](const shape_t& s, rng_t& rng) {
+        std::uniform_int_distribution<std::int64_t> d(lo, hi - 1);
+        xt::xarray<float> a = xt::zeros<float>(s);
+        for (auto& v : a) v = static_cast<float>(d(rng));
+        return tf::eval_value(std::move(a));
+    };
+}
+/// normal(0, 1) with about a quarter of the values exactly 0 (casts to boolean).
+generator normal_with_zeros() {
+    return [](const shape_t& s, rng_t& rng) {
+        std::normal_distribution<float> d(0.f, 1.f);
+        std::uniform_int_distribution<int> z(0, 3);
+        xt::xarray<float> a = xt::zeros<float>(s);
+        for (auto& v : a) v = z(rng) == 0 ? 0.f : d(rng);
+        return tf::eval_value(std::move(a));
+    };
+}
+/// A padding mask as an additive bias [B, 1, 1, Sk]: 0 where attended,
+/// the lowest float (torch.finfo(float32).min) where padded; row b pads its
+/// last b % Sk keys, so no row is fully masked and batch rows differ.
+generator padding_bias() {
+    return [](const shape_t& s, rng_t&) {
+        xt::xarray<float> a = xt::zeros<float>(s);
+        const std::size_t batch = s[0], keys = s[3];
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t j = 0; j < keys; ++j)
+                if (j >= keys - b % keys) a(b, 0, 0, j) = std::numeric_limits<float>::lowest();
+        return tf::eval_value(std::move(a));
+    };
+}
+/// A causal mask as an additive bias [B, 1, S, S]: key j > query i is masked.
+generator causal_bias() {
+    return [](const shape_t& s, rng_t&) {
+        xt::xarray<float> a = xt::zeros<float>(s);
+        for (std::size_t b = 0; b < s[0]; ++b)
+            for (std::size_t i = 0; i < s[2]; ++i)
+                for (std::size_t j = i + 1; j < s[3]; ++j) a(b, 0, i, j) = std::numeric_limits<float>::lowest();
+        return tf::eval_value(std::move(a));
+    };
+}
+
+struct input_spec {
+    std::string name;
+    tf::dtype type;
+    generator gen;
+};
+input_spec f32(std::string name, generator g = normal()) { return {std::move(name), tf::dtype::f32, std::move(g)}; }
+input_spec i64(std::string name, generator g) { return {std::move(name), tf::dtype::i64, std::move(g)}; }
+
+/// The error bound: |onnx - eval| <= atol + rtol · max|eval|.
+struct bound {
+    double atol = 1e-6;
+    double rtol = 0;
+};
+
+// -- the number of values a case's lambda takes -----------------------------------
+template <class F, class B, std::size_t... I>
+constexpr bool invocable_with(std::index_sequence<I...>) {
+    return std::is_invocable_v<F&, B&, decltype((void)I, std::declval<const typename B::value&>())...>;
+}
+template <class F, class B, std::size_t N = 0>
+constexpr std::size_t arity() {
+    static_assert(N <= 6, "a case lambda must be (auto& b, const auto&... inputs) with at most 6 inputs");
+    if constexpr (invocable_with<F, B>(std::make_index_sequence<N>{})) return N;
+    else return arity<F, B, N + 1>();
+}
+template <std::size_t N, class F, class B>
+typename B::value call(F& f, B& b, const std::vector<typename B::value>& v) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) { return f(b, v[I]...); }(std::make_index_sequence<N>{});
+}
+
+// -- a case ---------------------------------------------------------------------
+struct op_case {
+    std::string op;       // the vocabulary member it tests
+    std::string variant;  // what about it
+    std::vector<input_spec> inputs;
+    std::vector<std::vector<shape_t>> shapes;  // each run: one shape per input
+    bound tol;
+    bool weights = false;  // the backends read the test checkpoint
+    std::function<tf::eval_value(tf::eval_backend&, const std::vector<tf::eval_value>&)> eval;
+    std::function<tf::onnx_value(tf::onnx_backend&, const std::vector<tf::onnx_value>&)> emit;
+
+    op_case(std::string o, std::string v) : op(std::move(o)), variant(std::move(v)) {}
+    op_case&& in(input_spec s) && {
+        inputs.push_back(std::move(s));
+        return std::move(*this);
+    }
+    op_case&& at(std::vector<shape_t> s) && {
+        shapes.push_back(std::move(s));
+        return std::move(*this);
+    }
+    op_case&& within(bound b) && {
+        tol = b;
+        return std::move(*this);
+    }
+    op_case&& with_weights() && {
+        weights = true;
+        return std::move(*this);
+    }
+    /// One definition, two interpretations.
+    template <class F>
+    op_case&& def(F f) && {
+        constexpr std::size_t n = arity<F, tf::eval_backend>();
+        static_assert(n == arity<F, tf::onnx_backend>(), "the lambda must take the same inputs on both backends");
+        if (n != inputs.size()) throw std::logic_error(op + "/" + variant + ": lambda arity != number of inputs");
+        for (const auto& s : shapes)
+            if (s.size() != n) throw std::logic_error(op + "/" + variant + ": a run gives the wrong number of shapes");
+        eval = [f](tf::eval_backend& b, const std::vector<tf::eval_value>& v) mutable { return call<n>(f, b, v); };
+        emit = [f](tf::onnx_backend& b, const std::vector<tf::onnx_value>& v) mutable { return call<n>(f, b, v); };
+        return std::move(*this);
+    }
+    [[nodiscard]] std::string name() const {
+        // letters, digits and single '_' (GoogleTest names); '-' reads 'm'
+        std::string s;
+        for (char c : op + "_" + variant) {
+            if (c == '-') c = 'm';
+            if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') s += c;
+            else if (!s.empty() && s.back() != '_') s += '_';
+        }
+        while (!s.empty() && s.back() == '_') s.pop_back();
+        return s;
+    }
+};
+
+op_case&& at_all(op_case&& c, const std::vector<std::vector<shape_t>>& runs) {
+    for (const auto& r : runs) c.shapes.push_back(r);
+    return std::move(c);
+}
+
+/// One input at batch 1 x sequence 1, and odd sizes.
+const std::vector<std::vector<shape_t>> seq3{{{1, 1, 8}}, {{3, 7, 12}}, {{2, 5, 20}}};
+
+// -- a tiny checkpoint for the param and scope cases ------------------------------
+constexpr std::int64_t w_in = 12, w_out = 10;
+
+/// model.safetensors in a fresh temporary folder, opened as a checkpoint.
+const tf::checkpoint& test_checkpoint() {
+    static const tf::checkpoint ck = [] {
+        std::vector<std::pair<std::string, std::vector<std::int64_t>>> tensors{
+            {"encoder.layer.0.dense.weight", {w_out, w_in}},
+            {"encoder.layer.0.dense.bias", {w_out}},
+            {"encoder.layer.0.norm.weight", {w_in}},
+            {"encoder.layer.0.norm.bias", {w_in}},
+        };
+        rng_t rng(7);
+        std::normal_distribution<float> d(0.f, 1.f);
+        std::string header = "{";
+        std::string data;
+        for (const auto& [name, shape] : tensors) {
+            std::int64_t n = 1;
+            for (auto s : shape) n *= s;
+            const auto begin = data.size();
+            for (std::int64_t k = 0; k < n; ++k) {
+                const float v = d(rng);
+                data.append(reinterpret_cast<const char*>(&v), sizeof v);
+            }
+            header += (header.size() > 1 ? "," : "") + std::string("\"") + name + "\":{\"dtype\":\"F32\",\"shape\":[";
+            for (std::size_t k = 0; k < shape.size(); ++k) header += (k ? "," : "") + std::to_string(shape[k]);
+            header += "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+        }
+        header += "}";
+        while (header.size() % 8 != 0) header += ' ';
+        const auto dir = std::filesystem::temp_directory_path() / ("typeformer_test_ops." + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+        {
+            std::ofstream out(dir / "model.safetensors", std::ios::binary | std::ios::trunc);
+            const std::uint64_t n = header.size();
+            out.write(reinterpret_cast<const char*>(&n), 8);
+            out << header << data;
+        }
+        auto c = tf::checkpoint::open(dir);
+        std::filesystem::remove_all(dir);  // the file stays mapped
+        return c;
+    }();
+    return ck;
+}
+
+// -- the cases ----------------------------------------------------------------------
+std::vector<op_case> make_cases() {
+    std::vector<op_case> c;
+    auto add = [&](op_case&& x) { c.push_back(std::move(x)); };
+
+    // elementwise, binary, with broadcasting both ways
+    const auto binary_runs = [](std::vector<std::size_t> y1, std::vector<std::size_t> y2, std::vector<std::size_t> y3,
+                                bool swap = false) {
+        std::vector<std::vector<shape_t>> r{{{1, 1, 8}, y1}, {{3, 7, 12}, y2}, {{2, 5, 20}, y3}};
+        if (swap)
+            for (auto& run : r) std::swap(run[0], run[1]);
+        return r;
+    };
+    const auto same = binary_runs({1, 1, 8}, {3, 7, 12}, {2, 5, 20});
+    const auto last = binary_runs({8}, {12}, {20});
+    const auto mid1 = binary_runs({1, 1, 8}, {3, 1, 12}, {2, 1, 20});
+    const auto mid1_swapped = binary_runs({1, 1, 8}, {3, 1, 12}, {2, 1, 20}, true);
+    // division is correctly rounded in IEEE arithmetic: the two sides agree
+    // exactly, even for denominators near 0
+    for (const auto& [variant, runs] : std::vector<std::pair<std::string, std::vector<std::vector<shape_t>>>>{
+             {"same shape", same}, {"x[B,S,H] y[H]", last}, {"x[B,S,H] y[B,1,H]", mid1},
+             {"x[B,1,H] y[B,S,H]", mid1_swapped}}) {
+        add(at_all(op_case("add", variant).in(f32("x")).in(f32("y")), runs)
+                .def([](auto& b, const auto& x, const auto& y) { return b.add(x, y); }));
+        add(at_all(op_case("sub", variant).in(f32("x")).in(f32("y")), runs)
+                .def([](auto& b, const auto& x, const auto& y) { return b.sub(x, y); }));
+        add(at_all(op_case("mul", variant).in(f32("x")).in(f32("y")), runs)
+                .def([](auto& b, const auto& x, const auto& y) { return b.mul(x, y); }));
+        add(at_all(op_case("div", variant).in(f32("x")).in(f32("y")), runs)
+                .def([](auto& b, const auto& x, const auto& y) { return b.div(x, y); }));
+    }
+    add(at_all(op_case("add", "int64").in(i64("x", ints(-100, 100))).in(i64("y", ints(-100, 100))), mid1)
+            .def([](auto& b, const auto& x, const auto& y) { return b.add(x, y); }));
+    // less: small int range so that ties (x == y -> false) occur
+    add(at_all(op_case("less", "int64").in(i64("x", ints(0, 4))).in(i64("y", ints(0, 4))), same)
+            .def([](auto& b, const auto& x, const auto& y) { return b.less(x, y); }));
+    add(at_all(op_case("less", "int64 y[H]").in(i64("x", ints(0, 4))).in(i64("y", ints(0, 4))), last)
+            .def([](auto& b, const auto& x, const auto& y) { return b.less(x, y); }));
+    add(at_all(op_case("less", "int64 ids[B,S] < range").in(i64("ids", ints(0, 9))),
+               {{{1, 1}}, {{3, 7}}, {{2, 5}}})
+            .def([](auto& b, const auto& ids) { return b.less(ids, b.range(ids, 1)); }));
+    add(at_all(op_case("less", "float32").in(f32("x")).in(f32("y")), mid1)
+            .def([](auto& b, const auto& x, const auto& y) { return b.less(x, y); }));
+
+    // elementwise, unary. tanh, sigmoid and erf are computed by different
+    // approximations (libm here, MLAS in ONNX Runtime): a few ulp apart, which
+    // stays under 1e-6 for |result| < 4; the wide inputs (sd 4) reach |result|
+    // of ~15, where a few ulp is ~4e-6, so the bound is relative there.
+    const bound wide_bound{1e-6, 5e-7};
+    add(at_all(op_case("tanh", "normal").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.tanh(x); }));
+    add(at_all(op_case("tanh", "wide").in(f32("x", normal(4.f))), seq3)
+            .def([](auto& b, const auto& x) { return b.tanh(x); }));
+    add(at_all(op_case("relu", "normal").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.relu(x); }));
+    add(at_all(op_case("sigmoid", "normal").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.sigmoid(x); }));
+    add(at_all(op_case("sigmoid", "wide").in(f32("x", normal(4.f))), seq3)
+            .def([](auto& b, const auto& x) { return b.sigmoid(x); }));
+    add(at_all(op_case("gelu", "normal").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.gelu(x); }));
+    add(at_all(op_case("gelu", "wide").in(f32("x", normal(4.f))), seq3)
+            .within(wide_bound)
+            .def([](auto& b, const auto& x) { return b.gelu(x); }));
+    add(at_all(op_case("gelu_tanh", "normal").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.gelu_tanh(x); }));
+    add(at_all(op_case("gelu_tanh", "wide").in(f32("x", normal(4.f))), seq3)
+            .within(wide_bound)
+            .def([](auto& b, const auto& x) { return b.gelu_tanh(x); }));
+    for (auto a : {tf::activation::gelu, tf::activation::gelu_new, tf::activation::relu, tf::activation::silu,
+                   tf::activation::tanh})
+        add(at_all(op_case("activate", std::string(tf::name_of(a))).in(f32("x")), seq3)
+                .def([a](auto& b, const auto& x) { return b.activate(a, x); }));
+
+    // cast
+    const auto seq2 = std::vector<std::vector<shape_t>>{{{1, 1}}, {{3, 7}}, {{2, 5}}};
+    add(at_all(op_case("cast", "i64 to f32").in(i64("x", ints(-1000, 1000))), seq2)
+            .def([](auto& b, const auto& x) { return b.cast(x, tf::dtype::f32); }));
+    add(at_all(op_case("cast", "f32 to i64 integer valued").in(f32("x", int_floats(-1000, 1000))), seq3)
+            .def([](auto& b, const auto& x) { return b.cast(x, tf::dtype::i64); }));
+    add(at_all(op_case("cast", "f32 to boolean").in(f32("x", normal_with_zeros())), seq3)
+            .def([](auto& b, const auto& x) { return b.cast(x, tf::dtype::boolean); }));
+    add(at_all(op_case("cast", "i64 to boolean").in(i64("x", ints(-2, 3))), seq2)
+            .def([](auto& b, const auto& x) { return b.cast(x, tf::dtype::boolean); }));
+    add(at_all(op_case("cast", "boolean to f32").in(i64("x", ints(0, 4))).in(i64("y", ints(0, 4))), same)
+            .def([](auto& b, const auto& x, const auto& y) { return b.cast(b.less(x, y), tf::dtype::f32); }));
+    add(at_all(op_case("cast", "boolean to i64").in(i64("x", ints(0, 4))).in(i64("y", ints(0, 4))), same)
+            .def([](auto& b, const auto& x, const auto& y) { return b.cast(b.less(x, y), tf::dtype::i64); }));
+
+    // shapes
+    add(at_all(op_case("reshape", "static 0 -1").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.reshape(x, {0, -1}); }));
+    add(at_all(op_case("reshape", "static 0 0 2 -1").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.reshape(x, {0, 0, 2, -1}); }));
+    add(at_all(op_case("reshape", "static -1 int64").in(i64("x", ints(0, 100))), seq3)
+            .def([](auto& b, const auto& x) { return b.reshape(x, std::vector<std::int64_t>{-1}); }));
+    add(at_all(op_case("reshape", "static 0 0 -1 2").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.reshape(x, {0, 0, -1, 2}); }));
+    add(at_all(op_case("reshape", "dynamic round trip").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.reshape(b.reshape(x, std::vector<std::int64_t>{-1}), b.shape(x, 0, 3)); }));
+    add(at_all(op_case("reshape", "dynamic to another input s shape").in(f32("x")).in(f32("y")),
+               {{{1, 1, 8}, {1, 8}}, {{3, 7, 12}, {21, 12}}, {{2, 5, 20}, {10, 20}}})
+            .def([](auto& b, const auto& x, const auto& y) { return b.reshape(y, b.shape(x, 0, 3)); }));
+    add(at_all(op_case("reshape", "dynamic from constant_i64").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.reshape(x, b.constant_i64({0, -1})); }));
+    for (auto [s, e] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 3}, {0, 1}, {1, 3}, {-2, -1}, {0, -1}})
+        add(at_all(op_case("shape", std::to_string(s) + " " + std::to_string(e)).in(f32("x")), seq3)
+                .def([s, e](auto& b, const auto& x) { return b.shape(x, s, e); }));
+    for (std::int64_t axis : {0, 1, 2})
+        add(at_all(op_case("flatten", "axis " + std::to_string(axis)).in(f32("x")), seq3)
+                .def([axis](auto& b, const auto& x) { return b.flatten(x, axis); }));
+    add(at_all(op_case("flatten", "4d axis 2").in(f32("x")), {{{1, 1, 1, 8}}, {{3, 2, 7, 5}}, {{2, 4, 5, 3}}})
+            .def([](auto& b, const auto& x) { return b.flatten(x, 2); }));
+    for (const auto& perm : std::vector<std::vector<std::int64_t>>{{0, 2, 1}, {2, 0, 1}, {1, 0, 2}})
+        add(at_all(op_case("transpose", std::to_string(perm[0]) + std::to_string(perm[1]) + std::to_string(perm[2]))
+                       .in(f32("x")),
+                   seq3)
+                .def([perm](auto& b, const auto& x) { return b.transpose(x, perm); }));
+    add(at_all(op_case("transpose", "4d 0213").in(f32("x")), {{{1, 1, 2, 4}}, {{3, 7, 4, 3}}, {{2, 5, 2, 10}}})
+            .def([](auto& b, const auto& x) { return b.transpose(x, {0, 2, 1, 3}); }));
+    add(at_all(op_case("transpose", "2d int64").in(i64("x", ints(0, 100))), seq2)
+            .def([](auto& b, const auto& x) { return b.transpose(x, {1, 0}); }));
+    for (const auto& axes : std::vector<std::vector<std::int64_t>>{{0}, {1}, {-1}, {1, 3}, {0, -1}, {3, 1}}) {
+        std::string v;
+        for (auto a : axes) v += (v.empty() ? "" : " ") + std::to_string(a);
+        add(at_all(op_case("unsqueeze", v).in(f32("x")), seq3)
+                .def([axes](auto& b, const auto& x) { return b.unsqueeze(x, axes); }));
+    }
+    add(at_all(op_case("unsqueeze", "mask 1 2").in(i64("mask", ints(0, 2))), seq2)
+            .def([](auto& b, const auto& m) { return b.unsqueeze(m, {1, 2}); }));
+    for (auto [axis, index] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 0}, {-1, 1}, {0, 0}, {2, 1}})
+        add(at_all(op_case("select", "axis " + std::to_string(axis) + " index " + std::to_string(index)).in(f32("x")),
+                   seq3)
+                .def([axis, index](auto& b, const auto& x) { return b.select(x, axis, index); }));
+    add(at_all(op_case("select", "int64 axis 1 index 0").in(i64("x", ints(0, 100))), seq2)
+            .def([](auto& b, const auto& x) { return b.select(x, 1, 0); }));
+    for (std::int64_t axis : {0, 1, -1})
+        add(at_all(op_case("range", "axis " + std::to_string(axis)).in(f32("x")), seq3)
+                .def([axis](auto& b, const auto& x) { return b.range(x, axis); }));
+    add(at_all(op_case("range", "int64 input").in(i64("ids", ints(0, 9))), seq2)
+            .def([](auto& b, const auto& ids) { return b.range(ids, 1); }));
+
+    // gather: an embedding lookup, ids [B, S] into a table [V, H]
+    const auto lookup = std::vector<std::vector<shape_t>>{{{1, 1}, {5, 8}}, {{3, 7}, {11, 12}}, {{2, 5}, {30, 20}}};
+    add(at_all(op_case("gather", "embedding").in(i64("ids", ints(0, 5))).in(f32("table")), lookup)
+            .def([](auto& b, const auto& ids, const auto& t) { return b.gather(t, ids); }));
+    add(at_all(op_case("gather", "negative ids").in(i64("ids", ints(-5, 5))).in(f32("table")), lookup)
+            .def([](auto& b, const auto& ids, const auto& t) { return b.gather(t, ids); }));
+    add(at_all(op_case("gather", "positions").in(f32("x")).in(f32("table")),
+               {{{1, 1, 8}, {4, 8}}, {{3, 7, 12}, {9, 12}}, {{2, 5, 20}, {5, 20}}})
+            .def([](auto& b, const auto& x, const auto& t) { return b.gather(t, b.range(x, 1)); }));
+
+    // matmul. Both sides sum K products in float, in different orders (OpenBLAS
+    // here, MLAS there): the error grows with the magnitude of the terms, so
+    // the bound is relative to the result's magnitude: 1e-6 · max|result| is
+    // ~8 ulp of it; for K <= 20 we see at most ~3 (about sqrt(K) ulp).
+    const bound sum_bound{1e-6, 1e-6};
+    add(at_all(op_case("matmul", "2d").in(f32("a")).in(f32("b")),
+               {{{1, 1}, {1, 8}}, {{3, 7}, {7, 12}}, {{5, 20}, {20, 3}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& y) { return b.matmul(x, y); }));
+    add(at_all(op_case("matmul", "batched 4d").in(f32("a")).in(f32("b")),
+               {{{1, 1, 1, 8}, {1, 1, 8, 1}}, {{3, 2, 7, 6}, {3, 2, 6, 7}}, {{2, 4, 5, 5}, {2, 4, 5, 9}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& y) { return b.matmul(x, y); }));
+    add(at_all(op_case("matmul", "3d x 2d").in(f32("a")).in(f32("b")),
+               {{{1, 1, 8}, {8, 4}}, {{3, 7, 12}, {12, 5}}, {{2, 5, 20}, {20, 7}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& y) { return b.matmul(x, y); }));
+    add(at_all(op_case("matmul", "broadcast batch dims").in(f32("a")).in(f32("b")),
+               {{{1, 1, 1, 8}, {1, 1, 8, 2}}, {{3, 1, 7, 6}, {1, 2, 6, 5}}, {{2, 1, 5, 5}, {1, 4, 5, 9}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& y) { return b.matmul(x, y); }));
+    add(at_all(op_case("matmul", "2d x 4d").in(f32("a")).in(f32("b")),
+               {{{1, 8}, {1, 1, 8, 2}}, {{7, 6}, {3, 2, 6, 5}}, {{5, 5}, {2, 4, 5, 9}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& y) { return b.matmul(x, y); }));
+
+    // linear, with the weight as a graph input (the ONNX backend emits a
+    // Transpose) and, below, as a parameter (a pre-transposed initializer)
+    const auto lin = std::vector<std::vector<shape_t>>{
+        {{1, 1, 8}, {4, 8}, {4}}, {{3, 7, 12}, {5, 12}, {5}}, {{2, 5, 20}, {16, 20}, {16}}};
+    add(at_all(op_case("linear", "bias").in(f32("x")).in(f32("w")).in(f32("bias")), lin)
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) { return b.linear(x, w, &bias); }));
+    add(at_all(op_case("linear", "no bias").in(f32("x")).in(f32("w")),
+               {{{1, 1, 8}, {4, 8}}, {{3, 7, 12}, {5, 12}}, {{2, 5, 20}, {16, 20}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w) { return b.linear(x, w); }));
+    add(at_all(op_case("linear", "2d").in(f32("x")).in(f32("w")).in(f32("bias")),
+               {{{1, 8}, {4, 8}, {4}}, {{7, 12}, {5, 12}, {5}}, {{10, 20}, {16, 20}, {16}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) { return b.linear(x, w, &bias); }));
+
+    // layer_norm: the eval backend accumulates in double, ONNX Runtime in
+    // float (and below opset 17 the graph spells it as ReduceMean/Sub/Div/Sqrt):
+    // a few ulp of the result, scaled by |gamma|; relative to the magnitude.
+    const bound norm_bound{1e-6, 1e-6};
+    const auto norm_runs = std::vector<std::vector<shape_t>>{
+        {{1, 1, 8}, {8}, {8}}, {{3, 7, 12}, {12}, {12}}, {{2, 5, 20}, {20}, {20}}};
+    for (float eps : {1e-12f, 1e-5f}) {
+        std::ostringstream v;
+        v << "eps " << eps;
+        add(at_all(op_case("layer_norm", v.str()).in(f32("x")).in(f32("gamma")).in(f32("beta")), norm_runs)
+                .within(norm_bound)
+                .def([eps](auto& b, const auto& x, const auto& g, const auto& be) { return b.layer_norm(x, g, be, eps); }));
+    }
+    // ONNX Runtime's LayerNormalization (opset 17) takes the variance as
+    // E[x²] - E[x]² in float, which cancels when |mean| >> std: with mean 3
+    // and std 1 it loses ~mean²/var = 9x more ulp, hence the looser bound.
+    add(at_all(op_case("layer_norm", "offset input").in(f32("x")).in(f32("gamma")).in(f32("beta")), norm_runs)
+            .within({1e-6, 4e-6})
+            .def([](auto& b, const auto& x, const auto& g, const auto& be) {
+                return b.layer_norm(b.add(x, b.scalar(3.f)), g, be, 1e-12f);
+            }));
+
+    // softmax: exp in both, normalised by a float (here: double) sum
+    add(at_all(op_case("softmax", "3d").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.softmax(x); }));
+    add(at_all(op_case("softmax", "4d wide").in(f32("x", normal(5.f))), {{{1, 1, 1, 1}}, {{3, 2, 7, 7}}, {{2, 4, 5, 9}}})
+            .def([](auto& b, const auto& x) { return b.softmax(x); }));
+
+    // attention: q [B, Sq, H·D], k and v [B, Sk, H·D]. Two sums of products
+    // and a softmax: the result is a convex combination of rows of v, so the
+    // error is relative to max|v| ~ max|result|.
+    const bound attn_bound{1e-6, 1e-6};
+    for (std::int64_t heads : {1, 2, 4}) {
+        const std::string h = "heads " + std::to_string(heads);
+        add(at_all(op_case("attention", h + " padding bias")
+                       .in(f32("q"))
+                       .in(f32("k"))
+                       .in(f32("v"))
+                       .in(f32("bias", padding_bias())),
+                   {{{1, 1, 8}, {1, 1, 8}, {1, 1, 8}, {1, 1, 1, 1}},
+                    {{3, 7, 12}, {3, 7, 12}, {3, 7, 12}, {3, 1, 1, 7}},
+                    {{2, 5, 20}, {2, 5, 20}, {2, 5, 20}, {2, 1, 1, 5}}})
+                .within(attn_bound)
+                .def([heads](auto& b, const auto& q, const auto& k, const auto& v, const auto& m) {
+                    return b.attention(q, k, v, &m, heads, 0.5f);
+                }));
+        add(at_all(op_case("attention", h + " causal bias")
+                       .in(f32("q"))
+                       .in(f32("k"))
+                       .in(f32("v"))
+                       .in(f32("bias", causal_bias())),
+                   {{{1, 1, 8}, {1, 1, 8}, {1, 1, 8}, {1, 1, 1, 1}},
+                    {{3, 7, 12}, {3, 7, 12}, {3, 7, 12}, {3, 1, 7, 7}},
+                    {{2, 5, 20}, {2, 5, 20}, {2, 5, 20}, {2, 1, 5, 5}}})
+                .within(attn_bound)
+                .def([heads](auto& b, const auto& q, const auto& k, const auto& v, const auto& m) {
+                    return b.attention(q, k, v, &m, heads, 0.35355339f);
+                }));
+        add(at_all(op_case("attention", h + " no bias").in(f32("q")).in(f32("k")).in(f32("v")),
+                   {{{1, 1, 8}, {1, 1, 8}, {1, 1, 8}},
+                    {{3, 7, 12}, {3, 7, 12}, {3, 7, 12}},
+                    {{2, 5, 20}, {2, 5, 20}, {2, 5, 20}}})
+                .within(attn_bound)
+                .def([heads](auto& b, const auto& q, const auto& k, const auto& v) {
+                    return b.attention(q, k, v, nullptr, heads, 0.5f);
+                }));
+    }
+    add(at_all(op_case("attention", "cross heads 2 padding bias")
+                   .in(f32("q"))
+                   .in(f32("k"))
+                   .in(f32("v"))
+                   .in(f32("bias", padding_bias())),
+               {{{1, 1, 8}, {1, 3, 8}, {1, 3, 8}, {1, 1, 1, 3}},
+                {{3, 7, 12}, {3, 4, 12}, {3, 4, 12}, {3, 1, 1, 4}},
+                {{2, 5, 20}, {2, 1, 20}, {2, 1, 20}, {2, 1, 1, 1}}})
+            .within(attn_bound)
+            .def([](auto& b, const auto& q, const auto& k, const auto& v, const auto& m) {
+                return b.attention(q, k, v, &m, 2, 0.5f);
+            }));
+
+    // constants
+    add(at_all(op_case("scalar", "add 2.5").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.add(x, b.scalar(2.5f)); }));
+    add(at_all(op_case("scalar", "scalar first").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.sub(b.scalar(1.f), b.mul(b.scalar(-0.125f), x)); }));
+    add(at_all(op_case("constant_i64", "add").in(i64("ids", ints(0, 100))), seq2)
+            .def([](auto& b, const auto& ids) { return b.add(ids, b.constant_i64({7})); }));
+    add(at_all(op_case("constant_i64", "mul 3 values").in(i64("x", ints(-100, 100))),
+               {{{1, 3}}, {{5, 3}}, {{2, 3}}})
+            .def([](auto& b, const auto& x) { return b.mul(x, b.constant_i64({2, -3, 5})); }));
+
+    // parameters and scopes, read from a checkpoint
+    const auto wx = std::vector<std::vector<shape_t>>{{{1, 1, w_in}}, {{3, 7, w_in}}, {{2, 5, w_in}}};
+    add(at_all(op_case("param", "linear weight and bias").in(f32("x")), wx)
+            .within(sum_bound)
+            .with_weights()
+            .def([](auto& b, const auto& x) {
+                auto s = b.scope("encoder.layer.0.dense");
+                auto w = b.param("weight", {w_out, w_in});
+                auto bias = b.param("bias", {w_out});
+                return b.linear(x, w, &bias);
+            }));
+    add(at_all(op_case("scope", "nested layer norm").in(f32("x")), wx)
+            .within(norm_bound)
+            .with_weights()
+            .def([](auto& b, const auto& x) {
+                auto outer = b.scope("encoder");
+                auto inner = b.scope("layer.0.norm");
+                return b.layer_norm(x, b.param("weight", {w_in}), b.param("bias", {w_in}), 1e-12f);
+            }));
+    return c;
+}
+
+const std::vector<op_case>& cases() {
+    static const std::vector<op_case> c = make_cases();
+    return c;
+}
+
+// -- running one case ------------------------------------------------------------------
+std::string shape_text(const std::vector<std::int64_t>& s) {
+    std::string r = "[";
+    for (std::size_t k = 0; k < s.size(); ++k) r += (k ? "," : "") + std::to_string(s[k]);
+    return r + "]";
+}
+std::string shape_text(const shape_t& s) { return shape_text(std::vector<std::int64_t>(s.begin(), s.end())); }
+
+std::uint32_t seed_of(const std::string& s, std::size_t run) {
+    std::uint32_t h = 2166136261u;  // FNV-1a: stable across standard libraries
+    for (unsigned char c : s) h = (h ^ c) * 16777619u;
+    return h ^ static_cast<std::uint32_t>(run * 0x9e3779b9u);
+}
+
+double max_abs(const tf::eval_value& v) {
+    double m = 0;
+    if (v.is_float())
+        for (float x : v.f) m = std::max(m, std::abs(static_cast<double>(x)));
+    else
+        for (auto x : v.i) m = std::max(m, std::abs(static_cast<double>(x)));
+    return m;
+}
+
+void run_case(const op_case& c, int opset) {
+    const tf::checkpoint* ck = c.weights ? &test_checkpoint() : nullptr;
+
+    // the graph: every input on named dynamic axes
+    tf::onnx_backend ob(ck, opset);
+    std::vector<tf::onnx_value> sym;
+    std::vector<std::vector<std::string>> axis_names(c.inputs.size());
+    for (std::size_t k = 0; k < c.inputs.size(); ++k) {
+        const auto rank = c.shapes.front()[k].size();
+        for (std::size_t d = 0; d < rank; ++d) axis_names[k].push_back(c.inputs[k].name + "_d" + std::to_string(d));
+        std::vector<std::string_view> axes(axis_names[k].begin(), axis_names[k].end());
+        sym.push_back(ob.input(c.inputs[k].name, c.inputs[k].type, axes));
+    }
+    const tf::onnx_value y = c.emit(ob, sym);
+    const std::vector<std::string_view> keep(y.rank(), "");  // "": keep the tracked dims
+    ob.output("result", y, keep);
+    ob.finish();
+    ASSERT_NO_THROW(tf::check_onnx(ob.model())) << "the ONNX checker refused the graph";
+    std::string bytes;
+    ASSERT_TRUE(ob.model().SerializeToString(&bytes));
+    std::unique_ptr<tf::ort_runner> ort;
+    ASSERT_NO_THROW(ort = std::make_unique<tf::ort_runner>(bytes, 1)) << "ONNX Runtime could not load the graph";
+
+    // the same graph at every run's shapes
+    for (std::size_t run = 0; run < c.shapes.size(); ++run) {
+        std::string where = "at";
+        for (std::size_t k = 0; k < c.inputs.size(); ++k)
+            where += " " + c.inputs[k].name + "=" + shape_text(c.shapes[run][k]);
+        SCOPED_TRACE(c.op + " (" + c.variant + "), opset " + std::to_string(opset) + ", " + where);
+
+        rng_t rng(seed_of(c.name(), run));
+        std::vector<tf::eval_value> values;
+        tf::tensor_map feeds;
+        std::map<std::string, std::int64_t> axis_size;
+        for (std::size_t k = 0; k < c.inputs.size(); ++k) {
+            values.push_back(c.inputs[k].gen(c.shapes[run][k], rng));
+            feeds.emplace(c.inputs[k].name, values.back());
+            for (std::size_t d = 0; d < axis_names[k].size(); ++d)
+                axis_size[axis_names[k][d]] = static_cast<std::int64_t>(c.shapes[run][k][d]);
+        }
+        tf::eval_backend eb(ck);
+        const tf::eval_value want = c.eval(eb, values);
+
+        tf::tensor_map got;
+        ASSERT_NO_THROW(got = ort->run(feeds)) << "ONNX Runtime failed";
+        ASSERT_TRUE(got.contains("result"));
+        const tf::eval_value& have = got.at("result");
+
+        ASSERT_EQ(tf::safetensors_name(have.type), tf::safetensors_name(want.type)) << "element types differ";
+        ASSERT_EQ(tf::safetensors_name(y.type), tf::safetensors_name(want.type)) << "the tracked element type is wrong";
+        ASSERT_EQ(shape_text(have.shape()), shape_text(want.shape())) << "shapes differ";
+        // the symbolic shape the ONNX backend tracked must hold at this run
+        ASSERT_EQ(y.rank(), want.rank()) << "the tracked rank is wrong";
+        for (std::size_t d = 0; d < y.rank(); ++d) {
+            const auto& t = y.shape[d];
+            const auto actual = want.shape()[d];
+            if (t.is_static()) {
+                EXPECT_EQ(t.size, actual) << "tracked static dim " << d << " is wrong";
+            } else if (auto it = axis_size.find(t.param); !t.param.empty() && it != axis_size.end()) {
+                EXPECT_EQ(it->second, actual) << "tracked dim " << d << " is named " << t.param
+                                              << ", an input axis of another size";
+            }
+        }
+
+        const double diff = tf::max_abs_diff(want, have);
+        const double limit = c.tol.atol + c.tol.rtol * max_abs(want);
+        EXPECT_LE(diff, limit) << "max abs diff " << diff << " over the bound " << limit << " (atol " << c.tol.atol
+                               << ", rtol " << c.tol.rtol << ", max|eval| " << max_abs(want) << ")";
+        if (std::getenv("TYPEFORMER_TEST_OPS_VERBOSE"))
+            std::printf("%-40s opset %d %-40s diff %.3g limit %.3g\n", c.name().c_str(), opset, where.c_str(), diff,
+                        limit);
+    }
+}
+
+// -- the tests -----------------------------------------------------------------------
+struct conformance_param {
+    std::size_t index;
+    int opset;
+};
+void PrintTo(const conformance_param& p, std::ostream* os) {
+    *os << cases()[p.index].op << " (" << cases()[p.index].variant << ") at opset " << p.opset;
+}
+class conformance : public testing::TestWithParam<conformance_param> {};
+
+TEST_P(conformance, eval_matches_onnxruntime) {
+    const auto& c = cases()[GetParam().index];
+    run_case(c, GetParam().opset);
+}
+
+std::vector<conformance_param> all_params() {
+    std::vector<conformance_param> p;
+    for (std::size_t k = 0; k < cases().size(); ++k)
+        for (int opset = tf::min_opset; opset <= tf::max_opset; ++opset) p.push_back({k, opset});
+    return p;
+}
+
+INSTANTIATE_TEST_SUITE_P(ops, conformance, testing::ValuesIn(all_params()),
+                         [](const testing::TestParamInfo<conformance_param>& info) {
+                             return cases()[info.param.index].name() + "_opset" + std::to_string(info.param.opset);
+                         });
+
+TEST(ops, case_names_are_unique) {
+    std::set<std::string> seen;
+    for (const auto& c : cases()) EXPECT_TRUE(seen.insert(c.name()).second) << "duplicate case " << c.name();
+}
+
+// Every member of the Backend concept (ops/vocabulary.hpp), by hand: when an
+// op is added there, add it here and give it a case above.
+TEST(ops, every_op_of_the_vocabulary_has_a_case) {
+    const std::vector<std::string> vocabulary{
+        "input",   "output",    "scope",    "param",   "scalar",     "constant_i64", "add",       "sub",
+        "mul",     "div",       "less",     "tanh",    "relu",       "sigmoid",      "gelu",      "gelu_tanh",
+        "activate", "cast",     "reshape",  "shape",   "flatten",    "transpose",    "unsqueeze", "select",
+        "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention"};
+    std::set<std::string> covered;
+    for (const auto& c : cases()) covered.insert(c.op);
+    // every case goes through input and output on both backends
+    if (!cases().empty()) covered.insert({"input", "output"});
+    for (const auto& op : vocabulary) EXPECT_TRUE(covered.contains(op)) << "no conformance case for op " << op;
+    for (const auto& op : covered)
+        EXPECT_NE(std::find(vocabulary.begin(), vocabulary.end(), op), vocabulary.end())
+            << "case for " << op << ", which is not in the vocabulary";
+}
+
+}  // namespace
