@@ -31,16 +31,20 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
     const auto t0 = std::chrono::steady_clock::now();
     std::cout << "typeformer: exporting " << F::model_type << " (" << Task::name << ") from " << req.model_dir.string()
               << " at opset " << req.opset << "\n";
-    auto built = tf::build_onnx<F, Task>(cfg, ck, req.opset, req.model_dir.string());
+    auto built = tf::build_graph<F, Task>(cfg, ck, req.opset, req.model_dir.string());
     if (!built.params.unused.empty()) {
         std::cout << "typeformer: " << built.params.unused.size()
                   << " checkpoint tensors are not used by this task (another head's):";
         for (std::size_t k = 0; k < built.params.unused.size() && k < 5; ++k) std::cout << " " << built.params.unused[k];
         std::cout << (built.params.unused.size() > 5 ? " ..." : "") << "\n";
     }
-    const auto mib = static_cast<double>(built.proto.ByteSizeLong()) / (1024.0 * 1024.0);
-    std::cout << "typeformer: graph built and checked in " << seconds_since(t0) << " s (" << mib << " MiB)\n";
-    if (mib >= 2048.0)
+    tf::check_onnx_skeleton(built.model, built.initializers);
+    std::uint64_t weight_bytes = 0;
+    for (const auto& i : built.initializers) weight_bytes += i.byte_size();
+    const double mib = static_cast<double>(built.model.ByteSizeLong() + weight_bytes) / (1024.0 * 1024.0);
+    std::cout << "typeformer: graph built and checked in " << seconds_since(t0) << " s (" << built.model.graph().node_size()
+              << " nodes, " << built.initializers.size() << " initializers, " << mib << " MiB)\n";
+    if (mib >= 2047.0)
         throw tf::error("export.size", "the model is " + std::to_string(static_cast<long>(mib)) +
                                            " MiB; a single protobuf file is capped at 2 GiB and external data is "
                                            "not supported yet");
@@ -52,8 +56,9 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
                                              (ec ? " (" + ec.message() + ")" : std::string()));
     const fs::path target = req.output / "model.onnx";
     const fs::path staged = req.output / ".model.onnx.staged";
-    tf::write_atomically(staged, [&](std::ostream& out) { return built.proto.SerializeToOstream(&out); });
-    built.proto.Clear();
+    const auto t1 = std::chrono::steady_clock::now();
+    tf::write_atomically(staged, [&](std::ostream& out) { return tf::write_onnx(out, built.model, built.initializers); });
+    std::cout << "typeformer: weights written in " << seconds_since(t1) << " s\n";
 
     bool ok = true;
     if (req.validate) {

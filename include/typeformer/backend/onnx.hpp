@@ -53,6 +53,55 @@ inline constexpr int min_opset = 13;
 inline constexpr int max_opset = 17;  // the newest opset the ONNX checker we build against knows
 inline constexpr int default_opset = 17;
 
+/// A float32 initializer of the exported graph and where its data comes from:
+/// a checkpoint tensor, possibly stored transposed ([in, out] for a Linear).
+struct initializer_source {
+    std::string name;
+    std::vector<std::int64_t> dims;  // as stored in the graph
+    const tensor_view* view = nullptr;
+    bool transposed = false;
+
+    [[nodiscard]] std::int64_t numel() const {
+        std::int64_t n = 1;
+        for (auto d : dims) n *= d;
+        return n;
+    }
+    [[nodiscard]] std::uint64_t byte_size() const { return static_cast<std::uint64_t>(numel()) * 4; }
+
+    /// Elements [first, first + count) of the stored layout, as float32.
+    void read(std::int64_t first, std::int64_t count, float* out) const {
+        if (!view) throw error("checkpoint.missing", "missing tensor for initializer " + name);
+        if (!transposed) {
+            read_range_as_f32(*view, static_cast<std::size_t>(first), {out, static_cast<std::size_t>(count)});
+            return;
+        }
+        // stored [cols, rows] from a checkpoint [rows, cols]: read each source row's needed span once
+        const std::int64_t rows = dims[1], cols = dims[0];
+        const std::int64_t c0 = first / rows, c1 = (first + count + rows - 1) / rows;
+        std::vector<float> seg(static_cast<std::size_t>(c1 - c0));
+        for (std::int64_t r = 0; r < rows; ++r) {
+            read_range_as_f32(*view, static_cast<std::size_t>(r * cols + c0), seg);
+            for (std::int64_t c = c0; c < c1; ++c) {
+                const std::int64_t k = c * rows + r - first;
+                if (k >= 0 && k < count) out[k] = seg[static_cast<std::size_t>(c - c0)];
+            }
+        }
+    }
+};
+
+/// Add float32 initializers, read from their sources, to a graph.
+inline void add_initializers(onnx::GraphProto& g, const std::vector<initializer_source>& sources) {
+    for (const auto& src : sources) {
+        auto* t = g.add_initializer();
+        t->set_name(src.name);
+        t->set_data_type(onnx_type(dtype::f32));
+        for (auto d : src.dims) t->add_dims(d);
+        std::string raw(static_cast<std::size_t>(src.byte_size()), '\0');
+        src.read(0, src.numel(), reinterpret_cast<float*>(raw.data()));
+        t->set_raw_data(std::move(raw));
+    }
+}
+
 class onnx_backend {
 public:
     using value = onnx_value;
@@ -318,28 +367,25 @@ public:
     }
 
     // -- finishing -----------------------------------------------------------
-    /// Add the initializers the graph uses, read from the checkpoint.
-    void finish() {
+    /// The initializers the graph uses, each with the checkpoint tensor it is
+    /// read from (nullptr when the checkpoint lacks it) and whether it is
+    /// stored transposed. Nothing is read yet.
+    [[nodiscard]] std::vector<initializer_source> initializers() {
         std::set<std::string> used;
         for (const auto& n : graph()->node())
             for (const auto& in : n.input()) used.insert(in);
+        std::vector<initializer_source> out;
         for (const auto& [name, info] : params_) {
-            const bool plain = used.contains(name), trans = transposed_.contains(name) && used.contains(name + ".T");
-            if (!plain && !trans) continue;
-            if (!info.view)
-                throw error("checkpoint.missing", "missing tensor " + name);
-            std::vector<float> data(static_cast<std::size_t>(info.view->numel()));
-            read_as_f32(*info.view, data);
-            if (plain) add_initializer(name, info.shape, data);
-            if (trans) {
-                const auto rows = static_cast<std::size_t>(info.shape[0]), cols = static_cast<std::size_t>(info.shape[1]);
-                std::vector<float> t(data.size());
-                for (std::size_t r = 0; r < rows; ++r)
-                    for (std::size_t c = 0; c < cols; ++c) t[c * rows + r] = data[r * cols + c];
-                add_initializer(name + ".T", {info.shape[1], info.shape[0]}, t);
-            }
+            if (used.contains(name)) out.push_back({name, info.shape, info.view, false});
+            if (transposed_.contains(name) && used.contains(name + ".T"))
+                out.push_back({name + ".T", {info.shape[1], info.shape[0]}, info.view, true});
         }
+        return out;
     }
+
+    /// Add the initializers to the graph, read from the checkpoint (the
+    /// in-memory model; export/stream.hpp writes them without this copy).
+    void finish() { add_initializers(*graph(), initializers()); }
 
     /// Emit one node; returns its output names. `outs` overrides the generated names.
     template <class Attrs = void (*)(onnx::NodeProto&)>
@@ -451,14 +497,6 @@ private:
             else if (d.is_static()) dd->set_dim_value(d.size);
         }
     }
-    void add_initializer(const std::string& name, const std::vector<std::int64_t>& shape, const std::vector<float>& data) {
-        auto* t = graph()->add_initializer();
-        t->set_name(name);
-        t->set_data_type(onnx_type(dtype::f32));
-        for (auto s : shape) t->add_dims(s);
-        t->set_raw_data(data.data(), data.size() * sizeof(float));
-    }
-
     const checkpoint* weights_;
     int opset_;
     onnx::ModelProto model_;

@@ -19,11 +19,10 @@
 #include <string>
 #include <vector>
 
-#include <onnx/checker.h>
-#include <onnx/shape_inference/implementation.h>
-
 #include "typeformer/backend/eval.hpp"
 #include "typeformer/backend/onnx.hpp"
+#include "typeformer/export/check.hpp"
+#include "typeformer/export/stream.hpp"
 #include "typeformer/export/onnxruntime.hpp"
 #include "typeformer/layers/encoder.hpp"
 #include "typeformer/models/model.hpp"
@@ -32,16 +31,30 @@ namespace typeformer::inline v0 {
 
 using tensor_map = std::map<std::string, eval_value, std::less<>>;
 
-/// The ONNX checker with full checking, then strict shape inference (which
-/// also records the inferred intermediate shapes in the model).
-inline void check_onnx(onnx::ModelProto& m) {
-    try {
-        onnx::checker::check_model(m);
-        onnx::ShapeInferenceOptions opts{true, 1, true};
-        onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
-    } catch (const std::exception& e) {
-        throw error("export.check", std::string("the ONNX checker refused the graph: ") + e.what());
-    }
+/// A built graph: the model without its weights, the initializers it needs
+/// (each pointing at its checkpoint tensor) and what the parameter check noted.
+struct built_graph {
+    onnx::ModelProto model;
+    std::vector<initializer_source> initializers;
+    param_report params;
+};
+
+/// Build the graph of Family for Task and check the checkpoint against the
+/// parameters it asks for (every problem reported in one error). No weight
+/// is read: write it with write_onnx, or add the weights with materialize.
+template <Family F, class Task>
+built_graph build_graph(const typename F::config& c, const checkpoint& ck, int opset, std::string_view where) {
+    onnx_backend b(&ck, opset);
+    forward<model_of<F, Task>>(b, c);
+    auto report = check_params(ck, b.requests(), F::base_prefix, F::ignored(), where);
+    auto inits = b.initializers();
+    return {std::move(b.model()), std::move(inits), std::move(report)};
+}
+
+/// The whole model in memory, weights included.
+inline onnx::ModelProto materialize(built_graph g) {
+    add_initializers(*g.model.mutable_graph(), g.initializers);
+    return std::move(g.model);
 }
 
 /// What build_onnx returns: the model and what the parameter check noted.
@@ -50,16 +63,15 @@ struct built_model {
     param_report params;
 };
 
-/// Build the graph of Family for Task, check the checkpoint against the
-/// parameters it asks for, add the initializers and run the checker.
+/// Build the whole model in memory and run the checker with full shape
+/// inference on it (tests and small models; the exporter streams instead).
 template <Family F, class Task>
 built_model build_onnx(const typename F::config& c, const checkpoint& ck, int opset, std::string_view where) {
-    onnx_backend b(&ck, opset);
-    forward<model_of<F, Task>>(b, c);
-    auto report = check_params(ck, b.requests(), F::base_prefix, F::ignored(), where);
-    b.finish();
-    check_onnx(b.model());
-    return {std::move(b.model()), std::move(report)};
+    auto g = build_graph<F, Task>(c, ck, opset, where);
+    auto report = std::move(g.params);
+    auto model = materialize(std::move(g));
+    check_onnx(model);
+    return {std::move(model), std::move(report)};
 }
 
 /// The reference pass of Family for Task on the given inputs. Pass a cache

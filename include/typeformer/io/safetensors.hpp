@@ -437,12 +437,32 @@ T load(const std::byte* p, std::size_t i) noexcept {
 }
 
 template <class From, class To, class F>
-void convert(const tensor_view& t, std::span<To> out, F f) {
-    const std::byte* p = t.bytes.data();
+void convert(const tensor_view& t, std::span<To> out, F f, std::size_t first = 0) {
+    const std::byte* p = t.bytes.data() + first * sizeof(From);
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = f(load<From>(p, i));
 }
 
 }  // namespace detail::safetensors
+
+/// Converts elements [first, first + out.size()) of a floating tensor (F32,
+/// F16, BF16, F64) to float into `out`. Works on unaligned data.
+inline void read_range_as_f32(const tensor_view& t, std::size_t first, std::span<float> out) {
+    namespace d = detail::safetensors;
+    if (first + out.size() > static_cast<std::uint64_t>(t.numel()))
+        throw error("safetensors.convert", "tensor \"" + std::string(t.name) + "\": range past its end");
+    switch (t.type) {
+        case dtype::f32:
+            if (!out.empty()) std::memcpy(out.data(), t.bytes.data() + first * 4, out.size() * 4);
+            return;
+        case dtype::f16: d::convert<std::uint16_t>(t, out, half_to_float, first); return;
+        case dtype::bf16: d::convert<std::uint16_t>(t, out, bf16_to_float, first); return;
+        case dtype::f64: d::convert<double>(t, out, [](double v) { return static_cast<float>(v); }, first); return;
+        default:
+            throw error("safetensors.convert", "tensor \"" + std::string(t.name) + "\" has dtype " +
+                                                   std::string(safetensors_name(t.type)) +
+                                                   ", expected F32, F16, BF16 or F64");
+    }
+}
 
 /// Converts a floating tensor (F32, F16, BF16, F64) to float into `out`, which
 /// must have numel() elements. Works on unaligned data.
@@ -450,12 +470,9 @@ inline void read_as_f32(const tensor_view& t, std::span<float> out) {
     namespace d = detail::safetensors;
     d::check_out_size(t, out.size());
     switch (t.type) {
-        case dtype::f32:
-            if (!out.empty()) std::memcpy(out.data(), t.bytes.data(), t.bytes.size());
+        case dtype::f32: case dtype::f16: case dtype::bf16: case dtype::f64:
+            read_range_as_f32(t, 0, out);
             return;
-        case dtype::f16: d::convert<std::uint16_t>(t, out, half_to_float); return;
-        case dtype::bf16: d::convert<std::uint16_t>(t, out, bf16_to_float); return;
-        case dtype::f64: d::convert<double>(t, out, [](double v) { return static_cast<float>(v); }); return;
         default:
             throw error("safetensors.convert", "tensor \"" + std::string(t.name) + "\" has dtype " +
                                                    std::string(safetensors_name(t.type)) +

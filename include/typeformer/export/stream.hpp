@@ -1,0 +1,136 @@
+// typeformer/export/stream.hpp: writing a model without holding its weights.
+//
+// The graph is built without initializers (a few hundred KB). The file is
+// then written in protobuf's wire format in one pass: the model's fields,
+// the graph field's header, the graph's nodes and I/O, then each initializer
+// with its raw data read straight from the mapped checkpoint (converted or
+// transposed chunk by chunk where needed). Every length is known before the
+// first byte is written, so memory stays at one chunk whatever the model's size.
+#pragma once
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "typeformer/backend/onnx.hpp"
+#include "typeformer/export/check.hpp"
+
+namespace typeformer::inline v0 {
+
+namespace detail::wire {
+// (field number << 3) | 2, the tag of a length-delimited field
+inline constexpr char model_graph = (7 << 3) | 2;         // ModelProto.graph
+inline constexpr char graph_initializer = (5 << 3) | 2;   // GraphProto.initializer
+inline constexpr char tensor_raw_data = (9 << 3) | 2;     // TensorProto.raw_data
+
+inline std::size_t varint_size(std::uint64_t v) {
+    std::size_t n = 1;
+    while (v >= 0x80) v >>= 7, ++n;
+    return n;
+}
+inline void put_varint(std::ostream& out, std::uint64_t v) {
+    char buf[10];
+    std::size_t n = 0;
+    while (v >= 0x80) buf[n++] = static_cast<char>((v & 0x7f) | 0x80), v >>= 7;
+    buf[n++] = static_cast<char>(v);
+    out.write(buf, static_cast<std::streamsize>(n));
+}
+
+/// A TensorProto with everything but its data, serialized.
+inline std::string tensor_header(const initializer_source& s) {
+    onnx::TensorProto t;
+    t.set_name(s.name);
+    t.set_data_type(onnx_type(dtype::f32));
+    for (auto d : s.dims) t.add_dims(d);
+    return t.SerializeAsString();
+}
+
+inline std::uint64_t tensor_size(const std::string& header, const initializer_source& s) {
+    return header.size() + 1 + varint_size(s.byte_size()) + s.byte_size();
+}
+
+/// Release the pages of a mapped range we are done with (read-only mapping:
+/// they come back from the file if read again).
+inline void release(std::span<const std::byte> bytes) {
+    static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(bytes.data()) & ~(page - 1);
+    const auto end = reinterpret_cast<std::uintptr_t>(bytes.data() + bytes.size());
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+inline void write_data(std::ostream& out, const initializer_source& s) {
+    if (!s.view) throw error("checkpoint.missing", "missing tensor for initializer " + s.name);
+    if (!s.transposed && s.view->type == dtype::f32) {
+        out.write(reinterpret_cast<const char*>(s.view->bytes.data()), static_cast<std::streamsize>(s.view->bytes.size()));
+    } else {
+        // whole rows of the stored layout, about 4 MiB at a time
+        const std::int64_t row = s.dims.empty() ? 1 : std::max<std::int64_t>(s.dims.back(), 1);
+        const std::int64_t chunk = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / row) * row;
+        std::vector<float> buf(static_cast<std::size_t>(std::min(chunk, std::max<std::int64_t>(s.numel(), 1))));
+        for (std::int64_t first = 0; first < s.numel(); first += chunk) {
+            const auto n = std::min(chunk, s.numel() - first);
+            s.read(first, n, buf.data());
+            out.write(reinterpret_cast<const char*>(buf.data()), n * 4);
+        }
+    }
+    release(s.view->bytes);
+}
+}  // namespace detail::wire
+
+/// Write `skeleton` (a model whose graph has no initializers) followed by the
+/// initializers, as one ONNX file. Returns false when the stream failed.
+inline bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton,
+                       const std::vector<initializer_source>& initializers) {
+    namespace w = detail::wire;
+    if (skeleton.graph().initializer_size() != 0)
+        throw error("export.write", "write_onnx expects a graph without initializers");
+    onnx::ModelProto head = skeleton;
+    head.clear_graph();
+    const std::string model_head = head.SerializeAsString();
+    const std::string graph_head = skeleton.graph().SerializeAsString();
+    std::vector<std::string> headers;
+    std::uint64_t graph_size = graph_head.size();
+    for (const auto& s : initializers) {
+        headers.push_back(w::tensor_header(s));
+        const auto t = w::tensor_size(headers.back(), s);
+        graph_size += 1 + w::varint_size(t) + t;
+    }
+    out.write(model_head.data(), static_cast<std::streamsize>(model_head.size()));
+    out.put(w::model_graph);
+    w::put_varint(out, graph_size);
+    out.write(graph_head.data(), static_cast<std::streamsize>(graph_head.size()));
+    for (std::size_t k = 0; k < initializers.size() && out; ++k) {
+        const auto& s = initializers[k];
+        out.put(w::graph_initializer);
+        w::put_varint(out, w::tensor_size(headers[k], s));
+        out.write(headers[k].data(), static_cast<std::streamsize>(headers[k].size()));
+        out.put(w::tensor_raw_data);
+        w::put_varint(out, s.byte_size());
+        w::write_data(out, s);
+    }
+    return static_cast<bool>(out);
+}
+
+/// The ONNX checker and strict shape inference on a graph without its
+/// weights: each initializer is present with its name, type and dims and a
+/// one-byte stand-in for its data (the checker reads neither).
+inline void check_onnx_skeleton(const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers) {
+    onnx::ModelProto m = skeleton;
+    for (const auto& s : initializers) {
+        auto* t = m.mutable_graph()->add_initializer();
+        t->set_name(s.name);
+        t->set_data_type(onnx_type(dtype::f32));
+        for (auto d : s.dims) t->add_dims(d);
+        t->set_raw_data(std::string(1, '\0'));
+    }
+    check_onnx(m);
+}
+
+}  // namespace typeformer::inline v0
