@@ -135,6 +135,16 @@ opsets)
         expect_rc 0
         expect_out "at opset $opset"
     done ;;
+docs_feature_table)
+    # docs/architectures.md lists exactly what --list-models says works
+    doc=$(dirname "$0")/../../docs/architectures.md
+    run --list-models >/dev/null
+    expect_rc 0
+    while IFS= read -r line; do
+        type=${line%%:*} feats=${line#*: }
+        grep -qxF "| $type | $feats |" "$doc" || fail "docs/architectures.md lacks: | $type | $feats |"
+    done <"$tmp/out.txt"
+    [ "$(grep -c '^| [a-z0-9-]* | default' "$doc")" = "$(wc -l <"$tmp/out.txt")" ] || fail "docs list other models" ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS [$case]"

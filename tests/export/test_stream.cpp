@@ -88,5 +88,20 @@ TEST(initializer_source, transposed_ranges_match_a_plain_transpose) {
                 ASSERT_EQ(out[static_cast<std::size_t>(k)], w[static_cast<std::size_t>(r * 7 + c)]) << first << "+" << k;
             }
         }
+    // a tall weight, read in whole output rows (the tiled path), against a plain transpose
+    std::vector<float> tall(200 * 3);
+    for (std::size_t k = 0; k < tall.size(); ++k) tall[k] = static_cast<float>(k);
+    const tf::tensor_to_write t2{"tall", tf::dtype::f32, {200, 3}, std::as_bytes(std::span<const float>(tall))};
+    tf::write_safetensors(dir / "tall.safetensors", std::span(&t2, 1));
+    ck.add(tf::safetensors_file::open(dir / "tall.safetensors"));
+    const tf::initializer_source s2{"tall.T", {3, 200}, ck.find("tall"), true};
+    for (std::int64_t rows_at_once : {1, 2, 3}) {
+        std::vector<float> out(600);
+        for (std::int64_t first = 0; first < 600; first += rows_at_once * 200)
+            s2.read(first, std::min<std::int64_t>(rows_at_once * 200, 600 - first), out.data() + first);
+        for (std::int64_t c = 0; c < 3; ++c)
+            for (std::int64_t r = 0; r < 200; ++r)
+                ASSERT_EQ(out[static_cast<std::size_t>(c * 200 + r)], tall[static_cast<std::size_t>(r * 3 + c)]);
+    }
     fs::remove_all(dir);
 }

@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--opset", req.opset, "ONNX opset to target (13 to 17)")->capture_default_str();
     app.add_option("--atol", req.atol, "Absolute tolerance for validation (default: the architecture's, 1e-5)");
-    app.add_flag("!--no-validate", req.validate, "Write the model without validating it with ONNX Runtime");
+    bool no_validate = false;
+    app.add_flag("--no-validate", no_validate, "Write the model without validating it with ONNX Runtime");
     app.add_option("--list-features", list_for, "List the features a model_type supports, then exit");
     app.add_flag("--list-models", list_all, "List the supported model types and their features, then exit");
     req.output = "onnx";
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
 
+    req.validate = !no_validate;
     const auto families = cli::all_families();
     auto find = [&](std::string_view type) -> const cli::family_entry* {
         for (const auto& f : families)

@@ -75,10 +75,29 @@ struct initializer_source {
             read_range_as_f32(*view, static_cast<std::size_t>(first), {out, static_cast<std::size_t>(count)});
             return;
         }
-        // stored [cols, rows] from a checkpoint [rows, cols]: read each source row's needed span once
+        // stored [cols, rows] from a checkpoint [rows, cols]
         const std::int64_t rows = dims[1], cols = dims[0];
         const std::int64_t c0 = first / rows, c1 = (first + count + rows - 1) / rows;
-        std::vector<float> seg(static_cast<std::size_t>(c1 - c0));
+        const std::int64_t width = c1 - c0;
+        if (first % rows == 0 && count % rows == 0) {
+            // whole output rows: transpose tiles of 64 source rows, so that both
+            // the reads and the writes are runs of contiguous floats
+            constexpr std::int64_t tile = 64;
+            std::vector<float> seg(static_cast<std::size_t>(tile * width));
+            for (std::int64_t r0 = 0; r0 < rows; r0 += tile) {
+                const std::int64_t nr = std::min(tile, rows - r0);
+                for (std::int64_t r = 0; r < nr; ++r)
+                    read_range_as_f32(*view, static_cast<std::size_t>((r0 + r) * cols + c0),
+                                      {seg.data() + r * width, static_cast<std::size_t>(width)});
+                for (std::int64_t c = 0; c < width; ++c) {
+                    float* dst = out + c * rows + r0;
+                    for (std::int64_t r = 0; r < nr; ++r) dst[r] = seg[static_cast<std::size_t>(r * width + c)];
+                }
+            }
+            return;
+        }
+        // any window: read each source row's needed span once
+        std::vector<float> seg(static_cast<std::size_t>(width));
         for (std::int64_t r = 0; r < rows; ++r) {
             read_range_as_f32(*view, static_cast<std::size_t>(r * cols + c0), seg);
             for (std::int64_t c = c0; c < c1; ++c) {
