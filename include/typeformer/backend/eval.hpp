@@ -387,17 +387,6 @@ public:
         return value(std::move(out));
     }
 
-    /// The activation a config names.
-    value activate(activation a, const value& x) {
-        switch (a) {
-            case activation::gelu: return gelu(x);
-            case activation::gelu_new: return gelu_tanh(x);
-            case activation::relu: return relu(x);
-            case activation::silu: return mul(x, sigmoid(x));
-            case activation::tanh: return tanh(x);
-        }
-        return x;
-    }
 
 private:
     static void softmax_row(float* p, std::size_t n) {

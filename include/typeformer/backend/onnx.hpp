@@ -374,16 +374,6 @@ public:
         auto ctx = transpose(matmul(softmax(scores), vh), {0, 2, 1, 3});
         return reshape(ctx, {0, 0, hd > 0 ? hd : -1});
     }
-    value activate(activation a, const value& x) {
-        switch (a) {
-            case activation::gelu: return gelu(x);
-            case activation::gelu_new: return gelu_tanh(x);
-            case activation::relu: return relu(x);
-            case activation::silu: return mul(x, sigmoid(x));
-            case activation::tanh: return tanh(x);
-        }
-        return x;
-    }
 
     // -- finishing -----------------------------------------------------------
     /// The initializers the graph uses, each with the checkpoint tensor it is

@@ -88,7 +88,7 @@ struct post_ln_block {
             ctx = b.attention(q, k, v, &bias, sh.num_heads, scale);
         }
         auto h = layer_norm(b, Names::attn_norm, b.add(x, dense(b, Names::o, ctx, hsz, hsz)), hsz, sh.eps);
-        auto f = b.activate(sh.act, dense(b, Names::ffn_in, h, hsz, sh.intermediate_size));
+        auto f = activate(b, sh.act, dense(b, Names::ffn_in, h, hsz, sh.intermediate_size));
         f = dense(b, Names::ffn_out, f, sh.intermediate_size, hsz);
         return layer_norm(b, Names::out_norm, b.add(h, f), hsz, sh.eps);
     }

@@ -56,7 +56,7 @@ struct first_token_pooler {
     static void forward(B& b, io<first_token_pooler, typename B::value> s, const C& c) {
         const auto hsz = c.shape().hidden_size;
         auto first = b.select(s[sl::hidden_states], 1, 0);
-        s.set(sl::pooled_output, b.activate(Act, dense(b, Scope.view(), first, hsz, hsz)));
+        s.set(sl::pooled_output, activate(b, Act, dense(b, Scope.view(), first, hsz, hsz)));
     }
 };
 
@@ -120,7 +120,7 @@ struct lm_head {
     template <Backend B, EncoderConfig C>
     static void forward(B& b, io<lm_head, typename B::value> s, const C& c) {
         const auto sh = c.shape();
-        auto h = b.activate(sh.act, dense(b, Names::transform, s[sl::hidden_states], sh.hidden_size, sh.hidden_size));
+        auto h = activate(b, sh.act, dense(b, Names::transform, s[sl::hidden_states], sh.hidden_size, sh.hidden_size));
         h = layer_norm(b, Names::norm, h, sh.hidden_size, sh.eps);
         s.set(sl::logits, dense(b, Names::decoder, h, sh.hidden_size, sh.vocab_size,
                                 c.tie_word_embeddings ? Names::tied_weight : std::string_view{}, Names::tied_bias));

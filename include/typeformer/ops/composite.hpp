@@ -11,6 +11,19 @@
 
 namespace typeformer::inline v0 {
 
+/// The activation function a config names, in ops.
+template <Backend B>
+typename B::value activate(B& b, activation a, const typename B::value& x) {
+    switch (a) {
+        case activation::gelu: return b.gelu(x);
+        case activation::gelu_new: return b.gelu_tanh(x);
+        case activation::relu: return b.relu(x);
+        case activation::silu: return b.mul(x, b.sigmoid(x));
+        case activation::tanh: return b.tanh(x);
+    }
+    return x;
+}
+
 /// nn.Linear(in, out) at `scope`: x · weightᵀ + bias. `tied_weight` is the
 /// full name of the tensor the weight shares (an LM head tied to embeddings).
 template <Backend B>

@@ -39,7 +39,6 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.sigmoid(x) } -> std::same_as<typename B::value>;
     { b.gelu(x) } -> std::same_as<typename B::value>;
     { b.gelu_tanh(x) } -> std::same_as<typename B::value>;
-    { b.activate(activation::gelu, x) } -> std::same_as<typename B::value>;
     { b.cast(x, dtype::f32) } -> std::same_as<typename B::value>;
     // shapes
     { b.reshape(x, ints) } -> std::same_as<typename B::value>;
