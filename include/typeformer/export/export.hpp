@@ -92,10 +92,11 @@ struct axis_sizes {
 
 /// Deterministic inputs for a model: ids in [0, vocab), token types in
 /// [0, min(2, type_vocab)), masks with the later rows padded (never a row
-/// fully masked).
+/// fully masked). The sequence never exceeds the model's position table.
 template <class Model>
 tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed = 42) {
     std::mt19937 rng(seed);
+    n.sequence = std::min(n.sequence, sh.max_positions);
     tensor_map out;
     for_each_type(typename Model::inputs{}, [&]<class I>() {
         std::vector<std::size_t> shape;
