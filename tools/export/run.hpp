@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -21,8 +22,12 @@ inline const char* const copied_files[] = {
     "special_tokens_map.json", "vocab.txt",           "vocab.json",             "merges.txt",
     "added_tokens.json",    "spiece.model",           "sentencepiece.bpe.model", "preprocessor_config.json"};
 
-inline double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+/// "0.42 s"
+inline std::string seconds_since(std::chrono::steady_clock::time_point t0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f s",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return buf;
 }
 
 template <class F, class Task>
@@ -42,8 +47,10 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
     std::uint64_t weight_bytes = 0;
     for (const auto& i : built.initializers) weight_bytes += i.byte_size();
     const double mib = static_cast<double>(built.model.ByteSizeLong() + weight_bytes) / (1024.0 * 1024.0);
-    std::cout << "typeformer: graph built and checked in " << seconds_since(t0) << " s (" << built.model.graph().node_size()
-              << " nodes, " << built.initializers.size() << " initializers, " << mib << " MiB)\n";
+    char size[32];
+    std::snprintf(size, sizeof size, "%.1f MiB", mib);
+    std::cout << "typeformer: graph built and checked in " << seconds_since(t0) << " (" << built.model.graph().node_size()
+              << " nodes, " << built.initializers.size() << " initializers, " << size << ")\n";
     if (mib >= 2047.0)
         throw tf::error("export.size", "the model is " + std::to_string(static_cast<long>(mib)) +
                                            " MiB; a single protobuf file is capped at 2 GiB and external data is "
@@ -58,7 +65,7 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
     const fs::path staged = req.output / ".model.onnx.staged";
     const auto t1 = std::chrono::steady_clock::now();
     tf::write_atomically(staged, [&](std::ostream& out) { return tf::write_onnx(out, built.model, built.initializers); });
-    std::cout << "typeformer: weights written in " << seconds_since(t1) << " s\n";
+    std::cout << "typeformer: weights written in " << seconds_since(t1) << "\n";
 
     bool ok = true;
     if (req.validate) {

@@ -149,7 +149,7 @@ public:
         if (t->shape != req.shape)
             throw error("checkpoint.mismatch", "tensor " + req.name + " has shape " + shape_string(t->shape) +
                                                    ", expected " + shape_string(req.shape));
-        xt::xarray<float> a = xt::zeros<float>(std::vector<std::size_t>(t->shape.begin(), t->shape.end()));
+        auto a = xt::xarray<float>::from_shape(std::vector<std::size_t>(t->shape.begin(), t->shape.end()));
         read_as_f32(*t, std::span<float>(a.data(), a.size()));
         return cache_->emplace(req.name, value(std::move(a))).first->second;
     }
@@ -263,7 +263,7 @@ public:
         auto shape = indices.shape();
         std::vector<std::size_t> out_shape(shape.begin(), shape.end());
         out_shape.push_back(cols);
-        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        xt::xarray<float> out = xt::xarray<float>::from_shape(out_shape);  // every row is copied below
         for (std::size_t k = 0; k < indices.i.size(); ++k) {
             std::int64_t id = indices.i.data()[k];
             if (id < 0) id += static_cast<std::int64_t>(rows);
@@ -291,7 +291,7 @@ public:
         const std::size_t batches = std::accumulate(out_shape.begin(), out_shape.end(), std::size_t{1}, std::multiplies<>());
         out_shape.push_back(m);
         out_shape.push_back(n);
-        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        xt::xarray<float> out = xt::xarray<float>::from_shape(out_shape);  // sgemm (beta 0) writes it all
         for (std::size_t idx = 0; idx < batches; ++idx) {
             std::size_t rem = idx, off_a = 0, off_b = 0, stride_a = 1, stride_b = 1;
             for (std::size_t d = r; d-- > 0;) {
@@ -316,7 +316,7 @@ public:
         const std::size_t rows = x.f.size() / std::max<std::size_t>(in, 1);
         std::vector<std::size_t> out_shape(s.begin(), s.end());
         out_shape.back() = out_dim;
-        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        xt::xarray<float> out = xt::xarray<float>::from_shape(out_shape);  // bias rows, or sgemm with beta 0
         if (bias)
             for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias->f.data(), out_dim, out.data() + r * out_dim);
         detail::sgemm(true, rows, out_dim, in, 1.f, x.f.data(), in, w.f.data(), in, bias ? 1.f : 0.f, out.data(),
@@ -328,7 +328,7 @@ public:
     /// LayerNorm over the last axis.
     value layer_norm(const value& x, const value& gamma, const value& beta, float eps) {
         const std::size_t n = x.f.shape().back(), rows = x.f.size() / std::max<std::size_t>(n, 1);
-        xt::xarray<float> out = xt::zeros<float>(x.f.shape());
+        xt::xarray<float> out = xt::xarray<float>::from_shape(x.f.shape());  // every row written below
         for (std::size_t r = 0; r < rows; ++r) {
             const float* in = x.f.data() + r * n;
             float* o = out.data() + r * n;
@@ -360,7 +360,8 @@ public:
                     float scale) {
         const auto B = q.f.shape()[0], Sq = q.f.shape()[1], HD = q.f.shape()[2], Sk = k.f.shape()[1];
         const auto H = static_cast<std::size_t>(heads), D = HD / H;
-        xt::xarray<float> out = xt::zeros<float>(std::vector<std::size_t>{B, Sq, HD});
+        // every (b, h) writes its D columns of every row
+        xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{B, Sq, HD});
         std::vector<float> scores(Sq * Sk);
         std::vector<std::size_t> bs;  // bias shape padded to rank 4
         if (bias) {
