@@ -70,10 +70,15 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
     bool ok = true;
     if (req.validate) {
         std::cout << "Validating ONNX model " << target.string() << "...\n";
-        auto inputs = tf::make_inputs<model>(cfg.shape(), {});
-        auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs);
-        tf::ort_runner ort(staged);
-        ok = tf::compare_outputs(reference, ort.run(inputs), atol, std::cout);
+        try {
+            auto inputs = tf::make_inputs<model>(cfg.shape(), {});
+            auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs);
+            tf::ort_runner ort(staged);
+            ok = tf::compare_outputs(reference, ort.run(inputs), atol, std::cout);
+        } catch (...) {
+            fs::remove(staged, ec);  // leave the folder as it was
+            throw;
+        }
     }
     if (!ok) {
         const fs::path rejected = req.output / "model.onnx.invalid";
