@@ -24,29 +24,17 @@ class ort_runner {
 public:
     /// `threads` 0: ONNX Runtime's default (one per core).
     explicit ort_runner(const std::filesystem::path& model, int threads = 0)
-        : session_(make(model.c_str(), nullptr, 0, threads)) {}
+        : ort_runner(make(model.c_str(), nullptr, 0, threads)) {}
     explicit ort_runner(const std::string& bytes, int threads = 0)
-        : session_(make(nullptr, bytes.data(), bytes.size(), threads)) {}
+        : ort_runner(make(nullptr, bytes.data(), bytes.size(), threads)) {}
 
-    [[nodiscard]] std::vector<std::string> output_names() const {
-        std::vector<std::string> names;
-        Ort::AllocatorWithDefaultOptions alloc;
-        for (std::size_t k = 0; k < session_.GetOutputCount(); ++k)
-            names.emplace_back(session_.GetOutputNameAllocated(k, alloc).get());
-        return names;
-    }
-    [[nodiscard]] std::vector<std::string> input_names() const {
-        std::vector<std::string> names;
-        Ort::AllocatorWithDefaultOptions alloc;
-        for (std::size_t k = 0; k < session_.GetInputCount(); ++k)
-            names.emplace_back(session_.GetInputNameAllocated(k, alloc).get());
-        return names;
-    }
+    [[nodiscard]] const std::vector<std::string>& input_names() const { return inputs_; }
+    [[nodiscard]] const std::vector<std::string>& output_names() const { return outputs_; }
 
     std::map<std::string, eval_value, std::less<>> run(const std::map<std::string, eval_value, std::less<>>& feeds) {
         auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-        const auto in_names = input_names();
-        const auto out_names = output_names();
+        const auto& in_names = inputs_;
+        const auto& out_names = outputs_;
         std::vector<Ort::Value> inputs;
         std::vector<const char*> in_c, out_c;
         for (const auto& n : in_names) {
@@ -91,6 +79,19 @@ public:
     }
 
 private:
+    explicit ort_runner(Ort::Session s)
+        : session_(std::move(s)),
+          inputs_(names(session_.GetInputCount(), [&](std::size_t k, auto& a) { return session_.GetInputNameAllocated(k, a); })),
+          outputs_(names(session_.GetOutputCount(), [&](std::size_t k, auto& a) { return session_.GetOutputNameAllocated(k, a); })) {}
+
+    template <class Get>
+    static std::vector<std::string> names(std::size_t count, Get get) {
+        Ort::AllocatorWithDefaultOptions alloc;
+        std::vector<std::string> v;
+        for (std::size_t k = 0; k < count; ++k) v.emplace_back(get(k, alloc).get());
+        return v;
+    }
+
     static Ort::Session make(const char* path, const void* data, std::size_t size, int threads) {
         Ort::SessionOptions opts;
         opts.SetIntraOpNumThreads(threads);
@@ -104,6 +105,7 @@ private:
     }
 
     Ort::Session session_;
+    std::vector<std::string> inputs_, outputs_;
 };
 
 }  // namespace typeformer::inline v0
