@@ -26,7 +26,6 @@ struct request {
 struct family_entry {
     std::string_view model_type;
     std::vector<std::string_view> features;
-    double default_atol;
     int (*run)(const request&, const nlohmann::json& config);
 };
 

@@ -120,7 +120,7 @@ int run_family(const request& req, const nlohmann::json& json) {
 
 template <class F>
 family_entry make_entry() {
-    family_entry e{F::model_type, {}, F::atol, &run_family<F>};
+    family_entry e{F::model_type, {}, &run_family<F>};
     tf::for_each_type(typename F::features{}, [&]<class Task>() { e.features.push_back(Task::name); });
     return e;
 }

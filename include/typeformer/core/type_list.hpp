@@ -31,12 +31,6 @@ struct concat_impl<type_list<A...>, type_list<B...>, Rest...> {
     using type = typename concat_impl<type_list<A..., B...>, Rest...>::type;
 };
 
-template <class List>
-struct first_impl;
-template <class H, class... T>
-struct first_impl<type_list<H, T...>> {
-    using type = H;
-};
 }  // namespace detail
 
 /// concat<type_list<A...>, type_list<B...>, ...> = type_list<A..., B...>
@@ -48,9 +42,6 @@ template <class List, class T>
 inline constexpr bool contains = false;
 template <class... E, class T>
 inline constexpr bool contains<type_list<E...>, T> = (std::is_same_v<E, T> || ...);
-
-template <class List>
-using first = typename detail::first_impl<List>::type;
 
 /// Call f.template operator()<T>() for each T of the list, in order.
 template <class... T, class F>

@@ -76,8 +76,6 @@ public:
         return by_name_;
     }
 
-    [[nodiscard]] bool empty() const { return by_name_.empty(); }
-
 private:
     void reindex() {
         by_name_.clear();
@@ -104,12 +102,6 @@ struct param_request {
     std::string tied_to;  // empty: not tied
     std::vector<std::int64_t> shape;
 };
-
-[[nodiscard]] inline std::string shape_string(const std::vector<std::int64_t>& s) {
-    std::string r = "[";
-    for (std::size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-    return r + "]";
-}
 
 /// Resolve a request: the tensor itself, else its tied alternative.
 [[nodiscard]] inline const tensor_view* resolve(const checkpoint& ck, const param_request& r,

@@ -97,6 +97,17 @@ struct tensor_view {
     }
 };
 
+/// "[2, 3]": a shape as the library's messages print it.
+template <class Int>
+std::string shape_string(const std::vector<Int>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (i) s += ", ";
+        s += std::to_string(shape[i]);
+    }
+    return s + "]";
+}
+
 namespace detail::safetensors {
 
 /// Headers larger than this are refused (the reference implementation's limit).
@@ -114,15 +125,6 @@ inline constexpr std::uint64_t max_header_size = 100'000'000;
 
 inline std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
-template <class Int>
-std::string format_shape(const std::vector<Int>& shape) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (i) s += ", ";
-        s += std::to_string(shape[i]);
-    }
-    return s + "]";
-}
 
 inline std::uint64_t read_u64_le(const std::byte* p) noexcept {
     std::uint64_t v;
@@ -358,13 +360,13 @@ inline safetensors_file safetensors_file::open(const std::filesystem::path& file
             const auto u = static_cast<std::uint64_t>(dim);
             if (u != 0 && numel > max_numel / u)
                 d::fail("safetensors.overflow", file, name,
-                        "shape " + d::format_shape(shape) + " has more elements than fit in 64 bits");
+                        "shape " + shape_string(shape) + " has more elements than fit in 64 bits");
             numel *= u;
         }
         const std::uint64_t elem = size_of(*type);
         if (numel > std::numeric_limits<std::uint64_t>::max() / elem)
             d::fail("safetensors.overflow", file, name,
-                    "shape " + d::format_shape(shape) + " with dtype " + dt_name + " needs more bytes than fit in 64 bits");
+                    "shape " + shape_string(shape) + " with dtype " + dt_name + " needs more bytes than fit in 64 bits");
         const std::uint64_t nbytes = numel * elem;
 
         if (*end > data_size)
@@ -374,7 +376,7 @@ inline safetensors_file safetensors_file::open(const std::filesystem::path& file
         if (*end - *begin != nbytes)
             d::fail("safetensors.size", file, name,
                     "data_offsets span " + std::to_string(*end - *begin) + " bytes but shape " +
-                        d::format_shape(shape) + " of " + dt_name + " needs " + std::to_string(nbytes));
+                        shape_string(shape) + " of " + dt_name + " needs " + std::to_string(nbytes));
 
         names_size += name.size();
         entries.push_back({name, *type, std::move(shape), *begin, *end});
@@ -561,19 +563,19 @@ inline void write_safetensors(const std::filesystem::path& file, std::span<const
         if (!names.insert(t.name).second) d::fail("safetensors.write", file, t.name, "name given twice");
         std::uint64_t numel = 1;
         for (const auto dim : t.shape) {
-            if (dim < 0) d::fail("safetensors.write", file, t.name, "negative dimension in " + d::format_shape(t.shape));
+            if (dim < 0) d::fail("safetensors.write", file, t.name, "negative dimension in " + shape_string(t.shape));
             const auto u = static_cast<std::uint64_t>(dim);
             if (u != 0 && numel > std::numeric_limits<std::uint64_t>::max() / u)
-                d::fail("safetensors.write", file, t.name, "shape " + d::format_shape(t.shape) + " overflows");
+                d::fail("safetensors.write", file, t.name, "shape " + shape_string(t.shape) + " overflows");
             numel *= u;
         }
         if (numel > std::numeric_limits<std::uint64_t>::max() / size_of(t.type) ||
             numel * size_of(t.type) != t.bytes.size())
             d::fail("safetensors.write", file, t.name,
-                    std::to_string(t.bytes.size()) + " bytes given for shape " + d::format_shape(t.shape) + " of " +
+                    std::to_string(t.bytes.size()) + " bytes given for shape " + shape_string(t.shape) + " of " +
                         std::string(safetensors_name(t.type)));
         text += quote(t.name) + ":{\"dtype\":\"" + std::string(safetensors_name(t.type)) + "\",\"shape\":" +
-                d::format_shape(t.shape) + ",\"data_offsets\":[" + std::to_string(offset) + ',' +
+                shape_string(t.shape) + ",\"data_offsets\":[" + std::to_string(offset) + ',' +
                 std::to_string(offset + t.bytes.size()) + "]},";
         offset += t.bytes.size();
     }
