@@ -21,6 +21,11 @@ struct request {
     int opset = 17;
     double atol = -1;  // < 0: the architecture's default
     bool validate = true;
+
+    // request fields of the checkpoints group (issue #5) below this line
+
+    // request fields of the robustness group (issue #5) below this line
+
 };
 
 struct family_entry {
@@ -32,6 +37,35 @@ struct family_entry {
 family_entry bert_entry();
 family_entry distilbert_entry();
 
-inline std::vector<family_entry> all_families() { return {bert_entry(), distilbert_entry()}; }
+// entries of the roberta group (issue #3) below this line
+
+// entries of the albert group (issue #3) below this line
+
+// entries of the mobilebert group (issue #3) below this line
+
+// entries of the convbert group (issue #3) below this line
+
+// entries of the deberta group (issue #3) below this line
+
+// entries of the sparse group (issue #3) below this line
+
+inline std::vector<family_entry> all_families() {
+    return {
+        bert_entry(),
+        distilbert_entry(),
+
+        // entries of the roberta group (issue #3) below this line
+
+        // entries of the albert group (issue #3) below this line
+
+        // entries of the mobilebert group (issue #3) below this line
+
+        // entries of the convbert group (issue #3) below this line
+
+        // entries of the deberta group (issue #3) below this line
+
+        // entries of the sparse group (issue #3) below this line
+    };
+}
 
 }  // namespace typeformer_cli

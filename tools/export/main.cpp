@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
     app.add_flag("--no-validate", no_validate, "Write the model without validating it with ONNX Runtime");
     app.add_option("--list-features", list_for, "List the features a model_type supports, then exit");
     app.add_flag("--list-models", list_all, "List the supported model types and their features, then exit");
+    // options of the checkpoints group (issue #5) below this line
+
+    // options of the robustness group (issue #5) below this line
+
     req.output = "onnx";
     app.add_option("output", req.output, "Output folder")->capture_default_str();
     try {

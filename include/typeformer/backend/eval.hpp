@@ -388,6 +388,17 @@ public:
         return value(std::move(out));
     }
 
+    // -- ops added for the roberta group (issue #3) go below this line
+
+    // -- ops added for the albert group (issue #3) go below this line
+
+    // -- ops added for the mobilebert group (issue #3) go below this line
+
+    // -- ops added for the convbert group (issue #3) go below this line
+
+    // -- ops added for the deberta group (issue #3) go below this line
+
+    // -- ops added for the sparse group (issue #3) go below this line
 
 private:
     static void softmax_row(float* p, std::size_t n) {

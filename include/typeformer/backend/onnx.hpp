@@ -375,6 +375,18 @@ public:
         return reshape(ctx, {0, 0, hd > 0 ? hd : -1});
     }
 
+    // -- ops added for the roberta group (issue #3) go below this line
+
+    // -- ops added for the albert group (issue #3) go below this line
+
+    // -- ops added for the mobilebert group (issue #3) go below this line
+
+    // -- ops added for the convbert group (issue #3) go below this line
+
+    // -- ops added for the deberta group (issue #3) go below this line
+
+    // -- ops added for the sparse group (issue #3) go below this line
+
     // -- finishing -----------------------------------------------------------
     /// The initializers the graph uses, each with the checkpoint tensor it is
     /// read from (nullptr when the checkpoint lacks it) and whether it is

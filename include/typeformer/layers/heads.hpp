@@ -127,4 +127,16 @@ struct lm_head {
     }
 };
 
+// shared layers added by the roberta group (issue #3) go below this line
+
+// shared layers added by the albert group (issue #3) go below this line
+
+// shared layers added by the mobilebert group (issue #3) go below this line
+
+// shared layers added by the convbert group (issue #3) go below this line
+
+// shared layers added by the deberta group (issue #3) go below this line
+
+// shared layers added by the sparse group (issue #3) go below this line
+
 }  // namespace typeformer::inline v0

@@ -56,6 +56,18 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.layer_norm(x, x, x, 1e-5f) } -> std::same_as<typename B::value>;
     { b.softmax(x) } -> std::same_as<typename B::value>;
     { b.attention(x, x, x, &x, std::int64_t{1}, 1.f) } -> std::same_as<typename B::value>;
+
+    // ops added for the roberta group (issue #3) go below this line
+
+    // ops added for the albert group (issue #3) go below this line
+
+    // ops added for the mobilebert group (issue #3) go below this line
+
+    // ops added for the convbert group (issue #3) go below this line
+
+    // ops added for the deberta group (issue #3) go below this line
+
+    // ops added for the sparse group (issue #3) go below this line
 };
 
 }  // namespace typeformer::inline v0
