@@ -70,10 +70,26 @@ struct mask_to_bias {
     }
 };
 
-/// One post-LN transformer block: h = LN(x + Attn(x)); y = LN(h + FFN(h)).
-/// Names: `q`, `k`, `v`, `o`, `attn_norm`, `ffn_in`, `ffn_out`, `out_norm`.
+/// Where a block's LayerNorms sit: after each residual sum (BERT: LN(x + f(x)))
+/// or before each sublayer (x + f(LN(x))).
+enum class norm_placement { post, pre };
+
+namespace detail {
 template <class Names>
-struct post_ln_block {
+constexpr norm_placement placement_of() {
+    if constexpr (requires { Names::placement; }) return Names::placement;
+    else return norm_placement::post;
+}
+}  // namespace detail
+
+/// Multi-head self-attention as BERT spells it: q, k, v Linears, scaled dot
+/// product with the additive bias, then the output Linear `o`.
+/// Names: `q`, `k`, `v`, `attention` (the scope of the score computation), `o`.
+/// An attention policy has this signature; `Ctx` is whatever the stack passes
+/// (here the additive bias), so a policy needing more (rotary tables,
+/// relative embeddings) gets its own context type from its own stack.
+template <class Names>
+struct self_attention {
     template <Backend B>
     static typename B::value forward(B& b, const typename B::value& x, const typename B::value& bias,
                                      const encoder_shape& sh) {
@@ -87,15 +103,45 @@ struct post_ln_block {
             auto guard = b.scope(Names::attention);
             ctx = b.attention(q, k, v, &bias, sh.num_heads, scale);
         }
-        auto h = layer_norm(b, Names::attn_norm, b.add(x, dense(b, Names::o, ctx, hsz, hsz)), hsz, sh.eps);
-        auto f = activate(b, sh.act, dense(b, Names::ffn_in, h, hsz, sh.intermediate_size));
-        f = dense(b, Names::ffn_out, f, sh.intermediate_size, hsz);
-        return layer_norm(b, Names::out_norm, b.add(h, f), hsz, sh.eps);
+        return dense(b, Names::o, ctx, hsz, hsz);
     }
 };
 
-/// num_layers blocks at `<Names::stack>.<i>`.
-template <class Names, template <class> class Block = post_ln_block>
+/// The position-wise feed-forward: Linear, activation, Linear.
+/// Names: `ffn_in`, `ffn_out`.
+template <class Names>
+struct feed_forward {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const encoder_shape& sh) {
+        auto f = activate(b, sh.act, dense(b, Names::ffn_in, x, sh.hidden_size, sh.intermediate_size));
+        return dense(b, Names::ffn_out, f, sh.intermediate_size, sh.hidden_size);
+    }
+};
+
+/// One transformer encoder block, the template every text encoder shares:
+///   post-LN (default): h = LN_a(x + Attn(x));  y = LN_o(h + FFN(h))
+///   pre-LN:            h = x + Attn(LN_a(x));  y = h + FFN(LN_o(h))
+/// Names: `attn_norm`, `out_norm`, optional `placement` (a norm_placement),
+/// plus what the attention and feed-forward policies read.
+template <class Names, class Attention = self_attention<Names>, class Ffn = feed_forward<Names>>
+struct encoder_block {
+    static constexpr norm_placement placement = detail::placement_of<Names>();
+
+    template <Backend B, class Ctx>
+    static typename B::value forward(B& b, const typename B::value& x, const Ctx& ctx, const encoder_shape& sh) {
+        const auto hsz = sh.hidden_size;
+        if constexpr (placement == norm_placement::post) {
+            auto h = layer_norm(b, Names::attn_norm, b.add(x, Attention::forward(b, x, ctx, sh)), hsz, sh.eps);
+            return layer_norm(b, Names::out_norm, b.add(h, Ffn::forward(b, h, sh)), hsz, sh.eps);
+        } else {
+            auto h = b.add(x, Attention::forward(b, layer_norm(b, Names::attn_norm, x, hsz, sh.eps), ctx, sh));
+            return b.add(h, Ffn::forward(b, layer_norm(b, Names::out_norm, h, hsz, sh.eps), sh));
+        }
+    }
+};
+
+/// num_layers blocks at `<Names::stack>.<i>`, each given the attention bias.
+template <class Names, class Block = encoder_block<Names>>
 struct encoder_stack {
     using reads = slots<"hidden_states", "attention_bias">;
     using writes = slots<"hidden_states">;
@@ -107,7 +153,7 @@ struct encoder_stack {
         const auto& bias = s[sl::attention_bias];
         for (std::int64_t i = 0; i < sh.num_layers; ++i) {
             auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
-            h = Block<Names>::forward(b, h, bias, sh);
+            h = Block::forward(b, h, bias, sh);
         }
         s.set(sl::hidden_states, h);
     }
