@@ -108,6 +108,12 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
             const std::size_t row = k / seq, pos = k % seq;
             if (I::name == "attention_mask")
                 v.data()[k] = pos < seq - std::min(seq - 1, row % 3 * 2) ? 1 : 0;
+            // dummy values of the inputs added by the roberta group (issue #3) below this line
+
+            // dummy values of the inputs added by the albert group (issue #3) below this line
+
+            // dummy values of the inputs added by the sparse group (issue #3) below this line
+
             else if (I::name == "token_type_ids")
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));
             else
