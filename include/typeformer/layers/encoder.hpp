@@ -25,6 +25,16 @@ struct encoder_shape {
     float eps;
     bool causal;
     std::int64_t num_labels;
+    /// Width of the embedding tables when it differs from hidden_size (ALBERT,
+    /// ELECTRA, MobileBERT); 0: the same as hidden_size.
+    std::int64_t embedding_size = 0;
+    /// Index of the first real position in the position table (RoBERTa's
+    /// padding_idx + 1, where positions count from the padding index).
+    std::int64_t position_offset = 0;
+
+    [[nodiscard]] constexpr std::int64_t embedding_width() const {
+        return embedding_size > 0 ? embedding_size : hidden_size;
+    }
 };
 
 /// Config concept: a structural config with a shape() view.

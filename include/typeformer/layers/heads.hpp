@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "typeformer/core/fixed_string.hpp"
 #include "typeformer/core/slots.hpp"
@@ -45,9 +46,20 @@ private:
     static constexpr auto first_name() { return F; }
 };
 
+namespace detail {
+/// An activation given as a value (`activation::tanh`) or as a pointer to the
+/// config member that names it (`&electra_config::hidden_act`).
+template <auto Act, class C>
+constexpr activation resolve_activation(const C& c) {
+    if constexpr (std::is_member_object_pointer_v<decltype(Act)>) return c.*Act;
+    else return Act;
+}
+}  // namespace detail
+
 /// The first token's hidden state through `Scope` (a Linear) and an activation:
-/// BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU).
-template <fixed_string Scope, activation Act>
+/// BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU). `Act` is an
+/// `activation` or a pointer to the config member naming one.
+template <fixed_string Scope, auto Act>
 struct first_token_pooler {
     using reads = slots<"hidden_states">;
     using writes = slots<"pooled_output">;
@@ -56,7 +68,8 @@ struct first_token_pooler {
     static void forward(B& b, io<first_token_pooler, typename B::value> s, const C& c) {
         const auto hsz = c.shape().hidden_size;
         auto first = b.select(s[sl::hidden_states], 1, 0);
-        s.set(sl::pooled_output, activate(b, Act, dense(b, Scope.view(), first, hsz, hsz)));
+        s.set(sl::pooled_output,
+              activate(b, detail::resolve_activation<Act>(c), dense(b, Scope.view(), first, hsz, hsz)));
     }
 };
 
@@ -110,8 +123,11 @@ struct span_classifier {
 
 /// A language-model head: Linear, activation, LayerNorm, then the decoder to
 /// the vocabulary, whose weight is tied to the word embeddings when the
-/// config says so. Names: `transform`, `norm`, `decoder`, `tied_weight`,
-/// `tied_bias` (empty: the decoder's bias is its own).
+/// config says so. The transform maps hidden_size to the embedding width
+/// (encoder_shape::embedding_width(): ALBERT and ELECTRA predict from a
+/// narrower embedding space). Names: `transform`, `norm`, `decoder`,
+/// `tied_weight`, `tied_bias` (empty: the decoder's bias is its own), and
+/// optionally `act` (an activation that overrides the config's hidden_act).
 template <class Names>
 struct lm_head {
     using reads = slots<"hidden_states">;
@@ -120,9 +136,12 @@ struct lm_head {
     template <Backend B, EncoderConfig C>
     static void forward(B& b, io<lm_head, typename B::value> s, const C& c) {
         const auto sh = c.shape();
-        auto h = activate(b, sh.act, dense(b, Names::transform, s[sl::hidden_states], sh.hidden_size, sh.hidden_size));
-        h = layer_norm(b, Names::norm, h, sh.hidden_size, sh.eps);
-        s.set(sl::logits, dense(b, Names::decoder, h, sh.hidden_size, sh.vocab_size,
+        const auto width = sh.embedding_width();
+        activation act = sh.act;
+        if constexpr (requires { Names::act; }) act = Names::act;
+        auto h = activate(b, act, dense(b, Names::transform, s[sl::hidden_states], sh.hidden_size, width));
+        h = layer_norm(b, Names::norm, h, width, sh.eps);
+        s.set(sl::logits, dense(b, Names::decoder, h, width, sh.vocab_size,
                                 c.tie_word_embeddings ? Names::tied_weight : std::string_view{}, Names::tied_bias));
     }
 };
