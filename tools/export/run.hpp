@@ -109,6 +109,7 @@ int run_family(const request& req, const nlohmann::json& json) {
     const auto cfg = F::load(tf::config_reader(json, where));
     auto ck = tf::checkpoint::open(req.model_dir);
     ck.set_base_prefix(std::string(F::base_prefix));
+    tf::tie_weights<F>(cfg, ck);
     const double atol = req.atol >= 0 ? req.atol : F::atol;
     int rc = -1;
     tf::for_each_type(typename F::features{}, [&]<class Task>() {

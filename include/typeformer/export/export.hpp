@@ -51,6 +51,21 @@ built_graph build_graph(const typename F::config& c, const checkpoint& ck, int o
     return {std::move(b.model()), std::move(inits), std::move(report)};
 }
 
+/// Declare every tied weight of the family (the ties of all its features) to
+/// the checkpoint, so that a tied tensor stored under either of its names, or
+/// under both, is found (an LM head's decoder saved without the embeddings,
+/// or the embeddings without the decoder). Builds each feature's graph once
+/// without weights; reads nothing.
+template <Family F>
+void tie_weights(const typename F::config& c, checkpoint& ck) {
+    for_each_type(typename F::features{}, [&]<class Task>() {
+        onnx_backend b(nullptr);
+        forward<model_of<F, Task>>(b, c);
+        for (const auto& r : b.requests())
+            if (!r.tied_to.empty()) ck.tie(r.name, r.tied_to);
+    });
+}
+
 /// The whole model in memory, weights included.
 inline onnx::ModelProto materialize(built_graph g) {
     add_initializers(*g.model.mutable_graph(), g.initializers);
