@@ -555,6 +555,14 @@ std::vector<op_case> make_cases() {
     // cases for ops added by the roberta group (issue #3) go below this line
 
     // cases for ops added by the albert group (issue #3) go below this line
+    // select from the end (SequenceSummary's "last" token)
+    add(at_all(op_case("select", "axis 1 index -1").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.select(x, 1, -1); }));
+    // reduce_mean sums in float on both sides, in different orders
+    for (std::int64_t axis : {1, -1, 0})
+        add(at_all(op_case("reduce_mean", "axis " + std::to_string(axis)).in(f32("x")), seq3)
+                .within(sum_bound)
+                .def([axis](auto& b, const auto& x) { return b.reduce_mean(x, axis); }));
 
     // cases for ops added by the mobilebert group (issue #3) go below this line
 
@@ -713,6 +721,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         // ops of the roberta group (issue #3) below this line
 
         // ops of the albert group (issue #3) below this line
+        "reduce_mean",
 
         // ops of the mobilebert group (issue #3) below this line
 

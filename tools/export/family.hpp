@@ -40,6 +40,7 @@ family_entry distilbert_entry();
 // entries of the roberta group (issue #3) below this line
 
 // entries of the albert group (issue #3) below this line
+family_entry xlm_entry();
 
 // entries of the mobilebert group (issue #3) below this line
 
@@ -57,6 +58,7 @@ inline std::vector<family_entry> all_families() {
         // entries of the roberta group (issue #3) below this line
 
         // entries of the albert group (issue #3) below this line
+        xlm_entry(),
 
         // entries of the mobilebert group (issue #3) below this line
 

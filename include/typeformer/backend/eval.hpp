@@ -243,6 +243,7 @@ public:
     /// x[..., index, ...] along `axis`; the axis disappears (ONNX Gather with a scalar index).
     value select(const value& x, std::int64_t axis, std::int64_t index) {
         const auto ax = detail::norm_axis(axis, x.rank());
+        if (index < 0) index += x.shape()[ax];  // from the end, as ONNX Gather counts
         xt::xstrided_slice_vector sv(x.rank(), xt::all());
         sv[ax] = index;
         if (x.is_float()) return value(xt::xarray<float>(xt::strided_view(x.f, sv)));
@@ -391,6 +392,29 @@ public:
     // -- ops added for the roberta group (issue #3) go below this line
 
     // -- ops added for the albert group (issue #3) go below this line
+
+    /// Mean over one axis of a float tensor; the axis disappears (ReduceMean, keepdims 0).
+    value reduce_mean(const value& x, std::int64_t axis) {
+        if (!x.is_float()) throw error("eval.type", "reduce_mean of an integer tensor");
+        const auto ax = detail::norm_axis(axis, x.rank());
+        const auto& s = x.f.shape();
+        std::size_t outer = 1, inner = 1;
+        for (std::size_t d = 0; d < ax; ++d) outer *= s[d];
+        for (std::size_t d = ax + 1; d < s.size(); ++d) inner *= s[d];
+        const std::size_t n = s[ax];
+        std::vector<std::size_t> out_shape(s.begin(), s.end());
+        out_shape.erase(out_shape.begin() + static_cast<std::ptrdiff_t>(ax));
+        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t k = 0; k < n; ++k) {
+                const float* in = x.f.data() + (o * n + k) * inner;
+                float* acc = out.data() + o * inner;
+                for (std::size_t j = 0; j < inner; ++j) acc[j] += in[j];
+            }
+        const auto count = static_cast<float>(n);
+        for (auto& v : out) v /= count;
+        return value(std::move(out));
+    }
 
     // -- ops added for the mobilebert group (issue #3) go below this line
 

@@ -379,6 +379,23 @@ public:
 
     // -- ops added for the albert group (issue #3) go below this line
 
+    /// Mean over one axis; the axis disappears (keepdims 0).
+    value reduce_mean(const value& x, std::int64_t axis) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r = x;
+        r.shape.erase(r.shape.begin() + ax);
+        if (opset_ >= 18) {
+            r.name = node("ReduceMean", {x.name, constant_i64({ax}).name},
+                          [&](onnx::NodeProto& n) { attr_i(n, "keepdims", 0); })[0];
+        } else {
+            r.name = node("ReduceMean", {x.name}, [&](onnx::NodeProto& n) {
+                attr_ints(n, "axes", {ax});
+                attr_i(n, "keepdims", 0);
+            })[0];
+        }
+        return r;
+    }
+
     // -- ops added for the mobilebert group (issue #3) go below this line
 
     // -- ops added for the convbert group (issue #3) go below this line

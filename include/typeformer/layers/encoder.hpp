@@ -173,6 +173,45 @@ struct encoder_stack {
 
 // shared layers added by the albert group (issue #3) go below this line
 
+/// A config whose layers are shared in groups (ALBERT): `num_hidden_groups`
+/// groups of `inner_group_num` blocks each.
+template <class C>
+concept GroupedConfig = EncoderConfig<C> && requires(const C& c) {
+    { c.num_hidden_groups } -> std::convertible_to<std::int64_t>;
+    { c.inner_group_num } -> std::convertible_to<std::int64_t>;
+};
+
+/// ALBERT's shared layers: num_layers steps; step i runs every block of group
+/// floor(i / (num_layers / num_hidden_groups)) (that quotient in floating
+/// point, as Transformers computes it), the blocks at
+/// `<Names::groups>.<g>.<Names::group_layers>.<j>`, j < inner_group_num.
+/// The weights are shared: the ONNX graph repeats the nodes over the same
+/// initializers. Names: `groups`, `group_layers`, plus what Block reads.
+template <class Names, class Block = encoder_block<Names>>
+struct grouped_encoder_stack {
+    using reads = slots<"hidden_states", "attention_bias">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, GroupedConfig C>
+    static void forward(B& b, io<grouped_encoder_stack, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const auto groups = static_cast<std::int64_t>(c.num_hidden_groups);
+        const auto inner = static_cast<std::int64_t>(c.inner_group_num);
+        auto h = s[sl::hidden_states];
+        const auto& bias = s[sl::attention_bias];
+        const double per_group = static_cast<double>(sh.num_layers) / static_cast<double>(groups);
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            const auto g = static_cast<std::int64_t>(static_cast<double>(i) / per_group);
+            for (std::int64_t j = 0; j < inner; ++j) {
+                auto guard = b.scope(std::string(Names::groups) + "." + std::to_string(g) + "." +
+                                     std::string(Names::group_layers) + "." + std::to_string(j));
+                h = Block::forward(b, h, bias, sh);
+            }
+        }
+        s.set(sl::hidden_states, h);
+    }
+};
+
 // shared layers added by the mobilebert group (issue #3) go below this line
 
 // shared layers added by the convbert group (issue #3) go below this line

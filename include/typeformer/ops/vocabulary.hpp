@@ -60,6 +60,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     // ops added for the roberta group (issue #3) go below this line
 
     // ops added for the albert group (issue #3) go below this line
+    { b.reduce_mean(x, 1) } -> std::same_as<typename B::value>;
 
     // ops added for the mobilebert group (issue #3) go below this line
 
