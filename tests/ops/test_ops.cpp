@@ -561,6 +561,36 @@ std::vector<op_case> make_cases() {
     // cases for ops added by the convbert group (issue #3) go below this line
 
     // cases for ops added by the deberta group (issue #3) go below this line
+    // gather_last: DeBERTa's torch.gather of relative-position scores; a copy, exact
+    add(at_all(op_case("gather_last", "x[B,H,S,N] idx[S,M]").in(f32("x")).in(i64("idx", ints(0, 8))),
+               {{{1, 1, 1, 8}, {1, 1}}, {{3, 2, 7, 12}, {7, 5}}, {{2, 4, 5, 20}, {5, 9}}})
+            .def([](auto& b, const auto& x, const auto& idx) { return b.gather_last(x, idx); }));
+    add(at_all(op_case("gather_last", "x[B,S,N] idx[1,S,M]").in(f32("x")).in(i64("idx", ints(0, 8))),
+               {{{1, 1, 8}, {1, 1, 3}}, {{3, 7, 12}, {1, 7, 7}}, {{2, 5, 20}, {1, 5, 16}}})
+            .def([](auto& b, const auto& x, const auto& idx) { return b.gather_last(x, idx); }));
+    add(at_all(op_case("gather_last", "same rank").in(f32("x")).in(i64("idx", ints(0, 8))),
+               {{{1, 1, 8}, {1, 1, 3}}, {{3, 7, 12}, {3, 7, 7}}, {{2, 5, 20}, {2, 5, 16}}})
+            .def([](auto& b, const auto& x, const auto& idx) { return b.gather_last(x, idx); }));
+    add(at_all(op_case("gather_last", "int64 table lookup").in(i64("table", ints(-50, 50))).in(i64("idx", ints(0, 8))),
+               {{{1, 8}, {1, 1}}, {{1, 9}, {1, 49}}, {{1, 30}, {1, 25}}})
+            .def([](auto& b, const auto& t, const auto& idx) { return b.gather_last(t, idx); }));
+    // clip: exact
+    add(at_all(op_case("clip", "int64").in(i64("x", ints(-20, 20))), seq2)
+            .def([](auto& b, const auto& x) { return b.clip(x, -5, 7); }));
+    add(at_all(op_case("clip", "float32").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.clip(x, -1, 1); }));
+    // conv1d: a sum of C/groups · K products
+    add(at_all(op_case("conv1d", "k3 pad1").in(f32("x")).in(f32("w")).in(f32("bias")),
+               {{{1, 4, 1}, {4, 4, 3}, {4}}, {{3, 4, 7}, {6, 4, 3}, {6}}, {{2, 8, 5}, {8, 8, 3}, {8}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) { return b.conv1d(x, w, &bias, 1, 1); }));
+    add(at_all(op_case("conv1d", "k5 pad2 groups2").in(f32("x")).in(f32("w")).in(f32("bias")),
+               {{{1, 4, 1}, {4, 2, 5}, {4}}, {{3, 4, 7}, {6, 2, 5}, {6}}, {{2, 8, 9}, {8, 4, 5}, {8}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) { return b.conv1d(x, w, &bias, 2, 2); }));
+    add(at_all(op_case("conv1d", "k2 no pad no bias").in(f32("x")).in(f32("w")),
+               {{{1, 4, 2}, {4, 4, 2}}, {{3, 4, 7}, {6, 4, 2}}, {{2, 8, 5}, {8, 8, 2}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w) { return b.conv1d(x, w, nullptr, 0, 1); }));
 
     // cases for ops added by the sparse group (issue #3) go below this line
     return c;
@@ -719,6 +749,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         // ops of the convbert group (issue #3) below this line
 
         // ops of the deberta group (issue #3) below this line
+        "gather_last", "clip", "conv1d",
 
         // ops of the sparse group (issue #3) below this line
     };
