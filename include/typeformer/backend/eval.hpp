@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
@@ -393,6 +394,58 @@ public:
     // -- ops added for the albert group (issue #3) go below this line
 
     // -- ops added for the mobilebert group (issue #3) go below this line
+    /// The inputs joined along `axis` (negative counts from the end); every
+    /// other dim must agree, and so must the element types.
+    value concat(const std::vector<value>& xs, std::int64_t axis) {
+        if (xs.empty()) throw error("eval.concat", "concat of no tensors");
+        const auto& first = xs.front();
+        const auto ax = detail::norm_axis(axis, first.rank());
+        auto out_shape = first.shape();
+        out_shape[ax] = 0;
+        for (const auto& x : xs) {
+            auto s = x.shape();
+            if (x.type != first.type) throw error("eval.concat", "concat: element types differ");
+            if (s.size() != out_shape.size()) throw error("eval.concat", "concat: ranks differ");
+            for (std::size_t d = 0; d < s.size(); ++d)
+                if (d != ax && s[d] != out_shape[d])
+                    throw error("eval.concat", "concat: shapes " + shape_string(first.shape()) + " and " +
+                                                   shape_string(s) + " differ off axis " + std::to_string(ax));
+            out_shape[ax] += s[ax];
+        }
+        // row-major: for each index of the dims before the axis, one
+        // contiguous run of (dim(axis) · inner) elements per input
+        const std::size_t outer = static_cast<std::size_t>(
+            detail::numel({out_shape.begin(), out_shape.begin() + static_cast<std::ptrdiff_t>(ax)}));
+        const std::size_t inner = static_cast<std::size_t>(
+            detail::numel({out_shape.begin() + static_cast<std::ptrdiff_t>(ax) + 1, out_shape.end()}));
+        auto join = [&](auto member) {
+            using array = std::remove_cvref_t<decltype(first.*member)>;
+            array out = array::from_shape(std::vector<std::size_t>(out_shape.begin(), out_shape.end()));
+            auto* dst = out.data();
+            for (std::size_t o = 0; o < outer; ++o)
+                for (const auto& x : xs) {
+                    const std::size_t run = static_cast<std::size_t>(x.shape()[ax]) * inner;
+                    dst = std::copy_n((x.*member).data() + o * run, run, dst);
+                }
+            return out;
+        };
+        if (first.is_float()) return value(join(&value::f));
+        return value(join(&value::i), first.type);
+    }
+
+    /// x[..., start:end, ...] along `axis`, Python's rules: negative start and
+    /// end count from the end, both are clamped to [0, dim] (so INT64_MAX
+    /// means "to the end"), and end <= start gives an empty axis.
+    value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end) {
+        const auto ax = detail::norm_axis(axis, x.rank());
+        const std::int64_t n = x.shape()[ax];
+        auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
+        const std::int64_t s = clamp(start), e = std::max(clamp(end), clamp(start));
+        xt::xstrided_slice_vector sv(x.rank(), xt::all());
+        sv[ax] = xt::range(s, e);
+        if (x.is_float()) return value(xt::xarray<float>(xt::strided_view(x.f, sv)));
+        return value(xt::xarray<std::int64_t>(xt::strided_view(x.i, sv)), x.type);
+    }
 
     // -- ops added for the convbert group (issue #3) go below this line
 

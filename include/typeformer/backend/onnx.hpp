@@ -380,6 +380,40 @@ public:
     // -- ops added for the albert group (issue #3) go below this line
 
     // -- ops added for the mobilebert group (issue #3) go below this line
+    value concat(const std::vector<value>& xs, std::int64_t axis) {
+        if (xs.empty()) throw error("export.concat", "concat of no tensors");
+        const auto rank = xs.front().rank();
+        const auto ax = static_cast<std::size_t>(axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis);
+        value r{{}, xs.front().type, std::vector<dim>(rank)};
+        std::vector<std::string> names;
+        dim joined{0, {}};
+        for (const auto& x : xs) {
+            names.push_back(x.name);
+            joined = joined.is_static() && x.shape[ax].is_static() ? dim{joined.size + x.shape[ax].size, {}} : dim{};
+            // off the axis all inputs agree: keep the best known dim (static, else named)
+            for (std::size_t d = 0; d < rank; ++d)
+                if (d != ax && !r.shape[d].is_static() && (x.shape[d].is_static() || r.shape[d].param.empty()))
+                    r.shape[d] = x.shape[d];
+        }
+        r.shape[ax] = joined;
+        r.name = node("Concat", names, [&](onnx::NodeProto& n) { attr_i(n, "axis", static_cast<std::int64_t>(ax)); })[0];
+        return r;
+    }
+    value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r = x;
+        auto& d = r.shape[static_cast<std::size_t>(ax)];
+        if (d.is_static()) {
+            const std::int64_t n = d.size;
+            auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
+            d = dim{std::max(clamp(end), clamp(start)) - clamp(start), {}};
+        } else {
+            d = dim{};  // depends on the run-time size (clamping)
+        }
+        r.name = node("Slice", {x.name, constant_i64({start}).name, constant_i64({end}).name,
+                                constant_i64({ax}).name})[0];
+        return r;
+    }
 
     // -- ops added for the convbert group (issue #3) go below this line
 

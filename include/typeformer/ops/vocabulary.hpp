@@ -62,6 +62,8 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     // ops added for the albert group (issue #3) go below this line
 
     // ops added for the mobilebert group (issue #3) go below this line
+    { b.concat(std::vector<typename B::value>{x, x}, std::int64_t{0}) } -> std::same_as<typename B::value>;
+    { b.slice(x, std::int64_t{0}, std::int64_t{0}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
     // ops added for the convbert group (issue #3) go below this line
 
