@@ -553,6 +553,36 @@ std::vector<op_case> make_cases() {
             }));
 
     // cases for ops added by the roberta group (issue #3) go below this line
+    // not_equal: small int ranges so that ties (x == y -> false) occur
+    add(at_all(op_case("not_equal", "int64").in(i64("x", ints(0, 3))).in(i64("y", ints(0, 3))), same)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    add(at_all(op_case("not_equal", "int64 y[B,1,H]").in(i64("x", ints(0, 3))).in(i64("y", ints(0, 3))), mid1)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    add(at_all(op_case("not_equal", "int64 ids[B,S] != constant").in(i64("ids", ints(0, 4))), seq2)
+            .def([](auto& b, const auto& ids) { return b.not_equal(ids, b.constant_i64({1})); }));
+    add(at_all(op_case("not_equal", "float32 with ties").in(f32("x", int_floats(-2, 2))).in(f32("y", int_floats(-2, 2))),
+               last)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    // cumsum: integer sums are exact; float sums of n terms are rounded the
+    // same way when both sides add in order (ONNX Runtime does), so the bound
+    // is a few ulp of the running magnitude
+    for (std::int64_t axis : {0, 1, 2, -1})
+        add(at_all(op_case("cumsum", "float32 axis " + std::to_string(axis)).in(f32("x")), seq3)
+                .within({1e-6, 1e-6})
+                .def([axis](auto& b, const auto& x) { return b.cumsum(x, axis); }));
+    add(at_all(op_case("cumsum", "int64 axis 1").in(i64("x", ints(-100, 100))), seq2)
+            .def([](auto& b, const auto& x) { return b.cumsum(x, 1); }));
+    add(at_all(op_case("cumsum", "int64 4d axis 2").in(i64("x", ints(-100, 100))),
+               {{{1, 1, 1, 1}}, {{3, 2, 7, 5}}, {{2, 4, 5, 3}}})
+            .def([](auto& b, const auto& x) { return b.cumsum(x, 2); }));
+    // RoBERTa's create_position_ids_from_input_ids, padding index 1:
+    // cumsum(ids != 1) * (ids != 1) + 1
+    add(at_all(op_case("cumsum", "padding aware positions").in(i64("ids", ints(0, 4))), seq2)
+            .def([](auto& b, const auto& ids) {
+                auto pad = b.constant_i64({1});
+                auto m = b.cast(b.not_equal(ids, pad), tf::dtype::i64);
+                return b.add(b.mul(b.cumsum(m, 1), m), pad);
+            }));
 
     // cases for ops added by the albert group (issue #3) go below this line
 

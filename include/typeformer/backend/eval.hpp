@@ -390,6 +390,33 @@ public:
     }
 
     // -- ops added for the roberta group (issue #3) go below this line
+    /// a != b, elementwise with broadcasting (int64 or float32 operands): boolean.
+    value not_equal(const value& a, const value& b) {
+        if (a.type != b.type) throw error("eval.type", "not_equal: operand types differ");
+        if (a.is_float()) return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.f, b.f))), dtype::boolean);
+        return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.i, b.i))), dtype::boolean);
+    }
+    /// Inclusive running sum along `axis` (ONNX CumSum, exclusive = reverse = 0):
+    /// y[..., k, ...] = x[..., 0, ...] + ... + x[..., k, ...]. int64 or float32;
+    /// a boolean must be cast first, as ONNX requires.
+    value cumsum(const value& x, std::int64_t axis) {
+        if (x.type == dtype::boolean) throw error("eval.type", "cumsum of a boolean tensor: cast it to int64 first");
+        const auto s = x.shape();
+        const auto ax = detail::norm_axis(axis, s.size());
+        const auto len = static_cast<std::size_t>(s[ax]);
+        const auto inner = static_cast<std::size_t>(detail::numel({s.begin() + static_cast<std::ptrdiff_t>(ax) + 1, s.end()}));
+        const auto outer = static_cast<std::size_t>(detail::numel({s.begin(), s.begin() + static_cast<std::ptrdiff_t>(ax)}));
+        auto run = [&](auto a) {  // a copy of the input, summed in place
+            auto* p = a.data();
+            for (std::size_t o = 0; o < outer; ++o)
+                for (std::size_t k = 1; k < len; ++k)
+                    for (std::size_t j = 0; j < inner; ++j)
+                        p[(o * len + k) * inner + j] += p[(o * len + k - 1) * inner + j];
+            return a;
+        };
+        if (x.is_float()) return value(run(x.f));
+        return value(run(x.i), x.type);
+    }
 
     // -- ops added for the albert group (issue #3) go below this line
 

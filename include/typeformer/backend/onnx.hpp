@@ -376,6 +376,18 @@ public:
     }
 
     // -- ops added for the roberta group (issue #3) go below this line
+    /// Not(Equal(a, b)): boolean.
+    value not_equal(const value& a, const value& b) {
+        value eq = binary("Equal", a, b);
+        eq.type = dtype::boolean;
+        return unary("Not", eq);
+    }
+    /// CumSum with the axis as a 0-D int64 constant (opset 11+).
+    value cumsum(const value& x, std::int64_t axis) {
+        value r = x;
+        r.name = node("CumSum", {x.name, scalar_i64(axis)})[0];
+        return r;
+    }
 
     // -- ops added for the albert group (issue #3) go below this line
 
