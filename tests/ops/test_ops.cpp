@@ -808,6 +808,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention",
 
         // ops of the roberta group (issue #3) below this line
+        "not_equal", "cumsum",
 
         // ops of the albert group (issue #3) below this line
 
