@@ -31,6 +31,9 @@ struct encoder_shape {
     /// Index of the first real position in the position table (RoBERTa's
     /// padding_idx + 1, where positions count from the padding index).
     std::int64_t position_offset = 0;
+    /// Rows of the task-type table (ERNIE's `task_type_vocab_size` when
+    /// `use_task_id`); 0: no task-type embeddings.
+    std::int64_t task_type_vocab_size = 0;
 
     [[nodiscard]] constexpr std::int64_t embedding_width() const {
         return embedding_size > 0 ? embedding_size : hidden_size;
@@ -43,28 +46,103 @@ concept EncoderConfig = requires(const C& c) {
     { c.shape() } -> std::same_as<encoder_shape>;
 };
 
-/// Word + learned absolute position (+ token type) embeddings, then LayerNorm.
-/// Names: `scope`, `word`, `position`, `token_type` (empty: none), `norm`.
+/// Where an embeddings layer takes its position ids from.
+enum class position_ids_from {
+    range,      ///< 0, 1, ..., S - 1 (BERT)
+    input_ids,  ///< RoBERTa's create_position_ids_from_input_ids (see `embeddings`)
+};
+
+/// Word + learned absolute position (+ token type) (+ task type) embeddings,
+/// then LayerNorm, then a Linear to hidden_size: BERT's, and with the
+/// switches below RoBERTa's, ELECTRA's, ALBERT's and ERNIE's.
+///
+/// Names (required): `scope`, `word`, `position`, `token_type` (empty: no
+/// token-type table), `norm` (empty: no LayerNorm, as XLM-RoBERTa-XL).
+/// Names (optional, defaults in brackets):
+///   `positions` [position_ids_from::range]: with `input_ids`, the position
+///     of a token is pad + (its rank among the non-padding tokens), and a
+///     padding token's is pad, where pad = position_offset - 1 is both the
+///     padding token id and the padding row of the table (Transformers'
+///     padding_idx = pad_token_id):
+///     positions = cumsum(ids != pad) · (ids != pad) + pad;
+///   `token_type_input` [true]: false for a model with a token-type table but
+///     no `token_type_ids` input (RoBERTa): every token adds row 0;
+///   `task_type` [none]: ERNIE's task-type table, read from `task_type_ids`
+///     and added when encoder_shape::task_type_vocab_size > 0;
+///   `project` [none]: the full module path of a Linear(embedding_size,
+///     hidden_size) applied after the LayerNorm when encoder_shape::
+///     embedding_size > 0 (ELECTRA `electra.embeddings_project`, ALBERT
+///     `albert.encoder.embedding_hidden_mapping_in`).
+/// Tables and LayerNorm are encoder_shape::embedding_width() wide.
 template <class Names>
 struct embeddings {
+private:
+    static constexpr std::string_view task_type_name() {
+        if constexpr (requires { Names::task_type; }) return Names::task_type;
+        else return {};
+    }
+    static constexpr std::string_view project_name() {
+        if constexpr (requires { Names::project; }) return Names::project;
+        else return {};
+    }
+    static constexpr position_ids_from position_source() {
+        if constexpr (requires { Names::positions; }) return Names::positions;
+        else return position_ids_from::range;
+    }
+    static constexpr bool token_type_input() {
+        if constexpr (requires { Names::token_type_input; }) return Names::token_type_input;
+        else return true;
+    }
+
+public:
     static constexpr bool token_types = !Names::token_type.empty();
-    using reads = std::conditional_t<token_types, slots<"input_ids", "token_type_ids">, slots<"input_ids">>;
+    static constexpr bool token_types_read = token_types && token_type_input();
+    static constexpr std::string_view task_type = task_type_name();
+    static constexpr std::string_view project = project_name();
+    static constexpr position_ids_from positions = position_source();
+
+    using reads = concat<slots<"input_ids">, std::conditional_t<token_types_read, slots<"token_type_ids">, slots<>>,
+                         std::conditional_t<task_type.empty(), slots<>, slots<"task_type_ids">>>;
     using writes = slots<"hidden_states">;
 
     template <Backend B, EncoderConfig C>
     static void forward(B& b, io<embeddings, typename B::value> s, const C& c) {
         const auto sh = c.shape();
-        auto guard = b.scope(Names::scope);
-        const auto& ids = s[sl::input_ids];
-        auto h = b.gather(b.param(std::string(Names::word) + ".weight", {sh.vocab_size, sh.hidden_size}), ids);
-        auto positions = b.range(ids, 1);
-        h = b.add(h, b.gather(b.param(std::string(Names::position) + ".weight", {sh.max_positions, sh.hidden_size}),
-                              positions));
-        if constexpr (token_types)
-            h = b.add(h, b.gather(b.param(std::string(Names::token_type) + ".weight",
-                                          {sh.type_vocab_size, sh.hidden_size}),
-                                  s[sl::token_type_ids]));
-        s.set(sl::hidden_states, layer_norm(b, Names::norm, h, sh.hidden_size, sh.eps));
+        const auto width = sh.embedding_width();
+        typename B::value h;
+        {
+            auto guard = b.scope(Names::scope);
+            const auto& ids = s[sl::input_ids];
+            auto table = [&](std::string_view name, std::int64_t rows) {
+                return b.param(std::string(name) + ".weight", {rows, width});
+            };
+            h = b.gather(table(Names::word, sh.vocab_size), ids);
+            h = b.add(h, b.gather(table(Names::position, sh.max_positions), position_ids(b, ids, sh)));
+            if constexpr (token_types_read)
+                h = b.add(h, b.gather(table(Names::token_type, sh.type_vocab_size), s[sl::token_type_ids]));
+            else if constexpr (token_types)
+                h = b.add(h, b.select(table(Names::token_type, sh.type_vocab_size), 0, 0));
+            if constexpr (!task_type.empty())
+                if (sh.task_type_vocab_size > 0)
+                    h = b.add(h, b.gather(table(task_type, sh.task_type_vocab_size), s[slot<"task_type_ids">{}]));
+            if constexpr (!Names::norm.empty()) h = layer_norm(b, Names::norm, h, width, sh.eps);
+        }
+        if constexpr (!project.empty())
+            if (sh.embedding_size > 0) h = dense(b, project, h, width, sh.hidden_size);
+        s.set(sl::hidden_states, h);
+    }
+
+private:
+    template <Backend B>
+    static typename B::value position_ids(B& b, const typename B::value& ids, const encoder_shape& sh) {
+        if constexpr (positions == position_ids_from::range) {
+            return b.range(ids, 1);
+        } else {
+            auto guard = b.scope("position_ids");
+            auto pad = b.constant_i64({sh.position_offset - 1});
+            auto real = b.cast(b.not_equal(ids, pad), dtype::i64);
+            return b.add(b.mul(b.cumsum(real, -1), real), pad);
+        }
     }
 };
 
@@ -170,6 +248,20 @@ struct encoder_stack {
 };
 
 // shared layers added by the roberta group (issue #3) go below this line
+
+/// A LayerNorm over the hidden states at `Scope`: the final norm of a pre-LN
+/// stack (XLM-RoBERTa-XL's `encoder.LayerNorm`).
+template <fixed_string Scope>
+struct final_layer_norm {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, EncoderConfig C>
+    static void forward(B& b, io<final_layer_norm, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        s.set(sl::hidden_states, layer_norm(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.eps));
+    }
+};
 
 // shared layers added by the albert group (issue #3) go below this line
 
