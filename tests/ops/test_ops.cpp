@@ -553,6 +553,36 @@ std::vector<op_case> make_cases() {
             }));
 
     // cases for ops added by the roberta group (issue #3) go below this line
+    // not_equal: small int ranges so that ties (x == y -> false) occur
+    add(at_all(op_case("not_equal", "int64").in(i64("x", ints(0, 3))).in(i64("y", ints(0, 3))), same)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    add(at_all(op_case("not_equal", "int64 y[B,1,H]").in(i64("x", ints(0, 3))).in(i64("y", ints(0, 3))), mid1)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    add(at_all(op_case("not_equal", "int64 ids[B,S] != constant").in(i64("ids", ints(0, 4))), seq2)
+            .def([](auto& b, const auto& ids) { return b.not_equal(ids, b.constant_i64({1})); }));
+    add(at_all(op_case("not_equal", "float32 with ties").in(f32("x", int_floats(-2, 2))).in(f32("y", int_floats(-2, 2))),
+               last)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    // cumsum: integer sums are exact; float sums of n terms are rounded the
+    // same way when both sides add in order (ONNX Runtime does), so the bound
+    // is a few ulp of the running magnitude
+    for (std::int64_t axis : {0, 1, 2, -1})
+        add(at_all(op_case("cumsum", "float32 axis " + std::to_string(axis)).in(f32("x")), seq3)
+                .within({1e-6, 1e-6})
+                .def([axis](auto& b, const auto& x) { return b.cumsum(x, axis); }));
+    add(at_all(op_case("cumsum", "int64 axis 1").in(i64("x", ints(-100, 100))), seq2)
+            .def([](auto& b, const auto& x) { return b.cumsum(x, 1); }));
+    add(at_all(op_case("cumsum", "int64 4d axis 2").in(i64("x", ints(-100, 100))),
+               {{{1, 1, 1, 1}}, {{3, 2, 7, 5}}, {{2, 4, 5, 3}}})
+            .def([](auto& b, const auto& x) { return b.cumsum(x, 2); }));
+    // RoBERTa's create_position_ids_from_input_ids, padding index 1:
+    // cumsum(ids != 1) * (ids != 1) + 1
+    add(at_all(op_case("cumsum", "padding aware positions").in(i64("ids", ints(0, 4))), seq2)
+            .def([](auto& b, const auto& ids) {
+                auto pad = b.constant_i64({1});
+                auto m = b.cast(b.not_equal(ids, pad), tf::dtype::i64);
+                return b.add(b.mul(b.cumsum(m, 1), m), pad);
+            }));
 
     // cases for ops added by the albert group (issue #3) go below this line
 
@@ -598,6 +628,36 @@ std::vector<op_case> make_cases() {
     // cases for ops added by the convbert group (issue #3) go below this line
 
     // cases for ops added by the deberta group (issue #3) go below this line
+    // gather_last: DeBERTa's torch.gather of relative-position scores; a copy, exact
+    add(at_all(op_case("gather_last", "x[B,H,S,N] idx[S,M]").in(f32("x")).in(i64("idx", ints(0, 8))),
+               {{{1, 1, 1, 8}, {1, 1}}, {{3, 2, 7, 12}, {7, 5}}, {{2, 4, 5, 20}, {5, 9}}})
+            .def([](auto& b, const auto& x, const auto& idx) { return b.gather_last(x, idx); }));
+    add(at_all(op_case("gather_last", "x[B,S,N] idx[1,S,M]").in(f32("x")).in(i64("idx", ints(0, 8))),
+               {{{1, 1, 8}, {1, 1, 3}}, {{3, 7, 12}, {1, 7, 7}}, {{2, 5, 20}, {1, 5, 16}}})
+            .def([](auto& b, const auto& x, const auto& idx) { return b.gather_last(x, idx); }));
+    add(at_all(op_case("gather_last", "same rank").in(f32("x")).in(i64("idx", ints(0, 8))),
+               {{{1, 1, 8}, {1, 1, 3}}, {{3, 7, 12}, {3, 7, 7}}, {{2, 5, 20}, {2, 5, 16}}})
+            .def([](auto& b, const auto& x, const auto& idx) { return b.gather_last(x, idx); }));
+    add(at_all(op_case("gather_last", "int64 table lookup").in(i64("table", ints(-50, 50))).in(i64("idx", ints(0, 8))),
+               {{{1, 8}, {1, 1}}, {{1, 9}, {1, 49}}, {{1, 30}, {1, 25}}})
+            .def([](auto& b, const auto& t, const auto& idx) { return b.gather_last(t, idx); }));
+    // clip: exact
+    add(at_all(op_case("clip", "int64").in(i64("x", ints(-20, 20))), seq2)
+            .def([](auto& b, const auto& x) { return b.clip(x, -5, 7); }));
+    add(at_all(op_case("clip", "float32").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.clip(x, -1, 1); }));
+    // conv1d: a sum of C/groups · K products
+    add(at_all(op_case("conv1d", "k3 pad1").in(f32("x")).in(f32("w")).in(f32("bias")),
+               {{{1, 4, 1}, {4, 4, 3}, {4}}, {{3, 4, 7}, {6, 4, 3}, {6}}, {{2, 8, 5}, {8, 8, 3}, {8}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) { return b.conv1d(x, w, &bias, 1, 1); }));
+    add(at_all(op_case("conv1d", "k5 pad2 groups2").in(f32("x")).in(f32("w")).in(f32("bias")),
+               {{{1, 4, 1}, {4, 2, 5}, {4}}, {{3, 4, 7}, {6, 2, 5}, {6}}, {{2, 8, 9}, {8, 4, 5}, {8}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) { return b.conv1d(x, w, &bias, 2, 2); }));
+    add(at_all(op_case("conv1d", "k2 no pad no bias").in(f32("x")).in(f32("w")),
+               {{{1, 4, 2}, {4, 4, 2}}, {{3, 4, 7}, {6, 4, 2}}, {{2, 8, 5}, {8, 8, 2}}})
+            .within(sum_bound)
+            .def([](auto& b, const auto& x, const auto& w) { return b.conv1d(x, w, nullptr, 0, 1); }));
 
     // cases for ops added by the sparse group (issue #3) go below this line
     return c;
@@ -748,6 +808,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention",
 
         // ops of the roberta group (issue #3) below this line
+        "not_equal", "cumsum",
 
         // ops of the albert group (issue #3) below this line
 
@@ -757,6 +818,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         // ops of the convbert group (issue #3) below this line
 
         // ops of the deberta group (issue #3) below this line
+        "gather_last", "clip", "conv1d",
 
         // ops of the sparse group (issue #3) below this line
     };

@@ -390,6 +390,33 @@ public:
     }
 
     // -- ops added for the roberta group (issue #3) go below this line
+    /// a != b, elementwise with broadcasting (int64 or float32 operands): boolean.
+    value not_equal(const value& a, const value& b) {
+        if (a.type != b.type) throw error("eval.type", "not_equal: operand types differ");
+        if (a.is_float()) return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.f, b.f))), dtype::boolean);
+        return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.i, b.i))), dtype::boolean);
+    }
+    /// Inclusive running sum along `axis` (ONNX CumSum, exclusive = reverse = 0):
+    /// y[..., k, ...] = x[..., 0, ...] + ... + x[..., k, ...]. int64 or float32;
+    /// a boolean must be cast first, as ONNX requires.
+    value cumsum(const value& x, std::int64_t axis) {
+        if (x.type == dtype::boolean) throw error("eval.type", "cumsum of a boolean tensor: cast it to int64 first");
+        const auto s = x.shape();
+        const auto ax = detail::norm_axis(axis, s.size());
+        const auto len = static_cast<std::size_t>(s[ax]);
+        const auto inner = static_cast<std::size_t>(detail::numel({s.begin() + static_cast<std::ptrdiff_t>(ax) + 1, s.end()}));
+        const auto outer = static_cast<std::size_t>(detail::numel({s.begin(), s.begin() + static_cast<std::ptrdiff_t>(ax)}));
+        auto run = [&](auto a) {  // a copy of the input, summed in place
+            auto* p = a.data();
+            for (std::size_t o = 0; o < outer; ++o)
+                for (std::size_t k = 1; k < len; ++k)
+                    for (std::size_t j = 0; j < inner; ++j)
+                        p[(o * len + k) * inner + j] += p[(o * len + k - 1) * inner + j];
+            return a;
+        };
+        if (x.is_float()) return value(run(x.f));
+        return value(run(x.i), x.type);
+    }
 
     // -- ops added for the albert group (issue #3) go below this line
 
@@ -450,6 +477,95 @@ public:
     // -- ops added for the convbert group (issue #3) go below this line
 
     // -- ops added for the deberta group (issue #3) go below this line
+    /// torch.gather(x, -1, idx): out[..., i, j] = x[..., i, idx[..., i, j]].
+    /// idx (int64) has rank <= rank(x), its leading axes 1 (broadcast over
+    /// x's) or equal to x's; the result has x's leading axes and idx's last.
+    value gather_last(const value& x, const value& idx) {
+        if (idx.is_float() || x.rank() == 0 || idx.rank() == 0 || idx.rank() > x.rank())
+            throw error("eval.gather_last", "gather_last expects int64 indices of rank 1 to rank(x)");
+        const auto xs = x.shape();
+        auto is = idx.shape();
+        const std::size_t r = xs.size();
+        is.insert(is.begin(), r - is.size(), 1);
+        for (std::size_t d = 0; d + 1 < r; ++d)
+            if (is[d] != 1 && is[d] != xs[d])
+                throw error("eval.gather_last", "gather_last: index axis " + std::to_string(d) + " has size " +
+                                                    std::to_string(is[d]) + ", the data " + std::to_string(xs[d]));
+        const auto n = static_cast<std::size_t>(xs.back()), m = static_cast<std::size_t>(is.back());
+        std::vector<std::size_t> out_shape(xs.begin(), xs.end() - 1);
+        out_shape.push_back(m);
+        const std::size_t rows = static_cast<std::size_t>(detail::numel({xs.begin(), xs.end() - 1}));
+        auto run = [&](const auto& data, auto& out) {
+            for (std::size_t row = 0; row < rows; ++row) {
+                std::size_t rem = row, off = 0, stride = 1;
+                for (std::size_t d = r - 1; d-- > 0;) {
+                    const auto size = static_cast<std::size_t>(xs[d]);
+                    if (is[d] != 1) off += (rem % size) * stride;
+                    rem /= size;
+                    stride *= static_cast<std::size_t>(is[d]);
+                }
+                for (std::size_t j = 0; j < m; ++j) {
+                    std::int64_t k = idx.i.data()[off * m + j];
+                    if (k < 0) k += static_cast<std::int64_t>(n);
+                    if (k < 0 || static_cast<std::size_t>(k) >= n)
+                        throw error("eval.gather_last", "index " + std::to_string(idx.i.data()[off * m + j]) +
+                                                            " out of range [0, " + std::to_string(n) + ")");
+                    out.data()[row * m + j] = data.data()[row * n + static_cast<std::size_t>(k)];
+                }
+            }
+        };
+        if (x.is_float()) {
+            xt::xarray<float> out = xt::xarray<float>::from_shape(out_shape);
+            run(x.f, out);
+            return value(std::move(out));
+        }
+        xt::xarray<std::int64_t> out = xt::xarray<std::int64_t>::from_shape(out_shape);
+        run(x.i, out);
+        return value(std::move(out), x.type);
+    }
+
+    /// Elementwise clamp to [lo, hi] (torch.clamp, ONNX Clip), int64 or float32.
+    value clip(const value& x, std::int64_t lo, std::int64_t hi) {
+        if (x.is_float()) {
+            const float l = static_cast<float>(lo), h = static_cast<float>(hi);
+            return unary(x, [l, h](float v) { return std::min(std::max(v, l), h); });
+        }
+        xt::xarray<std::int64_t> out = x.i;
+        for (auto& v : out) v = std::min(std::max(v, lo), hi);
+        return value(std::move(out), x.type);
+    }
+
+    /// nn.Conv1d with stride 1: x [B, C, L], w [O, C / groups, K], optional
+    /// bias [O], `pad` zeros on both ends; returns [B, O, L + 2·pad - K + 1].
+    value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups) {
+        if (x.rank() != 3 || w.rank() != 3 || groups < 1)
+            throw error("eval.conv1d", "conv1d expects x [B, C, L], w [O, C/groups, K] and groups >= 1");
+        const auto B = x.f.shape()[0], C = x.f.shape()[1], L = x.f.shape()[2];
+        const auto O = w.f.shape()[0], Cg = w.f.shape()[1], K = w.f.shape()[2];
+        const auto G = static_cast<std::size_t>(groups);
+        const auto P = static_cast<std::ptrdiff_t>(pad);
+        if (Cg * G != C || O % G != 0) throw error("eval.conv1d", "conv1d: channels do not match the groups");
+        const std::ptrdiff_t out_len = static_cast<std::ptrdiff_t>(L) + 2 * P - static_cast<std::ptrdiff_t>(K) + 1;
+        if (out_len < 0) throw error("eval.conv1d", "conv1d: kernel longer than the padded input");
+        const auto T = static_cast<std::size_t>(out_len), Og = O / G;
+        xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{B, O, T});
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t o = 0; o < O; ++o) {
+                const std::size_t c0 = o / Og * Cg;
+                for (std::size_t t = 0; t < T; ++t) {
+                    float acc = bias ? bias->f.data()[o] : 0.f;
+                    for (std::size_t c = 0; c < Cg; ++c)
+                        for (std::size_t k = 0; k < K; ++k) {
+                            const std::ptrdiff_t pos = static_cast<std::ptrdiff_t>(t + k) - P;
+                            if (pos < 0 || pos >= static_cast<std::ptrdiff_t>(L)) continue;
+                            acc += w.f.data()[(o * Cg + c) * K + k] *
+                                   x.f.data()[(b * C + c0 + c) * L + static_cast<std::size_t>(pos)];
+                        }
+                    out.data()[(b * O + o) * T + t] = acc;
+                }
+            }
+        return value(std::move(out));
+    }
 
     // -- ops added for the sparse group (issue #3) go below this line
 

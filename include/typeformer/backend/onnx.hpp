@@ -376,6 +376,18 @@ public:
     }
 
     // -- ops added for the roberta group (issue #3) go below this line
+    /// Not(Equal(a, b)): boolean.
+    value not_equal(const value& a, const value& b) {
+        value eq = binary("Equal", a, b);
+        eq.type = dtype::boolean;
+        return unary("Not", eq);
+    }
+    /// CumSum with the axis as a 0-D int64 constant (opset 11+).
+    value cumsum(const value& x, std::int64_t axis) {
+        value r = x;
+        r.name = node("CumSum", {x.name, scalar_i64(axis)})[0];
+        return r;
+    }
 
     // -- ops added for the albert group (issue #3) go below this line
 
@@ -418,6 +430,50 @@ public:
     // -- ops added for the convbert group (issue #3) go below this line
 
     // -- ops added for the deberta group (issue #3) go below this line
+    /// GatherElements on the last axis, the indices first expanded to the
+    /// data's leading axes: to (shape(x) · [1, ..., 1, 0] + [0, ..., 0, 1]).
+    value gather_last(const value& x, const value& idx) {
+        const auto r = static_cast<std::int64_t>(x.rank()), k = static_cast<std::int64_t>(idx.rank());
+        auto u = idx;
+        if (k < r) {
+            std::vector<std::int64_t> lead(static_cast<std::size_t>(r - k));
+            for (std::int64_t a = 0; a < r - k; ++a) lead[static_cast<std::size_t>(a)] = a;
+            u = unsqueeze(idx, lead);
+        }
+        std::vector<std::int64_t> keep(static_cast<std::size_t>(r), 1), one(static_cast<std::size_t>(r), 0);
+        keep.back() = 0;
+        one.back() = 1;
+        auto full = node("Shape", {x.name})[0];
+        auto target = node("Add", {node("Mul", {full, constant_i64(keep).name})[0], constant_i64(one).name})[0];
+        auto expanded = node("Expand", {u.name, target})[0];
+        value out{{}, x.type, {x.shape.begin(), x.shape.end() - 1}};
+        out.shape.push_back(idx.shape.back());
+        out.name = node("GatherElements", {x.name, expanded}, [&](onnx::NodeProto& n) { attr_i(n, "axis", r - 1); })[0];
+        return out;
+    }
+    value clip(const value& x, std::int64_t lo, std::int64_t hi) {
+        const bool f = x.type == dtype::f32;
+        const std::string l = f ? scalar(static_cast<float>(lo)).name : scalar_i64(lo);
+        const std::string h = f ? scalar(static_cast<float>(hi)).name : scalar_i64(hi);
+        value out = x;
+        out.name = node("Clip", {x.name, l, h})[0];
+        return out;
+    }
+    value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups) {
+        const std::int64_t k = w.shape[2].size;
+        std::vector<std::string> ins{x.name, w.name};
+        if (bias) ins.push_back(bias->name);
+        value out{{}, x.type, {x.shape[0], w.shape[0], dim{}}};
+        if (k == 2 * pad + 1) out.shape[2] = x.shape[2];
+        else if (x.shape[2].is_static()) out.shape[2] = dim{x.shape[2].size + 2 * pad - k + 1, {}};
+        out.name = node("Conv", ins, [&](onnx::NodeProto& n) {
+            if (k > 0) attr_ints(n, "kernel_shape", {k});  // else taken from the weight
+            attr_ints(n, "pads", {pad, pad});
+            attr_ints(n, "strides", {1});
+            attr_i(n, "group", groups);
+        })[0];
+        return out;
+    }
 
     // -- ops added for the sparse group (issue #3) go below this line
 
