@@ -44,6 +44,7 @@ family_entry xlm_entry();
 family_entry flaubert_entry();
 
 // entries of the mobilebert group (issue #3) below this line
+family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
 
@@ -63,6 +64,7 @@ inline std::vector<family_entry> all_families() {
         flaubert_entry(),
 
         // entries of the mobilebert group (issue #3) below this line
+        squeezebert_entry(),
 
         // entries of the convbert group (issue #3) below this line
 
