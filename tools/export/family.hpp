@@ -44,6 +44,7 @@ family_entry distilbert_entry();
 // entries of the mobilebert group (issue #3) below this line
 
 // entries of the convbert group (issue #3) below this line
+family_entry roformer_entry();
 
 // entries of the deberta group (issue #3) below this line
 
@@ -61,6 +62,7 @@ inline std::vector<family_entry> all_families() {
         // entries of the mobilebert group (issue #3) below this line
 
         // entries of the convbert group (issue #3) below this line
+        roformer_entry(),
 
         // entries of the deberta group (issue #3) below this line
 
