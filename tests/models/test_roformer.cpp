@@ -11,7 +11,7 @@ INSTANTIATE_TEST_SUITE_P(roformer, roformer_feature, testing::ValuesIn(feature_n
 TEST(roformer, feature_table_is_the_legacy_one) {
     EXPECT_EQ(feature_names<tf::roformer_family>(),
               (std::vector<std::string>{"default", "masked-lm", "causal-lm", "sequence-classification",
-                                        "token-classification", "question-answering"}));
+                                        "multiple-choice", "token-classification", "question-answering"}));
 }
 
 // The rotary tables are built once per graph, not once per layer: one Gather

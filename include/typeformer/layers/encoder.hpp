@@ -57,7 +57,8 @@ enum class position_ids_from {
 /// then LayerNorm, then a Linear to hidden_size: BERT's, and with the
 /// switches below RoBERTa's, ELECTRA's, ALBERT's and ERNIE's.
 ///
-/// Names (required): `scope`, `word`, `position`, `token_type` (empty: no
+/// Names (required): `scope`, `word`, `position` (empty: no position table,
+/// as RoFormer, whose positions are rotary), `token_type` (empty: no
 /// token-type table), `norm` (empty: no LayerNorm, as XLM-RoBERTa-XL).
 /// Names (optional, defaults in brackets):
 ///   `positions` [position_ids_from::range]: with `input_ids`, the position
@@ -118,7 +119,8 @@ public:
                 return b.param(std::string(name) + ".weight", {rows, width});
             };
             h = b.gather(table(Names::word, sh.vocab_size), ids);
-            h = b.add(h, b.gather(table(Names::position, sh.max_positions), position_ids(b, ids, sh)));
+            if constexpr (!Names::position.empty())
+                h = b.add(h, b.gather(table(Names::position, sh.max_positions), position_ids(b, ids, sh)));
             if constexpr (token_types_read)
                 h = b.add(h, b.gather(table(Names::token_type, sh.type_vocab_size), s[sl::token_type_ids]));
             else if constexpr (token_types)

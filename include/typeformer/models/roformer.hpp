@@ -38,11 +38,15 @@ struct roformer_config {
     bool is_decoder = false;
     bool tie_word_embeddings = true;
     std::int64_t num_labels = 2;
+    /// SequenceSummary of multiple choice: RoFormerConfig sets no summary_*
+    /// fields, so Transformers' defaults apply (the last token, no projection).
+    summary_spec summary_settings{};
 
+    [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
     [[nodiscard]] constexpr encoder_shape shape() const {
         return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
                 max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                is_decoder, num_labels, embedding_size};
+                is_decoder, num_labels, embedding_size == hidden_size ? 0 : embedding_size};
     }
 };
 
@@ -79,13 +83,14 @@ inline roformer_config roformer_config_from_json(const config_reader& r) {
     r.get("is_decoder", c.is_decoder);
     r.get("tie_word_embeddings", c.tie_word_embeddings);
     r.get_num_labels(c.num_labels);
+    read_summary(r, c.summary_settings);
     check_loaded(c, r.where());
     return c;
 }
 
 namespace roformer_names {
 struct embeddings {
-    static constexpr std::string_view scope = "roformer.embeddings", word = "word_embeddings",
+    static constexpr std::string_view scope = "roformer.embeddings", word = "word_embeddings", position = "",
                                       token_type = "token_type_embeddings", norm = "LayerNorm",
                                       project = "roformer.embeddings_project";
 };
@@ -106,37 +111,13 @@ struct lm {
 };
 }  // namespace roformer_names
 
-/// Word + token-type embeddings (no positions: they are rotary), LayerNorm,
-/// then `project` (a Linear to hidden_size) when the embedding width differs.
-template <class Names>
-struct positionless_embeddings {
-    using reads = slots<"input_ids", "token_type_ids">;
-    using writes = slots<"hidden_states">;
-
-    template <Backend B, EncoderConfig C>
-    static void forward(B& b, io<positionless_embeddings, typename B::value> s, const C& c) {
-        const auto sh = c.shape();
-        const auto e = sh.embedding_width();
-        typename B::value h;
-        {
-            auto guard = b.scope(Names::scope);
-            h = b.add(b.gather(b.param(std::string(Names::word) + ".weight", {sh.vocab_size, e}), s[sl::input_ids]),
-                      b.gather(b.param(std::string(Names::token_type) + ".weight", {sh.type_vocab_size, e}),
-                               s[sl::token_type_ids]));
-            h = layer_norm(b, Names::norm, h, e, sh.eps);
-        }
-        if (e != sh.hidden_size) h = dense(b, Names::project, h, e, sh.hidden_size);
-        s.set(sl::hidden_states, h);
-    }
-};
-
 struct roformer_family {
     static constexpr std::string_view model_type = "roformer";
     static constexpr std::string_view base_prefix = "roformer";
     static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
     using config = roformer_config;
     using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
-                               task::token_classification, task::question_answering>;
+                               task::multiple_choice, task::token_classification, task::question_answering>;
 
     static config load(const config_reader& r) { return roformer_config_from_json(r); }
     static std::vector<std::string> ignored() { return {}; }
@@ -145,7 +126,7 @@ struct roformer_family {
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using block = encoder_block<roformer_names::layer, rotary_self_attention<roformer_names::layer>>;
-    using trunk = type_list<positionless_embeddings<roformer_names::embeddings>, mask_to_bias,
+    using trunk = type_list<embeddings<roformer_names::embeddings>, mask_to_bias,
                             encoder_stack<roformer_names::layer, block, rotary_context<roformer_names::layer>>>;
     // RoFormerClassificationHead: first token, dense, hidden_act, out_proj
     using classification_head = type_list<first_token_pooler<"classifier.dense", &roformer_config::hidden_act>,
@@ -155,6 +136,9 @@ struct roformer_family {
     static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<roformer_names::lm>>>;
     static auto layers(task::causal_lm) -> concat<trunk, type_list<lm_head<roformer_names::lm>>>;
     static auto layers(task::sequence_classification) -> concat<trunk, classification_head>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
+                  type_list<sequence_summary<"sequence_summary", "classifier", true>>>;
     static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
     static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
 };
