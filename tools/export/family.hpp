@@ -47,6 +47,7 @@ family_entry flaubert_entry();
 family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
+family_entry roformer_entry();
 
 // entries of the deberta group (issue #3) below this line
 
@@ -67,6 +68,7 @@ inline std::vector<family_entry> all_families() {
         squeezebert_entry(),
 
         // entries of the convbert group (issue #3) below this line
+        roformer_entry(),
 
         // entries of the deberta group (issue #3) below this line
 
