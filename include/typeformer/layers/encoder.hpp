@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "typeformer/core/config.hpp"
 #include "typeformer/core/slots.hpp"
@@ -206,6 +207,16 @@ struct feed_forward {
     }
 };
 
+namespace detail {
+/// A feed-forward policy takes (b, x, sh), or (b, x, ctx, sh) when it needs
+/// what the stack hands the block (SqueezeBERT: the config's conv groups).
+template <class Ffn, class B, class Ctx>
+typename B::value run_ffn(B& b, const typename B::value& x, const Ctx& ctx, const encoder_shape& sh) {
+    if constexpr (requires { Ffn::forward(b, x, ctx, sh); }) return Ffn::forward(b, x, ctx, sh);
+    else return Ffn::forward(b, x, sh);
+}
+}  // namespace detail
+
 /// One transformer encoder block, the template every text encoder shares:
 ///   post-LN (default): h = LN_a(x + Attn(x));  y = LN_o(h + FFN(h))
 ///   pre-LN:            h = x + Attn(LN_a(x));  y = h + FFN(LN_o(h))
@@ -220,10 +231,10 @@ struct encoder_block {
         const auto hsz = sh.hidden_size;
         if constexpr (placement == norm_placement::post) {
             auto h = layer_norm(b, Names::attn_norm, b.add(x, Attention::forward(b, x, ctx, sh)), hsz, sh.eps);
-            return layer_norm(b, Names::out_norm, b.add(h, Ffn::forward(b, h, sh)), hsz, sh.eps);
+            return layer_norm(b, Names::out_norm, b.add(h, detail::run_ffn<Ffn>(b, h, ctx, sh)), hsz, sh.eps);
         } else {
             auto h = b.add(x, Attention::forward(b, layer_norm(b, Names::attn_norm, x, hsz, sh.eps), ctx, sh));
-            return b.add(h, Ffn::forward(b, layer_norm(b, Names::out_norm, h, hsz, sh.eps), sh));
+            return b.add(h, detail::run_ffn<Ffn>(b, layer_norm(b, Names::out_norm, h, hsz, sh.eps), ctx, sh));
         }
     }
 };
@@ -265,7 +276,77 @@ struct final_layer_norm {
 
 // shared layers added by the albert group (issue #3) go below this line
 
+/// A config whose layers are shared in groups (ALBERT): `num_hidden_groups`
+/// groups of `inner_group_num` blocks each.
+template <class C>
+concept GroupedConfig = EncoderConfig<C> && requires(const C& c) {
+    { c.num_hidden_groups } -> std::convertible_to<std::int64_t>;
+    { c.inner_group_num } -> std::convertible_to<std::int64_t>;
+};
+
+/// ALBERT's shared layers: num_layers steps; step i runs every block of group
+/// floor(i / (num_layers / num_hidden_groups)) (that quotient in floating
+/// point, as Transformers computes it), the blocks at
+/// `<Names::groups>.<g>.<Names::group_layers>.<j>`, j < inner_group_num.
+/// The weights are shared: the ONNX graph repeats the nodes over the same
+/// initializers. Names: `groups`, `group_layers`, plus what Block reads.
+template <class Names, class Block = encoder_block<Names>>
+struct grouped_encoder_stack {
+    using reads = slots<"hidden_states", "attention_bias">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, GroupedConfig C>
+    static void forward(B& b, io<grouped_encoder_stack, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const auto groups = static_cast<std::int64_t>(c.num_hidden_groups);
+        const auto inner = static_cast<std::int64_t>(c.inner_group_num);
+        auto h = s[sl::hidden_states];
+        const auto& bias = s[sl::attention_bias];
+        const double per_group = static_cast<double>(sh.num_layers) / static_cast<double>(groups);
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            const auto g = static_cast<std::int64_t>(static_cast<double>(i) / per_group);
+            for (std::int64_t j = 0; j < inner; ++j) {
+                auto guard = b.scope(std::string(Names::groups) + "." + std::to_string(g) + "." +
+                                     std::string(Names::group_layers) + "." + std::to_string(j));
+                h = Block::forward(b, h, bias, sh);
+            }
+        }
+        s.set(sl::hidden_states, h);
+    }
+};
+
 // shared layers added by the mobilebert group (issue #3) go below this line
+
+/// A grouped Linear: the channels of x [..., g·i] split into g groups, group
+/// j mapped by w[j] ([i, o]) to output channels [j·o, (j+1)·o); plus bias
+/// [g·o] when given. One broadcast MatMul over [..., g, 1, i] x [g, i, o].
+/// (ConvBERT's GroupedLinearLayer stores w so; a grouped 1x1 Conv1d is the
+/// same map with w = weight.reshape(g, o, i).transpose(1, 2).)
+template <Backend B>
+typename B::value grouped_linear(B& b, const typename B::value& x, const typename B::value& w,
+                                 const typename B::value* bias, std::int64_t groups, std::int64_t in,
+                                 std::int64_t out) {
+    std::vector<std::int64_t> split(x.rank() - 1, 0), merge(x.rank() - 1, 0);
+    split.insert(split.end(), {groups, 1, in / groups});
+    merge.push_back(out);
+    auto y = b.reshape(b.matmul(b.reshape(x, split), w), merge);
+    return bias ? b.add(y, *bias) : y;
+}
+
+/// nn.Conv1d(in, out, kernel_size=1, groups) at `scope` applied at every
+/// position of x [..., in] (channels last): for the [batch, channels,
+/// sequence] tensors of SqueezeBERT, Conv1d(k=1) is this map with the layout
+/// transposed, so the stack keeps [batch, sequence, channels] throughout.
+template <Backend B>
+typename B::value conv1x1(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
+                          std::int64_t out, std::int64_t groups) {
+    auto guard = b.scope(scope);
+    const auto& w = b.param("weight", {out, in / groups, 1});
+    const auto& bias = b.param("bias", {out});
+    if (groups == 1) return b.linear(x, b.reshape(w, {out, in}), &bias);
+    auto w_gio = b.transpose(b.reshape(w, {groups, out / groups, in / groups}), {0, 2, 1});
+    return grouped_linear(b, x, w_gio, &bias, groups, in, out);
+}
 
 // shared layers added by the convbert group (issue #3) go below this line
 
