@@ -61,7 +61,8 @@ log_format)
 help)
     run --help
     expect_rc 0
-    for opt in --model --feature --opset --atol --list-features --no-validate; do expect_out "$opt"; done ;;
+    for opt in --model --feature --opset --atol --list-features --no-validate --external-data --force; do expect_out "$opt"; done
+    expect_out "An existing model.onnx is replaced only by an export that validated" ;;
 list_features)
     run --list-features bert
     expect_rc 0
@@ -393,6 +394,12 @@ docs_feature_table)
         grep -qxF "| $type | $feats |" "$doc" || fail "docs/architectures.md lacks: | $type | $feats |"
     done <"$tmp/out.txt"
     [ "$(grep -c '^| [a-z0-9-]* | default' "$doc")" = "$(wc -l <"$tmp/out.txt")" ] || fail "docs list other models" ;;
+docs_error_table)
+    # every test docs/errors.md cites is a case of this script
+    doc=$(dirname "$0")/../../docs/errors.md
+    cases=$(grep -o '`cli\.[a-z_]*`' "$doc" | tr -d '`' | sed 's/^cli\.//' | sort -u)
+    [ -n "$cases" ] || fail "no cases cited"
+    for c in $cases; do grep -q "^$c)" "$0" || fail "docs/errors.md cites cli.$c, which does not exist"; done ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS [$case]"
