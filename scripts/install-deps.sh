@@ -30,6 +30,7 @@ APT_PACKAGES=(
   libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev
   nlohmann-json3-dev libgtest-dev libbenchmark-dev libcli11-dev
   unzip time python3
+  clang libclang-rt-dev
 )
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
