@@ -40,8 +40,12 @@ refused() {
 
 case $case in
 every_feature)
+    # the families this build has (all but in a TYPEFORMER_FAMILIES build)
+    types=" $("$exe" --list-models | cut -d: -f1 | tr '\n' ' ')"
     for dir in "$fixtures"/*/*/; do
         feature=$(basename "$dir")
+        type=$(sed -n 's/.*"model_type": *"\([^"]*\)".*/\1/p' "$dir/config.json")
+        case $types in *" $type "*) ;; *) echo "skip $dir ($type not built)"; continue ;; esac
         run --model "$dir" --feature "$feature" "$tmp/o-$feature" >/dev/null
         expect_rc 0
         expect_out "All good, model saved at: $tmp/o-$feature/model.onnx"
