@@ -25,6 +25,8 @@ struct request {
     // request fields of the checkpoints group (issue #5) below this line
 
     // request fields of the robustness group (issue #5) below this line
+    bool external_data = false;  // weights in model.onnx_data (also automatic past 2 GiB)
+    bool force = false;          // replace an existing model.onnx even if not validated
 
 };
 
