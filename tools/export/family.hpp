@@ -46,6 +46,8 @@ family_entry distilbert_entry();
 // entries of the convbert group (issue #3) below this line
 
 // entries of the deberta group (issue #3) below this line
+family_entry deberta_entry();
+family_entry deberta_v2_entry();
 
 // entries of the sparse group (issue #3) below this line
 
@@ -63,6 +65,8 @@ inline std::vector<family_entry> all_families() {
         // entries of the convbert group (issue #3) below this line
 
         // entries of the deberta group (issue #3) below this line
+        deberta_entry(),
+        deberta_v2_entry(),
 
         // entries of the sparse group (issue #3) below this line
     };
