@@ -52,6 +52,8 @@ family_entry squeezebert_entry();
 family_entry roformer_entry();
 
 // entries of the deberta group (issue #3) below this line
+family_entry deberta_entry();
+family_entry deberta_v2_entry();
 
 // entries of the sparse group (issue #3) below this line
 
@@ -73,6 +75,8 @@ inline std::vector<family_entry> all_families() {
         roformer_entry(),
 
         // entries of the deberta group (issue #3) below this line
+        deberta_entry(),
+        deberta_v2_entry(),
 
         // entries of the sparse group (issue #3) below this line
     };
