@@ -48,6 +48,7 @@ family_entry distilbert_entry();
 // entries of the deberta group (issue #3) below this line
 
 // entries of the sparse group (issue #3) below this line
+family_entry big_bird_entry();
 
 inline std::vector<family_entry> all_families() {
     return {
@@ -65,6 +66,7 @@ inline std::vector<family_entry> all_families() {
         // entries of the deberta group (issue #3) below this line
 
         // entries of the sparse group (issue #3) below this line
+        big_bird_entry(),
     };
 }
 

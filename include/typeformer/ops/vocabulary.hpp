@@ -68,6 +68,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     // ops added for the deberta group (issue #3) go below this line
 
     // ops added for the sparse group (issue #3) go below this line
+    { b.argmax(x, 0) } -> std::same_as<typename B::value>;
 };
 
 }  // namespace typeformer::inline v0
