@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
@@ -243,6 +244,7 @@ public:
     /// x[..., index, ...] along `axis`; the axis disappears (ONNX Gather with a scalar index).
     value select(const value& x, std::int64_t axis, std::int64_t index) {
         const auto ax = detail::norm_axis(axis, x.rank());
+        if (index < 0) index += x.shape()[ax];  // from the end, as ONNX Gather counts
         xt::xstrided_slice_vector sv(x.rank(), xt::all());
         sv[ax] = index;
         if (x.is_float()) return value(xt::xarray<float>(xt::strided_view(x.f, sv)));
@@ -389,14 +391,205 @@ public:
     }
 
     // -- ops added for the roberta group (issue #3) go below this line
+    /// a != b, elementwise with broadcasting (int64 or float32 operands): boolean.
+    value not_equal(const value& a, const value& b) {
+        if (a.type != b.type) throw error("eval.type", "not_equal: operand types differ");
+        if (a.is_float()) return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.f, b.f))), dtype::boolean);
+        return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.i, b.i))), dtype::boolean);
+    }
+    /// Inclusive running sum along `axis` (ONNX CumSum, exclusive = reverse = 0):
+    /// y[..., k, ...] = x[..., 0, ...] + ... + x[..., k, ...]. int64 or float32;
+    /// a boolean must be cast first, as ONNX requires.
+    value cumsum(const value& x, std::int64_t axis) {
+        if (x.type == dtype::boolean) throw error("eval.type", "cumsum of a boolean tensor: cast it to int64 first");
+        const auto s = x.shape();
+        const auto ax = detail::norm_axis(axis, s.size());
+        const auto len = static_cast<std::size_t>(s[ax]);
+        const auto inner = static_cast<std::size_t>(detail::numel({s.begin() + static_cast<std::ptrdiff_t>(ax) + 1, s.end()}));
+        const auto outer = static_cast<std::size_t>(detail::numel({s.begin(), s.begin() + static_cast<std::ptrdiff_t>(ax)}));
+        auto run = [&](auto a) {  // a copy of the input, summed in place
+            auto* p = a.data();
+            for (std::size_t o = 0; o < outer; ++o)
+                for (std::size_t k = 1; k < len; ++k)
+                    for (std::size_t j = 0; j < inner; ++j)
+                        p[(o * len + k) * inner + j] += p[(o * len + k - 1) * inner + j];
+            return a;
+        };
+        if (x.is_float()) return value(run(x.f));
+        return value(run(x.i), x.type);
+    }
 
     // -- ops added for the albert group (issue #3) go below this line
 
+    /// Mean over one axis of a float tensor; the axis disappears (ReduceMean, keepdims 0).
+    value reduce_mean(const value& x, std::int64_t axis) {
+        if (!x.is_float()) throw error("eval.type", "reduce_mean of an integer tensor");
+        const auto ax = detail::norm_axis(axis, x.rank());
+        const auto& s = x.f.shape();
+        std::size_t outer = 1, inner = 1;
+        for (std::size_t d = 0; d < ax; ++d) outer *= s[d];
+        for (std::size_t d = ax + 1; d < s.size(); ++d) inner *= s[d];
+        const std::size_t n = s[ax];
+        std::vector<std::size_t> out_shape(s.begin(), s.end());
+        out_shape.erase(out_shape.begin() + static_cast<std::ptrdiff_t>(ax));
+        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t k = 0; k < n; ++k) {
+                const float* in = x.f.data() + (o * n + k) * inner;
+                float* acc = out.data() + o * inner;
+                for (std::size_t j = 0; j < inner; ++j) acc[j] += in[j];
+            }
+        const auto count = static_cast<float>(n);
+        for (auto& v : out) v /= count;
+        return value(std::move(out));
+    }
+
     // -- ops added for the mobilebert group (issue #3) go below this line
+    /// The inputs joined along `axis` (negative counts from the end); every
+    /// other dim must agree, and so must the element types.
+    value concat(const std::vector<value>& xs, std::int64_t axis) {
+        if (xs.empty()) throw error("eval.concat", "concat of no tensors");
+        const auto& first = xs.front();
+        const auto ax = detail::norm_axis(axis, first.rank());
+        auto out_shape = first.shape();
+        out_shape[ax] = 0;
+        for (const auto& x : xs) {
+            auto s = x.shape();
+            if (x.type != first.type) throw error("eval.concat", "concat: element types differ");
+            if (s.size() != out_shape.size()) throw error("eval.concat", "concat: ranks differ");
+            for (std::size_t d = 0; d < s.size(); ++d)
+                if (d != ax && s[d] != out_shape[d])
+                    throw error("eval.concat", "concat: shapes " + shape_string(first.shape()) + " and " +
+                                                   shape_string(s) + " differ off axis " + std::to_string(ax));
+            out_shape[ax] += s[ax];
+        }
+        // row-major: for each index of the dims before the axis, one
+        // contiguous run of (dim(axis) · inner) elements per input
+        const std::size_t outer = static_cast<std::size_t>(
+            detail::numel({out_shape.begin(), out_shape.begin() + static_cast<std::ptrdiff_t>(ax)}));
+        const std::size_t inner = static_cast<std::size_t>(
+            detail::numel({out_shape.begin() + static_cast<std::ptrdiff_t>(ax) + 1, out_shape.end()}));
+        auto join = [&](auto member) {
+            using array = std::remove_cvref_t<decltype(first.*member)>;
+            array out = array::from_shape(std::vector<std::size_t>(out_shape.begin(), out_shape.end()));
+            auto* dst = out.data();
+            for (std::size_t o = 0; o < outer; ++o)
+                for (const auto& x : xs) {
+                    const std::size_t run = static_cast<std::size_t>(x.shape()[ax]) * inner;
+                    dst = std::copy_n((x.*member).data() + o * run, run, dst);
+                }
+            return out;
+        };
+        if (first.is_float()) return value(join(&value::f));
+        return value(join(&value::i), first.type);
+    }
+
+    /// x[..., start:end, ...] along `axis`, Python's rules: negative start and
+    /// end count from the end, both are clamped to [0, dim] (so INT64_MAX
+    /// means "to the end"), and end <= start gives an empty axis.
+    value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end) {
+        const auto ax = detail::norm_axis(axis, x.rank());
+        const std::int64_t n = x.shape()[ax];
+        auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
+        const std::int64_t s = clamp(start), e = std::max(clamp(end), clamp(start));
+        xt::xstrided_slice_vector sv(x.rank(), xt::all());
+        sv[ax] = xt::range(s, e);
+        if (x.is_float()) return value(xt::xarray<float>(xt::strided_view(x.f, sv)));
+        return value(xt::xarray<std::int64_t>(xt::strided_view(x.i, sv)), x.type);
+    }
 
     // -- ops added for the convbert group (issue #3) go below this line
 
     // -- ops added for the deberta group (issue #3) go below this line
+    /// torch.gather(x, -1, idx): out[..., i, j] = x[..., i, idx[..., i, j]].
+    /// idx (int64) has rank <= rank(x), its leading axes 1 (broadcast over
+    /// x's) or equal to x's; the result has x's leading axes and idx's last.
+    value gather_last(const value& x, const value& idx) {
+        if (idx.is_float() || x.rank() == 0 || idx.rank() == 0 || idx.rank() > x.rank())
+            throw error("eval.gather_last", "gather_last expects int64 indices of rank 1 to rank(x)");
+        const auto xs = x.shape();
+        auto is = idx.shape();
+        const std::size_t r = xs.size();
+        is.insert(is.begin(), r - is.size(), 1);
+        for (std::size_t d = 0; d + 1 < r; ++d)
+            if (is[d] != 1 && is[d] != xs[d])
+                throw error("eval.gather_last", "gather_last: index axis " + std::to_string(d) + " has size " +
+                                                    std::to_string(is[d]) + ", the data " + std::to_string(xs[d]));
+        const auto n = static_cast<std::size_t>(xs.back()), m = static_cast<std::size_t>(is.back());
+        std::vector<std::size_t> out_shape(xs.begin(), xs.end() - 1);
+        out_shape.push_back(m);
+        const std::size_t rows = static_cast<std::size_t>(detail::numel({xs.begin(), xs.end() - 1}));
+        auto run = [&](const auto& data, auto& out) {
+            for (std::size_t row = 0; row < rows; ++row) {
+                std::size_t rem = row, off = 0, stride = 1;
+                for (std::size_t d = r - 1; d-- > 0;) {
+                    const auto size = static_cast<std::size_t>(xs[d]);
+                    if (is[d] != 1) off += (rem % size) * stride;
+                    rem /= size;
+                    stride *= static_cast<std::size_t>(is[d]);
+                }
+                for (std::size_t j = 0; j < m; ++j) {
+                    std::int64_t k = idx.i.data()[off * m + j];
+                    if (k < 0) k += static_cast<std::int64_t>(n);
+                    if (k < 0 || static_cast<std::size_t>(k) >= n)
+                        throw error("eval.gather_last", "index " + std::to_string(idx.i.data()[off * m + j]) +
+                                                            " out of range [0, " + std::to_string(n) + ")");
+                    out.data()[row * m + j] = data.data()[row * n + static_cast<std::size_t>(k)];
+                }
+            }
+        };
+        if (x.is_float()) {
+            xt::xarray<float> out = xt::xarray<float>::from_shape(out_shape);
+            run(x.f, out);
+            return value(std::move(out));
+        }
+        xt::xarray<std::int64_t> out = xt::xarray<std::int64_t>::from_shape(out_shape);
+        run(x.i, out);
+        return value(std::move(out), x.type);
+    }
+
+    /// Elementwise clamp to [lo, hi] (torch.clamp, ONNX Clip), int64 or float32.
+    value clip(const value& x, std::int64_t lo, std::int64_t hi) {
+        if (x.is_float()) {
+            const float l = static_cast<float>(lo), h = static_cast<float>(hi);
+            return unary(x, [l, h](float v) { return std::min(std::max(v, l), h); });
+        }
+        xt::xarray<std::int64_t> out = x.i;
+        for (auto& v : out) v = std::min(std::max(v, lo), hi);
+        return value(std::move(out), x.type);
+    }
+
+    /// nn.Conv1d with stride 1: x [B, C, L], w [O, C / groups, K], optional
+    /// bias [O], `pad` zeros on both ends; returns [B, O, L + 2·pad - K + 1].
+    value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups) {
+        if (x.rank() != 3 || w.rank() != 3 || groups < 1)
+            throw error("eval.conv1d", "conv1d expects x [B, C, L], w [O, C/groups, K] and groups >= 1");
+        const auto B = x.f.shape()[0], C = x.f.shape()[1], L = x.f.shape()[2];
+        const auto O = w.f.shape()[0], Cg = w.f.shape()[1], K = w.f.shape()[2];
+        const auto G = static_cast<std::size_t>(groups);
+        const auto P = static_cast<std::ptrdiff_t>(pad);
+        if (Cg * G != C || O % G != 0) throw error("eval.conv1d", "conv1d: channels do not match the groups");
+        const std::ptrdiff_t out_len = static_cast<std::ptrdiff_t>(L) + 2 * P - static_cast<std::ptrdiff_t>(K) + 1;
+        if (out_len < 0) throw error("eval.conv1d", "conv1d: kernel longer than the padded input");
+        const auto T = static_cast<std::size_t>(out_len), Og = O / G;
+        xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{B, O, T});
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t o = 0; o < O; ++o) {
+                const std::size_t c0 = o / Og * Cg;
+                for (std::size_t t = 0; t < T; ++t) {
+                    float acc = bias ? bias->f.data()[o] : 0.f;
+                    for (std::size_t c = 0; c < Cg; ++c)
+                        for (std::size_t k = 0; k < K; ++k) {
+                            const std::ptrdiff_t pos = static_cast<std::ptrdiff_t>(t + k) - P;
+                            if (pos < 0 || pos >= static_cast<std::ptrdiff_t>(L)) continue;
+                            acc += w.f.data()[(o * Cg + c) * K + k] *
+                                   x.f.data()[(b * C + c0 + c) * L + static_cast<std::size_t>(pos)];
+                        }
+                    out.data()[(b * O + o) * T + t] = acc;
+                }
+            }
+        return value(std::move(out));
+    }
 
     // -- ops added for the sparse group (issue #3) go below this line
     /// Index of the first maximum of a float tensor along `axis`, which

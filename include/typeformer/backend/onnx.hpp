@@ -376,14 +376,121 @@ public:
     }
 
     // -- ops added for the roberta group (issue #3) go below this line
+    /// Not(Equal(a, b)): boolean.
+    value not_equal(const value& a, const value& b) {
+        value eq = binary("Equal", a, b);
+        eq.type = dtype::boolean;
+        return unary("Not", eq);
+    }
+    /// CumSum with the axis as a 0-D int64 constant (opset 11+).
+    value cumsum(const value& x, std::int64_t axis) {
+        value r = x;
+        r.name = node("CumSum", {x.name, scalar_i64(axis)})[0];
+        return r;
+    }
 
     // -- ops added for the albert group (issue #3) go below this line
 
+    /// Mean over one axis; the axis disappears (keepdims 0).
+    value reduce_mean(const value& x, std::int64_t axis) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r = x;
+        r.shape.erase(r.shape.begin() + ax);
+        if (opset_ >= 18) {
+            r.name = node("ReduceMean", {x.name, constant_i64({ax}).name},
+                          [&](onnx::NodeProto& n) { attr_i(n, "keepdims", 0); })[0];
+        } else {
+            r.name = node("ReduceMean", {x.name}, [&](onnx::NodeProto& n) {
+                attr_ints(n, "axes", {ax});
+                attr_i(n, "keepdims", 0);
+            })[0];
+        }
+        return r;
+    }
+
     // -- ops added for the mobilebert group (issue #3) go below this line
+    value concat(const std::vector<value>& xs, std::int64_t axis) {
+        if (xs.empty()) throw error("export.concat", "concat of no tensors");
+        const auto rank = xs.front().rank();
+        const auto ax = static_cast<std::size_t>(axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis);
+        value r{{}, xs.front().type, std::vector<dim>(rank)};
+        std::vector<std::string> names;
+        dim joined{0, {}};
+        for (const auto& x : xs) {
+            names.push_back(x.name);
+            joined = joined.is_static() && x.shape[ax].is_static() ? dim{joined.size + x.shape[ax].size, {}} : dim{};
+            // off the axis all inputs agree: keep the best known dim (static, else named)
+            for (std::size_t d = 0; d < rank; ++d)
+                if (d != ax && !r.shape[d].is_static() && (x.shape[d].is_static() || r.shape[d].param.empty()))
+                    r.shape[d] = x.shape[d];
+        }
+        r.shape[ax] = joined;
+        r.name = node("Concat", names, [&](onnx::NodeProto& n) { attr_i(n, "axis", static_cast<std::int64_t>(ax)); })[0];
+        return r;
+    }
+    value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r = x;
+        auto& d = r.shape[static_cast<std::size_t>(ax)];
+        if (d.is_static()) {
+            const std::int64_t n = d.size;
+            auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
+            d = dim{std::max(clamp(end), clamp(start)) - clamp(start), {}};
+        } else {
+            d = dim{};  // depends on the run-time size (clamping)
+        }
+        r.name = node("Slice", {x.name, constant_i64({start}).name, constant_i64({end}).name,
+                                constant_i64({ax}).name})[0];
+        return r;
+    }
 
     // -- ops added for the convbert group (issue #3) go below this line
 
     // -- ops added for the deberta group (issue #3) go below this line
+    /// GatherElements on the last axis, the indices first expanded to the
+    /// data's leading axes: to (shape(x) · [1, ..., 1, 0] + [0, ..., 0, 1]).
+    value gather_last(const value& x, const value& idx) {
+        const auto r = static_cast<std::int64_t>(x.rank()), k = static_cast<std::int64_t>(idx.rank());
+        auto u = idx;
+        if (k < r) {
+            std::vector<std::int64_t> lead(static_cast<std::size_t>(r - k));
+            for (std::int64_t a = 0; a < r - k; ++a) lead[static_cast<std::size_t>(a)] = a;
+            u = unsqueeze(idx, lead);
+        }
+        std::vector<std::int64_t> keep(static_cast<std::size_t>(r), 1), one(static_cast<std::size_t>(r), 0);
+        keep.back() = 0;
+        one.back() = 1;
+        auto full = node("Shape", {x.name})[0];
+        auto target = node("Add", {node("Mul", {full, constant_i64(keep).name})[0], constant_i64(one).name})[0];
+        auto expanded = node("Expand", {u.name, target})[0];
+        value out{{}, x.type, {x.shape.begin(), x.shape.end() - 1}};
+        out.shape.push_back(idx.shape.back());
+        out.name = node("GatherElements", {x.name, expanded}, [&](onnx::NodeProto& n) { attr_i(n, "axis", r - 1); })[0];
+        return out;
+    }
+    value clip(const value& x, std::int64_t lo, std::int64_t hi) {
+        const bool f = x.type == dtype::f32;
+        const std::string l = f ? scalar(static_cast<float>(lo)).name : scalar_i64(lo);
+        const std::string h = f ? scalar(static_cast<float>(hi)).name : scalar_i64(hi);
+        value out = x;
+        out.name = node("Clip", {x.name, l, h})[0];
+        return out;
+    }
+    value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups) {
+        const std::int64_t k = w.shape[2].size;
+        std::vector<std::string> ins{x.name, w.name};
+        if (bias) ins.push_back(bias->name);
+        value out{{}, x.type, {x.shape[0], w.shape[0], dim{}}};
+        if (k == 2 * pad + 1) out.shape[2] = x.shape[2];
+        else if (x.shape[2].is_static()) out.shape[2] = dim{x.shape[2].size + 2 * pad - k + 1, {}};
+        out.name = node("Conv", ins, [&](onnx::NodeProto& n) {
+            if (k > 0) attr_ints(n, "kernel_shape", {k});  // else taken from the weight
+            attr_ints(n, "pads", {pad, pad});
+            attr_ints(n, "strides", {1});
+            attr_i(n, "group", groups);
+        })[0];
+        return out;
+    }
 
     // -- ops added for the sparse group (issue #3) go below this line
     value argmax(const value& x, std::int64_t axis) {
