@@ -56,6 +56,7 @@ family_entry deberta_entry();
 family_entry deberta_v2_entry();
 
 // entries of the sparse group (issue #3) below this line
+family_entry big_bird_entry();
 
 inline std::vector<family_entry> all_families() {
     return {
@@ -79,6 +80,7 @@ inline std::vector<family_entry> all_families() {
         deberta_v2_entry(),
 
         // entries of the sparse group (issue #3) below this line
+        big_bird_entry(),
     };
 }
 

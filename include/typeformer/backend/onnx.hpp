@@ -508,6 +508,17 @@ public:
     }
 
     // -- ops added for the sparse group (issue #3) go below this line
+    value argmax(const value& x, std::int64_t axis) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r{{}, dtype::i64, x.shape};
+        r.shape.erase(r.shape.begin() + ax);
+        r.name = node("ArgMax", {x.name}, [&](onnx::NodeProto& n) {
+            attr_i(n, "axis", ax);
+            attr_i(n, "keepdims", 0);
+            attr_i(n, "select_last_index", 0);
+        })[0];
+        return r;
+    }
 
     // -- finishing -----------------------------------------------------------
     /// The initializers the graph uses, each with the checkpoint tensor it is
