@@ -112,7 +112,9 @@ TEST_F(SafetensorsTest, RoundTripAllKinds) {
         EXPECT_EQ(st.tensors()[i].type, in[i].type);
         EXPECT_EQ(st.tensors()[i].shape, in[i].shape);
         ASSERT_EQ(st.tensors()[i].bytes.size(), in[i].bytes.size());
-        EXPECT_EQ(std::memcmp(st.tensors()[i].bytes.data(), in[i].bytes.data(), in[i].bytes.size()), 0);
+        // (memcmp must not see the null pointer of an empty span: UBSan)
+        EXPECT_TRUE(in[i].bytes.empty() ||
+                    std::memcmp(st.tensors()[i].bytes.data(), in[i].bytes.data(), in[i].bytes.size()) == 0);
     }
     EXPECT_EQ(st.header_size() % 8, 0u);
     EXPECT_TRUE(st.metadata().empty());
