@@ -52,6 +52,7 @@ family_entry squeezebert_entry();
 
 // entries of the sparse group (issue #3) below this line
 family_entry big_bird_entry();
+family_entry longformer_entry();
 
 inline std::vector<family_entry> all_families() {
     return {
@@ -73,6 +74,7 @@ inline std::vector<family_entry> all_families() {
 
         // entries of the sparse group (issue #3) below this line
         big_bird_entry(),
+        longformer_entry(),
     };
 }
 

@@ -115,6 +115,8 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
             // dummy values of the inputs added by the albert group (issue #3) below this line
 
             // dummy values of the inputs added by the sparse group (issue #3) below this line
+            else if (I::name == "global_attention_mask")  // Longformer: a few global tokens per row
+                v.data()[k] = (pos + row) % 4 == 0 ? 1 : 0;
 
             else if (I::name == "token_type_ids")
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));
