@@ -170,27 +170,17 @@ struct lm {
 };
 }  // namespace squeezebert_names
 
-/// The blocks at `transformer.encoder.layers.<i>`: encoder_block with the
-/// conv policies, handed the bias and the config's groups, LayerNorm eps 1e-12.
-/// (A stack of its own only because encoder_stack hands blocks the bias
-/// alone; when it takes a context policy, this is encoder_stack with one.)
-struct squeezebert_stack {
-    using reads = slots<"hidden_states", "attention_bias">;
-    using writes = slots<"hidden_states">;
-    using block = encoder_block<squeezebert_names::layer, squeezebert_attention<squeezebert_names::layer>,
-                                squeezebert_feed_forward<squeezebert_names::layer>>;
-
+/// A block: encoder_block with the conv policies, handed the bias and the
+/// config's groups; LayerNorm eps 1e-12.
+struct squeezebert_block {
+    using names = squeezebert_names::layer;
     template <Backend B>
-    static void forward(B& b, io<squeezebert_stack, typename B::value> s, const squeezebert_config& c) {
+    static typename B::value forward(B& b, const typename B::value& x, const typename B::value& bias,
+                                     const squeezebert_config& c) {
         auto sh = c.shape();
         sh.eps = 1e-12f;  // SqueezeBertLayerNorm(cout): the default eps, not layer_norm_eps
-        const squeezebert_context<typename B::value> ctx{s[sl::attention_bias], c.groups()};
-        auto h = s[sl::hidden_states];
-        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
-            auto guard = b.scope(std::string(squeezebert_names::layer::stack) + "." + std::to_string(i));
-            h = block::forward(b, h, ctx, sh);
-        }
-        s.set(sl::hidden_states, h);
+        return encoder_block<names, squeezebert_attention<names>, squeezebert_feed_forward<names>>::forward(
+            b, x, squeezebert_context<typename B::value>{bias, c.groups()}, sh);
     }
 };
 
@@ -210,7 +200,8 @@ struct squeezebert_family {
     template <class Task>
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
-    using trunk = type_list<embeddings<squeezebert_names::embeddings>, mask_to_bias, squeezebert_stack>;
+    using trunk = type_list<embeddings<squeezebert_names::embeddings>, mask_to_bias,
+                            config_block_stack<squeezebert_names::layer, squeezebert_block>>;
     using pooler = first_token_pooler<"transformer.pooler.dense", activation::tanh>;
 
     static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
