@@ -42,6 +42,7 @@ family_entry distilbert_entry();
 // entries of the albert group (issue #3) below this line
 
 // entries of the mobilebert group (issue #3) below this line
+family_entry mobilebert_entry();
 family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
@@ -60,6 +61,7 @@ inline std::vector<family_entry> all_families() {
         // entries of the albert group (issue #3) below this line
 
         // entries of the mobilebert group (issue #3) below this line
+        mobilebert_entry(),
         squeezebert_entry(),
 
         // entries of the convbert group (issue #3) below this line
