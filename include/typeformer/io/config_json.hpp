@@ -5,10 +5,13 @@
 //   [config.type_error] out/config.json: /num_attention_heads: expected an integer, got "12"
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +38,8 @@ public:
     }
 
     [[nodiscard]] bool has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
+    /// The key is there and holds null (Transformers' None, as opposed to the class default).
+    [[nodiscard]] bool is_null(const char* key) const { return j_.contains(key) && j_[key].is_null(); }
 
     void get(const char* key, std::int64_t& out) const {
         if (!has(key)) return;
@@ -83,6 +88,34 @@ public:
         if (s != expected)
             throw error("config.unsupported", where_ + ": /" + key + ": \"" + s + "\" is not supported (only \"" +
                                                   std::string(expected) + "\")");
+    }
+
+    /// A list of strings, given as a JSON array of strings or as one string
+    /// of items joined by `sep` (DeBERTa's "c2p|p2c"); a string's items are
+    /// trimmed and lower-cased, as Transformers does. null keeps `out`.
+    void get_list(const char* key, std::vector<std::string>& out, char sep = '|') const {
+        if (!has(key)) return;
+        const auto& v = j_[key];
+        out.clear();
+        if (v.is_array()) {
+            for (const auto& item : v) {
+                if (!item.is_string()) type_error(key, "a list of strings");
+                out.push_back(item.get<std::string>());
+            }
+            return;
+        }
+        if (!v.is_string()) type_error(key, "a string or a list of strings");
+        const auto text = v.get<std::string>();
+        std::size_t start = 0;
+        while (start <= text.size()) {
+            const auto end = std::min(text.find(sep, start), text.size());
+            std::string item = text.substr(start, end - start);
+            const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+            item = first == std::string::npos ? std::string() : item.substr(first, last - first + 1);
+            for (auto& ch : item) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            out.push_back(std::move(item));
+            start = end + 1;
+        }
     }
 
     [[nodiscard]] const std::string& where() const { return where_; }

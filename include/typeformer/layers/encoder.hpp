@@ -32,6 +32,9 @@ struct encoder_shape {
     /// Index of the first real position in the position table (RoBERTa's
     /// padding_idx + 1, where positions count from the padding index).
     std::int64_t position_offset = 0;
+    /// Rows of the task-type table (ERNIE's `task_type_vocab_size` when
+    /// `use_task_id`); 0: no task-type embeddings.
+    std::int64_t task_type_vocab_size = 0;
 
     [[nodiscard]] constexpr std::int64_t embedding_width() const {
         return embedding_size > 0 ? embedding_size : hidden_size;
@@ -44,28 +47,105 @@ concept EncoderConfig = requires(const C& c) {
     { c.shape() } -> std::same_as<encoder_shape>;
 };
 
-/// Word + learned absolute position (+ token type) embeddings, then LayerNorm.
-/// Names: `scope`, `word`, `position`, `token_type` (empty: none), `norm`.
+/// Where an embeddings layer takes its position ids from.
+enum class position_ids_from {
+    range,      ///< 0, 1, ..., S - 1 (BERT)
+    input_ids,  ///< RoBERTa's create_position_ids_from_input_ids (see `embeddings`)
+};
+
+/// Word + learned absolute position (+ token type) (+ task type) embeddings,
+/// then LayerNorm, then a Linear to hidden_size: BERT's, and with the
+/// switches below RoBERTa's, ELECTRA's, ALBERT's and ERNIE's.
+///
+/// Names (required): `scope`, `word`, `position` (empty: no position table,
+/// as RoFormer, whose positions are rotary), `token_type` (empty: no
+/// token-type table), `norm` (empty: no LayerNorm, as XLM-RoBERTa-XL).
+/// Names (optional, defaults in brackets):
+///   `positions` [position_ids_from::range]: with `input_ids`, the position
+///     of a token is pad + (its rank among the non-padding tokens), and a
+///     padding token's is pad, where pad = position_offset - 1 is both the
+///     padding token id and the padding row of the table (Transformers'
+///     padding_idx = pad_token_id):
+///     positions = cumsum(ids != pad) · (ids != pad) + pad;
+///   `token_type_input` [true]: false for a model with a token-type table but
+///     no `token_type_ids` input (RoBERTa): every token adds row 0;
+///   `task_type` [none]: ERNIE's task-type table, read from `task_type_ids`
+///     and added when encoder_shape::task_type_vocab_size > 0;
+///   `project` [none]: the full module path of a Linear(embedding_size,
+///     hidden_size) applied after the LayerNorm when encoder_shape::
+///     embedding_size > 0 (ELECTRA `electra.embeddings_project`, ALBERT
+///     `albert.encoder.embedding_hidden_mapping_in`).
+/// Tables and LayerNorm are encoder_shape::embedding_width() wide.
 template <class Names>
 struct embeddings {
+private:
+    static constexpr std::string_view task_type_name() {
+        if constexpr (requires { Names::task_type; }) return Names::task_type;
+        else return {};
+    }
+    static constexpr std::string_view project_name() {
+        if constexpr (requires { Names::project; }) return Names::project;
+        else return {};
+    }
+    static constexpr position_ids_from position_source() {
+        if constexpr (requires { Names::positions; }) return Names::positions;
+        else return position_ids_from::range;
+    }
+    static constexpr bool token_type_input() {
+        if constexpr (requires { Names::token_type_input; }) return Names::token_type_input;
+        else return true;
+    }
+
+public:
     static constexpr bool token_types = !Names::token_type.empty();
-    using reads = std::conditional_t<token_types, slots<"input_ids", "token_type_ids">, slots<"input_ids">>;
+    static constexpr bool token_types_read = token_types && token_type_input();
+    static constexpr std::string_view task_type = task_type_name();
+    static constexpr std::string_view project = project_name();
+    static constexpr position_ids_from positions = position_source();
+
+    using reads = concat<slots<"input_ids">, std::conditional_t<token_types_read, slots<"token_type_ids">, slots<>>,
+                         std::conditional_t<task_type.empty(), slots<>, slots<"task_type_ids">>>;
     using writes = slots<"hidden_states">;
 
     template <Backend B, EncoderConfig C>
     static void forward(B& b, io<embeddings, typename B::value> s, const C& c) {
         const auto sh = c.shape();
-        auto guard = b.scope(Names::scope);
-        const auto& ids = s[sl::input_ids];
-        auto h = b.gather(b.param(std::string(Names::word) + ".weight", {sh.vocab_size, sh.hidden_size}), ids);
-        auto positions = b.range(ids, 1);
-        h = b.add(h, b.gather(b.param(std::string(Names::position) + ".weight", {sh.max_positions, sh.hidden_size}),
-                              positions));
-        if constexpr (token_types)
-            h = b.add(h, b.gather(b.param(std::string(Names::token_type) + ".weight",
-                                          {sh.type_vocab_size, sh.hidden_size}),
-                                  s[sl::token_type_ids]));
-        s.set(sl::hidden_states, layer_norm(b, Names::norm, h, sh.hidden_size, sh.eps));
+        const auto width = sh.embedding_width();
+        typename B::value h;
+        {
+            auto guard = b.scope(Names::scope);
+            const auto& ids = s[sl::input_ids];
+            auto table = [&](std::string_view name, std::int64_t rows) {
+                return b.param(std::string(name) + ".weight", {rows, width});
+            };
+            h = b.gather(table(Names::word, sh.vocab_size), ids);
+            if constexpr (!Names::position.empty())
+                h = b.add(h, b.gather(table(Names::position, sh.max_positions), position_ids(b, ids, sh)));
+            if constexpr (token_types_read)
+                h = b.add(h, b.gather(table(Names::token_type, sh.type_vocab_size), s[sl::token_type_ids]));
+            else if constexpr (token_types)
+                h = b.add(h, b.select(table(Names::token_type, sh.type_vocab_size), 0, 0));
+            if constexpr (!task_type.empty())
+                if (sh.task_type_vocab_size > 0)
+                    h = b.add(h, b.gather(table(task_type, sh.task_type_vocab_size), s[slot<"task_type_ids">{}]));
+            if constexpr (!Names::norm.empty()) h = layer_norm(b, Names::norm, h, width, sh.eps);
+        }
+        if constexpr (!project.empty())
+            if (sh.embedding_size > 0) h = dense(b, project, h, width, sh.hidden_size);
+        s.set(sl::hidden_states, h);
+    }
+
+private:
+    template <Backend B>
+    static typename B::value position_ids(B& b, const typename B::value& ids, const encoder_shape& sh) {
+        if constexpr (positions == position_ids_from::range) {
+            return b.range(ids, 1);
+        } else {
+            auto guard = b.scope("position_ids");
+            auto pad = b.constant_i64({sh.position_offset - 1});
+            auto real = b.cast(b.not_equal(ids, pad), dtype::i64);
+            return b.add(b.mul(b.cumsum(real, -1), real), pad);
+        }
     }
 };
 
@@ -93,28 +173,44 @@ constexpr norm_placement placement_of() {
 }
 }  // namespace detail
 
+/// What the stack hands every block: the additive attention bias itself
+/// (BERT), or a context struct whose `bias` member is it (rotary tables,
+/// relative embeddings ride along in the struct).
+template <class V, class Ctx>
+const V& attention_bias_of(const Ctx& ctx) {
+    if constexpr (requires { ctx.bias; }) return ctx.bias;
+    else return ctx;
+}
+
+/// The identity position transform: BERT's positions are in the embeddings.
+struct no_position_transform {
+    template <Backend B, class Ctx>
+    static void apply(B&, typename B::value&, typename B::value&, typename B::value&, const Ctx&,
+                      const encoder_shape&) {}
+};
+
 /// Multi-head self-attention as BERT spells it: q, k, v Linears, scaled dot
 /// product with the additive bias, then the output Linear `o`.
 /// Names: `q`, `k`, `v`, `attention` (the scope of the score computation), `o`.
-/// An attention policy has this signature; `Ctx` is whatever the stack passes
-/// (here the additive bias), so a policy needing more (rotary tables,
-/// relative embeddings) gets its own context type from its own stack.
-template <class Names>
+/// An attention policy has this signature; `Ctx` is whatever the stack's
+/// context policy made (BERT: the additive bias). `Positions` transforms the
+/// projected q, k, v before the scores (RoFormer: rotary, layers/rotary.hpp).
+template <class Names, class Positions = no_position_transform>
 struct self_attention {
-    template <Backend B>
-    static typename B::value forward(B& b, const typename B::value& x, const typename B::value& bias,
-                                     const encoder_shape& sh) {
+    template <Backend B, class Ctx>
+    static typename B::value forward(B& b, const typename B::value& x, const Ctx& ctx, const encoder_shape& sh) {
         const auto hsz = sh.hidden_size;
         auto q = dense(b, Names::q, x, hsz, hsz);
         auto k = dense(b, Names::k, x, hsz, hsz);
         auto v = dense(b, Names::v, x, hsz, hsz);
         const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
-        typename B::value ctx;
+        typename B::value out;
         {
             auto guard = b.scope(Names::attention);
-            ctx = b.attention(q, k, v, &bias, sh.num_heads, scale);
+            Positions::apply(b, q, k, v, ctx, sh);
+            out = b.attention(q, k, v, &attention_bias_of<typename B::value>(ctx), sh.num_heads, scale);
         }
-        return dense(b, Names::o, ctx, hsz, hsz);
+        return dense(b, Names::o, out, hsz, hsz);
     }
 };
 
@@ -161,20 +257,33 @@ struct encoder_block {
     }
 };
 
-/// num_layers blocks at `<Names::stack>.<i>`, each given the attention bias.
-template <class Names, class Block = encoder_block<Names>>
+/// The default stack context: the additive attention bias, handed to every block.
+struct bias_context {
+    using reads = slots<"attention_bias">;
+
+    template <Backend B, class Io, EncoderConfig C>
+    static typename B::value make(B&, const Io& s, const C&) {
+        return s[sl::attention_bias];
+    }
+};
+
+/// num_layers blocks at `<Names::stack>.<i>`. `Context` computes, once per
+/// graph, what every block is handed (`make(b, slots, config)`, reading the
+/// slots it lists in `reads`): by default the attention bias; RoFormer's
+/// rotary_context adds the sin/cos tables, so they are built once, not per layer.
+template <class Names, class Block = encoder_block<Names>, class Context = bias_context>
 struct encoder_stack {
-    using reads = slots<"hidden_states", "attention_bias">;
+    using reads = concat<slots<"hidden_states">, typename Context::reads>;
     using writes = slots<"hidden_states">;
 
     template <Backend B, EncoderConfig C>
     static void forward(B& b, io<encoder_stack, typename B::value> s, const C& c) {
         const auto sh = c.shape();
         auto h = s[sl::hidden_states];
-        const auto& bias = s[sl::attention_bias];
+        const auto ctx = Context::template make<B>(b, s, c);
         for (std::int64_t i = 0; i < sh.num_layers; ++i) {
             auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
-            h = Block::forward(b, h, bias, sh);
+            h = Block::forward(b, h, ctx, sh);
         }
         s.set(sl::hidden_states, h);
     }
@@ -182,28 +291,78 @@ struct encoder_stack {
 
 // shared layers added by the roberta group (issue #3) go below this line
 
+/// A LayerNorm over the hidden states at `Scope`: the final norm of a pre-LN
+/// stack (XLM-RoBERTa-XL's `encoder.LayerNorm`).
+template <fixed_string Scope>
+struct final_layer_norm {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, EncoderConfig C>
+    static void forward(B& b, io<final_layer_norm, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        s.set(sl::hidden_states, layer_norm(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.eps));
+    }
+};
+
 // shared layers added by the albert group (issue #3) go below this line
 
-// shared layers added by the mobilebert group (issue #3) go below this line
+/// A config whose layers are shared in groups (ALBERT): `num_hidden_groups`
+/// groups of `inner_group_num` blocks each.
+template <class C>
+concept GroupedConfig = EncoderConfig<C> && requires(const C& c) {
+    { c.num_hidden_groups } -> std::convertible_to<std::int64_t>;
+    { c.inner_group_num } -> std::convertible_to<std::int64_t>;
+};
 
-/// num_layers blocks at `<Names::stack>.<i>`, each given the attention bias
-/// and the whole config, for blocks whose structure depends on more of the
-/// config than encoder_shape holds (SqueezeBERT's conv groups, MobileBERT's
-/// bottlenecks). `Block::forward(b, h, bias, config)`.
-template <class Names, class Block>
-struct config_block_stack {
+/// ALBERT's shared layers: num_layers steps; step i runs every block of group
+/// floor(i / (num_layers / num_hidden_groups)) (that quotient in floating
+/// point, as Transformers computes it), the blocks at
+/// `<Names::groups>.<g>.<Names::group_layers>.<j>`, j < inner_group_num.
+/// The weights are shared: the ONNX graph repeats the nodes over the same
+/// initializers. Names: `groups`, `group_layers`, plus what Block reads.
+template <class Names, class Block = encoder_block<Names>>
+struct grouped_encoder_stack {
     using reads = slots<"hidden_states", "attention_bias">;
     using writes = slots<"hidden_states">;
 
-    template <Backend B, class C>
-    static void forward(B& b, io<config_block_stack, typename B::value> s, const C& c) {
+    template <Backend B, GroupedConfig C>
+    static void forward(B& b, io<grouped_encoder_stack, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const auto groups = static_cast<std::int64_t>(c.num_hidden_groups);
+        const auto inner = static_cast<std::int64_t>(c.inner_group_num);
         auto h = s[sl::hidden_states];
         const auto& bias = s[sl::attention_bias];
-        for (std::int64_t i = 0; i < c.shape().num_layers; ++i) {
-            auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
-            h = Block::forward(b, h, bias, c);
+        const double per_group = static_cast<double>(sh.num_layers) / static_cast<double>(groups);
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            const auto g = static_cast<std::int64_t>(static_cast<double>(i) / per_group);
+            for (std::int64_t j = 0; j < inner; ++j) {
+                auto guard = b.scope(std::string(Names::groups) + "." + std::to_string(g) + "." +
+                                     std::string(Names::group_layers) + "." + std::to_string(j));
+                h = Block::forward(b, h, bias, sh);
+            }
         }
         s.set(sl::hidden_states, h);
+    }
+};
+
+// shared layers added by the mobilebert group (issue #3) go below this line
+
+/// A stack context (encoder_stack's Context policy) handing every block the
+/// attention bias and the whole config, for blocks whose structure depends on
+/// more of the config than encoder_shape holds (SqueezeBERT's conv groups,
+/// MobileBERT's bottlenecks): blocks get a `bias_and_config<value, Config>`.
+template <class V, class C>
+struct bias_and_config {
+    V bias;
+    C config;
+};
+struct config_context {
+    using reads = slots<"attention_bias">;
+
+    template <Backend B, class Io, class C>
+    static bias_and_config<typename B::value, C> make(B&, const Io& s, const C& c) {
+        return {s[sl::attention_bias], c};
     }
 };
 

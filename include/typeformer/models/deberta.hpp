@@ -1,0 +1,297 @@
+// typeformer/models/deberta.hpp: DeBERTa (`model_type` "deberta").
+//
+// Disentangled attention (layers/disentangled.hpp) with a fused, bias-free
+// `in_proj` (per head: query, key, value rows) plus `q_bias` and `v_bias`;
+// c2p through `pos_proj` (no bias), p2c through `pos_q_proj`. Embeddings:
+// word (+ absolute position when `position_biased_input`) (+ token type when
+// `type_vocab_size` > 0) at `embedding_size`, `embed_proj` to hidden_size,
+// LayerNorm, then zeroed at padded tokens. Post-LN blocks. Classification
+// heads pool the first token through ContextPooler (`pooler_hidden_act`).
+//
+// `token_type_ids` is an input only when type_vocab_size > 0 (the legacy
+// DebertaOnnxConfig), so the family is a template on that: deberta_family<true>
+// and <false>; with_deberta_family picks the one a config needs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/disentangled.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// DebertaConfig and DebertaV2Config, with Transformers' defaults (the last
+/// group is read for DeBERTa-v2 only).
+struct deberta_config {
+    std::int64_t vocab_size = 50265;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    activation hidden_act = activation::gelu;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 0;
+    double layer_norm_eps = 1e-7;
+    bool relative_attention = false;
+    std::int64_t max_relative_positions = -1;  // < 1: max_position_embeddings
+    bool position_biased_input = true;
+    bool c2p = false, p2c = false;  // pos_att_type
+    std::int64_t embedding_size = 0;  // 0: hidden_size
+    std::int64_t pooler_hidden_size = 0;  // 0: hidden_size
+    activation pooler_hidden_act = activation::gelu;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+    // DeBERTa-v2
+    std::int64_t position_buckets = -1;
+    bool share_att_key = false;
+    bool norm_rel_ebd = false;  // norm_rel_ebd contains "layer_norm"
+    std::int64_t conv_kernel_size = 0;
+    std::int64_t conv_groups = 1;
+    activation conv_act = activation::tanh;
+
+    [[nodiscard]] constexpr std::int64_t max_relative() const {
+        return max_relative_positions < 1 ? max_position_embeddings : max_relative_positions;
+    }
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
+                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
+                false, num_labels, embedding_size};
+    }
+    [[nodiscard]] constexpr disentangled_spec disentangled() const {
+        return {.relative = relative_attention,
+                .c2p = c2p,
+                .p2c = p2c,
+                .span = position_buckets > 0 ? position_buckets : max_relative(),
+                .buckets = position_buckets,
+                .max_relative = max_relative(),
+                .share_att_key = share_att_key,
+                .norm_rel_embeddings = norm_rel_ebd,
+                .conv_kernel = conv_kernel_size,
+                .conv_groups = conv_groups,
+                .conv_act = conv_act};
+    }
+};
+
+constexpr bool check(const deberta_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.type_vocab_size >= 0, "type_vocab_size must not be negative");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.embedding_size >= 0, "embedding_size must not be negative");
+    require(c.pooler_hidden_size == 0 || c.pooler_hidden_size == c.hidden_size,
+            "pooler_hidden_size must equal hidden_size (ContextPooler reads the hidden state)");
+    require(c.num_labels > 0, "num_labels must be positive");
+    require(c.position_buckets <= 0 || c.max_relative() - 1 > c.position_buckets / 2,
+            "position_buckets needs max_relative_positions - 1 above position_buckets / 2");
+    require(c.conv_kernel_size <= 0 || c.conv_kernel_size % 2 == 1, "conv_kernel_size must be odd");
+    require(c.conv_groups > 0 && c.hidden_size % c.conv_groups == 0, "conv_groups must divide hidden_size");
+    return true;
+}
+
+namespace detail {
+/// The fields DebertaConfig and DebertaV2Config share.
+inline void read_deberta_common(const config_reader& r, deberta_config& c) {
+    r.get("vocab_size", c.vocab_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("relative_attention", c.relative_attention);
+    r.get("max_relative_positions", c.max_relative_positions);
+    r.get("position_biased_input", c.position_biased_input);
+    std::vector<std::string> types;
+    r.get_list("pos_att_type", types);
+    for (const auto& t : types) {
+        bool* flag = t == "c2p" ? &c.c2p : t == "p2c" ? &c.p2c : nullptr;
+        if (!flag || *flag)
+            throw error("config.unsupported", r.where() + ": /pos_att_type: \"" + t +
+                                                  "\" is not supported (each of \"c2p\" and \"p2c\" at most once)");
+        *flag = true;
+    }
+    r.get("embedding_size", c.embedding_size);
+    if (c.embedding_size == c.hidden_size) c.embedding_size = 0;
+    r.get("pooler_hidden_size", c.pooler_hidden_size);
+    r.get("pooler_hidden_act", c.pooler_hidden_act);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+}
+}  // namespace detail
+
+inline deberta_config deberta_config_from_json(const config_reader& r) {
+    deberta_config c;
+    detail::read_deberta_common(r, c);
+    bool talking_head = false;
+    r.get("talking_head", talking_head);
+    if (talking_head) throw error("config.unsupported", r.where() + ": /talking_head: true is not supported");
+    check_loaded(c, r.where());
+    return c;
+}
+
+/// DeBERTa's embeddings (both versions). Names: `scope`, `word`, `position`,
+/// `token_type`, `proj`, `norm`; TokenTypes: whether token_type_ids is read.
+template <class Names, bool TokenTypes>
+struct deberta_embeddings {
+    using reads = std::conditional_t<TokenTypes, slots<"input_ids", "attention_mask", "token_type_ids">,
+                                     slots<"input_ids", "attention_mask">>;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, EncoderConfig C>
+    static void forward(B& b, io<deberta_embeddings, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const auto width = sh.embedding_width();
+        auto guard = b.scope(Names::scope);
+        const auto& ids = s[sl::input_ids];
+        auto h = b.gather(b.param(std::string(Names::word) + ".weight", {sh.vocab_size, width}), ids);
+        if (c.position_biased_input)
+            h = b.add(h, b.gather(b.param(std::string(Names::position) + ".weight", {sh.max_positions, width}),
+                                  b.range(ids, 1)));
+        if constexpr (TokenTypes)
+            h = b.add(h, b.gather(b.param(std::string(Names::token_type) + ".weight", {sh.type_vocab_size, width}),
+                                  s[sl::token_type_ids]));
+        if (width != sh.hidden_size) {
+            auto proj = b.scope(Names::proj);
+            h = b.linear(h, b.param("weight", {sh.hidden_size, width}));
+        }
+        h = layer_norm(b, Names::norm, h, sh.hidden_size, sh.eps);
+        s.set(sl::hidden_states, b.mul(h, b.unsqueeze(b.cast(s[sl::attention_mask], dtype::f32), {2})));
+    }
+};
+
+namespace deberta_names {
+struct embeddings {
+    static constexpr std::string_view scope = "deberta.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "token_type_embeddings",
+                                      proj = "embed_proj", norm = "LayerNorm";
+};
+/// The block's module names, the same in both versions.
+struct block {
+    static constexpr std::string_view stack = "deberta.encoder.layer", encoder = "deberta.encoder",
+                                      attention = "attention.self", o = "attention.output.dense",
+                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
+                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
+};
+/// DeBERTa's projections: the fused in_proj, q_bias and v_bias; pos_proj, pos_q_proj.
+struct layer : block {
+    template <Backend B>
+    static std::array<typename B::value, 3> qkv(B& b, const typename B::value& x, const encoder_shape& sh) {
+        const auto hsz = sh.hidden_size, H = sh.num_heads;
+        auto guard = b.scope("attention.self");
+        typename B::value fused;
+        {
+            auto proj = b.scope("in_proj");
+            fused = b.reshape(b.linear(x, b.param("weight", {3 * hsz, hsz})), {0, 0, H, 3, hsz / H});
+        }
+        auto part = [&](std::int64_t k) { return b.reshape(b.select(fused, 3, k), {0, 0, hsz}); };
+        return {b.add(part(0), b.param("q_bias", {hsz})), part(1), b.add(part(2), b.param("v_bias", {hsz}))};
+    }
+    template <Backend B>
+    static typename B::value pos_key(B& b, const typename B::value& rel, const encoder_shape& sh,
+                                     const disentangled_spec&) {
+        auto guard = b.scope("attention.self.pos_proj");
+        return b.linear(rel, b.param("weight", {sh.hidden_size, sh.hidden_size}));
+    }
+    template <Backend B>
+    static typename B::value pos_query(B& b, const typename B::value& rel, const encoder_shape& sh,
+                                       const disentangled_spec&) {
+        return dense(b, "attention.self.pos_q_proj", rel, sh.hidden_size, sh.hidden_size);
+    }
+};
+struct lm {
+    static constexpr std::string_view transform = "cls.predictions.transform.dense",
+                                      norm = "cls.predictions.transform.LayerNorm",
+                                      decoder = "cls.predictions.decoder",
+                                      tied_weight = "deberta.embeddings.word_embeddings.weight",
+                                      tied_bias = "cls.predictions.bias";
+};
+}  // namespace deberta_names
+
+/// What DeBERTa and DeBERTa-v2 share: embeddings, heads, inputs; `Layer`
+/// names the block's projections.
+template <class Config, bool TokenTypes, class Layer>
+struct deberta_family_base {
+    static constexpr std::string_view base_prefix = "deberta";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    static constexpr bool token_types = TokenTypes;
+    using config = Config;
+
+    /// Checkpoint tensors a model may leave unused: buffers, position
+    /// embeddings when position_biased_input is false, the pooler.
+    static std::vector<std::string> ignored() {
+        return {"embeddings.position_ids", "embeddings.position_embeddings.weight", "pooler.dense.weight",
+                "pooler.dense.bias"};
+    }
+
+    template <class Task>
+    static auto inputs(Task) -> std::conditional_t<TokenTypes,
+                                                   task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">,
+                                                   task::text_inputs<Task, "input_ids", "attention_mask">>;
+
+    using trunk = type_list<deberta_embeddings<deberta_names::embeddings, TokenTypes>,
+                            disentangled_encoder<deberta_names::block,
+                                                 encoder_block<Layer, disentangled_attention<Layer>>>>;
+    using pooler = first_token_pooler<"pooler.dense", &Config::pooler_hidden_act>;
+    using fold = std::conditional_t<TokenTypes, fold_choices<"input_ids", "attention_mask", "token_type_ids">,
+                                    fold_choices<"input_ids", "attention_mask">>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<deberta_names::lm>>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold>, trunk, type_list<pooler, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+
+protected:
+    static void check_token_types(const config& c, const config_reader& r) {
+        if ((c.type_vocab_size > 0) != TokenTypes)
+            throw error("config.invalid", r.where() + ": type_vocab_size " + std::to_string(c.type_vocab_size) +
+                                              (TokenTypes ? " has no token_type_ids input"
+                                                          : " needs the token_type_ids input"));
+    }
+};
+
+template <bool TokenTypes>
+struct deberta_family : deberta_family_base<deberta_config, TokenTypes, deberta_names::layer> {
+    static constexpr std::string_view model_type = "deberta";
+    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
+                               task::token_classification, task::question_answering>;
+
+    static deberta_config load(const config_reader& r) {
+        auto c = deberta_config_from_json(r);
+        deberta_family::check_token_types(c, r);
+        return c;
+    }
+};
+
+/// Call f.template operator()<Family<true or false>>(), as the config's
+/// type_vocab_size asks for a token_type_ids input or not.
+template <template <bool> class Family, class F>
+decltype(auto) with_token_types(std::int64_t type_vocab_size, F&& f) {
+    if (type_vocab_size > 0) return f.template operator()<Family<true>>();
+    return f.template operator()<Family<false>>();
+}
+
+/// DeBERTa with a compile-time config: `struct tiny final : deberta<deberta_config{...}> {};`
+template <deberta_config C, class Task = task::default_>
+struct deberta : model_of<deberta_family<(C.type_vocab_size > 0)>, Task> {
+    static_assert(check(C));
+    static constexpr deberta_config config = C;
+};
+
+}  // namespace typeformer::inline v0
