@@ -184,8 +184,11 @@ struct ffn {
 /// One MobileBERT layer (MobileBertLayer).
 struct mobilebert_block {
     template <Backend B>
-    static typename B::value forward(B& b, const typename B::value& x, const typename B::value& bias,
-                                     const mobilebert_config& c) {
+    static typename B::value forward(B& b, const typename B::value& x,
+                                     const bias_and_config<typename B::value, mobilebert_config>& ctx,
+                                     const encoder_shape&) {
+        const auto& c = ctx.config;
+        const auto& bias = ctx.bias;
         const auto H = c.hidden_size, T = c.true_hidden_size();
         const auto eps = static_cast<float>(c.layer_norm_eps);
         auto bottleneck = [&](std::string_view scope) {
@@ -297,7 +300,7 @@ struct mobilebert_family {
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using trunk = type_list<mobilebert_embeddings, mask_to_bias,
-                            config_block_stack<mobilebert_names::layer, mobilebert_block>>;
+                            encoder_stack<mobilebert_names::layer, mobilebert_block, config_context>>;
 
     static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
     static auto layers(task::masked_lm) -> concat<trunk, type_list<mobilebert_lm_head>>;
