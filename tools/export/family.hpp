@@ -26,6 +26,8 @@ struct request {
     std::string dtype = "fp32";  // --dtype: fp32, or fp16 (float16 weights and outputs)
 
     // request fields of the robustness group (issue #5) below this line
+    bool external_data = false;  // weights in model.onnx_data (also automatic past 2 GiB)
+    bool force = false;          // replace an existing model.onnx even if not validated
 
 };
 
@@ -45,13 +47,19 @@ family_entry xlm_entry();
 family_entry flaubert_entry();
 
 // entries of the mobilebert group (issue #3) below this line
+family_entry mobilebert_entry();
 family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
+family_entry roformer_entry();
 
 // entries of the deberta group (issue #3) below this line
+family_entry deberta_entry();
+family_entry deberta_v2_entry();
 
 // entries of the sparse group (issue #3) below this line
+family_entry big_bird_entry();
+family_entry longformer_entry();
 
 inline std::vector<family_entry> all_families() {
     return {
@@ -65,13 +73,19 @@ inline std::vector<family_entry> all_families() {
         flaubert_entry(),
 
         // entries of the mobilebert group (issue #3) below this line
+        mobilebert_entry(),
         squeezebert_entry(),
 
         // entries of the convbert group (issue #3) below this line
+        roformer_entry(),
 
         // entries of the deberta group (issue #3) below this line
+        deberta_entry(),
+        deberta_v2_entry(),
 
         // entries of the sparse group (issue #3) below this line
+        big_bird_entry(),
+        longformer_entry(),
     };
 }
 
