@@ -46,6 +46,7 @@ family_entry xlm_entry();
 family_entry flaubert_entry();
 
 // entries of the mobilebert group (issue #3) below this line
+family_entry mobilebert_entry();
 family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
@@ -71,6 +72,7 @@ inline std::vector<family_entry> all_families() {
         flaubert_entry(),
 
         // entries of the mobilebert group (issue #3) below this line
+        mobilebert_entry(),
         squeezebert_entry(),
 
         // entries of the convbert group (issue #3) below this line
