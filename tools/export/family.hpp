@@ -42,6 +42,8 @@ family_entry distilbert_entry();
 // entries of the albert group (issue #3) below this line
 family_entry xlm_entry();
 family_entry flaubert_entry();
+family_entry layoutlm_entry();
+family_entry albert_entry();
 
 // entries of the mobilebert group (issue #3) below this line
 family_entry squeezebert_entry();
@@ -62,6 +64,8 @@ inline std::vector<family_entry> all_families() {
         // entries of the albert group (issue #3) below this line
         xlm_entry(),
         flaubert_entry(),
+        layoutlm_entry(),
+        albert_entry(),
 
         // entries of the mobilebert group (issue #3) below this line
         squeezebert_entry(),
