@@ -44,6 +44,8 @@ family_entry distilbert_entry();
 // entries of the albert group (issue #3) below this line
 family_entry xlm_entry();
 family_entry flaubert_entry();
+family_entry layoutlm_entry();
+family_entry albert_entry();
 
 // entries of the mobilebert group (issue #3) below this line
 family_entry mobilebert_entry();
@@ -70,6 +72,8 @@ inline std::vector<family_entry> all_families() {
         // entries of the albert group (issue #3) below this line
         xlm_entry(),
         flaubert_entry(),
+        layoutlm_entry(),
+        albert_entry(),
 
         // entries of the mobilebert group (issue #3) below this line
         mobilebert_entry(),
