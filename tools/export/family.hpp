@@ -23,6 +23,7 @@ struct request {
     bool validate = true;
 
     // request fields of the checkpoints group (issue #5) below this line
+    std::string dtype = "fp32";  // --dtype: fp32, or fp16 (float16 weights and outputs)
 
     // request fields of the robustness group (issue #5) below this line
     bool external_data = false;  // weights in model.onnx_data (also automatic past 2 GiB)
