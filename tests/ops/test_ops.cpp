@@ -553,10 +553,85 @@ std::vector<op_case> make_cases() {
             }));
 
     // cases for ops added by the roberta group (issue #3) go below this line
+    // not_equal: small int ranges so that ties (x == y -> false) occur
+    add(at_all(op_case("not_equal", "int64").in(i64("x", ints(0, 3))).in(i64("y", ints(0, 3))), same)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    add(at_all(op_case("not_equal", "int64 y[B,1,H]").in(i64("x", ints(0, 3))).in(i64("y", ints(0, 3))), mid1)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    add(at_all(op_case("not_equal", "int64 ids[B,S] != constant").in(i64("ids", ints(0, 4))), seq2)
+            .def([](auto& b, const auto& ids) { return b.not_equal(ids, b.constant_i64({1})); }));
+    add(at_all(op_case("not_equal", "float32 with ties").in(f32("x", int_floats(-2, 2))).in(f32("y", int_floats(-2, 2))),
+               last)
+            .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
+    // cumsum: integer sums are exact; float sums of n terms are rounded the
+    // same way when both sides add in order (ONNX Runtime does), so the bound
+    // is a few ulp of the running magnitude
+    for (std::int64_t axis : {0, 1, 2, -1})
+        add(at_all(op_case("cumsum", "float32 axis " + std::to_string(axis)).in(f32("x")), seq3)
+                .within({1e-6, 1e-6})
+                .def([axis](auto& b, const auto& x) { return b.cumsum(x, axis); }));
+    add(at_all(op_case("cumsum", "int64 axis 1").in(i64("x", ints(-100, 100))), seq2)
+            .def([](auto& b, const auto& x) { return b.cumsum(x, 1); }));
+    add(at_all(op_case("cumsum", "int64 4d axis 2").in(i64("x", ints(-100, 100))),
+               {{{1, 1, 1, 1}}, {{3, 2, 7, 5}}, {{2, 4, 5, 3}}})
+            .def([](auto& b, const auto& x) { return b.cumsum(x, 2); }));
+    // RoBERTa's create_position_ids_from_input_ids, padding index 1:
+    // cumsum(ids != 1) * (ids != 1) + 1
+    add(at_all(op_case("cumsum", "padding aware positions").in(i64("ids", ints(0, 4))), seq2)
+            .def([](auto& b, const auto& ids) {
+                auto pad = b.constant_i64({1});
+                auto m = b.cast(b.not_equal(ids, pad), tf::dtype::i64);
+                return b.add(b.mul(b.cumsum(m, 1), m), pad);
+            }));
 
     // cases for ops added by the albert group (issue #3) go below this line
+    // select from the end (SequenceSummary's "last" token)
+    add(at_all(op_case("select", "axis 1 index -1").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.select(x, 1, -1); }));
+    // reduce_mean sums in float on both sides, in different orders
+    for (std::int64_t axis : {1, -1, 0})
+        add(at_all(op_case("reduce_mean", "axis " + std::to_string(axis)).in(f32("x")), seq3)
+                .within(sum_bound)
+                .def([axis](auto& b, const auto& x) { return b.reduce_mean(x, axis); }));
 
     // cases for ops added by the mobilebert group (issue #3) go below this line
+    // concat and slice copy values: exact. The axis sizes differ between inputs
+    // and between runs, so the joined dim is unknown to the ONNX backend.
+    add(at_all(op_case("concat", "two axis 1").in(f32("x")).in(f32("y")),
+               {{{1, 1, 8}, {1, 2, 8}}, {{3, 7, 12}, {3, 1, 12}}, {{2, 5, 20}, {2, 5, 20}}})
+            .def([](auto& b, const auto& x, const auto& y) { return b.concat({x, y}, 1); }));
+    add(at_all(op_case("concat", "three axis -1").in(f32("x")).in(f32("y")).in(f32("z")),
+               {{{1, 1, 8}, {1, 1, 1}, {1, 1, 3}}, {{3, 7, 12}, {3, 7, 4}, {3, 7, 12}}, {{2, 5, 2}, {2, 5, 20}, {2, 5, 7}}})
+            .def([](auto& b, const auto& x, const auto& y, const auto& z) { return b.concat({x, y, z}, -1); }));
+    add(at_all(op_case("concat", "axis 0 same input twice").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.concat({x, x}, 0); }));
+    add(at_all(op_case("concat", "one input").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.concat({x}, 2); }));
+    add(at_all(op_case("concat", "int64 axis 1").in(i64("x", ints(0, 100))).in(i64("y", ints(0, 100))),
+               {{{1, 1}, {1, 3}}, {{3, 7}, {3, 2}}, {{2, 5}, {2, 1}}})
+            .def([](auto& b, const auto& x, const auto& y) { return b.concat({x, y}, 1); }));
+    add(at_all(op_case("concat", "named with sliced").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.concat({x, b.slice(x, 1, 0, 1)}, 1); }));
+    for (const auto& [start, end] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+             {1, std::numeric_limits<std::int64_t>::max()}, {0, -1}, {-1, std::numeric_limits<std::int64_t>::max()},
+             {0, 1}, {2, 4}, {-3, -1}, {3, 1}, {-100, 100}}) {
+        const std::string v = "axis 1 [" + std::to_string(start) + ":" +
+                              (end == std::numeric_limits<std::int64_t>::max() ? std::string("end") : std::to_string(end)) + "]";
+        add(at_all(op_case("slice", v).in(f32("x")), seq3).def([start, end](auto& b, const auto& x) {
+            return b.slice(x, 1, start, end);
+        }));
+    }
+    add(at_all(op_case("slice", "axis -1 static [2:5]").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.slice(b.slice(x, -1, 0, 8), -1, 2, 5); }));
+    add(at_all(op_case("slice", "int64 axis 0 [1:end]").in(i64("x", ints(0, 100))), seq2)
+            .def([](auto& b, const auto& x) { return b.slice(x, 0, 1, std::numeric_limits<std::int64_t>::max()); }));
+    // MobileBERT's trigram input: each position with its right and left
+    // neighbours, zero past either end
+    add(at_all(op_case("concat", "shifted neighbours").in(f32("x")), seq3).def([](auto& b, const auto& x) {
+        const auto end = std::numeric_limits<std::int64_t>::max();
+        auto zero = b.mul(b.slice(x, 1, 0, 1), b.scalar(0.f));
+        return b.concat({b.concat({b.slice(x, 1, 1, end), zero}, 1), x, b.concat({zero, b.slice(x, 1, 0, -1)}, 1)}, 2);
+    }));
 
     // cases for ops added by the convbert group (issue #3) go below this line
 
@@ -741,10 +816,13 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention",
 
         // ops of the roberta group (issue #3) below this line
+        "not_equal", "cumsum",
 
         // ops of the albert group (issue #3) below this line
+        "reduce_mean",
 
         // ops of the mobilebert group (issue #3) below this line
+        "concat", "slice",
 
         // ops of the convbert group (issue #3) below this line
 

@@ -40,8 +40,11 @@ family_entry distilbert_entry();
 // entries of the roberta group (issue #3) below this line
 
 // entries of the albert group (issue #3) below this line
+family_entry xlm_entry();
+family_entry flaubert_entry();
 
 // entries of the mobilebert group (issue #3) below this line
+family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
 
@@ -59,8 +62,11 @@ inline std::vector<family_entry> all_families() {
         // entries of the roberta group (issue #3) below this line
 
         // entries of the albert group (issue #3) below this line
+        xlm_entry(),
+        flaubert_entry(),
 
         // entries of the mobilebert group (issue #3) below this line
+        squeezebert_entry(),
 
         // entries of the convbert group (issue #3) below this line
 

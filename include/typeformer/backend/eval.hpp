@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
@@ -243,6 +244,7 @@ public:
     /// x[..., index, ...] along `axis`; the axis disappears (ONNX Gather with a scalar index).
     value select(const value& x, std::int64_t axis, std::int64_t index) {
         const auto ax = detail::norm_axis(axis, x.rank());
+        if (index < 0) index += x.shape()[ax];  // from the end, as ONNX Gather counts
         xt::xstrided_slice_vector sv(x.rank(), xt::all());
         sv[ax] = index;
         if (x.is_float()) return value(xt::xarray<float>(xt::strided_view(x.f, sv)));
@@ -389,10 +391,112 @@ public:
     }
 
     // -- ops added for the roberta group (issue #3) go below this line
+    /// a != b, elementwise with broadcasting (int64 or float32 operands): boolean.
+    value not_equal(const value& a, const value& b) {
+        if (a.type != b.type) throw error("eval.type", "not_equal: operand types differ");
+        if (a.is_float()) return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.f, b.f))), dtype::boolean);
+        return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.i, b.i))), dtype::boolean);
+    }
+    /// Inclusive running sum along `axis` (ONNX CumSum, exclusive = reverse = 0):
+    /// y[..., k, ...] = x[..., 0, ...] + ... + x[..., k, ...]. int64 or float32;
+    /// a boolean must be cast first, as ONNX requires.
+    value cumsum(const value& x, std::int64_t axis) {
+        if (x.type == dtype::boolean) throw error("eval.type", "cumsum of a boolean tensor: cast it to int64 first");
+        const auto s = x.shape();
+        const auto ax = detail::norm_axis(axis, s.size());
+        const auto len = static_cast<std::size_t>(s[ax]);
+        const auto inner = static_cast<std::size_t>(detail::numel({s.begin() + static_cast<std::ptrdiff_t>(ax) + 1, s.end()}));
+        const auto outer = static_cast<std::size_t>(detail::numel({s.begin(), s.begin() + static_cast<std::ptrdiff_t>(ax)}));
+        auto run = [&](auto a) {  // a copy of the input, summed in place
+            auto* p = a.data();
+            for (std::size_t o = 0; o < outer; ++o)
+                for (std::size_t k = 1; k < len; ++k)
+                    for (std::size_t j = 0; j < inner; ++j)
+                        p[(o * len + k) * inner + j] += p[(o * len + k - 1) * inner + j];
+            return a;
+        };
+        if (x.is_float()) return value(run(x.f));
+        return value(run(x.i), x.type);
+    }
 
     // -- ops added for the albert group (issue #3) go below this line
 
+    /// Mean over one axis of a float tensor; the axis disappears (ReduceMean, keepdims 0).
+    value reduce_mean(const value& x, std::int64_t axis) {
+        if (!x.is_float()) throw error("eval.type", "reduce_mean of an integer tensor");
+        const auto ax = detail::norm_axis(axis, x.rank());
+        const auto& s = x.f.shape();
+        std::size_t outer = 1, inner = 1;
+        for (std::size_t d = 0; d < ax; ++d) outer *= s[d];
+        for (std::size_t d = ax + 1; d < s.size(); ++d) inner *= s[d];
+        const std::size_t n = s[ax];
+        std::vector<std::size_t> out_shape(s.begin(), s.end());
+        out_shape.erase(out_shape.begin() + static_cast<std::ptrdiff_t>(ax));
+        xt::xarray<float> out = xt::zeros<float>(out_shape);
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t k = 0; k < n; ++k) {
+                const float* in = x.f.data() + (o * n + k) * inner;
+                float* acc = out.data() + o * inner;
+                for (std::size_t j = 0; j < inner; ++j) acc[j] += in[j];
+            }
+        const auto count = static_cast<float>(n);
+        for (auto& v : out) v /= count;
+        return value(std::move(out));
+    }
+
     // -- ops added for the mobilebert group (issue #3) go below this line
+    /// The inputs joined along `axis` (negative counts from the end); every
+    /// other dim must agree, and so must the element types.
+    value concat(const std::vector<value>& xs, std::int64_t axis) {
+        if (xs.empty()) throw error("eval.concat", "concat of no tensors");
+        const auto& first = xs.front();
+        const auto ax = detail::norm_axis(axis, first.rank());
+        auto out_shape = first.shape();
+        out_shape[ax] = 0;
+        for (const auto& x : xs) {
+            auto s = x.shape();
+            if (x.type != first.type) throw error("eval.concat", "concat: element types differ");
+            if (s.size() != out_shape.size()) throw error("eval.concat", "concat: ranks differ");
+            for (std::size_t d = 0; d < s.size(); ++d)
+                if (d != ax && s[d] != out_shape[d])
+                    throw error("eval.concat", "concat: shapes " + shape_string(first.shape()) + " and " +
+                                                   shape_string(s) + " differ off axis " + std::to_string(ax));
+            out_shape[ax] += s[ax];
+        }
+        // row-major: for each index of the dims before the axis, one
+        // contiguous run of (dim(axis) · inner) elements per input
+        const std::size_t outer = static_cast<std::size_t>(
+            detail::numel({out_shape.begin(), out_shape.begin() + static_cast<std::ptrdiff_t>(ax)}));
+        const std::size_t inner = static_cast<std::size_t>(
+            detail::numel({out_shape.begin() + static_cast<std::ptrdiff_t>(ax) + 1, out_shape.end()}));
+        auto join = [&](auto member) {
+            using array = std::remove_cvref_t<decltype(first.*member)>;
+            array out = array::from_shape(std::vector<std::size_t>(out_shape.begin(), out_shape.end()));
+            auto* dst = out.data();
+            for (std::size_t o = 0; o < outer; ++o)
+                for (const auto& x : xs) {
+                    const std::size_t run = static_cast<std::size_t>(x.shape()[ax]) * inner;
+                    dst = std::copy_n((x.*member).data() + o * run, run, dst);
+                }
+            return out;
+        };
+        if (first.is_float()) return value(join(&value::f));
+        return value(join(&value::i), first.type);
+    }
+
+    /// x[..., start:end, ...] along `axis`, Python's rules: negative start and
+    /// end count from the end, both are clamped to [0, dim] (so INT64_MAX
+    /// means "to the end"), and end <= start gives an empty axis.
+    value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end) {
+        const auto ax = detail::norm_axis(axis, x.rank());
+        const std::int64_t n = x.shape()[ax];
+        auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
+        const std::int64_t s = clamp(start), e = std::max(clamp(end), clamp(start));
+        xt::xstrided_slice_vector sv(x.rank(), xt::all());
+        sv[ax] = xt::range(s, e);
+        if (x.is_float()) return value(xt::xarray<float>(xt::strided_view(x.f, sv)));
+        return value(xt::xarray<std::int64_t>(xt::strided_view(x.i, sv)), x.type);
+    }
 
     // -- ops added for the convbert group (issue #3) go below this line
 

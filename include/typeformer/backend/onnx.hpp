@@ -376,10 +376,73 @@ public:
     }
 
     // -- ops added for the roberta group (issue #3) go below this line
+    /// Not(Equal(a, b)): boolean.
+    value not_equal(const value& a, const value& b) {
+        value eq = binary("Equal", a, b);
+        eq.type = dtype::boolean;
+        return unary("Not", eq);
+    }
+    /// CumSum with the axis as a 0-D int64 constant (opset 11+).
+    value cumsum(const value& x, std::int64_t axis) {
+        value r = x;
+        r.name = node("CumSum", {x.name, scalar_i64(axis)})[0];
+        return r;
+    }
 
     // -- ops added for the albert group (issue #3) go below this line
 
+    /// Mean over one axis; the axis disappears (keepdims 0).
+    value reduce_mean(const value& x, std::int64_t axis) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r = x;
+        r.shape.erase(r.shape.begin() + ax);
+        if (opset_ >= 18) {
+            r.name = node("ReduceMean", {x.name, constant_i64({ax}).name},
+                          [&](onnx::NodeProto& n) { attr_i(n, "keepdims", 0); })[0];
+        } else {
+            r.name = node("ReduceMean", {x.name}, [&](onnx::NodeProto& n) {
+                attr_ints(n, "axes", {ax});
+                attr_i(n, "keepdims", 0);
+            })[0];
+        }
+        return r;
+    }
+
     // -- ops added for the mobilebert group (issue #3) go below this line
+    value concat(const std::vector<value>& xs, std::int64_t axis) {
+        if (xs.empty()) throw error("export.concat", "concat of no tensors");
+        const auto rank = xs.front().rank();
+        const auto ax = static_cast<std::size_t>(axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis);
+        value r{{}, xs.front().type, std::vector<dim>(rank)};
+        std::vector<std::string> names;
+        dim joined{0, {}};
+        for (const auto& x : xs) {
+            names.push_back(x.name);
+            joined = joined.is_static() && x.shape[ax].is_static() ? dim{joined.size + x.shape[ax].size, {}} : dim{};
+            // off the axis all inputs agree: keep the best known dim (static, else named)
+            for (std::size_t d = 0; d < rank; ++d)
+                if (d != ax && !r.shape[d].is_static() && (x.shape[d].is_static() || r.shape[d].param.empty()))
+                    r.shape[d] = x.shape[d];
+        }
+        r.shape[ax] = joined;
+        r.name = node("Concat", names, [&](onnx::NodeProto& n) { attr_i(n, "axis", static_cast<std::int64_t>(ax)); })[0];
+        return r;
+    }
+    value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r = x;
+        auto& d = r.shape[static_cast<std::size_t>(ax)];
+        if (d.is_static()) {
+            const std::int64_t n = d.size;
+            auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
+            d = dim{std::max(clamp(end), clamp(start)) - clamp(start), {}};
+        } else {
+            d = dim{};  // depends on the run-time size (clamping)
+        }
+        r.name = node("Slice", {x.name, constant_i64({start}).name, constant_i64({end}).name,
+                                constant_i64({ax}).name})[0];
+        return r;
+    }
 
     // -- ops added for the convbert group (issue #3) go below this line
 

@@ -96,7 +96,7 @@ struct axis_sizes {
 template <class Model>
 tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed = 42) {
     std::mt19937 rng(seed);
-    n.sequence = std::min(n.sequence, sh.max_positions);
+    n.sequence = std::min(n.sequence, sh.max_positions - sh.position_offset);
     tensor_map out;
     for_each_type(typename Model::inputs{}, [&]<class I>() {
         std::vector<std::size_t> shape;
@@ -109,6 +109,8 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
             if (I::name == "attention_mask")
                 v.data()[k] = pos < seq - std::min(seq - 1, row % 3 * 2) ? 1 : 0;
             // dummy values of the inputs added by the roberta group (issue #3) below this line
+            else if (I::name == "task_type_ids")
+                v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(3, std::max<std::int64_t>(sh.task_type_vocab_size, 1))));
 
             // dummy values of the inputs added by the albert group (issue #3) below this line
 

@@ -38,6 +38,8 @@ public:
     }
 
     [[nodiscard]] bool has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
+    /// The key is there and holds null (Transformers' None, as opposed to the class default).
+    [[nodiscard]] bool is_null(const char* key) const { return j_.contains(key) && j_[key].is_null(); }
 
     void get(const char* key, std::int64_t& out) const {
         if (!has(key)) return;

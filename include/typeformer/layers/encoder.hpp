@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "typeformer/core/config.hpp"
 #include "typeformer/core/slots.hpp"
@@ -31,6 +32,9 @@ struct encoder_shape {
     /// Index of the first real position in the position table (RoBERTa's
     /// padding_idx + 1, where positions count from the padding index).
     std::int64_t position_offset = 0;
+    /// Rows of the task-type table (ERNIE's `task_type_vocab_size` when
+    /// `use_task_id`); 0: no task-type embeddings.
+    std::int64_t task_type_vocab_size = 0;
 
     [[nodiscard]] constexpr std::int64_t embedding_width() const {
         return embedding_size > 0 ? embedding_size : hidden_size;
@@ -43,28 +47,103 @@ concept EncoderConfig = requires(const C& c) {
     { c.shape() } -> std::same_as<encoder_shape>;
 };
 
-/// Word + learned absolute position (+ token type) embeddings, then LayerNorm.
-/// Names: `scope`, `word`, `position`, `token_type` (empty: none), `norm`.
+/// Where an embeddings layer takes its position ids from.
+enum class position_ids_from {
+    range,      ///< 0, 1, ..., S - 1 (BERT)
+    input_ids,  ///< RoBERTa's create_position_ids_from_input_ids (see `embeddings`)
+};
+
+/// Word + learned absolute position (+ token type) (+ task type) embeddings,
+/// then LayerNorm, then a Linear to hidden_size: BERT's, and with the
+/// switches below RoBERTa's, ELECTRA's, ALBERT's and ERNIE's.
+///
+/// Names (required): `scope`, `word`, `position`, `token_type` (empty: no
+/// token-type table), `norm` (empty: no LayerNorm, as XLM-RoBERTa-XL).
+/// Names (optional, defaults in brackets):
+///   `positions` [position_ids_from::range]: with `input_ids`, the position
+///     of a token is pad + (its rank among the non-padding tokens), and a
+///     padding token's is pad, where pad = position_offset - 1 is both the
+///     padding token id and the padding row of the table (Transformers'
+///     padding_idx = pad_token_id):
+///     positions = cumsum(ids != pad) · (ids != pad) + pad;
+///   `token_type_input` [true]: false for a model with a token-type table but
+///     no `token_type_ids` input (RoBERTa): every token adds row 0;
+///   `task_type` [none]: ERNIE's task-type table, read from `task_type_ids`
+///     and added when encoder_shape::task_type_vocab_size > 0;
+///   `project` [none]: the full module path of a Linear(embedding_size,
+///     hidden_size) applied after the LayerNorm when encoder_shape::
+///     embedding_size > 0 (ELECTRA `electra.embeddings_project`, ALBERT
+///     `albert.encoder.embedding_hidden_mapping_in`).
+/// Tables and LayerNorm are encoder_shape::embedding_width() wide.
 template <class Names>
 struct embeddings {
+private:
+    static constexpr std::string_view task_type_name() {
+        if constexpr (requires { Names::task_type; }) return Names::task_type;
+        else return {};
+    }
+    static constexpr std::string_view project_name() {
+        if constexpr (requires { Names::project; }) return Names::project;
+        else return {};
+    }
+    static constexpr position_ids_from position_source() {
+        if constexpr (requires { Names::positions; }) return Names::positions;
+        else return position_ids_from::range;
+    }
+    static constexpr bool token_type_input() {
+        if constexpr (requires { Names::token_type_input; }) return Names::token_type_input;
+        else return true;
+    }
+
+public:
     static constexpr bool token_types = !Names::token_type.empty();
-    using reads = std::conditional_t<token_types, slots<"input_ids", "token_type_ids">, slots<"input_ids">>;
+    static constexpr bool token_types_read = token_types && token_type_input();
+    static constexpr std::string_view task_type = task_type_name();
+    static constexpr std::string_view project = project_name();
+    static constexpr position_ids_from positions = position_source();
+
+    using reads = concat<slots<"input_ids">, std::conditional_t<token_types_read, slots<"token_type_ids">, slots<>>,
+                         std::conditional_t<task_type.empty(), slots<>, slots<"task_type_ids">>>;
     using writes = slots<"hidden_states">;
 
     template <Backend B, EncoderConfig C>
     static void forward(B& b, io<embeddings, typename B::value> s, const C& c) {
         const auto sh = c.shape();
-        auto guard = b.scope(Names::scope);
-        const auto& ids = s[sl::input_ids];
-        auto h = b.gather(b.param(std::string(Names::word) + ".weight", {sh.vocab_size, sh.hidden_size}), ids);
-        auto positions = b.range(ids, 1);
-        h = b.add(h, b.gather(b.param(std::string(Names::position) + ".weight", {sh.max_positions, sh.hidden_size}),
-                              positions));
-        if constexpr (token_types)
-            h = b.add(h, b.gather(b.param(std::string(Names::token_type) + ".weight",
-                                          {sh.type_vocab_size, sh.hidden_size}),
-                                  s[sl::token_type_ids]));
-        s.set(sl::hidden_states, layer_norm(b, Names::norm, h, sh.hidden_size, sh.eps));
+        const auto width = sh.embedding_width();
+        typename B::value h;
+        {
+            auto guard = b.scope(Names::scope);
+            const auto& ids = s[sl::input_ids];
+            auto table = [&](std::string_view name, std::int64_t rows) {
+                return b.param(std::string(name) + ".weight", {rows, width});
+            };
+            h = b.gather(table(Names::word, sh.vocab_size), ids);
+            h = b.add(h, b.gather(table(Names::position, sh.max_positions), position_ids(b, ids, sh)));
+            if constexpr (token_types_read)
+                h = b.add(h, b.gather(table(Names::token_type, sh.type_vocab_size), s[sl::token_type_ids]));
+            else if constexpr (token_types)
+                h = b.add(h, b.select(table(Names::token_type, sh.type_vocab_size), 0, 0));
+            if constexpr (!task_type.empty())
+                if (sh.task_type_vocab_size > 0)
+                    h = b.add(h, b.gather(table(task_type, sh.task_type_vocab_size), s[slot<"task_type_ids">{}]));
+            if constexpr (!Names::norm.empty()) h = layer_norm(b, Names::norm, h, width, sh.eps);
+        }
+        if constexpr (!project.empty())
+            if (sh.embedding_size > 0) h = dense(b, project, h, width, sh.hidden_size);
+        s.set(sl::hidden_states, h);
+    }
+
+private:
+    template <Backend B>
+    static typename B::value position_ids(B& b, const typename B::value& ids, const encoder_shape& sh) {
+        if constexpr (positions == position_ids_from::range) {
+            return b.range(ids, 1);
+        } else {
+            auto guard = b.scope("position_ids");
+            auto pad = b.constant_i64({sh.position_offset - 1});
+            auto real = b.cast(b.not_equal(ids, pad), dtype::i64);
+            return b.add(b.mul(b.cumsum(real, -1), real), pad);
+        }
     }
 };
 
@@ -128,6 +207,16 @@ struct feed_forward {
     }
 };
 
+namespace detail {
+/// A feed-forward policy takes (b, x, sh), or (b, x, ctx, sh) when it needs
+/// what the stack hands the block (SqueezeBERT: the config's conv groups).
+template <class Ffn, class B, class Ctx>
+typename B::value run_ffn(B& b, const typename B::value& x, const Ctx& ctx, const encoder_shape& sh) {
+    if constexpr (requires { Ffn::forward(b, x, ctx, sh); }) return Ffn::forward(b, x, ctx, sh);
+    else return Ffn::forward(b, x, sh);
+}
+}  // namespace detail
+
 /// One transformer encoder block, the template every text encoder shares:
 ///   post-LN (default): h = LN_a(x + Attn(x));  y = LN_o(h + FFN(h))
 ///   pre-LN:            h = x + Attn(LN_a(x));  y = h + FFN(LN_o(h))
@@ -142,10 +231,10 @@ struct encoder_block {
         const auto hsz = sh.hidden_size;
         if constexpr (placement == norm_placement::post) {
             auto h = layer_norm(b, Names::attn_norm, b.add(x, Attention::forward(b, x, ctx, sh)), hsz, sh.eps);
-            return layer_norm(b, Names::out_norm, b.add(h, Ffn::forward(b, h, sh)), hsz, sh.eps);
+            return layer_norm(b, Names::out_norm, b.add(h, detail::run_ffn<Ffn>(b, h, ctx, sh)), hsz, sh.eps);
         } else {
             auto h = b.add(x, Attention::forward(b, layer_norm(b, Names::attn_norm, x, hsz, sh.eps), ctx, sh));
-            return b.add(h, Ffn::forward(b, layer_norm(b, Names::out_norm, h, hsz, sh.eps), sh));
+            return b.add(h, detail::run_ffn<Ffn>(b, layer_norm(b, Names::out_norm, h, hsz, sh.eps), ctx, sh));
         }
     }
 };
@@ -171,9 +260,93 @@ struct encoder_stack {
 
 // shared layers added by the roberta group (issue #3) go below this line
 
+/// A LayerNorm over the hidden states at `Scope`: the final norm of a pre-LN
+/// stack (XLM-RoBERTa-XL's `encoder.LayerNorm`).
+template <fixed_string Scope>
+struct final_layer_norm {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, EncoderConfig C>
+    static void forward(B& b, io<final_layer_norm, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        s.set(sl::hidden_states, layer_norm(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.eps));
+    }
+};
+
 // shared layers added by the albert group (issue #3) go below this line
 
+/// A config whose layers are shared in groups (ALBERT): `num_hidden_groups`
+/// groups of `inner_group_num` blocks each.
+template <class C>
+concept GroupedConfig = EncoderConfig<C> && requires(const C& c) {
+    { c.num_hidden_groups } -> std::convertible_to<std::int64_t>;
+    { c.inner_group_num } -> std::convertible_to<std::int64_t>;
+};
+
+/// ALBERT's shared layers: num_layers steps; step i runs every block of group
+/// floor(i / (num_layers / num_hidden_groups)) (that quotient in floating
+/// point, as Transformers computes it), the blocks at
+/// `<Names::groups>.<g>.<Names::group_layers>.<j>`, j < inner_group_num.
+/// The weights are shared: the ONNX graph repeats the nodes over the same
+/// initializers. Names: `groups`, `group_layers`, plus what Block reads.
+template <class Names, class Block = encoder_block<Names>>
+struct grouped_encoder_stack {
+    using reads = slots<"hidden_states", "attention_bias">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, GroupedConfig C>
+    static void forward(B& b, io<grouped_encoder_stack, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const auto groups = static_cast<std::int64_t>(c.num_hidden_groups);
+        const auto inner = static_cast<std::int64_t>(c.inner_group_num);
+        auto h = s[sl::hidden_states];
+        const auto& bias = s[sl::attention_bias];
+        const double per_group = static_cast<double>(sh.num_layers) / static_cast<double>(groups);
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            const auto g = static_cast<std::int64_t>(static_cast<double>(i) / per_group);
+            for (std::int64_t j = 0; j < inner; ++j) {
+                auto guard = b.scope(std::string(Names::groups) + "." + std::to_string(g) + "." +
+                                     std::string(Names::group_layers) + "." + std::to_string(j));
+                h = Block::forward(b, h, bias, sh);
+            }
+        }
+        s.set(sl::hidden_states, h);
+    }
+};
+
 // shared layers added by the mobilebert group (issue #3) go below this line
+
+/// A grouped Linear: the channels of x [..., g·i] split into g groups, group
+/// j mapped by w[j] ([i, o]) to output channels [j·o, (j+1)·o); plus bias
+/// [g·o] when given. One broadcast MatMul over [..., g, 1, i] x [g, i, o].
+/// (ConvBERT's GroupedLinearLayer stores w so; a grouped 1x1 Conv1d is the
+/// same map with w = weight.reshape(g, o, i).transpose(1, 2).)
+template <Backend B>
+typename B::value grouped_linear(B& b, const typename B::value& x, const typename B::value& w,
+                                 const typename B::value* bias, std::int64_t groups, std::int64_t in,
+                                 std::int64_t out) {
+    std::vector<std::int64_t> split(x.rank() - 1, 0), merge(x.rank() - 1, 0);
+    split.insert(split.end(), {groups, 1, in / groups});
+    merge.push_back(out);
+    auto y = b.reshape(b.matmul(b.reshape(x, split), w), merge);
+    return bias ? b.add(y, *bias) : y;
+}
+
+/// nn.Conv1d(in, out, kernel_size=1, groups) at `scope` applied at every
+/// position of x [..., in] (channels last): for the [batch, channels,
+/// sequence] tensors of SqueezeBERT, Conv1d(k=1) is this map with the layout
+/// transposed, so the stack keeps [batch, sequence, channels] throughout.
+template <Backend B>
+typename B::value conv1x1(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
+                          std::int64_t out, std::int64_t groups) {
+    auto guard = b.scope(scope);
+    const auto& w = b.param("weight", {out, in / groups, 1});
+    const auto& bias = b.param("bias", {out});
+    if (groups == 1) return b.linear(x, b.reshape(w, {out, in}), &bias);
+    auto w_gio = b.transpose(b.reshape(w, {groups, out / groups, in / groups}), {0, 2, 1});
+    return grouped_linear(b, x, w_gio, &bias, groups, in, out);
+}
 
 // shared layers added by the convbert group (issue #3) go below this line
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -149,6 +150,107 @@ struct lm_head {
 // shared layers added by the roberta group (issue #3) go below this line
 
 // shared layers added by the albert group (issue #3) go below this line
+
+/// Which hidden state SequenceSummary keeps (config `summary_type`). Without a
+/// `cls_index` input (the exported graphs have none), "cls_index" takes the
+/// last token, as Transformers does.
+enum class summary_kind { last, first, mean, cls_index };
+
+[[nodiscard]] constexpr std::optional<summary_kind> summary_kind_from_name(std::string_view s) noexcept {
+    if (s == "last") return summary_kind::last;
+    if (s == "first") return summary_kind::first;
+    if (s == "mean") return summary_kind::mean;
+    if (s == "cls_index") return summary_kind::cls_index;
+    return std::nullopt;  // "attn" is not implemented in Transformers either
+}
+
+/// Transformers' SequenceSummary settings, as the config fields name them.
+struct summary_spec {
+    summary_kind type = summary_kind::last;  // summary_type
+    bool use_proj = false;                   // summary_use_proj: a Linear after the pick
+    bool proj_to_labels = false;             // summary_proj_to_labels: that Linear maps to num_labels
+    bool activate = false;                   // summary_activation is set (and not "linear")
+    activation act = activation::tanh;       // ... and names this function
+    // summary_first_dropout / summary_last_dropout: no-ops at inference
+
+    /// Width of the summary: num_labels when projected to labels, else hidden_size.
+    [[nodiscard]] constexpr std::int64_t width(const encoder_shape& sh) const {
+        return use_proj && proj_to_labels && sh.num_labels > 0 ? sh.num_labels : sh.hidden_size;
+    }
+};
+
+/// A config whose `summary()` gives the SequenceSummary settings (besides its shape()).
+template <class C>
+concept SummaryConfig = EncoderConfig<C> && requires(const C& c) {
+    { c.summary() } -> std::same_as<summary_spec>;
+};
+
+/// Read the summary_* fields of config.json over the family's defaults.
+/// `Reader` is a config_reader (io/config_json.hpp).
+template <class Reader>
+void read_summary(const Reader& r, summary_spec& s) {
+    if (r.has("summary_type")) {
+        std::string t;
+        r.get("summary_type", t);
+        const auto k = summary_kind_from_name(t);
+        if (!k)
+            throw error("config.unsupported", r.where() + ": /summary_type: \"" + t +
+                                                  "\" is not supported (first, last, mean or cls_index)");
+        s.type = *k;
+    }
+    r.get("summary_use_proj", s.use_proj);
+    r.get("summary_proj_to_labels", s.proj_to_labels);
+    if (r.has("summary_activation")) {
+        std::string a;
+        r.get("summary_activation", a);
+        // Transformers: a falsy name is no activation; "linear" is the identity
+        s.activate = !a.empty() && a != "linear";
+        if (s.activate) r.get("summary_activation", s.act);
+    } else if (r.is_null("summary_activation")) {
+        s.activate = false;  // None
+    }
+}
+
+/// Transformers' SequenceSummary at `Scope` (its projection is `<Scope>.summary`)
+/// as a classification head: pick a token (first, last, cls_index) or the mean
+/// over the sequence, then the optional projection and activation, as the
+/// config's summary() says at run time. The summary is `logits` itself
+/// (XLM's sequence classification), or goes through the Linear `Classifier`
+/// to num_labels, or with `Choices` to one score per choice folded back to
+/// [batch, choice] (XLM's `logits_proj`, ELECTRA's and ConvBERT's `classifier`).
+template <fixed_string Scope, fixed_string Classifier = "", bool Choices = false>
+struct sequence_summary {
+    static_assert(!Choices || !Classifier.view().empty(),
+                  "multiple choice needs a Classifier Linear from the summary to one score per choice");
+    using reads = std::conditional_t<Choices, slots<"hidden_states", "choice_shape">, slots<"hidden_states">>;
+    using writes = slots<"logits">;
+
+    template <Backend B, SummaryConfig C>
+    static void forward(B& b, io<sequence_summary, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const summary_spec sp = c.summary();
+        typename B::value x;
+        {
+            auto guard = b.scope(Scope.view());
+            const auto& h = s[sl::hidden_states];
+            switch (sp.type) {
+                case summary_kind::first: x = b.select(h, 1, 0); break;
+                case summary_kind::last:
+                case summary_kind::cls_index: x = b.select(h, 1, -1); break;
+                case summary_kind::mean: x = b.reduce_mean(h, 1); break;
+            }
+            if (sp.use_proj) x = dense(b, "summary", x, sh.hidden_size, sp.width(sh));
+            if (sp.activate) x = activate(b, sp.act, x);
+        }
+        if constexpr (!Classifier.view().empty())
+            x = dense(b, Classifier.view(), x, sp.width(sh), Choices ? 1 : sh.num_labels);
+        if constexpr (Choices) {
+            auto guard = b.scope("unfold_choices");
+            x = b.reshape(x, s[sl::choice_shape]);
+        }
+        s.set(sl::logits, x);
+    }
+};
 
 // shared layers added by the mobilebert group (issue #3) go below this line
 

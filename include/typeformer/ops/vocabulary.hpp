@@ -58,10 +58,15 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.attention(x, x, x, &x, std::int64_t{1}, 1.f) } -> std::same_as<typename B::value>;
 
     // ops added for the roberta group (issue #3) go below this line
+    { b.not_equal(x, x) } -> std::same_as<typename B::value>;  // boolean, broadcasting
+    { b.cumsum(x, 0) } -> std::same_as<typename B::value>;      // running sum along an axis (int64 or float32)
 
     // ops added for the albert group (issue #3) go below this line
+    { b.reduce_mean(x, 1) } -> std::same_as<typename B::value>;
 
     // ops added for the mobilebert group (issue #3) go below this line
+    { b.concat(std::vector<typename B::value>{x, x}, std::int64_t{0}) } -> std::same_as<typename B::value>;
+    { b.slice(x, std::int64_t{0}, std::int64_t{0}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
     // ops added for the convbert group (issue #3) go below this line
 

@@ -1,0 +1,234 @@
+// typeformer/models/squeezebert.hpp: SqueezeBERT (`model_type` "squeezebert").
+//
+// BERT's embeddings, post-LN blocks, pooler and heads, with every Linear of
+// the blocks a grouped 1x1 Conv1d (groups from the config: q_groups, k_groups,
+// v_groups, post_attention_groups, intermediate_groups, output_groups).
+// Transformers runs the blocks in [batch, channels, sequence] layout; a 1x1
+// Conv1d is a per-position map of the channels, so here the blocks stay in
+// [batch, sequence, channels] and the convolutions are grouped Linears
+// (conv1x1, layers/encoder.hpp). The blocks' LayerNorms are built without the
+// config: eps 1e-12 whatever `layer_norm_eps` says (the embeddings' and the
+// LM head's follow it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// The conv groups of a SqueezeBERT block.
+struct squeezebert_groups {
+    std::int64_t q, k, v, post_attention, intermediate, output;
+};
+
+/// SqueezeBertConfig, with Transformers' defaults.
+struct squeezebert_config {
+    std::int64_t vocab_size = 30522;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    activation hidden_act = activation::gelu;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double layer_norm_eps = 1e-12;
+    std::int64_t embedding_size = 768;
+    std::int64_t q_groups = 4;
+    std::int64_t k_groups = 4;
+    std::int64_t v_groups = 4;
+    std::int64_t post_attention_groups = 1;
+    std::int64_t intermediate_groups = 4;
+    std::int64_t output_groups = 4;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
+                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
+                false, num_labels};
+    }
+    [[nodiscard]] constexpr squeezebert_groups groups() const {
+        return {q_groups, k_groups, v_groups, post_attention_groups, intermediate_groups, output_groups};
+    }
+};
+
+constexpr bool check(const squeezebert_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.embedding_size == c.hidden_size, "embedding_size must equal hidden_size (SqueezeBertEncoder asserts it)");
+    require(c.q_groups > 0 && c.k_groups > 0 && c.v_groups > 0 && c.post_attention_groups > 0 &&
+                c.intermediate_groups > 0 && c.output_groups > 0,
+            "every *_groups must be positive");
+    require(c.hidden_size % c.q_groups == 0 && c.hidden_size % c.k_groups == 0 && c.hidden_size % c.v_groups == 0 &&
+                c.hidden_size % c.post_attention_groups == 0,
+            "hidden_size must be divisible by q_groups, k_groups, v_groups and post_attention_groups");
+    require(c.hidden_size % c.intermediate_groups == 0 && c.intermediate_size % c.intermediate_groups == 0,
+            "hidden_size and intermediate_size must be divisible by intermediate_groups");
+    require(c.hidden_size % c.output_groups == 0 && c.intermediate_size % c.output_groups == 0,
+            "hidden_size and intermediate_size must be divisible by output_groups");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+inline squeezebert_config squeezebert_config_from_json(const config_reader& r) {
+    squeezebert_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("embedding_size", c.embedding_size);
+    r.get("q_groups", c.q_groups);
+    r.get("k_groups", c.k_groups);
+    r.get("v_groups", c.v_groups);
+    r.get("post_attention_groups", c.post_attention_groups);
+    r.get("intermediate_groups", c.intermediate_groups);
+    r.get("output_groups", c.output_groups);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    check_loaded(c, r.where());
+    return c;
+}
+
+/// What a SqueezeBERT block is handed: the attention bias and the conv groups.
+template <class V>
+struct squeezebert_context {
+    V bias;
+    squeezebert_groups groups;
+};
+
+/// Self-attention with grouped 1x1 convs for q, k, v and the output (`o`,
+/// post_attention.conv1d). Names as self_attention's.
+template <class Names>
+struct squeezebert_attention {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x,
+                                     const squeezebert_context<typename B::value>& ctx, const encoder_shape& sh) {
+        const auto hsz = sh.hidden_size;
+        const auto& g = ctx.groups;
+        auto q = conv1x1(b, Names::q, x, hsz, hsz, g.q);
+        auto k = conv1x1(b, Names::k, x, hsz, hsz, g.k);
+        auto v = conv1x1(b, Names::v, x, hsz, hsz, g.v);
+        const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
+        typename B::value out;
+        {
+            auto guard = b.scope(Names::attention);
+            out = b.attention(q, k, v, &ctx.bias, sh.num_heads, scale);
+        }
+        return conv1x1(b, Names::o, out, hsz, hsz, g.post_attention);
+    }
+};
+
+/// The feed-forward with grouped 1x1 convs. Names as feed_forward's.
+template <class Names>
+struct squeezebert_feed_forward {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x,
+                                     const squeezebert_context<typename B::value>& ctx, const encoder_shape& sh) {
+        const auto& g = ctx.groups;
+        auto f = activate(b, sh.act, conv1x1(b, Names::ffn_in, x, sh.hidden_size, sh.intermediate_size, g.intermediate));
+        return conv1x1(b, Names::ffn_out, f, sh.intermediate_size, sh.hidden_size, g.output);
+    }
+};
+
+namespace squeezebert_names {
+struct embeddings {
+    static constexpr std::string_view scope = "transformer.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "token_type_embeddings",
+                                      norm = "LayerNorm";
+};
+struct layer {
+    static constexpr std::string_view stack = "transformer.encoder.layers", q = "attention.query",
+                                      k = "attention.key", v = "attention.value", attention = "attention",
+                                      o = "post_attention.conv1d", attn_norm = "post_attention.layernorm",
+                                      ffn_in = "intermediate.conv1d", ffn_out = "output.conv1d",
+                                      out_norm = "output.layernorm";
+};
+struct lm {
+    static constexpr std::string_view transform = "cls.predictions.transform.dense",
+                                      norm = "cls.predictions.transform.LayerNorm",
+                                      decoder = "cls.predictions.decoder",
+                                      tied_weight = "transformer.embeddings.word_embeddings.weight",
+                                      tied_bias = "cls.predictions.bias";
+};
+}  // namespace squeezebert_names
+
+/// The blocks at `transformer.encoder.layers.<i>`: encoder_block with the
+/// conv policies, handed the bias and the config's groups, LayerNorm eps 1e-12.
+/// (A stack of its own only because encoder_stack hands blocks the bias
+/// alone; when it takes a context policy, this is encoder_stack with one.)
+struct squeezebert_stack {
+    using reads = slots<"hidden_states", "attention_bias">;
+    using writes = slots<"hidden_states">;
+    using block = encoder_block<squeezebert_names::layer, squeezebert_attention<squeezebert_names::layer>,
+                                squeezebert_feed_forward<squeezebert_names::layer>>;
+
+    template <Backend B>
+    static void forward(B& b, io<squeezebert_stack, typename B::value> s, const squeezebert_config& c) {
+        auto sh = c.shape();
+        sh.eps = 1e-12f;  // SqueezeBertLayerNorm(cout): the default eps, not layer_norm_eps
+        const squeezebert_context<typename B::value> ctx{s[sl::attention_bias], c.groups()};
+        auto h = s[sl::hidden_states];
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            auto guard = b.scope(std::string(squeezebert_names::layer::stack) + "." + std::to_string(i));
+            h = block::forward(b, h, ctx, sh);
+        }
+        s.set(sl::hidden_states, h);
+    }
+};
+
+struct squeezebert_family {
+    static constexpr std::string_view model_type = "squeezebert";
+    static constexpr std::string_view base_prefix = "transformer";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = squeezebert_config;
+    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
+                               task::multiple_choice, task::token_classification, task::question_answering>;
+
+    static config load(const config_reader& r) { return squeezebert_config_from_json(r); }
+    static std::vector<std::string> ignored() {
+        return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};
+    }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
+
+    using trunk = type_list<embeddings<squeezebert_names::embeddings>, mask_to_bias, squeezebert_stack>;
+    using pooler = first_token_pooler<"transformer.pooler.dense", activation::tanh>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<squeezebert_names::lm>>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
+                  type_list<pooler, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// SqueezeBERT with a compile-time config.
+template <squeezebert_config C, class Task = task::default_>
+struct squeezebert : model_of<squeezebert_family, Task> {
+    static_assert(check(C));
+    static constexpr squeezebert_config config = C;
+};
+
+}  // namespace typeformer::inline v0
