@@ -27,6 +27,7 @@
 #include "typeformer/core/config.hpp"
 #include "typeformer/core/dtype.hpp"
 #include "typeformer/core/error.hpp"
+#include "typeformer/core/slots.hpp"
 #include "typeformer/io/checkpoint.hpp"
 
 namespace typeformer::inline v0 {
@@ -154,7 +155,8 @@ public:
     // -- graph boundary ------------------------------------------------------
     value input(std::string_view name, dtype type, std::span<const std::string_view> axes) {
         value v{std::string(name), type, {}};
-        for (auto a : axes) v.shape.push_back(dim{-1, std::string(a)});
+        for (auto a : axes)
+            v.shape.push_back(static_extent(a) >= 0 ? dim{static_extent(a), {}} : dim{-1, std::string(a)});
         write_value_info(graph()->add_input(), v);
         return v;
     }

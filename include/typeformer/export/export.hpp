@@ -148,7 +148,10 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
     for_each_type(typename Model::inputs{}, [&]<class I>() {
         std::vector<std::size_t> shape;
         for (auto a : I::axes_type::names)
-            shape.push_back(static_cast<std::size_t>(a == "batch" ? n.batch : a == "choice" ? n.choice : n.sequence));
+            shape.push_back(static_cast<std::size_t>(static_extent(a) >= 0 ? static_extent(a)
+                                                     : a == "batch"          ? n.batch
+                                                     : a == "choice"         ? n.choice
+                                                                             : n.sequence));
         xt::xarray<std::int64_t> v = xt::zeros<std::int64_t>(shape);
         const auto seq = static_cast<std::size_t>(n.sequence);
         for (std::size_t k = 0; k < v.size(); ++k) {
@@ -160,6 +163,13 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(3, std::max<std::int64_t>(sh.task_type_vocab_size, 1))));
 
             // dummy values of the inputs added by the albert group (issue #3) below this line
+            else if (I::name == "bbox") {
+                // LayoutLM's (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1, inside the 2-D position tables
+                const std::size_t c = k % 4;
+                const std::int64_t lo = c < 2 ? 0 : v.data()[k - 2];
+                const std::int64_t span = std::max<std::int64_t>(sh.max_2d_positions, 1) - lo;
+                v.data()[k] = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::max<std::int64_t>(span, 1)));
+            }
 
             // dummy values of the inputs added by the sparse group (issue #3) below this line
             else if (I::name == "global_attention_mask")  // Longformer: a few global tokens per row
