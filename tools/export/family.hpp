@@ -48,6 +48,7 @@ family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
 family_entry roformer_entry();
+family_entry convbert_entry();
 
 // entries of the deberta group (issue #3) below this line
 
@@ -69,6 +70,7 @@ inline std::vector<family_entry> all_families() {
 
         // entries of the convbert group (issue #3) below this line
         roformer_entry(),
+        convbert_entry(),
 
         // entries of the deberta group (issue #3) below this line
 
