@@ -686,6 +686,11 @@ std::vector<op_case> make_cases() {
             .def([](auto& b, const auto& x, const auto& w) { return b.conv1d(x, w, nullptr, 0, 1); }));
 
     // cases for ops added by the sparse group (issue #3) go below this line
+    // ties (integer-valued floats) must pick the first maximum, as torch.argmax and ONNX ArgMax do
+    add(at_all(op_case("argmax", "last axis ties").in(f32("x", int_floats(0, 3))), seq3)
+            .def([](auto& b, const auto& x) { return b.argmax(x, -1); }));
+    add(at_all(op_case("argmax", "axis 1").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.argmax(x, 1); }));
     return c;
 }
 
@@ -849,6 +854,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "gather_last", "clip", "conv1d",
 
         // ops of the sparse group (issue #3) below this line
+        "argmax",
     };
     std::set<std::string> covered;
     for (const auto& c : cases()) covered.insert(c.op);

@@ -645,6 +645,31 @@ public:
     }
 
     // -- ops added for the sparse group (issue #3) go below this line
+    /// Index of the first maximum of a float tensor along `axis`, which
+    /// disappears (ONNX ArgMax, keepdims 0, select_last_index 0); int64.
+    value argmax(const value& x, std::int64_t axis) {
+        if (!x.is_float()) throw error("eval.type", "argmax expects a float tensor");
+        const auto ax = detail::norm_axis(axis, x.rank());
+        const auto s = x.shape();
+        std::size_t outer = 1, inner = 1;
+        for (std::size_t d = 0; d < ax; ++d) outer *= static_cast<std::size_t>(s[d]);
+        for (std::size_t d = ax + 1; d < s.size(); ++d) inner *= static_cast<std::size_t>(s[d]);
+        const auto n = static_cast<std::size_t>(s[ax]);
+        if (n == 0) throw error("eval.argmax", "argmax over an empty axis");
+        std::vector<std::size_t> out_shape;
+        for (std::size_t d = 0; d < s.size(); ++d)
+            if (d != ax) out_shape.push_back(static_cast<std::size_t>(s[d]));
+        xt::xarray<std::int64_t> out = xt::xarray<std::int64_t>::from_shape(out_shape);
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t i = 0; i < inner; ++i) {
+                const float* p = x.f.data() + o * n * inner + i;
+                std::size_t best = 0;
+                for (std::size_t k = 1; k < n; ++k)
+                    if (p[k * inner] > p[best * inner]) best = k;
+                out.data()[o * inner + i] = static_cast<std::int64_t>(best);
+            }
+        return value(std::move(out));
+    }
 
 private:
     static void softmax_row(float* p, std::size_t n) {

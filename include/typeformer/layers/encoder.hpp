@@ -35,6 +35,9 @@ struct encoder_shape {
     /// Rows of the task-type table (ERNIE's `task_type_vocab_size` when
     /// `use_task_id`); 0: no task-type embeddings.
     std::int64_t task_type_vocab_size = 0;
+    /// Rows of the 2-D position tables (LayoutLM's `max_2d_position_embeddings`,
+    /// the range of its bbox coordinates); 0: none.
+    std::int64_t max_2d_positions = 0;
 
     [[nodiscard]] constexpr std::int64_t embedding_width() const {
         return embedding_size > 0 ? embedding_size : hidden_size;
@@ -347,6 +350,24 @@ struct grouped_encoder_stack {
 };
 
 // shared layers added by the mobilebert group (issue #3) go below this line
+
+/// A stack context (encoder_stack's Context policy) handing every block the
+/// attention bias and the whole config, for blocks whose structure depends on
+/// more of the config than encoder_shape holds (SqueezeBERT's conv groups,
+/// MobileBERT's bottlenecks): blocks get a `bias_and_config<value, Config>`.
+template <class V, class C>
+struct bias_and_config {
+    V bias;
+    C config;
+};
+struct config_context {
+    using reads = slots<"attention_bias">;
+
+    template <Backend B, class Io, class C>
+    static bias_and_config<typename B::value, C> make(B&, const Io& s, const C& c) {
+        return {s[sl::attention_bias], c};
+    }
+};
 
 /// A grouped Linear: the channels of x [..., g·i] split into g groups, group
 /// j mapped by w[j] ([i, o]) to output channels [j·o, (j+1)·o); plus bias

@@ -80,6 +80,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.conv1d(x, x, &x, std::int64_t{1}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
     // ops added for the sparse group (issue #3) go below this line
+    { b.argmax(x, 0) } -> std::same_as<typename B::value>;
 };
 
 }  // namespace typeformer::inline v0
