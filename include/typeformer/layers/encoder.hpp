@@ -35,6 +35,9 @@ struct encoder_shape {
     /// Rows of the task-type table (ERNIE's `task_type_vocab_size` when
     /// `use_task_id`); 0: no task-type embeddings.
     std::int64_t task_type_vocab_size = 0;
+    /// Rows of the 2-D position tables (LayoutLM's `max_2d_position_embeddings`,
+    /// the range of its bbox coordinates); 0: none.
+    std::int64_t max_2d_positions = 0;
 
     [[nodiscard]] constexpr std::int64_t embedding_width() const {
         return embedding_size > 0 ? embedding_size : hidden_size;
