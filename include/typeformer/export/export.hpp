@@ -73,6 +73,31 @@ void tie_weights(const typename F::config& c, checkpoint& ck) {
     });
 }
 
+/// --dtype fp16: the default validation tolerance. The reference runs in
+/// float32 on the same float16-rounded weights (fp16_rounded_weights), so
+/// what remains is the rounding of the outputs to float16 (11 significant
+/// bits: half a unit in the last place is 0.0078 at magnitude 32) and
+/// float32 round-off.
+inline constexpr double fp16_atol = 1e-2;
+
+/// The weights of (Family, Task) rounded to float16 and back, as a cache for
+/// reference_outputs: the reference of a --dtype fp16 export.
+template <Family F, class Task>
+weight_cache fp16_rounded_weights(const typename F::config& c, const checkpoint& ck) {
+    onnx_backend b(&ck);
+    forward<model_of<F, Task>>(b, c);
+    weight_cache cache;
+    for (const auto& r : b.requests()) {
+        const auto* t = resolve(ck, r);
+        if (!t) continue;
+        auto a = xt::xarray<float>::from_shape(std::vector<std::size_t>(t->shape.begin(), t->shape.end()));
+        read_as_f32(*t, std::span<float>(a.data(), a.size()));
+        for (auto& v : a) v = half_to_float(float_to_half(v));
+        cache.emplace(r.name, eval_value(std::move(a)));
+    }
+    return cache;
+}
+
 /// The whole model in memory, weights included.
 inline onnx::ModelProto materialize(built_graph g) {
     add_initializers(*g.model.mutable_graph(), g.initializers);
@@ -123,7 +148,10 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
     for_each_type(typename Model::inputs{}, [&]<class I>() {
         std::vector<std::size_t> shape;
         for (auto a : I::axes_type::names)
-            shape.push_back(static_cast<std::size_t>(a == "batch" ? n.batch : a == "choice" ? n.choice : n.sequence));
+            shape.push_back(static_cast<std::size_t>(static_extent(a) >= 0 ? static_extent(a)
+                                                     : a == "batch"          ? n.batch
+                                                     : a == "choice"         ? n.choice
+                                                                             : n.sequence));
         xt::xarray<std::int64_t> v = xt::zeros<std::int64_t>(shape);
         const auto seq = static_cast<std::size_t>(n.sequence);
         for (std::size_t k = 0; k < v.size(); ++k) {
@@ -135,8 +163,17 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(3, std::max<std::int64_t>(sh.task_type_vocab_size, 1))));
 
             // dummy values of the inputs added by the albert group (issue #3) below this line
+            else if (I::name == "bbox") {
+                // LayoutLM's (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1, inside the 2-D position tables
+                const std::size_t c = k % 4;
+                const std::int64_t lo = c < 2 ? 0 : v.data()[k - 2];
+                const std::int64_t span = std::max<std::int64_t>(sh.max_2d_positions, 1) - lo;
+                v.data()[k] = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::max<std::int64_t>(span, 1)));
+            }
 
             // dummy values of the inputs added by the sparse group (issue #3) below this line
+            else if (I::name == "global_attention_mask")  // Longformer: a few global tokens per row
+                v.data()[k] = (pos + row) % 4 == 0 ? 1 : 0;
 
             else if (I::name == "token_type_ids")
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));

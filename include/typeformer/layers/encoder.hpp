@@ -35,6 +35,9 @@ struct encoder_shape {
     /// Rows of the task-type table (ERNIE's `task_type_vocab_size` when
     /// `use_task_id`); 0: no task-type embeddings.
     std::int64_t task_type_vocab_size = 0;
+    /// Rows of the 2-D position tables (LayoutLM's `max_2d_position_embeddings`,
+    /// the range of its bbox coordinates); 0: none.
+    std::int64_t max_2d_positions = 0;
 
     [[nodiscard]] constexpr std::int64_t embedding_width() const {
         return embedding_size > 0 ? embedding_size : hidden_size;
@@ -348,24 +351,21 @@ struct grouped_encoder_stack {
 
 // shared layers added by the mobilebert group (issue #3) go below this line
 
-/// num_layers blocks at `<Names::stack>.<i>`, each given the attention bias
-/// and the whole config, for blocks whose structure depends on more of the
-/// config than encoder_shape holds (SqueezeBERT's conv groups, MobileBERT's
-/// bottlenecks). `Block::forward(b, h, bias, config)`.
-template <class Names, class Block>
-struct config_block_stack {
-    using reads = slots<"hidden_states", "attention_bias">;
-    using writes = slots<"hidden_states">;
+/// A stack context (encoder_stack's Context policy) handing every block the
+/// attention bias and the whole config, for blocks whose structure depends on
+/// more of the config than encoder_shape holds (SqueezeBERT's conv groups,
+/// MobileBERT's bottlenecks): blocks get a `bias_and_config<value, Config>`.
+template <class V, class C>
+struct bias_and_config {
+    V bias;
+    C config;
+};
+struct config_context {
+    using reads = slots<"attention_bias">;
 
-    template <Backend B, class C>
-    static void forward(B& b, io<config_block_stack, typename B::value> s, const C& c) {
-        auto h = s[sl::hidden_states];
-        const auto& bias = s[sl::attention_bias];
-        for (std::int64_t i = 0; i < c.shape().num_layers; ++i) {
-            auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
-            h = Block::forward(b, h, bias, c);
-        }
-        s.set(sl::hidden_states, h);
+    template <Backend B, class Io, class C>
+    static bias_and_config<typename B::value, C> make(B&, const Io& s, const C& c) {
+        return {s[sl::attention_bias], c};
     }
 };
 
