@@ -29,7 +29,8 @@ APT_PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev
   nlohmann-json3-dev libgtest-dev libbenchmark-dev libcli11-dev
-  unzip time
+  unzip time python3
+  clang libclang-rt-dev
 )
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

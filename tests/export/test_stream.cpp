@@ -3,6 +3,7 @@
 // transposed initializers; and it passes the full checker.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -104,4 +105,96 @@ TEST(initializer_source, transposed_ranges_match_a_plain_transpose) {
                 ASSERT_EQ(out[static_cast<std::size_t>(c * 200 + r)], tall[static_cast<std::size_t>(r * 3 + c)]);
     }
     fs::remove_all(dir);
+}
+
+TEST(write_onnx_external, loads_from_another_folder_and_runs_like_the_single_file) {
+    // model.onnx + model.onnx_data written through staged_output, moved into
+    // place, then run by ONNX Runtime from another working directory: the
+    // same outputs as the single-file export; offsets aligned, the data file
+    // holds exactly the tensors
+    auto ck = tf::checkpoint::open(fixture("masked-lm"));
+    ck.set_base_prefix("bert");
+    const auto cfg =
+        tf::bert_family::load(tf::config_reader(tf::config_reader::load(fixture("masked-lm") / "config.json"), "c"));
+    auto g = tf::build_graph<tf::bert_family, tf::task::masked_lm>(cfg, ck, 17, "m");
+    const auto root = fs::temp_directory_path() / ("typeformer_ext_" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "elsewhere");
+    {
+        tf::staged_output out(root / "out");
+        std::string model;
+        out.write("model.onnx_data", [&](std::ostream& data) {
+            std::ostringstream m;
+            const bool ok = tf::write_onnx_external(m, data, "model.onnx_data", g.model, g.initializers);
+            model = m.str();
+            return ok;
+        });
+        out.write("model.onnx", [&](std::ostream& o) { return static_cast<bool>(o << model); });
+        out.write("single.onnx", [&](std::ostream& o) { return tf::write_onnx(o, g.model, g.initializers); });
+        out.commit();
+    }
+    EXPECT_EQ(std::distance(fs::directory_iterator(root / "out"), fs::directory_iterator()), 3);
+    onnx::ModelProto m;
+    {
+        std::ifstream in(root / "out" / "model.onnx", std::ios::binary);
+        ASSERT_TRUE(m.ParseFromIstream(&in));
+    }
+    std::uint64_t end = 0;
+    for (const auto& t : m.graph().initializer()) {
+        ASSERT_EQ(t.data_location(), onnx::TensorProto::EXTERNAL);
+        ASSERT_EQ(t.external_data_size(), 3);
+        EXPECT_EQ(t.external_data(0).value(), "model.onnx_data");
+        const std::uint64_t offset = std::stoull(t.external_data(1).value()), length = std::stoull(t.external_data(2).value());
+        EXPECT_EQ(offset % tf::external_alignment, 0u) << t.name();
+        end = std::max(end, offset + length);
+    }
+    EXPECT_EQ(fs::file_size(root / "out" / "model.onnx_data"), end);
+
+    const auto cwd = fs::current_path();
+    fs::current_path(root / "elsewhere");
+    const auto inputs = tf::make_inputs<tf::model_of<tf::bert_family, tf::task::masked_lm>>(cfg.shape(), {});
+    tf::ort_runner external(fs::path("../out/model.onnx")), single(root / "out" / "single.onnx");
+    const auto a = external.run(inputs), b = single.run(inputs);
+    fs::current_path(cwd);
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& [name, v] : a) EXPECT_EQ(tf::max_abs_diff(v, b.at(name)), 0.0) << name;
+    fs::remove_all(root);
+}
+
+TEST(staged_output, removed_unless_committed_and_recovers_what_a_kill_left) {
+    const auto root = fs::temp_directory_path() / ("typeformer_stage_" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    { std::ofstream(root / "model.onnx") << "previous"; }
+    {
+        tf::staged_output out(root);
+        out.write("model.onnx", [](std::ostream& o) { return static_cast<bool>(o << "new"); });
+        EXPECT_TRUE(fs::exists(out.staged("model.onnx")));
+    }  // not committed: as if an error was thrown
+    EXPECT_EQ(std::distance(fs::directory_iterator(root), fs::directory_iterator()), 1);
+    // what a killed export leaves: a staging folder of a dead process, committed or not
+    fs::create_directories(root / ".typeformer-staging.999999999");
+    { std::ofstream(root / ".typeformer-staging.999999999" / "model.onnx") << "half"; }
+    EXPECT_EQ(tf::staged_output::recover(root).size(), 1u);
+    EXPECT_FALSE(fs::exists(root / ".typeformer-staging.999999999"));
+    fs::create_directories(root / ".typeformer-staging.999999998");
+    { std::ofstream(root / ".typeformer-staging.999999998" / "model.onnx") << "complete"; }
+    { std::ofstream(root / ".typeformer-staging.999999998" / ".commit") << "model.onnx"; }
+    EXPECT_EQ(tf::staged_output::recover(root).size(), 1u);
+    std::string text;
+    std::ifstream(root / "model.onnx") >> text;
+    EXPECT_EQ(text, "complete");
+    // a write that fails names the file and the cause
+    {
+        tf::staged_output out(root);
+        try {
+            out.write("model.onnx", [](std::ostream&) { return false; });
+            FAIL() << "no error";
+        } catch (const tf::error& e) {
+            EXPECT_EQ(e.id(), "export.write");
+            EXPECT_NE(std::string(e.what()).find((root / "model.onnx").string() + ": write failed"), std::string::npos);
+        }
+    }
+    EXPECT_EQ(std::distance(fs::directory_iterator(root), fs::directory_iterator()), 1);
+    fs::remove_all(root);
 }

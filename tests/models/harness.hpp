@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -74,14 +75,25 @@ void check_against_transformers() {
         const auto& g = built.proto.graph();
         // inputs and outputs: names, order and named axes as declared
         std::vector<std::string> in_names, out_names;
-        tf::for_each_type(typename model::inputs{}, [&]<class I>() { in_names.emplace_back(I::name); });
+        std::vector<std::vector<std::string_view>> in_axes;
+        tf::for_each_type(typename model::inputs{}, [&]<class I>() {
+            in_names.emplace_back(I::name);
+            in_axes.emplace_back(I::axes_type::names.begin(), I::axes_type::names.end());
+        });
         tf::for_each_type(typename model::outputs{}, [&]<class O>() { out_names.emplace_back(O::name); });
         ASSERT_EQ(g.input_size(), static_cast<int>(in_names.size()));
         for (int k = 0; k < g.input_size(); ++k) {
             EXPECT_EQ(g.input(k).name(), in_names[static_cast<std::size_t>(k)]);
             const auto& shape = g.input(k).type().tensor_type().shape();
+            const auto& want = in_axes[static_cast<std::size_t>(k)];
             EXPECT_EQ(shape.dim(0).dim_param(), "batch");
-            EXPECT_EQ(shape.dim(shape.dim_size() - 1).dim_param(), "sequence");
+            EXPECT_NE(std::find(want.begin(), want.end(), "sequence"), want.end()) << in_names[static_cast<std::size_t>(k)];
+            ASSERT_EQ(shape.dim_size(), static_cast<int>(want.size())) << in_names[static_cast<std::size_t>(k)];
+            for (int d = 0; d < shape.dim_size(); ++d) {
+                const auto a = want[static_cast<std::size_t>(d)];
+                if (tf::static_extent(a) >= 0) EXPECT_EQ(shape.dim(d).dim_value(), tf::static_extent(a));
+                else EXPECT_EQ(shape.dim(d).dim_param(), a) << in_names[static_cast<std::size_t>(k)] << " axis " << d;
+            }
         }
         ASSERT_EQ(g.output_size(), static_cast<int>(out_names.size()));
         for (int k = 0; k < g.output_size(); ++k) {

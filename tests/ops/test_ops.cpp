@@ -634,6 +634,17 @@ std::vector<op_case> make_cases() {
     }));
 
     // cases for ops added by the convbert group (issue #3) go below this line
+    for (std::size_t heads : {1, 2}) {
+        const auto h = std::to_string(heads);
+        // x [B, S, H*D], sin and cos [S, D/2]; odd pair counts included
+        add(at_all(op_case("rotary", "heads " + h).in(f32("x")).in(f32("sin")).in(f32("cos")),
+                   {{{1, 1, 8}, {1, 4 / heads}, {1, 4 / heads}},
+                    {{3, 7, 12}, {7, 6 / heads}, {7, 6 / heads}},
+                    {{2, 5, 20}, {5, 10 / heads}, {5, 10 / heads}}})
+                .def([heads](auto& b, const auto& x, const auto& s, const auto& c) {
+                    return b.rotary(x, s, c, static_cast<std::int64_t>(heads));
+                }));
+    }
 
     // cases for ops added by the deberta group (issue #3) go below this line
     // gather_last: DeBERTa's torch.gather of relative-position scores; a copy, exact
@@ -668,6 +679,11 @@ std::vector<op_case> make_cases() {
             .def([](auto& b, const auto& x, const auto& w) { return b.conv1d(x, w, nullptr, 0, 1); }));
 
     // cases for ops added by the sparse group (issue #3) go below this line
+    // ties (integer-valued floats) must pick the first maximum, as torch.argmax and ONNX ArgMax do
+    add(at_all(op_case("argmax", "last axis ties").in(f32("x", int_floats(0, 3))), seq3)
+            .def([](auto& b, const auto& x) { return b.argmax(x, -1); }));
+    add(at_all(op_case("argmax", "axis 1").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.argmax(x, 1); }));
     return c;
 }
 
@@ -825,11 +841,13 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "concat", "slice",
 
         // ops of the convbert group (issue #3) below this line
+        "rotary",
 
         // ops of the deberta group (issue #3) below this line
         "gather_last", "clip", "conv1d",
 
         // ops of the sparse group (issue #3) below this line
+        "argmax",
     };
     std::set<std::string> covered;
     for (const auto& c : cases()) covered.insert(c.op);

@@ -25,6 +25,8 @@ struct request {
     // request fields of the checkpoints group (issue #5) below this line
 
     // request fields of the robustness group (issue #5) below this line
+    bool external_data = false;  // weights in model.onnx_data (also automatic past 2 GiB)
+    bool force = false;          // replace an existing model.onnx even if not validated
 
 };
 
@@ -42,17 +44,23 @@ family_entry distilbert_entry();
 // entries of the albert group (issue #3) below this line
 family_entry xlm_entry();
 family_entry flaubert_entry();
+family_entry layoutlm_entry();
+family_entry albert_entry();
 
 // entries of the mobilebert group (issue #3) below this line
+family_entry mobilebert_entry();
 family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
+family_entry roformer_entry();
 
 // entries of the deberta group (issue #3) below this line
 family_entry deberta_entry();
 family_entry deberta_v2_entry();
 
 // entries of the sparse group (issue #3) below this line
+family_entry big_bird_entry();
+family_entry longformer_entry();
 
 inline std::vector<family_entry> all_families() {
     return {
@@ -64,17 +72,23 @@ inline std::vector<family_entry> all_families() {
         // entries of the albert group (issue #3) below this line
         xlm_entry(),
         flaubert_entry(),
+        layoutlm_entry(),
+        albert_entry(),
 
         // entries of the mobilebert group (issue #3) below this line
+        mobilebert_entry(),
         squeezebert_entry(),
 
         // entries of the convbert group (issue #3) below this line
+        roformer_entry(),
 
         // entries of the deberta group (issue #3) below this line
         deberta_entry(),
         deberta_v2_entry(),
 
         // entries of the sparse group (issue #3) below this line
+        big_bird_entry(),
+        longformer_entry(),
     };
 }
 

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include "family.hpp"
@@ -22,6 +24,9 @@ inline const char* const copied_files[] = {
     "special_tokens_map.json", "vocab.txt",           "vocab.json",             "merges.txt",
     "added_tokens.json",    "spiece.model",           "sentencepiece.bpe.model", "preprocessor_config.json"};
 
+inline constexpr const char* model_file = "model.onnx";
+inline constexpr const char* data_file = "model.onnx_data";
+
 /// "0.42 s"
 inline std::string seconds_since(std::chrono::steady_clock::time_point t0) {
     char buf[32];
@@ -34,6 +39,10 @@ template <class F, class Task>
 int export_task(const request& req, const typename F::config& cfg, const tf::checkpoint& ck, double atol) {
     using model = tf::model_of<F, Task>;
     const auto t0 = std::chrono::steady_clock::now();
+    if (!req.validate && !req.force && fs::exists(req.output / model_file))
+        throw tf::error("export.exists", (req.output / model_file).string() +
+                                             " exists and --no-validate was given: an existing model is only "
+                                             "replaced by a validated export, or with --force");
     std::cout << "typeformer: exporting " << F::model_type << " (" << Task::name << ") from " << req.model_dir.string()
               << " at opset " << req.opset << "\n";
     auto built = tf::build_graph<F, Task>(cfg, ck, req.opset, req.model_dir.string());
@@ -46,57 +55,66 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
     tf::check_onnx_skeleton(built.model, built.initializers);
     std::uint64_t weight_bytes = 0;
     for (const auto& i : built.initializers) weight_bytes += i.byte_size();
-    const double mib = static_cast<double>(built.model.ByteSizeLong() + weight_bytes) / (1024.0 * 1024.0);
+    const auto single_file = tf::single_file_size(built.model, built.initializers);
+    const bool external = req.external_data || single_file > tf::max_single_file;
     char size[32];
-    std::snprintf(size, sizeof size, "%.1f MiB", mib);
+    std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(single_file) / (1024.0 * 1024.0));
     std::cout << "typeformer: graph built and checked in " << seconds_since(t0) << " (" << built.model.graph().node_size()
               << " nodes, " << built.initializers.size() << " initializers, " << size << ")\n";
-    if (mib >= 2047.0)
-        throw tf::error("export.size", "the model is " + std::to_string(static_cast<long>(mib)) +
-                                           " MiB; a single protobuf file is capped at 2 GiB and external data is "
-                                           "not supported yet");
+    if (external && !req.external_data)
+        std::cout << "typeformer: the model is over 2 GiB, the limit of one protobuf file: its weights go to "
+                  << data_file << " next to " << model_file << "\n";
 
-    std::error_code ec;
-    fs::create_directories(req.output, ec);
-    if (ec || !fs::is_directory(req.output))
-        throw tf::error("export.output", req.output.string() + ": cannot create the output folder" +
-                                             (ec ? " (" + ec.message() + ")" : std::string()));
-    const fs::path target = req.output / "model.onnx";
-    const fs::path staged = req.output / ".model.onnx.staged";
+    const fs::path target = req.output / model_file;
+    tf::staged_output out(req.output);
     const auto t1 = std::chrono::steady_clock::now();
-    tf::write_atomically(staged, [&](std::ostream& out) { return tf::write_onnx(out, built.model, built.initializers); });
-    std::cout << "typeformer: weights written in " << seconds_since(t1) << "\n";
+    tf::write_report report;
+    if (external) {
+        std::string model_bytes;  // the graph and the tensors' descriptions: small
+        out.write(data_file, [&](std::ostream& data_out) {
+            std::ostringstream model_out;
+            const bool ok = tf::write_onnx_external(model_out, data_out, data_file, built.model, built.initializers,
+                                                    &report);
+            model_bytes = std::move(model_out).str();
+            return ok;
+        });
+        out.write(model_file, [&](std::ostream& o) { return static_cast<bool>(o << model_bytes); });
+    } else {
+        out.write(model_file, [&](std::ostream& o) { return tf::write_onnx(o, built.model, built.initializers, &report); });
+    }
+    std::cout << "typeformer: weights written in " << seconds_since(t1) << " ("
+              << (external ? std::string(model_file) + " + " + data_file : std::string(model_file)) << ")\n";
+    for (const auto& [name, count] : report.nonfinite)
+        std::cerr << "typeformer: warning: checkpoint tensor " << name << " holds " << count
+                  << " NaN or infinite value" << (count > 1 ? "s" : "") << "\n";
+    for (const char* name : copied_files)
+        if (fs::exists(req.model_dir / name)) out.copy_in(req.model_dir / name);
 
     bool ok = true;
     if (req.validate) {
         std::cout << "Validating ONNX model " << target.string() << "...\n";
-        try {
-            auto inputs = tf::make_inputs<model>(cfg.shape(), {});
-            auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs);
-            tf::ort_runner ort(staged);
-            ok = tf::compare_outputs(reference, ort.run(inputs), atol, std::cout);
-        } catch (...) {
-            fs::remove(staged, ec);  // leave the folder as it was
-            throw;
-        }
+        auto inputs = tf::make_inputs<model>(cfg.shape(), {});
+        auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs);
+        tf::ort_runner ort(out.staged(model_file));
+        ok = tf::compare_outputs(reference, ort.run(inputs), atol, std::cout);
     }
-    if (!ok) {
-        const fs::path rejected = req.output / "model.onnx.invalid";
-        fs::rename(staged, rejected, ec);
+    if (!ok && !req.force) {
+        const fs::path rejected = external ? req.output / "invalid" : req.output / "model.onnx.invalid";
+        if (external) out.keep_folder_as(rejected);
+        else out.keep_as(model_file, rejected);
         std::cerr << "typeformer: validation failed; " << target.string() << " was left as it was and the rejected "
-                  << "graph is at " << rejected.string() << "\n";
+                  << "export is at " << rejected.string() << " (--force writes it anyway)\n";
         return 1;
     }
-    fs::rename(staged, target, ec);
-    if (ec) throw tf::error("export.write", target.string() + ": " + ec.message());
-    for (const char* name : copied_files) {
-        const fs::path from = req.model_dir / name;
-        if (!fs::exists(from)) continue;
-        std::ifstream in(from, std::ios::binary);
-        tf::write_atomically(req.output / name, [&](std::ostream& out) {
-            if (fs::file_size(from) > 0) out << in.rdbuf();
-            return true;
-        });
+    const bool stale_data = !external && fs::exists(req.output / data_file);
+    out.commit();
+    if (stale_data) {  // the previous export's weights; the new model.onnx holds its own
+        std::error_code ec;
+        fs::remove(req.output / data_file, ec);
+    }
+    if (!ok) {
+        std::cerr << "typeformer: validation failed; --force: written anyway at " << target.string() << "\n";
+        return 1;
     }
     if (req.validate) std::cout << "All good, model saved at: " << target.string() << "\n";
     else std::cout << "Model saved (not validated) at: " << target.string() << "\n";
@@ -109,6 +127,7 @@ int run_family(const request& req, const nlohmann::json& json) {
     const auto cfg = F::load(tf::config_reader(json, where));
     auto ck = tf::checkpoint::open(req.model_dir);
     ck.set_base_prefix(std::string(F::base_prefix));
+    tf::tie_weights<F>(cfg, ck);
     const double atol = req.atol >= 0 ? req.atol : F::atol;
     int rc = -1;
     tf::for_each_type(typename F::features{}, [&]<class Task>() {

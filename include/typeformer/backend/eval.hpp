@@ -499,6 +499,36 @@ public:
     }
 
     // -- ops added for the convbert group (issue #3) go below this line
+    /// Rotary position embedding with interleaved pairs (RoFormer, GPT-J's
+    /// rotate_every_two) over whole heads: x [B, S, H·D], sin and cos
+    /// [S, D/2]. Pair i of every head at position s turns by the angle whose
+    /// sine and cosine are sin[s, i] and cos[s, i]:
+    ///   y[2i] = x[2i]·cos - x[2i+1]·sin,  y[2i+1] = x[2i+1]·cos + x[2i]·sin.
+    value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads) {
+        if (!x.is_float() || x.rank() != 3 || sin.rank() != 2 || cos.shape() != sin.shape())
+            throw error("eval.rotary", "rotary expects x [B, S, H*D] and sin, cos [S, D/2]");
+        const auto B = x.f.shape()[0], S = x.f.shape()[1], HD = x.f.shape()[2];
+        const auto H = static_cast<std::size_t>(heads), half = sin.f.shape()[1];
+        if (H == 0 || HD != H * 2 * half || sin.f.shape()[0] != S)
+            throw error("eval.rotary", "rotary: x has " + std::to_string(HD) + " features, sin and cos are " +
+                                           shape_string(sin.shape()) + ", heads " + std::to_string(heads));
+        xt::xarray<float> out = xt::xarray<float>::from_shape(x.f.shape());  // every element written below
+        for (std::size_t bb = 0; bb < B; ++bb)
+            for (std::size_t s = 0; s < S; ++s) {
+                const float* sn = sin.f.data() + s * half;
+                const float* cs = cos.f.data() + s * half;
+                const float* in = x.f.data() + (bb * S + s) * HD;
+                float* o = out.data() + (bb * S + s) * HD;
+                for (std::size_t h = 0; h < H; ++h)
+                    for (std::size_t i = 0; i < half; ++i) {
+                        const std::size_t j = h * 2 * half + 2 * i;
+                        o[j] = in[j] * cs[i] - in[j + 1] * sn[i];
+                        o[j + 1] = in[j + 1] * cs[i] + in[j] * sn[i];
+                    }
+            }
+        return value(std::move(out));
+    }
+
 
     // -- ops added for the deberta group (issue #3) go below this line
     /// torch.gather(x, -1, idx): out[..., i, j] = x[..., i, idx[..., i, j]].
@@ -592,6 +622,31 @@ public:
     }
 
     // -- ops added for the sparse group (issue #3) go below this line
+    /// Index of the first maximum of a float tensor along `axis`, which
+    /// disappears (ONNX ArgMax, keepdims 0, select_last_index 0); int64.
+    value argmax(const value& x, std::int64_t axis) {
+        if (!x.is_float()) throw error("eval.type", "argmax expects a float tensor");
+        const auto ax = detail::norm_axis(axis, x.rank());
+        const auto s = x.shape();
+        std::size_t outer = 1, inner = 1;
+        for (std::size_t d = 0; d < ax; ++d) outer *= static_cast<std::size_t>(s[d]);
+        for (std::size_t d = ax + 1; d < s.size(); ++d) inner *= static_cast<std::size_t>(s[d]);
+        const auto n = static_cast<std::size_t>(s[ax]);
+        if (n == 0) throw error("eval.argmax", "argmax over an empty axis");
+        std::vector<std::size_t> out_shape;
+        for (std::size_t d = 0; d < s.size(); ++d)
+            if (d != ax) out_shape.push_back(static_cast<std::size_t>(s[d]));
+        xt::xarray<std::int64_t> out = xt::xarray<std::int64_t>::from_shape(out_shape);
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t i = 0; i < inner; ++i) {
+                const float* p = x.f.data() + o * n * inner + i;
+                std::size_t best = 0;
+                for (std::size_t k = 1; k < n; ++k)
+                    if (p[k * inner] > p[best * inner]) best = k;
+                out.data()[o * inner + i] = static_cast<std::int64_t>(best);
+            }
+        return value(std::move(out));
+    }
 
 private:
     static void softmax_row(float* p, std::size_t n) {

@@ -27,6 +27,7 @@
 #include "typeformer/core/config.hpp"
 #include "typeformer/core/dtype.hpp"
 #include "typeformer/core/error.hpp"
+#include "typeformer/core/slots.hpp"
 #include "typeformer/io/checkpoint.hpp"
 
 namespace typeformer::inline v0 {
@@ -145,7 +146,8 @@ public:
     // -- graph boundary ------------------------------------------------------
     value input(std::string_view name, dtype type, std::span<const std::string_view> axes) {
         value v{std::string(name), type, {}};
-        for (auto a : axes) v.shape.push_back(dim{-1, std::string(a)});
+        for (auto a : axes)
+            v.shape.push_back(static_extent(a) >= 0 ? dim{static_extent(a), {}} : dim{-1, std::string(a)});
         write_value_info(graph()->add_input(), v);
         return v;
     }
@@ -445,6 +447,21 @@ public:
     }
 
     // -- ops added for the convbert group (issue #3) go below this line
+    /// Rotary position embedding, interleaved pairs (see the eval backend):
+    /// decomposed, as no opset up to 17 has RotaryEmbedding (opset 23).
+    value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads) {
+        auto pairs = reshape(x, {0, 0, heads, -1, 2});  // [B, S, H, D/2, 2]
+        auto x0 = select(pairs, -1, 0), x1 = select(pairs, -1, 1);  // [B, S, H, D/2]
+        auto s = unsqueeze(sin, {1}), c = unsqueeze(cos, {1});      // [S, 1, D/2]
+        auto y0 = unsqueeze(sub(mul(x0, c), mul(x1, s)), {-1});
+        auto y1 = unsqueeze(add(mul(x1, c), mul(x0, s)), {-1});
+        value both = y0;
+        both.name = node("Concat", {y0.name, y1.name}, [](onnx::NodeProto& n) { attr_i(n, "axis", -1); })[0];
+        value r = reshape(both, {0, 0, -1});
+        r.shape = x.shape;
+        return r;
+    }
+
 
     // -- ops added for the deberta group (issue #3) go below this line
     /// GatherElements on the last axis, the indices first expanded to the
@@ -493,6 +510,17 @@ public:
     }
 
     // -- ops added for the sparse group (issue #3) go below this line
+    value argmax(const value& x, std::int64_t axis) {
+        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+        value r{{}, dtype::i64, x.shape};
+        r.shape.erase(r.shape.begin() + ax);
+        r.name = node("ArgMax", {x.name}, [&](onnx::NodeProto& n) {
+            attr_i(n, "axis", ax);
+            attr_i(n, "keepdims", 0);
+            attr_i(n, "select_last_index", 0);
+        })[0];
+        return r;
+    }
 
     // -- finishing -----------------------------------------------------------
     /// The initializers the graph uses, each with the checkpoint tensor it is

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -33,12 +34,24 @@ template <fixed_string... Names>
 using slots = type_list<slot<Names>...>;
 
 /// Named axes of a tensor, e.g. axes<"batch", "sequence">. An empty name
-/// ("") marks an axis whose size is fixed by the config (hidden size, labels).
+/// ("") marks an axis whose size is fixed by the config (hidden size, labels);
+/// a number ("4") an input axis of that fixed size (LayoutLM's bbox coordinates).
 template <fixed_string... Names>
 struct axes {
     static constexpr std::size_t rank = sizeof...(Names);
     static constexpr std::array<std::string_view, rank> names{Names.view()...};
 };
+
+/// The size an axis named by a number has ("4" -> 4); -1 for any other name.
+[[nodiscard]] constexpr std::int64_t static_extent(std::string_view axis) noexcept {
+    if (axis.empty()) return -1;
+    std::int64_t n = 0;
+    for (char ch : axis) {
+        if (ch < '0' || ch > '9') return -1;
+        n = n * 10 + (ch - '0');
+    }
+    return n;
+}
 
 /// A model input: slot name, element type and axes (all input axes are dynamic).
 template <fixed_string Name, dtype Type, class Axes>

@@ -6,9 +6,14 @@
 // against the reference pass at shapes the export never saw.
 #pragma once
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +22,8 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "typeformer/backend/eval.hpp"
@@ -49,6 +56,21 @@ built_graph build_graph(const typename F::config& c, const checkpoint& ck, int o
     auto report = check_params(ck, b.requests(), F::base_prefix, F::ignored(), where);
     auto inits = b.initializers();
     return {std::move(b.model()), std::move(inits), std::move(report)};
+}
+
+/// Declare every tied weight of the family (the ties of all its features) to
+/// the checkpoint, so that a tied tensor stored under either of its names, or
+/// under both, is found (an LM head's decoder saved without the embeddings,
+/// or the embeddings without the decoder). Builds each feature's graph once
+/// without weights; reads nothing.
+template <Family F>
+void tie_weights(const typename F::config& c, checkpoint& ck) {
+    for_each_type(typename F::features{}, [&]<class Task>() {
+        onnx_backend b(nullptr);
+        forward<model_of<F, Task>>(b, c);
+        for (const auto& r : b.requests())
+            if (!r.tied_to.empty()) ck.tie(r.name, r.tied_to);
+    });
 }
 
 /// The whole model in memory, weights included.
@@ -101,7 +123,10 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
     for_each_type(typename Model::inputs{}, [&]<class I>() {
         std::vector<std::size_t> shape;
         for (auto a : I::axes_type::names)
-            shape.push_back(static_cast<std::size_t>(a == "batch" ? n.batch : a == "choice" ? n.choice : n.sequence));
+            shape.push_back(static_cast<std::size_t>(static_extent(a) >= 0 ? static_extent(a)
+                                                     : a == "batch"          ? n.batch
+                                                     : a == "choice"         ? n.choice
+                                                                             : n.sequence));
         xt::xarray<std::int64_t> v = xt::zeros<std::int64_t>(shape);
         const auto seq = static_cast<std::size_t>(n.sequence);
         for (std::size_t k = 0; k < v.size(); ++k) {
@@ -113,8 +138,17 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(3, std::max<std::int64_t>(sh.task_type_vocab_size, 1))));
 
             // dummy values of the inputs added by the albert group (issue #3) below this line
+            else if (I::name == "bbox") {
+                // LayoutLM's (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1, inside the 2-D position tables
+                const std::size_t c = k % 4;
+                const std::int64_t lo = c < 2 ? 0 : v.data()[k - 2];
+                const std::int64_t span = std::max<std::int64_t>(sh.max_2d_positions, 1) - lo;
+                v.data()[k] = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::max<std::int64_t>(span, 1)));
+            }
 
             // dummy values of the inputs added by the sparse group (issue #3) below this line
+            else if (I::name == "global_attention_mask")  // Longformer: a few global tokens per row
+                v.data()[k] = (pos + row) % 4 == 0 ? 1 : 0;
 
             else if (I::name == "token_type_ids")
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));
@@ -190,6 +224,190 @@ inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx,
     return ok;
 }
 
+namespace detail::output {
+
+inline std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+/// fsync a file or a folder; false (errno set) when it failed.
+inline bool sync_path(const std::filesystem::path& p, bool directory) {
+    const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return false;
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    return rc == 0 || directory;  // some filesystems refuse fsync on folders
+}
+
+inline constexpr std::string_view staging_prefix = ".typeformer-staging.";
+inline constexpr std::string_view commit_marker = ".commit";
+
+/// Move the files of a committed staging folder into `output`, the one
+/// named `last` (model.onnx) last, then remove the staging folder.
+inline void move_in(const std::filesystem::path& staging, const std::filesystem::path& output, std::string_view last) {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(staging))
+        if (e.path().filename() != commit_marker && e.path().filename() != last) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    if (fs::exists(staging / last)) files.push_back(staging / last);
+    for (const auto& f : files) {
+        if (f.filename() == last) test_pause("commit");
+        std::error_code ec;
+        fs::rename(f, output / f.filename(), ec);
+        if (ec)
+            throw error("export.write", (output / f.filename()).string() + ": cannot move the written file into place (" +
+                                            ec.message() + ")");
+    }
+    sync_path(output, true);
+    std::error_code ignored;
+    fs::remove_all(staging, ignored);
+}
+
+}  // namespace detail::output
+
+/// An export written into a hidden staging folder inside the output folder
+/// (.typeformer-staging.PID), then moved into place by renames: nothing is
+/// ever half-written under the names a user reads.
+///
+/// - Files are written in the staging folder and flushed to disk.
+/// - commit() writes a marker, then renames every staged file into the
+///   output folder, the main file (model.onnx) last.
+/// - Destroyed before commit() (an error, a failed validation), the staging
+///   folder is removed; the output folder is as it was.
+/// - Killed before the marker, the staging folder is left over, hidden; the
+///   next export into that folder removes it. Killed during the renames
+///   (after the marker), the next export completes them first, so that
+///   model.onnx and model.onnx_data always end up from the same export.
+class staged_output {
+public:
+    /// Create `output` if needed, recover or remove what an interrupted
+    /// export left there, and create the staging folder. `main` is the file
+    /// committed last.
+    explicit staged_output(std::filesystem::path output, std::string main = "model.onnx")
+        : output_(std::move(output)), main_(std::move(main)) {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        fs::create_directories(output_, ec);
+        if (ec || !fs::is_directory(output_))
+            throw error("export.output", output_.string() + ": cannot create the output folder" +
+                                             (ec ? " (" + ec.message() + ")" : std::string()));
+        recover(output_, main_);
+        dir_ = output_ / (std::string(detail::output::staging_prefix) + std::to_string(::getpid()));
+        fs::remove_all(dir_, ec);
+        if (!fs::create_directory(dir_, ec) || ec)
+            throw error("export.output", output_.string() + ": cannot write in the output folder (" +
+                                             (ec ? ec.message() : std::string("unknown error")) + ")");
+    }
+    staged_output(const staged_output&) = delete;
+    staged_output& operator=(const staged_output&) = delete;
+    ~staged_output() {
+        if (dir_.empty()) return;
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+    }
+
+    [[nodiscard]] const std::filesystem::path& output() const { return output_; }
+    [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
+    /// Where a file is staged.
+    [[nodiscard]] std::filesystem::path staged(std::string_view name) const { return dir_ / name; }
+
+    /// Write the staged file `name` through `write(std::ostream&) -> bool`,
+    /// flushed to disk; throws export.write naming the file and the cause.
+    template <class Writer>
+    void write(std::string_view name, Writer&& write) {
+        const auto p = staged(name);
+        {
+            std::ofstream out(p, std::ios::binary | std::ios::trunc);
+            if (!out) fail(name, "cannot open for writing", errno);
+            errno = 0;
+            const bool wrote = write(static_cast<std::ostream&>(out));
+            int err = errno;
+            out.flush();
+            if (!err) err = errno;
+            if (!wrote || !out) fail(name, "write failed", err);
+            out.close();
+            if (!out) fail(name, "write failed", errno);
+        }
+        if (!detail::output::sync_path(p, false)) fail(name, "cannot flush to disk", errno);
+    }
+
+    /// Stage a copy of `from` under its own name.
+    void copy_in(const std::filesystem::path& from) {
+        std::error_code ec;
+        std::filesystem::copy_file(from, staged(from.filename().string()), ec);
+        if (ec) throw error("export.write", (output_ / from.filename()).string() + ": cannot copy " + from.string() +
+                                                " (" + ec.message() + ")");
+        detail::output::sync_path(staged(from.filename().string()), false);
+    }
+
+    /// Move every staged file into the output folder, the main file last.
+    void commit() {
+        namespace fs = std::filesystem;
+        const auto marker = dir_ / detail::output::commit_marker;
+        { std::ofstream(marker) << main_ << "\n"; }
+        if (!fs::exists(marker)) fail(detail::output::commit_marker, "cannot write the commit marker", errno);
+        detail::output::sync_path(marker, false);
+        detail::output::sync_path(dir_, true);
+        detail::output::move_in(dir_, output_, main_);
+        dir_.clear();
+    }
+
+    /// Move the staged main file (and nothing else) to `output/name`, e.g.
+    /// model.onnx.invalid; the rest is removed with the staging folder.
+    void keep_as(std::string_view file, const std::filesystem::path& to) {
+        std::error_code ec;
+        std::filesystem::remove_all(to, ec);
+        std::filesystem::rename(staged(file), to, ec);
+        if (ec) throw error("export.write", to.string() + ": " + ec.message());
+    }
+
+    /// Move the whole staging folder to `to` (replacing it), e.g. a rejected
+    /// export with external data, which must stay next to its data file.
+    void keep_folder_as(const std::filesystem::path& to) {
+        std::error_code ec;
+        std::filesystem::remove_all(to, ec);
+        std::filesystem::rename(dir_, to, ec);
+        if (ec) throw error("export.write", to.string() + ": " + ec.message());
+        dir_.clear();
+    }
+
+    /// What interrupted exports left in `output`: a staging folder whose
+    /// process is gone is completed if it was committed, else removed.
+    /// Returns what it did, one line each (empty when nothing was left).
+    static std::vector<std::string> recover(const std::filesystem::path& output, const std::string& main = "model.onnx") {
+        namespace fs = std::filesystem;
+        std::vector<std::string> done;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(output, ec)) {
+            const auto name = e.path().filename().string();
+            if (!name.starts_with(detail::output::staging_prefix) || !e.is_directory()) continue;
+            const auto pid = std::atol(name.c_str() + detail::output::staging_prefix.size());
+            if (pid > 0 && pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+                continue;  // another export, still running
+            if (fs::exists(e.path() / detail::output::commit_marker)) {
+                detail::output::move_in(e.path(), output, main);
+                done.push_back("completed an interrupted export into " + output.string());
+            } else {
+                std::error_code ignored;
+                fs::remove_all(e.path(), ignored);
+                done.push_back("removed what an interrupted export left (" + name + ")");
+            }
+        }
+        for (const auto& line : done) std::cerr << "typeformer: " << line << "\n";
+        return done;
+    }
+
+private:
+    [[noreturn]] void fail(std::string_view name, std::string_view what, int err) {
+        throw error("export.write", (output_ / name).string() + ": " + std::string(what) +
+                                        (err ? " (" + detail::output::errno_text(err) + ")" : std::string(" (disk full?)")));
+    }
+
+    std::filesystem::path output_, dir_;
+    std::string main_;
+};
+
 /// Write a file atomically: `write(stream)` fills a temporary file in the
 /// same folder, which is flushed to disk and then renamed over `target`. On
 /// any failure the temporary file is removed and `target` is left as it was.
@@ -208,10 +426,7 @@ void write_atomically(const std::filesystem::path& target, Writer&& write) {
         out.flush();
         if (!wrote || !out) fail(tmp.string() + ": write failed (disk full?)");
     }
-    if (FILE* f = std::fopen(tmp.c_str(), "rb")) {
-        ::fsync(::fileno(f));
-        std::fclose(f);
-    }
+    if (!detail::output::sync_path(tmp, false)) fail(tmp.string() + ": cannot flush to disk");
     std::error_code ec;
     std::filesystem::rename(tmp, target, ec);
     if (ec) fail(target.string() + ": cannot move the written file into place (" + ec.message() + ")");

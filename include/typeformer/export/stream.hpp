@@ -12,9 +12,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
@@ -23,6 +29,33 @@
 #include "typeformer/export/check.hpp"
 
 namespace typeformer::inline v0 {
+
+/// What the writer noticed on the way: tensors holding NaN or infinite
+/// values (name, count), which the exporter reports as warnings.
+struct write_report {
+    std::vector<std::pair<std::string, std::uint64_t>> nonfinite;
+};
+
+namespace detail {
+/// Test hook: with TYPEFORMER_TEST_PAUSE=<point>:<file> in the environment,
+/// the writer creates <file> on reaching <point> ("write": half of the
+/// weights written; "commit": every file but model.onnx moved into place) and then
+/// sleeps, so that a test can kill it there.
+inline void test_pause(std::string_view point) {
+    const char* env = std::getenv("TYPEFORMER_TEST_PAUSE");
+    if (!env) return;
+    const std::string_view spec(env);
+    if (!spec.starts_with(point) || spec.size() <= point.size() + 1 || spec[point.size()] != ':') return;
+    std::ofstream(std::string(spec.substr(point.size() + 1))) << ::getpid() << "\n";
+    for (int k = 0; k < 600; ++k) ::sleep(1);
+}
+
+inline std::uint64_t count_nonfinite(const float* p, std::size_t n) {
+    std::uint64_t c = 0;
+    for (std::size_t k = 0; k < n; ++k) c += !std::isfinite(p[k]);
+    return c;
+}
+}  // namespace detail
 
 namespace detail::wire {
 // (field number << 3) | 2, the tag of a length-delimited field
@@ -65,10 +98,26 @@ inline void release(std::span<const std::byte> bytes) {
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
-inline void write_data(std::ostream& out, const initializer_source& s) {
+/// Write the tensor's float32 data; returns how many values are NaN or infinite.
+inline std::uint64_t write_data(std::ostream& out, const initializer_source& s) {
     if (!s.view) throw error("checkpoint.missing", "missing tensor for initializer " + s.name);
+    std::uint64_t nonfinite = 0;
     if (!s.transposed && s.view->type == dtype::f32) {
-        out.write(reinterpret_cast<const char*>(s.view->bytes.data()), static_cast<std::streamsize>(s.view->bytes.size()));
+        // 16 MiB at a time, each range's pages released once written: the
+        // mapped pages count as resident until then
+        constexpr std::size_t piece = std::size_t{16} << 20;
+        const auto bytes = s.view->bytes;
+        float buf[1024];  // the scan reads through an aligned copy (the mapping may be misaligned)
+        for (std::size_t at = 0; at < bytes.size(); at += piece) {
+            const auto part = bytes.subspan(at, std::min(piece, bytes.size() - at));
+            out.write(reinterpret_cast<const char*>(part.data()), static_cast<std::streamsize>(part.size()));
+            for (std::size_t first = 0; first < part.size() / 4; first += 1024) {
+                const std::size_t m = std::min<std::size_t>(1024, part.size() / 4 - first);
+                std::memcpy(buf, part.data() + first * 4, m * 4);
+                nonfinite += detail::count_nonfinite(buf, m);
+            }
+            release(part);
+        }
     } else {
         // whole rows of the stored layout, about 4 MiB at a time
         const std::int64_t row = s.dims.empty() ? 1 : std::max<std::int64_t>(s.dims.back(), 1);
@@ -77,17 +126,27 @@ inline void write_data(std::ostream& out, const initializer_source& s) {
         for (std::int64_t first = 0; first < s.numel(); first += chunk) {
             const auto n = std::min(chunk, s.numel() - first);
             s.read(first, n, buf.data());
+            nonfinite += detail::count_nonfinite(buf.data(), static_cast<std::size_t>(n));
             out.write(reinterpret_cast<const char*>(buf.data()), n * 4);
+            if (!s.transposed) {  // the source elements read so far are done with
+                const auto elem = size_of(s.view->type);
+                release(s.view->bytes.subspan(static_cast<std::size_t>(first) * elem, static_cast<std::size_t>(n) * elem));
+            }
         }
     }
     release(s.view->bytes);
+    return nonfinite;
+}
+
+inline void note(write_report* report, const initializer_source& s, std::uint64_t nonfinite) {
+    if (report && nonfinite) report->nonfinite.emplace_back(s.name, nonfinite);
 }
 }  // namespace detail::wire
 
 /// Write `skeleton` (a model whose graph has no initializers) followed by the
 /// initializers, as one ONNX file. Returns false when the stream failed.
 inline bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton,
-                       const std::vector<initializer_source>& initializers) {
+                       const std::vector<initializer_source>& initializers, write_report* report = nullptr) {
     namespace w = detail::wire;
     if (skeleton.graph().initializer_size() != 0)
         throw error("export.write", "write_onnx expects a graph without initializers");
@@ -113,9 +172,76 @@ inline bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton,
         out.write(headers[k].data(), static_cast<std::streamsize>(headers[k].size()));
         out.put(w::tensor_raw_data);
         w::put_varint(out, s.byte_size());
-        w::write_data(out, s);
+        w::note(report, s, w::write_data(out, s));
+        if (k + 1 == (initializers.size() + 1) / 2) out.flush(), detail::test_pause("write");
     }
     return static_cast<bool>(out);
+}
+
+/// The size of the single file write_onnx would write. Protobuf cannot
+/// parse a message of 2 GiB or more: past max_single_file, write the
+/// weights as external data (write_onnx_external).
+inline std::uint64_t single_file_size(const onnx::ModelProto& skeleton,
+                                      const std::vector<initializer_source>& initializers) {
+    namespace w = detail::wire;
+    onnx::ModelProto head = skeleton;
+    head.clear_graph();
+    std::uint64_t graph_size = skeleton.graph().ByteSizeLong();
+    for (const auto& s : initializers) {
+        const auto t = w::tensor_size(w::tensor_header(s), s);
+        graph_size += 1 + w::varint_size(t) + t;
+    }
+    return head.ByteSizeLong() + 1 + w::varint_size(graph_size) + graph_size;
+}
+inline constexpr std::uint64_t max_single_file = (std::uint64_t{1} << 31) - 1;
+
+/// Each tensor of an external data file starts at a multiple of this (the
+/// page size, so that a runtime can map it).
+inline constexpr std::uint64_t external_alignment = 4096;
+
+/// Write `skeleton` with its initializers stored as ONNX external data: the
+/// model (graph and tensor descriptions, a few hundred KB) to `model_out`,
+/// every tensor's float32 bytes to `data_out`, each at an offset aligned to
+/// external_alignment. `location` is the data file's name as the model
+/// records it, relative to the model's folder (ONNX Runtime resolves it
+/// against the model file's folder, not the working directory). Memory
+/// stays at one chunk; returns false when a stream failed.
+inline bool write_onnx_external(std::ostream& model_out, std::ostream& data_out, const std::string& location,
+                                const onnx::ModelProto& skeleton,
+                                const std::vector<initializer_source>& initializers, write_report* report = nullptr) {
+    if (skeleton.graph().initializer_size() != 0)
+        throw error("export.write", "write_onnx_external expects a graph without initializers");
+    onnx::ModelProto m = skeleton;
+    std::vector<std::uint64_t> offsets;
+    std::uint64_t offset = 0;
+    for (const auto& s : initializers) {
+        offset = (offset + external_alignment - 1) / external_alignment * external_alignment;
+        offsets.push_back(offset);
+        auto* t = m.mutable_graph()->add_initializer();
+        t->set_name(s.name);
+        t->set_data_type(onnx_type(dtype::f32));
+        for (auto d : s.dims) t->add_dims(d);
+        t->set_data_location(onnx::TensorProto::EXTERNAL);
+        const auto entry = [&](const char* key, std::string value) {
+            auto* e = t->add_external_data();
+            e->set_key(key);
+            e->set_value(std::move(value));
+        };
+        entry("location", location);
+        entry("offset", std::to_string(offset));
+        entry("length", std::to_string(s.byte_size()));
+        offset += s.byte_size();
+    }
+    if (!m.SerializeToOstream(&model_out)) return false;
+    std::uint64_t at = 0;
+    static const char zeros[external_alignment] = {};
+    for (std::size_t k = 0; k < initializers.size() && data_out; ++k) {
+        data_out.write(zeros, static_cast<std::streamsize>(offsets[k] - at));
+        detail::wire::note(report, initializers[k], detail::wire::write_data(data_out, initializers[k]));
+        at = offsets[k] + initializers[k].byte_size();
+        if (k + 1 == (initializers.size() + 1) / 2) data_out.flush(), detail::test_pause("write");
+    }
+    return static_cast<bool>(model_out) && static_cast<bool>(data_out);
 }
 
 /// The ONNX checker and strict shape inference on a graph without its

@@ -2,14 +2,30 @@
 // looked up by state-dict name, plus the check of a model's parameter list
 // against them.
 //
+// Layouts (docs/checkpoints.md), in the order Transformers prefers them when
+// a folder holds several:
+//
+//   model.safetensors                     one safetensors file
+//   model.safetensors.index.json          sharded safetensors: {"weight_map": {tensor: shard file}}
+//   pytorch_model.bin                     torch.save (zip or legacy), read by the restricted pickle reader
+//   pytorch_model.bin.index.json          sharded .bin, the same index format
+//
+// Every tensor is a view into a memory-mapped file, in its stored dtype (F32,
+// F16, BF16, ...): consumers convert while they read (read_range_as_f32).
+//
 // Models always ask for full names ("bert.encoder.layer.0.output.dense.weight").
 // A checkpoint saved from the bare base model stores them without the base
 // prefix ("encoder.layer.0..."); as in Transformers, such a checkpoint is
 // read with the prefix added.
+//
+// Tied weights (an LM head sharing the word embeddings) may be stored once
+// under either name, or both: `tie(a, b)` makes a lookup of either fall back
+// to the other.
 #pragma once
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,7 +34,10 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "typeformer/core/error.hpp"
+#include "typeformer/io/pytorch.hpp"
 #include "typeformer/io/safetensors.hpp"
 
 namespace typeformer::inline v0 {
@@ -27,35 +46,42 @@ class checkpoint {
 public:
     checkpoint() = default;
 
-    /// A folder holding model.safetensors, or a .safetensors file.
+    /// A folder holding one of the layouts above, or one weights file
+    /// (.safetensors, .bin/.pt/.pth, or an .index.json).
     static checkpoint open(const std::filesystem::path& where) {
         namespace fs = std::filesystem;
-        fs::path file = where;
-        if (fs::is_directory(where)) {
-            file = where / "model.safetensors";
-            if (!fs::exists(file)) {
-                if (fs::exists(where / "model.safetensors.index.json"))
-                    throw error("checkpoint.layout",
-                                where.string() +
-                                    ": sharded safetensors checkpoints (model.safetensors.index.json) are "
-                                    "not supported yet");
-                if (fs::exists(where / "pytorch_model.bin"))
-                    throw error("checkpoint.layout",
-                                where.string() +
-                                    ": holds pytorch_model.bin only; convert it to model.safetensors "
-                                    "(reading PyTorch pickles is not supported yet)");
-                throw error("checkpoint.missing", where.string() + ": no model.safetensors in this folder");
-            }
-        }
         checkpoint c;
-        c.files_.push_back(std::make_unique<safetensors_file>(safetensors_file::open(file)));
+        if (fs::is_directory(where)) {
+            bool found = false;
+            for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                     "pytorch_model.bin.index.json"})
+                if (fs::exists(where / name)) {
+                    c.open_file(where / name);
+                    found = true;
+                    break;
+                }
+            if (!found)
+                throw error("checkpoint.missing",
+                            where.string() + ": no weights in this folder (looked for model.safetensors, "
+                                             "model.safetensors.index.json, pytorch_model.bin, "
+                                             "pytorch_model.bin.index.json)");
+        } else {
+            if (!fs::exists(where)) throw error("checkpoint.missing", where.string() + ": no such file or folder");
+            c.open_file(where);
+        }
         c.reindex();
         return c;
     }
 
     /// Add one more file's tensors (tests, shards).
     void add(safetensors_file f) {
-        files_.push_back(std::make_unique<safetensors_file>(std::move(f)));
+        auto p = std::make_shared<safetensors_file>(std::move(f));
+        parts_.push_back({p->path(), &p->tensors(), p});
+        reindex();
+    }
+    void add(pytorch_file f) {
+        auto p = std::make_shared<pytorch_file>(std::move(f));
+        parts_.push_back({p->path(), &p->tensors(), p});
         reindex();
     }
 
@@ -63,6 +89,21 @@ public:
     void set_base_prefix(std::string prefix) {
         base_prefix_ = std::move(prefix);
         reindex();
+    }
+
+    /// Declare two full names as one tied tensor: a lookup of either that the
+    /// checkpoint lacks falls back to the other.
+    void tie(std::string a, std::string b) {
+        if (a == b) return;
+        ties_.emplace(a, b);
+        ties_.emplace(std::move(b), std::move(a));
+    }
+
+    /// The names tied to `name` (see tie).
+    [[nodiscard]] std::vector<std::string_view> tied(std::string_view name) const {
+        std::vector<std::string_view> out;
+        for (auto [it, end] = ties_.equal_range(name); it != end; ++it) out.push_back(it->second);
+        return out;
     }
 
     /// The tensor for a full state-dict name, or nullptr.
@@ -76,24 +117,116 @@ public:
         return by_name_;
     }
 
+    /// "safetensors", "sharded safetensors (3 files)", "pytorch zip", ...: for logs.
+    [[nodiscard]] const std::string& layout() const noexcept { return layout_; }
+
+    /// The floating dtypes stored, e.g. "F16" or "F32, BF16": for logs.
+    [[nodiscard]] std::string stored_dtypes() const {
+        std::set<std::string_view> names;
+        for (const auto& [n, t] : by_name_)
+            if (t->type == dtype::f32 || t->type == dtype::f16 || t->type == dtype::bf16 || t->type == dtype::f64)
+                names.insert(safetensors_name(t->type));
+        std::string s;
+        for (auto n : names) s += (s.empty() ? "" : ", ") + std::string(n);
+        return s;
+    }
+
 private:
+    struct part {
+        std::filesystem::path path;
+        const std::vector<tensor_view>* tensors;
+        std::shared_ptr<const void> owner;
+    };
+
+    [[noreturn]] static void fail_index(const std::filesystem::path& index, const std::string& msg) {
+        throw error("checkpoint.index", index.string() + ": " + msg);
+    }
+
+    /// Open one weights file; returns its layout's name.
+    std::string open_one(const std::filesystem::path& file) {
+        const auto name = file.filename().string();
+        if (name.ends_with(".bin") || name.ends_with(".pt") || name.ends_with(".pth")) {
+            auto f = pytorch_file::open(file);
+            std::string layout = "pytorch " + std::string(f.layout());
+            add(std::move(f));
+            return layout;
+        }
+        add(safetensors_file::open(file));
+        return "safetensors";
+    }
+
+    void open_file(const std::filesystem::path& file) {
+        const auto name = file.filename().string();
+        if (!name.ends_with(".index.json")) {
+            layout_ = open_one(file);
+            return;
+        }
+        // -- a sharded checkpoint: {"metadata": {...}, "weight_map": {tensor: file}}
+        nlohmann::json index;
+        {
+            std::ifstream in(file, std::ios::binary);
+            if (!in) fail_index(file, "cannot open");
+            try {
+                index = nlohmann::json::parse(in);
+            } catch (const nlohmann::json::exception& e) {
+                fail_index(file, std::string("not valid JSON: ") + e.what());
+            }
+        }
+        if (!index.is_object()) fail_index(file, std::string("is a JSON ") + index.type_name() + ", expected an object");
+        const auto wm = index.find("weight_map");
+        if (wm == index.end() || !wm->is_object()) fail_index(file, "no \"weight_map\" object");
+        std::map<std::string, std::vector<std::string>> by_shard;  // shard file -> tensors it should hold
+        for (const auto& [tensor, shard] : wm->items()) {
+            if (!shard.is_string()) fail_index(file, "/weight_map/" + tensor + ": expected a file name");
+            const auto& f = shard.get_ref<const std::string&>();
+            if (f.empty() || f == "." || f == ".." || f.find('/') != std::string::npos ||
+                f.find('\\') != std::string::npos)
+                fail_index(file, "/weight_map/" + tensor + ": \"" + f + "\" is not a file name in this folder");
+            by_shard[f].push_back(tensor);
+        }
+        if (by_shard.empty()) fail_index(file, "\"weight_map\" is empty");
+        const auto dir = file.parent_path();
+        std::string shard_layout;
+        for (const auto& [shard, names] : by_shard) {
+            if (!std::filesystem::exists(dir / shard))
+                fail_index(file, "shard " + shard + " (holding " + names.front() + ", ...) is missing");
+            shard_layout = open_one(dir / shard);
+            const auto& tensors = *parts_.back().tensors;
+            std::set<std::string_view> held;
+            for (const auto& t : tensors) held.insert(t.name);
+            for (const auto& n : names)
+                if (!held.contains(n)) fail_index(file, "tensor " + n + " is listed in shard " + shard + ", which lacks it");
+        }
+        layout_ = "sharded " + shard_layout + " (" +
+                  std::to_string(by_shard.size()) + " files)";
+    }
+
     void reindex() {
         by_name_.clear();
         bool has_prefix = base_prefix_.empty();
-        for (const auto& f : files_)
-            for (const auto& t : f->tensors())
+        for (const auto& p : parts_)
+            for (const auto& t : *p.tensors)
                 if (!base_prefix_.empty() && t.name.starts_with(base_prefix_ + ".")) has_prefix = true;
-        for (const auto& f : files_)
-            for (const auto& t : f->tensors()) {
+        std::map<std::string_view, const part*> first_file;
+        for (const auto& p : parts_)
+            for (const auto& t : *p.tensors) {
                 std::string name(t.name);
                 if (!has_prefix) name = base_prefix_ + "." + name;
-                by_name_.emplace(std::move(name), &t);
+                if (!by_name_.emplace(name, &t).second) {
+                    const auto* other = first_file[t.name];
+                    throw error("checkpoint.duplicate",
+                                "tensor " + std::string(t.name) + " is stored twice: in " +
+                                    (other ? other->path.string() : std::string("?")) + " and in " + p.path.string());
+                }
+                first_file[t.name] = &p;
             }
     }
 
-    std::vector<std::unique_ptr<safetensors_file>> files_;
+    std::vector<part> parts_;
     std::string base_prefix_;
+    std::string layout_;
     std::map<std::string, const tensor_view*, std::less<>> by_name_;
+    std::multimap<std::string, std::string, std::less<>> ties_;
 };
 
 /// One parameter a model asks for: its name, a tied alternative, its shape.
@@ -113,6 +246,11 @@ struct param_request {
     if (!r.tied_to.empty())
         if (const auto* t = ck.find(r.tied_to)) {
             if (used_name) *used_name = r.tied_to;
+            return t;
+        }
+    for (auto other : ck.tied(r.name))
+        if (const auto* t = ck.find(other)) {
+            if (used_name) *used_name = std::string(other);
             return t;
         }
     return nullptr;
@@ -143,6 +281,9 @@ inline param_report check_params(const checkpoint& ck, const std::vector<param_r
             continue;
         }
         used.insert(name);
+        // a tied partner stored as well (torch.save keeps both names) is the same tensor, not an unused one
+        if (!r.tied_to.empty()) used.insert(r.tied_to);
+        for (auto other : ck.tied(r.name)) used.insert(std::string(other));
         if (t->shape != r.shape)
             problems.push_back("tensor " + name + " has shape " + shape_string(t->shape) + ", expected " +
                                shape_string(r.shape));

@@ -81,6 +81,21 @@ public:
         }
         get("num_labels", out);
     }
+    /// An integer or a list of integers (Longformer's attention_window), as a list.
+    void get(const char* key, std::vector<std::int64_t>& out) const {
+        if (!has(key)) return;
+        const auto& v = j_[key];
+        if (v.is_number_integer()) {
+            out.assign(1, v.get<std::int64_t>());
+            return;
+        }
+        if (!v.is_array()) type_error(key, "an integer or a list of integers");
+        out.clear();
+        for (const auto& item : v) {
+            if (!item.is_number_integer()) type_error(key, "an integer or a list of integers");
+            out.push_back(item.get<std::int64_t>());
+        }
+    }
     /// A string field that must hold one value (e.g. position_embedding_type "absolute").
     void require_value(const char* key, std::string_view expected) const {
         std::string s(expected);

@@ -35,6 +35,9 @@ struct encoder_shape {
     /// Rows of the task-type table (ERNIE's `task_type_vocab_size` when
     /// `use_task_id`); 0: no task-type embeddings.
     std::int64_t task_type_vocab_size = 0;
+    /// Rows of the 2-D position tables (LayoutLM's `max_2d_position_embeddings`,
+    /// the range of its bbox coordinates); 0: none.
+    std::int64_t max_2d_positions = 0;
 
     [[nodiscard]] constexpr std::int64_t embedding_width() const {
         return embedding_size > 0 ? embedding_size : hidden_size;
@@ -57,7 +60,8 @@ enum class position_ids_from {
 /// then LayerNorm, then a Linear to hidden_size: BERT's, and with the
 /// switches below RoBERTa's, ELECTRA's, ALBERT's and ERNIE's.
 ///
-/// Names (required): `scope`, `word`, `position`, `token_type` (empty: no
+/// Names (required): `scope`, `word`, `position` (empty: no position table,
+/// as RoFormer, whose positions are rotary), `token_type` (empty: no
 /// token-type table), `norm` (empty: no LayerNorm, as XLM-RoBERTa-XL).
 /// Names (optional, defaults in brackets):
 ///   `positions` [position_ids_from::range]: with `input_ids`, the position
@@ -118,7 +122,8 @@ public:
                 return b.param(std::string(name) + ".weight", {rows, width});
             };
             h = b.gather(table(Names::word, sh.vocab_size), ids);
-            h = b.add(h, b.gather(table(Names::position, sh.max_positions), position_ids(b, ids, sh)));
+            if constexpr (!Names::position.empty())
+                h = b.add(h, b.gather(table(Names::position, sh.max_positions), position_ids(b, ids, sh)));
             if constexpr (token_types_read)
                 h = b.add(h, b.gather(table(Names::token_type, sh.type_vocab_size), s[sl::token_type_ids]));
             else if constexpr (token_types)
@@ -171,28 +176,44 @@ constexpr norm_placement placement_of() {
 }
 }  // namespace detail
 
+/// What the stack hands every block: the additive attention bias itself
+/// (BERT), or a context struct whose `bias` member is it (rotary tables,
+/// relative embeddings ride along in the struct).
+template <class V, class Ctx>
+const V& attention_bias_of(const Ctx& ctx) {
+    if constexpr (requires { ctx.bias; }) return ctx.bias;
+    else return ctx;
+}
+
+/// The identity position transform: BERT's positions are in the embeddings.
+struct no_position_transform {
+    template <Backend B, class Ctx>
+    static void apply(B&, typename B::value&, typename B::value&, typename B::value&, const Ctx&,
+                      const encoder_shape&) {}
+};
+
 /// Multi-head self-attention as BERT spells it: q, k, v Linears, scaled dot
 /// product with the additive bias, then the output Linear `o`.
 /// Names: `q`, `k`, `v`, `attention` (the scope of the score computation), `o`.
-/// An attention policy has this signature; `Ctx` is whatever the stack passes
-/// (here the additive bias), so a policy needing more (rotary tables,
-/// relative embeddings) gets its own context type from its own stack.
-template <class Names>
+/// An attention policy has this signature; `Ctx` is whatever the stack's
+/// context policy made (BERT: the additive bias). `Positions` transforms the
+/// projected q, k, v before the scores (RoFormer: rotary, layers/rotary.hpp).
+template <class Names, class Positions = no_position_transform>
 struct self_attention {
-    template <Backend B>
-    static typename B::value forward(B& b, const typename B::value& x, const typename B::value& bias,
-                                     const encoder_shape& sh) {
+    template <Backend B, class Ctx>
+    static typename B::value forward(B& b, const typename B::value& x, const Ctx& ctx, const encoder_shape& sh) {
         const auto hsz = sh.hidden_size;
         auto q = dense(b, Names::q, x, hsz, hsz);
         auto k = dense(b, Names::k, x, hsz, hsz);
         auto v = dense(b, Names::v, x, hsz, hsz);
         const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
-        typename B::value ctx;
+        typename B::value out;
         {
             auto guard = b.scope(Names::attention);
-            ctx = b.attention(q, k, v, &bias, sh.num_heads, scale);
+            Positions::apply(b, q, k, v, ctx, sh);
+            out = b.attention(q, k, v, &attention_bias_of<typename B::value>(ctx), sh.num_heads, scale);
         }
-        return dense(b, Names::o, ctx, hsz, hsz);
+        return dense(b, Names::o, out, hsz, hsz);
     }
 };
 
@@ -239,20 +260,33 @@ struct encoder_block {
     }
 };
 
-/// num_layers blocks at `<Names::stack>.<i>`, each given the attention bias.
-template <class Names, class Block = encoder_block<Names>>
+/// The default stack context: the additive attention bias, handed to every block.
+struct bias_context {
+    using reads = slots<"attention_bias">;
+
+    template <Backend B, class Io, EncoderConfig C>
+    static typename B::value make(B&, const Io& s, const C&) {
+        return s[sl::attention_bias];
+    }
+};
+
+/// num_layers blocks at `<Names::stack>.<i>`. `Context` computes, once per
+/// graph, what every block is handed (`make(b, slots, config)`, reading the
+/// slots it lists in `reads`): by default the attention bias; RoFormer's
+/// rotary_context adds the sin/cos tables, so they are built once, not per layer.
+template <class Names, class Block = encoder_block<Names>, class Context = bias_context>
 struct encoder_stack {
-    using reads = slots<"hidden_states", "attention_bias">;
+    using reads = concat<slots<"hidden_states">, typename Context::reads>;
     using writes = slots<"hidden_states">;
 
     template <Backend B, EncoderConfig C>
     static void forward(B& b, io<encoder_stack, typename B::value> s, const C& c) {
         const auto sh = c.shape();
         auto h = s[sl::hidden_states];
-        const auto& bias = s[sl::attention_bias];
+        const auto ctx = Context::template make<B>(b, s, c);
         for (std::int64_t i = 0; i < sh.num_layers; ++i) {
             auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
-            h = Block::forward(b, h, bias, sh);
+            h = Block::forward(b, h, ctx, sh);
         }
         s.set(sl::hidden_states, h);
     }
@@ -316,6 +350,24 @@ struct grouped_encoder_stack {
 };
 
 // shared layers added by the mobilebert group (issue #3) go below this line
+
+/// A stack context (encoder_stack's Context policy) handing every block the
+/// attention bias and the whole config, for blocks whose structure depends on
+/// more of the config than encoder_shape holds (SqueezeBERT's conv groups,
+/// MobileBERT's bottlenecks): blocks get a `bias_and_config<value, Config>`.
+template <class V, class C>
+struct bias_and_config {
+    V bias;
+    C config;
+};
+struct config_context {
+    using reads = slots<"attention_bias">;
+
+    template <Backend B, class Io, class C>
+    static bias_and_config<typename B::value, C> make(B&, const Io& s, const C& c) {
+        return {s[sl::attention_bias], c};
+    }
+};
 
 /// A grouped Linear: the channels of x [..., g·i] split into g groups, group
 /// j mapped by w[j] ([i, o]) to output channels [j·o, (j+1)·o); plus bias

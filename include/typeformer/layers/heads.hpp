@@ -260,4 +260,15 @@ struct sequence_summary {
 
 // shared layers added by the sparse group (issue #3) go below this line
 
+/// The pooled output as `pooler_output` (Longformer's default outputs).
+struct expose_pooler_output {
+    using reads = slots<"pooled_output">;
+    using writes = slots<"pooler_output">;
+
+    template <Backend B, class C>
+    static void forward(B&, io<expose_pooler_output, typename B::value> s, const C&) {
+        s.set(slot<"pooler_output">{}, s[sl::pooled_output]);
+    }
+};
+
 }  // namespace typeformer::inline v0

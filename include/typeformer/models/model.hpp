@@ -34,10 +34,20 @@ concept Family = requires {
     typename F::features;
 };
 
+namespace detail {
+/// A task's outputs, or the family's own when it declares `outputs(Task)`
+/// (Longformer's default adds pooler_output).
+template <class F, class Task>
+auto outputs_of() {
+    if constexpr (requires { F::outputs(Task{}); }) return decltype(F::outputs(Task{})){};
+    else return typename Task::outputs{};
+}
+}  // namespace detail
+
 /// The model a family builds for a task.
 template <class F, class Task>
 using model_of = model<typename F::config, decltype(F::inputs(Task{})), decltype(F::layers(Task{})),
-                       typename Task::outputs>;
+                       decltype(detail::outputs_of<F, Task>())>;
 
 /// Does the family support the task?
 template <class F, class Task>

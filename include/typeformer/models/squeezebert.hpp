@@ -107,12 +107,9 @@ inline squeezebert_config squeezebert_config_from_json(const config_reader& r) {
     return c;
 }
 
-/// What a SqueezeBERT block is handed: the attention bias and the conv groups.
+/// What a SqueezeBERT block is handed: the attention bias and the config (its conv groups).
 template <class V>
-struct squeezebert_context {
-    V bias;
-    squeezebert_groups groups;
-};
+using squeezebert_context = bias_and_config<V, squeezebert_config>;
 
 /// Self-attention with grouped 1x1 convs for q, k, v and the output (`o`,
 /// post_attention.conv1d). Names as self_attention's.
@@ -122,7 +119,7 @@ struct squeezebert_attention {
     static typename B::value forward(B& b, const typename B::value& x,
                                      const squeezebert_context<typename B::value>& ctx, const encoder_shape& sh) {
         const auto hsz = sh.hidden_size;
-        const auto& g = ctx.groups;
+        const auto g = ctx.config.groups();
         auto q = conv1x1(b, Names::q, x, hsz, hsz, g.q);
         auto k = conv1x1(b, Names::k, x, hsz, hsz, g.k);
         auto v = conv1x1(b, Names::v, x, hsz, hsz, g.v);
@@ -142,7 +139,7 @@ struct squeezebert_feed_forward {
     template <Backend B>
     static typename B::value forward(B& b, const typename B::value& x,
                                      const squeezebert_context<typename B::value>& ctx, const encoder_shape& sh) {
-        const auto& g = ctx.groups;
+        const auto g = ctx.config.groups();
         auto f = activate(b, sh.act, conv1x1(b, Names::ffn_in, x, sh.hidden_size, sh.intermediate_size, g.intermediate));
         return conv1x1(b, Names::ffn_out, f, sh.intermediate_size, sh.hidden_size, g.output);
     }
@@ -170,27 +167,15 @@ struct lm {
 };
 }  // namespace squeezebert_names
 
-/// The blocks at `transformer.encoder.layers.<i>`: encoder_block with the
-/// conv policies, handed the bias and the config's groups, LayerNorm eps 1e-12.
-/// (A stack of its own only because encoder_stack hands blocks the bias
-/// alone; when it takes a context policy, this is encoder_stack with one.)
-struct squeezebert_stack {
-    using reads = slots<"hidden_states", "attention_bias">;
-    using writes = slots<"hidden_states">;
-    using block = encoder_block<squeezebert_names::layer, squeezebert_attention<squeezebert_names::layer>,
-                                squeezebert_feed_forward<squeezebert_names::layer>>;
-
+/// A block: encoder_block with the conv policies, LayerNorm eps 1e-12.
+struct squeezebert_block {
+    using names = squeezebert_names::layer;
     template <Backend B>
-    static void forward(B& b, io<squeezebert_stack, typename B::value> s, const squeezebert_config& c) {
-        auto sh = c.shape();
+    static typename B::value forward(B& b, const typename B::value& x, const squeezebert_context<typename B::value>& ctx,
+                                     encoder_shape sh) {
         sh.eps = 1e-12f;  // SqueezeBertLayerNorm(cout): the default eps, not layer_norm_eps
-        const squeezebert_context<typename B::value> ctx{s[sl::attention_bias], c.groups()};
-        auto h = s[sl::hidden_states];
-        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
-            auto guard = b.scope(std::string(squeezebert_names::layer::stack) + "." + std::to_string(i));
-            h = block::forward(b, h, ctx, sh);
-        }
-        s.set(sl::hidden_states, h);
+        return encoder_block<names, squeezebert_attention<names>, squeezebert_feed_forward<names>>::forward(b, x, ctx,
+                                                                                                            sh);
     }
 };
 
@@ -210,7 +195,8 @@ struct squeezebert_family {
     template <class Task>
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
-    using trunk = type_list<embeddings<squeezebert_names::embeddings>, mask_to_bias, squeezebert_stack>;
+    using trunk = type_list<embeddings<squeezebert_names::embeddings>, mask_to_bias,
+                            encoder_stack<squeezebert_names::layer, squeezebert_block, config_context>>;
     using pooler = first_token_pooler<"transformer.pooler.dense", activation::tanh>;
 
     static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;

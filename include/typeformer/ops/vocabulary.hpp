@@ -69,6 +69,8 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.slice(x, std::int64_t{0}, std::int64_t{0}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
     // ops added for the convbert group (issue #3) go below this line
+    // rotary position embedding, interleaved pairs: x [B, S, H·D], sin and cos [S, D/2]
+    { b.rotary(x, x, x, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
     // ops added for the deberta group (issue #3) go below this line
     { b.gather_last(x, x) } -> std::same_as<typename B::value>;
@@ -76,6 +78,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.conv1d(x, x, &x, std::int64_t{1}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
     // ops added for the sparse group (issue #3) go below this line
+    { b.argmax(x, 0) } -> std::same_as<typename B::value>;
 };
 
 }  // namespace typeformer::inline v0

@@ -1,0 +1,149 @@
+// typeformer/models/albert.hpp: ALBERT (`model_type` "albert").
+//
+// What makes ALBERT different from BERT:
+//  - embeddings (word, position, token type, LayerNorm) are `embedding_size`
+//    wide, then `albert.encoder.embedding_hidden_mapping_in` maps them to
+//    hidden_size (always, even when the widths are equal);
+//  - layers are shared: num_hidden_layers steps over num_hidden_groups groups
+//    of inner_group_num layers (grouped_encoder_stack);
+//  - the MLM head predicts from the embedding width (`predictions.*`);
+//  - `gelu_new` (tanh GELU) by default.
+// The sentence-order head (AlbertForPreTraining) is not a legacy feature.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// AlbertConfig, with Transformers' defaults.
+struct albert_config {
+    std::int64_t vocab_size = 30000;
+    std::int64_t embedding_size = 128;
+    std::int64_t hidden_size = 4096;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_hidden_groups = 1;
+    std::int64_t num_attention_heads = 64;
+    std::int64_t intermediate_size = 16384;
+    std::int64_t inner_group_num = 1;
+    activation hidden_act = activation::gelu_new;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double layer_norm_eps = 1e-12;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        encoder_shape s{vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
+                        max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
+                        false, num_labels};
+        s.embedding_size = embedding_size;  // > 0: the projection to hidden_size always runs
+        return s;
+    }
+};
+
+constexpr bool check(const albert_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.embedding_size > 0, "embedding_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_hidden_groups > 0, "num_hidden_groups must be positive");
+    require(c.inner_group_num > 0, "inner_group_num must be positive");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+inline albert_config albert_config_from_json(const config_reader& r) {
+    albert_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("embedding_size", c.embedding_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_hidden_groups", c.num_hidden_groups);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("inner_group_num", c.inner_group_num);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    r.require_value("position_embedding_type", "absolute");
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace albert_names {
+struct embeddings {
+    static constexpr std::string_view scope = "albert.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "token_type_embeddings",
+                                      norm = "LayerNorm", project = "albert.encoder.embedding_hidden_mapping_in";
+};
+struct layer {
+    static constexpr std::string_view groups = "albert.encoder.albert_layer_groups", group_layers = "albert_layers",
+                                      q = "attention.query", k = "attention.key", v = "attention.value",
+                                      attention = "attention", o = "attention.dense",
+                                      attn_norm = "attention.LayerNorm", ffn_in = "ffn", ffn_out = "ffn_output",
+                                      out_norm = "full_layer_layer_norm";
+};
+struct lm {
+    static constexpr std::string_view transform = "predictions.dense", norm = "predictions.LayerNorm",
+                                      decoder = "predictions.decoder",
+                                      tied_weight = "albert.embeddings.word_embeddings.weight",
+                                      tied_bias = "predictions.bias";
+};
+}  // namespace albert_names
+
+struct albert_family {
+    static constexpr std::string_view model_type = "albert";
+    static constexpr std::string_view base_prefix = "albert";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = albert_config;
+    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
+                               task::multiple_choice, task::token_classification, task::question_answering>;
+
+    static config load(const config_reader& r) { return albert_config_from_json(r); }
+    /// Buffers, and the pooler where the task has none.
+    static std::vector<std::string> ignored() {
+        return {"embeddings.position_ids", "embeddings.token_type_ids", "pooler.weight", "pooler.bias"};
+    }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
+
+    using trunk = type_list<embeddings<albert_names::embeddings>, mask_to_bias,
+                            grouped_encoder_stack<albert_names::layer>>;
+    using pooler = first_token_pooler<"albert.pooler", activation::tanh>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<albert_names::lm>>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
+                  type_list<pooler, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// ALBERT with a compile-time config.
+template <albert_config C, class Task = task::default_>
+struct albert : model_of<albert_family, Task> {
+    static_assert(check(C));
+    static constexpr albert_config config = C;
+};
+
+}  // namespace typeformer::inline v0

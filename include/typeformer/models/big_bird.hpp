@@ -1,0 +1,329 @@
+// typeformer/models/big_bird.hpp: BigBird (`model_type` "big_bird").
+//
+// BERT's embeddings, blocks and heads (gelu_new by default), with
+// attention_type "block_sparse": Transformers runs full attention up to
+// (5 + 2·num_random_blocks)·block_size tokens and block-sparse attention
+// beyond. In eval mode the block-sparse pattern is deterministic (the
+// "random" blocks are all block 0), so the exported graph spells it as dense
+// attention under the block-sparse visibility bias, and chooses between the
+// two regimes from the sequence length at run time: one graph that matches
+// Transformers below and above the threshold.
+//
+// Block-sparse attention in eval mode, with n = ceil(S / block_size) blocks
+// (Transformers pads to n·block_size with masked tokens and cuts them off):
+//  - query blocks 0 and n-1 see every key;
+//  - query block i in 1..n-2 sees key blocks 0, i-1, i, i+1 and n-1, and sees
+//    block 0 once more per random block (1 + num_random_blocks copies of the
+//    same keys in its softmax: a bias of log(1 + num_random_blocks));
+//  - the context of a masked query token is zero.
+// No causal mask applies in that regime, even with is_decoder (as in
+// Transformers). Question answering derives token types and masks the
+// question's logits from the first [SEP], as BigBirdForQuestionAnswering does.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// BigBirdConfig, with Transformers' defaults.
+struct big_bird_config {
+    std::int64_t vocab_size = 50358;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    activation hidden_act = activation::gelu_new;
+    std::int64_t max_position_embeddings = 4096;
+    std::int64_t type_vocab_size = 2;
+    double layer_norm_eps = 1e-12;
+    bool is_decoder = false;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+    std::int64_t sep_token_id = 66;
+    bool block_sparse = true;  // attention_type "block_sparse" (else "original_full")
+    std::int64_t block_size = 64;
+    std::int64_t num_random_blocks = 3;
+    bool use_bias = true;
+    bool rescale_embeddings = false;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
+                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
+                is_decoder, num_labels};
+    }
+    /// The longest sequence Transformers runs with full attention under "block_sparse".
+    [[nodiscard]] constexpr std::int64_t full_attention_limit() const {
+        return (5 + 2 * num_random_blocks) * block_size;
+    }
+};
+
+constexpr bool check(const big_bird_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    require(c.block_size > 0, "block_size must be positive");
+    require(c.num_random_blocks >= 0, "num_random_blocks must not be negative");
+    require(c.use_bias, "use_bias=false (attention projections without bias) is not supported");
+    require(!c.rescale_embeddings, "rescale_embeddings=true is not supported");
+    return true;
+}
+
+inline big_bird_config big_bird_config_from_json(const config_reader& r) {
+    big_bird_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("is_decoder", c.is_decoder);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    r.get("sep_token_id", c.sep_token_id);
+    std::string attention_type = "block_sparse";
+    r.get("attention_type", attention_type);
+    if (attention_type != "block_sparse" && attention_type != "original_full")
+        throw error("config.unsupported", r.where() + ": /attention_type: \"" + attention_type +
+                                              "\" is not supported (only \"block_sparse\" or \"original_full\")");
+    c.block_sparse = attention_type == "block_sparse";
+    r.get("block_size", c.block_size);
+    r.get("num_random_blocks", c.num_random_blocks);
+    r.get("use_bias", c.use_bias);
+    r.get("rescale_embeddings", c.rescale_embeddings);
+    r.require_value("position_embedding_type", "absolute");
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace big_bird_names {
+/// No token_type_ids input: every token adds row 0 of the token-type table.
+struct embeddings {
+    static constexpr std::string_view scope = "bert.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "token_type_embeddings",
+                                      norm = "LayerNorm";
+    static constexpr bool token_type_input = false;
+};
+/// Question answering: token types derived from the first [SEP] (big_bird_question).
+struct question_embeddings : embeddings {
+    static constexpr bool token_type_input = true;
+};
+struct layer {
+    static constexpr std::string_view stack = "bert.encoder.layer", q = "attention.self.query",
+                                      k = "attention.self.key", v = "attention.self.value",
+                                      attention = "attention.self", o = "attention.output.dense",
+                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
+                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
+};
+struct lm {
+    static constexpr std::string_view transform = "cls.predictions.transform.dense",
+                                      norm = "cls.predictions.transform.LayerNorm",
+                                      decoder = "cls.predictions.decoder",
+                                      tied_weight = "bert.embeddings.word_embeddings.weight",
+                                      tied_bias = "cls.predictions.bias";
+};
+/// BigBirdForQuestionAnsweringHead: a post-LN feed-forward sublayer, then qa_outputs.
+struct qa {
+    static constexpr std::string_view ffn_in = "qa_classifier.intermediate.dense",
+                                      ffn_out = "qa_classifier.output.dense", norm = "qa_classifier.output.LayerNorm";
+};
+}  // namespace big_bird_names
+
+/// What the block-sparse blocks get besides the hidden states: the additive
+/// bias [B, 1, S, S] and, when the config is block-sparse, the per-query
+/// scale [B, S, 1] (0 for masked queries above the threshold, else 1).
+template <class V>
+struct big_bird_context {
+    V bias;
+    const V* query_scale;
+};
+
+/// BigBirdForQuestionAnswering's inputs from input_ids: token types 0 up to
+/// the first [SEP] and 1 after it, and the question mask the head subtracts
+/// 1e6 with (the question's tokens but the first).
+struct big_bird_question {
+    using reads = slots<"input_ids">;
+    using writes = slots<"token_type_ids", "question_mask">;
+
+    template <Backend B>
+    static void forward(B& b, io<big_bird_question, typename B::value> s, const big_bird_config& c) {
+        auto guard = b.scope("question_lengths");
+        const auto& ids = s[sl::input_ids];
+        // question_lengths = argmax(input_ids == sep) + 1 (1 when there is no [SEP])
+        auto sep = b.constant_i64({c.sep_token_id});
+        auto differs = b.add(b.cast(b.less(ids, sep), dtype::f32), b.cast(b.less(sep, ids), dtype::f32));
+        auto length = b.unsqueeze(b.add(b.argmax(b.sub(b.scalar(1.f), differs), 1), b.constant_i64({1})), {1});
+        auto pos = b.range(ids, 1);
+        auto in_question = b.cast(b.less(pos, length), dtype::i64);  // [B, S]
+        s.set(sl::token_type_ids, b.sub(b.constant_i64({1}), in_question));
+        auto not_first = b.cast(b.less(b.constant_i64({0}), pos), dtype::f32);
+        s.set(slot<"question_mask">{}, b.mul(b.cast(in_question, dtype::f32), not_first));
+    }
+};
+
+/// The attention bias for either regime, chosen by the sequence length.
+struct block_sparse_bias {
+    using reads = slots<"attention_mask">;
+    using writes = slots<"attention_bias", "query_scale">;
+
+    template <Backend B>
+    static void forward(B& b, io<block_sparse_bias, typename B::value> s, const big_bird_config& c) {
+        auto guard = b.scope("extended_attention_mask");
+        const auto& mask = s[sl::attention_mask];
+        auto full = attention_bias(b, mask, c.is_decoder);
+        if (!c.block_sparse) {
+            s.set(sl::attention_bias, full);
+            s.set(slot<"query_scale">{}, mask);  // unread: the stack scales queries only when block-sparse
+            return;
+        }
+        auto f32 = [&](const typename B::value& x) { return b.cast(x, dtype::f32); };
+        auto one_f = b.scalar(1.f);
+        auto nott = [&](const typename B::value& x) { return b.sub(one_f, x); };
+        const auto one = b.constant_i64({1}), two = b.constant_i64({2});
+        const auto block = b.constant_i64({c.block_size});
+        auto length = b.shape(mask, 1, 2);                                       // [1]
+        auto last = b.sub(b.div(b.add(length, b.constant_i64({c.block_size - 1})), block), one);  // n - 1
+        auto blocks = b.div(b.range(mask, 1), block);                           // [S]: block of each token
+        auto row = b.unsqueeze(blocks, {1}), col = b.unsqueeze(blocks, {0});     // [S, 1], [1, S]
+        auto first_row = f32(b.less(row, one)), last_row = nott(f32(b.less(row, last)));
+        auto first_col = f32(b.less(col, one)), last_col = nott(f32(b.less(col, last)));
+        auto near = b.mul(f32(b.less(b.sub(row, col), two)), f32(b.less(b.sub(col, row), two)));
+        auto hidden = b.mul(b.mul(b.mul(nott(first_row), nott(last_row)), b.mul(nott(first_col), nott(last_col))),
+                            nott(near));                                        // [S, S]: not in the pattern
+        auto middle_row = b.mul(nott(first_row), nott(last_row));
+        auto repeats = b.mul(first_col, middle_row);                             // block 0 seen 1 + r times
+        auto keys = f32(b.unsqueeze(mask, {1, 2}));                              // [B, 1, 1, S]
+        auto keep = b.mul(nott(hidden), keys);                                   // [B, 1, S, S]
+        auto sparse = b.add(b.mul(nott(keep), b.scalar(-3.4028234663852886e38f)),
+                            b.mul(repeats, b.scalar(static_cast<float>(std::log1p(
+                                                   static_cast<double>(c.num_random_blocks))))));
+        // above the threshold: 1; both terms stay finite, so the blend is exact
+        auto is_sparse = f32(b.less(b.constant_i64({c.full_attention_limit()}), length));  // [1]
+        s.set(sl::attention_bias, b.add(b.mul(full, nott(is_sparse)), b.mul(sparse, is_sparse)));
+        auto masked_query = nott(f32(b.unsqueeze(mask, {2})));                  // [B, S, 1]
+        s.set(slot<"query_scale">{}, nott(b.mul(masked_query, is_sparse)));
+    }
+};
+
+/// BERT's self-attention, with the context of each query scaled by the
+/// context's query_scale (zero for masked queries in the block-sparse regime).
+template <class Names>
+struct block_sparse_attention {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const big_bird_context<typename B::value>& ctx,
+                                     const encoder_shape& sh) {
+        const auto hsz = sh.hidden_size;
+        auto q = dense(b, Names::q, x, hsz, hsz);
+        auto k = dense(b, Names::k, x, hsz, hsz);
+        auto v = dense(b, Names::v, x, hsz, hsz);
+        const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
+        typename B::value out;
+        {
+            auto guard = b.scope(Names::attention);
+            out = b.attention(q, k, v, &ctx.bias, sh.num_heads, scale);
+            if (ctx.query_scale) out = b.mul(out, *ctx.query_scale);
+        }
+        return dense(b, Names::o, out, hsz, hsz);
+    }
+};
+
+/// The encoder stack, its blocks given the block-sparse context.
+template <class Names>
+struct big_bird_stack {
+    using reads = slots<"hidden_states", "attention_bias", "query_scale">;
+    using writes = slots<"hidden_states">;
+    using block = encoder_block<Names, block_sparse_attention<Names>>;
+
+    template <Backend B>
+    static void forward(B& b, io<big_bird_stack, typename B::value> s, const big_bird_config& c) {
+        const auto sh = c.shape();
+        auto h = s[sl::hidden_states];
+        const auto& scale = s[slot<"query_scale">{}];
+        const big_bird_context<typename B::value> ctx{s[sl::attention_bias], c.block_sparse ? &scale : nullptr};
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
+            h = block::forward(b, h, ctx, sh);
+        }
+        s.set(sl::hidden_states, h);
+    }
+};
+
+/// BigBirdForQuestionAnsweringHead and the question mask: a post-LN
+/// feed-forward sublayer, qa_outputs, then logits - 1e6 on question tokens.
+struct big_bird_qa_head {
+    using reads = slots<"hidden_states", "question_mask">;
+    using writes = slots<"start_logits", "end_logits">;
+
+    template <Backend B>
+    static void forward(B& b, io<big_bird_qa_head, typename B::value> s, const big_bird_config& c) {
+        using names = big_bird_names::qa;
+        const auto sh = c.shape();
+        const auto& h = s[sl::hidden_states];
+        auto x = layer_norm(b, names::norm, b.add(h, feed_forward<names>::forward(b, h, sh)), sh.hidden_size, sh.eps);
+        auto logits = dense(b, "qa_classifier.qa_outputs", x, sh.hidden_size, 2);
+        auto guard = b.scope("qa_classifier");
+        auto penalty = b.mul(s[slot<"question_mask">{}], b.scalar(1e6f));
+        s.set(sl::start_logits, b.sub(b.select(logits, -1, 0), penalty));
+        s.set(sl::end_logits, b.sub(b.select(logits, -1, 1), penalty));
+    }
+};
+
+struct big_bird_family {
+    static constexpr std::string_view model_type = "big_bird";
+    static constexpr std::string_view base_prefix = "bert";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = big_bird_config;
+    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
+                               task::multiple_choice, task::token_classification, task::question_answering>;
+
+    static config load(const config_reader& r) { return big_bird_config_from_json(r); }
+    static std::vector<std::string> ignored() { return {"embeddings.position_ids", "pooler.weight", "pooler.bias"}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask">;
+
+    template <bool Question = false>
+    using trunk = concat<std::conditional_t<Question,
+                                            type_list<big_bird_question, embeddings<big_bird_names::question_embeddings>>,
+                                            type_list<embeddings<big_bird_names::embeddings>>>,
+                         type_list<block_sparse_bias, big_bird_stack<big_bird_names::layer>>>;
+    using pooler = first_token_pooler<"bert.pooler", activation::tanh>;
+
+    static auto layers(task::default_) -> concat<trunk<>, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk<>, type_list<lm_head<big_bird_names::lm>>>;
+    static auto layers(task::causal_lm) -> concat<trunk<>, type_list<lm_head<big_bird_names::lm>>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk<>, type_list<first_token_pooler<"classifier.dense", &big_bird_config::hidden_act>,
+                                     pooled_classifier<"classifier.out_proj">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask">>, trunk<>,
+                  type_list<pooler, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk<>, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk<true>, type_list<big_bird_qa_head>>;
+};
+
+/// BigBird with a compile-time config.
+template <big_bird_config C, class Task = task::default_>
+struct big_bird : model_of<big_bird_family, Task> {
+    static_assert(check(C));
+    static constexpr big_bird_config config = C;
+};
+
+}  // namespace typeformer::inline v0

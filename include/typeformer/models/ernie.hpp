@@ -1,0 +1,84 @@
+// typeformer/models/ernie.hpp: ERNIE (`model_type` "ernie").
+//
+// BERT under the base prefix `ernie`, plus a task-type table added to the
+// embeddings when the config sets `use_task_id` (input `task_type_ids`, as
+// ErnieOnnxConfig lists it; unused by the graph otherwise). Upstream has no
+// legacy feature entry: the features are the heads Transformers has.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/models/bert.hpp"
+
+namespace typeformer::inline v0 {
+
+/// ErnieConfig: BertConfig's fields and defaults plus the task types.
+struct ernie_config : bert_config {
+    std::int64_t task_type_vocab_size = 3;
+    bool use_task_id = false;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        auto s = bert_config::shape();
+        s.task_type_vocab_size = use_task_id ? task_type_vocab_size : 0;
+        return s;
+    }
+};
+
+constexpr bool check(const ernie_config& c) {
+    check(static_cast<const bert_config&>(c));
+    require(!c.use_task_id || c.task_type_vocab_size > 0, "task_type_vocab_size must be positive with use_task_id");
+    return true;
+}
+
+inline ernie_config ernie_config_from_json(const config_reader& r) {
+    ernie_config c;
+    static_cast<bert_config&>(c) = bert_config_from_json(r);
+    r.get("task_type_vocab_size", c.task_type_vocab_size);
+    r.get("use_task_id", c.use_task_id);
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace ernie_names {
+struct embeddings : bert_names::embeddings {
+    static constexpr std::string_view scope = "ernie.embeddings", task_type = "task_type_embeddings";
+};
+struct layer : bert_names::layer {
+    static constexpr std::string_view stack = "ernie.encoder.layer";
+};
+struct lm : bert_names::lm {
+    static constexpr std::string_view tied_weight = "ernie.embeddings.word_embeddings.weight";
+};
+}  // namespace ernie_names
+
+struct ernie_family {
+    static constexpr std::string_view model_type = "ernie";
+    static constexpr std::string_view base_prefix = "ernie";
+    static constexpr double atol = 1e-5;  // ErnieOnnxConfig's default
+    using config = ernie_config;
+    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
+                               task::multiple_choice, task::token_classification, task::question_answering>;
+
+    static config load(const config_reader& r) { return ernie_config_from_json(r); }
+    static std::vector<std::string> ignored() { return bert_family::ignored(); }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids", "task_type_ids">;
+
+    using trunk = type_list<embeddings<ernie_names::embeddings>, mask_to_bias, encoder_stack<ernie_names::layer>>;
+    using pooler = first_token_pooler<"ernie.pooler.dense", activation::tanh>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<ernie_names::lm>>>;
+    static auto layers(task::causal_lm) -> concat<trunk, type_list<lm_head<ernie_names::lm>>>;
+    static auto layers(task::sequence_classification) -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids", "task_type_ids">>, trunk,
+                  type_list<pooler, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,122 @@
+// typeformer/models/layoutlm.hpp: LayoutLM (`model_type` "layoutlm").
+//
+// BERT (models/bert.hpp) plus the layout of each token: a `bbox` input
+// [batch, sequence, 4] of (x0, y0, x1, y1) boxes adds, before the embedding
+// LayerNorm, x embeddings of x0 and x1, y embeddings of y0 and y1, and h and
+// w embeddings of the box's height y1 - y0 and width x1 - x0 (tables of
+// max_2d_position_embeddings rows).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/models/bert.hpp"
+
+namespace typeformer::inline v0 {
+
+/// LayoutLMConfig: BertConfig plus the 2-D position tables' size.
+struct layoutlm_config : bert_config {
+    std::int64_t max_2d_position_embeddings = 1024;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        auto s = bert_config::shape();
+        s.max_2d_positions = max_2d_position_embeddings;
+        return s;
+    }
+};
+
+constexpr bool check(const layoutlm_config& c) {
+    check(static_cast<const bert_config&>(c));
+    require(c.max_2d_position_embeddings > 0, "max_2d_position_embeddings must be positive");
+    return true;
+}
+
+inline layoutlm_config layoutlm_config_from_json(const config_reader& r) {
+    layoutlm_config c{bert_config_from_json(r)};
+    r.get("max_2d_position_embeddings", c.max_2d_position_embeddings);
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace layoutlm_names {
+/// BERT's embeddings without their LayerNorm, which comes after the box embeddings.
+struct text {
+    static constexpr std::string_view scope = "layoutlm.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "token_type_embeddings",
+                                      norm = "";
+};
+struct layer : bert_names::layer {
+    static constexpr std::string_view stack = "layoutlm.encoder.layer";
+};
+struct lm : bert_names::lm {
+    static constexpr std::string_view tied_weight = "layoutlm.embeddings.word_embeddings.weight";
+};
+}  // namespace layoutlm_names
+
+/// The box embeddings added to the text embeddings, then the embedding LayerNorm.
+struct box_embeddings {
+    using reads = slots<"hidden_states", "bbox">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B>
+    static void forward(B& b, io<box_embeddings, typename B::value> s, const layoutlm_config& c) {
+        const auto sh = c.shape();
+        auto guard = b.scope("layoutlm.embeddings");
+        const auto& box = s[slot<"bbox">{}];
+        auto table = [&](const char* name) {
+            return b.param(std::string(name) + ".weight", {c.max_2d_position_embeddings, sh.hidden_size});
+        };
+        const auto x = table("x_position_embeddings"), y = table("y_position_embeddings");
+        auto coord = [&](std::int64_t k) { return b.select(box, -1, k); };
+        auto h = s[sl::hidden_states];
+        h = b.add(h, b.gather(x, coord(0)));
+        h = b.add(h, b.gather(y, coord(1)));
+        h = b.add(h, b.gather(x, coord(2)));
+        h = b.add(h, b.gather(y, coord(3)));
+        h = b.add(h, b.gather(table("h_position_embeddings"), b.sub(coord(3), coord(1))));
+        h = b.add(h, b.gather(table("w_position_embeddings"), b.sub(coord(2), coord(0))));
+        s.set(sl::hidden_states, layer_norm(b, "LayerNorm", h, sh.hidden_size, sh.eps));
+    }
+};
+
+struct layoutlm_family {
+    static constexpr std::string_view model_type = "layoutlm";
+    static constexpr std::string_view base_prefix = "layoutlm";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = layoutlm_config;
+    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
+                               task::token_classification>;
+
+    static config load(const config_reader& r) { return layoutlm_config_from_json(r); }
+    /// Checkpoint tensors a model may leave unused: buffers, and the pooler where the task has none.
+    static std::vector<std::string> ignored() {
+        return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};
+    }
+
+    /// As the legacy LayoutLMOnnxConfig orders them; bbox is {batch, sequence, 4}.
+    template <class Task>
+    static auto inputs(Task) -> type_list<input<"input_ids", dtype::i64, axes<"batch", "sequence">>,
+                                          input<"bbox", dtype::i64, axes<"batch", "sequence", "4">>,
+                                          input<"attention_mask", dtype::i64, axes<"batch", "sequence">>,
+                                          input<"token_type_ids", dtype::i64, axes<"batch", "sequence">>>;
+
+    using trunk = type_list<embeddings<layoutlm_names::text>, box_embeddings, mask_to_bias,
+                            encoder_stack<layoutlm_names::layer>>;
+    using pooler = first_token_pooler<"layoutlm.pooler.dense", activation::tanh>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<layoutlm_names::lm>>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+};
+
+/// LayoutLM with a compile-time config.
+template <layoutlm_config C, class Task = task::default_>
+struct layoutlm : model_of<layoutlm_family, Task> {
+    static_assert(check(C));
+    static constexpr layoutlm_config config = C;
+};
+
+}  // namespace typeformer::inline v0

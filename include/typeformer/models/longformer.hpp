@@ -1,0 +1,285 @@
+// typeformer/models/longformer.hpp: Longformer (`model_type` "longformer").
+//
+// RoBERTa's embeddings (padding-aware positions, no token-type input) and
+// post-LN blocks, with Longformer's self-attention: each token attends to the
+// tokens within attention_window/2 of it (per layer), plus every global token
+// (global_attention_mask), and global tokens attend to every token through
+// their own projections (query_global, key_global, value_global).
+//
+// Transformers computes the window with overlapping chunks after padding the
+// sequence to a multiple of the window, and takes the global branch only when
+// some token is global. The export computes the same numbers as dense
+// attention under the sliding-window bias, with the global rows blended in, so
+// one graph holds at every sequence length, above and below the window, with
+// or without global tokens:
+//   local query i sees key j  iff  j is not masked and (|i - j| <= w or j is global)
+//   global query i sees every key that is not masked (global projections)
+//   a masked query's attention output is zero.
+// The cost is that of full attention (S² scores), not of the chunked kernel.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// LongformerConfig, with Transformers' defaults.
+struct longformer_config {
+    static constexpr std::size_t max_layers = 64;
+
+    std::int64_t vocab_size = 30522;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    activation hidden_act = activation::gelu;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double layer_norm_eps = 1e-12;
+    std::int64_t pad_token_id = 1;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+    /// attention_window: one value for every layer, or one per layer (then
+    /// `layer_windows[i]`, for i < num_hidden_layers, overrides it).
+    std::int64_t attention_window = 512;
+    std::array<std::int64_t, max_layers> layer_windows{};
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        encoder_shape s{vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
+                        max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
+                        false, num_labels};
+        s.position_offset = pad_token_id + 1;
+        return s;
+    }
+    [[nodiscard]] constexpr std::int64_t window(std::int64_t layer) const {
+        const auto w = layer_windows[static_cast<std::size_t>(layer)];
+        return w != 0 ? w : attention_window;  // 0: not given per layer
+    }
+};
+
+constexpr bool check(const longformer_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_hidden_layers <= static_cast<std::int64_t>(longformer_config::max_layers),
+            "num_hidden_layers must be at most 64");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    require(c.pad_token_id >= 0 && c.pad_token_id < c.max_position_embeddings,
+            "pad_token_id must index the position table");
+    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i)
+        require(c.window(i) > 0 && c.window(i) % 2 == 0, "attention_window must be positive and even");
+    return true;
+}
+
+inline longformer_config longformer_config_from_json(const config_reader& r) {
+    longformer_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("pad_token_id", c.pad_token_id);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    r.require_value("position_embedding_type", "absolute");
+    std::vector<std::int64_t> windows{c.attention_window};
+    r.get("attention_window", windows);
+    if (windows.size() == 1) {
+        c.attention_window = windows[0];
+    } else if (static_cast<std::int64_t>(windows.size()) != c.num_hidden_layers ||
+               windows.size() > longformer_config::max_layers) {
+        throw error("config.invalid", r.where() + ": /attention_window: " + std::to_string(windows.size()) +
+                                          " windows for " + std::to_string(c.num_hidden_layers) + " layers");
+    } else {
+        for (std::size_t i = 0; i < windows.size(); ++i)
+            c.layer_windows[i] = windows[i] > 0 ? windows[i] : -1;  // -1: refused by check() below
+    }
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace longformer_names {
+struct embeddings {
+    static constexpr std::string_view scope = "longformer.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "token_type_embeddings",
+                                      norm = "LayerNorm";
+    static constexpr auto positions = position_ids_from::input_ids;
+    static constexpr bool token_type_input = false;
+};
+struct layer {
+    static constexpr std::string_view stack = "longformer.encoder.layer", q = "attention.self.query",
+                                      k = "attention.self.key", v = "attention.self.value",
+                                      q_global = "attention.self.query_global",
+                                      k_global = "attention.self.key_global",
+                                      v_global = "attention.self.value_global", attention = "attention.self",
+                                      o = "attention.output.dense", attn_norm = "attention.output.LayerNorm",
+                                      ffn_in = "intermediate.dense", ffn_out = "output.dense",
+                                      out_norm = "output.LayerNorm";
+};
+struct lm {
+    static constexpr std::string_view transform = "lm_head.dense", norm = "lm_head.layer_norm",
+                                      decoder = "lm_head.decoder",
+                                      tied_weight = "longformer.embeddings.word_embeddings.weight",
+                                      tied_bias = "lm_head.bias";
+    static constexpr activation act = activation::gelu;
+};
+}  // namespace longformer_names
+
+/// What Longformer's attention gets for one layer: the sliding-window bias
+/// [B, 1, S, S] of its window, the key-padding bias [B, 1, 1, S] of the
+/// global branch, and per-query weights [B, S, 1] of the local branch
+/// (unmasked, not global) and of the global branch (global).
+template <class V>
+struct longformer_context {
+    V local_bias, key_bias, local_rows, global_rows;
+};
+
+/// The masks every layer shares: key-padding bias, and which queries are
+/// local, global or masked; writes them as slots for the stack.
+struct longformer_masks {
+    using reads = slots<"attention_mask", "global_attention_mask">;
+    using writes = slots<"attention_bias", "local_rows", "global_rows", "keys", "global_keys">;
+
+    template <Backend B>
+    static void forward(B& b, io<longformer_masks, typename B::value> s, const longformer_config&) {
+        auto guard = b.scope("extended_attention_mask");
+        auto unmasked = b.cast(b.cast(s[sl::attention_mask], dtype::boolean), dtype::f32);            // [B, S]
+        auto global = b.mul(b.cast(b.cast(s[slot<"global_attention_mask">{}], dtype::boolean), dtype::f32),
+                            unmasked);                                                              // [B, S]
+        s.set(sl::attention_bias, attention_bias(b, s[sl::attention_mask], false));                 // [B, 1, 1, S]
+        s.set(slot<"local_rows">{}, b.unsqueeze(b.sub(unmasked, global), {2}));                     // [B, S, 1]
+        s.set(slot<"global_rows">{}, b.unsqueeze(global, {2}));
+        s.set(slot<"keys">{}, b.unsqueeze(unmasked, {1, 2}));                                       // [B, 1, 1, S]
+        s.set(slot<"global_keys">{}, b.unsqueeze(global, {1, 2}));
+    }
+};
+
+/// The sliding-window bias of one window: key j is visible from query i when
+/// it is not masked and |i - j| <= window / 2 or j is global. `keys` and
+/// `global_keys` are 0/1 [B, 1, 1, S]; every entry stays finite.
+template <Backend B>
+typename B::value sliding_window_bias(B& b, const typename B::value& keys, const typename B::value& global_keys,
+                                      const typename B::value& like, std::int64_t window) {
+    auto pos = b.range(like, 1);
+    auto row = b.unsqueeze(pos, {1}), col = b.unsqueeze(pos, {0});
+    auto reach = b.constant_i64({window / 2 + 1});
+    auto one = b.scalar(1.f);
+    auto near = b.mul(b.cast(b.less(b.sub(row, col), reach), dtype::f32),
+                      b.cast(b.less(b.sub(col, row), reach), dtype::f32));                         // [S, S]
+    auto seen = b.sub(one, b.mul(b.sub(one, near), b.sub(one, global_keys)));                     // [B, 1, S, S]
+    return b.mul(b.sub(one, b.mul(seen, keys)), b.scalar(-3.4028234663852886e38f));
+}
+
+/// Longformer's self-attention, local and global branches, then `o`.
+template <class Names>
+struct longformer_attention {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const longformer_context<typename B::value>& ctx,
+                                     const encoder_shape& sh) {
+        const auto hsz = sh.hidden_size;
+        const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
+        auto branch = [&](std::string_view q, std::string_view k, std::string_view v, const typename B::value& bias) {
+            auto qv = dense(b, q, x, hsz, hsz), kv = dense(b, k, x, hsz, hsz), vv = dense(b, v, x, hsz, hsz);
+            auto guard = b.scope(Names::attention);
+            return b.attention(qv, kv, vv, &bias, sh.num_heads, scale);
+        };
+        auto local = branch(Names::q, Names::k, Names::v, ctx.local_bias);
+        auto global = branch(Names::q_global, Names::k_global, Names::v_global, ctx.key_bias);
+        typename B::value out;
+        {
+            auto guard = b.scope(Names::attention);
+            out = b.add(b.mul(local, ctx.local_rows), b.mul(global, ctx.global_rows));
+        }
+        return dense(b, Names::o, out, hsz, hsz);
+    }
+};
+
+/// The encoder stack; each layer gets the sliding-window bias of its window.
+template <class Names>
+struct longformer_stack {
+    using reads = slots<"hidden_states", "attention_bias", "local_rows", "global_rows", "keys", "global_keys">;
+    using writes = slots<"hidden_states">;
+    using block = encoder_block<Names, longformer_attention<Names>>;
+
+    template <Backend B>
+    static void forward(B& b, io<longformer_stack, typename B::value> s, const longformer_config& c) {
+        const auto sh = c.shape();
+        auto h = s[sl::hidden_states];
+        std::map<std::int64_t, typename B::value> biases;  // one per distinct window
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            const auto w = c.window(i);
+            if (!biases.contains(w)) {
+                auto guard = b.scope("extended_attention_mask.window_" + std::to_string(w));
+                biases.emplace(w, sliding_window_bias(b, s[slot<"keys">{}], s[slot<"global_keys">{}], h, w));
+            }
+            const longformer_context<typename B::value> ctx{biases.at(w), s[sl::attention_bias],
+                                                            s[slot<"local_rows">{}], s[slot<"global_rows">{}]};
+            auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
+            h = block::forward(b, h, ctx, sh);
+        }
+        s.set(sl::hidden_states, h);
+    }
+};
+
+struct longformer_family {
+    static constexpr std::string_view model_type = "longformer";
+    static constexpr std::string_view base_prefix = "longformer";
+    static constexpr double atol = 1e-4;  // the legacy table's validation tolerance
+    using config = longformer_config;
+    using features = type_list<task::default_, task::masked_lm, task::multiple_choice, task::question_answering,
+                               task::sequence_classification, task::token_classification>;
+
+    static config load(const config_reader& r) { return longformer_config_from_json(r); }
+    static std::vector<std::string> ignored() {
+        return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};
+    }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "global_attention_mask">;
+    /// The legacy default outputs add the pooler's.
+    static auto outputs(task::default_) -> type_list<output<"last_hidden_state", axes<"batch", "sequence", "">>,
+                                                     output<"pooler_output", axes<"batch", "">>>;
+
+    using trunk = type_list<embeddings<longformer_names::embeddings>, longformer_masks,
+                            longformer_stack<longformer_names::layer>>;
+    using pooler = first_token_pooler<"longformer.pooler.dense", activation::tanh>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states, pooler, expose_pooler_output>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<longformer_names::lm>>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk, type_list<first_token_pooler<"classifier.dense", activation::tanh>,
+                                   pooled_classifier<"classifier.out_proj">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "global_attention_mask">>, trunk,
+                  type_list<pooler, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// Longformer with a compile-time config.
+template <longformer_config C, class Task = task::default_>
+struct longformer : model_of<longformer_family, Task> {
+    static_assert(check(C));
+    static constexpr longformer_config config = C;
+};
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,227 @@
+// typeformer/models/roberta.hpp: RoBERTa and the architectures Transformers
+// derives from it, as one family template: RoBERTa, CamemBERT, XLM-RoBERTa,
+// Data2VecText, I-BERT (quant_mode=false) and XLM-RoBERTa-XL.
+//
+// BERT's blocks under the base prefix; positions counted from the padding
+// index over the non-padding tokens (create_position_ids_from_input_ids); no
+// token_type_ids input (row 0 of the token-type table is added to every
+// token); an LM head with an erf GELU whatever hidden_act says; a
+// classification head `classifier.dense` (tanh) -> `classifier.out_proj` on
+// the first token; the pooler only under multiple-choice. XLM-RoBERTa-XL
+// moves the LayerNorms before each sublayer, drops the embedding LayerNorm
+// and ends the stack with `encoder.LayerNorm`.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/core/fixed_string.hpp"
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// RobertaConfig (and its copies), with Transformers' RoBERTa defaults.
+struct roberta_config {
+    std::int64_t vocab_size = 50265;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    activation hidden_act = activation::gelu;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double layer_norm_eps = 1e-12;
+    std::int64_t pad_token_id = 1;
+    bool is_decoder = false;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = num_attention_heads,
+                .intermediate_size = intermediate_size,
+                .num_layers = num_hidden_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = type_vocab_size,
+                .act = hidden_act,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = is_decoder,
+                .num_labels = num_labels,
+                .position_offset = pad_token_id + 1};
+    }
+};
+
+constexpr bool check(const roberta_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size,
+            "pad_token_id (the padding index of the positions) must be a token id");
+    require(c.max_position_embeddings > c.pad_token_id + 1,
+            "max_position_embeddings must exceed pad_token_id + 1 (positions count from the padding index)");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+inline roberta_config roberta_config_from_json(const config_reader& r) {
+    roberta_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("pad_token_id", c.pad_token_id);
+    r.get("is_decoder", c.is_decoder);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    r.require_value("position_embedding_type", "absolute");
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace detail {
+/// A ++ B, as a fixed_string (module paths under a base prefix).
+template <fixed_string A, fixed_string B>
+constexpr auto join() {
+    constexpr std::size_t n = A.view().size() + B.view().size() + 1;
+    char buf[n]{};
+    std::copy_n(A.view().data(), A.view().size(), buf);
+    std::copy_n(B.view().data(), B.view().size(), buf + A.view().size());
+    return fixed_string<n>(buf);
+}
+template <fixed_string A, fixed_string B>
+inline constexpr auto joined = join<A, B>();
+}  // namespace detail
+
+/// Module names of the RoBERTa family under the base prefix `Base`; `PreLN`
+/// selects XLM-RoBERTa-XL's layout.
+template <fixed_string Base, bool PreLN = false>
+struct roberta_names {
+    struct embeddings {
+        static constexpr std::string_view scope = detail::joined<Base, ".embeddings">.view(),
+                                          word = "word_embeddings", position = "position_embeddings",
+                                          token_type = "token_type_embeddings", norm = PreLN ? "" : "LayerNorm";
+        static constexpr auto positions = position_ids_from::input_ids;
+        static constexpr bool token_type_input = false;
+    };
+    struct layer {
+        static constexpr std::string_view stack = detail::joined<Base, ".encoder.layer">.view(),
+                                          q = "attention.self.query", k = "attention.self.key",
+                                          v = "attention.self.value", attention = "attention.self",
+                                          o = "attention.output.dense",
+                                          attn_norm = PreLN ? "attention.self_attn_layer_norm"
+                                                            : "attention.output.LayerNorm",
+                                          ffn_in = "intermediate.dense", ffn_out = "output.dense",
+                                          out_norm = PreLN ? "LayerNorm" : "output.LayerNorm";
+        static constexpr norm_placement placement = PreLN ? norm_placement::pre : norm_placement::post;
+    };
+    struct lm {
+        static constexpr std::string_view transform = "lm_head.dense", norm = "lm_head.layer_norm",
+                                          decoder = "lm_head.decoder",
+                                          tied_weight = detail::joined<Base, ".embeddings.word_embeddings.weight">.view(),
+                                          tied_bias = "lm_head.bias";
+        static constexpr activation act = activation::gelu;  // the head calls gelu(), not hidden_act
+    };
+    static constexpr auto final_norm = detail::joined<Base, ".encoder.LayerNorm">;
+    static constexpr auto pooler = detail::joined<Base, ".pooler.dense">;
+};
+
+/// The features of the legacy table for the RoBERTa copies that have causal-lm, and those that do not.
+using roberta_features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
+                                   task::multiple_choice, task::token_classification, task::question_answering>;
+using roberta_features_no_clm = type_list<task::default_, task::masked_lm, task::sequence_classification,
+                                          task::multiple_choice, task::token_classification,
+                                          task::question_answering>;
+
+/// One member of the RoBERTa family: `ModelType` as config.json names it,
+/// `Base` its base_model_prefix, `Features` its legacy feature list, `PreLN`
+/// for XLM-RoBERTa-XL, and `Ignored` the checkpoint buffers it leaves unused.
+template <fixed_string ModelType, fixed_string Base, class Features, bool PreLN = false>
+struct roberta_like_family {
+    static constexpr std::string_view model_type = ModelType.view();
+    static constexpr std::string_view base_prefix = Base.view();
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = roberta_config;
+    using features = Features;
+    using names = roberta_names<Base, PreLN>;
+
+    static config load(const config_reader& r) { return roberta_config_from_json(r); }
+    /// Buffers, and the pooler where the task has none.
+    static std::vector<std::string> ignored() {
+        return {"embeddings.position_ids", "embeddings.token_type_ids", "pooler.dense.weight", "pooler.dense.bias"};
+    }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask">;
+
+    using trunk = concat<type_list<embeddings<typename names::embeddings>, mask_to_bias,
+                                   encoder_stack<typename names::layer>>,
+                         std::conditional_t<PreLN, type_list<final_layer_norm<names::final_norm>>, type_list<>>>;
+    using lm = lm_head<typename names::lm>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm>>;
+    static auto layers(task::causal_lm) -> concat<trunk, type_list<lm>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk, type_list<first_token_pooler<"classifier.dense", activation::tanh>,
+                                   pooled_classifier<"classifier.out_proj">>>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask">>, trunk,
+                  type_list<first_token_pooler<names::pooler, activation::tanh>, pooled_classifier<"classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+using roberta_family = roberta_like_family<"roberta", "roberta", roberta_features>;
+using camembert_family = roberta_like_family<"camembert", "roberta", roberta_features>;
+using xlm_roberta_family = roberta_like_family<"xlm-roberta", "roberta", roberta_features>;
+using data2vec_text_family = roberta_like_family<"data2vec-text", "data2vec_text", roberta_features_no_clm>;
+/// No legacy feature entry upstream: every head Transformers has for it.
+using xlm_roberta_xl_family = roberta_like_family<"xlm-roberta-xl", "roberta", roberta_features, true>;
+
+/// I-BERT with quant_mode=false (the default): its Quant*/Int* modules fall
+/// back to float Linear, GELU, softmax and LayerNorm, so the model computes
+/// RoBERTa. The integer-only mode is refused; its buffers (scaling factors,
+/// integer weights, activation ranges) are left unused.
+struct ibert_family : roberta_like_family<"ibert", "ibert", roberta_features_no_clm> {
+    static config load(const config_reader& r) {
+        bool quant_mode = false;
+        r.get("quant_mode", quant_mode);
+        if (quant_mode)
+            throw error("config.unsupported",
+                        r.where() + ": /quant_mode: true is not supported (only false: the float model)");
+        return roberta_config_from_json(r);
+    }
+    static std::vector<std::string> ignored() {
+        auto v = roberta_like_family::ignored();
+        for (const char* s : {"act_scaling_factor", "x_min", "x_max", "weight_integer", "weight_scaling_factor",
+                              "bias_integer", "fc_scaling_factor", "LayerNorm.shift"})
+            v.emplace_back(s);
+        return v;
+    }
+};
+
+/// RoBERTa with a compile-time config: `struct tiny final : roberta<roberta_config{...}> {};`
+template <roberta_config C, class Task = task::default_>
+struct roberta : model_of<roberta_family, Task> {
+    static_assert(check(C));
+    static constexpr roberta_config config = C;
+};
+
+}  // namespace typeformer::inline v0

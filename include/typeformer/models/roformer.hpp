@@ -1,0 +1,153 @@
+// typeformer/models/roformer.hpp: RoFormer (`model_type` "roformer").
+//
+// BERT's post-LN blocks without absolute positions: word + token-type
+// embeddings of width embedding_size (then `embeddings_project` to the hidden
+// size when they differ), and rotary position embeddings on q and k (and v
+// when `rotary_value`) in every layer, from the sinusoidal table at
+// `roformer.encoder.embed_positions`, built once per graph by the stack's
+// context. Sequence classification reads the first token through
+// `classifier.dense` and hidden_act (an ELECTRA-style head); the LM head
+// maps back to embedding_size and is tied to the word embeddings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/layers/rotary.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// RoFormerConfig, with Transformers' defaults (embedding_size 0: hidden_size).
+struct roformer_config {
+    std::int64_t vocab_size = 50000;
+    std::int64_t embedding_size = 0;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    activation hidden_act = activation::gelu;
+    std::int64_t max_position_embeddings = 1536;
+    std::int64_t type_vocab_size = 2;
+    double layer_norm_eps = 1e-12;
+    bool rotary_value = false;
+    bool is_decoder = false;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+    /// SequenceSummary of multiple choice: RoFormerConfig sets no summary_*
+    /// fields, so Transformers' defaults apply (the last token, no projection).
+    summary_spec summary_settings{};
+
+    [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
+                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
+                is_decoder, num_labels, embedding_size == hidden_size ? 0 : embedding_size};
+    }
+};
+
+constexpr bool check(const roformer_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.embedding_size >= 0, "embedding_size must not be negative");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
+    require(c.hidden_size / c.num_attention_heads % 2 == 0,
+            "hidden_size / num_attention_heads must be even (rotary turns pairs of features)");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+inline roformer_config roformer_config_from_json(const config_reader& r) {
+    roformer_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("embedding_size", c.embedding_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("rotary_value", c.rotary_value);
+    r.get("is_decoder", c.is_decoder);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    read_summary(r, c.summary_settings);
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace roformer_names {
+struct embeddings {
+    static constexpr std::string_view scope = "roformer.embeddings", word = "word_embeddings", position = "",
+                                      token_type = "token_type_embeddings", norm = "LayerNorm",
+                                      project = "roformer.embeddings_project";
+};
+struct layer {
+    static constexpr std::string_view stack = "roformer.encoder.layer",
+                                      rotary_table = "roformer.encoder.embed_positions", q = "attention.self.query",
+                                      k = "attention.self.key", v = "attention.self.value",
+                                      attention = "attention.self", o = "attention.output.dense",
+                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
+                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
+};
+struct lm {
+    static constexpr std::string_view transform = "cls.predictions.transform.dense",
+                                      norm = "cls.predictions.transform.LayerNorm",
+                                      decoder = "cls.predictions.decoder",
+                                      tied_weight = "roformer.embeddings.word_embeddings.weight",
+                                      tied_bias = "cls.predictions.bias";
+};
+}  // namespace roformer_names
+
+struct roformer_family {
+    static constexpr std::string_view model_type = "roformer";
+    static constexpr std::string_view base_prefix = "roformer";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = roformer_config;
+    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
+                               task::multiple_choice, task::token_classification, task::question_answering>;
+
+    static config load(const config_reader& r) { return roformer_config_from_json(r); }
+    static std::vector<std::string> ignored() { return {}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
+
+    using block = encoder_block<roformer_names::layer, rotary_self_attention<roformer_names::layer>>;
+    using trunk = type_list<embeddings<roformer_names::embeddings>, mask_to_bias,
+                            encoder_stack<roformer_names::layer, block, rotary_context<roformer_names::layer>>>;
+    // RoFormerClassificationHead: first token, dense, hidden_act, out_proj
+    using classification_head = type_list<first_token_pooler<"classifier.dense", &roformer_config::hidden_act>,
+                                          pooled_classifier<"classifier.out_proj">>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<roformer_names::lm>>>;
+    static auto layers(task::causal_lm) -> concat<trunk, type_list<lm_head<roformer_names::lm>>>;
+    static auto layers(task::sequence_classification) -> concat<trunk, classification_head>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
+                  type_list<sequence_summary<"sequence_summary", "classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// RoFormer with a compile-time config.
+template <roformer_config C, class Task = task::default_>
+struct roformer : model_of<roformer_family, Task> {
+    static_assert(check(C));
+    static constexpr roformer_config config = C;
+};
+
+}  // namespace typeformer::inline v0

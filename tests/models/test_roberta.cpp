@@ -1,0 +1,17 @@
+// RoBERTa: every feature, against Transformers and ONNX Runtime.
+// The fixtures' input_ids hold padding tokens (tools/fixtures/cases/roberta.py),
+// trailing ones under a 0 mask and one between real tokens, so positions
+// counted from the padding index are checked against Transformers'.
+#include "typeformer/models/roberta.hpp"
+
+#include "harness.hpp"
+
+class roberta_feature : public testing::TestWithParam<std::string> {};
+TEST_P(roberta_feature, matches_transformers_and_onnxruntime) { check_feature<tf::roberta_family>(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(roberta, roberta_feature, testing::ValuesIn(feature_names<tf::roberta_family>()), test_name);
+
+TEST(roberta, feature_table) {
+    EXPECT_EQ(feature_names<tf::roberta_family>(),
+              (std::vector<std::string>{"default", "masked-lm", "causal-lm", "sequence-classification",
+                                        "multiple-choice", "token-classification", "question-answering"}));
+}
