@@ -61,13 +61,14 @@ struct initializer_source {
     std::vector<std::int64_t> dims;  // as stored in the graph
     const tensor_view* view = nullptr;
     bool transposed = false;
+    dtype stored = dtype::f32;  // the initializer's type in the file: f32, or f16 (--dtype fp16)
 
     [[nodiscard]] std::int64_t numel() const {
         std::int64_t n = 1;
         for (auto d : dims) n *= d;
         return n;
     }
-    [[nodiscard]] std::uint64_t byte_size() const { return static_cast<std::uint64_t>(numel()) * 4; }
+    [[nodiscard]] std::uint64_t byte_size() const { return static_cast<std::uint64_t>(numel()) * size_of(stored); }
 
     /// Elements [first, first + count) of the stored layout, as float32.
     void read(std::int64_t first, std::int64_t count, float* out) const {
@@ -114,10 +115,18 @@ inline void add_initializers(onnx::GraphProto& g, const std::vector<initializer_
     for (const auto& src : sources) {
         auto* t = g.add_initializer();
         t->set_name(src.name);
-        t->set_data_type(onnx_type(dtype::f32));
+        t->set_data_type(onnx_type(src.stored));
         for (auto d : src.dims) t->add_dims(d);
+        std::vector<float> f(static_cast<std::size_t>(src.numel()));
+        src.read(0, src.numel(), f.data());
         std::string raw(static_cast<std::size_t>(src.byte_size()), '\0');
-        src.read(0, src.numel(), reinterpret_cast<float*>(raw.data()));
+        if (src.stored == dtype::f16)
+            for (std::size_t k = 0; k < f.size(); ++k) {
+                const std::uint16_t h = float_to_half(f[k]);
+                std::memcpy(raw.data() + 2 * k, &h, 2);
+            }
+        else if (!f.empty())
+            std::memcpy(raw.data(), f.data(), raw.size());
         t->set_raw_data(std::move(raw));
     }
 }
@@ -447,6 +456,21 @@ public:
     }
 
     // -- ops added for the convbert group (issue #3) go below this line
+    /// Windows along the sequence (see the eval backend): Pad, then one
+    /// Gather with indices s + j, [S, K].
+    value unfold(const value& x, std::int64_t kernel) {
+        const std::int64_t left = (kernel - 1) / 2, right = kernel - 1 - left;
+        value padded = x;
+        padded.shape[1] = dim{};
+        padded.name = node("Pad", {x.name, constant_i64({0, left, 0, 0, right, 0}).name})[0];
+        std::vector<std::int64_t> offsets(static_cast<std::size_t>(kernel));
+        for (std::int64_t j = 0; j < kernel; ++j) offsets[static_cast<std::size_t>(j)] = j;
+        auto idx = add(unsqueeze(range(x, 1), {1}), unsqueeze(constant_i64(offsets), {0}));  // [S, K]
+        value r{{}, x.type, {x.shape[0], x.shape[1], dim{kernel, {}}, x.shape[2]}};
+        r.name = node("Gather", {padded.name, idx.name}, [](onnx::NodeProto& n) { attr_i(n, "axis", 1); })[0];
+        return r;
+    }
+
     /// Rotary position embedding, interleaved pairs (see the eval backend):
     /// decomposed, as no opset up to 17 has RotaryEmbedding (opset 23).
     value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads) {
@@ -455,9 +479,7 @@ public:
         auto s = unsqueeze(sin, {1}), c = unsqueeze(cos, {1});      // [S, 1, D/2]
         auto y0 = unsqueeze(sub(mul(x0, c), mul(x1, s)), {-1});
         auto y1 = unsqueeze(add(mul(x1, c), mul(x0, s)), {-1});
-        value both = y0;
-        both.name = node("Concat", {y0.name, y1.name}, [](onnx::NodeProto& n) { attr_i(n, "axis", -1); })[0];
-        value r = reshape(both, {0, 0, -1});
+        value r = reshape(concat({y0, y1}, -1), {0, 0, -1});
         r.shape = x.shape;
         return r;
     }
