@@ -5,7 +5,7 @@
 # TYPEFORMER_SANITIZE_FAMILIES="bert;roberta"), and the tests that run are
 # the library's (safetensors, checkpoints, ops, static checks, streaming and
 # atomic output), those two families' model tests and the command-line tests.
-# Left out: other families, compile-fail cases, the installed-package test,
+# Left out: other families, compile-fail cases, the installed-package test, the examples,
 # the docs table check (it needs every family) and the >2 GiB export (label
 # large). Any ASan or UBSan report fails the test it occurs in.
 set -euo pipefail
@@ -35,5 +35,5 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:suppressions=$root/scripts/a
 export LSAN_OPTIONS=suppressions=$root/scripts/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --output-on-failure -j2 -LE large \
-      -E '_NOT_BUILT|^compile_fail\.|^consumer\.|^cli\.docs_feature_table$'
+      -E '_NOT_BUILT|^compile_fail\.|^consumer\.|^example\.|^cli\.docs_feature_table$'
 echo "typeformer: sanitizers: built in $((built - start)) s, tests ran in $(( $(date +%s) - built )) s"
