@@ -200,6 +200,15 @@ nan_weights)
         expect_rc 0
         expect_out "typeformer: warning: checkpoint tensor bert.embeddings.position_embeddings.weight holds 2 NaN or infinite values"
     done ;;
+malicious_pickle)
+    # a pytorch_model.bin whose pickle calls posix.system: refused, nothing run
+    rm -f /tmp/typeformer-pickle-pwned
+    refused --model "$fixtures/../fixtures_layouts/malicious"
+    expect_out "[pickle.refused]"
+    expect_out "refusing global posix.system"
+    expect_out "nothing was executed"
+    [ ! -e /tmp/typeformer-pickle-pwned ] || fail "the pickle ran"
+    expect_intact ;;
 config_not_object)
     cp -r "$fixtures/bert/default" "$tmp/model"
     echo '[1, 2]' >"$tmp/model/config.json"

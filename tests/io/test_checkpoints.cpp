@@ -300,6 +300,48 @@ TEST(checkpoints, folder_without_weights_names_every_layout) {
               std::string::npos);
 }
 
+// -- --dtype fp16: float -> half rounding ------------------------------------------
+
+TEST(dtype, float_to_half_round_trips_every_half_and_rounds_to_nearest_even) {
+    for (std::uint32_t h = 0; h < 0x10000u; ++h) {
+        const float f = tf::half_to_float(static_cast<std::uint16_t>(h));
+        if (std::isnan(f)) {
+            EXPECT_TRUE(std::isnan(tf::half_to_float(tf::float_to_half(f))));
+            continue;
+        }
+        ASSERT_EQ(tf::float_to_half(f), h) << h;
+    }
+    EXPECT_EQ(tf::half_to_float(tf::float_to_half(1.f + 1.f / 2048)), 1.f);            // a tie: to even (down)
+    EXPECT_EQ(tf::half_to_float(tf::float_to_half(1.f + 3.f / 2048)), 1.f + 1.f / 512);  // a tie: to even (up)
+    EXPECT_EQ(tf::half_to_float(tf::float_to_half(1.f + 3.f / 4096)), 1.f + 1.f / 1024); // above half: up
+    EXPECT_EQ(tf::half_to_float(tf::float_to_half(65519.f)), 65504.f);
+    EXPECT_TRUE(std::isinf(tf::half_to_float(tf::float_to_half(65520.f))));
+    EXPECT_EQ(tf::half_to_float(tf::float_to_half(std::ldexp(1.f, -24) * 0.75f)), std::ldexp(1.f, -24));  // subnormal
+    EXPECT_EQ(tf::half_to_float(tf::float_to_half(std::ldexp(1.f, -26))), 0.f);
+}
+
+TEST(dtype, fp16_export_stores_half_weights_and_outputs) {
+    const auto dir = layouts() / "pytorch-bin";
+    const auto cfg = config_of(dir);
+    auto ck = open_layout(dir, cfg);
+    using Task = tf::task::masked_lm;
+    auto built = tf::build_graph<tf::bert_family, Task>(cfg, ck, tf::default_opset, dir.string());
+    tf::to_fp16(built.model, built.initializers);
+    for (const auto& s : built.initializers) EXPECT_EQ(s.stored, tf::dtype::f16) << s.name;
+    tf::check_onnx_skeleton(built.model, built.initializers);
+    const auto model = tf::materialize(std::move(built));
+    EXPECT_EQ(model.graph().output(0).type().tensor_type().elem_type(), tf::onnx_type(tf::dtype::f16));
+    std::string bytes;
+    ASSERT_TRUE(model.SerializeToString(&bytes));
+    tf::ort_runner ort(bytes, 1);
+    const auto feeds = tf::make_inputs<tf::model_of<tf::bert_family, Task>>(cfg.shape(), {3, 9, 3}, 7);
+    auto rounded = tf::fp16_rounded_weights<tf::bert_family, Task>(cfg, ck);
+    const auto ref = tf::reference_outputs<tf::bert_family, Task>(cfg, ck, feeds, &rounded);
+    const double d = tf::max_abs_diff(ort.run(feeds).at("logits"), ref.at("logits"));
+    EXPECT_LE(d, tf::fp16_atol);
+    EXPECT_GT(d, 0.0);  // the outputs really are float16
+}
+
 // -- --model org/name from the Hugging Face cache ---------------------------------
 
 TEST(hub, resolves_refs_and_commits_offline) {

@@ -12,5 +12,5 @@ INSTANTIATE_TEST_SUITE_P(electra, electra_feature, testing::ValuesIn(feature_nam
 TEST(electra, feature_table_is_the_legacy_one) {
     EXPECT_EQ(feature_names<tf::electra_family>(),
               (std::vector<std::string>{"default", "masked-lm", "causal-lm", "sequence-classification",
-                                        "token-classification", "question-answering"}));
+                                        "multiple-choice", "token-classification", "question-answering"}));
 }

@@ -23,6 +23,7 @@ struct request {
     bool validate = true;
 
     // request fields of the checkpoints group (issue #5) below this line
+    std::string dtype = "fp32";  // --dtype: fp32, or fp16 (float16 weights and outputs)
 
     // request fields of the robustness group (issue #5) below this line
     bool external_data = false;  // weights in model.onnx_data (also automatic past 2 GiB)
@@ -40,6 +41,14 @@ family_entry bert_entry();
 family_entry distilbert_entry();
 
 // entries of the roberta group (issue #3) below this line
+family_entry roberta_entry();
+family_entry camembert_entry();
+family_entry xlm_roberta_entry();
+family_entry data2vec_text_entry();
+family_entry ibert_entry();
+family_entry xlm_roberta_xl_entry();
+family_entry electra_entry();
+family_entry ernie_entry();
 
 // entries of the albert group (issue #3) below this line
 family_entry xlm_entry();
@@ -68,6 +77,14 @@ inline std::vector<family_entry> all_families() {
         distilbert_entry(),
 
         // entries of the roberta group (issue #3) below this line
+        roberta_entry(),
+        camembert_entry(),
+        xlm_roberta_entry(),
+        data2vec_text_entry(),
+        ibert_entry(),
+        xlm_roberta_xl_entry(),
+        electra_entry(),
+        ernie_entry(),
 
         // entries of the albert group (issue #3) below this line
         xlm_entry(),

@@ -7,12 +7,14 @@
 #include "family.hpp"
 #include "typeformer/core/error.hpp"
 #include "typeformer/io/config_json.hpp"
+#include "typeformer/io/hub.hpp"
 
 namespace cli = typeformer_cli;
 
 int main(int argc, char** argv) {
     CLI::App app{
-        "typeformer-export: export a Hugging Face Transformers checkpoint (config.json + model.safetensors) to "
+        "typeformer-export: export a Hugging Face Transformers checkpoint (config.json + safetensors or pytorch_model.bin, "
+        "sharded or not, f32/f16/bf16) to "
         "ONNX, then validate the graph with ONNX Runtime against typeformer's reference forward pass.\n\n"
         "Writes OUTPUT/model.onnx (with --external-data, or automatically past 2 GiB, plus OUTPUT/model.onnx_data) "
         "and copies config.json and the tokenizer files next to it. Output is atomic: everything is written in a "
@@ -28,6 +30,12 @@ int main(int argc, char** argv) {
     app.add_option("--model,-m", req.model_dir, "Folder with config.json and model.safetensors");
     app.add_option("--feature", req.feature, "Feature (task) to export, as transformers.onnx names it")
         ->capture_default_str();
+    app.add_option("--dtype", req.dtype,
+                   "Type of the exported weights and float outputs: fp32, or fp16 (float16 weights and outputs, "
+                   "computed in float32; the reference then uses the same float16-rounded weights and the default "
+                   "--atol becomes 1e-2). Checkpoints stored as F32, F16 or BF16 are converted while written")
+        ->check(CLI::IsMember({"fp32", "fp16"}))
+        ->capture_default_str();
     app.add_option("--opset", req.opset, "ONNX opset to target (13 to 17)")->capture_default_str();
     app.add_option("--atol", req.atol, "Absolute tolerance for validation (default: the architecture's, 1e-5)");
     bool no_validate = false;
@@ -35,6 +43,14 @@ int main(int argc, char** argv) {
     app.add_option("--list-features", list_for, "List the features a model_type supports, then exit");
     app.add_flag("--list-models", list_all, "List the supported model types and their features, then exit");
     // options of the checkpoints group (issue #5) below this line
+    app.get_option("--model")->description(
+        "A folder (config.json and weights: model.safetensors, sharded model.safetensors.index.json, "
+        "pytorch_model.bin or its sharded index), or a Hugging Face repository id (org/name) looked up offline "
+        "in the local cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)");
+    std::string revision = "main";
+    app.add_option("--revision", revision,
+                   "With --model org/name: the branch, tag or commit of the cached snapshot to export")
+        ->capture_default_str();
 
     // options of the robustness group (issue #5) below this line
     app.add_flag("--external-data", req.external_data,
@@ -90,6 +106,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
+        if (const auto where = typeformer::resolve_model(req.model_dir.string(), revision); where != req.model_dir) {
+            std::cout << "typeformer: " << req.model_dir.string() << " (revision " << revision << ") found in the Hugging Face cache at "
+                      << where.string() << "\n";
+            req.model_dir = where;
+        }
         const auto json = typeformer::config_reader::load(req.model_dir / "config.json");
         std::string model_type;
         typeformer::config_reader(json, (req.model_dir / "config.json").string()).get("model_type", model_type);

@@ -45,7 +45,15 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
                                              "replaced by a validated export, or with --force");
     std::cout << "typeformer: exporting " << F::model_type << " (" << Task::name << ") from " << req.model_dir.string()
               << " at opset " << req.opset << "\n";
+    const auto stored = ck.stored_dtypes();
+    std::cout << "typeformer: weights: " << ck.layout() << ", stored as " << stored;
+    if (req.dtype == "fp16")
+        std::cout << ", written as float16 (--dtype fp16: outputs float16, validation atol " << atol << ")";
+    else if (stored != "F32")
+        std::cout << ", converted to float32 while written";
+    std::cout << "\n";
     auto built = tf::build_graph<F, Task>(cfg, ck, req.opset, req.model_dir.string());
+    if (req.dtype == "fp16") tf::to_fp16(built.model, built.initializers);
     if (!built.params.unused.empty()) {
         std::cout << "typeformer: " << built.params.unused.size()
                   << " checkpoint tensors are not used by this task (another head's):";
@@ -94,7 +102,8 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
     if (req.validate) {
         std::cout << "Validating ONNX model " << target.string() << "...\n";
         auto inputs = tf::make_inputs<model>(cfg.shape(), {});
-        auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs);
+        auto weights = req.dtype == "fp16" ? tf::fp16_rounded_weights<F, Task>(cfg, ck) : tf::weight_cache{};
+        auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs, &weights);
         tf::ort_runner ort(out.staged(model_file));
         ok = tf::compare_outputs(reference, ort.run(inputs), atol, std::cout);
     }
@@ -128,7 +137,7 @@ int run_family(const request& req, const nlohmann::json& json) {
     auto ck = tf::checkpoint::open(req.model_dir);
     ck.set_base_prefix(std::string(F::base_prefix));
     tf::tie_weights<F>(cfg, ck);
-    const double atol = req.atol >= 0 ? req.atol : F::atol;
+    const double atol = req.atol >= 0 ? req.atol : req.dtype == "fp16" ? tf::fp16_atol : F::atol;
     int rc = -1;
     tf::for_each_type(typename F::features{}, [&]<class Task>() {
         if (rc < 0 && Task::name == req.feature) rc = export_task<F, Task>(req, cfg, ck, atol);

@@ -61,13 +61,14 @@ struct initializer_source {
     std::vector<std::int64_t> dims;  // as stored in the graph
     const tensor_view* view = nullptr;
     bool transposed = false;
+    dtype stored = dtype::f32;  // the initializer's type in the file: f32, or f16 (--dtype fp16)
 
     [[nodiscard]] std::int64_t numel() const {
         std::int64_t n = 1;
         for (auto d : dims) n *= d;
         return n;
     }
-    [[nodiscard]] std::uint64_t byte_size() const { return static_cast<std::uint64_t>(numel()) * 4; }
+    [[nodiscard]] std::uint64_t byte_size() const { return static_cast<std::uint64_t>(numel()) * size_of(stored); }
 
     /// Elements [first, first + count) of the stored layout, as float32.
     void read(std::int64_t first, std::int64_t count, float* out) const {
@@ -114,10 +115,18 @@ inline void add_initializers(onnx::GraphProto& g, const std::vector<initializer_
     for (const auto& src : sources) {
         auto* t = g.add_initializer();
         t->set_name(src.name);
-        t->set_data_type(onnx_type(dtype::f32));
+        t->set_data_type(onnx_type(src.stored));
         for (auto d : src.dims) t->add_dims(d);
+        std::vector<float> f(static_cast<std::size_t>(src.numel()));
+        src.read(0, src.numel(), f.data());
         std::string raw(static_cast<std::size_t>(src.byte_size()), '\0');
-        src.read(0, src.numel(), reinterpret_cast<float*>(raw.data()));
+        if (src.stored == dtype::f16)
+            for (std::size_t k = 0; k < f.size(); ++k) {
+                const std::uint16_t h = float_to_half(f[k]);
+                std::memcpy(raw.data() + 2 * k, &h, 2);
+            }
+        else if (!f.empty())
+            std::memcpy(raw.data(), f.data(), raw.size());
         t->set_raw_data(std::move(raw));
     }
 }

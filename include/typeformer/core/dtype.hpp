@@ -88,6 +88,28 @@ enum class dtype : std::uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, bo
     return f;
 }
 
+/// float -> IEEE half, rounded to nearest even (overflow to infinity, NaN kept NaN).
+[[nodiscard]] inline std::uint16_t float_to_half(float f) noexcept {
+    std::uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
+    const std::uint32_t a = x & 0x7fffffffu;
+    if (a > 0x7f800000u) return sign | 0x7e00u;     // NaN
+    if (a >= 0x47800000u) return sign | 0x7c00u;    // >= 65536 (and inf): infinity
+    if (a < 0x38800000u) {                           // below 2^-14: a half subnormal or zero
+        if (a < 0x33000000u) return sign;            // below 2^-25: rounds to zero
+        const std::uint32_t m = (a & 0x7fffffu) | 0x800000u, shift = 126 - (a >> 23);
+        std::uint32_t r = m >> shift;
+        const std::uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (r & 1u))) ++r;
+        return static_cast<std::uint16_t>(sign | r);
+    }
+    std::uint32_t h = (a >> 13) - ((127u - 15u) << 10);
+    const std::uint32_t rem = a & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // a carry may reach infinity: correct
+    return static_cast<std::uint16_t>(sign | h);
+}
+
 /// bfloat16 -> float (exact).
 [[nodiscard]] inline float bf16_to_float(std::uint16_t b) noexcept {
     const std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;

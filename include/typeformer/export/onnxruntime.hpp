@@ -62,6 +62,12 @@ public:
                 xt::xarray<float> a = xt::zeros<float>(s);
                 std::copy_n(outs[k].GetTensorData<float>(), count, a.data());
                 result.emplace(out_names[k], eval_value(std::move(a)));
+            } else if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) {
+                // --dtype fp16 outputs, widened (exactly) for the comparison
+                xt::xarray<float> a = xt::zeros<float>(s);
+                const auto* p = static_cast<const std::uint16_t*>(outs[k].GetTensorRawData());
+                for (std::size_t j = 0; j < count; ++j) a.data()[j] = half_to_float(p[j]);
+                result.emplace(out_names[k], eval_value(std::move(a)));
             } else if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64) {
                 xt::xarray<std::int64_t> a = xt::zeros<std::int64_t>(s);
                 std::copy_n(outs[k].GetTensorData<std::int64_t>(), count, a.data());

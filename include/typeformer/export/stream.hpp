@@ -80,7 +80,7 @@ inline void put_varint(std::ostream& out, std::uint64_t v) {
 inline std::string tensor_header(const initializer_source& s) {
     onnx::TensorProto t;
     t.set_name(s.name);
-    t.set_data_type(onnx_type(dtype::f32));
+    t.set_data_type(onnx_type(s.stored));
     for (auto d : s.dims) t.add_dims(d);
     return t.SerializeAsString();
 }
@@ -102,7 +102,7 @@ inline void release(std::span<const std::byte> bytes) {
 inline std::uint64_t write_data(std::ostream& out, const initializer_source& s) {
     if (!s.view) throw error("checkpoint.missing", "missing tensor for initializer " + s.name);
     std::uint64_t nonfinite = 0;
-    if (!s.transposed && s.view->type == dtype::f32) {
+    if (!s.transposed && s.view->type == dtype::f32 && s.stored == dtype::f32) {
         // 16 MiB at a time, each range's pages released once written: the
         // mapped pages count as resident until then
         constexpr std::size_t piece = std::size_t{16} << 20;
@@ -116,7 +116,7 @@ inline std::uint64_t write_data(std::ostream& out, const initializer_source& s) 
                 std::memcpy(buf, part.data() + first * 4, m * 4);
                 nonfinite += detail::count_nonfinite(buf, m);
             }
-            release(part);
+            if (s.view->mapped) release(part);  // never drop heap pages (a gathered copy)
         }
     } else {
         // whole rows of the stored layout, about 4 MiB at a time
@@ -127,14 +127,24 @@ inline std::uint64_t write_data(std::ostream& out, const initializer_source& s) 
             const auto n = std::min(chunk, s.numel() - first);
             s.read(first, n, buf.data());
             nonfinite += detail::count_nonfinite(buf.data(), static_cast<std::size_t>(n));
-            out.write(reinterpret_cast<const char*>(buf.data()), n * 4);
-            if (!s.transposed) {  // the source elements read so far are done with
+            if (s.stored == dtype::f16) {
+                // --dtype fp16: float16 in place, element k's two bytes over the front of the buffer
+                auto* h = reinterpret_cast<std::uint16_t*>(buf.data());
+                for (std::int64_t k = 0; k < n; ++k) {
+                    const std::uint16_t v = float_to_half(buf[static_cast<std::size_t>(k)]);
+                    std::memcpy(h + k, &v, 2);
+                }
+                out.write(reinterpret_cast<const char*>(buf.data()), n * 2);
+            } else {
+                out.write(reinterpret_cast<const char*>(buf.data()), n * 4);
+            }
+            if (!s.transposed && s.view->mapped) {  // the source elements read so far are done with
                 const auto elem = size_of(s.view->type);
                 release(s.view->bytes.subspan(static_cast<std::size_t>(first) * elem, static_cast<std::size_t>(n) * elem));
             }
         }
     }
-    release(s.view->bytes);
+    if (s.view->mapped) release(s.view->bytes);
     return nonfinite;
 }
 
@@ -219,7 +229,7 @@ inline bool write_onnx_external(std::ostream& model_out, std::ostream& data_out,
         offsets.push_back(offset);
         auto* t = m.mutable_graph()->add_initializer();
         t->set_name(s.name);
-        t->set_data_type(onnx_type(dtype::f32));
+        t->set_data_type(onnx_type(s.stored));
         for (auto d : s.dims) t->add_dims(d);
         t->set_data_location(onnx::TensorProto::EXTERNAL);
         const auto entry = [&](const char* key, std::string value) {
@@ -244,6 +254,47 @@ inline bool write_onnx_external(std::ostream& model_out, std::ostream& data_out,
     return static_cast<bool>(model_out) && static_cast<bool>(data_out);
 }
 
+/// --dtype fp16: store every initializer as float16 and make every float
+/// output float16. The graph still computes in float32: each weight goes
+/// through one Cast to float32 at the top of the graph (ONNX Runtime folds
+/// it when it loads the model; the file keeps float16), and each float
+/// output through a Cast to float16 at the end. The file is about half the
+/// size; inputs (token ids, masks) are unchanged.
+inline void to_fp16(onnx::ModelProto& m, std::vector<initializer_source>& initializers) {
+    auto* g = m.mutable_graph();
+    const auto cast = [&](const std::string& from, const std::string& to, dtype type) {
+        auto* n = g->add_node();
+        n->set_op_type("Cast");
+        n->set_name("/fp16/Cast_" + to);
+        n->add_input(from);
+        n->add_output(to);
+        auto* a = n->add_attribute();
+        a->set_name("to");
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(onnx_type(type));
+    };
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> body;
+    body.Swap(g->mutable_node());
+    for (auto& s : initializers) {
+        if (s.stored != dtype::f32) continue;
+        const std::string used = s.name;
+        s.name += ".fp16";
+        s.stored = dtype::f16;
+        cast(s.name, used, dtype::f32);
+    }
+    for (auto& n : body) *g->add_node() = std::move(n);
+    for (auto& o : *g->mutable_output()) {
+        auto* tt = o.mutable_type()->mutable_tensor_type();
+        if (tt->elem_type() != onnx_type(dtype::f32)) continue;
+        const std::string f32 = o.name() + ".f32";
+        for (auto& n : *g->mutable_node())
+            for (auto& out : *n.mutable_output())
+                if (out == o.name()) out = f32;
+        cast(f32, o.name(), dtype::f16);
+        tt->set_elem_type(onnx_type(dtype::f16));
+    }
+}
+
 /// The ONNX checker and strict shape inference on a graph without its
 /// weights: each initializer is present with its name, type and dims and a
 /// one-byte stand-in for its data (the checker reads neither).
@@ -252,7 +303,7 @@ inline void check_onnx_skeleton(const onnx::ModelProto& skeleton, const std::vec
     for (const auto& s : initializers) {
         auto* t = m.mutable_graph()->add_initializer();
         t->set_name(s.name);
-        t->set_data_type(onnx_type(dtype::f32));
+        t->set_data_type(onnx_type(s.stored));
         for (auto d : s.dims) t->add_dims(d);
         t->set_raw_data(std::string(1, '\0'));
     }

@@ -240,6 +240,13 @@ struct param_request {
 [[nodiscard]] inline const tensor_view* resolve(const checkpoint& ck, const param_request& r,
                                                 std::string* used_name = nullptr) {
     if (const auto* t = ck.find(r.name)) {
+        // stored under both names with the same bytes (torch.save of tied weights): one tensor, the tied one
+        if (!r.tied_to.empty())
+            if (const auto* u = ck.find(r.tied_to);
+                u && u->bytes.data() == t->bytes.data() && u->bytes.size() == t->bytes.size() && u->type == t->type) {
+                if (used_name) *used_name = r.tied_to;
+                return u;
+            }
         if (used_name) *used_name = r.name;
         return t;
     }
@@ -281,6 +288,7 @@ inline param_report check_params(const checkpoint& ck, const std::vector<param_r
             continue;
         }
         used.insert(name);
+        used.insert(r.name);
         // a tied partner stored as well (torch.save keeps both names) is the same tensor, not an unused one
         if (!r.tied_to.empty()) used.insert(r.tied_to);
         for (auto other : ck.tied(r.name)) used.insert(std::string(other));

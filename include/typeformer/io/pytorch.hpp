@@ -246,6 +246,7 @@ private:
             }
         }
         v.bytes = std::span<const std::byte>(copy.data(), copy.size());
+        v.mapped = false;
         return v;
     }
 

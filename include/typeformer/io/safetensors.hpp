@@ -82,6 +82,9 @@ struct tensor_view {
     dtype type = dtype::f32;
     std::vector<std::int64_t> shape;
     std::span<const std::byte> bytes;
+    /// Whether `bytes` lie in a read-only file mapping (their pages may be
+    /// dropped once read); false for a copy on the heap (a gathered tensor).
+    bool mapped = true;
 
     /// Number of elements (1 for a scalar of shape [], 0 if a dimension is 0).
     [[nodiscard]] std::int64_t numel() const {

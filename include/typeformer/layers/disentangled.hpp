@@ -146,7 +146,8 @@ struct disentangled_encoder {
     static void forward(B& b, io<disentangled_encoder, typename B::value> s, const C& c) {
         using V = typename B::value;
         const auto sh = c.shape();
-        disentangled_context<V> ctx{.spec = c.disentangled()};
+        disentangled_context<V> ctx;
+        ctx.spec = c.disentangled();
         const auto& spec = ctx.spec;
         const auto& x = s[sl::hidden_states];
         V token_mask;  // [B, S, 1]

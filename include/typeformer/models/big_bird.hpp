@@ -114,10 +114,16 @@ inline big_bird_config big_bird_config_from_json(const config_reader& r) {
 }
 
 namespace big_bird_names {
+/// No token_type_ids input: every token adds row 0 of the token-type table.
 struct embeddings {
     static constexpr std::string_view scope = "bert.embeddings", word = "word_embeddings",
                                       position = "position_embeddings", token_type = "token_type_embeddings",
                                       norm = "LayerNorm";
+    static constexpr bool token_type_input = false;
+};
+/// Question answering: token types derived from the first [SEP] (big_bird_question).
+struct question_embeddings : embeddings {
+    static constexpr bool token_type_input = true;
 };
 struct layer {
     static constexpr std::string_view stack = "bert.encoder.layer", q = "attention.self.query",
@@ -149,31 +155,26 @@ struct big_bird_context {
     const V* query_scale;
 };
 
-/// token_type_ids for the trunk: zeros (the legacy inputs have none), or, for
-/// question answering, 0 up to the first [SEP] and 1 after it; then the
-/// question mask the QA head subtracts 1e6 with (question tokens but the first).
-template <bool Question>
-struct big_bird_token_types {
+/// BigBirdForQuestionAnswering's inputs from input_ids: token types 0 up to
+/// the first [SEP] and 1 after it, and the question mask the head subtracts
+/// 1e6 with (the question's tokens but the first).
+struct big_bird_question {
     using reads = slots<"input_ids">;
-    using writes = std::conditional_t<Question, slots<"token_type_ids", "question_mask">, slots<"token_type_ids">>;
+    using writes = slots<"token_type_ids", "question_mask">;
 
     template <Backend B>
-    static void forward(B& b, io<big_bird_token_types, typename B::value> s, const big_bird_config& c) {
-        auto guard = b.scope("token_type_ids");
+    static void forward(B& b, io<big_bird_question, typename B::value> s, const big_bird_config& c) {
+        auto guard = b.scope("question_lengths");
         const auto& ids = s[sl::input_ids];
-        if constexpr (!Question) {
-            s.set(sl::token_type_ids, b.mul(ids, b.constant_i64({0})));
-        } else {
-            // question_lengths = argmax(input_ids == sep) + 1 (1 when there is no [SEP])
-            auto sep = b.constant_i64({c.sep_token_id});
-            auto differs = b.add(b.cast(b.less(ids, sep), dtype::f32), b.cast(b.less(sep, ids), dtype::f32));
-            auto length = b.unsqueeze(b.add(b.argmax(b.sub(b.scalar(1.f), differs), 1), b.constant_i64({1})), {1});
-            auto pos = b.range(ids, 1);
-            auto in_question = b.cast(b.less(pos, length), dtype::i64);  // [B, S]
-            s.set(sl::token_type_ids, b.sub(b.constant_i64({1}), in_question));
-            auto not_first = b.cast(b.less(b.constant_i64({0}), pos), dtype::f32);
-            s.set(slot<"question_mask">{}, b.mul(b.cast(in_question, dtype::f32), not_first));
-        }
+        // question_lengths = argmax(input_ids == sep) + 1 (1 when there is no [SEP])
+        auto sep = b.constant_i64({c.sep_token_id});
+        auto differs = b.add(b.cast(b.less(ids, sep), dtype::f32), b.cast(b.less(sep, ids), dtype::f32));
+        auto length = b.unsqueeze(b.add(b.argmax(b.sub(b.scalar(1.f), differs), 1), b.constant_i64({1})), {1});
+        auto pos = b.range(ids, 1);
+        auto in_question = b.cast(b.less(pos, length), dtype::i64);  // [B, S]
+        s.set(sl::token_type_ids, b.sub(b.constant_i64({1}), in_question));
+        auto not_first = b.cast(b.less(b.constant_i64({0}), pos), dtype::f32);
+        s.set(slot<"question_mask">{}, b.mul(b.cast(in_question, dtype::f32), not_first));
     }
 };
 
@@ -299,8 +300,10 @@ struct big_bird_family {
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask">;
 
     template <bool Question = false>
-    using trunk = type_list<big_bird_token_types<Question>, embeddings<big_bird_names::embeddings>,
-                            block_sparse_bias, big_bird_stack<big_bird_names::layer>>;
+    using trunk = concat<std::conditional_t<Question,
+                                            type_list<big_bird_question, embeddings<big_bird_names::question_embeddings>>,
+                                            type_list<embeddings<big_bird_names::embeddings>>>,
+                         type_list<block_sparse_bias, big_bird_stack<big_bird_names::layer>>>;
     using pooler = first_token_pooler<"bert.pooler", activation::tanh>;
 
     static auto layers(task::default_) -> concat<trunk<>, type_list<expose_hidden_states>>;

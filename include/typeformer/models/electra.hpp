@@ -6,7 +6,8 @@
 // causal-lm use the generator's head (dense to embedding_size, erf GELU,
 // LayerNorm, decoder tied to the word embeddings with its own bias);
 // sequence-classification reads the first token through `classifier.dense`
-// and an erf GELU, then `classifier.out_proj`.
+// and an erf GELU, then `classifier.out_proj`; multiple-choice goes through
+// Transformers' SequenceSummary as the config's summary_* fields say.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,11 @@ struct electra_config {
     bool is_decoder = false;
     bool tie_word_embeddings = true;
     std::int64_t num_labels = 2;
+    /// SequenceSummary of multiple-choice (summary_type, summary_use_proj,
+    /// summary_proj_to_labels (not an ElectraConfig field: false), summary_activation).
+    summary_spec summary_settings{summary_kind::first, true, false, true, activation::gelu};
 
+    [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
     [[nodiscard]] constexpr encoder_shape shape() const {
         return {.vocab_size = vocab_size,
                 .hidden_size = hidden_size,
@@ -80,6 +85,7 @@ inline electra_config electra_config_from_json(const config_reader& r) {
     r.get("is_decoder", c.is_decoder);
     r.get("tie_word_embeddings", c.tie_word_embeddings);
     r.get_num_labels(c.num_labels);
+    read_summary(r, c.summary_settings);
     r.require_value("position_embedding_type", "absolute");
     check_loaded(c, r.where());
     return c;
@@ -109,7 +115,7 @@ struct electra_family {
     static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
     using config = electra_config;
     using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
-                               task::token_classification, task::question_answering>;
+                               task::multiple_choice, task::token_classification, task::question_answering>;
 
     static config load(const config_reader& r) { return electra_config_from_json(r); }
     static std::vector<std::string> ignored() { return {"embeddings.position_ids", "embeddings.token_type_ids"}; }
@@ -126,6 +132,10 @@ struct electra_family {
     static auto layers(task::sequence_classification)
         -> concat<trunk, type_list<first_token_pooler<"classifier.dense", activation::gelu>,
                                    pooled_classifier<"classifier.out_proj">>>;
+    /// SequenceSummary (first token, Linear, erf GELU by default) then `classifier` to one score per choice.
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
+                  type_list<sequence_summary<"sequence_summary", "classifier", true>>>;
     static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
     static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
 };
