@@ -124,6 +124,10 @@ fp16)
         expect_rc 0
         expect_out "All good, model saved at: $tmp/$name/model.onnx"
     done
+    # with external data: float16 tensors in model.onnx_data
+    run --model "$fixtures/sharded-bin" --feature masked-lm --dtype fp16 --external-data "$tmp/ext"
+    expect_rc 0
+    [ -s "$tmp/ext/model.onnx_data" ] || fail "no model.onnx_data"
     run --model "$fixtures/pytorch-bin" --dtype int8 "$tmp/x"
     expect_rc 2
     expect_out "--dtype" ;;

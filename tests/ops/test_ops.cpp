@@ -634,6 +634,13 @@ std::vector<op_case> make_cases() {
     }));
 
     // cases for ops added by the convbert group (issue #3) go below this line
+    for (std::int64_t k : {1, 3, 9}) {
+        // kernels wider than the sequence included (S = 1, 5 < 9)
+        add(at_all(op_case("unfold", "kernel " + std::to_string(k)).in(f32("x")), seq3)
+                .def([k](auto& b, const auto& x) { return b.unfold(x, k); }));
+    }
+    add(at_all(op_case("unfold", "kernel 4 even").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.unfold(x, 4); }));
     for (std::size_t heads : {1, 2}) {
         const auto h = std::to_string(heads);
         // x [B, S, H*D], sin and cos [S, D/2]; odd pair counts included
@@ -841,7 +848,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "concat", "slice",
 
         // ops of the convbert group (issue #3) below this line
-        "rotary",
+        "rotary", "unfold",
 
         // ops of the deberta group (issue #3) below this line
         "gather_last", "clip", "conv1d",

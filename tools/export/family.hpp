@@ -62,6 +62,7 @@ family_entry squeezebert_entry();
 
 // entries of the convbert group (issue #3) below this line
 family_entry roformer_entry();
+family_entry convbert_entry();
 
 // entries of the deberta group (issue #3) below this line
 family_entry deberta_entry();
@@ -98,6 +99,7 @@ inline std::vector<family_entry> all_families() {
 
         // entries of the convbert group (issue #3) below this line
         roformer_entry(),
+        convbert_entry(),
 
         // entries of the deberta group (issue #3) below this line
         deberta_entry(),

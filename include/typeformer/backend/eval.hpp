@@ -499,6 +499,29 @@ public:
     }
 
     // -- ops added for the convbert group (issue #3) go below this line
+    /// Windows of `kernel` positions along the sequence, centred as a
+    /// convolution padded by (kernel - 1) / 2 on the left (and the rest on the
+    /// right) with zeros: x [B, S, C] -> y [B, S, K, C],
+    /// y[b, s, j, c] = x[b, s + j - (K - 1) / 2, c], 0 outside [0, S).
+    /// nn.Unfold's im2col, with which ConvBERT builds its convolutions.
+    value unfold(const value& x, std::int64_t kernel) {
+        if (!x.is_float() || x.rank() != 3 || kernel < 1)
+            throw error("eval.unfold", "unfold expects x [B, S, C] and a positive kernel size");
+        const auto B = x.f.shape()[0], S = x.f.shape()[1], C = x.f.shape()[2];
+        const auto K = static_cast<std::size_t>(kernel);
+        const auto left = static_cast<std::ptrdiff_t>((K - 1) / 2);
+        xt::xarray<float> out = xt::zeros<float>(std::vector<std::size_t>{B, S, K, C});
+        for (std::size_t bb = 0; bb < B; ++bb)
+            for (std::size_t s = 0; s < S; ++s)
+                for (std::size_t j = 0; j < K; ++j) {
+                    const auto src = static_cast<std::ptrdiff_t>(s + j) - left;
+                    if (src < 0 || src >= static_cast<std::ptrdiff_t>(S)) continue;
+                    std::copy_n(x.f.data() + (bb * S + static_cast<std::size_t>(src)) * C, C,
+                                out.data() + ((bb * S + s) * K + j) * C);
+                }
+        return value(std::move(out));
+    }
+
     /// Rotary position embedding with interleaved pairs (RoFormer, GPT-J's
     /// rotate_every_two) over whole heads: x [B, S, H·D], sin and cos
     /// [S, D/2]. Pair i of every head at position s turns by the angle whose

@@ -456,6 +456,21 @@ public:
     }
 
     // -- ops added for the convbert group (issue #3) go below this line
+    /// Windows along the sequence (see the eval backend): Pad, then one
+    /// Gather with indices s + j, [S, K].
+    value unfold(const value& x, std::int64_t kernel) {
+        const std::int64_t left = (kernel - 1) / 2, right = kernel - 1 - left;
+        value padded = x;
+        padded.shape[1] = dim{};
+        padded.name = node("Pad", {x.name, constant_i64({0, left, 0, 0, right, 0}).name})[0];
+        std::vector<std::int64_t> offsets(static_cast<std::size_t>(kernel));
+        for (std::int64_t j = 0; j < kernel; ++j) offsets[static_cast<std::size_t>(j)] = j;
+        auto idx = add(unsqueeze(range(x, 1), {1}), unsqueeze(constant_i64(offsets), {0}));  // [S, K]
+        value r{{}, x.type, {x.shape[0], x.shape[1], dim{kernel, {}}, x.shape[2]}};
+        r.name = node("Gather", {padded.name, idx.name}, [](onnx::NodeProto& n) { attr_i(n, "axis", 1); })[0];
+        return r;
+    }
+
     /// Rotary position embedding, interleaved pairs (see the eval backend):
     /// decomposed, as no opset up to 17 has RotaryEmbedding (opset 23).
     value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads) {
@@ -464,9 +479,7 @@ public:
         auto s = unsqueeze(sin, {1}), c = unsqueeze(cos, {1});      // [S, 1, D/2]
         auto y0 = unsqueeze(sub(mul(x0, c), mul(x1, s)), {-1});
         auto y1 = unsqueeze(add(mul(x1, c), mul(x0, s)), {-1});
-        value both = y0;
-        both.name = node("Concat", {y0.name, y1.name}, [](onnx::NodeProto& n) { attr_i(n, "axis", -1); })[0];
-        value r = reshape(both, {0, 0, -1});
+        value r = reshape(concat({y0, y1}, -1), {0, 0, -1});
         r.shape = x.shape;
         return r;
     }

@@ -146,13 +146,23 @@ struct qa {
 };
 }  // namespace big_bird_names
 
-/// What the block-sparse blocks get besides the hidden states: the additive
-/// bias [B, 1, S, S] and, when the config is block-sparse, the per-query
-/// scale [B, S, 1] (0 for masked queries above the threshold, else 1).
+/// What the block-sparse blocks get: the additive bias [B, 1, S, S] and, when
+/// the config is block-sparse, the per-query scale [B, S, 1] (0 for masked
+/// queries above the threshold, else 1).
 template <class V>
 struct big_bird_context {
-    V bias;
-    const V* query_scale;
+    V bias, query_scale;
+    bool scale_queries;
+};
+
+/// encoder_stack's Context policy for BigBird: built once, handed to every block.
+struct block_sparse_context {
+    using reads = slots<"attention_bias", "query_scale">;
+
+    template <Backend B, class Io>
+    static big_bird_context<typename B::value> make(B&, const Io& s, const big_bird_config& c) {
+        return {s[sl::attention_bias], s[slot<"query_scale">{}], c.block_sparse};
+    }
 };
 
 /// BigBirdForQuestionAnswering's inputs from input_ids: token types 0 up to
@@ -190,7 +200,7 @@ struct block_sparse_bias {
         auto full = attention_bias(b, mask, c.is_decoder);
         if (!c.block_sparse) {
             s.set(sl::attention_bias, full);
-            s.set(slot<"query_scale">{}, mask);  // unread: the stack scales queries only when block-sparse
+            s.set(slot<"query_scale">{}, mask);  // unread: blocks scale queries only when block-sparse
             return;
         }
         auto f32 = [&](const typename B::value& x) { return b.cast(x, dtype::f32); };
@@ -238,30 +248,9 @@ struct block_sparse_attention {
         {
             auto guard = b.scope(Names::attention);
             out = b.attention(q, k, v, &ctx.bias, sh.num_heads, scale);
-            if (ctx.query_scale) out = b.mul(out, *ctx.query_scale);
+            if (ctx.scale_queries) out = b.mul(out, ctx.query_scale);
         }
         return dense(b, Names::o, out, hsz, hsz);
-    }
-};
-
-/// The encoder stack, its blocks given the block-sparse context.
-template <class Names>
-struct big_bird_stack {
-    using reads = slots<"hidden_states", "attention_bias", "query_scale">;
-    using writes = slots<"hidden_states">;
-    using block = encoder_block<Names, block_sparse_attention<Names>>;
-
-    template <Backend B>
-    static void forward(B& b, io<big_bird_stack, typename B::value> s, const big_bird_config& c) {
-        const auto sh = c.shape();
-        auto h = s[sl::hidden_states];
-        const auto& scale = s[slot<"query_scale">{}];
-        const big_bird_context<typename B::value> ctx{s[sl::attention_bias], c.block_sparse ? &scale : nullptr};
-        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
-            auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
-            h = block::forward(b, h, ctx, sh);
-        }
-        s.set(sl::hidden_states, h);
     }
 };
 
@@ -299,11 +288,14 @@ struct big_bird_family {
     template <class Task>
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask">;
 
+    using stack = encoder_stack<big_bird_names::layer,
+                                encoder_block<big_bird_names::layer, block_sparse_attention<big_bird_names::layer>>,
+                                block_sparse_context>;
     template <bool Question = false>
     using trunk = concat<std::conditional_t<Question,
                                             type_list<big_bird_question, embeddings<big_bird_names::question_embeddings>>,
                                             type_list<embeddings<big_bird_names::embeddings>>>,
-                         type_list<block_sparse_bias, big_bird_stack<big_bird_names::layer>>>;
+                         type_list<block_sparse_bias, stack>>;
     using pooler = first_token_pooler<"bert.pooler", activation::tanh>;
 
     static auto layers(task::default_) -> concat<trunk<>, type_list<expose_hidden_states>>;

@@ -213,7 +213,8 @@ struct longformer_attention {
     }
 };
 
-/// The encoder stack; each layer gets the sliding-window bias of its window.
+/// The encoder stack; each layer gets the sliding-window bias of its own
+/// window (per-layer contexts, which encoder_stack's one Context cannot hand out).
 template <class Names>
 struct longformer_stack {
     using reads = slots<"hidden_states", "attention_bias", "local_rows", "global_rows", "keys", "global_keys">;

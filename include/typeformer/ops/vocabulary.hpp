@@ -71,6 +71,8 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     // ops added for the convbert group (issue #3) go below this line
     // rotary position embedding, interleaved pairs: x [B, S, H·D], sin and cos [S, D/2]
     { b.rotary(x, x, x, std::int64_t{1}) } -> std::same_as<typename B::value>;
+    // sliding windows along the sequence: x [B, S, C] -> [B, S, K, C], zero padded (nn.Unfold, conv im2col)
+    { b.unfold(x, std::int64_t{3}) } -> std::same_as<typename B::value>;
 
     // ops added for the deberta group (issue #3) go below this line
     { b.gather_last(x, x) } -> std::same_as<typename B::value>;

@@ -1,0 +1,244 @@
+// typeformer/models/convbert.hpp: ConvBERT (`model_type` "convbert").
+//
+// BERT's embeddings (of width embedding_size, then `embeddings_project`) and
+// post-LN blocks, with two differences in every layer:
+//  - mixed attention: num_attention_heads / head_ratio self-attention heads of
+//    size hidden / heads / 2, side by side with as many span-based dynamic
+//    convolution heads. A separable convolution of the input (depthwise over
+//    conv_kernel_size positions, then pointwise), times the query, gives per
+//    position and head a softmaxed kernel of conv_kernel_size taps; that
+//    kernel mixes the windows (`unfold`) of `conv_out_layer`'s projection.
+//    The two halves are concatenated per head, then the output Linear.
+//  - with num_groups > 1 both feed-forward Linears are grouped
+//    (GroupedLinearLayer: weight [groups, in / groups, out / groups]).
+// The numbers the blocks need beyond encoder_shape ride in the stack context.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// ConvBertConfig, with Transformers' defaults.
+struct convbert_config {
+    std::int64_t vocab_size = 30522;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    activation hidden_act = activation::gelu;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double layer_norm_eps = 1e-12;
+    std::int64_t embedding_size = 768;
+    std::int64_t head_ratio = 2;
+    std::int64_t conv_kernel_size = 9;
+    std::int64_t num_groups = 1;
+    bool tie_word_embeddings = true;
+    std::int64_t num_labels = 2;
+    /// SequenceSummary of multiple choice: ConvBertConfig sets no summary_*
+    /// fields, so Transformers' defaults apply (the last token, no projection).
+    summary_spec summary_settings{};
+
+    /// Self-attention heads (as many convolution heads): heads / head_ratio, at least 1.
+    [[nodiscard]] constexpr std::int64_t attention_heads() const {
+        return num_attention_heads / head_ratio < 1 ? 1 : num_attention_heads / head_ratio;
+    }
+    [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, hidden_size, attention_heads(), intermediate_size, num_hidden_layers,
+                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
+                false, num_labels, embedding_size == hidden_size ? 0 : embedding_size};
+    }
+};
+
+constexpr bool check(const convbert_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.head_ratio > 0, "head_ratio must be positive");
+    require(c.hidden_size % (2 * c.attention_heads()) == 0,
+            "hidden_size must be divisible by 2 * (num_attention_heads / head_ratio)");
+    require(c.conv_kernel_size > 0 && c.conv_kernel_size % 2 == 1, "conv_kernel_size must be odd");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.num_groups > 0, "num_groups must be positive");
+    require(c.hidden_size % c.num_groups == 0 && c.intermediate_size % c.num_groups == 0,
+            "hidden_size and intermediate_size must be divisible by num_groups");
+    require(c.embedding_size > 0, "embedding_size must be positive");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
+    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+inline convbert_config convbert_config_from_json(const config_reader& r) {
+    convbert_config c;
+    r.get("vocab_size", c.vocab_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("type_vocab_size", c.type_vocab_size);
+    r.get("layer_norm_eps", c.layer_norm_eps);
+    r.get("embedding_size", c.embedding_size);
+    r.get("head_ratio", c.head_ratio);
+    r.get("conv_kernel_size", c.conv_kernel_size);
+    r.get("num_groups", c.num_groups);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get_num_labels(c.num_labels);
+    read_summary(r, c.summary_settings);
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace convbert_names {
+struct embeddings {
+    static constexpr std::string_view scope = "convbert.embeddings", word = "word_embeddings",
+                                      position = "position_embeddings", token_type = "token_type_embeddings",
+                                      norm = "LayerNorm", project = "convbert.embeddings_project";
+};
+struct layer {
+    static constexpr std::string_view stack = "convbert.encoder.layer", q = "attention.self.query",
+                                      k = "attention.self.key", v = "attention.self.value",
+                                      attention = "attention.self", o = "attention.output.dense",
+                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
+                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
+};
+struct lm {
+    static constexpr std::string_view transform = "generator_predictions.dense",
+                                      norm = "generator_predictions.LayerNorm", decoder = "generator_lm_head",
+                                      tied_weight = "convbert.embeddings.word_embeddings.weight", tied_bias = "";
+    static constexpr activation act = activation::gelu;  // get_activation("gelu"), whatever hidden_act says
+};
+}  // namespace convbert_names
+
+/// What a ConvBERT block needs besides encoder_shape (whose num_heads is the
+/// number of self-attention heads).
+template <class V>
+struct convbert_context {
+    V bias;
+    std::int64_t kernel, groups;
+};
+
+struct convbert_context_policy {
+    using reads = slots<"attention_bias">;
+
+    template <Backend B, class Io>
+    static convbert_context<typename B::value> make(B&, const Io& s, const convbert_config& c) {
+        return {s[sl::attention_bias], c.conv_kernel_size, c.num_groups};
+    }
+};
+
+/// ConvBERT's mixed attention (ConvBertSelfAttention and the output Linear).
+template <class Names>
+struct convbert_attention {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const convbert_context<typename B::value>& ctx,
+                                     const encoder_shape& sh) {
+        const auto hsz = sh.hidden_size, heads = sh.num_heads, d = hsz / heads / 2, all = heads * d, k = ctx.kernel;
+        typename B::value mixed;
+        {
+            auto self = b.scope(Names::attention);
+            auto q = dense(b, "query", x, hsz, all);
+            auto key = dense(b, "key", x, hsz, all);
+            auto v = dense(b, "value", x, hsz, all);
+            // the separable convolution of x: depthwise over k positions, then pointwise
+            typename B::value key_conv;
+            {
+                auto conv = b.scope("key_conv_attn_layer");
+                auto depthwise = b.reshape(b.param("depthwise.weight", {hsz, 1, k}), {hsz, k, 1});
+                auto windows = b.unsqueeze(b.transpose(b.unfold(x, k), {0, 1, 3, 2}), {3});  // [B, S, C, 1, K]
+                auto dw = b.reshape(b.matmul(windows, depthwise), {0, 0, hsz});              // [B, S, C]
+                auto pointwise = b.reshape(b.param("pointwise.weight", {all, hsz, 1}), {all, hsz});
+                auto bias = b.reshape(b.param("bias", {all, 1}), std::vector<std::int64_t>{all});
+                key_conv = b.linear(dw, pointwise, &bias);  // [B, S, all]
+            }
+            // per position and head, a softmaxed kernel of k taps
+            auto kernel = dense(b, "conv_kernel_layer", b.mul(key_conv, q), all, heads * k);
+            kernel = b.reshape(b.softmax(b.reshape(kernel, {0, 0, heads, k})), {0, 0, heads, k, 1});
+            // ... mixing the windows of conv_out_layer's projection
+            auto windows = b.transpose(b.unfold(dense(b, "conv_out_layer", x, hsz, all), k), {0, 1, 3, 2});
+            auto conv_out = b.reshape(b.matmul(b.reshape(windows, {0, 0, heads, d, k}), kernel), {0, 0, heads, d});
+            const float scale = 1.f / std::sqrt(static_cast<float>(d));
+            auto attn = b.reshape(b.attention(q, key, v, &ctx.bias, heads, scale), {0, 0, heads, d});
+            mixed = b.reshape(b.concat({attn, conv_out}, 2), {0, 0, hsz});  // per head: attention, then convolution
+        }
+        return dense(b, Names::o, mixed, hsz, hsz);
+    }
+};
+
+/// GroupedLinearLayer at `scope`: x [.., in] in `groups` slices, each through
+/// its own [in / groups, out / groups] matrix, then the bias.
+template <Backend B>
+typename B::value grouped_linear(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
+                                 std::int64_t out, std::int64_t groups) {
+    auto guard = b.scope(scope);
+    const auto& w = b.param("weight", {groups, in / groups, out / groups});
+    const auto& bias = b.param("bias", {out});
+    auto slices = b.unsqueeze(b.reshape(x, {0, 0, groups, in / groups}), {3});  // [B, S, G, 1, in/G]
+    return b.add(b.reshape(b.matmul(slices, w), {0, 0, out}), bias);
+}
+
+/// The feed-forward: Linears, or grouped Linears when num_groups > 1.
+template <class Names>
+struct convbert_feed_forward {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const convbert_context<typename B::value>& ctx,
+                                     const encoder_shape& sh) {
+        if (ctx.groups == 1) return feed_forward<Names>::forward(b, x, sh);
+        auto f = activate(b, sh.act, grouped_linear(b, Names::ffn_in, x, sh.hidden_size, sh.intermediate_size, ctx.groups));
+        return grouped_linear(b, Names::ffn_out, f, sh.intermediate_size, sh.hidden_size, ctx.groups);
+    }
+};
+
+struct convbert_family {
+    static constexpr std::string_view model_type = "convbert";
+    static constexpr std::string_view base_prefix = "convbert";
+    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
+    using config = convbert_config;
+    using features = type_list<task::default_, task::masked_lm, task::sequence_classification, task::multiple_choice,
+                               task::token_classification, task::question_answering>;
+
+    static config load(const config_reader& r) { return convbert_config_from_json(r); }
+    static std::vector<std::string> ignored() { return {"embeddings.position_ids", "embeddings.token_type_ids"}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
+
+    using block = encoder_block<convbert_names::layer, convbert_attention<convbert_names::layer>,
+                                convbert_feed_forward<convbert_names::layer>>;
+    using trunk = type_list<embeddings<convbert_names::embeddings>, mask_to_bias,
+                            encoder_stack<convbert_names::layer, block, convbert_context_policy>>;
+    // ConvBertClassificationHead: first token, dense, hidden_act, out_proj
+    using classification_head = type_list<first_token_pooler<"classifier.dense", &convbert_config::hidden_act>,
+                                          pooled_classifier<"classifier.out_proj">>;
+
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<convbert_names::lm>>>;
+    static auto layers(task::sequence_classification) -> concat<trunk, classification_head>;
+    static auto layers(task::multiple_choice)
+        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
+                  type_list<sequence_summary<"sequence_summary", "classifier", true>>>;
+    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// ConvBERT with a compile-time config.
+template <convbert_config C, class Task = task::default_>
+struct convbert : model_of<convbert_family, Task> {
+    static_assert(check(C));
+    static constexpr convbert_config config = C;
+};
+
+}  // namespace typeformer::inline v0
