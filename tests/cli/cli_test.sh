@@ -16,7 +16,8 @@ expect_out() { grep -qF -- "$1" "$tmp/out.txt" || fail "output lacks: $1"; }
 edited() { cp -r "$fixtures/$1" "$tmp/model"; sed -i "$2" "$tmp/model/config.json"; }
 here=$(cd "$(dirname "$0")" && pwd)
 # a copy of bert/default in $tmp/model with model.safetensors damaged as $1 says
-damaged() { python3 "$here/make_checkpoint.py" "$fixtures/bert/default" "$tmp/model" "$1" || fail "make_checkpoint.py $1"; }
+# (tests/fixtures_damaged/, written by tools/fixtures/damaged.py)
+damaged() { cp -r "$here/../fixtures_damaged/$1" "$tmp/model" || fail "no damaged fixture $1"; }
 # an output folder holding a previous export, and the check that it is untouched
 previous() {
     mkdir -p "${1:-$tmp/o}"
@@ -378,7 +379,9 @@ external_data)
 large_external_data)
     # a synthetic checkpoint over 2 GiB (sparse zeros): external data is
     # automatic, and peak memory stays far below the model's size
-    python3 "$here/make_checkpoint.py" --large "$tmp/large" 2.05 || fail "make_checkpoint.py --large"
+    mkdir -p "$tmp/large" && cp "$here/../fixtures_damaged/large/config.json" "$tmp/large/" &&
+        cp "$here/../fixtures_damaged/large/model.safetensors.head" "$tmp/large/model.safetensors" &&
+        truncate -s "$(cat "$here/../fixtures_damaged/large/size")" "$tmp/large/model.safetensors" || fail "large checkpoint"
     size=$(stat -c %s "$tmp/large/model.safetensors")
     [ "$size" -gt 2147483648 ] || fail "checkpoint of $size bytes"
     /usr/bin/time -v "$exe" --model "$tmp/large" --no-validate "$tmp/o" >"$tmp/out.txt" 2>&1
