@@ -94,6 +94,13 @@ missing_config)
     refused --model "$tmp/empty"
     expect_out "[config.missing] $tmp/empty/config.json: cannot open config.json"
     expect_intact ;;
+config_number_overflow)
+    # a number no double holds (found by fuzz_config): the same error as any invalid JSON
+    edited bert/default 's/"layer_norm_eps": [^,]*/"layer_norm_eps": 1e99999/'
+    grep -q 1e99999 "$tmp/model/config.json" || fail "the edit did not apply"
+    refused --model "$tmp/model"
+    expect_out "[config.parse_error] $tmp/model/config.json: not valid JSON: [json.exception.out_of_range.406]"
+    expect_intact ;;
 config_not_json)
     edited bert/default 's/{/{{/'
     refused --model "$tmp/model"

@@ -32,7 +32,7 @@ public:
             auto j = nlohmann::json::parse(in);
             if (!j.is_object()) throw error("config.parse_error", file.string() + ": not a JSON object");
             return j;
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for numbers that overflow
             throw error("config.parse_error", file.string() + ": not valid JSON: " + e.what());
         }
     }
