@@ -691,6 +691,22 @@ std::vector<op_case> make_cases() {
             .def([](auto& b, const auto& x) { return b.argmax(x, -1); }));
     add(at_all(op_case("argmax", "axis 1").in(f32("x")), seq3)
             .def([](auto& b, const auto& x) { return b.argmax(x, 1); }));
+
+    // ops of the decoders (issue #4). Rotary angles reach position · inv_freq,
+    // up to a few thousand radians in a long context: the wide cases (sd 40)
+    // check the argument reduction, within a bound relative to the angle.
+    add(at_all(op_case("constant_f32", "added to x[.., 3]").in(f32("x")), {{{1, 3}}, {{4, 3}}, {{2, 3}}})
+            .def([](auto& b, const auto& x) { return b.add(x, b.constant_f32({0.5f, -1.25f, 3e-8f})); }));
+    add(at_all(op_case("sin", "normal").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.sin(x); }));
+    add(at_all(op_case("sin", "angles").in(f32("x", normal(40.f))), seq3)
+            .within(wide_bound)
+            .def([](auto& b, const auto& x) { return b.sin(x); }));
+    add(at_all(op_case("cos", "normal").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.cos(x); }));
+    add(at_all(op_case("cos", "angles").in(f32("x", normal(40.f))), seq3)
+            .within(wide_bound)
+            .def([](auto& b, const auto& x) { return b.cos(x); }));
+    add(at_all(op_case("sqrt", "integers").in(f32("x", int_floats(0, 100))), seq3)
+            .def([](auto& b, const auto& x) { return b.sqrt(x); }));
     return c;
 }
 
@@ -855,6 +871,9 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
 
         // ops of the sparse group (issue #3) below this line
         "argmax",
+
+        // ops of the decoders (issue #4) below this line
+        "constant_f32", "sin", "cos", "sqrt",
     };
     std::set<std::string> covered;
     for (const auto& c : cases()) covered.insert(c.op);

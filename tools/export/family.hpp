@@ -72,6 +72,17 @@ family_entry deberta_v2_entry();
 family_entry big_bird_entry();
 family_entry longformer_entry();
 
+// entries of the gpt2 group (issue #4) below this line
+family_entry gpt2_entry();
+
+// entries of the neo_j group (issue #4) below this line
+
+// entries of the bloom group (issue #4) below this line
+
+// entries of the llama group (issue #4) below this line
+
+// entries of the phi3_gemma group (issue #4) below this line
+
 inline std::vector<family_entry> all_families() {
     return {
         bert_entry(),
@@ -108,6 +119,17 @@ inline std::vector<family_entry> all_families() {
         // entries of the sparse group (issue #3) below this line
         big_bird_entry(),
         longformer_entry(),
+
+        // entries of the gpt2 group (issue #4) below this line
+        gpt2_entry(),
+
+        // entries of the neo_j group (issue #4) below this line
+
+        // entries of the bloom group (issue #4) below this line
+
+        // entries of the llama group (issue #4) below this line
+
+        // entries of the phi3_gemma group (issue #4) below this line
     };
 }
 

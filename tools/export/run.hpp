@@ -101,7 +101,7 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
     bool ok = true;
     if (req.validate) {
         std::cout << "Validating ONNX model " << target.string() << "...\n";
-        auto inputs = tf::make_inputs<model>(cfg.shape(), {});
+        auto inputs = tf::make_inputs<model>(cfg, {});
         auto weights = req.dtype == "fp16" ? tf::fp16_rounded_weights<F, Task>(cfg, ck) : tf::weight_cache{};
         auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs, &weights);
         tf::ort_runner ort(out.staged(model_file));

@@ -671,6 +671,15 @@ public:
         return value(std::move(out));
     }
 
+    // -- ops added for the decoders (issue #4) go below this line
+    value constant_f32(std::vector<float> v) {
+        const std::vector<std::size_t> shape{v.size()};
+        return value(xt::xarray<float>(xt::adapt(v, shape)));
+    }
+    value sin(const value& x) { return unary(x, [](float v) { return std::sin(v); }); }
+    value cos(const value& x) { return unary(x, [](float v) { return std::cos(v); }); }
+    value sqrt(const value& x) { return unary(x, [](float v) { return std::sqrt(v); }); }
+
 private:
     static void softmax_row(float* p, std::size_t n) {
         float mx = -std::numeric_limits<float>::infinity();

@@ -544,6 +544,18 @@ public:
         return r;
     }
 
+    // -- ops added for the decoders (issue #4) go below this line
+    value constant_f32(std::vector<float> v) {
+        onnx::TensorProto t;
+        t.set_data_type(onnx_type(dtype::f32));
+        t.add_dims(static_cast<std::int64_t>(v.size()));
+        for (auto x : v) t.add_float_data(x);
+        return constant(std::move(t), {dim{static_cast<std::int64_t>(v.size()), {}}});
+    }
+    value sin(const value& x) { return unary("Sin", x); }
+    value cos(const value& x) { return unary("Cos", x); }
+    value sqrt(const value& x) { return unary("Sqrt", x); }
+
     // -- finishing -----------------------------------------------------------
     /// The initializers the graph uses, each with the checkpoint tensor it is
     /// read from (nullptr when the checkpoint lacks it) and whether it is

@@ -185,6 +185,21 @@ public:
         store_.insert_or_assign(std::string(slot<N>::name), std::move(v));
     }
 
+    /// A slot with per-layer parts (a KV cache): the value `<N>.<part>`,
+    /// e.g. at(slot<"past_key_values">{}, "0.key") is "past_key_values.0.key".
+    template <fixed_string N>
+    [[nodiscard]] const Value& at(slot<N>, std::string_view part) const {
+        static_assert(contains<typename Layer::reads, slot<N>>,
+                      "a layer reads a slot that is not in its `reads` list");
+        return store_.at(std::string(slot<N>::name) + "." + std::string(part));
+    }
+    template <fixed_string N>
+    void set_at(slot<N>, std::string_view part, Value v) {
+        static_assert(contains<typename Layer::writes, slot<N>>,
+                      "a layer writes a slot that is not in its `writes` list");
+        store_.insert_or_assign(std::string(slot<N>::name) + "." + std::string(part), std::move(v));
+    }
+
 private:
     slot_store<Value>& store_;
 };

@@ -31,6 +31,7 @@
 #include "typeformer/export/check.hpp"
 #include "typeformer/export/stream.hpp"
 #include "typeformer/export/onnxruntime.hpp"
+#include "typeformer/core/cache.hpp"
 #include "typeformer/layers/encoder.hpp"
 #include "typeformer/models/model.hpp"
 
@@ -132,28 +133,69 @@ tensor_map reference_outputs(const typename F::config& c, const checkpoint& ck, 
     return tensor_map(b.outputs().begin(), b.outputs().end());
 }
 
-/// Sizes of the dynamic axes used to make validation inputs.
+/// Sizes of the dynamic axes used to make validation inputs. `past` is the
+/// past length of a with-past model's cache inputs (ignored by the others).
 struct axis_sizes {
-    std::int64_t batch = 3, sequence = 9, choice = 3;
+    std::int64_t batch = 3, sequence = 9, choice = 3, past = 11;
 };
+
+namespace detail {
+template <class C>
+encoder_shape shape_of(const C& c) {
+    if constexpr (std::is_same_v<C, encoder_shape>) return c;
+    else return c.shape();
+}
+}  // namespace detail
 
 /// Deterministic inputs for a model: ids in [0, vocab), token types in
 /// [0, min(2, type_vocab)), masks with the later rows padded (never a row
-/// fully masked). The sequence never exceeds the model's position table.
-template <class Model>
-tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed = 42) {
+/// fully masked), position_ids past, past + 1, ...; cache inputs (a
+/// with-past model) normal(0, 1) at past length n.past. The sequence (past
+/// included) never exceeds the model's position table. `c` is the config,
+/// or for a model without a cache its encoder_shape.
+template <class Model, class C>
+tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
+    const encoder_shape sh = detail::shape_of(c);
     std::mt19937 rng(seed);
     n.sequence = std::min(n.sequence, sh.max_positions - sh.position_offset);
+    n.past = std::max<std::int64_t>(0, std::min(n.past, sh.max_positions - sh.position_offset - n.sequence));
     tensor_map out;
+    auto size_of_axis = [&](std::string_view a) -> std::int64_t {
+        if (static_extent(a) >= 0) return static_extent(a);
+        if (a == "batch") return n.batch;
+        if (a == "choice") return n.choice;
+        if (a == "batch * num_heads") return -1;  // set by the caller
+        if (a == past_axis) return n.past;
+        if (a == total_axis) return n.past + n.sequence;
+        return n.sequence;
+    };
     for_each_type(typename Model::inputs{}, [&]<class I>() {
+        if constexpr (is_per_layer<I>) {
+            if constexpr (CacheConfig<C>) {
+                const auto kv = c.cache();
+                std::normal_distribution<float> normal(0.f, 1.f);
+                for (std::int64_t i = 0; i < kv.layers; ++i)
+                    for (int k = 0; k < 2; ++k) {
+                        std::vector<std::size_t> shape;
+                        for (const auto& a : cache_axes(kv, k == 0, past_axis, false)) {
+                            auto d = size_of_axis(a);
+                            if (d < 0) d = n.batch * kv.kv_heads;
+                            shape.push_back(static_cast<std::size_t>(d));
+                        }
+                        xt::xarray<float> v = xt::xarray<float>::from_shape(shape);
+                        for (auto& x : v) x = normal(rng);
+                        out.emplace(std::string(I::name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
+                                    eval_value(std::move(v)));
+                    }
+            } else {
+                static_assert(CacheConfig<C>, "a model with cache inputs needs its config (with cache()) to make inputs");
+            }
+            return;
+        } else {
         std::vector<std::size_t> shape;
-        for (auto a : I::axes_type::names)
-            shape.push_back(static_cast<std::size_t>(static_extent(a) >= 0 ? static_extent(a)
-                                                     : a == "batch"          ? n.batch
-                                                     : a == "choice"         ? n.choice
-                                                                             : n.sequence));
+        for (auto a : I::axes_type::names) shape.push_back(static_cast<std::size_t>(size_of_axis(a)));
         xt::xarray<std::int64_t> v = xt::zeros<std::int64_t>(shape);
-        const auto seq = static_cast<std::size_t>(n.sequence);
+        const auto seq = shape.empty() ? std::size_t{1} : std::max<std::size_t>(shape.back(), 1);
         for (std::size_t k = 0; k < v.size(); ++k) {
             const std::size_t row = k / seq, pos = k % seq;
             if (I::name == "attention_mask")
@@ -165,8 +207,8 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
             // dummy values of the inputs added by the albert group (issue #3) below this line
             else if (I::name == "bbox") {
                 // LayoutLM's (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1, inside the 2-D position tables
-                const std::size_t c = k % 4;
-                const std::int64_t lo = c < 2 ? 0 : v.data()[k - 2];
+                const std::size_t c4 = k % 4;
+                const std::int64_t lo = c4 < 2 ? 0 : v.data()[k - 2];
                 const std::int64_t span = std::max<std::int64_t>(sh.max_2d_positions, 1) - lo;
                 v.data()[k] = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::max<std::int64_t>(span, 1)));
             }
@@ -175,12 +217,17 @@ tensor_map make_inputs(const encoder_shape& sh, axis_sizes n, std::uint32_t seed
             else if (I::name == "global_attention_mask")  // Longformer: a few global tokens per row
                 v.data()[k] = (pos + row) % 4 == 0 ? 1 : 0;
 
+            // dummy values of the inputs added by the decoders (issue #4) below this line
+            else if (I::name == "position_ids")  // after the past, as Transformers counts them
+                v.data()[k] = n.past + static_cast<std::int64_t>(pos);
+
             else if (I::name == "token_type_ids")
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));
             else
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(sh.vocab_size));
         }
         out.emplace(std::string(I::name), eval_value(std::move(v)));
+        }
     });
     return out;
 }

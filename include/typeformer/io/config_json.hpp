@@ -9,6 +9,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,6 +97,34 @@ public:
             out.push_back(item.get<std::int64_t>());
         }
     }
+    /// A list of numbers (Phi-3's rope_scaling short_factor), as doubles.
+    void get(const char* key, std::vector<double>& out) const {
+        if (!has(key)) return;
+        const auto& v = j_[key];
+        if (!v.is_array()) type_error(key, "a list of numbers");
+        out.clear();
+        for (const auto& item : v) {
+            if (!item.is_number()) type_error(key, "a list of numbers");
+            out.push_back(item.get<double>());
+        }
+    }
+    /// A nested object (rope_scaling) as a reader of its own, its errors
+    /// naming the path (config.json: /rope_scaling/type). Null or absent:
+    /// false, and `out` is left alone.
+    [[nodiscard]] bool child(const char* key, std::optional<config_reader>& out) const {
+        if (!has(key)) return false;
+        if (!j_[key].is_object()) type_error(key, "an object");
+        out.emplace(j_[key], where_ + ": /" + std::string(key));
+        return true;
+    }
+    /// A boolean that must be false (a feature typeformer does not export).
+    void require_false(const char* key, std::string_view why) const {
+        bool v = false;
+        get(key, v);
+        if (v)
+            throw error("config.unsupported", where_ + ": /" + key + ": true is not supported (" + std::string(why) + ")");
+    }
+
     /// A string field that must hold one value (e.g. position_embedding_type "absolute").
     void require_value(const char* key, std::string_view expected) const {
         std::string s(expected);

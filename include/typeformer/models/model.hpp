@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "typeformer/core/cache.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/core/type_list.hpp"
 #include "typeformer/ops/vocabulary.hpp"
@@ -58,12 +59,22 @@ template <class Layer, class B, class C>
 void run_layer(B& b, slot_store<typename B::value>& store, const C& c) {
     Layer::forward(b, io<Layer, typename B::value>(store), c);
 }
+template <class I, class B, class C>
+void declare_input(B& b, slot_store<typename B::value>& store, const C& c) {
+    if constexpr (is_per_layer<I>) I::declare(b, store, c);  // a KV cache: one input per layer and part
+    else store.insert_or_assign(std::string(I::name), b.input(I::name, I::type, I::axes_type::names));
+}
+template <class O, class B, class C>
+void emit_output(B& b, const slot_store<typename B::value>& store, const C& c) {
+    if constexpr (is_per_layer<O>) O::emit(b, store, c);
+    else b.output(O::name, store.at(std::string(O::name)), O::axes_type::names);
+}
 template <class Model, class B, class... I, class... L, class... O>
 void run_model(B& b, const typename Model::config_type& c, type_list<I...>, type_list<L...>, type_list<O...>) {
     slot_store<typename B::value> store;
-    (store.insert_or_assign(std::string(I::name), b.input(I::name, I::type, I::axes_type::names)), ...);
+    (declare_input<I>(b, store, c), ...);
     (run_layer<L>(b, store, c), ...);
-    (b.output(O::name, store.at(std::string(O::name)), O::axes_type::names), ...);
+    (emit_output<O>(b, store, c), ...);
 }
 }  // namespace detail
 

@@ -81,6 +81,12 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
 
     // ops added for the sparse group (issue #3) go below this line
     { b.argmax(x, 0) } -> std::same_as<typename B::value>;
+
+    // ops added for the decoders (issue #4) go below this line
+    { b.constant_f32(std::vector<float>{}) } -> std::same_as<typename B::value>;  // a float32 vector [n]
+    { b.sin(x) } -> std::same_as<typename B::value>;   // rotary angles, computed in the graph
+    { b.cos(x) } -> std::same_as<typename B::value>;
+    { b.sqrt(x) } -> std::same_as<typename B::value>;  // RMSNorm
 };
 
 }  // namespace typeformer::inline v0

@@ -8,6 +8,7 @@
 
 #include <string_view>
 
+#include "typeformer/core/cache.hpp"
 #include "typeformer/core/slots.hpp"
 
 namespace typeformer::inline v0::task {
@@ -41,6 +42,33 @@ struct question_answering {
     using outputs = type_list<output<"start_logits", axes<"batch", "sequence">>,
                               output<"end_logits", axes<"batch", "sequence">>>;
 };
+
+// Decoders (issue #4): the with-past features take the KV cache of every
+// layer as inputs and return the grown cache after the task's outputs.
+struct default_with_past {
+    static constexpr std::string_view name = "default-with-past";
+    using outputs = type_list<output<"last_hidden_state", axes<"batch", "sequence", "">>, cache_outputs<>>;
+};
+struct causal_lm_with_past {
+    static constexpr std::string_view name = "causal-lm-with-past";
+    using outputs = type_list<output<"logits", axes<"batch", "sequence", "">>, cache_outputs<>>;
+};
+
+/// Does the task take and return a KV cache?
+template <class Task>
+inline constexpr bool has_past = std::is_same_v<Task, default_with_past> || std::is_same_v<Task, causal_lm_with_past>;
+
+/// A decoder's inputs: `input_ids` {batch, sequence}; with past, the cache
+/// (`past_key_values.{i}.key/.value`); then `attention_mask`, over the past
+/// and the new tokens {batch, past_sequence + sequence}; then, when the
+/// architecture takes them, `position_ids` {batch, sequence}.
+template <class Task, bool PositionIds = false>
+using decoder_inputs = concat<
+    type_list<input<"input_ids", dtype::i64, axes<"batch", "sequence">>>,
+    std::conditional_t<has_past<Task>,
+                       type_list<cache_inputs<>, input<"attention_mask", dtype::i64, axes<"batch", "past_sequence + sequence">>>,
+                       type_list<input<"attention_mask", dtype::i64, axes<"batch", "sequence">>>>,
+    std::conditional_t<PositionIds, type_list<input<"position_ids", dtype::i64, axes<"batch", "sequence">>>, type_list<>>>;
 
 /// The text inputs of the legacy table: axes {batch, sequence}, or
 /// {batch, choice, sequence} under multiple-choice.

@@ -1,0 +1,611 @@
+// typeformer/layers/decoder.hpp: the blocks of a decoder-only language model
+// with a KV cache (GPT-2, GPT-Neo, GPT-J, CodeGen, BLOOM, the Llama family).
+//
+// One stack, one block template and one attention core serve them all; what
+// differs is switched by the family's names policy, its config and small
+// policies (how q/k/v are projected, which MLP, which norm):
+//
+//   decoder_stack<Names, Block, Context, Past>   layers <Names::stack>.<i>, the cache in and out
+//   decoder_block<Names, Attention, Mlp, Norm, Parallel>
+//                                                pre-norm, sequential (GPT-2, Llama) or
+//                                                parallel attention + MLP (GPT-J, CodeGen)
+//   cached_attention(...)                        rotary (interleaved or half-split, partial),
+//                                                past concat, grouped-query heads, causal
+//                                                bias or a sliding window per layer, ALiBi
+//
+// The causal bias, the rotary tables and the ALiBi bias are built once per
+// graph by the stack's context (`decoder_context`) from `input_ids`,
+// `attention_mask` and `position_ids`; one graph serves the first step
+// (past length 0) and every later one: the past length is
+// dim(attention_mask, 1) - dim(input_ids, 1), read at run time.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/core/cache.hpp"
+#include "typeformer/core/config.hpp"
+#include "typeformer/core/slots.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/ops/composite.hpp"
+
+namespace typeformer::inline v0 {
+
+/// A decoder config: an encoder_shape view (for the shared heads) and its cache.
+template <class C>
+concept DecoderConfig = EncoderConfig<C> && CacheConfig<C>;
+
+// ---------------------------------------------------------------------------
+// Modules without biases and in GPT-2's Conv1D layout
+
+/// nn.Linear(in, out, bias=False) at `scope`.
+template <Backend B>
+typename B::value linear_no_bias(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
+                                 std::int64_t out, std::string_view tied_weight = {}) {
+    auto guard = b.scope(scope);
+    const auto& w = b.param("weight", {out, in}, tied_weight);
+    return b.linear(x, w, nullptr);
+}
+
+/// nn.Linear(in, out) with or without its bias.
+template <Backend B>
+typename B::value linear(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
+                         std::int64_t out, bool bias) {
+    return bias ? dense(b, scope, x, in, out) : linear_no_bias(b, scope, x, in, out);
+}
+
+/// GPT-2's Conv1D(out, in) at `scope`: x · weight + bias, weight stored [in, out].
+template <Backend B>
+typename B::value conv1d_linear(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
+                                std::int64_t out) {
+    auto guard = b.scope(scope);
+    const auto& w = b.param("weight", {in, out});
+    const auto& bias = b.param("bias", {out});
+    return b.add(b.matmul(x, w), bias);
+}
+
+/// RMSNorm (Llama's, T5's): x / sqrt(mean(x²) + eps) · weight; Gemma's
+/// scales by (1 + weight) instead (`plus_one`).
+template <Backend B>
+typename B::value rms_norm(B& b, std::string_view scope, const typename B::value& x, std::int64_t n, float eps,
+                           bool plus_one = false) {
+    auto guard = b.scope(scope);
+    const auto& w = b.param("weight", {n});
+    auto var = b.unsqueeze(b.reduce_mean(b.mul(x, x), -1), {-1});
+    auto normed = b.div(x, b.sqrt(b.add(var, b.scalar(eps))));
+    return b.mul(normed, plus_one ? b.add(w, b.scalar(1.f)) : w);
+}
+
+/// Which norm a decoder uses.
+enum class norm_kind {
+    layer_norm,    ///< nn.LayerNorm (weight and bias)
+    rms,           ///< RMSNorm · weight (Llama, Mistral, Qwen2, Phi-3)
+    rms_plus_one,  ///< RMSNorm · (1 + weight) (Gemma)
+};
+
+template <Backend B>
+typename B::value norm(B& b, norm_kind k, std::string_view scope, const typename B::value& x, std::int64_t n,
+                       float eps) {
+    if (k == norm_kind::layer_norm) return layer_norm(b, scope, x, n, eps);
+    return rms_norm(b, scope, x, n, eps, k == norm_kind::rms_plus_one);
+}
+
+// ---------------------------------------------------------------------------
+// Positions, masks, rotary tables
+
+/// The past length, dim(mask, 1) - dim(ids, 1), as an int64 [1].
+template <Backend B>
+typename B::value past_length(B& b, const typename B::value& ids, const typename B::value& mask) {
+    return b.sub(b.shape(mask, 1, 2), b.shape(ids, 1, 2));
+}
+
+/// Positions past, past + 1, ..., past + S - 1 as position_ids [1, S]: what
+/// Transformers uses when it is not given position_ids (the legacy exporter
+/// gave none).
+struct decoder_positions {
+    using reads = slots<"input_ids", "attention_mask">;
+    using writes = slots<"position_ids">;
+
+    template <Backend B, class C>
+    static void forward(B& b, io<decoder_positions, typename B::value> s, const C&) {
+        auto guard = b.scope("position_ids");
+        const auto& ids = s[sl::input_ids];
+        s.set(slot<"position_ids">{}, b.unsqueeze(b.add(b.range(ids, 1), past_length(b, ids, s[sl::attention_mask])), {0}));
+    }
+};
+
+/// The additive bias [B, 1, S, T] of causal self-attention over a cache: key
+/// j is visible from the query at absolute position p (= past + i) iff
+/// mask[b, j] = 1, j <= p and, with a window `span` > 0, p - j < span.
+/// Hidden keys get finfo(float32).min, as Transformers adds.
+template <Backend B>
+typename B::value causal_bias(B& b, const typename B::value& ids, const typename B::value& mask, std::int64_t span) {
+    auto col = b.unsqueeze(b.range(mask, 1), {0});                                          // [1, T]
+    auto row = b.unsqueeze(b.add(b.range(ids, 1), past_length(b, ids, mask)), {1});         // [S, 1]
+    auto seen = b.cast(b.less(col, b.add(row, b.constant_i64({1}))), dtype::f32);            // j <= p
+    if (span > 0) seen = b.mul(seen, b.cast(b.less(b.sub(row, col), b.constant_i64({span})), dtype::f32));
+    auto m = b.mul(b.cast(b.unsqueeze(mask, {1, 2}), dtype::f32), seen);                      // [B, 1, S, T]
+    return b.mul(b.sub(b.scalar(1.f), m), b.scalar(-3.4028234663852886e38f));
+}
+
+/// Rotary position embeddings as a config states them.
+struct rotary_spec {
+    std::int64_t dims = 0;      ///< rotated features per head (the first `dims`); 0: no rotary
+    double base = 10000.0;      ///< θ of inv_freq = 1 / θ^(2i / dims)
+    bool interleaved = false;   ///< pairs (2i, 2i+1) (GPT-J, CodeGen) or halves (i, i + dims/2) (Llama)
+    double position_scale = 1;  ///< linear scaling: positions divided by this factor
+    /// Per-frequency divisors of inv_freq (Phi-3's "su"/longrope short or long
+    /// factors); empty: none.
+    std::vector<double> inv_freq_divisors{};
+    /// Phi-3's long factors and the length past which they apply.
+    std::vector<double> long_inv_freq_divisors{};
+    std::int64_t original_max_positions = 0;
+    double attention_factor = 1;  ///< sin and cos scaled by this (longrope's mscale)
+};
+
+/// inv_freq as Transformers computes it, in float32: 1 / θ^(float(2i) / dims).
+inline std::vector<float> rotary_inv_freq(const rotary_spec& r, const std::vector<double>& divisors) {
+    std::vector<float> f(static_cast<std::size_t>(r.dims / 2));
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        const float e = static_cast<float>(2 * i) / static_cast<float>(r.dims);
+        float v = static_cast<float>(1.0 / std::pow(r.base, static_cast<double>(e)));
+        if (!divisors.empty()) v = static_cast<float>(1.0 / (static_cast<double>(divisors[i]) * std::pow(r.base, static_cast<double>(e))));
+        f[i] = v;
+    }
+    return f;
+}
+
+/// What a decoder stack hands every block: the causal bias, the windowed
+/// bias (when some layer has a window), the rotary sin/cos [.., S, R/2]
+/// (when rotary) and an ALiBi bias [B, H, 1, T] (BLOOM).
+template <class V>
+struct decoder_tables {
+    V bias;
+    V local_bias;
+    bool has_local = false;
+    V sin, cos;
+    bool has_rotary = false;
+    V alibi;
+    bool has_alibi = false;
+};
+
+/// A config may set these (detected, all optional):
+///   rotary() -> rotary_spec              rotary tables
+///   window(i) -> std::int64_t            layer i attends to keys p - j < window(i) (0: all)
+///   any_window() -> std::int64_t         the one window span of the windowed layers (0: none)
+///   alibi() -> bool                      BLOOM's ALiBi
+namespace detail {
+template <class C>
+std::int64_t any_window(const C& c) {
+    if constexpr (requires { c.any_window(); }) return c.any_window();
+    else return 0;
+}
+template <class C>
+std::int64_t window_of(const C& c, std::int64_t layer) {
+    if constexpr (requires { c.window(layer); }) return c.window(layer);
+    else return 0;
+}
+}  // namespace detail
+
+/// ALiBi slopes of `heads` heads (BLOOM's build_alibi_tensor), float32.
+inline std::vector<float> alibi_slopes(std::int64_t heads) {
+    std::int64_t closest = 1;
+    while (closest * 2 <= heads) closest *= 2;
+    const double base = std::pow(2.0, -std::pow(2.0, -(std::log2(static_cast<double>(closest)) - 3)));
+    std::vector<float> s;
+    for (std::int64_t i = 1; i <= closest; ++i) s.push_back(static_cast<float>(std::pow(base, static_cast<double>(i))));
+    if (closest != heads) {
+        const double extra = std::pow(2.0, -std::pow(2.0, -(std::log2(static_cast<double>(2 * closest)) - 3)));
+        const std::int64_t rest = std::min(closest, heads - closest);
+        for (std::int64_t i = 0; i < rest; ++i)
+            s.push_back(static_cast<float>(std::pow(extra, static_cast<double>(1 + 2 * i))));
+    }
+    return s;
+}
+
+/// The default context of a decoder stack (see decoder_tables). Reads
+/// input_ids, attention_mask and position_ids.
+struct decoder_context {
+    using reads = slots<"input_ids", "attention_mask", "position_ids">;
+
+    template <Backend B, class Io, DecoderConfig C>
+    static decoder_tables<typename B::value> make(B& b, const Io& s, const C& c) {
+        decoder_tables<typename B::value> t;
+        const auto& ids = s[sl::input_ids];
+        const auto& mask = s[sl::attention_mask];
+        {
+            auto guard = b.scope("causal_mask");
+            t.bias = causal_bias(b, ids, mask, 0);
+            if (const auto w = detail::any_window(c); w > 0) {
+                auto g = b.scope("window");
+                t.local_bias = causal_bias(b, ids, mask, w);
+                t.has_local = true;
+            }
+        }
+        if constexpr (requires { c.rotary(); }) {
+            const rotary_spec r = c.rotary();
+            if (r.dims > 0) {
+                auto guard = b.scope("rotary_emb");
+                rotary_tables(b, r, s[slot<"position_ids">{}], ids, mask, t);
+            }
+        }
+        if constexpr (requires { c.alibi(); }) {
+            if (c.alibi()) {
+                auto guard = b.scope("alibi");
+                // slope_h · ((cumsum(mask) - 1) · mask): [B, H, 1, T]
+                const auto heads = c.shape().num_heads;
+                auto slopes = b.constant_f32(alibi_slopes(heads));  // [H]
+                auto pos = b.cast(b.mul(b.sub(b.cumsum(mask, -1), b.constant_i64({1})), mask), dtype::f32);  // [B, T]
+                t.alibi = b.mul(b.unsqueeze(slopes, {0, 2, 3}), b.unsqueeze(pos, {1, 2}));
+                t.has_alibi = true;
+            }
+        }
+        return t;
+    }
+
+private:
+    template <Backend B>
+    static void rotary_tables(B& b, const rotary_spec& r, const typename B::value& position_ids,
+                              const typename B::value& ids, const typename B::value& mask,
+                              decoder_tables<typename B::value>& t) {
+        auto freq_const = [&](const std::vector<float>& f) { return b.constant_f32(f); };  // [R/2]
+        auto pos = b.unsqueeze(b.cast(position_ids, dtype::f32), {-1});  // [.., S, 1]
+        if (r.position_scale != 1.0) pos = b.div(pos, b.scalar(static_cast<float>(r.position_scale)));
+        auto inv = freq_const(rotary_inv_freq(r, r.inv_freq_divisors));
+        if (!r.long_inv_freq_divisors.empty()) {
+            // Phi-3 longrope: the long factors once the sequence (past + new)
+            // exceeds the original context, chosen at run time
+            auto inv_long = freq_const(rotary_inv_freq(r, r.long_inv_freq_divisors));
+            auto total = b.shape(mask, 1, 2);
+            auto use_long = b.cast(b.less(b.constant_i64({r.original_max_positions}), total), dtype::f32);  // [1]
+            inv = b.add(b.mul(inv_long, use_long), b.mul(inv, b.sub(b.scalar(1.f), use_long)));
+        }
+        (void)ids;
+        auto angles = b.mul(pos, inv);  // [.., S, R/2]
+        t.sin = b.sin(angles);
+        t.cos = b.cos(angles);
+        if (r.attention_factor != 1.0) {
+            t.sin = b.mul(t.sin, b.scalar(static_cast<float>(r.attention_factor)));
+            t.cos = b.mul(t.cos, b.scalar(static_cast<float>(r.attention_factor)));
+        }
+        t.has_rotary = true;
+    }
+};
+
+/// Rotary embedding on the first r.dims features of every head of x
+/// [B, S, N·D], with sin and cos [.., S, R/2] ([S, R/2] or [B, S, R/2]).
+///   interleaved: pairs (2i, 2i+1) turn by angle i (GPT-J's rotate_every_two);
+///   half-split:  pairs (i, i + R/2) (Llama's rotate_half).
+template <Backend B>
+typename B::value apply_rotary(B& b, const typename B::value& x, const typename B::value& sin,
+                               const typename B::value& cos, std::int64_t heads, std::int64_t head_dim,
+                               const rotary_spec& r) {
+    const std::int64_t R = r.dims;
+    auto xh = b.reshape(x, {0, 0, heads, head_dim});  // [B, S, N, D]
+    auto s = b.unsqueeze(sin, {-2}), c = b.unsqueeze(cos, {-2});  // [.., S, 1, R/2]
+    auto rot = R < head_dim ? b.slice(xh, -1, 0, R) : xh;
+    typename B::value y;
+    if (r.interleaved) {
+        auto pairs = b.reshape(rot, {0, 0, 0, R / 2, 2});
+        auto x0 = b.select(pairs, -1, 0), x1 = b.select(pairs, -1, 1);  // [B, S, N, R/2]
+        auto y0 = b.unsqueeze(b.sub(b.mul(x0, c), b.mul(x1, s)), {-1});
+        auto y1 = b.unsqueeze(b.add(b.mul(x1, c), b.mul(x0, s)), {-1});
+        y = b.reshape(b.concat({y0, y1}, -1), {0, 0, 0, R});
+    } else {
+        auto x1 = b.slice(rot, -1, 0, R / 2), x2 = b.slice(rot, -1, R / 2, R);
+        y = b.concat({b.sub(b.mul(x1, c), b.mul(x2, s)), b.add(b.mul(x2, c), b.mul(x1, s))}, -1);
+    }
+    if (R < head_dim) y = b.concat({y, b.slice(xh, -1, R, head_dim)}, -1);
+    return b.reshape(y, {0, 0, heads * head_dim});
+}
+
+// ---------------------------------------------------------------------------
+// The attention core
+
+/// One layer's cache: the past it was given (null on a model without past
+/// inputs) and the present it returns, both [B, KVH, T, D].
+template <class V>
+struct layer_cache {
+    const V* past_key = nullptr;
+    const V* past_value = nullptr;
+    V key, value;
+};
+
+/// The numbers of one attention.
+struct attention_dims {
+    std::int64_t heads, kv_heads, head_dim;
+    float scale;  ///< scores are (q · k) · scale
+};
+
+/// Self-attention over a cache, from projected q [B, S, H·D] and k, v
+/// [B, S, KVH·D]: rotary on q and k when the tables have it and `rotate`,
+/// past keys and values prepended (the result is the layer's present),
+/// grouped-query heads (H / KVH query heads share one key/value head),
+/// scores scaled, plus ALiBi, plus the causal (or, with `local`, the
+/// windowed) bias; softmax; the weighted values merged back to [B, S, H·D].
+template <Backend B>
+typename B::value cached_attention(B& b, typename B::value q, typename B::value k, const typename B::value& v,
+                                   const decoder_tables<typename B::value>& t, layer_cache<typename B::value>& cache,
+                                   const attention_dims& a, const rotary_spec* rotate, bool local) {
+    const std::int64_t H = a.heads, KVH = a.kv_heads, D = a.head_dim, G = H / KVH;
+    if (rotate && t.has_rotary) {
+        auto guard = b.scope("rotary");
+        q = apply_rotary(b, q, t.sin, t.cos, H, D, *rotate);
+        k = apply_rotary(b, k, t.sin, t.cos, KVH, D, *rotate);
+    }
+    auto heads_first = [&](const typename B::value& x, std::int64_t n) {
+        return b.transpose(b.reshape(x, {0, 0, n, D}), {0, 2, 1, 3});  // [B, n, S, D]
+    };
+    auto kh = heads_first(k, KVH), vh = heads_first(v, KVH);
+    if (cache.past_key) {
+        kh = b.concat({*cache.past_key, kh}, 2);
+        vh = b.concat({*cache.past_value, vh}, 2);
+    }
+    cache.key = kh;
+    cache.value = vh;
+    // [B, KVH, G, S, D] x [B, KVH, 1, D, T] -> [B, KVH, G, S, T]
+    auto qg = b.reshape(heads_first(q, H), {0, KVH, G, -1, D});
+    auto kt = b.unsqueeze(b.transpose(kh, {0, 1, 3, 2}), {2});
+    auto scores = b.matmul(qg, kt);
+    if (a.scale != 1.f) scores = b.mul(scores, b.scalar(a.scale));
+    if (t.has_alibi) scores = b.add(scores, b.reshape(t.alibi, {0, KVH, G, 1, -1}));
+    scores = b.add(scores, b.unsqueeze(local ? t.local_bias : t.bias, {2}));
+    auto ctx = b.matmul(b.softmax(scores), b.unsqueeze(vh, {2}));  // [B, KVH, G, S, D]
+    ctx = b.transpose(b.reshape(ctx, {0, H, -1, D}), {0, 2, 1, 3});  // [B, S, H, D]
+    return b.reshape(ctx, {0, 0, H * D});
+}
+
+// ---------------------------------------------------------------------------
+// Attention policies (an attention policy has
+//   forward(b, x, tables, config, layer, cache) -> [B, S, hidden])
+
+/// Llama's attention: q, k, v and o Linears, biases on q, k, v when the
+/// config's qkv_bias() says (Qwen2: always; Llama: `attention_bias`), and o's
+/// when o_bias() says; rotary from the config; grouped-query heads; scale
+/// 1/√head_dim; the windowed bias on layers with a window.
+/// Names: `q`, `k`, `v`, `o`, `attention` (the scope of the core).
+template <class Names>
+struct projected_attention {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        const auto sh = c.shape();
+        const auto kv = c.cache();
+        const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
+        const bool qkv_bias = c.qkv_bias();
+        auto q = linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias);
+        auto k = linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias);
+        auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
+        const rotary_spec r = c.rotary();
+        typename B::value out;
+        {
+            auto guard = b.scope(Names::attention);
+            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale()}, &r,
+                                   detail::window_of(c, layer) > 0);
+        }
+        return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
+    }
+};
+
+// ---------------------------------------------------------------------------
+// MLP policies (forward(b, x, config) -> [B, S, hidden])
+
+/// Linear, activation, Linear, both with biases (GPT-Neo, GPT-J, BLOOM).
+/// Names: `fc_in`, `fc_out`; the activation is the config's hidden_act.
+template <class Names>
+struct plain_mlp {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const C& c) {
+        const auto sh = c.shape();
+        auto h = activate(b, sh.act, dense(b, Names::fc_in, x, sh.hidden_size, sh.intermediate_size));
+        return dense(b, Names::fc_out, h, sh.intermediate_size, sh.hidden_size);
+    }
+};
+
+/// down(act(gate(x)) · up(x)), no biases (Llama, Mistral, Qwen2, Gemma).
+/// Names: `gate`, `up`, `down`.
+template <class Names>
+struct gated_mlp {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const C& c) {
+        const auto sh = c.shape();
+        auto g = activate(b, sh.act, linear_no_bias(b, Names::gate, x, sh.hidden_size, sh.intermediate_size));
+        auto u = linear_no_bias(b, Names::up, x, sh.hidden_size, sh.intermediate_size);
+        return linear_no_bias(b, Names::down, b.mul(g, u), sh.intermediate_size, sh.hidden_size);
+    }
+};
+
+// ---------------------------------------------------------------------------
+// The block and the stack
+
+/// One decoder layer, pre-norm:
+///   sequential: h = x + Attn(N1(x));  y = h + MLP(N2(h))      (GPT-2, Llama, BLOOM)
+///   parallel:   n = N1(x);            y = x + Attn(n) + MLP(n) (GPT-J, CodeGen)
+/// Names: `norm_1`, `norm_2` (unused when parallel); the norm kind and eps
+/// come from the config's norm() and shape().eps.
+template <class Names, class Attention, class Mlp, bool Parallel = false>
+struct decoder_block {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        const auto sh = c.shape();
+        const norm_kind nk = c.norm();
+        auto n1 = norm(b, nk, Names::norm_1, x, sh.hidden_size, sh.eps);
+        if constexpr (Parallel) {
+            auto a = Attention::forward(b, n1, t, c, layer, cache);
+            return b.add(b.add(a, Mlp::forward(b, n1, c)), x);
+        } else {
+            auto h = b.add(x, Attention::forward(b, n1, t, c, layer, cache));
+            return b.add(h, Mlp::forward(b, norm(b, nk, Names::norm_2, h, sh.hidden_size, sh.eps), c));
+        }
+    }
+};
+
+namespace detail {
+/// A cache tensor from its graph layout to [B, KVH, T, D], and back.
+template <Backend B>
+typename B::value cache_to_heads_first(B& b, const typename B::value& x, const kv_cache_shape& kv, bool key) {
+    if (kv.layout == kv_layout::heads_first) return x;
+    // BLOOM: key [B·H, D, T], value [B·H, T, D]
+    auto split = b.reshape(x, b.concat({b.constant_i64({-1, kv.kv_heads}), b.shape(x, 1, 3)}, 0));
+    return key ? b.transpose(split, {0, 1, 3, 2}) : split;
+}
+template <Backend B>
+typename B::value cache_from_heads_first(B& b, const typename B::value& x, const kv_cache_shape& kv, bool key) {
+    if (kv.layout == kv_layout::heads_first) return x;
+    auto y = key ? b.transpose(x, {0, 1, 3, 2}) : x;
+    return b.reshape(y, b.concat({b.constant_i64({-1}), b.shape(y, 2, 4)}, 0));
+}
+}  // namespace detail
+
+/// num_layers blocks at `<Names::stack>.<i>`, with the cache: with `Past`,
+/// layer i reads past_key_values.{i}.key/.value and writes present.{i}.*
+/// (in the config's cache layout). The context is made once per graph.
+template <class Names, class Block, class Context = decoder_context, bool Past = false>
+struct decoder_stack {
+    using reads = concat<slots<"hidden_states">, typename Context::reads,
+                         std::conditional_t<Past, slots<"past_key_values">, slots<>>>;
+    using writes = concat<slots<"hidden_states">, std::conditional_t<Past, slots<"present">, slots<>>>;
+
+    template <Backend B, DecoderConfig C>
+    static void forward(B& b, io<decoder_stack, typename B::value> s, const C& c) {
+        const auto kv = c.cache();
+        auto h = s[sl::hidden_states];
+        const auto t = Context::template make<B>(b, s, c);
+        for (std::int64_t i = 0; i < kv.layers; ++i) {
+            auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
+            layer_cache<typename B::value> cache;
+            [[maybe_unused]] const auto parts = cache_parts(i);
+            typename B::value past_k, past_v;
+            if constexpr (Past) {
+                auto g = b.scope("past");
+                past_k = detail::cache_to_heads_first(b, s.at(slot<"past_key_values">{}, parts[0]), kv, true);
+                past_v = detail::cache_to_heads_first(b, s.at(slot<"past_key_values">{}, parts[1]), kv, false);
+                cache.past_key = &past_k;
+                cache.past_value = &past_v;
+            }
+            h = Block::forward(b, h, t, c, i, cache);
+            if constexpr (Past) {
+                auto g = b.scope("present");
+                s.set_at(slot<"present">{}, parts[0], detail::cache_from_heads_first(b, cache.key, kv, true));
+                s.set_at(slot<"present">{}, parts[1], detail::cache_from_heads_first(b, cache.value, kv, false));
+            }
+        }
+        s.set(sl::hidden_states, h);
+    }
+};
+
+/// The final norm of a pre-norm stack at `Scope` (GPT-2's ln_f, Llama's norm).
+template <fixed_string Scope>
+struct decoder_final_norm {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, DecoderConfig C>
+    static void forward(B& b, io<decoder_final_norm, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        s.set(sl::hidden_states, norm(b, c.norm(), Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.eps));
+    }
+};
+
+/// Word embeddings `<Names::word>` plus, when `Names::position` is not empty,
+/// learned positions `<Names::position>` gathered at position_ids; then the
+/// optional LayerNorm `Names::norm` (BLOOM's word_embeddings_layernorm) and
+/// scaling by √hidden (`Names::scale_by_sqrt_hidden`, Gemma). Full module paths.
+template <class Names>
+struct decoder_embeddings {
+private:
+    static constexpr std::string_view norm_name() {
+        if constexpr (requires { Names::norm; }) return Names::norm;
+        else return {};
+    }
+    static constexpr bool scaled() {
+        if constexpr (requires { Names::scale_by_sqrt_hidden; }) return Names::scale_by_sqrt_hidden;
+        else return false;
+    }
+
+public:
+    static constexpr bool positions = !Names::position.empty();
+    using reads = std::conditional_t<positions, slots<"input_ids", "position_ids">, slots<"input_ids">>;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, DecoderConfig C>
+    static void forward(B& b, io<decoder_embeddings, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        typename B::value h;
+        {
+            auto guard = b.scope(Names::word);
+            h = b.gather(b.param("weight", {sh.vocab_size, sh.hidden_size}), s[sl::input_ids]);
+        }
+        if constexpr (positions) {
+            auto guard = b.scope(Names::position);
+            h = b.add(h, b.gather(b.param("weight", {sh.max_positions, sh.hidden_size}), s[slot<"position_ids">{}]));
+        }
+        if constexpr (!norm_name().empty()) h = layer_norm(b, norm_name(), h, sh.hidden_size, sh.eps);
+        if constexpr (scaled())
+            h = b.mul(h, b.scalar(static_cast<float>(std::sqrt(static_cast<double>(sh.hidden_size)))));
+        s.set(sl::hidden_states, h);
+    }
+};
+
+// ---------------------------------------------------------------------------
+// Heads
+
+/// The causal LM head at `Scope`: a Linear to the vocabulary, tied to the
+/// word embeddings `TiedTo` when the config says tie_word_embeddings, with a
+/// bias when `Bias` (GPT-J, CodeGen).
+template <fixed_string Scope, fixed_string TiedTo, bool Bias = false>
+struct decoder_lm_head {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"logits">;
+
+    template <Backend B, DecoderConfig C>
+    static void forward(B& b, io<decoder_lm_head, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const std::string_view tied = c.tie_word_embeddings ? TiedTo.view() : std::string_view{};
+        typename B::value logits;
+        if constexpr (Bias) {
+            logits = dense(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.vocab_size, tied);
+        } else {
+            logits = linear_no_bias(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.vocab_size, tied);
+        }
+        s.set(sl::logits, logits);
+    }
+};
+
+/// Sequence classification of a decoder (GPT2ForSequenceClassification and
+/// kin): the Linear `Scope` (no bias) scores every token, and the score of
+/// the last token before the first padding token is kept, per row:
+/// index = (first index of pad_token_id in input_ids) - 1, modulo S (so the
+/// last token when there is no padding token). Without a pad_token_id in
+/// the config, the last token.
+template <fixed_string Scope>
+struct last_token_classifier {
+    using reads = slots<"hidden_states", "input_ids">;
+    using writes = slots<"logits">;
+
+    template <Backend B, DecoderConfig C>
+    static void forward(B& b, io<last_token_classifier, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        auto scores = linear_no_bias(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.num_labels);  // [B, S, L]
+        auto guard = b.scope("pooled_logits");
+        if (c.pad_token_id < 0) {
+            s.set(sl::logits, b.select(scores, 1, -1));
+            return;
+        }
+        const auto& ids = s[sl::input_ids];
+        auto is_pad = b.cast(b.cast(b.not_equal(ids, b.constant_i64({c.pad_token_id})), dtype::i64), dtype::f32);
+        // argmax of (ids == pad): 1 - is_not_pad
+        auto first_pad = b.argmax(b.sub(b.scalar(1.f), is_pad), 1);               // [B]
+        auto idx = b.sub(first_pad, b.constant_i64({1}));                           // -1 when none or at 0
+        auto len = b.shape(ids, 1, 2);                                               // [1]
+        idx = b.add(idx, b.mul(len, b.cast(b.less(idx, b.constant_i64({0})), dtype::i64)));  // % S
+        auto picked = b.gather_last(b.transpose(scores, {0, 2, 1}), b.unsqueeze(idx, {1, 2}));  // [B, L, 1]
+        s.set(sl::logits, b.select(picked, -1, 0));
+    }
+};
+
+}  // namespace typeformer::inline v0
