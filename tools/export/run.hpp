@@ -101,11 +101,23 @@ int export_task(const request& req, const typename F::config& cfg, const tf::che
     bool ok = true;
     if (req.validate) {
         std::cout << "Validating ONNX model " << target.string() << "...\n";
-        auto inputs = tf::make_inputs<model>(cfg, {});
+        tf::axis_sizes sizes;  // batch 3, sequence 9; with a cache, past length 11
+        auto inputs = tf::make_inputs<model>(cfg, sizes);
         auto weights = req.dtype == "fp16" ? tf::fp16_rounded_weights<F, Task>(cfg, ck) : tf::weight_cache{};
         auto reference = tf::reference_outputs<F, Task>(cfg, ck, inputs, &weights);
         tf::ort_runner ort(out.staged(model_file));
+        if constexpr (tf::task::has_past<Task>)
+            std::cout << "\t- with a past of " << inputs.at("attention_mask").shape()[1] - inputs.at("input_ids").shape()[1]
+                      << " tokens:\n";
         ok = tf::compare_outputs(reference, ort.run(inputs), atol, std::cout);
+        if constexpr (tf::task::has_past<Task>) {
+            // the first step of generation: the same graph with an empty past
+            sizes.past = 0;
+            inputs = tf::make_inputs<model>(cfg, sizes);
+            reference = tf::reference_outputs<F, Task>(cfg, ck, inputs, &weights);
+            std::cout << "\t- with an empty past (the first step):\n";
+            ok = tf::compare_outputs(reference, ort.run(inputs), atol, std::cout) && ok;
+        }
     }
     if (!ok && !req.force) {
         const fs::path rejected = external ? req.output / "invalid" : req.output / "model.onnx.invalid";
