@@ -76,6 +76,7 @@ family_entry longformer_entry();
 family_entry gpt2_entry();
 
 // entries of the neo_j group (issue #4) below this line
+family_entry gptj_entry();
 
 // entries of the bloom group (issue #4) below this line
 
@@ -124,6 +125,7 @@ inline std::vector<family_entry> all_families() {
         gpt2_entry(),
 
         // entries of the neo_j group (issue #4) below this line
+        gptj_entry(),
 
         // entries of the bloom group (issue #4) below this line
 
