@@ -77,6 +77,8 @@ family_entry gpt2_entry();
 
 // entries of the neo_j group (issue #4) below this line
 family_entry gptj_entry();
+family_entry codegen_entry();
+family_entry gpt_neo_entry();
 
 // entries of the bloom group (issue #4) below this line
 
@@ -126,6 +128,8 @@ inline std::vector<family_entry> all_families() {
 
         // entries of the neo_j group (issue #4) below this line
         gptj_entry(),
+        codegen_entry(),
+        gpt_neo_entry(),
 
         // entries of the bloom group (issue #4) below this line
 
