@@ -76,6 +76,9 @@ family_entry longformer_entry();
 family_entry gpt2_entry();
 
 // entries of the neo_j group (issue #4) below this line
+family_entry gptj_entry();
+family_entry codegen_entry();
+family_entry gpt_neo_entry();
 
 // entries of the bloom group (issue #4) below this line
 
@@ -127,6 +130,9 @@ inline std::vector<family_entry> all_families() {
         gpt2_entry(),
 
         // entries of the neo_j group (issue #4) below this line
+        gptj_entry(),
+        codegen_entry(),
+        gpt_neo_entry(),
 
         // entries of the bloom group (issue #4) below this line
 
