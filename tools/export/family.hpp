@@ -78,6 +78,7 @@ family_entry gpt2_entry();
 // entries of the neo_j group (issue #4) below this line
 
 // entries of the bloom group (issue #4) below this line
+family_entry bloom_entry();
 
 // entries of the llama group (issue #4) below this line
 
@@ -126,6 +127,7 @@ inline std::vector<family_entry> all_families() {
         // entries of the neo_j group (issue #4) below this line
 
         // entries of the bloom group (issue #4) below this line
+        bloom_entry(),
 
         // entries of the llama group (issue #4) below this line
 
