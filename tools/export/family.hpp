@@ -81,6 +81,7 @@ family_entry codegen_entry();
 family_entry gpt_neo_entry();
 
 // entries of the bloom group (issue #4) below this line
+family_entry bloom_entry();
 
 // entries of the llama group (issue #4) below this line
 family_entry llama_entry();
@@ -135,6 +136,7 @@ inline std::vector<family_entry> all_families() {
         gpt_neo_entry(),
 
         // entries of the bloom group (issue #4) below this line
+        bloom_entry(),
 
         // entries of the llama group (issue #4) below this line
         llama_entry(),
