@@ -80,6 +80,9 @@ family_entry gpt2_entry();
 // entries of the bloom group (issue #4) below this line
 
 // entries of the llama group (issue #4) below this line
+family_entry llama_entry();
+family_entry mistral_entry();
+family_entry qwen2_entry();
 
 // entries of the phi3_gemma group (issue #4) below this line
 
@@ -128,6 +131,9 @@ inline std::vector<family_entry> all_families() {
         // entries of the bloom group (issue #4) below this line
 
         // entries of the llama group (issue #4) below this line
+        llama_entry(),
+        mistral_entry(),
+        qwen2_entry(),
 
         // entries of the phi3_gemma group (issue #4) below this line
     };
