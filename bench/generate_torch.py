@@ -19,23 +19,27 @@ median over `reps` runs after an untimed warm-up run of min(new, 8) tokens:
                     costs what generate() costs
 Threads: torch.set_num_threads(threads), inter-op 1, under torch.inference_mode.
 
-Loading: the model is built with Transformers' no_init_weights and each
-parameter is copied from the memory-mapped model.safetensors, one tensor at a
-time: about one model's size in memory (from_pretrained without accelerate
-would hold the whole state dict as well). Prints one JSON object.
+Loading: the model is built with Transformers' no_init_weights (parameters
+allocated, not initialised) and each parameter is read() from model.safetensors
+straight into its own memory: the peak RSS is about one model (from_pretrained
+without accelerate would also hold the whole state dict, and a memory-mapped
+read would count the mapped file in the RSS). Prints one JSON object.
 """
 
 import argparse
 import json
 import os
 import statistics
+import struct
 import sys
 import time
 
 import torch
-from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
 from transformers.modeling_utils import no_init_weights
+
+
+DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
 def load(model_dir: str) -> torch.nn.Module:
@@ -43,15 +47,24 @@ def load(model_dir: str) -> torch.nn.Module:
     with no_init_weights():
         model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
     model.tie_weights()
-    params = dict(model.named_parameters())
+    params = dict(model.named_parameters())  # tied parameters: listed once, under their first name
     seen = set()
-    with safe_open(os.path.join(model_dir, "model.safetensors"), framework="pt") as f, torch.no_grad():
-        for name in f.keys():
+    with open(os.path.join(model_dir, "model.safetensors"), "rb", buffering=0) as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        header.pop("__metadata__", None)
+        for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
             if name not in params:
                 sys.exit(f"generate_torch.py: {name} in the checkpoint is not a parameter of {type(model).__name__}")
-            params[name].copy_(f.get_tensor(name))
+            p = params[name]
+            begin, end = info["data_offsets"]
+            if DTYPES.get(info["dtype"]) != torch.float32 or list(p.shape) != info["shape"]:
+                sys.exit(f"generate_torch.py: {name}: {info['dtype']} {info['shape']}, want F32 {list(p.shape)}")
+            f.seek(8 + n + begin)
+            view = memoryview(p.detach().numpy()).cast("B")  # the parameter's own memory
+            if f.readinto(view) != end - begin:
+                sys.exit(f"generate_torch.py: {name}: short read")
             seen.add(name)
-    # tied parameters are listed once by named_parameters, under their first name
     missing = [n for n in params if n not in seen]
     if missing:
         sys.exit(f"generate_torch.py: not in the checkpoint: {', '.join(missing[:5])}")
