@@ -260,14 +260,19 @@ private:
         if (r.position_scale != 1.0) pos = b.div(pos, b.scalar(static_cast<float>(r.position_scale)));
         auto inv = freq_const(rotary_inv_freq(r, r.inv_freq_divisors));
         if (!r.long_inv_freq_divisors.empty()) {
-            // Phi-3 longrope: the long factors once the sequence (past + new)
-            // exceeds the original context, chosen at run time
+            // Phi-3 "su"/"yarn" (Transformers 4.41): the long factors when
+            // max(position_ids) + 1 > original_max_position_embeddings, i.e.
+            // when any position of this call is >= the original context (over
+            // the whole batch, per forward call: a cache keeps its keys as
+            // they were rotated), chosen at run time
             auto inv_long = freq_const(rotary_inv_freq(r, r.long_inv_freq_divisors));
-            auto total = b.shape(mask, 1, 2);
-            auto use_long = b.cast(b.less(b.constant_i64({r.original_max_positions}), total), dtype::f32);  // [1]
+            auto beyond = b.cast(b.less(b.constant_i64({r.original_max_positions - 1}),
+                                        b.reshape(position_ids, {1, -1})), dtype::f32);           // [1, B·S]
+            auto use_long = b.cast(b.less(b.scalar(0.f), b.reduce_mean(beyond, -1)), dtype::f32);  // [1]
             inv = b.add(b.mul(inv_long, use_long), b.mul(inv, b.sub(b.scalar(1.f), use_long)));
         }
         (void)ids;
+        (void)mask;
         auto angles = b.mul(pos, inv);  // [.., S, R/2]
         t.sin = b.sin(angles);
         t.cos = b.cos(angles);
