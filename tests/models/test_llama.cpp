@@ -51,7 +51,6 @@ TEST(llama, refuses_what_it_cannot_export_exactly) {
     expect_refused({{"rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}}}}, "config.unsupported", "/rope_scaling: /type");
     expect_refused({{"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}}}}, "config.unsupported", "/rope_type");
     expect_refused({{"rope_scaling", {{"type", "linear"}, {"factor", 1.0}}}}, "config.invalid", "/factor");
-    expect_refused({{"mlp_bias", true}}, "config.unsupported", "/mlp_bias");
     expect_refused({{"head_dim", 64}}, "config.unsupported", "/head_dim");
     expect_refused({{"pretraining_tp", 3}}, "config.unsupported", "/pretraining_tp");
     expect_refused({{"num_key_value_heads", 5}}, "config.invalid", "num_key_value_heads");

@@ -6,8 +6,9 @@
 // attention with separate q/k/v/o Linears, grouped-query heads
 // (num_key_value_heads), rotary embeddings on the whole head in the
 // half-split layout (rotate_half), base rope_theta; a gated SiLU MLP
-// (gate_proj, up_proj, down_proj); a final `model.norm`; an LM head
-// `lm_head`, tied to the embeddings only when tie_word_embeddings.
+// (gate_proj, up_proj, down_proj; Llama's with biases when mlp_bias); a
+// final `model.norm`; an LM head `lm_head`, tied to the embeddings only when
+// tie_word_embeddings.
 //
 // What differs between the members, all in the config they load:
 //   Llama    biases on q, k, v and o when `attention_bias`; rope_scaling
@@ -65,7 +66,7 @@ struct llama_config {
     double rope_linear_factor = 1.0;  ///< rope_scaling {"type": "linear", "factor": f}; 1: none
     bool attention_bias = false;      ///< Llama: biases on q, k, v and o
     bool qkv_bias_only = false;       ///< Qwen2: biases on q, k, v, none on o
-    bool mlp_bias = false;            ///< Llama 4.41's mlp_bias (refused when true)
+    bool mlp_bias = false;            ///< Llama: biases on gate, up and down
     std::int64_t pretraining_tp = 1;  ///< Llama: sliced matmuls, the same function
     std::int64_t sliding_window = 0;  ///< Mistral, Qwen2; 0: None (no window)
     bool use_sliding_window = false;  ///< Qwen2 (flash-attention path only in 4.41)
@@ -177,7 +178,7 @@ inline void no_rope_scaling(const config_reader& r, std::string_view model) {
 }  // namespace detail
 
 /// LlamaConfig from config.json: the shared fields, attention_bias,
-/// mlp_bias (refused), pretraining_tp, and rope_scaling "linear" (factor
+/// mlp_bias, pretraining_tp, and rope_scaling "linear" (factor
 /// divides the positions). rope_scaling "dynamic" (NTK) is refused: in
 /// Transformers 4.41 it recomputes inv_freq when a sequence is longer than
 /// max_position_embeddings and keeps the result in the module, so the
@@ -188,7 +189,6 @@ inline llama_config llama_config_from_json(const config_reader& r) {
     detail::llama_head_dim_agrees(r, c);
     r.get("attention_bias", c.attention_bias);
     r.get("mlp_bias", c.mlp_bias);
-    r.require_false("mlp_bias", "biases on the gated MLP's Linears are not exported");
     r.get("pretraining_tp", c.pretraining_tp);
     if (const auto tp = c.pretraining_tp; tp > 1) {
         const auto D = c.head_size();
@@ -269,6 +269,20 @@ struct embeddings {
 };
 }  // namespace llama_names
 
+/// Llama's MLP: the shared gated MLP, or with biases on gate, up and down
+/// when the config's mlp_bias (LlamaMLP's Linears take bias=mlp_bias).
+template <class Names>
+struct llama_mlp {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const C& c) {
+        if (!c.mlp_bias) return gated_mlp<Names>::forward(b, x, c);
+        const auto sh = c.shape();
+        const auto H = sh.hidden_size, I = sh.intermediate_size;
+        auto g = activate(b, sh.act, dense(b, Names::gate, x, H, I));
+        return dense(b, Names::down, b.mul(g, dense(b, Names::up, x, H, I)), I, H);
+    }
+};
+
 /// The features of the Llama family: Optimum's (feature-extraction,
 /// text-generation, each with and without past, text-classification) by
 /// their legacy names.
@@ -285,7 +299,7 @@ inline constexpr bool llama_takes_positions = !std::is_same_v<Task, task::sequen
 /// `EmbeddingNames` its embeddings (see decoder_embeddings).
 template <fixed_string ModelType, class Config, auto Load,
           class Block = decoder_block<llama_names::layer, projected_attention<llama_names::layer>,
-                                      gated_mlp<llama_names::layer>>,
+                                      llama_mlp<llama_names::layer>>,
           class EmbeddingNames = llama_names::embeddings, class Features = llama_features>
 struct llama_like_family {
     static constexpr std::string_view model_type = ModelType.view();
