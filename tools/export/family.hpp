@@ -76,8 +76,12 @@ family_entry longformer_entry();
 family_entry gpt2_entry();
 
 // entries of the neo_j group (issue #4) below this line
+family_entry gptj_entry();
+family_entry codegen_entry();
+family_entry gpt_neo_entry();
 
 // entries of the bloom group (issue #4) below this line
+family_entry bloom_entry();
 
 // entries of the llama group (issue #4) below this line
 family_entry llama_entry();
@@ -129,8 +133,12 @@ inline std::vector<family_entry> all_families() {
         gpt2_entry(),
 
         // entries of the neo_j group (issue #4) below this line
+        gptj_entry(),
+        codegen_entry(),
+        gpt_neo_entry(),
 
         // entries of the bloom group (issue #4) below this line
+        bloom_entry(),
 
         // entries of the llama group (issue #4) below this line
         llama_entry(),
