@@ -23,7 +23,7 @@ TEST(phi3, feature_table) {
 TEST(phi3, long_factors_follow_the_largest_position_not_the_length) {
     using F = tf::phi3_family;
     using Task = tf::task::causal_lm;
-    const auto dir = fixture_dir("phi3", "causal-lm-short-positions");
+    const auto dir = fixture_dir("phi3-short-positions", "causal-lm");
     ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py";
     const auto json = tf::config_reader::load(dir / "config.json");
     const auto cfg = F::load(tf::config_reader(json, (dir / "config.json").string()));
