@@ -20,12 +20,13 @@
 #   PROMPT          prompt length (default 32)
 #   NEW             new tokens per generation run (default 64)
 #   GEN_REPS        timed generation runs per process, after a warm-up (default 3)
-#   LLAMA_NEW       NEW for llama-1b (default 32: it is ~9x GPT-2-small's work per token)
+#   LLAMA_NEW       NEW for llama-1b (default 64; ~9x GPT-2-small's work per token)
 #   LLAMA_GEN_REPS  GEN_REPS for llama-1b (default 1)
 #   SPIN            0 (default): idle worker threads sleep (ONNX Runtime
 #                   session.intra_op.allow_spinning=0, PyTorch OMP_WAIT_POLICY=PASSIVE);
 #                   1: both libraries' defaults (spin-wait). On a machine whose
 #                   cores are busy with other work, spinning costs both 2-4x.
+#   EXPORTER        the typeformer-export to measure (default: the one built in BUILD_DIR)
 #   PYTHON          Python with torch + transformers (default <repo>/.venv-fixtures/bin/python)
 #
 # Needs: cmake, ninja, GNU time (/usr/bin/time), python3. Writes build/bench/decoders.md.
@@ -40,7 +41,7 @@ threads=${BENCH_THREADS:-2}
 prompt=${PROMPT:-32}
 new=${NEW:-64}
 gen_reps=${GEN_REPS:-3}
-llama_new=${LLAMA_NEW:-32}
+llama_new=${LLAMA_NEW:-64}
 llama_gen_reps=${LLAMA_GEN_REPS:-1}
 spin=${SPIN:-0}
 python=${PYTHON:-$repo/.venv-fixtures/bin/python}
@@ -59,7 +60,7 @@ else
   cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
 cmake --build "$build" -j "$jobs" --target typeformer-export bench_generate
-exporter=$build/typeformer-export
+exporter=${EXPORTER:-$build/typeformer-export}
 mkdir -p "$out"
 
 # which models the exporter can do (llama lands on main separately)
@@ -176,6 +177,8 @@ EOF
   echo
   echo "Speed-up: PyTorch time / ONNX Runtime time (prefill), ONNX Runtime tokens/s / PyTorch tokens/s (decode). Decode: the new-1 steps after the prefill, one token each. ONNX Runtime intra-op $threads threads (inter-op 1); PyTorch $("$python" -c 'import torch; print(torch.__version__)') set_num_threads($threads) (inter-op 1), eager attention; OMP/OpenBLAS/MKL_NUM_THREADS=$threads for both. $( ((spin)) && echo "Spinning: both libraries' defaults (SPIN=1)." || echo "No spin-waiting (SPIN=0): ONNX Runtime session.intra_op.allow_spinning=0, PyTorch OMP_WAIT_POLICY=PASSIVE.")"
   ((${#skipped[@]} == 0)) || { echo; echo "Skipped (the exporter has no such family with causal-lm-with-past yet): ${skipped[*]}."; }
+  echo
+  [[ -z ${EXPORTER:-} ]] || { echo; echo "Exporter: \`$exporter\` (EXPORTER)."; }
   echo
   echo "Command: \`$(printf '%q ' env MODELS="$models" RUNS="$runs" BENCH_THREADS="$threads" PROMPT="$prompt" NEW="$new" SPIN="$spin" GEN_REPS="$gen_reps" LLAMA_NEW="$llama_new" LLAMA_GEN_REPS="$llama_gen_reps" bench/decoders.sh | sed 's/ $//')\`."
 } >"$results"
