@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The test suite under AddressSanitizer and UndefinedBehaviorSanitizer (GCC),
-# bounded for CI: in build-san, the exporter is built with the BERT and
-# DistilBERT families only (TYPEFORMER_FAMILIES; override with
+# bounded for CI: in build-san, the exporter is built with the BERT,
+# DistilBERT and GPT-2 families only (TYPEFORMER_FAMILIES; override with
 # TYPEFORMER_SANITIZE_FAMILIES="bert;roberta"), and the tests that run are
 # the library's (safetensors, checkpoints, ops, static checks, streaming and
-# atomic output), those two families' model tests and the command-line tests.
+# atomic output), those three families' model tests (GPT-2: the KV cache
+# and generation) and the command-line tests.
 # Left out: other families, compile-fail cases, the installed-package test, the examples,
 # the docs table check (it needs every family) and the >2 GiB export (label
 # large). Any ASan or UBSan report fails the test it occurs in.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build-san
-families=${TYPEFORMER_SANITIZE_FAMILIES:-bert;distilbert}
+families=${TYPEFORMER_SANITIZE_FAMILIES:-bert;distilbert;gpt2}
 flags="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 start=$(date +%s)
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=San -DCMAKE_CXX_FLAGS_SAN="$flags" \

@@ -76,10 +76,17 @@ family_entry longformer_entry();
 family_entry gpt2_entry();
 
 // entries of the neo_j group (issue #4) below this line
+family_entry gptj_entry();
+family_entry codegen_entry();
+family_entry gpt_neo_entry();
 
 // entries of the bloom group (issue #4) below this line
+family_entry bloom_entry();
 
 // entries of the llama group (issue #4) below this line
+family_entry llama_entry();
+family_entry mistral_entry();
+family_entry qwen2_entry();
 
 // entries of the phi3_gemma group (issue #4) below this line
 
@@ -124,10 +131,17 @@ inline std::vector<family_entry> all_families() {
         gpt2_entry(),
 
         // entries of the neo_j group (issue #4) below this line
+        gptj_entry(),
+        codegen_entry(),
+        gpt_neo_entry(),
 
         // entries of the bloom group (issue #4) below this line
+        bloom_entry(),
 
         // entries of the llama group (issue #4) below this line
+        llama_entry(),
+        mistral_entry(),
+        qwen2_entry(),
 
         // entries of the phi3_gemma group (issue #4) below this line
     };

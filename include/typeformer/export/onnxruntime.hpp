@@ -37,12 +37,21 @@ public:
         const auto& out_names = outputs_;
         std::vector<Ort::Value> inputs;
         std::vector<const char*> in_c, out_c;
-        for (const auto& n : in_names) {
+        std::vector<std::vector<std::uint16_t>> halves;  // float16 copies, alive until Run returns
+        halves.reserve(in_names.size());
+        for (std::size_t k = 0; k < in_names.size(); ++k) {
+            const auto& n = in_names[k];
             auto it = feeds.find(n);
             if (it == feeds.end()) throw error("validate.input", "no value for graph input " + n);
             auto& v = const_cast<eval_value&>(it->second);
             const auto shape = v.shape();
-            if (v.is_float())
+            if (v.is_float() && input_half_[k]) {
+                // a float16 input (--dtype fp16): the float32 value, rounded
+                auto& h = halves.emplace_back(v.f.size());
+                for (std::size_t j = 0; j < h.size(); ++j) h[j] = float_to_half(v.f.data()[j]);
+                inputs.push_back(Ort::Value::CreateTensor(mem, h.data(), h.size() * sizeof(std::uint16_t), shape.data(),
+                                                          shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16));
+            } else if (v.is_float())
                 inputs.push_back(Ort::Value::CreateTensor<float>(mem, v.f.data(), v.f.size(), shape.data(), shape.size()));
             else
                 inputs.push_back(
@@ -88,7 +97,11 @@ private:
     explicit ort_runner(Ort::Session s)
         : session_(std::move(s)),
           inputs_(names(session_.GetInputCount(), [&](std::size_t k, auto& a) { return session_.GetInputNameAllocated(k, a); })),
-          outputs_(names(session_.GetOutputCount(), [&](std::size_t k, auto& a) { return session_.GetOutputNameAllocated(k, a); })) {}
+          outputs_(names(session_.GetOutputCount(), [&](std::size_t k, auto& a) { return session_.GetOutputNameAllocated(k, a); })) {
+        for (std::size_t k = 0; k < inputs_.size(); ++k)
+            input_half_.push_back(session_.GetInputTypeInfo(k).GetTensorTypeAndShapeInfo().GetElementType() ==
+                                  ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
+    }
 
     template <class Get>
     static std::vector<std::string> names(std::size_t count, Get get) {
@@ -112,6 +125,7 @@ private:
 
     Ort::Session session_;
     std::vector<std::string> inputs_, outputs_;
+    std::vector<bool> input_half_;  // per input: the graph takes float16
 };
 
 }  // namespace typeformer::inline v0

@@ -255,11 +255,13 @@ inline bool write_onnx_external(std::ostream& model_out, std::ostream& data_out,
 }
 
 /// --dtype fp16: store every initializer as float16 and make every float
-/// output float16. The graph still computes in float32: each weight goes
-/// through one Cast to float32 at the top of the graph (ONNX Runtime folds
-/// it when it loads the model; the file keeps float16), and each float
-/// output through a Cast to float16 at the end. The file is about half the
-/// size; inputs (token ids, masks) are unchanged.
+/// input and output float16. The graph still computes in float32: each
+/// weight goes through one Cast to float32 at the top of the graph (ONNX
+/// Runtime folds it when it loads the model; the file keeps float16), each
+/// float input (a decoder's past_key_values) too, and each float output
+/// through a Cast to float16 at the end, so a decoder's present.* feed its
+/// past_key_values.* as they are. The file is about half the size; integer
+/// inputs (token ids, masks) are unchanged.
 inline void to_fp16(onnx::ModelProto& m, std::vector<initializer_source>& initializers) {
     auto* g = m.mutable_graph();
     const auto cast = [&](const std::string& from, const std::string& to, dtype type) {
@@ -281,6 +283,16 @@ inline void to_fp16(onnx::ModelProto& m, std::vector<initializer_source>& initia
         s.name += ".fp16";
         s.stored = dtype::f16;
         cast(s.name, used, dtype::f32);
+    }
+    for (auto& in : *g->mutable_input()) {
+        auto* tt = in.mutable_type()->mutable_tensor_type();
+        if (tt->elem_type() != onnx_type(dtype::f32)) continue;
+        const std::string f32 = in.name() + ".f32";
+        for (auto& n : body)
+            for (auto& x : *n.mutable_input())
+                if (x == in.name()) x = f32;
+        cast(in.name(), f32, dtype::f32);
+        tt->set_elem_type(onnx_type(dtype::f16));
     }
     for (auto& n : body) *g->add_node() = std::move(n);
     for (auto& o : *g->mutable_output()) {

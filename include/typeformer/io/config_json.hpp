@@ -164,6 +164,12 @@ public:
 
     [[nodiscard]] const std::string& where() const { return where_; }
 
+    // added by the neo_j group (issue #4)
+    /// The JSON value at `key` as it is, for nested values no getter above
+    /// reads (GPT-Neo's attention_types, a list of [list of strings, count]);
+    /// nullptr when absent or null. Errors about it should name where().
+    [[nodiscard]] const nlohmann::json* raw(const char* key) const { return has(key) ? &j_[key] : nullptr; }
+
 private:
     [[noreturn]] void type_error(const char* key, const char* expected) const {
         throw error("config.type_error", where_ + ": /" + key + ": expected " + expected + ", got " + j_[key].dump());

@@ -191,14 +191,18 @@ std::int64_t window_of(const C& c, std::int64_t layer) {
 }  // namespace detail
 
 /// ALiBi slopes of `heads` heads (BLOOM's build_alibi_tensor), float32.
+/// As there, the bases are float32 tensors (rounded before the powers are
+/// taken; bloom group, issue #4): torch's vectorised powf may still differ
+/// from this correctly rounded power by 1 ulp (16 heads and more).
 inline std::vector<float> alibi_slopes(std::int64_t heads) {
     std::int64_t closest = 1;
     while (closest * 2 <= heads) closest *= 2;
-    const double base = std::pow(2.0, -std::pow(2.0, -(std::log2(static_cast<double>(closest)) - 3)));
+    const double base = static_cast<float>(std::pow(2.0, -std::pow(2.0, -(std::log2(static_cast<double>(closest)) - 3))));
     std::vector<float> s;
     for (std::int64_t i = 1; i <= closest; ++i) s.push_back(static_cast<float>(std::pow(base, static_cast<double>(i))));
     if (closest != heads) {
-        const double extra = std::pow(2.0, -std::pow(2.0, -(std::log2(static_cast<double>(2 * closest)) - 3)));
+        const double extra =
+            static_cast<float>(std::pow(2.0, -std::pow(2.0, -(std::log2(static_cast<double>(2 * closest)) - 3))));
         const std::int64_t rest = std::min(closest, heads - closest);
         for (std::int64_t i = 0; i < rest; ++i)
             s.push_back(static_cast<float>(std::pow(extra, static_cast<double>(1 + 2 * i))));
@@ -256,14 +260,19 @@ private:
         if (r.position_scale != 1.0) pos = b.div(pos, b.scalar(static_cast<float>(r.position_scale)));
         auto inv = freq_const(rotary_inv_freq(r, r.inv_freq_divisors));
         if (!r.long_inv_freq_divisors.empty()) {
-            // Phi-3 longrope: the long factors once the sequence (past + new)
-            // exceeds the original context, chosen at run time
+            // Phi-3 "su"/"yarn" (Transformers 4.41): the long factors when
+            // max(position_ids) + 1 > original_max_position_embeddings, i.e.
+            // when any position of this call is >= the original context (over
+            // the whole batch, per forward call: a cache keeps its keys as
+            // they were rotated), chosen at run time
             auto inv_long = freq_const(rotary_inv_freq(r, r.long_inv_freq_divisors));
-            auto total = b.shape(mask, 1, 2);
-            auto use_long = b.cast(b.less(b.constant_i64({r.original_max_positions}), total), dtype::f32);  // [1]
+            auto beyond = b.cast(b.less(b.constant_i64({r.original_max_positions - 1}),
+                                        b.reshape(position_ids, {1, -1})), dtype::f32);           // [1, B·S]
+            auto use_long = b.cast(b.less(b.scalar(0.f), b.reduce_mean(beyond, -1)), dtype::f32);  // [1]
             inv = b.add(b.mul(inv_long, use_long), b.mul(inv, b.sub(b.scalar(1.f), use_long)));
         }
         (void)ids;
+        (void)mask;
         auto angles = b.mul(pos, inv);  // [.., S, R/2]
         t.sin = b.sin(angles);
         t.cos = b.cos(angles);
@@ -449,15 +458,23 @@ namespace detail {
 template <Backend B>
 typename B::value cache_to_heads_first(B& b, const typename B::value& x, const kv_cache_shape& kv, bool key) {
     if (kv.layout == kv_layout::heads_first) return x;
-    // BLOOM: key [B·H, D, T], value [B·H, T, D]
-    auto split = b.reshape(x, b.concat({b.constant_i64({-1, kv.kv_heads}), b.shape(x, 1, 3)}, 0));
+    // BLOOM: key [B·H, D, T], value [B·H, T, D]. T is the inferred (-1)
+    // extent: a run-time 0 in a Reshape shape would copy an input dim, and
+    // the past is empty on the first step (bloom group, issue #4).
+    const std::int64_t H = kv.kv_heads, D = kv.head_dim;
+    auto batch = b.div(b.shape(x, 0, 1), b.constant_i64({H}));
+    auto split = b.reshape(x, b.concat({batch, b.constant_i64(key ? std::vector<std::int64_t>{H, D, -1}
+                                                                    : std::vector<std::int64_t>{H, -1, D})}, 0));
     return key ? b.transpose(split, {0, 1, 3, 2}) : split;
 }
 template <Backend B>
 typename B::value cache_from_heads_first(B& b, const typename B::value& x, const kv_cache_shape& kv, bool key) {
     if (kv.layout == kv_layout::heads_first) return x;
+    const std::int64_t H = kv.kv_heads, D = kv.head_dim;
     auto y = key ? b.transpose(x, {0, 1, 3, 2}) : x;
-    return b.reshape(y, b.concat({b.constant_i64({-1}), b.shape(y, 2, 4)}, 0));
+    auto rows = b.mul(b.shape(x, 0, 1), b.constant_i64({H}));
+    return b.reshape(y, b.concat({rows, b.constant_i64(key ? std::vector<std::int64_t>{D, -1}
+                                                           : std::vector<std::int64_t>{-1, D})}, 0));
 }
 }  // namespace detail
 

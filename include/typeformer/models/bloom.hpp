@@ -1,0 +1,192 @@
+// typeformer/models/bloom.hpp: BLOOM (`model_type` "bloom").
+//
+// Word embeddings followed by a LayerNorm (`word_embeddings_layernorm`), no
+// position embeddings: attention is biased by ALiBi instead (a per-head
+// slope times the key's position among the unmasked tokens, built by
+// decoder_context since the config's alibi() is true). Pre-LN blocks whose
+// fused `query_key_value` interleaves q, k and v per head ([B, S, H, 3, D]);
+// a tanh GELU MLP (`dense_h_to_4h`, `dense_4h_to_h`); a final `ln_f`. With
+// apply_residual_connection_post_layernorm the residual of each half of a
+// block is its LayerNorm's output rather than its input. The LM head is tied
+// to the word embeddings. The cache has BLOOM's own layout (kv_layout::bloom):
+// key [B·H, D, T], value [B·H, T, D].
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/decoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// BloomConfig, with Transformers' defaults.
+struct bloom_config {
+    std::int64_t vocab_size = 250880;
+    std::int64_t hidden_size = 64;  // also read as n_embed
+    std::int64_t n_layer = 2;       // also read as num_hidden_layers
+    std::int64_t n_head = 8;        // also read as num_attention_heads
+    double layer_norm_epsilon = 1e-5;
+    bool apply_residual_connection_post_layernorm = false;
+    bool tie_word_embeddings = true;
+    std::int64_t pad_token_id = -1;  // None
+    std::int64_t num_labels = 2;
+
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        // no position table (ALiBi): max_positions is no limit
+        return {vocab_size, hidden_size, n_head, 4 * hidden_size, n_layer, std::int64_t{1} << 40, 0, activation::gelu_new,
+                static_cast<float>(layer_norm_epsilon), true, num_labels};
+    }
+    [[nodiscard]] constexpr kv_cache_shape cache() const {
+        return {n_layer, n_head, hidden_size / n_head, kv_layout::bloom};
+    }
+    [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
+    [[nodiscard]] constexpr bool alibi() const { return true; }
+};
+
+constexpr bool check(const bloom_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.n_layer >= 0, "n_layer must not be negative");
+    require(c.n_head > 0, "n_head must be positive");
+    require(c.hidden_size % c.n_head == 0, "hidden_size must be divisible by n_head");
+    require(c.layer_norm_epsilon > 0, "layer_norm_epsilon must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+inline bloom_config bloom_config_from_json(const config_reader& r) {
+    bloom_config c;
+    r.get("vocab_size", c.vocab_size);
+    // Transformers: n_embed, when given, wins over hidden_size; the
+    // attribute_map names (num_attention_heads, num_hidden_layers) over n_head, n_layer
+    r.get("hidden_size", c.hidden_size);
+    r.get("n_embed", c.hidden_size);
+    r.get("n_layer", c.n_layer);
+    r.get("num_hidden_layers", c.n_layer);
+    r.get("n_head", c.n_head);
+    r.get("num_attention_heads", c.n_head);
+    r.get("layer_norm_epsilon", c.layer_norm_epsilon);
+    r.get("apply_residual_connection_post_layernorm", c.apply_residual_connection_post_layernorm);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get("pad_token_id", c.pad_token_id);
+    r.get_num_labels(c.num_labels);
+    // pretraining_tp > 1 with slow_but_exact splits self_attention.dense and
+    // mlp.dense_4h_to_h into slices and, in Transformers 4.41, drops their
+    // biases on that path (0.12 off the plain path on a tiny model); without
+    // slow_but_exact pretraining_tp changes nothing.
+    std::int64_t tp = 1;
+    r.get("pretraining_tp", tp);
+    if (tp > 1)
+        r.require_false("slow_but_exact",
+                        "with pretraining_tp > 1 Transformers' slow_but_exact path leaves out the biases of "
+                        "self_attention.dense and mlp.dense_4h_to_h");
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace bloom_names {
+struct layer {
+    static constexpr std::string_view stack = "transformer.h", norm_1 = "input_layernorm",
+                                      norm_2 = "post_attention_layernorm";
+};
+struct mlp {
+    static constexpr std::string_view fc_in = "mlp.dense_h_to_4h", fc_out = "mlp.dense_4h_to_h";
+};
+struct embeddings {
+    static constexpr std::string_view word = "transformer.word_embeddings", position = "",
+                                      norm = "transformer.word_embeddings_layernorm";
+};
+}  // namespace bloom_names
+
+/// BLOOM's context: the causal bias and ALiBi of decoder_context, from
+/// input_ids and attention_mask alone (BLOOM takes no positions).
+struct bloom_context {
+    using reads = slots<"input_ids", "attention_mask">;
+
+    template <Backend B, class Io, DecoderConfig C>
+    static decoder_tables<typename B::value> make(B& b, const Io& s, const C& c) {
+        return decoder_context::make<B>(b, s, c);
+    }
+};
+
+/// BLOOM's attention: the fused Linear `self_attention.query_key_value`
+/// whose output is [B, S, H, 3, D] (q, k, v interleaved per head), scores
+/// (q · k) / √D plus ALiBi, the Linear `self_attention.dense`.
+struct bloom_attention {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t, layer_cache<typename B::value>& cache) {
+        const auto E = c.hidden_size, H = c.n_head, D = E / H;
+        auto qkv = b.reshape(dense(b, "self_attention.query_key_value", x, E, 3 * E), {0, 0, H, 3, D});
+        auto part = [&](std::int64_t i) { return b.reshape(b.select(qkv, 3, i), {0, 0, E}); };  // [B, S, H·D]
+        typename B::value out;
+        {
+            auto guard = b.scope("self_attention");
+            out = cached_attention(b, part(0), part(1), part(2), t, cache,
+                                   {H, H, D, 1.f / std::sqrt(static_cast<float>(D))}, nullptr, false);
+        }
+        return dense(b, "self_attention.dense", out, E, E);
+    }
+};
+
+/// A BLOOM layer: pre-LN attention and MLP, each added to its residual,
+/// which is the LayerNorm's input or, with
+/// apply_residual_connection_post_layernorm, its output.
+struct bloom_block {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        const auto E = c.hidden_size;
+        const auto eps = static_cast<float>(c.layer_norm_epsilon);
+        const bool post = c.apply_residual_connection_post_layernorm;
+        auto n1 = layer_norm(b, bloom_names::layer::norm_1, x, E, eps);
+        auto h = b.add(post ? n1 : x, bloom_attention::forward(b, n1, t, c, layer, cache));
+        auto n2 = layer_norm(b, bloom_names::layer::norm_2, h, E, eps);
+        return b.add(post ? n2 : h, plain_mlp<bloom_names::mlp>::forward(b, n2, c));
+    }
+};
+
+struct bloom_family {
+    static constexpr std::string_view model_type = "bloom";
+    static constexpr std::string_view base_prefix = "transformer";
+    static constexpr double atol = 1e-3;  // the legacy table's
+    using config = bloom_config;
+    using features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                               task::sequence_classification, task::token_classification>;
+
+    static config load(const config_reader& r) { return bloom_config_from_json(r); }
+    static std::vector<std::string> ignored() { return {}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::decoder_inputs<Task>;
+
+    template <class Task>
+    using trunk = type_list<decoder_embeddings<bloom_names::embeddings>,
+                            decoder_stack<bloom_names::layer, bloom_block, bloom_context, task::has_past<Task>>,
+                            decoder_final_norm<"transformer.ln_f">>;
+    using lm = decoder_lm_head<"lm_head", "transformer.word_embeddings.weight">;
+
+    static auto layers(task::default_) -> concat<trunk<task::default_>, type_list<expose_hidden_states>>;
+    static auto layers(task::default_with_past) -> concat<trunk<task::default_with_past>, type_list<expose_hidden_states>>;
+    static auto layers(task::causal_lm) -> concat<trunk<task::causal_lm>, type_list<lm>>;
+    static auto layers(task::causal_lm_with_past) -> concat<trunk<task::causal_lm_with_past>, type_list<lm>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk<task::sequence_classification>, type_list<last_token_classifier<"score">>>;
+    static auto layers(task::token_classification)
+        -> concat<trunk<task::token_classification>, type_list<token_classifier<"classifier">>>;
+};
+
+/// BLOOM with a compile-time config: `struct tiny final : bloom<bloom_config{...}> {};`
+template <bloom_config C, class Task = task::default_>
+struct bloom : model_of<bloom_family, Task> {
+    static_assert(check(C));
+    static constexpr bloom_config config = C;
+};
+
+}  // namespace typeformer::inline v0

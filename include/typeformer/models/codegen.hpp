@@ -1,0 +1,92 @@
+// typeformer/models/codegen.hpp: CodeGen (`model_type` "codegen").
+//
+// GPT-J's model (word embeddings, interleaved partial rotary, parallel
+// blocks, an LM head with a bias; see gptj.hpp) with one difference: q, k
+// and v come from one fused `attn.qkv_proj` (no bias) laid out as the
+// mp_num = 4 shards of the original model-parallel training, each shard
+// holding its heads' query, VALUE and key, in that order (codegen_attention).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/models/gptj.hpp"
+
+namespace typeformer::inline v0 {
+
+/// CodeGenConfig, with Transformers' defaults: GPT-J's fields and defaults,
+/// plus n_ctx (unused by the model).
+struct codegen_config : gptj_config {
+    std::int64_t n_ctx = 2048;
+};
+
+/// The shards the fused qkv_proj is stored in (Transformers' mp_num, fixed).
+inline constexpr std::int64_t codegen_shards = 4;
+
+constexpr bool check(const codegen_config& c) {
+    check(static_cast<const gptj_config&>(c));
+    require(c.n_head % codegen_shards == 0, "n_head must be divisible by 4 (the qkv_proj shards, mp_num)");
+    return true;
+}
+
+inline codegen_config codegen_config_from_json(const config_reader& r) {
+    codegen_config c;
+    read_gptj_fields(r, c);
+    r.get("n_ctx", c.n_ctx);
+    check_loaded(c, r.where());
+    return c;
+}
+
+/// CodeGen's attention: `attn.qkv_proj` [3·E] viewed as [4 shards, 3, E/4],
+/// part 0 of every shard the queries, part 1 the values, part 2 the keys
+/// (the heads of shard s are s·H/4 ... (s+1)·H/4 - 1); then GPT-J's core:
+/// interleaved rotary, scale 1/√head_dim, `attn.out_proj` without bias.
+struct codegen_attention {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t, layer_cache<typename B::value>& cache) {
+        const std::int64_t E = c.n_embd, H = c.n_head, D = c.head_dim();
+        auto qkv = linear_no_bias(b, "attn.qkv_proj", x, E, 3 * E);
+        const rotary_spec r = c.rotary();
+        typename B::value out;
+        {
+            auto guard = b.scope("attn");
+            auto shards = b.reshape(qkv, {0, 0, codegen_shards, 3, E / codegen_shards});  // [B, S, 4, 3, E/4]
+            auto part = [&](std::int64_t i) { return b.reshape(b.select(shards, -2, i), {0, 0, E}); };
+            auto q = part(0), v = part(1), k = part(2);
+            out = cached_attention(b, q, k, v, t, cache, {H, H, D, c.attention_scale()}, &r, false);
+        }
+        return linear_no_bias(b, "attn.out_proj", out, E, E);
+    }
+};
+
+struct codegen_family {
+    static constexpr std::string_view model_type = "codegen";
+    static constexpr std::string_view base_prefix = "transformer";
+    static constexpr double atol = 1e-5;  // the legacy table's
+    using config = codegen_config;
+    using features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past>;
+
+    static config load(const config_reader& r) { return codegen_config_from_json(r); }
+    /// The causal-mask buffers older checkpoints carry.
+    static std::vector<std::string> ignored() { return {"attn.causal_mask", "attn.masked_bias"}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::decoder_inputs<Task>;
+
+    using parts = gptj_like<codegen_attention>;
+    static auto layers(task::default_) -> parts::with_hidden<task::default_>;
+    static auto layers(task::default_with_past) -> parts::with_hidden<task::default_with_past>;
+    static auto layers(task::causal_lm) -> parts::with_lm<task::causal_lm>;
+    static auto layers(task::causal_lm_with_past) -> parts::with_lm<task::causal_lm_with_past>;
+};
+
+/// CodeGen with a compile-time config: `struct tiny final : codegen<codegen_config{...}> {};`
+template <codegen_config C, class Task = task::default_>
+struct codegen : model_of<codegen_family, Task> {
+    static_assert(check(C));
+    static constexpr codegen_config config = C;
+};
+
+}  // namespace typeformer::inline v0

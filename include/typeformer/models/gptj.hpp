@@ -1,0 +1,168 @@
+// typeformer/models/gptj.hpp: GPT-J (`model_type` "gptj").
+//
+// Word embeddings only (no learned positions): rotary position embeddings on
+// the first `rotary_dim` features of every head of q and k, in interleaved
+// pairs (Transformers' rotate_every_two), θ = 10000. Each block is
+// *parallel*: one LayerNorm `ln_1` feeds both the attention and the MLP, and
+// both are added to the residual. q, k, v and out projections have no bias;
+// scores are scaled by 1/√head_dim; the MLP is fc_in, the activation, fc_out
+// (both with biases). A final `ln_f`; the LM head has a bias and is not tied
+// to `wte` unless the config says tie_word_embeddings. Positions count on
+// from the past (the legacy exporter gives no position_ids input).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/decoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// GPTJConfig, with Transformers' defaults.
+struct gptj_config {
+    std::int64_t vocab_size = 50400;
+    std::int64_t n_positions = 2048;
+    std::int64_t n_embd = 4096;
+    std::int64_t n_layer = 28;
+    std::int64_t n_head = 16;
+    /// Rotated features per head; -1: None, which Transformers only
+    /// supports with one head (then the whole head turns).
+    std::int64_t rotary_dim = 64;
+    std::int64_t n_inner = 0;  // None: 4 · n_embd
+    activation activation_function = activation::gelu_new;
+    double layer_norm_epsilon = 1e-5;
+    bool tie_word_embeddings = false;
+    std::int64_t pad_token_id = -1;  // None
+    std::int64_t num_labels = 2;
+
+    [[nodiscard]] constexpr std::int64_t head_dim() const { return n_embd / n_head; }
+    [[nodiscard]] constexpr std::int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, n_embd, n_head, inner(), n_layer, n_positions, 0, activation_function,
+                static_cast<float>(layer_norm_epsilon), true, num_labels};
+    }
+    [[nodiscard]] constexpr kv_cache_shape cache() const { return {n_layer, n_head, head_dim()}; }
+    [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
+    // what projected_attention asks of the config
+    [[nodiscard]] constexpr bool qkv_bias() const { return false; }
+    [[nodiscard]] constexpr bool o_bias() const { return false; }
+    [[nodiscard]] rotary_spec rotary() const {
+        return {.dims = rotary_dim > 0 ? rotary_dim : head_dim(), .base = 10000.0, .interleaved = true};
+    }
+    [[nodiscard]] float attention_scale() const { return 1.f / std::sqrt(static_cast<float>(head_dim())); }
+};
+
+constexpr bool check(const gptj_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.n_positions > 0, "n_positions must be positive");
+    require(c.n_embd > 0, "n_embd must be positive");
+    require(c.n_layer >= 0, "n_layer must not be negative");
+    require(c.n_head > 0, "n_head must be positive");
+    require(c.n_embd % c.n_head == 0, "n_embd must be divisible by n_head");
+    require(c.rotary_dim == -1 || (c.rotary_dim > 0 && c.rotary_dim <= c.n_embd / c.n_head && c.rotary_dim % 2 == 0),
+            "rotary_dim must be positive, even and at most the head size (n_embd / n_head)");
+    require(c.rotary_dim != -1 || c.n_head == 1,
+            "rotary_dim null (rotating the whole hidden width) is only defined with one head");
+    require(c.n_inner >= 0, "n_inner must not be negative");
+    require(c.layer_norm_epsilon > 0, "layer_norm_epsilon must be positive");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+/// Read the fields GPT-J and CodeGen share into `c` (CodeGen's config is
+/// GPT-J's plus n_ctx, which the model does not use).
+inline void read_gptj_fields(const config_reader& r, gptj_config& c) {
+    r.get("vocab_size", c.vocab_size);
+    r.get("n_positions", c.n_positions);
+    r.get("n_embd", c.n_embd);
+    r.get("n_layer", c.n_layer);
+    r.get("n_head", c.n_head);
+    if (r.is_null("rotary_dim")) c.rotary_dim = -1;
+    r.get("rotary_dim", c.rotary_dim);
+    r.get("n_inner", c.n_inner);
+    r.get("activation_function", c.activation_function);
+    r.get("layer_norm_epsilon", c.layer_norm_epsilon);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get("pad_token_id", c.pad_token_id);
+    r.get_num_labels(c.num_labels);
+}
+
+inline gptj_config gptj_config_from_json(const config_reader& r) {
+    gptj_config c;
+    read_gptj_fields(r, c);
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace gptj_names {
+/// The parallel block's one norm (no ln_2).
+struct layer {
+    static constexpr std::string_view stack = "transformer.h", norm_1 = "ln_1";
+};
+struct self_attention {
+    static constexpr std::string_view q = "attn.q_proj", k = "attn.k_proj", v = "attn.v_proj", o = "attn.out_proj",
+                                      attention = "attn";
+};
+struct mlp {
+    static constexpr std::string_view fc_in = "mlp.fc_in", fc_out = "mlp.fc_out";
+};
+struct embeddings {
+    static constexpr std::string_view word = "transformer.wte", position = "";
+};
+}  // namespace gptj_names
+
+/// The trunk and heads GPT-J and CodeGen share: `Attention` differs (GPT-J's
+/// separate q/k/v, CodeGen's sharded fused qkv_proj).
+template <class Attention>
+struct gptj_like {
+    using block = decoder_block<gptj_names::layer, Attention, plain_mlp<gptj_names::mlp>, true>;
+    template <class Task>
+    using trunk = type_list<decoder_positions, decoder_embeddings<gptj_names::embeddings>,
+                            decoder_stack<gptj_names::layer, block, decoder_context, task::has_past<Task>>,
+                            decoder_final_norm<"transformer.ln_f">>;
+    using lm = decoder_lm_head<"lm_head", "transformer.wte.weight", true>;
+    template <class Task>
+    using with_hidden = concat<trunk<Task>, type_list<expose_hidden_states>>;
+    template <class Task>
+    using with_lm = concat<trunk<Task>, type_list<lm>>;
+};
+
+struct gptj_family {
+    static constexpr std::string_view model_type = "gptj";
+    static constexpr std::string_view base_prefix = "transformer";
+    static constexpr double atol = 1e-5;  // the legacy table's
+    using config = gptj_config;
+    using features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                               task::question_answering, task::sequence_classification>;
+
+    static config load(const config_reader& r) { return gptj_config_from_json(r); }
+    /// The causal-mask buffers older checkpoints carry.
+    static std::vector<std::string> ignored() { return {"attn.bias", "attn.masked_bias"}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::decoder_inputs<Task>;
+
+    using parts = gptj_like<projected_attention<gptj_names::self_attention>>;
+    static auto layers(task::default_) -> parts::with_hidden<task::default_>;
+    static auto layers(task::default_with_past) -> parts::with_hidden<task::default_with_past>;
+    static auto layers(task::causal_lm) -> parts::with_lm<task::causal_lm>;
+    static auto layers(task::causal_lm_with_past) -> parts::with_lm<task::causal_lm_with_past>;
+    static auto layers(task::question_answering)
+        -> concat<parts::trunk<task::question_answering>, type_list<span_classifier<"qa_outputs">>>;
+    static auto layers(task::sequence_classification)
+        -> concat<parts::trunk<task::sequence_classification>, type_list<last_token_classifier<"score">>>;
+};
+
+/// GPT-J with a compile-time config: `struct tiny final : gptj<gptj_config{...}> {};`
+template <gptj_config C, class Task = task::default_>
+struct gptj : model_of<gptj_family, Task> {
+    static_assert(check(C));
+    static constexpr gptj_config config = C;
+};
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,331 @@
+// typeformer/models/llama.hpp: the Llama family as one family template:
+// Llama (`model_type` "llama"), Mistral ("mistral") and Qwen2 ("qwen2").
+//
+// Word embeddings `model.embed_tokens` (no learned positions); pre-norm
+// blocks with RMSNorm (`input_layernorm`, `post_attention_layernorm`);
+// attention with separate q/k/v/o Linears, grouped-query heads
+// (num_key_value_heads), rotary embeddings on the whole head in the
+// half-split layout (rotate_half), base rope_theta; a gated SiLU MLP
+// (gate_proj, up_proj, down_proj); a final `model.norm`; an LM head
+// `lm_head`, tied to the embeddings only when tie_word_embeddings.
+//
+// What differs between the members, all in the config they load:
+//   Llama    biases on q, k, v and o when `attention_bias`; rope_scaling
+//            "linear" (positions divided by the factor); no window.
+//   Mistral  no biases; every layer attends within `sliding_window`.
+//   Qwen2    biases on q, k, v (always), none on o; every layer attends
+//            within `sliding_window`.
+// The windows are what Transformers 4.41's eager attention computes: the
+// mask of _prepare_4d_causal_attention_mask(..., sliding_window=w) for every
+// layer, where key j is visible from the query at position p iff
+// p - w <= j <= p (w + 1 keys). Qwen2's use_sliding_window and
+// max_window_layers only steer the flash-attention path there, so they do
+// not change the eager model; they are read and kept for the record.
+//
+// The with-past features (and default and causal-lm) take `position_ids`
+// as an input, as Optimum's exports do; sequence-classification counts
+// positions on from the past (Optimum gives it no position_ids input).
+//
+// Derived families (Phi-3, Gemma) reuse llama_config and its loader:
+// read_llama_fields() fills the fields every LlamaConfig-like config
+// shares from a config_reader.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "typeformer/core/fixed_string.hpp"
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/decoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+
+namespace typeformer::inline v0 {
+
+/// LlamaConfig's fields with Transformers' Llama defaults, plus the fields
+/// Mistral and Qwen2 add (sliding_window, use_sliding_window,
+/// max_window_layers) and the settings their model code fixes (biases).
+struct llama_config {
+    std::int64_t vocab_size = 32000;
+    std::int64_t hidden_size = 4096;
+    std::int64_t intermediate_size = 11008;
+    std::int64_t num_hidden_layers = 32;
+    std::int64_t num_attention_heads = 32;
+    std::int64_t num_key_value_heads = 0;  ///< None: num_attention_heads
+    std::int64_t head_dim = 0;             ///< absent: hidden_size / num_attention_heads
+    activation hidden_act = activation::silu;
+    std::int64_t max_position_embeddings = 2048;
+    double rms_norm_eps = 1e-6;
+    double rope_theta = 10000.0;
+    double rope_linear_factor = 1.0;  ///< rope_scaling {"type": "linear", "factor": f}; 1: none
+    bool attention_bias = false;      ///< Llama: biases on q, k, v and o
+    bool qkv_bias_only = false;       ///< Qwen2: biases on q, k, v, none on o
+    bool mlp_bias = false;            ///< Llama 4.41's mlp_bias (refused when true)
+    std::int64_t pretraining_tp = 1;  ///< Llama: sliced matmuls, the same function
+    std::int64_t sliding_window = 0;  ///< Mistral, Qwen2; 0: None (no window)
+    bool use_sliding_window = false;  ///< Qwen2 (flash-attention path only in 4.41)
+    std::int64_t max_window_layers = 0;  ///< Qwen2 (flash-attention path only in 4.41)
+    bool tie_word_embeddings = false;
+    std::int64_t pad_token_id = -1;  ///< None
+    std::int64_t num_labels = 2;
+
+    [[nodiscard]] constexpr std::int64_t kv_heads() const {
+        return num_key_value_heads > 0 ? num_key_value_heads : num_attention_heads;
+    }
+    [[nodiscard]] constexpr std::int64_t head_size() const {
+        return head_dim > 0 ? head_dim : hidden_size / num_attention_heads;
+    }
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
+                max_position_embeddings, 0, hidden_act, static_cast<float>(rms_norm_eps), true, num_labels};
+    }
+    [[nodiscard]] constexpr kv_cache_shape cache() const { return {num_hidden_layers, kv_heads(), head_size()}; }
+    [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::rms; }
+    [[nodiscard]] rotary_spec rotary() const {
+        rotary_spec r;
+        r.dims = head_size();
+        r.base = rope_theta;
+        r.interleaved = false;
+        r.position_scale = rope_linear_factor;
+        return r;
+    }
+    [[nodiscard]] float attention_scale() const { return 1.f / std::sqrt(static_cast<float>(head_size())); }
+    [[nodiscard]] constexpr bool qkv_bias() const { return attention_bias || qkv_bias_only; }
+    [[nodiscard]] constexpr bool o_bias() const { return attention_bias; }
+    /// The span of the causal window (decoder_context: p - j < span): w + 1
+    /// for Transformers' sliding_window w, the same on every layer.
+    [[nodiscard]] constexpr std::int64_t any_window() const { return sliding_window > 0 ? sliding_window + 1 : 0; }
+    [[nodiscard]] constexpr std::int64_t window(std::int64_t /*layer*/) const { return any_window(); }
+};
+
+constexpr bool check(const llama_config& c) {
+    require(c.vocab_size > 0, "vocab_size must be positive");
+    require(c.hidden_size > 0, "hidden_size must be positive");
+    require(c.intermediate_size > 0, "intermediate_size must be positive");
+    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
+    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
+    require(c.num_key_value_heads >= 0, "num_key_value_heads must be positive");
+    require(c.num_attention_heads % c.kv_heads() == 0,
+            "num_attention_heads must be a multiple of num_key_value_heads");
+    require(c.head_dim > 0 || c.hidden_size % c.num_attention_heads == 0,
+            "hidden_size must be divisible by num_attention_heads");
+    require(c.head_dim >= 0, "head_dim must be positive");
+    require(c.head_size() % 2 == 0, "the head size must be even (rotary embeddings turn pairs of features)");
+    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
+    require(c.rms_norm_eps > 0, "rms_norm_eps must be positive");
+    require(c.rope_theta > 0, "rope_theta must be positive");
+    require(c.rope_linear_factor >= 1, "rope_scaling factor must be greater than 1");
+    require(c.pretraining_tp > 0, "pretraining_tp must be positive");
+    require(c.sliding_window >= 0, "sliding_window must be positive or null");
+    require(c.num_labels > 0, "num_labels must be positive");
+    return true;
+}
+
+/// The fields every LlamaConfig-like config shares, read into `c` over the
+/// defaults it holds: sizes, heads (num_key_value_heads null: all heads),
+/// hidden_act, max_position_embeddings, rms_norm_eps, rope_theta,
+/// tie_word_embeddings, pad_token_id, num_labels and head_dim when present.
+inline void read_llama_fields(const config_reader& r, llama_config& c) {
+    r.get("vocab_size", c.vocab_size);
+    r.get("hidden_size", c.hidden_size);
+    r.get("intermediate_size", c.intermediate_size);
+    r.get("num_hidden_layers", c.num_hidden_layers);
+    r.get("num_attention_heads", c.num_attention_heads);
+    if (r.is_null("num_key_value_heads")) c.num_key_value_heads = 0;
+    r.get("num_key_value_heads", c.num_key_value_heads);
+    r.get("head_dim", c.head_dim);
+    r.get("hidden_act", c.hidden_act);
+    r.get("max_position_embeddings", c.max_position_embeddings);
+    r.get("rms_norm_eps", c.rms_norm_eps);
+    r.get("rope_theta", c.rope_theta);
+    r.get("tie_word_embeddings", c.tie_word_embeddings);
+    r.get("pad_token_id", c.pad_token_id);
+    r.get_num_labels(c.num_labels);
+}
+
+namespace detail {
+/// Transformers 4.41's Llama, Mistral and Qwen2 have no head_dim: the head
+/// size is hidden_size / num_attention_heads whatever config.json says. A
+/// head_dim that differs is a checkpoint of a later version; refuse it.
+inline void llama_head_dim_agrees(const config_reader& r, const llama_config& c) {
+    if (c.head_dim > 0 && c.num_attention_heads > 0 && c.head_dim * c.num_attention_heads != c.hidden_size)
+        throw error("config.unsupported",
+                    r.where() + ": /head_dim: " + std::to_string(c.head_dim) +
+                        " differs from hidden_size / num_attention_heads (Transformers 4.41, which the export "
+                        "matches, ignores head_dim)");
+}
+
+/// A sliding_window that may be null (None: no window).
+inline void read_sliding_window(const config_reader& r, llama_config& c) {
+    if (r.is_null("sliding_window")) c.sliding_window = 0;
+    r.get("sliding_window", c.sliding_window);
+}
+
+/// rope_scaling must be absent or null where the model code does not read it.
+inline void no_rope_scaling(const config_reader& r, std::string_view model) {
+    std::optional<config_reader> rs;
+    if (r.child("rope_scaling", rs))
+        throw error("config.unsupported", r.where() + ": /rope_scaling: not read by Transformers 4.41's " +
+                                              std::string(model) +
+                                              " (later versions apply it), so the export would be ambiguous");
+}
+}  // namespace detail
+
+/// LlamaConfig from config.json: the shared fields, attention_bias,
+/// mlp_bias (refused), pretraining_tp, and rope_scaling "linear" (factor
+/// divides the positions). rope_scaling "dynamic" (NTK) is refused: in
+/// Transformers 4.41 it recomputes inv_freq when a sequence is longer than
+/// max_position_embeddings and keeps the result in the module, so the
+/// output depends on what the model ran before; no graph reproduces that.
+inline llama_config llama_config_from_json(const config_reader& r) {
+    llama_config c;
+    read_llama_fields(r, c);
+    detail::llama_head_dim_agrees(r, c);
+    r.get("attention_bias", c.attention_bias);
+    r.get("mlp_bias", c.mlp_bias);
+    r.require_false("mlp_bias", "biases on the gated MLP's Linears are not exported");
+    r.get("pretraining_tp", c.pretraining_tp);
+    if (const auto tp = c.pretraining_tp; tp > 1) {
+        const auto D = c.head_size();
+        if (c.intermediate_size % tp != 0 || (c.num_attention_heads * D) % tp != 0 || (c.kv_heads() * D) % tp != 0 ||
+            c.hidden_size % tp != 0)
+            throw error("config.unsupported",
+                        r.where() + ": /pretraining_tp: " + std::to_string(tp) +
+                            " does not divide every projection; Transformers 4.41 then drops the remainder rows");
+    }
+    std::optional<config_reader> rs;
+    if (r.child("rope_scaling", rs)) {
+        std::string type;
+        const char* key = rs->has("type") ? "type" : "rope_type";
+        rs->get(key, type);
+        if (type != "linear")
+            throw error("config.unsupported",
+                        rs->where() + ": /" + key + ": \"" + type + "\" is not supported (only \"linear\"" +
+                            (type == "dynamic" ? "; Transformers 4.41's dynamic NTK scaling keeps state between "
+                                                 "calls, so no one graph computes it"
+                                               : "") +
+                            ")");
+        if (!rs->has("factor")) throw error("config.invalid", rs->where() + ": /factor: missing");
+        rs->get("factor", c.rope_linear_factor);
+        if (!(c.rope_linear_factor > 1))
+            throw error("config.invalid", rs->where() + ": /factor: must be greater than 1");
+    }
+    check_loaded(c, r.where());
+    return c;
+}
+
+/// MistralConfig from config.json, with Mistral's defaults.
+inline llama_config mistral_config_from_json(const config_reader& r) {
+    llama_config c;
+    c.intermediate_size = 14336;
+    c.num_key_value_heads = 8;
+    c.max_position_embeddings = 4096 * 32;
+    c.sliding_window = 4096;
+    read_llama_fields(r, c);
+    detail::llama_head_dim_agrees(r, c);
+    detail::read_sliding_window(r, c);
+    detail::no_rope_scaling(r, "Mistral");
+    check_loaded(c, r.where());
+    return c;
+}
+
+/// Qwen2Config from config.json, with Qwen2's defaults; q, k and v always
+/// have biases.
+inline llama_config qwen2_config_from_json(const config_reader& r) {
+    llama_config c;
+    c.vocab_size = 151936;
+    c.intermediate_size = 22016;
+    c.num_key_value_heads = 32;
+    c.max_position_embeddings = 32768;
+    c.sliding_window = 4096;
+    c.max_window_layers = 28;
+    c.qkv_bias_only = true;
+    read_llama_fields(r, c);
+    detail::llama_head_dim_agrees(r, c);
+    detail::read_sliding_window(r, c);
+    r.get("use_sliding_window", c.use_sliding_window);
+    r.get("max_window_layers", c.max_window_layers);
+    detail::no_rope_scaling(r, "Qwen2");
+    check_loaded(c, r.where());
+    return c;
+}
+
+/// Module names of the Llama layout.
+namespace llama_names {
+struct layer {
+    static constexpr std::string_view stack = "model.layers", norm_1 = "input_layernorm",
+                                      norm_2 = "post_attention_layernorm", q = "self_attn.q_proj",
+                                      k = "self_attn.k_proj", v = "self_attn.v_proj", o = "self_attn.o_proj",
+                                      attention = "self_attn", gate = "mlp.gate_proj", up = "mlp.up_proj",
+                                      down = "mlp.down_proj";
+};
+struct embeddings {
+    static constexpr std::string_view word = "model.embed_tokens", position = "";
+};
+}  // namespace llama_names
+
+/// The features of the Llama family: Optimum's (feature-extraction,
+/// text-generation, each with and without past, text-classification) by
+/// their legacy names.
+using llama_features = type_list<task::default_, task::default_with_past, task::causal_lm,
+                                 task::causal_lm_with_past, task::sequence_classification>;
+
+/// Optimum gives position_ids to every feature but text-classification.
+template <class Task>
+inline constexpr bool llama_takes_positions = !std::is_same_v<Task, task::sequence_classification>;
+
+/// One member of the Llama family: `ModelType` as config.json names it,
+/// `Config` its config type (llama_config or one derived from it), `Load`
+/// its loader (config_reader -> Config), `Block` its decoder layer and
+/// `EmbeddingNames` its embeddings (see decoder_embeddings).
+template <fixed_string ModelType, class Config, auto Load,
+          class Block = decoder_block<llama_names::layer, projected_attention<llama_names::layer>,
+                                      gated_mlp<llama_names::layer>>,
+          class EmbeddingNames = llama_names::embeddings, class Features = llama_features>
+struct llama_like_family {
+    static constexpr std::string_view model_type = ModelType.view();
+    static constexpr std::string_view base_prefix = "model";
+    static constexpr double atol = 1e-5;
+    using config = Config;
+    using features = Features;
+
+    static config load(const config_reader& r) { return Load(r); }
+    /// The rotary inv_freq buffer older checkpoints carry.
+    static std::vector<std::string> ignored() { return {"rotary_emb.inv_freq"}; }
+
+    template <class Task>
+    static auto inputs(Task) -> task::decoder_inputs<Task, llama_takes_positions<Task>>;
+
+    template <class Task>
+    using trunk = concat<std::conditional_t<llama_takes_positions<Task>, type_list<>, type_list<decoder_positions>>,
+                         type_list<decoder_embeddings<EmbeddingNames>,
+                                   decoder_stack<llama_names::layer, Block, decoder_context, task::has_past<Task>>,
+                                   decoder_final_norm<"model.norm">>>;
+    using lm = decoder_lm_head<"lm_head", "model.embed_tokens.weight">;
+
+    static auto layers(task::default_) -> concat<trunk<task::default_>, type_list<expose_hidden_states>>;
+    static auto layers(task::default_with_past)
+        -> concat<trunk<task::default_with_past>, type_list<expose_hidden_states>>;
+    static auto layers(task::causal_lm) -> concat<trunk<task::causal_lm>, type_list<lm>>;
+    static auto layers(task::causal_lm_with_past) -> concat<trunk<task::causal_lm_with_past>, type_list<lm>>;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk<task::sequence_classification>, type_list<last_token_classifier<"score">>>;
+};
+
+using llama_family = llama_like_family<"llama", llama_config, &llama_config_from_json>;
+using mistral_family = llama_like_family<"mistral", llama_config, &mistral_config_from_json>;
+using qwen2_family = llama_like_family<"qwen2", llama_config, &qwen2_config_from_json>;
+
+/// Llama with a compile-time config: `struct tiny final : llama<llama_config{...}> {};`
+template <llama_config C, class Task = task::default_>
+struct llama : model_of<llama_family, Task> {
+    static_assert(check(C));
+    static constexpr llama_config config = C;
+};
+
+}  // namespace typeformer::inline v0

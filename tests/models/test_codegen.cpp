@@ -1,0 +1,33 @@
+// CodeGen, every feature of the legacy table, against Transformers and ONNX
+// Runtime, and greedy generation through the with-past graph.
+#include "typeformer/models/codegen.hpp"
+
+#include "decoder_harness.hpp"
+
+class codegen_feature : public testing::TestWithParam<std::string> {};
+TEST_P(codegen_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::codegen_family>(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(codegen, codegen_feature, testing::ValuesIn(feature_names<tf::codegen_family>()), test_name);
+
+TEST(codegen, generates_as_transformers_does) { check_generation<tf::codegen_family>(); }
+
+TEST(codegen, feature_table_is_the_legacy_one) {
+    EXPECT_EQ(feature_names<tf::codegen_family>(),
+              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past"}));
+}
+
+TEST(codegen, config_needs_heads_in_whole_shards) {
+    const auto load = [](const char* text) {
+        const auto j = nlohmann::json::parse(text);
+        return tf::codegen_family::load(tf::config_reader(j, "config.json"));
+    };
+    const auto c = load(R"({"n_embd": 48, "n_head": 8, "rotary_dim": 2, "n_ctx": 99})");
+    EXPECT_EQ(c.n_ctx, 99);
+    EXPECT_EQ(c.cache().head_dim, 6);
+    EXPECT_FALSE(c.tie_word_embeddings);
+    EXPECT_THROW(load(R"({"n_embd": 48, "n_head": 6, "rotary_dim": 2})"), tf::error);  // 6 heads, 4 shards
+}
+
+struct tiny_codegen final
+    : tf::codegen<tf::codegen_config{{.vocab_size = 99, .n_positions = 64, .n_embd = 32, .n_layer = 2, .n_head = 4,
+                                      .rotary_dim = 4}}> {};
+static_assert(tf::check(tiny_codegen::config));

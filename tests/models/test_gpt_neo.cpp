@@ -1,0 +1,63 @@
+// GPT-Neo, every feature of the legacy table, against Transformers and ONNX
+// Runtime, and greedy generation through the with-past graph. The fixtures'
+// windows (3 tokens) are short enough that local layers differ from global
+// ones within every input (by 0.6 to 2.9 in the outputs).
+#include "typeformer/models/gpt_neo.hpp"
+
+#include "decoder_harness.hpp"
+
+class gpt_neo_feature : public testing::TestWithParam<std::string> {};
+TEST_P(gpt_neo_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::gpt_neo_family>(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(gpt_neo, gpt_neo_feature, testing::ValuesIn(feature_names<tf::gpt_neo_family>()), test_name);
+
+TEST(gpt_neo, generates_as_transformers_does) { check_generation<tf::gpt_neo_family>(); }
+
+TEST(gpt_neo, feature_table_is_the_legacy_one) {
+    EXPECT_EQ(feature_names<tf::gpt_neo_family>(),
+              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
+                                        "sequence-classification"}));
+}
+
+namespace {
+tf::gpt_neo_config load(const char* text) {
+    const auto j = nlohmann::json::parse(text);
+    return tf::gpt_neo_family::load(tf::config_reader(j, "config.json"));
+}
+std::string error_id(const char* text) {
+    try {
+        load(text);
+    } catch (const tf::error& e) {
+        return std::string(e.id());
+    }
+    return "none";
+}
+}  // namespace
+
+TEST(gpt_neo, attention_layers_from_the_config) {
+    // Transformers' defaults: 24 layers, global and local alternating, window 256
+    const auto d = load("{}");
+    EXPECT_EQ(d.window(0), 0);
+    EXPECT_EQ(d.window(1), 256);
+    EXPECT_EQ(d.window(23), 256);
+    EXPECT_EQ(d.any_window(), 256);
+    // attention_types expanded when attention_layers is not given
+    const auto t = load(R"({"num_layers": 3, "window_size": 5,
+                            "attention_types": [[["local"], 1], [["global", "local"], 1]]})");
+    EXPECT_EQ(t.window(0), 5);
+    EXPECT_EQ(t.window(1), 0);
+    EXPECT_EQ(t.window(2), 5);
+    // attention_layers wins over attention_types, as in Transformers
+    const auto l = load(R"({"num_layers": 2, "attention_types": [[["local"], 2]],
+                            "attention_layers": ["global", "global"]})");
+    EXPECT_EQ(l.any_window(), 0);
+    EXPECT_EQ(error_id(R"({"num_layers": 3, "attention_types": [[["global", "local"], 1]]})"), "config.invalid");
+    EXPECT_EQ(error_id(R"({"num_layers": 1, "attention_layers": ["sparse"]})"), "config.unsupported");
+    EXPECT_EQ(error_id(R"({"num_layers": 1, "attention_types": [["local", 1]]})"), "config.type_error");
+    EXPECT_EQ(error_id(R"({"num_layers": 1, "attention_layers": ["local"], "window_size": 0})"), "config.invalid");
+}
+
+struct tiny_gpt_neo final
+    : tf::gpt_neo<tf::gpt_neo_config{.vocab_size = 99, .max_position_embeddings = 64, .hidden_size = 32,
+                                     .num_layers = 2, .num_heads = 4, .window_size = 3}> {};
+static_assert(tiny_gpt_neo::config.window(0) == 0 && tiny_gpt_neo::config.window(1) == 3);
+static_assert(tiny_gpt_neo::config.any_window() == 3);
