@@ -63,7 +63,7 @@ cmake --build "$build" -j "$jobs" --target typeformer-export bench_generate
 exporter=${EXPORTER:-$build/typeformer-export}
 mkdir -p "$out"
 
-# which models the exporter can do (llama lands on main separately)
+# which models the exporter can do (a build with TYPEFORMER_FAMILIES may lack one)
 supported() {  # supported MODEL_TYPE: the exporter lists it with causal-lm-with-past
   "$exporter" --list-models | grep -E "^$1:" | grep -qw -- causal-lm-with-past
 }
@@ -178,8 +178,7 @@ for m in models:
 EOF
   echo
   echo "Speed-up: PyTorch time / ONNX Runtime time (prefill), ONNX Runtime tokens/s / PyTorch tokens/s (decode). Decode: the new-1 steps after the prefill, one token each. ONNX Runtime intra-op $threads threads (inter-op 1); PyTorch $("$python" -c 'import torch; print(torch.__version__)') set_num_threads($threads) (inter-op 1), eager attention; OMP/OpenBLAS/MKL_NUM_THREADS=$threads for both. $( ((spin)) && echo "Spinning: both libraries' defaults (SPIN=1)." || echo "No spin-waiting (SPIN=0): ONNX Runtime session.intra_op.allow_spinning=0, PyTorch OMP_WAIT_POLICY=PASSIVE.")"
-  ((${#skipped[@]} == 0)) || { echo; echo "Skipped (the exporter has no such family with causal-lm-with-past yet): ${skipped[*]}."; }
-  echo
+  ((${#skipped[@]} == 0)) || { echo; echo "Skipped (\`typeformer-export --list-models\` has no such family with causal-lm-with-past): ${skipped[*]}."; }
   [[ -z ${EXPORTER:-} ]] || { echo; echo "Exporter: \`$exporter\` (EXPORTER), not the one built in $build."; }
   echo
   echo "Command: \`$(printf '%q ' env MODELS="$models" RUNS="$runs" BENCH_THREADS="$threads" PROMPT="$prompt" NEW="$new" SPIN="$spin" GEN_REPS="$gen_reps" LLAMA_NEW="$llama_new" LLAMA_GEN_REPS="$llama_gen_reps" bench/decoders.sh | sed 's/ $//')\`."
