@@ -16,3 +16,21 @@ TEST(mistral, feature_table_is_optimums) {
               (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
                                         "sequence-classification"}));
 }
+
+TEST(mistral, config_defaults_and_window) {
+    auto load = [](const nlohmann::json& j) { return tf::mistral_family::load(tf::config_reader(j, "config.json")); };
+    const auto c = load(nlohmann::json::object());
+    EXPECT_EQ(c.kv_heads(), 8);
+    EXPECT_EQ(c.sliding_window, 4096);
+    EXPECT_EQ(c.any_window(), 4097);  // p - 4096 <= j <= p: 4097 keys
+    EXPECT_FALSE(c.qkv_bias());
+    EXPECT_EQ(load({{"sliding_window", nullptr}}).any_window(), 0);
+    EXPECT_FALSE(load({{"attention_bias", true}}).qkv_bias());  // MistralConfig has no attention_bias
+    try {
+        (void)load({{"rope_scaling", {{"type", "linear"}, {"factor", 2.0}}}});
+        ADD_FAILURE() << "rope_scaling accepted";
+    } catch (const tf::error& e) {
+        EXPECT_EQ(e.id(), "config.unsupported");
+        EXPECT_NE(std::string(e.what()).find("/rope_scaling"), std::string::npos) << e.what();
+    }
+}

@@ -89,6 +89,8 @@ family_entry mistral_entry();
 family_entry qwen2_entry();
 
 // entries of the phi3_gemma group (issue #4) below this line
+family_entry phi3_entry();
+family_entry gemma_entry();
 
 inline std::vector<family_entry> all_families() {
     return {
@@ -144,6 +146,8 @@ inline std::vector<family_entry> all_families() {
         qwen2_entry(),
 
         // entries of the phi3_gemma group (issue #4) below this line
+        phi3_entry(),
+        gemma_entry(),
     };
 }
 

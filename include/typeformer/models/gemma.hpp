@@ -1,0 +1,83 @@
+// typeformer/models/gemma.hpp: Gemma (`model_type` "gemma"), a member of the
+// Llama family (models/llama.hpp).
+//
+// What differs from Llama, as Transformers 4.41 computes it:
+//   - the word embeddings are multiplied by sqrt(hidden_size) rounded to
+//     float32 (torch.tensor(hidden_size ** 0.5, dtype=float32));
+//   - RMSNorm scales by (1 + weight), in float32;
+//   - the head size is the config's head_dim, which need not be
+//     hidden_size / num_attention_heads (q, k, v project to heads · head_dim,
+//     o back from it; scores scaled by 1/sqrt(head_dim));
+//   - the gated MLP's activation is `hidden_activation`, and
+//     gelu_pytorch_tanh (the tanh GELU) when that is null, whatever
+//     `hidden_act` says (4.41 ignores hidden_act);
+//   - `attention_bias` puts biases on q, k, v and o; the LM head is tied to
+//     the embeddings by default.
+// Gemma 4.41 has no sliding window and reads no rope_scaling (refused).
+#pragma once
+
+#include <cstdint>
+
+#include "typeformer/models/llama.hpp"
+
+namespace typeformer::inline v0 {
+
+/// GemmaConfig: LlamaConfig's fields with Gemma's defaults, head_dim read,
+/// the norm (1 + weight).
+struct gemma_config : llama_config {
+    gemma_config() {
+        vocab_size = 256000;
+        hidden_size = 3072;
+        intermediate_size = 24576;
+        num_hidden_layers = 28;
+        num_attention_heads = 16;
+        num_key_value_heads = 16;
+        head_dim = 256;
+        hidden_act = activation::gelu_new;  // gelu_pytorch_tanh
+        max_position_embeddings = 8192;
+        rms_norm_eps = 1e-6;
+        tie_word_embeddings = true;
+        pad_token_id = 0;
+    }
+    [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::rms_plus_one; }
+};
+
+constexpr bool check(const gemma_config& c) {
+    check(static_cast<const llama_config&>(c));
+    require(c.num_attention_heads > 0 && c.hidden_size % c.num_attention_heads == 0,
+            "hidden_size must be divisible by num_attention_heads");
+    return true;
+}
+
+/// GemmaConfig from config.json: the shared fields (head_dim among them),
+/// attention_bias, the activation from hidden_activation (null: the tanh
+/// GELU; hidden_act is not read by 4.41's model and not used here).
+inline gemma_config gemma_config_from_json(const config_reader& r) {
+    gemma_config c;
+    read_llama_fields(r, c);
+    c.hidden_act = activation::gelu_new;
+    r.get("hidden_activation", c.hidden_act);
+    r.get("attention_bias", c.attention_bias);
+    detail::no_rope_scaling(r, "Gemma");
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace gemma_names {
+struct embeddings {
+    static constexpr std::string_view word = "model.embed_tokens", position = "";
+    static constexpr bool scale_by_sqrt_hidden = true;
+};
+}  // namespace gemma_names
+
+/// Gemma's features: the model with and without past, the causal LM with and without past.
+using gemma_features =
+    type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past>;
+
+using gemma_family =
+    llama_like_family<"gemma", gemma_config, &gemma_config_from_json,
+                      decoder_block<llama_names::layer, projected_attention<llama_names::layer>,
+                                    gated_mlp<llama_names::layer>>,
+                      gemma_names::embeddings, gemma_features>;
+
+}  // namespace typeformer::inline v0

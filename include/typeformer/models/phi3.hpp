@@ -1,0 +1,165 @@
+// typeformer/models/phi3.hpp: Phi-3 (`model_type` "phi3"), a member of the
+// Llama family (models/llama.hpp) with its own projections and rope scaling.
+//
+// What differs from Llama, as Transformers 4.41 computes it:
+//   - one fused `self_attn.qkv_proj` (no bias): q is the first H·D rows,
+//     then k (KVH·D), then v (KVH·D); `self_attn.o_proj` without bias;
+//   - one fused `mlp.gate_up_proj` (no bias): the gate is the first half,
+//     up the second; down_proj(up · act(gate));
+//   - rope_scaling "su" or "yarn" ({type, short_factor, long_factor}): the
+//     inverse frequencies are divided by the short factors, or by the long
+//     ones when max(position_ids) + 1 > original_max_position_embeddings
+//     (decided per forward call over the whole batch, as 4.41 does: a cache
+//     keeps keys rotated with the factors of the call that made them), and
+//     sin and cos are scaled by sqrt(1 + ln s / ln original) ("su") or
+//     0.1 · ln s + 1 ("yarn"), s = max_position_embeddings / original (1 when
+//     s <= 1);
+//   - `sliding_window` (null: none), applied by the eager mask to every
+//     layer: key j is visible from position p iff p - w <= j <= p.
+// The head size is hidden_size / num_attention_heads.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "typeformer/models/llama.hpp"
+
+namespace typeformer::inline v0 {
+
+/// Phi3Config: LlamaConfig's fields with Phi-3's defaults, plus
+/// original_max_position_embeddings and the "su"/"yarn" rope scaling.
+struct phi3_config : llama_config {
+    enum class rope_kind { none, su, yarn };
+    std::int64_t original_max_position_embeddings = 4096;
+    rope_kind rope = rope_kind::none;
+    std::vector<double> short_factor{}, long_factor{};
+
+    phi3_config() {
+        vocab_size = 32064;
+        hidden_size = 3072;
+        intermediate_size = 8192;
+        num_hidden_layers = 32;
+        num_attention_heads = 32;
+        max_position_embeddings = 4096;
+        rms_norm_eps = 1e-5;
+        pad_token_id = 32000;
+    }
+
+    /// sin and cos are scaled by this under rope_scaling.
+    [[nodiscard]] double rope_attention_factor() const {
+        if (rope == rope_kind::none) return 1.0;
+        const double s = static_cast<double>(max_position_embeddings) /
+                         static_cast<double>(original_max_position_embeddings);
+        if (s <= 1.0) return 1.0;
+        if (rope == rope_kind::su)
+            return std::sqrt(1 + std::log(s) / std::log(static_cast<double>(original_max_position_embeddings)));
+        return 0.1 * std::log(s) + 1.0;
+    }
+    [[nodiscard]] rotary_spec rotary() const {
+        rotary_spec r = llama_config::rotary();
+        if (rope != rope_kind::none) {
+            r.inv_freq_divisors = short_factor;
+            r.long_inv_freq_divisors = long_factor;
+            r.original_max_positions = original_max_position_embeddings;
+            r.attention_factor = rope_attention_factor();
+        }
+        return r;
+    }
+};
+
+constexpr bool check(const phi3_config& c) {
+    check(static_cast<const llama_config&>(c));
+    require(c.original_max_position_embeddings > 0, "original_max_position_embeddings must be positive");
+    return true;
+}
+
+/// Phi3Config from config.json. rope_scaling must be null or {"type": "su"
+/// or "yarn", "short_factor": [...], "long_factor": [...]} with head_dim / 2
+/// factors each, as 4.41 validates it; any other type is refused (4.41 knows
+/// no other).
+inline phi3_config phi3_config_from_json(const config_reader& r) {
+    phi3_config c;
+    read_llama_fields(r, c);
+    detail::llama_head_dim_agrees(r, c);
+    detail::read_sliding_window(r, c);
+    r.get("original_max_position_embeddings", c.original_max_position_embeddings);
+    std::optional<config_reader> rs;
+    if (r.child("rope_scaling", rs)) {
+        std::string type;
+        rs->get("type", type);
+        if (type == "su") c.rope = phi3_config::rope_kind::su;
+        else if (type == "yarn") c.rope = phi3_config::rope_kind::yarn;
+        else
+            throw error("config.unsupported", rs->where() + ": /type: \"" + type +
+                                                  "\" is not supported (only \"su\" and \"yarn\", the types "
+                                                  "Transformers 4.41's Phi-3 knows)");
+        const auto half = static_cast<std::size_t>(c.head_size() / 2);
+        for (const char* key : {"short_factor", "long_factor"}) {
+            auto& f = std::string_view(key) == "short_factor" ? c.short_factor : c.long_factor;
+            if (!rs->has(key)) throw error("config.invalid", rs->where() + ": /" + key + ": missing");
+            rs->get(key, f);
+            if (f.size() != half)
+                throw error("config.invalid", rs->where() + ": /" + key + ": " + std::to_string(f.size()) +
+                                                  " factors, the head size needs " + std::to_string(half));
+            for (double x : f)
+                if (!(x > 0)) throw error("config.invalid", rs->where() + ": /" + key + ": factors must be positive");
+        }
+    }
+    check_loaded(c, r.where());
+    return c;
+}
+
+namespace phi3_names {
+struct layer {
+    static constexpr std::string_view norm_1 = "input_layernorm", norm_2 = "post_attention_layernorm";
+};
+}  // namespace phi3_names
+
+/// Phi-3's attention: the fused `self_attn.qkv_proj` split into q, k, v
+/// (in that order, no bias), the cached attention of the Llama family
+/// (rotary, grouped-query heads, the window on every layer when set),
+/// `self_attn.o_proj` (no bias).
+struct phi3_attention {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        const auto sh = c.shape();
+        const auto kv = c.cache();
+        const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
+        const std::int64_t q_end = H * D, k_end = q_end + KVH * D, v_end = k_end + KVH * D;
+        auto qkv = linear_no_bias(b, "self_attn.qkv_proj", x, sh.hidden_size, v_end);
+        const rotary_spec r = c.rotary();
+        typename B::value out;
+        {
+            auto guard = b.scope("self_attn");
+            out = cached_attention(b, b.slice(qkv, -1, 0, q_end), b.slice(qkv, -1, q_end, k_end),
+                                   b.slice(qkv, -1, k_end, v_end), t, cache, {H, KVH, D, c.attention_scale()}, &r,
+                                   detail::window_of(c, layer) > 0);
+        }
+        return linear_no_bias(b, "self_attn.o_proj", out, H * D, sh.hidden_size);
+    }
+};
+
+/// Phi-3's MLP: the fused `mlp.gate_up_proj` (gate, then up), down_proj(up · act(gate)).
+struct phi3_mlp {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const C& c) {
+        const auto sh = c.shape();
+        const std::int64_t I = sh.intermediate_size;
+        auto gate_up = linear_no_bias(b, "mlp.gate_up_proj", x, sh.hidden_size, 2 * I);
+        auto h = b.mul(b.slice(gate_up, -1, I, 2 * I), activate(b, sh.act, b.slice(gate_up, -1, 0, I)));
+        return linear_no_bias(b, "mlp.down_proj", h, I, sh.hidden_size);
+    }
+};
+
+/// Phi-3's features: the model with and without past, the causal LM with and without past.
+using phi3_features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past>;
+
+using phi3_family = llama_like_family<"phi3", phi3_config, &phi3_config_from_json,
+                                      decoder_block<phi3_names::layer, phi3_attention, phi3_mlp>,
+                                      llama_names::embeddings, phi3_features>;
+
+}  // namespace typeformer::inline v0

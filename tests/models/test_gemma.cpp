@@ -1,0 +1,39 @@
+// Gemma, every feature, against Transformers and ONNX Runtime, and greedy
+// generation through the with-past graph (multi-query, tied LM head).
+#include "typeformer/models/gemma.hpp"
+
+#include "decoder_harness.hpp"
+
+class gemma_feature : public testing::TestWithParam<std::string> {};
+TEST_P(gemma_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::gemma_family>(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(gemma, gemma_feature, testing::ValuesIn(feature_names<tf::gemma_family>()), test_name);
+
+TEST(gemma, generates_as_transformers_does) { check_generation<tf::gemma_family>(); }
+
+TEST(gemma, feature_table) {
+    EXPECT_EQ(feature_names<tf::gemma_family>(),
+              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past"}));
+}
+
+// Gemma's config rules in 4.41: hidden_activation decides (null: the tanh
+// GELU, whatever hidden_act says), head_dim is read, rope_scaling is refused.
+TEST(gemma, reads_its_config_as_transformers_4_41_does) {
+    auto load = [](const nlohmann::json& j) { return tf::gemma_family::load(tf::config_reader(j, "config.json")); };
+    auto base = nlohmann::json::parse(R"({"hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 1,
+        "head_dim": 16, "intermediate_size": 37, "num_hidden_layers": 1, "vocab_size": 99, "hidden_act": "relu"})");
+    auto c = load(base);
+    EXPECT_EQ(c.shape().act, tf::activation::gelu_new);
+    EXPECT_EQ(c.cache().head_dim, 16);
+    EXPECT_EQ(c.cache().kv_heads, 1);
+    EXPECT_EQ(c.norm(), tf::norm_kind::rms_plus_one);
+    EXPECT_TRUE(c.tie_word_embeddings);
+    base["hidden_activation"] = "gelu";
+    EXPECT_EQ(load(base).shape().act, tf::activation::gelu);
+    base["rope_scaling"] = nlohmann::json::parse(R"({"type": "linear", "factor": 2.0})");
+    try {
+        load(base);
+        ADD_FAILURE() << "rope_scaling accepted";
+    } catch (const tf::error& e) {
+        EXPECT_EQ(e.id(), "config.unsupported");
+    }
+}
