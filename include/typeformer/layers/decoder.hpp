@@ -117,18 +117,49 @@ struct decoder_positions {
     }
 };
 
+/// How an architecture's attention combines its masks. The choices give the
+/// same result except for a query whose every visible key is padding (a
+/// left-padding position), where Transformers' outputs depend on it; they are
+/// reproduced, so every output position matches.
+enum class mask_sum {
+    /// one bias, finfo.min on every hidden key (the Llama family, BLOOM)
+    single,
+    /// where(causal, scores, min) plus (1 - mask)·min: a future padding key
+    /// gets -inf (GPT-2, GPT-J, CodeGen)
+    causal_plus_padding,
+    /// where(causal, scores, min) · scale plus (1 - mask)·min: the scale
+    /// applies to the causal mask too (GPT-J, which scales after masking)
+    scaled_causal_plus_padding,
+    /// where(causal ∧ window, scores, min) plus min on every future or
+    /// padding key (_prepare_4d_causal_attention_mask): a future key gets -inf
+    /// (GPT-Neo)
+    window_plus_causal_padding,
+};
+
 /// The additive bias [B, 1, S, T] of causal self-attention over a cache: key
 /// j is visible from the query at absolute position p (= past + i) iff
 /// mask[b, j] = 1, j <= p and, with a window `span` > 0, p - j < span.
-/// Hidden keys get finfo(float32).min, as Transformers adds.
+/// Hidden keys get finfo(float32).min, as Transformers adds, summed as
+/// `sum` says.
 template <Backend B>
-typename B::value causal_bias(B& b, const typename B::value& ids, const typename B::value& mask, std::int64_t span) {
+typename B::value causal_bias(B& b, const typename B::value& ids, const typename B::value& mask, std::int64_t span,
+                              mask_sum sum = mask_sum::single, float scale = 1.f) {
     auto col = b.unsqueeze(b.range(mask, 1), {0});                                          // [1, T]
     auto row = b.unsqueeze(b.add(b.range(ids, 1), past_length(b, ids, mask)), {1});         // [S, 1]
-    auto seen = b.cast(b.less(col, b.add(row, b.constant_i64({1}))), dtype::f32);            // j <= p
+    auto causal = b.cast(b.less(col, b.add(row, b.constant_i64({1}))), dtype::f32);          // j <= p
+    auto seen = causal;
     if (span > 0) seen = b.mul(seen, b.cast(b.less(b.sub(row, col), b.constant_i64({span})), dtype::f32));
-    auto m = b.mul(b.cast(b.unsqueeze(mask, {1, 2}), dtype::f32), seen);                      // [B, 1, S, T]
-    return b.mul(b.sub(b.scalar(1.f), m), b.scalar(-3.4028234663852886e38f));
+    auto keep = b.cast(b.unsqueeze(mask, {1, 2}), dtype::f32);                               // [B, 1, 1, T]
+    auto lowest = b.scalar(-3.4028234663852886e38f);
+    auto hidden = [&](const typename B::value& m) { return b.mul(b.sub(b.scalar(1.f), m), lowest); };
+    switch (sum) {
+        case mask_sum::causal_plus_padding: return b.add(hidden(seen), hidden(keep));
+        case mask_sum::scaled_causal_plus_padding:
+            return b.add(b.mul(hidden(seen), b.scalar(scale)), hidden(keep));
+        case mask_sum::window_plus_causal_padding: return b.add(hidden(seen), hidden(b.mul(keep, causal)));
+        case mask_sum::single: break;
+    }
+    return hidden(b.mul(keep, seen));                                                        // [B, 1, S, T]
 }
 
 /// Rotary position embeddings as a config states them.
@@ -177,11 +208,22 @@ struct decoder_tables {
 ///   window(i) -> std::int64_t            layer i attends to keys p - j < window(i) (0: all)
 ///   any_window() -> std::int64_t         the one window span of the windowed layers (0: none)
 ///   alibi() -> bool                      BLOOM's ALiBi
+///   masks() -> mask_sum                  how the masks add up (default: single)
 namespace detail {
 template <class C>
 std::int64_t any_window(const C& c) {
     if constexpr (requires { c.any_window(); }) return c.any_window();
     else return 0;
+}
+template <class C>
+mask_sum mask_sum_of(const C& c) {
+    if constexpr (requires { c.masks(); }) return c.masks();
+    else return mask_sum::single;
+}
+template <class C>
+float mask_scale_of(const C& c) {
+    if constexpr (requires { c.attention_scale(); }) return c.attention_scale();
+    else return 1.f;
 }
 template <class C>
 std::int64_t window_of(const C& c, std::int64_t layer) {
@@ -222,10 +264,10 @@ struct decoder_context {
         const auto& mask = s[sl::attention_mask];
         {
             auto guard = b.scope("causal_mask");
-            t.bias = causal_bias(b, ids, mask, 0);
+            t.bias = causal_bias(b, ids, mask, 0, detail::mask_sum_of(c), detail::mask_scale_of(c));
             if (const auto w = detail::any_window(c); w > 0) {
                 auto g = b.scope("window");
-                t.local_bias = causal_bias(b, ids, mask, w);
+                t.local_bias = causal_bias(b, ids, mask, w, detail::mask_sum_of(c), detail::mask_scale_of(c));
                 t.has_local = true;
             }
         }

@@ -19,6 +19,9 @@ namespace typeformer::inline v0 {
 /// plus n_ctx (unused by the model).
 struct codegen_config : gptj_config {
     std::int64_t n_ctx = 2048;
+
+    /// CodeGenAttention scales the scores before the causal mask, unlike GPT-J.
+    [[nodiscard]] constexpr mask_sum masks() const { return mask_sum::causal_plus_padding; }
 };
 
 /// The shards the fused qkv_proj is stored in (Transformers' mp_num, fixed).

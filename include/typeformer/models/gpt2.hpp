@@ -42,6 +42,8 @@ struct gpt2_config {
     }
     [[nodiscard]] constexpr kv_cache_shape cache() const { return {n_layer, n_head, n_embd / n_head}; }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
+    /// How GPT2Attention adds its masks (decoder.hpp, mask_sum).
+    [[nodiscard]] constexpr mask_sum masks() const { return mask_sum::causal_plus_padding; }
 };
 
 constexpr bool check(const gpt2_config& c) {

@@ -58,6 +58,8 @@ struct gpt_neo_config {
     }
     [[nodiscard]] constexpr kv_cache_shape cache() const { return {num_layers, num_heads, hidden_size / num_heads}; }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
+    /// How GPTNeoSelfAttention adds its masks (decoder.hpp, mask_sum).
+    [[nodiscard]] constexpr mask_sum masks() const { return mask_sum::window_plus_causal_padding; }
     // what projected_attention and decoder_context ask of the config
     [[nodiscard]] constexpr bool qkv_bias() const { return false; }
     [[nodiscard]] constexpr bool o_bias() const { return true; }

@@ -48,6 +48,9 @@ struct gptj_config {
     }
     [[nodiscard]] constexpr kv_cache_shape cache() const { return {n_layer, n_head, head_dim()}; }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
+    /// How GPTJAttention adds its masks: it scales the scores after the causal
+    /// mask (decoder.hpp, mask_sum; CodeGen scales before, codegen_config).
+    [[nodiscard]] constexpr mask_sum masks() const { return mask_sum::scaled_causal_plus_padding; }
     // what projected_attention asks of the config
     [[nodiscard]] constexpr bool qkv_bias() const { return false; }
     [[nodiscard]] constexpr bool o_bias() const { return false; }
