@@ -20,12 +20,13 @@
 #   PROMPT          prompt length (default 32)
 #   NEW             new tokens per generation run (default 64)
 #   GEN_REPS        timed generation runs per process, after a warm-up (default 3)
-#   LLAMA_NEW       NEW for llama-1b (default 32: it is ~9x GPT-2-small's work per token)
+#   LLAMA_NEW       NEW for llama-1b (default 64; ~9x GPT-2-small's work per token)
 #   LLAMA_GEN_REPS  GEN_REPS for llama-1b (default 1)
 #   SPIN            0 (default): idle worker threads sleep (ONNX Runtime
 #                   session.intra_op.allow_spinning=0, PyTorch OMP_WAIT_POLICY=PASSIVE);
 #                   1: both libraries' defaults (spin-wait). On a machine whose
 #                   cores are busy with other work, spinning costs both 2-4x.
+#   EXPORTER        the typeformer-export to measure (default: the one built in BUILD_DIR)
 #   PYTHON          Python with torch + transformers (default <repo>/.venv-fixtures/bin/python)
 #
 # Needs: cmake, ninja, GNU time (/usr/bin/time), python3. Writes build/bench/decoders.md.
@@ -40,7 +41,7 @@ threads=${BENCH_THREADS:-2}
 prompt=${PROMPT:-32}
 new=${NEW:-64}
 gen_reps=${GEN_REPS:-3}
-llama_new=${LLAMA_NEW:-32}
+llama_new=${LLAMA_NEW:-64}
 llama_gen_reps=${LLAMA_GEN_REPS:-1}
 spin=${SPIN:-0}
 python=${PYTHON:-$repo/.venv-fixtures/bin/python}
@@ -59,10 +60,10 @@ else
   cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
 cmake --build "$build" -j "$jobs" --target typeformer-export bench_generate
-exporter=$build/typeformer-export
+exporter=${EXPORTER:-$build/typeformer-export}
 mkdir -p "$out"
 
-# which models the exporter can do (llama lands on main separately)
+# which models the exporter can do (a build with TYPEFORMER_FAMILIES may lack one)
 supported() {  # supported MODEL_TYPE: the exporter lists it with causal-lm-with-past
   "$exporter" --list-models | grep -E "^$1:" | grep -qw -- causal-lm-with-past
 }
@@ -72,7 +73,7 @@ for m in $models; do
   [[ -n ${model_type[$m]:-} ]] || { echo "bench/decoders.sh: unknown model $m (known: ${!model_type[*]})" >&2; exit 2; }
   if supported "${model_type[$m]}"; then todo+=("$m"); else skipped+=("$m"); fi
 done
-((${#skipped[@]} == 0)) || echo "bench/decoders.sh: the exporter has no ${skipped[*]} family with causal-lm-with-past yet: skipped" >&2
+((${#skipped[@]} == 0)) || echo "bench/decoders.sh: skipped ${skipped[*]}: $exporter --list-models has no such family with causal-lm-with-past" >&2
 ((${#todo[@]} > 0)) || { echo "bench/decoders.sh: nothing to do" >&2; exit 1; }
 BENCH_THREADS=$threads "$python" "$repo/bench/make_decoder_checkpoints.py" "$out" "${todo[@]}"
 
@@ -81,7 +82,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" "$out/decoders-cp"' EXIT
 
 # timed NAME CMD...: runs CMD under GNU time -v (stdout to $tmp/NAME.out, stderr to
-# $tmp/NAME.log); appends "seconds kbytes" to $tmp/NAME.
+# $tmp/NAME.log); appends "seconds kbytes cpu-seconds" to $tmp/NAME (cpu: user + system).
 timed() {
   local name=$1; shift
   if ! /usr/bin/time -v -o "$tmp/time.txt" "$@" >"$tmp/$name.out" 2>"$tmp/$name.log"; then
@@ -90,9 +91,11 @@ timed() {
   awk -F': ' '
     /Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; ++i) s = s * 60 + p[i] }
     /Maximum resident set size/ { kb = $2 }
-    END { printf "%.3f %d\n", s, kb }' "$tmp/time.txt" >>"$tmp/$name"
+    /User time \(seconds\)/ || /System time \(seconds\)/ { cpu += $2 }
+    END { printf "%.3f %d %.2f\n", s, kb, cpu }' "$tmp/time.txt" >>"$tmp/$name"
 }
-median() { awk -v c="$2" '{ print $c }' "$tmp/$1" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+median() {  # median NAME COLUMN (1: seconds, 2: kbytes, 3: cpu seconds)
+  awk -v c="$2" '{ print $c }' "$tmp/$1" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 mb() { calc "%.0f MB" "$1 / 1e6"; }
 
@@ -113,7 +116,7 @@ for m in "${todo[@]}"; do
     rm -f "$out/decoders-cp/model.safetensors"
     timed "cps_$m" sh -c 'cp "$1" "$2" && sync "$2"' sh "$ck/model.safetensors" "$out/decoders-cp/model.safetensors"
     rm -rf "$out/decoders-cp"
-    echo "   run $r: export $(tail -1 "$tmp/export_$m")  cp $(tail -1 "$tmp/cp_$m")  cp+sync $(tail -1 "$tmp/cps_$m")  (s KB)"
+    echo "   run $r: export $(tail -1 "$tmp/export_$m")  cp $(tail -1 "$tmp/cp_$m")  cp+sync $(tail -1 "$tmp/cps_$m")  (wall-s peak-KB cpu-s)"
   done
   du -sb "$out/decoders-onnx-$m" | cut -f1 >"$tmp/onnx_bytes_$m"
 done
@@ -139,13 +142,13 @@ done
   echo
   echo "## Export (\`--feature causal-lm-with-past --no-validate\`) vs cp"
   echo
-  echo "| Checkpoint | model.safetensors | ONNX written | cp | cp + sync | export | export / cp | export / cp+sync | export peak RSS / checkpoint | graph built (exporter's log) | weights written (exporter's log) / cp+sync |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| Checkpoint | model.safetensors | ONNX written | cp | cp + sync | export | export / cp | export / cp+sync | export CPU (user + sys) / wall | export peak RSS / checkpoint | graph built (exporter's log) | weights written (exporter's log) / cp+sync |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   for m in "${todo[@]}"; do
     bytes=$(stat -c %s "$out/$m/model.safetensors")
-    e_s=$(median "export_$m" 1) e_kb=$(median "export_$m" 2) c_s=$(median "cp_$m" 1) cs_s=$(median "cps_$m" 1)
+    e_s=$(median "export_$m" 1) e_kb=$(median "export_$m" 2) e_cpu=$(median "export_$m" 3) c_s=$(median "cp_$m" 1) c_cpu=$(median "cp_$m" 3) cs_s=$(median "cps_$m" 1)
     g_s=$(median "graph_$m" 1) w_s=$(median "weights_$m" 1)
-    echo "| $m | $(mb "$bytes") | $(mb "$(cat "$tmp/onnx_bytes_$m")") | $c_s s | $cs_s s | $e_s s, peak RSS $(calc "%.0f MB" "$e_kb * 1024 / 1e6") | $(calc "%.2fx" "$e_s / $c_s") | $(calc "%.2fx" "$e_s / $cs_s") | $(calc "%.3f" "$e_kb * 1024 / $bytes") | $(calc "%.2f" "$g_s") s | $(calc "%.2f" "$w_s") s = $(calc "%.2fx" "$w_s / $cs_s") |"
+    echo "| $m | $(mb "$bytes") | $(mb "$(cat "$tmp/onnx_bytes_$m")") | $c_s s (CPU $c_cpu s) | $cs_s s | $e_s s, peak RSS $(calc "%.0f MB" "$e_kb * 1024 / 1e6") | $(calc "%.2fx" "$e_s / $c_s") | $(calc "%.2fx" "$e_s / $cs_s") | $e_cpu s = $(calc "%.2f" "$e_cpu / $e_s") | $(calc "%.3f" "$e_kb * 1024 / $bytes") | $(calc "%.2f" "$g_s") s | $(calc "%.2f" "$w_s") s = $(calc "%.2fx" "$w_s / $cs_s") |"
   done
   echo
   echo "## Greedy decoding, batch 1, $threads threads: ONNX Runtime on the exported graph vs Transformers"
@@ -175,7 +178,8 @@ for m in models:
 EOF
   echo
   echo "Speed-up: PyTorch time / ONNX Runtime time (prefill), ONNX Runtime tokens/s / PyTorch tokens/s (decode). Decode: the new-1 steps after the prefill, one token each. ONNX Runtime intra-op $threads threads (inter-op 1); PyTorch $("$python" -c 'import torch; print(torch.__version__)') set_num_threads($threads) (inter-op 1), eager attention; OMP/OpenBLAS/MKL_NUM_THREADS=$threads for both. $( ((spin)) && echo "Spinning: both libraries' defaults (SPIN=1)." || echo "No spin-waiting (SPIN=0): ONNX Runtime session.intra_op.allow_spinning=0, PyTorch OMP_WAIT_POLICY=PASSIVE.")"
-  ((${#skipped[@]} == 0)) || { echo; echo "Skipped (the exporter has no such family with causal-lm-with-past yet): ${skipped[*]}."; }
+  ((${#skipped[@]} == 0)) || { echo; echo "Skipped (\`typeformer-export --list-models\` has no such family with causal-lm-with-past): ${skipped[*]}."; }
+  [[ -z ${EXPORTER:-} ]] || { echo; echo "Exporter: \`$exporter\` (EXPORTER), not the one built in $build."; }
   echo
   echo "Command: \`$(printf '%q ' env MODELS="$models" RUNS="$runs" BENCH_THREADS="$threads" PROMPT="$prompt" NEW="$new" SPIN="$spin" GEN_REPS="$gen_reps" LLAMA_NEW="$llama_new" LLAMA_GEN_REPS="$llama_gen_reps" bench/decoders.sh | sed 's/ $//')\`."
 } >"$results"
