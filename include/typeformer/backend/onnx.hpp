@@ -560,14 +560,34 @@ public:
     /// The initializers the graph uses, each with the checkpoint tensor it is
     /// read from (nullptr when the checkpoint lacks it) and whether it is
     /// stored transposed. Nothing is read yet.
+    /// A weight used both as it is and transposed (an LM head tied to the
+    /// word embeddings) is stored once: its transposed use reads a Transpose
+    /// node at the top of the graph (ONNX Runtime folds it when it loads the
+    /// model) instead of a second, transposed copy in the file.
     [[nodiscard]] std::vector<initializer_source> initializers() {
         std::set<std::string> used;
         for (const auto& n : graph()->node())
             for (const auto& in : n.input()) used.insert(in);
         std::vector<initializer_source> out;
         for (const auto& [name, info] : params_) {
-            if (used.contains(name)) out.push_back({name, info.shape, info.view, false});
-            if (transposed_.contains(name) && used.contains(name + ".T"))
+            const bool plain = used.contains(name), flipped = transposed_.contains(name) && used.contains(name + ".T");
+            if (plain && flipped && !transposes_.contains(name)) {
+                transposes_.insert(name);
+                auto* g = graph();
+                auto* n = g->add_node();
+                n->set_name("/" + name + "/Transpose");
+                n->set_op_type("Transpose");
+                n->add_input(name);
+                n->add_output(name + ".T");
+                auto* a = n->add_attribute();
+                a->set_name("perm");
+                a->set_type(onnx::AttributeProto::INTS);
+                a->add_ints(1);
+                a->add_ints(0);
+                for (int k = g->node_size() - 1; k > 0; --k) g->mutable_node()->SwapElements(k, k - 1);  // first
+            }
+            if (plain) out.push_back({name, info.shape, info.view, false});
+            if (flipped && !transposes_.contains(name))
                 out.push_back({name + ".T", {info.shape[1], info.shape[0]}, info.view, true});
         }
         return out;
@@ -695,6 +715,7 @@ private:
     std::vector<param_request> requests_;
     std::map<std::string, param_info> params_;
     std::set<std::string> transposed_;
+    std::set<std::string> transposes_;  // weights whose transposed use is a Transpose node
 };
 
 }  // namespace typeformer::inline v0
