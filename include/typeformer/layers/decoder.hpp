@@ -30,6 +30,8 @@
 #include "typeformer/core/config.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/tasks/tasks.hpp"
 #include "typeformer/ops/composite.hpp"
 
 namespace typeformer::inline v0 {
@@ -666,5 +668,38 @@ struct last_token_classifier {
         s.set(sl::logits, b.select(picked, -1, 0));
     }
 };
+
+// ---------------------------------------------------------------------------
+// A family's layer lists
+
+namespace detail {
+template <class Task, class Lm, class Sc, class Tc, class Qa>
+struct decoder_head_of;  // a task the family does not list
+template <class Lm, class Sc, class Tc, class Qa>
+struct decoder_head_of<task::default_, Lm, Sc, Tc, Qa> { using type = expose_hidden_states; };
+template <class Lm, class Sc, class Tc, class Qa>
+struct decoder_head_of<task::default_with_past, Lm, Sc, Tc, Qa> { using type = expose_hidden_states; };
+template <class Lm, class Sc, class Tc, class Qa>
+struct decoder_head_of<task::causal_lm, Lm, Sc, Tc, Qa> { using type = Lm; };
+template <class Lm, class Sc, class Tc, class Qa>
+struct decoder_head_of<task::causal_lm_with_past, Lm, Sc, Tc, Qa> { using type = Lm; };
+template <class Lm, class Sc, class Tc, class Qa>
+struct decoder_head_of<task::sequence_classification, Lm, Sc, Tc, Qa> { using type = Sc; };
+template <class Lm, class Sc, class Tc, class Qa>
+struct decoder_head_of<task::token_classification, Lm, Sc, Tc, Qa> { using type = Tc; };
+template <class Lm, class Sc, class Tc, class Qa>
+struct decoder_head_of<task::question_answering, Lm, Sc, Tc, Qa> { using type = Qa; };
+}  // namespace detail
+
+/// A decoder family's layers for a task: its trunk (a template over the
+/// task, which says whether the stack has a cache), then the task's head:
+/// the hidden states (default, default-with-past), the LM head `Lm`
+/// (causal-lm, causal-lm-with-past), or the classifier the family gives for
+/// sequence classification (`Sc`), token classification (`Tc`) or question
+/// answering (`Qa`). A family declares all its tasks at once:
+///   template <class Task>
+///   static auto layers(Task) -> decoder_layers<trunk, Task, lm, last_token_classifier<"score">>;
+template <template <class> class Trunk, class Task, class Lm, class Sc = void, class Tc = void, class Qa = void>
+using decoder_layers = concat<Trunk<Task>, type_list<typename detail::decoder_head_of<Task, Lm, Sc, Tc, Qa>::type>>;
 
 }  // namespace typeformer::inline v0

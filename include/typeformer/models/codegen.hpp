@@ -79,10 +79,8 @@ struct codegen_family {
     static auto inputs(Task) -> task::decoder_inputs<Task>;
 
     using parts = gptj_like<codegen_attention>;
-    static auto layers(task::default_) -> parts::with_hidden<task::default_>;
-    static auto layers(task::default_with_past) -> parts::with_hidden<task::default_with_past>;
-    static auto layers(task::causal_lm) -> parts::with_lm<task::causal_lm>;
-    static auto layers(task::causal_lm_with_past) -> parts::with_lm<task::causal_lm_with_past>;
+    template <class Task>
+    static auto layers(Task) -> decoder_layers<parts::template trunk, Task, parts::lm>;
 };
 
 /// CodeGen with a compile-time config: `struct tiny final : codegen<codegen_config{...}> {};`

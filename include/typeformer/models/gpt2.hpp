@@ -141,14 +141,9 @@ struct gpt2_family {
                             decoder_final_norm<"transformer.ln_f">>;
     using lm = decoder_lm_head<"lm_head", "transformer.wte.weight">;
 
-    static auto layers(task::default_) -> concat<trunk<task::default_>, type_list<expose_hidden_states>>;
-    static auto layers(task::default_with_past) -> concat<trunk<task::default_with_past>, type_list<expose_hidden_states>>;
-    static auto layers(task::causal_lm) -> concat<trunk<task::causal_lm>, type_list<lm>>;
-    static auto layers(task::causal_lm_with_past) -> concat<trunk<task::causal_lm_with_past>, type_list<lm>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk<task::sequence_classification>, type_list<last_token_classifier<"score">>>;
-    static auto layers(task::token_classification)
-        -> concat<trunk<task::token_classification>, type_list<token_classifier<"classifier">>>;
+    template <class Task>
+    static auto layers(Task)
+        -> decoder_layers<trunk, Task, lm, last_token_classifier<"score">, token_classifier<"classifier">>;
 };
 
 /// GPT-2 with a compile-time config: `struct tiny final : gpt2<gpt2_config{...}> {};`

@@ -198,12 +198,8 @@ struct gpt_neo_family {
                             decoder_final_norm<"transformer.ln_f">>;
     using lm = decoder_lm_head<"lm_head", "transformer.wte.weight">;
 
-    static auto layers(task::default_) -> concat<trunk<task::default_>, type_list<expose_hidden_states>>;
-    static auto layers(task::default_with_past) -> concat<trunk<task::default_with_past>, type_list<expose_hidden_states>>;
-    static auto layers(task::causal_lm) -> concat<trunk<task::causal_lm>, type_list<lm>>;
-    static auto layers(task::causal_lm_with_past) -> concat<trunk<task::causal_lm_with_past>, type_list<lm>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk<task::sequence_classification>, type_list<last_token_classifier<"score">>>;
+    template <class Task>
+    static auto layers(Task) -> decoder_layers<trunk, Task, lm, last_token_classifier<"score">>;
 };
 
 /// GPT-Neo with a compile-time config: `struct tiny final : gpt_neo<gpt_neo_config{...}> {};`

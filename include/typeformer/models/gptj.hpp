@@ -129,10 +129,6 @@ struct gptj_like {
                             decoder_stack<gptj_names::layer, block, decoder_context, task::has_past<Task>>,
                             decoder_final_norm<"transformer.ln_f">>;
     using lm = decoder_lm_head<"lm_head", "transformer.wte.weight", true>;
-    template <class Task>
-    using with_hidden = concat<trunk<Task>, type_list<expose_hidden_states>>;
-    template <class Task>
-    using with_lm = concat<trunk<Task>, type_list<lm>>;
 };
 
 struct gptj_family {
@@ -151,14 +147,9 @@ struct gptj_family {
     static auto inputs(Task) -> task::decoder_inputs<Task>;
 
     using parts = gptj_like<projected_attention<gptj_names::self_attention>>;
-    static auto layers(task::default_) -> parts::with_hidden<task::default_>;
-    static auto layers(task::default_with_past) -> parts::with_hidden<task::default_with_past>;
-    static auto layers(task::causal_lm) -> parts::with_lm<task::causal_lm>;
-    static auto layers(task::causal_lm_with_past) -> parts::with_lm<task::causal_lm_with_past>;
-    static auto layers(task::question_answering)
-        -> concat<parts::trunk<task::question_answering>, type_list<span_classifier<"qa_outputs">>>;
-    static auto layers(task::sequence_classification)
-        -> concat<parts::trunk<task::sequence_classification>, type_list<last_token_classifier<"score">>>;
+    template <class Task>
+    static auto layers(Task) -> decoder_layers<parts::template trunk, Task, parts::lm, last_token_classifier<"score">,
+                                               void, span_classifier<"qa_outputs">>;
 };
 
 /// GPT-J with a compile-time config: `struct tiny final : gptj<gptj_config{...}> {};`

@@ -322,13 +322,8 @@ struct llama_like_family {
                                    decoder_final_norm<"model.norm">>>;
     using lm = decoder_lm_head<"lm_head", "model.embed_tokens.weight">;
 
-    static auto layers(task::default_) -> concat<trunk<task::default_>, type_list<expose_hidden_states>>;
-    static auto layers(task::default_with_past)
-        -> concat<trunk<task::default_with_past>, type_list<expose_hidden_states>>;
-    static auto layers(task::causal_lm) -> concat<trunk<task::causal_lm>, type_list<lm>>;
-    static auto layers(task::causal_lm_with_past) -> concat<trunk<task::causal_lm_with_past>, type_list<lm>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk<task::sequence_classification>, type_list<last_token_classifier<"score">>>;
+    template <class Task>
+    static auto layers(Task) -> decoder_layers<trunk, Task, lm, last_token_classifier<"score">>;
 };
 
 using llama_family = llama_like_family<"llama", llama_config, &llama_config_from_json>;
