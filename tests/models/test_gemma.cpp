@@ -12,7 +12,8 @@ TEST(gemma, generates_as_transformers_does) { check_generation<tf::gemma_family>
 
 TEST(gemma, feature_table) {
     EXPECT_EQ(feature_names<tf::gemma_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past"}));
+              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
+                                        "sequence-classification"}));
 }
 
 // Gemma's config rules in 4.41: hidden_activation decides (null: the tanh

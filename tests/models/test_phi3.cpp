@@ -13,7 +13,8 @@ TEST(phi3, generates_as_transformers_does) { check_generation<tf::phi3_family>()
 
 TEST(phi3, feature_table) {
     EXPECT_EQ(feature_names<tf::phi3_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past"}));
+              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
+                                        "sequence-classification"}));
 }
 
 // rope_scaling "su" picks its factors by max(position_ids) + 1, not by the

@@ -70,9 +70,11 @@ struct embeddings {
 };
 }  // namespace gemma_names
 
-/// Gemma's features: the model with and without past, the causal LM with and without past.
-using gemma_features =
-    type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past>;
+/// Gemma's features: the model with and without past, the causal LM with and
+/// without past, and sequence classification (positions counted from the
+/// past, as GemmaForSequenceClassification passes none).
+using gemma_features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                                 task::sequence_classification>;
 
 using gemma_family =
     llama_like_family<"gemma", gemma_config, &gemma_config_from_json,

@@ -155,8 +155,11 @@ struct phi3_mlp {
     }
 };
 
-/// Phi-3's features: the model with and without past, the causal LM with and without past.
-using phi3_features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past>;
+/// Phi-3's features: the model with and without past, the causal LM with and
+/// without past, and sequence classification (positions counted from the
+/// past, as Phi3ForSequenceClassification passes none).
+using phi3_features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                                task::sequence_classification>;
 
 using phi3_family = llama_like_family<"phi3", phi3_config, &phi3_config_from_json,
                                       decoder_block<phi3_names::layer, phi3_attention, phi3_mlp>,
