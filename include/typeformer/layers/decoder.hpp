@@ -179,14 +179,14 @@ struct rotary_spec {
     double attention_factor = 1;  ///< sin and cos scaled by this (longrope's mscale)
 };
 
-/// inv_freq as Transformers computes it, in float32: 1 / θ^(float(2i) / dims).
+/// inv_freq as Transformers computes it, in float32: 1 / (divisor_i · θ^(float(2i) / dims)),
+/// divisor_i from `divisors` (Phi-3's factors) or 1.
 inline std::vector<float> rotary_inv_freq(const rotary_spec& r, const std::vector<double>& divisors) {
     std::vector<float> f(static_cast<std::size_t>(r.dims / 2));
     for (std::size_t i = 0; i < f.size(); ++i) {
         const float e = static_cast<float>(2 * i) / static_cast<float>(r.dims);
-        float v = static_cast<float>(1.0 / std::pow(r.base, static_cast<double>(e)));
-        if (!divisors.empty()) v = static_cast<float>(1.0 / (static_cast<double>(divisors[i]) * std::pow(r.base, static_cast<double>(e))));
-        f[i] = v;
+        const double divisor = divisors.empty() ? 1.0 : divisors[i];
+        f[i] = static_cast<float>(1.0 / (divisor * std::pow(r.base, static_cast<double>(e))));
     }
     return f;
 }
@@ -277,7 +277,7 @@ struct decoder_context {
             const rotary_spec r = c.rotary();
             if (r.dims > 0) {
                 auto guard = b.scope("rotary_emb");
-                rotary_tables(b, r, s[slot<"position_ids">{}], ids, mask, t);
+                rotary_tables(b, r, s[slot<"position_ids">{}], t);
             }
         }
         if constexpr (requires { c.alibi(); }) {
@@ -297,26 +297,22 @@ struct decoder_context {
 private:
     template <Backend B>
     static void rotary_tables(B& b, const rotary_spec& r, const typename B::value& position_ids,
-                              const typename B::value& ids, const typename B::value& mask,
                               decoder_tables<typename B::value>& t) {
-        auto freq_const = [&](const std::vector<float>& f) { return b.constant_f32(f); };  // [R/2]
         auto pos = b.unsqueeze(b.cast(position_ids, dtype::f32), {-1});  // [.., S, 1]
         if (r.position_scale != 1.0) pos = b.div(pos, b.scalar(static_cast<float>(r.position_scale)));
-        auto inv = freq_const(rotary_inv_freq(r, r.inv_freq_divisors));
+        auto inv = b.constant_f32(rotary_inv_freq(r, r.inv_freq_divisors));  // [R/2]
         if (!r.long_inv_freq_divisors.empty()) {
             // Phi-3 "su"/"yarn" (Transformers 4.41): the long factors when
             // max(position_ids) + 1 > original_max_position_embeddings, i.e.
             // when any position of this call is >= the original context (over
             // the whole batch, per forward call: a cache keeps its keys as
             // they were rotated), chosen at run time
-            auto inv_long = freq_const(rotary_inv_freq(r, r.long_inv_freq_divisors));
+            auto inv_long = b.constant_f32(rotary_inv_freq(r, r.long_inv_freq_divisors));
             auto beyond = b.cast(b.less(b.constant_i64({r.original_max_positions - 1}),
                                         b.reshape(position_ids, {1, -1})), dtype::f32);           // [1, B·S]
             auto use_long = b.cast(b.less(b.scalar(0.f), b.reduce_mean(beyond, -1)), dtype::f32);  // [1]
             inv = b.add(b.mul(inv_long, use_long), b.mul(inv, b.sub(b.scalar(1.f), use_long)));
         }
-        (void)ids;
-        (void)mask;
         auto angles = b.mul(pos, inv);  // [.., S, R/2]
         t.sin = b.sin(angles);
         t.cos = b.cos(angles);
