@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/decoders.sh: decoder benchmarks (issue #4), side by side in one run:
+# bench/decoders.sh: decoder benchmarks, side by side in one run:
 #  1. export time and peak memory of `typeformer-export --feature causal-lm-with-past
 #     --no-validate` next to `cp` (+ sync) of the checkpoint, and
 #  2. greedy decoding at batch 1 through ONNX Runtime on the exported with-past

@@ -86,9 +86,12 @@ onnx_bytes=$(stat -c %s "$out/export-out/model.onnx")
 rm -rf "$out/export-out" "$out/cp-out" "$out/export-validated"
 
 # -- compile time and memory of the exporter's translation units --------------
-echo "== compiling tools/export/bert.cpp and tools/export/main.cpp (the build's exact commands, object to a temp file)"
+# bert: the BERT family's unit in the families library (every BERT feature);
+# main: the command line (tools/export/main.cpp)
+echo "== compiling the BERT family's unit and tools/export/main.cpp (the build's exact commands, object to a temp file)"
+declare -A unit_source=([bert]="$build/typeformer_families_families/bert.cpp" [main]="$repo/tools/export/main.cpp")
 for unit in bert main; do
-  python3 - "$build/compile_commands.json" "$repo/tools/export/$unit.cpp" "$tmp/$unit.o" >"$tmp/cc_$unit" <<'EOF'
+  python3 - "$build/compile_commands.json" "${unit_source[$unit]}" "$tmp/$unit.o" >"$tmp/cc_$unit" <<'EOF'
 import json, shlex, sys
 db, src, obj = sys.argv[1:]
 for e in json.load(open(db)):
@@ -152,7 +155,7 @@ val_s=$(median validate 1); val_kb=$(median validate 2)
   echo "| export with validation | $val_s s, peak RSS $(calc "%.0f MB" "$val_kb * 1024 / 1e6") | time $(calc "%.1fx" "$val_s / $cp_s") cp; RSS $(calc "%.2fx" "$val_kb * 1024 / $model_bytes") model size |"
   for unit in bert main; do
     read -r s kb <"$tmp/compile_$unit"
-    echo "| compile tools/export/$unit.cpp | $s s, peak $(calc "%.0f MB" "$kb * 1024 / 1e6") | |"
+    echo "| compile ${unit_source[$unit]#"$build/"} | $s s, peak $(calc "%.0f MB" "$kb * 1024 / 1e6") | |"
   done
   if ((have_bench)); then
     while read -r batch ref ort; do

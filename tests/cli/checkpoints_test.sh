@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The exporter on every checkpoint layout (issue #5), as a user runs it.
+# The exporter on every checkpoint layout, as a user runs it.
 #   checkpoints_test.sh EXPORTER LAYOUT_FIXTURES CASE
 # Fixtures: tools/fixtures/layouts.py -> tests/fixtures_layouts/.
 set -u

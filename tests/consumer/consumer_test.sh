@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Install typeformer into a fresh prefix, build tests/consumer against it with
-# find_package(typeformer), and run it on a fixture.
+# find_package(typeformer) (and ONNX Runtime where this build found it), run
+# it on a fixture, and export the fixture with the exporter it made with
+# typeformer_add_families.
 #   consumer_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 src=$1 build=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+ort_dir=$(sed -n 's/^onnxruntime_DIR:[A-Z]*=//p' "$build/CMakeCache.txt")
 cmake -S "$src/tests/consumer" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+      -DCMAKE_PREFIX_PATH="$tmp/prefix" -Donnxruntime_DIR="$ort_dir" >/dev/null
 cmake --build "$tmp/build" >/dev/null
 "$tmp/build/consumer" "$src/tests/fixtures/bert/default"
+"$tmp/build/consumer_export" "$src/tests/fixtures/bert/default" "$tmp/out"
+test -f "$tmp/out/model.onnx"

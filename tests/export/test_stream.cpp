@@ -7,8 +7,7 @@
 #include <random>
 #include <sstream>
 
-#include "typeformer/export/export.hpp"
-#include "typeformer/models/bert.hpp"
+#include "typeformer/export/registry.hpp"
 
 namespace tf = typeformer;
 namespace fs = std::filesystem;
@@ -17,10 +16,14 @@ namespace {
 
 fs::path fixture(const char* feature) { return fs::path(TYPEFORMER_FIXTURES) / "bert" / feature; }
 
-template <class Task>
-void expect_stream_equals_memory(const fs::path& dir, const tf::checkpoint& ck) {
-    const auto cfg = tf::bert_family::load(tf::config_reader(tf::config_reader::load(dir / "config.json"), "c"));
-    auto g = tf::build_graph<tf::bert_family, Task>(cfg, ck, 17, dir.string());
+/// The BERT fixture's config, as bert reads it.
+tf::loaded_config bert_config(const fs::path& dir) {
+    return tf::find_family("bert")->load(tf::config_reader(tf::config_reader::load(dir / "config.json"), "c"));
+}
+
+void expect_stream_equals_memory(std::string_view feature, const fs::path& dir, const tf::checkpoint& ck) {
+    const auto cfg = bert_config(dir);
+    auto g = cfg.family->require(feature).build(cfg, ck, 17, dir.string());
     tf::check_onnx_skeleton(g.model, g.initializers);
     std::ostringstream out;
     ASSERT_TRUE(tf::write_onnx(out, g.model, g.initializers));
@@ -37,7 +40,7 @@ void expect_stream_equals_memory(const fs::path& dir, const tf::checkpoint& ck) 
 TEST(write_onnx, streamed_file_is_the_in_memory_model) {
     auto ck = tf::checkpoint::open(fixture("masked-lm"));
     ck.set_base_prefix("bert");
-    expect_stream_equals_memory<tf::task::masked_lm>(fixture("masked-lm"), ck);
+    expect_stream_equals_memory("masked-lm", fixture("masked-lm"), ck);
 }
 
 TEST(write_onnx, f16_checkpoint_is_converted_chunk_by_chunk) {
@@ -66,7 +69,7 @@ TEST(write_onnx, f16_checkpoint_is_converted_chunk_by_chunk) {
     auto ck = tf::checkpoint::open(dir);
     ck.set_base_prefix("bert");
     EXPECT_EQ(ck.find("bert.embeddings.word_embeddings.weight")->type, tf::dtype::f16);
-    expect_stream_equals_memory<tf::task::question_answering>(dir, ck);
+    expect_stream_equals_memory("question-answering", dir, ck);
     fs::remove_all(dir);
 }
 
@@ -114,9 +117,9 @@ TEST(write_onnx_external, loads_from_another_folder_and_runs_like_the_single_fil
     // holds exactly the tensors
     auto ck = tf::checkpoint::open(fixture("masked-lm"));
     ck.set_base_prefix("bert");
-    const auto cfg =
-        tf::bert_family::load(tf::config_reader(tf::config_reader::load(fixture("masked-lm") / "config.json"), "c"));
-    auto g = tf::build_graph<tf::bert_family, tf::task::masked_lm>(cfg, ck, 17, "m");
+    const auto cfg = bert_config(fixture("masked-lm"));
+    const auto& masked_lm = cfg.family->require("masked-lm");
+    auto g = masked_lm.build(cfg, ck, 17, "m");
     const auto root = fs::temp_directory_path() / ("typeformer_ext_" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root / "elsewhere");
@@ -152,7 +155,7 @@ TEST(write_onnx_external, loads_from_another_folder_and_runs_like_the_single_fil
 
     const auto cwd = fs::current_path();
     fs::current_path(root / "elsewhere");
-    const auto inputs = tf::make_inputs<tf::model_of<tf::bert_family, tf::task::masked_lm>>(cfg.shape(), {});
+    const auto inputs = masked_lm.make_inputs(cfg, {}, 42);
     tf::ort_runner external(fs::path("../out/model.onnx")), single(root / "out" / "single.onnx");
     const auto a = external.run(inputs), b = single.run(inputs);
     fs::current_path(cwd);

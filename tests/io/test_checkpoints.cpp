@@ -1,4 +1,4 @@
-// Checkpoint layouts (issue #5): sharded safetensors, f16/bf16, PyTorch .bin
+// Checkpoint layouts: sharded safetensors, f16/bf16, PyTorch .bin
 // (zip and legacy, sharded, non-contiguous), tied weights under either name,
 // and the restricted pickle reader refusing what a state dict does not need.
 // Fixtures: tools/fixtures/layouts.py -> tests/fixtures_layouts/.
@@ -14,7 +14,6 @@
 #include "typeformer/io/pickle.hpp"
 #include "typeformer/io/pytorch.hpp"
 #include "typeformer/io/zip.hpp"
-#include "typeformer/models/bert.hpp"
 #include "../models/harness.hpp"
 
 namespace fs = std::filesystem;
@@ -35,18 +34,8 @@ std::string error_of(auto&& f) {
 
 std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
-/// The checkpoint of a layout fixture, ready for bert (prefix and ties).
-tf::checkpoint open_layout(const fs::path& dir, const tf::bert_family::config& cfg) {
-    auto ck = tf::checkpoint::open(dir);
-    ck.set_base_prefix("bert");
-    tf::tie_weights<tf::bert_family>(cfg, ck);
-    return ck;
-}
-
-tf::bert_family::config config_of(const fs::path& dir) {
-    const auto json = tf::config_reader::load(dir / "config.json");
-    return tf::bert_family::load(tf::config_reader(json, (dir / "config.json").string()));
-}
+/// A layout fixture (a BERT) loaded as the exporter loads it: prefix and ties set.
+tf::loaded_model open_layout(const fs::path& dir) { return load_fixture("bert", dir); }
 
 }  // namespace
 
@@ -57,24 +46,25 @@ class layout : public testing::TestWithParam<std::string> {};
 TEST_P(layout, reference_matches_transformers_and_onnxruntime) {
     const auto dir = layouts() / GetParam();
     ASSERT_TRUE(fs::exists(dir)) << dir << ": run tools/fixtures/layouts.py";
-    const auto cfg = config_of(dir);
-    auto ck = open_layout(dir, cfg);
+    const auto m = open_layout(dir);
+    const auto& f = m.family().require("masked-lm");
     const auto io = tf::safetensors_file::open(dir / "io.safetensors");
     const auto inputs = fixture_tensors(io, "input.");
     const auto expected = fixture_tensors(io, "output.");
-    using Task = tf::task::masked_lm;
-    const auto got = tf::reference_outputs<tf::bert_family, Task>(cfg, ck, inputs);
+    const auto got = f.reference(m.config, m.weights, inputs, nullptr);
     EXPECT_LE(tf::max_abs_diff(got.at("logits"), expected.at("logits")), 1e-5) << GetParam();
 
     // the export reads the same tensors (converted to float32 while written) and ONNX Runtime agrees
-    auto built = tf::build_onnx<tf::bert_family, Task>(cfg, ck, tf::default_opset, dir.string());
+    auto built = f.build(m.config, m.weights, tf::default_opset, dir.string());
     for (const auto& u : built.params.unused) ADD_FAILURE() << "unused " << u;
+    auto model = tf::materialize(std::move(built));
+    tf::check_onnx(model);
     std::string bytes;
-    ASSERT_TRUE(built.proto.SerializeToString(&bytes));
+    ASSERT_TRUE(model.SerializeToString(&bytes));
     tf::ort_runner ort(bytes, 1);
-    const auto feeds = tf::make_inputs<tf::model_of<tf::bert_family, Task>>(cfg.shape(), {3, 9, 3}, 7);
+    const auto feeds = f.make_inputs(m.config, {3, 9, 3}, 7);
     EXPECT_LE(tf::max_abs_diff(ort.run(feeds).at("logits"),
-                               tf::reference_outputs<tf::bert_family, Task>(cfg, ck, feeds).at("logits")),
+                               f.reference(m.config, m.weights, feeds, nullptr).at("logits")),
               1e-5);
 }
 
@@ -85,21 +75,20 @@ INSTANTIATE_TEST_SUITE_P(checkpoints, layout,
                          test_name);
 
 TEST(checkpoints, layouts_are_named_and_dtypes_kept_as_stored) {
-    const auto cfg = config_of(layouts() / "pytorch-bin");
-    EXPECT_EQ(open_layout(layouts() / "sharded-safetensors", cfg).layout(), "sharded safetensors (4 files)");
-    EXPECT_EQ(open_layout(layouts() / "sharded-bin", cfg).layout(), "sharded pytorch zip (4 files)");
-    EXPECT_EQ(open_layout(layouts() / "pytorch-bin", cfg).layout(), "pytorch zip");
-    EXPECT_EQ(open_layout(layouts() / "pytorch-bin-legacy", cfg).layout(), "pytorch legacy");
-    const auto f16 = open_layout(layouts() / "f16-safetensors", cfg);
+    EXPECT_EQ(open_layout(layouts() / "sharded-safetensors").weights.layout(), "sharded safetensors (4 files)");
+    EXPECT_EQ(open_layout(layouts() / "sharded-bin").weights.layout(), "sharded pytorch zip (4 files)");
+    EXPECT_EQ(open_layout(layouts() / "pytorch-bin").weights.layout(), "pytorch zip");
+    EXPECT_EQ(open_layout(layouts() / "pytorch-bin-legacy").weights.layout(), "pytorch legacy");
+    const auto f16 = std::move(open_layout(layouts() / "f16-safetensors").weights);
     EXPECT_EQ(f16.stored_dtypes(), "F16");
     EXPECT_EQ(f16.find("bert.embeddings.word_embeddings.weight")->type, tf::dtype::f16);
-    EXPECT_EQ(open_layout(layouts() / "bf16-pytorch-bin", cfg).stored_dtypes(), "BF16");
+    EXPECT_EQ(open_layout(layouts() / "bf16-pytorch-bin").weights.stored_dtypes(), "BF16");
 }
 
 TEST(checkpoints, tied_weights_resolve_under_either_name) {
-    const auto cfg = config_of(layouts() / "tied-head-only");
+    const auto tied = open_layout(layouts() / "tied-head-only");
     // stored under the head's name only: the embedding is found through the tie
-    auto head_only = open_layout(layouts() / "tied-head-only", cfg);
+    const auto& head_only = tied.weights;
     EXPECT_EQ(head_only.find("bert.embeddings.word_embeddings.weight"), nullptr);
     std::string used;
     const auto* t = tf::resolve(head_only, {"bert.embeddings.word_embeddings.weight", "", {64, 16}}, &used);
@@ -109,11 +98,11 @@ TEST(checkpoints, tied_weights_resolve_under_either_name) {
     auto untied = tf::checkpoint::open(layouts() / "tied-head-only");
     untied.set_base_prefix("bert");
     EXPECT_NE(error_of([&] {
-                  tf::build_graph<tf::bert_family, tf::task::default_>(cfg, untied, 17, "tied-head-only");
+                  tied.family().require("default").build(tied.config, untied, 17, "tied-head-only");
               }).find("missing tensor bert.embeddings.word_embeddings.weight"),
               std::string::npos);
     // stored twice (torch.save keeps both names): both views share the same bytes
-    auto both = open_layout(layouts() / "pytorch-bin", cfg);
+    const auto both = std::move(open_layout(layouts() / "pytorch-bin").weights);
     ASSERT_NE(both.find("cls.predictions.decoder.weight"), nullptr);
     EXPECT_EQ(both.find("cls.predictions.decoder.weight")->bytes.data(),
               both.find("bert.embeddings.word_embeddings.weight")->bytes.data());
@@ -322,10 +311,9 @@ TEST(dtype, float_to_half_round_trips_every_half_and_rounds_to_nearest_even) {
 
 TEST(dtype, fp16_export_stores_half_weights_and_outputs) {
     const auto dir = layouts() / "pytorch-bin";
-    const auto cfg = config_of(dir);
-    auto ck = open_layout(dir, cfg);
-    using Task = tf::task::masked_lm;
-    auto built = tf::build_graph<tf::bert_family, Task>(cfg, ck, tf::default_opset, dir.string());
+    const auto m = open_layout(dir);
+    const auto& f = m.family().require("masked-lm");
+    auto built = f.build(m.config, m.weights, tf::default_opset, dir.string());
     tf::to_fp16(built.model, built.initializers);
     for (const auto& s : built.initializers) EXPECT_EQ(s.stored, tf::dtype::f16) << s.name;
     tf::check_onnx_skeleton(built.model, built.initializers);
@@ -334,9 +322,9 @@ TEST(dtype, fp16_export_stores_half_weights_and_outputs) {
     std::string bytes;
     ASSERT_TRUE(model.SerializeToString(&bytes));
     tf::ort_runner ort(bytes, 1);
-    const auto feeds = tf::make_inputs<tf::model_of<tf::bert_family, Task>>(cfg.shape(), {3, 9, 3}, 7);
-    auto rounded = tf::fp16_rounded_weights<tf::bert_family, Task>(cfg, ck);
-    const auto ref = tf::reference_outputs<tf::bert_family, Task>(cfg, ck, feeds, &rounded);
+    const auto feeds = f.make_inputs(m.config, {3, 9, 3}, 7);
+    auto rounded = f.fp16_weights(m.config, m.weights);
+    const auto ref = f.reference(m.config, m.weights, feeds, &rounded);
     const double d = tf::max_abs_diff(ort.run(feeds).at("logits"), ref.at("logits"));
     EXPECT_LE(d, tf::fp16_atol);
     EXPECT_GT(d, 0.0);  // the outputs really are float16
@@ -395,7 +383,6 @@ TEST(hub, the_cached_snapshot_loads_through_symlinks) {
     for (const auto& e : fs::directory_iterator(layouts() / "sharded-safetensors"))
         fs::create_symlink(e.path(), snap / e.path().filename());
     const auto dir = tf::find_in_hub_cache("tiny", "main", cache);
-    const auto cfg = config_of(dir);
-    EXPECT_EQ(open_layout(dir, cfg).layout(), "sharded safetensors (4 files)");
+    EXPECT_EQ(open_layout(dir).weights.layout(), "sharded safetensors (4 files)");
     fs::remove_all(cache);
 }

@@ -1,14 +1,23 @@
-// tests/models/harness.hpp: one family, every feature, against the real reference.
+// tests/models/harness.hpp: a family's features against the real reference.
 //
-// For each (family, feature) fixture made by tools/fixtures/generate.py:
+// The families are the exporter's own (the typeformer_families library, each
+// compiled once), reached through their handles. For each (model_type,
+// feature) fixture made by tools/fixtures/generate.py:
 //  1. the reference pass on the fixture's inputs matches Transformers'
-//     outputs (max abs diff <= 1e-5);
-//  2. the ONNX export passes the checker with full shape inference, at the
-//     lowest and the default opset, with the legacy input/output names and
-//     named dynamic axes;
-//  3. ONNX Runtime on the exported graph matches the reference pass within
-//     the architecture's atol at shapes the fixture never used (batch 3 x
-//     sequence 9, and batch 1 x sequence 1).
+//     outputs (max abs diff <= 1e-5); for a with-past feature the inputs are
+//     new tokens after the cache of a real prefix, one row left-padded, and
+//     the grown cache (present.*) is compared too;
+//  2. the export passes the checker with full shape inference at the lowest
+//     and the default opset, with the declared input and output names in
+//     order (the cache expanded: past_key_values.{i}.key/.value,
+//     present.{i}.key/.value) and named dynamic axes;
+//  3. ONNX Runtime matches the reference pass within the family's atol at
+//     shapes the fixture never used (decoders: past lengths 0, the first
+//     step, and non-zero too).
+// And generation: greedy decoding through ONNX Runtime on the
+// causal-lm-with-past graph, feeding present back as past, gives the tokens
+// Transformers' generate() gave, with the logits within atol at every step
+// (and the reference pass's within 1e-5).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,8 +25,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "typeformer/export/export.hpp"
+#include "typeformer/export/registry.hpp"
 #include "typeformer/io/safetensors.hpp"
 
 namespace tf = typeformer;
@@ -46,101 +57,177 @@ inline tf::tensor_map fixture_tensors(const tf::safetensors_file& f, std::string
     return out;
 }
 
-template <class F, class Task>
-void check_against_transformers() {
-    using model = tf::model_of<F, Task>;
-    const auto dir = fixture_dir(F::model_type, Task::name);
+/// A registered family; the test fails (and the caller returns) when there is none.
+inline const tf::family_handle& registered(std::string_view model_type) {
+    const auto* f = tf::find_family(model_type);
+    if (!f) throw std::runtime_error("model_type " + std::string(model_type) + " is not registered");
+    return *f;
+}
+
+/// The typed config behind a loaded one (the test knows the family's config type).
+template <class C>
+const C& typed_config(const tf::loaded_config& c) {
+    return *static_cast<const C*>(c.config.get());
+}
+
+/// `c` with its config replaced by `edited` (same family): to run a fixture's
+/// weights under a changed setting.
+template <class C>
+tf::loaded_config with_config(const tf::loaded_config& c, C edited) {
+    return {std::make_shared<const C>(std::move(edited)), c.family};
+}
+
+/// A fixture folder loaded as the exporter loads a checkpoint.
+inline tf::loaded_model load_fixture(std::string_view model_type, const std::filesystem::path& dir) {
+    return tf::load_model(registered(model_type), dir, tf::config_reader::load(dir / "config.json"));
+}
+
+/// The model of (model_type, feature) built in memory, checked with full
+/// shape inference, serialized for ONNX Runtime.
+inline std::string onnx_bytes(const tf::loaded_model& m, const tf::feature_handle& f, int opset,
+                              const std::filesystem::path& dir, onnx::GraphProto* graph = nullptr) {
+    auto model = tf::materialize(f.build(m.config, m.weights, opset, dir.string()));
+    tf::check_onnx(model);
+    if (graph) *graph = model.graph();
+    std::string bytes;
+    if (!model.SerializeToString(&bytes)) throw std::runtime_error("cannot serialize the model");
+    return bytes;
+}
+
+/// The graph's inputs or outputs against the declared ones: names in order, named axes.
+template <class Values>
+void expect_io(const Values& got, const std::vector<tf::io_name>& want, std::string_view what) {
+    ASSERT_EQ(got.size(), static_cast<int>(want.size())) << what;
+    for (int k = 0; k < got.size(); ++k) {
+        const auto& [name, axes] = want[static_cast<std::size_t>(k)];
+        EXPECT_EQ(got.Get(k).name(), name) << what << " " << k;
+        const auto& shape = got.Get(k).type().tensor_type().shape();
+        ASSERT_EQ(shape.dim_size(), static_cast<int>(axes.size())) << name;
+        EXPECT_EQ(shape.dim(0).dim_param(), axes[0] == "batch * num_heads" ? axes[0] : "batch") << name;
+        for (int d = 0; d < shape.dim_size(); ++d) {
+            const auto& a = axes[static_cast<std::size_t>(d)];
+            if (a.empty()) continue;  // an output axis the graph computes
+            if (tf::static_extent(a) >= 0) EXPECT_EQ(shape.dim(d).dim_value(), tf::static_extent(a)) << name;
+            else EXPECT_EQ(shape.dim(d).dim_param(), a) << name << " axis " << d;
+        }
+    }
+}
+
+/// 1-3 above for the fixture in `dir` (default: tests/fixtures/<model_type>/<feature>).
+inline void check_fixture(std::string_view model_type, std::string_view feature, std::filesystem::path dir = {}) {
+    if (dir.empty()) dir = fixture_dir(model_type, feature);
     ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py";
-    const auto json = tf::config_reader::load(dir / "config.json");
-    const auto cfg = F::load(tf::config_reader(json, (dir / "config.json").string()));
-    auto ck = tf::checkpoint::open(dir);
-    ck.set_base_prefix(std::string(F::base_prefix));
+    const auto m = load_fixture(model_type, dir);
+    const auto& family = m.family();
+    const auto& f = family.require(feature);
     const auto io = tf::safetensors_file::open(dir / "io.safetensors");
     const auto inputs = fixture_tensors(io, "input.");
     const auto expected = fixture_tensors(io, "output.");
     ASSERT_FALSE(expected.empty());
 
     // 1. reference pass vs Transformers
-    const auto got = tf::reference_outputs<F, Task>(cfg, ck, inputs);
+    tf::weight_cache weights;
+    const auto got = f.reference(m.config, m.weights, inputs, &weights);
     ASSERT_EQ(got.size(), expected.size());
     for (const auto& [name, want] : expected) {
         ASSERT_TRUE(got.contains(name)) << "no output " << name;
-        const double d = tf::max_abs_diff(got.at(name), want);
-        EXPECT_LE(d, 1e-5) << F::model_type << "/" << Task::name << " output " << name << " vs Transformers";
+        EXPECT_LE(tf::max_abs_diff(got.at(name), want), 1e-5)
+            << model_type << "/" << feature << " output " << name << " vs Transformers";
     }
 
-    // 2 and 3. export, check, run in ONNX Runtime at other shapes
+    // 2 and 3. export, check names and axes, run in ONNX Runtime at other shapes
+    const auto sizes = family.has_cache()
+                           ? std::vector<tf::axis_sizes>{{3, 9, 3, 5}, {1, 1, 1, 0}, {2, 17, 4, 3}, {2, 4, 1, 0}, {1, 1, 1, 12}}
+                           : std::vector<tf::axis_sizes>{{3, 9, 3}, {1, 1, 1}, {2, 17, 4}};
     for (int opset : {tf::min_opset, tf::default_opset}) {
-        auto built = tf::build_onnx<F, Task>(cfg, ck, opset, dir.string());
-        const auto& g = built.proto.graph();
-        // inputs and outputs: names, order and named axes as declared
-        std::vector<std::string> in_names, out_names;
-        std::vector<std::vector<std::string_view>> in_axes;
-        tf::for_each_type(typename model::inputs{}, [&]<class I>() {
-            in_names.emplace_back(I::name);
-            in_axes.emplace_back(I::axes_type::names.begin(), I::axes_type::names.end());
-        });
-        tf::for_each_type(typename model::outputs{}, [&]<class O>() { out_names.emplace_back(O::name); });
-        ASSERT_EQ(g.input_size(), static_cast<int>(in_names.size()));
-        for (int k = 0; k < g.input_size(); ++k) {
-            EXPECT_EQ(g.input(k).name(), in_names[static_cast<std::size_t>(k)]);
-            const auto& shape = g.input(k).type().tensor_type().shape();
-            const auto& want = in_axes[static_cast<std::size_t>(k)];
-            EXPECT_EQ(shape.dim(0).dim_param(), "batch");
-            EXPECT_NE(std::find(want.begin(), want.end(), "sequence"), want.end()) << in_names[static_cast<std::size_t>(k)];
-            ASSERT_EQ(shape.dim_size(), static_cast<int>(want.size())) << in_names[static_cast<std::size_t>(k)];
-            for (int d = 0; d < shape.dim_size(); ++d) {
-                const auto a = want[static_cast<std::size_t>(d)];
-                if (tf::static_extent(a) >= 0) EXPECT_EQ(shape.dim(d).dim_value(), tf::static_extent(a));
-                else EXPECT_EQ(shape.dim(d).dim_param(), a) << in_names[static_cast<std::size_t>(k)] << " axis " << d;
-            }
-        }
-        ASSERT_EQ(g.output_size(), static_cast<int>(out_names.size()));
-        for (int k = 0; k < g.output_size(); ++k) {
-            EXPECT_EQ(g.output(k).name(), out_names[static_cast<std::size_t>(k)]);
-            EXPECT_EQ(g.output(k).type().tensor_type().shape().dim(0).dim_param(), "batch");
-        }
-        std::string bytes;
-        ASSERT_TRUE(built.proto.SerializeToString(&bytes));
-        tf::ort_runner ort(bytes, 1);
-        for (tf::axis_sizes n : {tf::axis_sizes{3, 9, 3}, tf::axis_sizes{1, 1, 1}, tf::axis_sizes{2, 17, 4}}) {
-            const auto feeds = tf::make_inputs<model>(cfg.shape(), n, 7);
-            const auto ref = tf::reference_outputs<F, Task>(cfg, ck, feeds);
+        onnx::GraphProto g;
+        tf::ort_runner ort(onnx_bytes(m, f, opset, dir, &g), 1);
+        expect_io(g.input(), f.inputs(m.config), "inputs");
+        expect_io(g.output(), f.outputs(m.config), "outputs");
+        for (const auto& n : sizes) {
+            const auto feeds = f.make_inputs(m.config, n, 7);
+            const auto ref = f.reference(m.config, m.weights, feeds, &weights);
             const auto onnx = ort.run(feeds);
             ASSERT_EQ(onnx.size(), ref.size());
             for (const auto& [name, want] : ref) {
-                ASSERT_TRUE(onnx.contains(name));
-                EXPECT_LE(tf::max_abs_diff(onnx.at(name), want), F::atol)
-                    << F::model_type << "/" << Task::name << " opset " << opset << " output " << name << " at batch "
-                    << n.batch << " sequence " << n.sequence;
+                ASSERT_TRUE(onnx.contains(name)) << name;
+                EXPECT_LE(tf::max_abs_diff(onnx.at(name), want), family.atol)
+                    << model_type << "/" << feature << " opset " << opset << " output " << name << " at batch "
+                    << n.batch << " sequence " << n.sequence << " past " << n.past;
             }
         }
     }
 }
 
-/// Run check_against_transformers for the task named `feature`.
-template <class F>
-void check_feature(std::string_view feature) {
-    bool found = false;
-    tf::for_each_type(typename F::features{}, [&]<class Task>() {
-        if (Task::name == feature) {
-            found = true;
-            check_against_transformers<F, Task>();
+/// Greedy generation through the causal-lm-with-past graph vs the fixture's generate().
+inline void check_generation(std::string_view model_type) {
+    const auto dir = fixture_dir(model_type, "causal-lm-with-past");
+    ASSERT_TRUE(std::filesystem::exists(dir / "generate.safetensors")) << dir << ": run tools/fixtures/generate.py";
+    const auto m = load_fixture(model_type, dir);
+    const auto& f = m.family().require("causal-lm-with-past");
+    const double atol = m.family().atol;
+    const auto gen = fixture_tensors(tf::safetensors_file::open(dir / "generate.safetensors"), "gen.");
+    const auto& prompt = gen.at("prompt").i;
+    const auto& sequences = gen.at("sequences").i;
+    const auto& logits = gen.at("logits").f;  // [N, B, V]
+    const auto B = prompt.shape()[0], P = prompt.shape()[1], N = logits.shape()[0], V = logits.shape()[2];
+
+    tf::ort_runner ort(onnx_bytes(m, f, tf::default_opset, dir), 1);
+    const bool takes_positions = std::find(ort.input_names().begin(), ort.input_names().end(), "position_ids") !=
+                                 ort.input_names().end();
+
+    // the first step: the prompt and an empty past (length 0), as make_inputs spells it
+    auto feeds = f.make_inputs(m.config, {.batch = static_cast<std::int64_t>(B), .sequence = 1, .past = 0}, 7);
+    feeds.insert_or_assign("input_ids", tf::eval_value(xt::xarray<std::int64_t>(prompt)));
+    tf::weight_cache weights;
+    std::size_t length = P;
+    for (std::size_t step = 0; step < N; ++step) {
+        const std::size_t S = feeds.at("input_ids").i.shape()[1];
+        feeds.insert_or_assign("attention_mask", tf::eval_value(xt::xarray<std::int64_t>(xt::ones<std::int64_t>({B, length}))));
+        if (takes_positions) {
+            xt::xarray<std::int64_t> pos = xt::zeros<std::int64_t>({B, S});
+            for (std::size_t b = 0; b < B; ++b)
+                for (std::size_t s = 0; s < S; ++s) pos(b, s) = static_cast<std::int64_t>(length - S + s);
+            feeds.insert_or_assign("position_ids", tf::eval_value(std::move(pos)));
         }
-    });
-    ASSERT_TRUE(found) << feature;
+        const auto out = ort.run(feeds);
+        const auto ref = f.reference(m.config, m.weights, feeds, &weights);
+        const auto& l = out.at("logits").f;  // [B, S, V]
+        xt::xarray<std::int64_t> next = xt::zeros<std::int64_t>({B, std::size_t{1}});
+        for (std::size_t b = 0; b < B; ++b) {
+            double worst = 0, worst_ref = 0;
+            std::size_t best = 0;
+            for (std::size_t v = 0; v < V; ++v) {
+                const float x = l(b, S - 1, v);
+                worst = std::max(worst, std::abs(static_cast<double>(x) - logits(step, b, v)));
+                worst_ref = std::max(worst_ref, std::abs(static_cast<double>(ref.at("logits").f(b, S - 1, v)) - logits(step, b, v)));
+                if (x > l(b, S - 1, best)) best = v;
+            }
+            EXPECT_LE(worst, atol) << model_type << ": ONNX Runtime logits at step " << step << " row " << b;
+            EXPECT_LE(worst_ref, 1e-5) << model_type << ": reference logits at step " << step << " row " << b;
+            ASSERT_EQ(static_cast<std::int64_t>(best), sequences(b, P + step))
+                << model_type << ": token at step " << step << " row " << b;
+            next(b, 0) = static_cast<std::int64_t>(best);
+        }
+        // the next step: the chosen tokens, present as past
+        feeds.insert_or_assign("input_ids", tf::eval_value(std::move(next)));
+        for (const auto& [name, v] : out)
+            if (name.starts_with("present.")) feeds.insert_or_assign("past_key_values." + name.substr(8), v);
+        ++length;
+    }
 }
 
-/// Feature names of a family, for INSTANTIATE_TEST_SUITE_P.
-template <class F>
-std::vector<std::string> feature_names() {
-    std::vector<std::string> v;
-    tf::for_each_type(typename F::features{}, [&]<class Task>() { v.emplace_back(Task::name); });
-    return v;
-}
-
+/// Test names: "pytorch_bin".
 inline std::string test_name(const testing::TestParamInfo<std::string>& info) {
     std::string s = info.param;
+    for (auto& c : s)
+        if (c == '-') c = '_';
+    return s;
+}
+
+/// Test names: "bert_masked_lm".
+inline std::string feature_test_name(const testing::TestParamInfo<std::pair<std::string, std::string>>& info) {
+    std::string s = info.param.first + "_" + info.param.second;
     for (auto& c : s)
         if (c == '-') c = '_';
     return s;

@@ -1,24 +1,13 @@
-// BigBird, every feature of the legacy table, against Transformers and ONNX
-// Runtime, in both attention regimes: the fixtures run block-sparse attention
-// (19 tokens, above the 14-token threshold of block_size 2 and one random
-// block) for default, sequence-classification, multiple-choice and
+// BigBird: the config's sparse settings and the switch between its two
+// attention regimes. Its feature fixtures (test_models.cpp) run block-sparse
+// attention (19 tokens, above the 14-token threshold of block_size 2 and one
+// random block) for default, sequence-classification, multiple-choice and
 // question-answering, the full-attention fallback (7 tokens) for masked-lm and
 // causal-lm, and attention_type "original_full" for token-classification; the
 // ONNX Runtime checks run one graph at 9 tokens (full) and 17 tokens (sparse).
 #include "typeformer/models/big_bird.hpp"
 
 #include "harness.hpp"
-
-class big_bird_feature : public testing::TestWithParam<std::string> {};
-TEST_P(big_bird_feature, matches_transformers_and_onnxruntime) { check_feature<tf::big_bird_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(big_bird, big_bird_feature, testing::ValuesIn(feature_names<tf::big_bird_family>()),
-                         test_name);
-
-TEST(big_bird, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::big_bird_family>(),
-              (std::vector<std::string>{"default", "masked-lm", "causal-lm", "sequence-classification",
-                                        "multiple-choice", "token-classification", "question-answering"}));
-}
 
 namespace {
 tf::big_bird_config fixture_config(std::string_view feature) {
@@ -27,11 +16,11 @@ tf::big_bird_config fixture_config(std::string_view feature) {
     return tf::big_bird_config_from_json(tf::config_reader(json, (dir / "config.json").string()));
 }
 
-/// last_hidden_state of the default fixture's model on `feeds`.
+/// last_hidden_state of the default fixture's model, read with `cfg`, on `feeds`.
 tf::eval_value hidden(const tf::big_bird_config& cfg, const tf::tensor_map& feeds) {
-    auto ck = tf::checkpoint::open(fixture_dir("big_bird", "default"));
-    ck.set_base_prefix("bert");
-    return tf::reference_outputs<tf::big_bird_family, tf::task::default_>(cfg, ck, feeds).at("last_hidden_state");
+    const auto m = load_fixture("big_bird", fixture_dir("big_bird", "default"));
+    const auto edited = with_config(m.config, cfg);
+    return m.family().require("default").reference(edited, m.weights, feeds, nullptr).at("last_hidden_state");
 }
 
 tf::tensor_map ones_input(std::size_t seq) {

@@ -1,21 +1,8 @@
-// BLOOM, every feature of the legacy table, against Transformers and ONNX
-// Runtime, and greedy generation through the with-past graph (BLOOM's cache
-// layout fed back as past).
+// BLOOM: config aliases and refusals, ALiBi slopes, and ONNX Runtime at a
+// long past (its features and generation: test_models.cpp).
 #include "typeformer/models/bloom.hpp"
 
-#include "decoder_harness.hpp"
-
-class bloom_feature : public testing::TestWithParam<std::string> {};
-TEST_P(bloom_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::bloom_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(bloom, bloom_feature, testing::ValuesIn(feature_names<tf::bloom_family>()), test_name);
-
-TEST(bloom, generates_as_transformers_does) { check_generation<tf::bloom_family>(); }
-
-TEST(bloom, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::bloom_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
-                                        "sequence-classification", "token-classification"}));
-}
+#include "harness.hpp"
 
 namespace {
 tf::bloom_config load(const nlohmann::json& j) { return tf::bloom_family::load(tf::config_reader(j, "config.json")); }
@@ -61,22 +48,14 @@ TEST(bloom, alibi_slopes_are_build_alibi_tensors) {
 // ALiBi grows with the position: ONNX Runtime against the reference pass at
 // a long past (and an empty one), far tighter than the legacy 1e-3.
 TEST(bloom, onnxruntime_matches_the_reference_at_a_long_past) {
-    using Task = tf::task::causal_lm_with_past;
-    using model = tf::model_of<tf::bloom_family, Task>;
     const auto dir = fixture_dir("bloom", "causal-lm-with-past");
-    const auto json = tf::config_reader::load(dir / "config.json");
-    const auto cfg = tf::bloom_family::load(tf::config_reader(json, (dir / "config.json").string()));
-    auto ck = tf::checkpoint::open(dir);
-    ck.set_base_prefix("transformer");
-    tf::tie_weights<tf::bloom_family>(cfg, ck);
-    auto built = tf::build_onnx<tf::bloom_family, Task>(cfg, ck, tf::default_opset, dir.string());
-    std::string bytes;
-    ASSERT_TRUE(built.proto.SerializeToString(&bytes));
-    tf::ort_runner ort(bytes, 1);
+    const auto m = load_fixture("bloom", dir);
+    const auto& f = m.family().require("causal-lm-with-past");
+    tf::ort_runner ort(onnx_bytes(m, f, tf::default_opset, dir), 1);
     tf::weight_cache weights;
     for (tf::axis_sizes n : {tf::axis_sizes{2, 9, 1, 120}, tf::axis_sizes{3, 64, 1, 0}}) {
-        const auto feeds = tf::make_inputs<model>(cfg, n, 11);
-        const auto ref = tf::reference_outputs<tf::bloom_family, Task>(cfg, ck, feeds, &weights);
+        const auto feeds = f.make_inputs(m.config, n, 11);
+        const auto ref = f.reference(m.config, m.weights, feeds, &weights);
         const auto onnx = ort.run(feeds);
         for (const auto& [name, want] : ref)
             EXPECT_LE(tf::max_abs_diff(onnx.at(name), want), 2e-5)

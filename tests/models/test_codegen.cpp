@@ -1,19 +1,7 @@
-// CodeGen, every feature of the legacy table, against Transformers and ONNX
-// Runtime, and greedy generation through the with-past graph.
+// CodeGen: its config rules (features and generation: test_models.cpp).
 #include "typeformer/models/codegen.hpp"
 
-#include "decoder_harness.hpp"
-
-class codegen_feature : public testing::TestWithParam<std::string> {};
-TEST_P(codegen_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::codegen_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(codegen, codegen_feature, testing::ValuesIn(feature_names<tf::codegen_family>()), test_name);
-
-TEST(codegen, generates_as_transformers_does) { check_generation<tf::codegen_family>(); }
-
-TEST(codegen, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::codegen_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past"}));
-}
+#include "harness.hpp"
 
 TEST(codegen, config_needs_heads_in_whole_shards) {
     const auto load = [](const char* text) {

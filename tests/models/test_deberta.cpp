@@ -1,28 +1,7 @@
-// DeBERTa, every feature of the legacy table, against Transformers and ONNX Runtime.
+// DeBERTa: config parsing and the variant its config picks (features: test_models.cpp).
 #include "typeformer/models/deberta.hpp"
 
 #include "harness.hpp"
-
-namespace {
-/// The family the fixture's config asks for: token_type_ids is an input iff type_vocab_size > 0.
-void check_deberta(const std::string& feature) {
-    const auto json = tf::config_reader::load(fixture_dir("deberta", feature) / "config.json");
-    tf::with_token_types<tf::deberta_family>(json.value("type_vocab_size", std::int64_t{0}),
-                                             [&]<class F>() { check_feature<F>(feature); });
-}
-}  // namespace
-
-class deberta_feature : public testing::TestWithParam<std::string> {};
-TEST_P(deberta_feature, matches_transformers_and_onnxruntime) { check_deberta(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(deberta, deberta_feature, testing::ValuesIn(feature_names<tf::deberta_family<false>>()),
-                         test_name);
-
-TEST(deberta, feature_table_is_the_legacy_one) {
-    const std::vector<std::string> legacy{"default", "masked-lm", "sequence-classification", "token-classification",
-                                          "question-answering"};
-    EXPECT_EQ(feature_names<tf::deberta_family<false>>(), legacy);
-    EXPECT_EQ(feature_names<tf::deberta_family<true>>(), legacy);
-}
 
 TEST(deberta, token_type_ids_is_an_input_iff_type_vocab_size_is_positive) {
     using with = tf::model_of<tf::deberta_family<true>, tf::task::default_>::inputs;

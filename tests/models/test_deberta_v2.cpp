@@ -1,27 +1,8 @@
-// DeBERTa-v2, every feature of the legacy table (question answering and multiple
-// choice included, which upstream skipped), against Transformers and ONNX Runtime.
+// DeBERTa-v2: log buckets and config options (every feature, question
+// answering and multiple choice included, which upstream skipped: test_models.cpp).
 #include "typeformer/models/deberta_v2.hpp"
 
 #include "harness.hpp"
-
-namespace {
-void check_deberta_v2(const std::string& feature) {
-    const auto json = tf::config_reader::load(fixture_dir("deberta-v2", feature) / "config.json");
-    tf::with_token_types<tf::deberta_v2_family>(json.value("type_vocab_size", std::int64_t{0}),
-                                                [&]<class F>() { check_feature<F>(feature); });
-}
-}  // namespace
-
-class deberta_v2_feature : public testing::TestWithParam<std::string> {};
-TEST_P(deberta_v2_feature, matches_transformers_and_onnxruntime) { check_deberta_v2(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(deberta_v2, deberta_v2_feature,
-                         testing::ValuesIn(feature_names<tf::deberta_v2_family<false>>()), test_name);
-
-TEST(deberta_v2, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::deberta_v2_family<false>>(),
-              (std::vector<std::string>{"default", "masked-lm", "sequence-classification", "multiple-choice",
-                                        "token-classification", "question-answering"}));
-}
 
 // make_log_bucket_position(torch.arange(-20, 21), 6, 16), as Transformers 4.40 computes it
 TEST(deberta_v2, log_buckets_match_transformers) {

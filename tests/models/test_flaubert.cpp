@@ -1,18 +1,7 @@
-// FlauBERT, every feature of the legacy table, against Transformers and ONNX Runtime.
+// FlauBERT: its inputs and config (features: test_models.cpp).
 #include "typeformer/models/flaubert.hpp"
 
 #include "harness.hpp"
-
-class flaubert_feature : public testing::TestWithParam<std::string> {};
-TEST_P(flaubert_feature, matches_transformers_and_onnxruntime) { check_feature<tf::flaubert_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(flaubert, flaubert_feature, testing::ValuesIn(feature_names<tf::flaubert_family>()),
-                         test_name);
-
-TEST(flaubert, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::flaubert_family>(),
-              (std::vector<std::string>{"default", "masked-lm", "causal-lm", "sequence-classification",
-                                        "multiple-choice", "token-classification", "question-answering"}));
-}
 
 // The legacy FlauBERT export has no token_type_ids input.
 TEST(flaubert, inputs_are_ids_and_mask) {

@@ -1,20 +1,7 @@
-// Gemma, every feature, against Transformers and ONNX Runtime, and greedy
-// generation through the with-past graph (multi-query, tied LM head).
+// Gemma: its config as Transformers 4.41 reads it (features and generation: test_models.cpp).
 #include "typeformer/models/gemma.hpp"
 
-#include "decoder_harness.hpp"
-
-class gemma_feature : public testing::TestWithParam<std::string> {};
-TEST_P(gemma_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::gemma_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(gemma, gemma_feature, testing::ValuesIn(feature_names<tf::gemma_family>()), test_name);
-
-TEST(gemma, generates_as_transformers_does) { check_generation<tf::gemma_family>(); }
-
-TEST(gemma, feature_table) {
-    EXPECT_EQ(feature_names<tf::gemma_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
-                                        "sequence-classification"}));
-}
+#include "harness.hpp"
 
 // Gemma's config rules in 4.41: hidden_activation decides (null: the tanh
 // GELU, whatever hidden_act says), head_dim is read, rope_scaling is refused.

@@ -1,22 +1,10 @@
-// GPT-Neo, every feature of the legacy table, against Transformers and ONNX
-// Runtime, and greedy generation through the with-past graph. The fixtures'
-// windows (3 tokens) are short enough that local layers differ from global
-// ones within every input (by 0.6 to 2.9 in the outputs).
+// GPT-Neo: attention layers from the config (features and generation:
+// test_models.cpp). The fixtures' windows (3 tokens) are short enough that
+// local layers differ from global ones within every input (by 0.6 to 2.9 in
+// the outputs).
 #include "typeformer/models/gpt_neo.hpp"
 
-#include "decoder_harness.hpp"
-
-class gpt_neo_feature : public testing::TestWithParam<std::string> {};
-TEST_P(gpt_neo_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::gpt_neo_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(gpt_neo, gpt_neo_feature, testing::ValuesIn(feature_names<tf::gpt_neo_family>()), test_name);
-
-TEST(gpt_neo, generates_as_transformers_does) { check_generation<tf::gpt_neo_family>(); }
-
-TEST(gpt_neo, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::gpt_neo_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
-                                        "sequence-classification"}));
-}
+#include "harness.hpp"
 
 namespace {
 tf::gpt_neo_config load(const char* text) {

@@ -1,20 +1,7 @@
-// GPT-J, every feature of the legacy table, against Transformers and ONNX
-// Runtime, and greedy generation through the with-past graph.
+// GPT-J: its config defaults (features and generation: test_models.cpp).
 #include "typeformer/models/gptj.hpp"
 
-#include "decoder_harness.hpp"
-
-class gptj_feature : public testing::TestWithParam<std::string> {};
-TEST_P(gptj_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::gptj_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(gptj, gptj_feature, testing::ValuesIn(feature_names<tf::gptj_family>()), test_name);
-
-TEST(gptj, generates_as_transformers_does) { check_generation<tf::gptj_family>(); }
-
-TEST(gptj, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::gptj_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
-                                        "question-answering", "sequence-classification"}));
-}
+#include "harness.hpp"
 
 namespace {
 tf::gptj_config from_json(const char* text) {

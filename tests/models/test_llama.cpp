@@ -1,21 +1,7 @@
-// llama (the Llama family, models/llama.hpp): every feature against
-// Transformers and ONNX Runtime, and greedy generation through the with-past
-// graph.
+// Llama: config defaults, rope_scaling and refusals (features and generation: test_models.cpp).
 #include "typeformer/models/llama.hpp"
 
-#include "decoder_harness.hpp"
-
-class llama_feature : public testing::TestWithParam<std::string> {};
-TEST_P(llama_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::llama_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(llama, llama_feature, testing::ValuesIn(feature_names<tf::llama_family>()), test_name);
-
-TEST(llama, generates_as_transformers_does) { check_generation<tf::llama_family>(); }
-
-TEST(llama, feature_table_is_optimums) {
-    EXPECT_EQ(feature_names<tf::llama_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
-                                        "sequence-classification"}));
-}
+#include "harness.hpp"
 
 namespace {
 tf::llama_config load_llama(const nlohmann::json& j) { return tf::llama_family::load(tf::config_reader(j, "config.json")); }

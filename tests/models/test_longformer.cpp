@@ -1,22 +1,11 @@
-// Longformer, every feature of the legacy table, against Transformers and ONNX
-// Runtime: per-layer windows [4, 6] at 19 tokens (beyond both windows), global
-// tokens (masked ones included), no global token at all (token-classification),
-// one window for all layers (masked-lm, 7 tokens); the ONNX Runtime checks run
-// one graph at 1, 9 and 17 tokens.
+// Longformer: its outputs and attention windows. Its feature fixtures
+// (test_models.cpp) have per-layer windows [4, 6] at 19 tokens (beyond both
+// windows), global tokens (masked ones included), no global token at all
+// (token-classification), one window for all layers (masked-lm, 7 tokens); the
+// ONNX Runtime checks run one graph at 1, 9 and 17 tokens.
 #include "typeformer/models/longformer.hpp"
 
 #include "harness.hpp"
-
-class longformer_feature : public testing::TestWithParam<std::string> {};
-TEST_P(longformer_feature, matches_transformers_and_onnxruntime) { check_feature<tf::longformer_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(longformer, longformer_feature, testing::ValuesIn(feature_names<tf::longformer_family>()),
-                         test_name);
-
-TEST(longformer, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::longformer_family>(),
-              (std::vector<std::string>{"default", "masked-lm", "multiple-choice", "question-answering",
-                                        "sequence-classification", "token-classification"}));
-}
 
 TEST(longformer, default_outputs_add_the_pooler) {
     using model = tf::model_of<tf::longformer_family, tf::task::default_>;

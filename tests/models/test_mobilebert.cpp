@@ -1,18 +1,7 @@
-// MobileBERT, every feature of the legacy table, against Transformers and ONNX Runtime.
+// MobileBERT: its switches and config rules (features: test_models.cpp).
 #include "typeformer/models/mobilebert.hpp"
 
 #include "harness.hpp"
-
-class mobilebert_feature : public testing::TestWithParam<std::string> {};
-TEST_P(mobilebert_feature, matches_transformers_and_onnxruntime) { check_feature<tf::mobilebert_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(mobilebert, mobilebert_feature, testing::ValuesIn(feature_names<tf::mobilebert_family>()),
-                         test_name);
-
-TEST(mobilebert, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::mobilebert_family>(),
-              (std::vector<std::string>{"default", "masked-lm", "sequence-classification", "multiple-choice",
-                                        "token-classification", "question-answering"}));
-}
 
 namespace {
 /// The default fixture's reference output with one config field edited.
@@ -20,11 +9,9 @@ tf::tensor_map run_edited(const char* key, const nlohmann::json& v) {
     const auto dir = fixture_dir("mobilebert", "default");
     auto json = tf::config_reader::load(dir / "config.json");
     json[key] = v;
-    const auto cfg = tf::mobilebert_family::load(tf::config_reader(json, "config.json"));
-    auto ck = tf::checkpoint::open(dir);
-    ck.set_base_prefix("mobilebert");
+    const auto m = tf::load_model(registered("mobilebert"), dir, json);
     const auto io = tf::safetensors_file::open(dir / "io.safetensors");
-    return tf::reference_outputs<tf::mobilebert_family, tf::task::default_>(cfg, ck, fixture_tensors(io, "input."));
+    return m.family().require("default").reference(m.config, m.weights, fixture_tensors(io, "input."), nullptr);
 }
 }  // namespace
 

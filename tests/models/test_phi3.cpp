@@ -1,52 +1,32 @@
-// Phi-3, every feature, against Transformers and ONNX Runtime, and greedy
-// generation through the with-past graph (rope_scaling "su" whose long
-// factors take over after the prompt).
+// Phi-3: rope_scaling "su" and what it refuses (features and generation, whose
+// long factors take over after the prompt: test_models.cpp).
 #include "typeformer/models/phi3.hpp"
 
-#include "decoder_harness.hpp"
-
-class phi3_feature : public testing::TestWithParam<std::string> {};
-TEST_P(phi3_feature, matches_transformers_and_onnxruntime) { check_decoder_feature<tf::phi3_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(phi3, phi3_feature, testing::ValuesIn(feature_names<tf::phi3_family>()), test_name);
-
-TEST(phi3, generates_as_transformers_does) { check_generation<tf::phi3_family>(); }
-
-TEST(phi3, feature_table) {
-    EXPECT_EQ(feature_names<tf::phi3_family>(),
-              (std::vector<std::string>{"default", "default-with-past", "causal-lm", "causal-lm-with-past",
-                                        "sequence-classification"}));
-}
+#include "harness.hpp"
 
 // rope_scaling "su" picks its factors by max(position_ids) + 1, not by the
 // sequence length (Transformers 4.41): 7 tokens at positions 0 0 0 0 1 2 3
 // with original_max_position_embeddings 4 use the short factors. The
 // reference and ONNX Runtime both match Transformers on that pass.
 TEST(phi3, long_factors_follow_the_largest_position_not_the_length) {
-    using F = tf::phi3_family;
-    using Task = tf::task::causal_lm;
     const auto dir = fixture_dir("phi3-short-positions", "causal-lm");
     ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py";
-    const auto json = tf::config_reader::load(dir / "config.json");
-    const auto cfg = F::load(tf::config_reader(json, (dir / "config.json").string()));
+    const auto m = load_fixture("phi3", dir);
+    const auto& cfg = typed_config<tf::phi3_config>(m.config);
     ASSERT_EQ(cfg.rotary().original_max_positions, 4);
     ASSERT_FALSE(cfg.rotary().long_inv_freq_divisors.empty());
-    auto ck = tf::checkpoint::open(dir);
-    ck.set_base_prefix(std::string(F::base_prefix));
-    tf::tie_weights<F>(cfg, ck);
+    const auto& f = m.family().require("causal-lm");
     const auto io = tf::safetensors_file::open(dir / "io.safetensors");
     const auto inputs = fixture_tensors(io, "input.");
     const auto outputs = fixture_tensors(io, "output.");
     const auto& want = outputs.at("logits");
     ASSERT_EQ(inputs.at("input_ids").i.shape()[1], 7u);
 
-    const auto ref = tf::reference_outputs<F, Task>(cfg, ck, inputs);
+    const auto ref = f.reference(m.config, m.weights, inputs, nullptr);
     EXPECT_LE(tf::max_abs_diff(ref.at("logits"), want), 1e-5) << "reference vs Transformers";
 
-    auto built = tf::build_onnx<F, Task>(cfg, ck, tf::default_opset, dir.string());
-    std::string bytes;
-    ASSERT_TRUE(built.proto.SerializeToString(&bytes));
-    tf::ort_runner ort(bytes, 1);
-    EXPECT_LE(tf::max_abs_diff(ort.run(inputs).at("logits"), want), F::atol) << "ONNX Runtime vs Transformers";
+    tf::ort_runner ort(onnx_bytes(m, f, tf::default_opset, dir), 1);
+    EXPECT_LE(tf::max_abs_diff(ort.run(inputs).at("logits"), want), m.family().atol) << "ONNX Runtime vs Transformers";
 }
 
 // The settings Phi-3 refuses or rejects at load, each with one clear error.

@@ -1,17 +1,7 @@
-// XLM, every feature of the legacy table, against Transformers and ONNX Runtime.
+// XLM: the summary settings it reads (features: test_models.cpp).
 #include "typeformer/models/xlm.hpp"
 
 #include "harness.hpp"
-
-class xlm_feature : public testing::TestWithParam<std::string> {};
-TEST_P(xlm_feature, matches_transformers_and_onnxruntime) { check_feature<tf::xlm_family>(GetParam()); }
-INSTANTIATE_TEST_SUITE_P(xlm, xlm_feature, testing::ValuesIn(feature_names<tf::xlm_family>()), test_name);
-
-TEST(xlm, feature_table_is_the_legacy_one) {
-    EXPECT_EQ(feature_names<tf::xlm_family>(),
-              (std::vector<std::string>{"default", "masked-lm", "causal-lm", "sequence-classification",
-                                        "multiple-choice", "token-classification", "question-answering"}));
-}
 
 // The SequenceSummary settings come from config.json at run time.
 TEST(xlm, summary_settings_are_read_from_the_config) {

@@ -552,7 +552,6 @@ std::vector<op_case> make_cases() {
                 return b.layer_norm(x, b.param("weight", {w_in}), b.param("bias", {w_in}), 1e-12f);
             }));
 
-    // cases for ops added by the roberta group (issue #3) go below this line
     // not_equal: small int ranges so that ties (x == y -> false) occur
     add(at_all(op_case("not_equal", "int64").in(i64("x", ints(0, 3))).in(i64("y", ints(0, 3))), same)
             .def([](auto& b, const auto& x, const auto& y) { return b.not_equal(x, y); }));
@@ -584,7 +583,6 @@ std::vector<op_case> make_cases() {
                 return b.add(b.mul(b.cumsum(m, 1), m), pad);
             }));
 
-    // cases for ops added by the albert group (issue #3) go below this line
     // select from the end (SequenceSummary's "last" token)
     add(at_all(op_case("select", "axis 1 index -1").in(f32("x")), seq3)
             .def([](auto& b, const auto& x) { return b.select(x, 1, -1); }));
@@ -594,7 +592,6 @@ std::vector<op_case> make_cases() {
                 .within(sum_bound)
                 .def([axis](auto& b, const auto& x) { return b.reduce_mean(x, axis); }));
 
-    // cases for ops added by the mobilebert group (issue #3) go below this line
     // concat and slice copy values: exact. The axis sizes differ between inputs
     // and between runs, so the joined dim is unknown to the ONNX backend.
     add(at_all(op_case("concat", "two axis 1").in(f32("x")).in(f32("y")),
@@ -633,7 +630,6 @@ std::vector<op_case> make_cases() {
         return b.concat({b.concat({b.slice(x, 1, 1, end), zero}, 1), x, b.concat({zero, b.slice(x, 1, 0, -1)}, 1)}, 2);
     }));
 
-    // cases for ops added by the convbert group (issue #3) go below this line
     for (std::int64_t k : {1, 3, 9}) {
         // kernels wider than the sequence included (S = 1, 5 < 9)
         add(at_all(op_case("unfold", "kernel " + std::to_string(k)).in(f32("x")), seq3)
@@ -653,7 +649,6 @@ std::vector<op_case> make_cases() {
                 }));
     }
 
-    // cases for ops added by the deberta group (issue #3) go below this line
     // gather_last: DeBERTa's torch.gather of relative-position scores; a copy, exact
     add(at_all(op_case("gather_last", "x[B,H,S,N] idx[S,M]").in(f32("x")).in(i64("idx", ints(0, 8))),
                {{{1, 1, 1, 8}, {1, 1}}, {{3, 2, 7, 12}, {7, 5}}, {{2, 4, 5, 20}, {5, 9}}})
@@ -685,14 +680,13 @@ std::vector<op_case> make_cases() {
             .within(sum_bound)
             .def([](auto& b, const auto& x, const auto& w) { return b.conv1d(x, w, nullptr, 0, 1); }));
 
-    // cases for ops added by the sparse group (issue #3) go below this line
     // ties (integer-valued floats) must pick the first maximum, as torch.argmax and ONNX ArgMax do
     add(at_all(op_case("argmax", "last axis ties").in(f32("x", int_floats(0, 3))), seq3)
             .def([](auto& b, const auto& x) { return b.argmax(x, -1); }));
     add(at_all(op_case("argmax", "axis 1").in(f32("x")), seq3)
             .def([](auto& b, const auto& x) { return b.argmax(x, 1); }));
 
-    // ops of the decoders (issue #4). Rotary angles reach position · inv_freq,
+    // ops of the decoders. Rotary angles reach position · inv_freq,
     // up to a few thousand radians in a long context: the wide cases (sd 40)
     // check the argument reduction, within a bound relative to the angle.
     add(at_all(op_case("constant_f32", "added to x[.., 3]").in(f32("x")), {{{1, 3}}, {{4, 3}}, {{2, 3}}})
@@ -854,25 +848,18 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "activate", "cast",     "reshape",  "shape",   "flatten",    "transpose",    "unsqueeze", "select",
         "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention",
 
-        // ops of the roberta group (issue #3) below this line
         "not_equal", "cumsum",
 
-        // ops of the albert group (issue #3) below this line
         "reduce_mean",
 
-        // ops of the mobilebert group (issue #3) below this line
         "concat", "slice",
 
-        // ops of the convbert group (issue #3) below this line
         "rotary", "unfold",
 
-        // ops of the deberta group (issue #3) below this line
         "gather_last", "clip", "conv1d",
 
-        // ops of the sparse group (issue #3) below this line
         "argmax",
 
-        // ops of the decoders (issue #4) below this line
         "constant_f32", "sin", "cos", "sqrt",
     };
     std::set<std::string> covered;

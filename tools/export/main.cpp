@@ -1,15 +1,15 @@
 // typeformer-export: export a Hugging Face checkpoint folder to ONNX and
-// validate it with ONNX Runtime against the reference forward pass.
+// validate it with ONNX Runtime against the reference forward pass. The
+// command line of typeformer::export_pretrained: it parses the arguments,
+// calls the library and returns its verdict as the exit status.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 
-#include "family.hpp"
-#include "typeformer/core/error.hpp"
-#include "typeformer/io/config_json.hpp"
-#include "typeformer/io/hub.hpp"
+#include "typeformer/export/pretrained.hpp"
 
-namespace cli = typeformer_cli;
+namespace tf = typeformer;
 
 int main(int argc, char** argv) {
     CLI::App app{
@@ -24,44 +24,40 @@ int main(int argc, char** argv) {
         "refuses to overwrite; --force replaces it in both cases.\n\nExit status: 0 exported and validated; 1 validation failed; 2 bad input "
         "(arguments, config, checkpoint) or an I/O error.",
         "typeformer-export"};
-    cli::request req;
+    tf::export_options opt;
+    std::filesystem::path model_dir;
+    std::filesystem::path output = "onnx";
     std::string list_for;
     bool list_all = false;
-    app.add_option("--model,-m", req.model_dir, "Folder with config.json and model.safetensors");
-    app.add_option("--feature", req.feature, "Feature (task) to export, as transformers.onnx names it")
+    app.add_option("--model,-m", model_dir,
+                   "A folder (config.json and weights: model.safetensors, sharded model.safetensors.index.json, "
+                   "pytorch_model.bin or its sharded index), or a Hugging Face repository id (org/name) looked up "
+                   "offline in the local cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)");
+    app.add_option("--feature", opt.feature, "Feature (task) to export, as transformers.onnx names it")
         ->capture_default_str();
-    app.add_option("--dtype", req.dtype,
+    app.add_option("--dtype", opt.dtype,
                    "Type of the exported weights and float outputs: fp32, or fp16 (float16 weights and outputs, "
                    "computed in float32; the reference then uses the same float16-rounded weights and the default "
                    "--atol becomes 1e-2). Checkpoints stored as F32, F16 or BF16 are converted while written")
         ->check(CLI::IsMember({"fp32", "fp16"}))
         ->capture_default_str();
-    app.add_option("--opset", req.opset, "ONNX opset to target (13 to 17)")->capture_default_str();
-    app.add_option("--atol", req.atol, "Absolute tolerance for validation (default: the architecture's, 1e-5)");
+    app.add_option("--opset", opt.opset, "ONNX opset to target (13 to 17)")->capture_default_str();
+    app.add_option("--atol", opt.atol, "Absolute tolerance for validation (default: the architecture's, 1e-5)");
     bool no_validate = false;
     app.add_flag("--no-validate", no_validate, "Write the model without validating it with ONNX Runtime");
     app.add_option("--list-features", list_for, "List the features a model_type supports, then exit");
     app.add_flag("--list-models", list_all, "List the supported model types and their features, then exit");
-    // options of the checkpoints group (issue #5) below this line
-    app.get_option("--model")->description(
-        "A folder (config.json and weights: model.safetensors, sharded model.safetensors.index.json, "
-        "pytorch_model.bin or its sharded index), or a Hugging Face repository id (org/name) looked up offline "
-        "in the local cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)");
-    std::string revision = "main";
-    app.add_option("--revision", revision,
+    app.add_option("--revision", opt.revision,
                    "With --model org/name: the branch, tag or commit of the cached snapshot to export")
         ->capture_default_str();
-
-    // options of the robustness group (issue #5) below this line
-    app.add_flag("--external-data", req.external_data,
+    app.add_flag("--external-data", opt.external_data,
                  "Write the weights to OUTPUT/model.onnx_data next to model.onnx (automatic when the model is over "
                  "2 GiB, the limit of one protobuf file)");
-    app.add_flag("--force", req.force,
+    app.add_flag("--force", opt.force,
                  "Replace an existing OUTPUT/model.onnx even when the new export was not validated (--no-validate) "
                  "or failed validation (exit status 1 then)");
 
-    req.output = "onnx";
-    app.add_option("output", req.output, "Output folder")->capture_default_str();
+    app.add_option("output", output, "Output folder")->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -69,68 +65,32 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
 
-    req.validate = !no_validate;
-    auto families = cli::all_families();
-    // families left out of this build (TYPEFORMER_FAMILIES) have no run
-    std::erase_if(families, [](const cli::family_entry& f) { return f.run == nullptr; });
-    auto find = [&](std::string_view type) -> const cli::family_entry* {
-        for (const auto& f : families)
-            if (f.model_type == type) return &f;
-        return nullptr;
-    };
-    auto supported = [&] {
-        std::string s;
-        for (const auto& f : families) s += (s.empty() ? "" : ", ") + std::string(f.model_type);
-        return s;
-    };
-    if (list_all) {
-        for (const auto& f : families) {
-            std::cout << f.model_type << ":";
-            for (auto t : f.features) std::cout << " " << t;
-            std::cout << "\n";
+    opt.validate = !no_validate;
+    try {
+        if (list_all) {
+            for (const auto& type : tf::supported_model_types()) {
+                std::cout << type << ":";
+                for (const auto& f : tf::supported_features(type)) std::cout << " " << f;
+                std::cout << "\n";
+            }
+            return 0;
         }
-        return 0;
-    }
-    if (!list_for.empty()) {
-        const auto* f = find(list_for);
-        if (!f) {
-            std::cerr << "typeformer-export: model_type " << list_for << " is not supported (supported: " << supported()
-                      << ")\n";
+        if (!list_for.empty()) {
+            if (!tf::find_family(list_for)) {
+                std::cerr << "typeformer-export: model_type " << list_for << " is not supported (supported: "
+                          << tf::joined_model_types() << ")\n";
+                return 2;
+            }
+            for (const auto& f : tf::supported_features(list_for)) std::cout << f << "\n";
+            return 0;
+        }
+        if (model_dir.empty()) {
+            std::cerr << "typeformer-export: --model is required (a folder with config.json and model.safetensors); "
+                         "see --help\n";
             return 2;
         }
-        for (auto t : f->features) std::cout << t << "\n";
-        return 0;
-    }
-    if (req.model_dir.empty()) {
-        std::cerr << "typeformer-export: --model is required (a folder with config.json and model.safetensors); see --help\n";
-        return 2;
-    }
-    try {
-        if (const auto where = typeformer::resolve_model(req.model_dir.string(), revision); where != req.model_dir) {
-            std::cout << "typeformer: " << req.model_dir.string() << " (revision " << revision << ") found in the Hugging Face cache at "
-                      << where.string() << "\n";
-            req.model_dir = where;
-        }
-        const auto json = typeformer::config_reader::load(req.model_dir / "config.json");
-        std::string model_type;
-        typeformer::config_reader(json, (req.model_dir / "config.json").string()).get("model_type", model_type);
-        if (model_type.empty())
-            throw typeformer::error("config.missing_field", (req.model_dir / "config.json").string() + ": no model_type");
-        const auto* f = find(model_type);
-        if (!f)
-            throw typeformer::error("export.model_type", "model_type " + model_type + " is not supported (supported: " +
-                                                             supported() + ")");
-        bool has = false;
-        std::string feats;
-        for (auto t : f->features) has |= t == req.feature, feats += (feats.empty() ? "" : ", ") + std::string(t);
-        if (!has)
-            throw typeformer::error("export.feature", "feature " + req.feature + " is not supported for " + model_type +
-                                                          " (supported: " + feats + ")");
-        return f->run(req, json);
-    } catch (const typeformer::error& e) {
-        std::cerr << "typeformer-export: " << e.what() << "\n";
-        return 2;
-    } catch (const std::exception& e) {
+        return tf::export_pretrained(model_dir, output, opt).ok() ? 0 : 1;
+    } catch (const std::exception& e) {  // typeformer::error: "[id] message"
         std::cerr << "typeformer-export: " << e.what() << "\n";
         return 2;
     }

@@ -390,7 +390,6 @@ public:
         return value(std::move(out));
     }
 
-    // -- ops added for the roberta group (issue #3) go below this line
     /// a != b, elementwise with broadcasting (int64 or float32 operands): boolean.
     value not_equal(const value& a, const value& b) {
         if (a.type != b.type) throw error("eval.type", "not_equal: operand types differ");
@@ -419,8 +418,6 @@ public:
         return value(run(x.i), x.type);
     }
 
-    // -- ops added for the albert group (issue #3) go below this line
-
     /// Mean over one axis of a float tensor; the axis disappears (ReduceMean, keepdims 0).
     value reduce_mean(const value& x, std::int64_t axis) {
         if (!x.is_float()) throw error("eval.type", "reduce_mean of an integer tensor");
@@ -444,7 +441,6 @@ public:
         return value(std::move(out));
     }
 
-    // -- ops added for the mobilebert group (issue #3) go below this line
     /// The inputs joined along `axis` (negative counts from the end); every
     /// other dim must agree, and so must the element types.
     value concat(const std::vector<value>& xs, std::int64_t axis) {
@@ -498,7 +494,6 @@ public:
         return value(xt::xarray<std::int64_t>(xt::strided_view(x.i, sv)), x.type);
     }
 
-    // -- ops added for the convbert group (issue #3) go below this line
     /// Windows of `kernel` positions along the sequence, centred as a
     /// convolution padded by (kernel - 1) / 2 on the left (and the rest on the
     /// right) with zeros: x [B, S, C] -> y [B, S, K, C],
@@ -552,8 +547,6 @@ public:
         return value(std::move(out));
     }
 
-
-    // -- ops added for the deberta group (issue #3) go below this line
     /// torch.gather(x, -1, idx): out[..., i, j] = x[..., i, idx[..., i, j]].
     /// idx (int64) has rank <= rank(x), its leading axes 1 (broadcast over
     /// x's) or equal to x's; the result has x's leading axes and idx's last.
@@ -644,7 +637,6 @@ public:
         return value(std::move(out));
     }
 
-    // -- ops added for the sparse group (issue #3) go below this line
     /// Index of the first maximum of a float tensor along `axis`, which
     /// disappears (ONNX ArgMax, keepdims 0, select_last_index 0); int64.
     value argmax(const value& x, std::int64_t axis) {
@@ -671,7 +663,6 @@ public:
         return value(std::move(out));
     }
 
-    // -- ops added for the decoders (issue #4) go below this line
     value constant_f32(std::vector<float> v) {
         const std::vector<std::size_t> shape{v.size()};
         return value(xt::xarray<float>(xt::adapt(v, shape)));

@@ -386,7 +386,6 @@ public:
         return reshape(ctx, {0, 0, hd > 0 ? hd : -1});
     }
 
-    // -- ops added for the roberta group (issue #3) go below this line
     /// Not(Equal(a, b)): boolean.
     value not_equal(const value& a, const value& b) {
         value eq = binary("Equal", a, b);
@@ -399,8 +398,6 @@ public:
         r.name = node("CumSum", {x.name, scalar_i64(axis)})[0];
         return r;
     }
-
-    // -- ops added for the albert group (issue #3) go below this line
 
     /// Mean over one axis; the axis disappears (keepdims 0).
     value reduce_mean(const value& x, std::int64_t axis) {
@@ -419,7 +416,6 @@ public:
         return r;
     }
 
-    // -- ops added for the mobilebert group (issue #3) go below this line
     value concat(const std::vector<value>& xs, std::int64_t axis) {
         if (xs.empty()) throw error("export.concat", "concat of no tensors");
         const auto rank = xs.front().rank();
@@ -455,7 +451,6 @@ public:
         return r;
     }
 
-    // -- ops added for the convbert group (issue #3) go below this line
     /// Windows along the sequence (see the eval backend): Pad, then one
     /// Gather with indices s + j, [S, K].
     value unfold(const value& x, std::int64_t kernel) {
@@ -484,8 +479,6 @@ public:
         return r;
     }
 
-
-    // -- ops added for the deberta group (issue #3) go below this line
     /// GatherElements on the last axis, the indices first expanded to the
     /// data's leading axes: to (shape(x) · [1, ..., 1, 0] + [0, ..., 0, 1]).
     value gather_last(const value& x, const value& idx) {
@@ -531,7 +524,6 @@ public:
         return out;
     }
 
-    // -- ops added for the sparse group (issue #3) go below this line
     value argmax(const value& x, std::int64_t axis) {
         const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
         value r{{}, dtype::i64, x.shape};
@@ -544,7 +536,6 @@ public:
         return r;
     }
 
-    // -- ops added for the decoders (issue #4) go below this line
     value constant_f32(std::vector<float> v) {
         onnx::TensorProto t;
         t.set_data_type(onnx_type(dtype::f32));

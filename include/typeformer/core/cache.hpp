@@ -2,7 +2,7 @@
 //
 // A with-past graph takes the cache of every layer as inputs
 // `past_key_values.{i}.key` / `.value` and returns the grown cache as
-// `present.{i}.key` / `.value` (Transformers' names, ARCHITECTURES.md §4).
+// `present.{i}.key` / `.value` (Transformers' names).
 // How many layers there are is a config value, so these specs expand at run
 // time: the model's input list holds one `cache_inputs`, which declares
 // 2 · num_layers graph inputs; `cache_outputs` likewise. For the compile-time

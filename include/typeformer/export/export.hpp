@@ -200,11 +200,8 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
             const std::size_t row = k / seq, pos = k % seq;
             if (I::name == "attention_mask")
                 v.data()[k] = pos < seq - std::min(seq - 1, row % 3 * 2) ? 1 : 0;
-            // dummy values of the inputs added by the roberta group (issue #3) below this line
             else if (I::name == "task_type_ids")
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(3, std::max<std::int64_t>(sh.task_type_vocab_size, 1))));
-
-            // dummy values of the inputs added by the albert group (issue #3) below this line
             else if (I::name == "bbox") {
                 // LayoutLM's (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1, inside the 2-D position tables
                 const std::size_t c4 = k % 4;
@@ -212,15 +209,10 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
                 const std::int64_t span = std::max<std::int64_t>(sh.max_2d_positions, 1) - lo;
                 v.data()[k] = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::max<std::int64_t>(span, 1)));
             }
-
-            // dummy values of the inputs added by the sparse group (issue #3) below this line
             else if (I::name == "global_attention_mask")  // Longformer: a few global tokens per row
                 v.data()[k] = (pos + row) % 4 == 0 ? 1 : 0;
-
-            // dummy values of the inputs added by the decoders (issue #4) below this line
             else if (I::name == "position_ids")  // after the past, as Transformers counts them
                 v.data()[k] = n.past + static_cast<std::int64_t>(pos);
-
             else if (I::name == "token_type_ids")
                 v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));
             else

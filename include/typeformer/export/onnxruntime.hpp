@@ -29,7 +29,6 @@ public:
         : ort_runner(make(nullptr, bytes.data(), bytes.size(), threads)) {}
 
     [[nodiscard]] const std::vector<std::string>& input_names() const { return inputs_; }
-    [[nodiscard]] const std::vector<std::string>& output_names() const { return outputs_; }
 
     std::map<std::string, eval_value, std::less<>> run(const std::map<std::string, eval_value, std::less<>>& feeds) {
         auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);

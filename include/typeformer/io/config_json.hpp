@@ -164,7 +164,6 @@ public:
 
     [[nodiscard]] const std::string& where() const { return where_; }
 
-    // added by the neo_j group (issue #4)
     /// The JSON value at `key` as it is, for nested values no getter above
     /// reads (GPT-Neo's attention_types, a list of [list of strings, count]);
     /// nullptr when absent or null. Errors about it should name where().

@@ -232,9 +232,6 @@ public:
     /// Length of the JSON header; the data buffer starts at file offset 8 + header_size().
     [[nodiscard]] std::uint64_t header_size() const noexcept { return header_size_; }
 
-    /// The whole mapped file.
-    [[nodiscard]] std::span<const std::byte> file_bytes() const noexcept { return {map_.data(), map_.size()}; }
-
 private:
     safetensors_file() = default;
 

@@ -236,8 +236,8 @@ std::int64_t window_of(const C& c, std::int64_t layer) {
 
 /// ALiBi slopes of `heads` heads (BLOOM's build_alibi_tensor), float32.
 /// As there, the bases are float32 tensors (rounded before the powers are
-/// taken; bloom group, issue #4): torch's vectorised powf may still differ
-/// from this correctly rounded power by 1 ulp (16 heads and more).
+/// taken): torch's vectorised powf may still differ from this correctly
+/// rounded power by 1 ulp (16 heads and more).
 inline std::vector<float> alibi_slopes(std::int64_t heads) {
     std::int64_t closest = 1;
     while (closest * 2 <= heads) closest *= 2;
@@ -500,7 +500,7 @@ typename B::value cache_to_heads_first(B& b, const typename B::value& x, const k
     if (kv.layout == kv_layout::heads_first) return x;
     // BLOOM: key [B·H, D, T], value [B·H, T, D]. T is the inferred (-1)
     // extent: a run-time 0 in a Reshape shape would copy an input dim, and
-    // the past is empty on the first step (bloom group, issue #4).
+    // the past is empty on the first step.
     const std::int64_t H = kv.kv_heads, D = kv.head_dim;
     auto batch = b.div(b.shape(x, 0, 1), b.constant_i64({H}));
     auto split = b.reshape(x, b.concat({batch, b.constant_i64(key ? std::vector<std::int64_t>{H, D, -1}

@@ -292,8 +292,6 @@ struct encoder_stack {
     }
 };
 
-// shared layers added by the roberta group (issue #3) go below this line
-
 /// A LayerNorm over the hidden states at `Scope`: the final norm of a pre-LN
 /// stack (XLM-RoBERTa-XL's `encoder.LayerNorm`).
 template <fixed_string Scope>
@@ -307,8 +305,6 @@ struct final_layer_norm {
         s.set(sl::hidden_states, layer_norm(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.eps));
     }
 };
-
-// shared layers added by the albert group (issue #3) go below this line
 
 /// A config whose layers are shared in groups (ALBERT): `num_hidden_groups`
 /// groups of `inner_group_num` blocks each.
@@ -348,8 +344,6 @@ struct grouped_encoder_stack {
         s.set(sl::hidden_states, h);
     }
 };
-
-// shared layers added by the mobilebert group (issue #3) go below this line
 
 /// A stack context (encoder_stack's Context policy) handing every block the
 /// attention bias and the whole config, for blocks whose structure depends on
@@ -399,11 +393,5 @@ typename B::value conv1x1(B& b, std::string_view scope, const typename B::value&
     auto w_gio = b.transpose(b.reshape(w, {groups, out / groups, in / groups}), {0, 2, 1});
     return grouped_linear(b, x, w_gio, &bias, groups, in, out);
 }
-
-// shared layers added by the convbert group (issue #3) go below this line
-
-// shared layers added by the deberta group (issue #3) go below this line
-
-// shared layers added by the sparse group (issue #3) go below this line
 
 }  // namespace typeformer::inline v0

@@ -147,10 +147,6 @@ struct lm_head {
     }
 };
 
-// shared layers added by the roberta group (issue #3) go below this line
-
-// shared layers added by the albert group (issue #3) go below this line
-
 /// Which hidden state SequenceSummary keeps (config `summary_type`). Without a
 /// `cls_index` input (the exported graphs have none), "cls_index" takes the
 /// last token, as Transformers does.
@@ -251,14 +247,6 @@ struct sequence_summary {
         s.set(sl::logits, x);
     }
 };
-
-// shared layers added by the mobilebert group (issue #3) go below this line
-
-// shared layers added by the convbert group (issue #3) go below this line
-
-// shared layers added by the deberta group (issue #3) go below this line
-
-// shared layers added by the sparse group (issue #3) go below this line
 
 /// The pooled output as `pooler_output` (Longformer's default outputs).
 struct expose_pooler_output {

@@ -67,7 +67,7 @@ constexpr bool check(const convbert_config& c) {
     require(c.head_ratio > 0, "head_ratio must be positive");
     require(c.hidden_size % (2 * c.attention_heads()) == 0,
             "hidden_size must be divisible by 2 * (num_attention_heads / head_ratio)");
-    require(c.conv_kernel_size > 0 && c.conv_kernel_size % 2 == 1, "conv_kernel_size must be odd");
+    require(c.conv_kernel_size > 0 && c.conv_kernel_size % 2 == 1, "conv_kernel_size must be positive and odd");
     require(c.intermediate_size > 0, "intermediate_size must be positive");
     require(c.num_groups > 0, "num_groups must be positive");
     require(c.hidden_size % c.num_groups == 0 && c.intermediate_size % c.num_groups == 0,

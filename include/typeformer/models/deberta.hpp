@@ -93,9 +93,11 @@ constexpr bool check(const deberta_config& c) {
             "pooler_hidden_size must equal hidden_size (ContextPooler reads the hidden state)");
     require(c.num_labels > 0, "num_labels must be positive");
     require(c.position_buckets <= 0 || c.max_relative() - 1 > c.position_buckets / 2,
-            "position_buckets needs max_relative_positions - 1 above position_buckets / 2");
-    require(c.conv_kernel_size <= 0 || c.conv_kernel_size % 2 == 1, "conv_kernel_size must be odd");
-    require(c.conv_groups > 0 && c.hidden_size % c.conv_groups == 0, "conv_groups must divide hidden_size");
+            "position_buckets needs max_relative_positions (max_position_embeddings when below 1) - 1 above "
+            "position_buckets / 2");
+    require(c.conv_kernel_size <= 0 || c.conv_kernel_size % 2 == 1, "conv_kernel_size must be odd when positive");
+    require(c.conv_groups > 0 && c.hidden_size % c.conv_groups == 0,
+            "conv_groups must be positive and divide hidden_size");
     return true;
 }
 
@@ -279,13 +281,20 @@ struct deberta_family : deberta_family_base<deberta_config, TokenTypes, deberta_
     }
 };
 
-/// Call f.template operator()<Family<true or false>>(), as the config's
-/// type_vocab_size asks for a token_type_ids input or not.
-template <template <bool> class Family, class F>
-decltype(auto) with_token_types(std::int64_t type_vocab_size, F&& f) {
-    if (type_vocab_size > 0) return f.template operator()<Family<true>>();
-    return f.template operator()<Family<false>>();
-}
+/// A DeBERTa-like family chosen by the config: Family<true> (a
+/// token_type_ids input) when type_vocab_size > 0, else Family<false>.
+template <template <bool> class Family>
+struct families_by_token_types {
+    using variants = type_list<Family<false>, Family<true>>;
+    static std::size_t choose(const config_reader& r) {
+        std::int64_t type_vocab_size = 0;
+        r.get("type_vocab_size", type_vocab_size);
+        return type_vocab_size > 0 ? 1 : 0;
+    }
+};
+
+/// DeBERTa, whichever variant its config needs.
+using deberta_families = families_by_token_types<deberta_family>;
 
 /// DeBERTa with a compile-time config: `struct tiny final : deberta<deberta_config{...}> {};`
 template <deberta_config C, class Task = task::default_>

@@ -78,6 +78,9 @@ struct deberta_v2_family : deberta_family_base<deberta_config, TokenTypes, deber
     }
 };
 
+/// DeBERTa-v2, whichever variant its config needs.
+using deberta_v2_families = families_by_token_types<deberta_v2_family>;
+
 /// DeBERTa-v2 with a compile-time config.
 template <deberta_config C, class Task = task::default_>
 struct deberta_v2 : model_of<deberta_v2_family<(C.type_vocab_size > 0)>, Task> {

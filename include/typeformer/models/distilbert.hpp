@@ -20,7 +20,6 @@ namespace typeformer::inline v0 {
 struct distilbert_config {
     std::int64_t vocab_size = 30522;
     std::int64_t max_position_embeddings = 512;
-    bool sinusoidal_pos_embds = false;  // only initialises the table, which the checkpoint stores
     std::int64_t n_layers = 6;
     std::int64_t n_heads = 12;
     std::int64_t dim = 768;
@@ -51,7 +50,10 @@ inline distilbert_config distilbert_config_from_json(const config_reader& r) {
     distilbert_config c;
     r.get("vocab_size", c.vocab_size);
     r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("sinusoidal_pos_embds", c.sinusoidal_pos_embds);
+    // sinusoidal_pos_embds only initialises the position table, which the
+    // checkpoint stores: read for its type, then ignored.
+    bool sinusoidal_pos_embds = false;
+    r.get("sinusoidal_pos_embds", sinusoidal_pos_embds);
     r.get("n_layers", c.n_layers);
     r.get("n_heads", c.n_heads);
     r.get("dim", c.dim);

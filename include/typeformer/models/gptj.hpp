@@ -68,7 +68,7 @@ constexpr bool check(const gptj_config& c) {
     require(c.n_head > 0, "n_head must be positive");
     require(c.n_embd % c.n_head == 0, "n_embd must be divisible by n_head");
     require(c.rotary_dim == -1 || (c.rotary_dim > 0 && c.rotary_dim <= c.n_embd / c.n_head && c.rotary_dim % 2 == 0),
-            "rotary_dim must be positive, even and at most the head size (n_embd / n_head)");
+            "rotary_dim must be null, or positive, even and at most the head size (n_embd / n_head)");
     require(c.rotary_dim != -1 || c.n_head == 1,
             "rotary_dim null (rotating the whole hidden width) is only defined with one head");
     require(c.n_inner >= 0, "n_inner must not be negative");

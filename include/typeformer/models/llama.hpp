@@ -21,7 +21,7 @@
 // layer, where key j is visible from the query at position p iff
 // p - w <= j <= p (w + 1 keys). Qwen2's use_sliding_window and
 // max_window_layers only steer the flash-attention path there, so they do
-// not change the eager model; they are read and kept for the record.
+// not change the eager model; the loader checks their types and ignores them.
 //
 // The with-past features (and default and causal-lm) take `position_ids`
 // as an input, as Optimum's exports do; sequence-classification counts
@@ -48,9 +48,9 @@
 
 namespace typeformer::inline v0 {
 
-/// LlamaConfig's fields with Transformers' Llama defaults, plus the fields
-/// Mistral and Qwen2 add (sliding_window, use_sliding_window,
-/// max_window_layers) and the settings their model code fixes (biases).
+/// LlamaConfig's fields with Transformers' Llama defaults, plus the field
+/// Mistral and Qwen2 add (sliding_window) and the settings their model code
+/// fixes (biases).
 struct llama_config {
     std::int64_t vocab_size = 32000;
     std::int64_t hidden_size = 4096;
@@ -69,8 +69,6 @@ struct llama_config {
     bool mlp_bias = false;            ///< Llama: biases on gate, up and down
     std::int64_t pretraining_tp = 1;  ///< Llama: sliced matmuls, the same function
     std::int64_t sliding_window = 0;  ///< Mistral, Qwen2; 0: None (no window)
-    bool use_sliding_window = false;  ///< Qwen2 (flash-attention path only in 4.41)
-    std::int64_t max_window_layers = 0;  ///< Qwen2 (flash-attention path only in 4.41)
     bool tie_word_embeddings = false;
     std::int64_t pad_token_id = -1;  ///< None
     std::int64_t num_labels = 2;
@@ -110,19 +108,19 @@ constexpr bool check(const llama_config& c) {
     require(c.intermediate_size > 0, "intermediate_size must be positive");
     require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
     require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.num_key_value_heads >= 0, "num_key_value_heads must be positive");
+    require(c.num_key_value_heads >= 0, "num_key_value_heads must not be negative");
     require(c.num_attention_heads % c.kv_heads() == 0,
             "num_attention_heads must be a multiple of num_key_value_heads");
     require(c.head_dim > 0 || c.hidden_size % c.num_attention_heads == 0,
             "hidden_size must be divisible by num_attention_heads");
-    require(c.head_dim >= 0, "head_dim must be positive");
+    require(c.head_dim >= 0, "head_dim must not be negative");
     require(c.head_size() % 2 == 0, "the head size must be even (rotary embeddings turn pairs of features)");
     require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
     require(c.rms_norm_eps > 0, "rms_norm_eps must be positive");
     require(c.rope_theta > 0, "rope_theta must be positive");
-    require(c.rope_linear_factor >= 1, "rope_scaling factor must be greater than 1");
+    require(c.rope_linear_factor >= 1, "rope_scaling factor must be at least 1");
     require(c.pretraining_tp > 0, "pretraining_tp must be positive");
-    require(c.sliding_window >= 0, "sliding_window must be positive or null");
+    require(c.sliding_window >= 0, "sliding_window must not be negative");
     require(c.num_labels > 0, "num_labels must be positive");
     return true;
 }
@@ -243,13 +241,17 @@ inline llama_config qwen2_config_from_json(const config_reader& r) {
     c.num_key_value_heads = 32;
     c.max_position_embeddings = 32768;
     c.sliding_window = 4096;
-    c.max_window_layers = 28;
     c.qkv_bias_only = true;
     read_llama_fields(r, c);
     detail::llama_head_dim_agrees(r, c);
     detail::read_sliding_window(r, c);
-    r.get("use_sliding_window", c.use_sliding_window);
-    r.get("max_window_layers", c.max_window_layers);
+    // use_sliding_window and max_window_layers only steer the flash-attention
+    // path in Transformers 4.41; the eager path, which the export matches,
+    // applies the window on every layer. Read for their types, then ignored.
+    bool use_sliding_window = false;
+    std::int64_t max_window_layers = 28;
+    r.get("use_sliding_window", use_sliding_window);
+    r.get("max_window_layers", max_window_layers);
     detail::no_rope_scaling(r, "Qwen2");
     check_loaded(c, r.where());
     return c;

@@ -2,9 +2,12 @@
 // a family maps each task it supports to one.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "typeformer/core/cache.hpp"
+#include "typeformer/io/config_json.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/core/type_list.hpp"
 #include "typeformer/ops/vocabulary.hpp"
@@ -23,17 +26,70 @@ struct model {
     static_assert(wiring_ok<Inputs, Layers, Outputs>);
 };
 
-/// A family (an architecture, one `model_type`) declares
-///   model_type, base_prefix, config, features (a type_list of tasks),
-///   inputs(Task) and layers(Task) as function declarations whose return
-///   types are type lists (overloads select per task, at no compile cost).
+/// Does the family declare `inputs(Task)` and `layers(Task)` for this task?
+template <class F, class Task>
+concept DeclaresTask = requires {
+    F::inputs(Task{});
+    F::layers(Task{});
+};
+
+namespace detail {
+template <class F, class... Task>
+constexpr bool declares_every_task(type_list<Task...>) {
+    return (DeclaresTask<F, Task> && ...);
+}
+}  // namespace detail
+
+/// Does the family declare inputs(Task) and layers(Task) for every task of its `features`?
 template <class F>
-concept Family = requires {
+concept DeclaresEveryFeature = detail::declares_every_task<F>(typename F::features{});
+
+/// A family (an architecture, one `model_type`) declares everything an
+/// export uses: `model_type` (config.json's), `base_prefix` (the base
+/// model's state-dict prefix), `atol` (its validation tolerance), `config`
+/// and `load(config_reader)` (config.json read and checked), `ignored()`
+/// (checkpoint tensors a model may leave unused), `features` (a type_list of
+/// tasks), and for each feature `inputs(Task)` and `layers(Task)`, function
+/// declarations whose return types are type lists (overloads select per
+/// task, at no compile cost). A family that lacks one fails here, naming it.
+template <class F>
+concept Family = requires(const config_reader& r) {
     { F::model_type } -> std::convertible_to<std::string_view>;
     { F::base_prefix } -> std::convertible_to<std::string_view>;
+    { F::atol } -> std::convertible_to<double>;
     typename F::config;
     typename F::features;
-};
+    { F::load(r) } -> std::same_as<typename F::config>;
+    { F::ignored() } -> std::same_as<std::vector<std::string>>;
+} && DeclaresEveryFeature<F>;
+
+/// Check a family for everything Family asks, one static_assert each, so
+/// that an incomplete family fails with the name of what it lacks:
+/// `static_assert(family_complete<my_family>());` after its declaration
+/// (handle_of and export_model run it too).
+template <class F>
+consteval bool family_complete() {
+    static_assert(requires { { F::model_type } -> std::convertible_to<std::string_view>; },
+                  "a family declares `static constexpr std::string_view model_type` (config.json's model_type)");
+    static_assert(requires { { F::base_prefix } -> std::convertible_to<std::string_view>; },
+                  "a family declares `static constexpr std::string_view base_prefix` (the base model's prefix)");
+    static_assert(requires { { F::atol } -> std::convertible_to<double>; },
+                  "a family declares `static constexpr double atol` (its validation tolerance)");
+    static_assert(requires { typename F::config; }, "a family declares `using config = ...` (its config type)");
+    static_assert(requires { typename F::features; },
+                  "a family declares `using features = type_list<task...>` (the tasks it exports)");
+    if constexpr (requires { typename F::config; }) {
+        static_assert(requires(const config_reader& r) { { F::load(r) } -> std::same_as<typename F::config>; },
+                      "a family declares `static config load(const config_reader&)` (config.json to config)");
+    }
+    static_assert(requires { { F::ignored() } -> std::same_as<std::vector<std::string>>; },
+                  "a family declares `static std::vector<std::string> ignored()` (tensors a model may leave unused)");
+    if constexpr (requires { typename F::features; }) {
+        static_assert(DeclaresEveryFeature<F>,
+                      "a family declares `inputs(Task)` and `layers(Task)` for every task of its features");
+    }
+    return Family<F>;
+}
 
 namespace detail {
 /// A task's outputs, or the family's own when it declares `outputs(Task)`

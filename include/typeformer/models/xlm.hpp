@@ -34,11 +34,8 @@ struct xlm_config {
     std::int64_t n_layers = 12;
     std::int64_t n_heads = 16;
     bool gelu_activation = true;  // else ReLU
-    bool sinusoidal_embeddings = false;  // only initialises the position table
     bool causal = false;
     bool asm_ = false;  // adaptive softmax LM head (`asm`): not supported
-    std::int64_t n_langs = 1;
-    bool use_lang_emb = true;
     std::int64_t max_position_embeddings = 512;
     double layer_norm_eps = 1e-12;
     bool is_encoder = true;
@@ -85,11 +82,16 @@ inline xlm_config xlm_config_from_json(const config_reader& r) {
     r.get("n_layers", c.n_layers);
     r.get("n_heads", c.n_heads);
     r.get("gelu_activation", c.gelu_activation);
-    r.get("sinusoidal_embeddings", c.sinusoidal_embeddings);
+    // sinusoidal_embeddings only initialises the position table, which the
+    // checkpoint stores; n_langs and use_lang_emb only matter with a `langs`
+    // input, which the export has none of. Read for their types, then ignored.
+    bool sinusoidal_embeddings = false, use_lang_emb = true;
+    std::int64_t n_langs = 1;
+    r.get("sinusoidal_embeddings", sinusoidal_embeddings);
     r.get("causal", c.causal);
     r.get("asm", c.asm_);
-    r.get("n_langs", c.n_langs);
-    r.get("use_lang_emb", c.use_lang_emb);
+    r.get("n_langs", n_langs);
+    r.get("use_lang_emb", use_lang_emb);
     r.get("max_position_embeddings", c.max_position_embeddings);
     r.get("layer_norm_eps", c.layer_norm_eps);
     r.get("is_encoder", c.is_encoder);

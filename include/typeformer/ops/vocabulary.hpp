@@ -57,32 +57,25 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.softmax(x) } -> std::same_as<typename B::value>;
     { b.attention(x, x, x, &x, std::int64_t{1}, 1.f) } -> std::same_as<typename B::value>;
 
-    // ops added for the roberta group (issue #3) go below this line
     { b.not_equal(x, x) } -> std::same_as<typename B::value>;  // boolean, broadcasting
     { b.cumsum(x, 0) } -> std::same_as<typename B::value>;      // running sum along an axis (int64 or float32)
 
-    // ops added for the albert group (issue #3) go below this line
     { b.reduce_mean(x, 1) } -> std::same_as<typename B::value>;
 
-    // ops added for the mobilebert group (issue #3) go below this line
     { b.concat(std::vector<typename B::value>{x, x}, std::int64_t{0}) } -> std::same_as<typename B::value>;
     { b.slice(x, std::int64_t{0}, std::int64_t{0}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
-    // ops added for the convbert group (issue #3) go below this line
     // rotary position embedding, interleaved pairs: x [B, S, H·D], sin and cos [S, D/2]
     { b.rotary(x, x, x, std::int64_t{1}) } -> std::same_as<typename B::value>;
     // sliding windows along the sequence: x [B, S, C] -> [B, S, K, C], zero padded (nn.Unfold, conv im2col)
     { b.unfold(x, std::int64_t{3}) } -> std::same_as<typename B::value>;
 
-    // ops added for the deberta group (issue #3) go below this line
     { b.gather_last(x, x) } -> std::same_as<typename B::value>;
     { b.clip(x, std::int64_t{0}, std::int64_t{1}) } -> std::same_as<typename B::value>;
     { b.conv1d(x, x, &x, std::int64_t{1}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
-    // ops added for the sparse group (issue #3) go below this line
     { b.argmax(x, 0) } -> std::same_as<typename B::value>;
 
-    // ops added for the decoders (issue #4) go below this line
     { b.constant_f32(std::vector<float>{}) } -> std::same_as<typename B::value>;  // a float32 vector [n]
     { b.sin(x) } -> std::same_as<typename B::value>;   // rotary angles, computed in the graph
     { b.cos(x) } -> std::same_as<typename B::value>;

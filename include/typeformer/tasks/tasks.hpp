@@ -43,7 +43,7 @@ struct question_answering {
                               output<"end_logits", axes<"batch", "sequence">>>;
 };
 
-// Decoders (issue #4): the with-past features take the KV cache of every
+// Decoders: the with-past features take the KV cache of every
 // layer as inputs and return the grown cache after the task's outputs.
 struct default_with_past {
     static constexpr std::string_view name = "default-with-past";

@@ -1,0 +1,117 @@
+// typeformer/export/handle.hpp: a family behind a run-time handle.
+//
+// A family is a type; the exporter, the tests and a user's program pick one
+// at run time by config.json's `model_type`. A family_handle is that type's
+// operations compiled once, in the family's own translation unit
+// (make_family_handle, export/make_handle.hpp), and called through function
+// pointers everywhere else, so that no other translation unit instantiates
+// the family's forward pass again.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/export/export.hpp"
+#include "typeformer/io/config_json.hpp"
+
+namespace typeformer::inline v0 {
+
+struct family_handle;
+
+/// A config.json read by a family: the typed config, behind a pointer, and
+/// the family that reads it (a family whose graph depends on the config,
+/// such as DeBERTa's token_type_ids input, answers with one of its variants).
+struct loaded_config {
+    std::shared_ptr<const void> config;
+    const family_handle* family = nullptr;
+};
+
+/// A graph input or output as the graph names it, the cache expanded
+/// (`past_key_values.0.key`, ...), with its axes ("batch", "sequence", a
+/// static size spelled as a number, "" for an axis the graph computes).
+struct io_name {
+    std::string name;
+    std::vector<std::string> axes;
+    friend bool operator==(const io_name&, const io_name&) = default;
+};
+
+/// One feature (task) of a family, erased.
+struct feature_handle {
+    std::string_view name;  ///< the legacy feature name ("masked-lm")
+    bool has_past = false;  ///< takes and returns a KV cache
+    /// The graph without its weights, its initializers and the parameter check (build_graph).
+    built_graph (*build)(const loaded_config&, const checkpoint&, int opset, std::string_view where) = nullptr;
+    /// The reference pass (reference_outputs).
+    tensor_map (*reference)(const loaded_config&, const checkpoint&, const tensor_map& inputs,
+                            weight_cache* cache) = nullptr;
+    /// Deterministic inputs at the given sizes (make_inputs).
+    tensor_map (*make_inputs)(const loaded_config&, axis_sizes, std::uint32_t seed) = nullptr;
+    /// The weights rounded to float16 and back, for the reference of a --dtype fp16 export.
+    weight_cache (*fp16_weights)(const loaded_config&, const checkpoint&) = nullptr;
+    /// The graph's inputs and outputs as the model declares them, in order.
+    std::vector<io_name> (*inputs)(const loaded_config&) = nullptr;
+    std::vector<io_name> (*outputs)(const loaded_config&) = nullptr;
+};
+
+/// One family (one `model_type`), erased.
+struct family_handle {
+    std::string_view model_type;   ///< config.json's model_type
+    std::string_view base_prefix;  ///< the base model's state-dict prefix
+    double atol = 1e-5;            ///< its validation tolerance
+    /// Read config.json (the config's check included).
+    loaded_config (*load)(const config_reader&) = nullptr;
+    /// Declare the tied weights of every feature to the checkpoint (tie_weights).
+    void (*tie_weights)(const loaded_config&, checkpoint&) = nullptr;
+    std::vector<feature_handle> features;
+
+    /// The feature named `name`, or nullptr.
+    [[nodiscard]] const feature_handle* feature(std::string_view name) const {
+        for (const auto& f : features)
+            if (f.name == name) return &f;
+        return nullptr;
+    }
+    /// The feature named `name`; export.feature, naming the supported ones, if there is none.
+    [[nodiscard]] const feature_handle& require(std::string_view name) const {
+        if (const auto* f = feature(name)) return *f;
+        std::string names;
+        for (const auto& f : features) names += (names.empty() ? "" : ", ") + std::string(f.name);
+        throw error("export.feature", "feature " + std::string(name) + " is not supported for " +
+                                          std::string(model_type) + " (supported: " + names + ")");
+    }
+    [[nodiscard]] std::vector<std::string> feature_names() const {
+        std::vector<std::string> v;
+        for (const auto& f : features) v.emplace_back(f.name);
+        return v;
+    }
+    /// Does any feature take a KV cache (a decoder)?
+    [[nodiscard]] bool has_cache() const {
+        for (const auto& f : features)
+            if (f.has_past) return true;
+        return false;
+    }
+
+};
+
+/// A model ready to export or run: a family's loaded config and its
+/// checkpoint, prefix and ties set.
+struct loaded_model {
+    loaded_config config;
+    checkpoint weights;
+
+    [[nodiscard]] const family_handle& family() const { return *config.family; }
+};
+
+/// Load `dir` (config.json and the weights) as the family `f` reads it.
+inline loaded_model load_model(const family_handle& f, const std::filesystem::path& dir, const nlohmann::json& json) {
+    loaded_model m;
+    m.config = f.load(config_reader(json, (dir / "config.json").string()));
+    m.weights = checkpoint::open(dir);
+    m.weights.set_base_prefix(std::string(m.family().base_prefix));
+    m.family().tie_weights(m.config, m.weights);
+    return m;
+}
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,159 @@
+// typeformer/export/make_handle.hpp: compile a family into its run-time handle.
+//
+// handle_of<F>() instantiates everything an export and its validation need
+// of F (the graph of every feature, the reference pass, the dummy inputs),
+// once. Include this header in the one translation unit that registers the
+// family (typeformer_add_families in CMake generates it); everything else
+// uses the handle (export/handle.hpp).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "typeformer/export/handle.hpp"
+
+namespace typeformer::inline v0 {
+
+/// A family whose graph depends on its config, declared as the variants it
+/// chooses from: `variants` (a type_list of families, which share their
+/// model_type, config type and features) and `choose(config_reader)`, the
+/// index of the variant a config.json needs. DeBERTa's token_type_ids input,
+/// present iff type_vocab_size > 0, is one.
+template <class S>
+concept FamilyChoice = requires(const config_reader& r) {
+    typename S::variants;
+    { S::choose(r) } -> std::convertible_to<std::size_t>;
+};
+
+template <class F>
+const family_handle& handle_of();
+
+namespace detail::erase {
+
+/// The graph inputs or outputs a model declares, the cache expanded.
+template <class Model, class C, class Specs>
+std::vector<io_name> io_names(const C& c, Specs, bool outputs) {
+    std::vector<io_name> v;
+    for_each_type(Specs{}, [&]<class S>() {
+        if constexpr (is_per_layer<S>) {
+            if constexpr (CacheConfig<C>) {
+                const auto kv = c.cache();
+                for (std::int64_t i = 0; i < kv.layers; ++i)
+                    for (int k = 0; k < 2; ++k)
+                        v.push_back({std::string(S::name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
+                                     cache_axes(kv, k == 0, outputs ? total_axis : past_axis, outputs)});
+            }
+        } else {
+            v.push_back({std::string(S::name), std::vector<std::string>(S::axes_type::names.begin(),
+                                                                        S::axes_type::names.end())});
+        }
+    });
+    return v;
+}
+
+/// The typed config behind a loaded_config, checked to be this family's.
+template <class F>
+const typename F::config& config_of(const loaded_config& c) {
+    if (c.family != &handle_of<F>() || !c.config)
+        throw error("export.family", "a config loaded by " +
+                                         std::string(c.family ? c.family->model_type : std::string_view("nothing")) +
+                                         " was passed to " + std::string(F::model_type) +
+                                         "'s handle (a family's config only works with the family that loaded it)");
+    return *static_cast<const typename F::config*>(c.config.get());
+}
+
+template <Family F, class Task>
+feature_handle feature_of() {
+    using model = model_of<F, Task>;
+    feature_handle h;
+    h.name = Task::name;
+    h.has_past = task::has_past<Task>;
+    h.build = [](const loaded_config& c, const checkpoint& ck, int opset, std::string_view where) {
+        return build_graph<F, Task>(config_of<F>(c), ck, opset, where);
+    };
+    h.reference = [](const loaded_config& c, const checkpoint& ck, const tensor_map& inputs, weight_cache* cache) {
+        return reference_outputs<F, Task>(config_of<F>(c), ck, inputs, cache);
+    };
+    h.make_inputs = [](const loaded_config& c, axis_sizes n, std::uint32_t seed) {
+        return typeformer::make_inputs<model>(config_of<F>(c), n, seed);
+    };
+    h.fp16_weights = [](const loaded_config& c, const checkpoint& ck) {
+        return fp16_rounded_weights<F, Task>(config_of<F>(c), ck);
+    };
+    h.inputs = [](const loaded_config& c) { return io_names<model>(config_of<F>(c), typename model::inputs{}, false); };
+    h.outputs = [](const loaded_config& c) { return io_names<model>(config_of<F>(c), typename model::outputs{}, true); };
+    return h;
+}
+
+template <Family F>
+family_handle family_of() {
+    family_handle h;
+    h.model_type = F::model_type;
+    h.base_prefix = F::base_prefix;
+    h.atol = F::atol;
+    h.load = [](const config_reader& r) {
+        return loaded_config{std::make_shared<const typename F::config>(F::load(r)), &handle_of<F>()};
+    };
+    h.tie_weights = [](const loaded_config& c, checkpoint& ck) { typeformer::tie_weights<F>(config_of<F>(c), ck); };
+    for_each_type(typename F::features{}, [&]<class Task>() { h.features.push_back(feature_of<F, Task>()); });
+    return h;
+}
+
+/// The feature `Task` of whichever variant loaded the config.
+template <class Task>
+const feature_handle& chosen(const loaded_config& c) {
+    return *c.family->feature(Task::name);
+}
+
+template <FamilyChoice S, class First, class... Rest>
+family_handle choice_of(type_list<First, Rest...>) {
+    using first = First;
+    family_handle h = family_of<first>();
+    h.load = [](const config_reader& r) {
+        const std::size_t k = S::choose(r);
+        const family_handle* variants[] = {&handle_of<First>(), &handle_of<Rest>()...};
+        if (k > sizeof...(Rest))
+            throw error("export.family", std::string(first::model_type) + ": no variant " + std::to_string(k));
+        return variants[k]->load(r);
+    };
+    h.tie_weights = [](const loaded_config& c, checkpoint& ck) { c.family->tie_weights(c, ck); };
+    h.features.clear();
+    for_each_type(typename first::features{}, [&]<class Task>() {
+        feature_handle f;
+        f.name = Task::name;
+        f.has_past = task::has_past<Task>;
+        f.build = [](const loaded_config& c, const checkpoint& ck, int opset, std::string_view where) {
+            return chosen<Task>(c).build(c, ck, opset, where);
+        };
+        f.reference = [](const loaded_config& c, const checkpoint& ck, const tensor_map& in, weight_cache* w) {
+            return chosen<Task>(c).reference(c, ck, in, w);
+        };
+        f.make_inputs = [](const loaded_config& c, axis_sizes n, std::uint32_t seed) {
+            return chosen<Task>(c).make_inputs(c, n, seed);
+        };
+        f.fp16_weights = [](const loaded_config& c, const checkpoint& ck) { return chosen<Task>(c).fp16_weights(c, ck); };
+        f.inputs = [](const loaded_config& c) { return chosen<Task>(c).inputs(c); };
+        f.outputs = [](const loaded_config& c) { return chosen<Task>(c).outputs(c); };
+        h.features.push_back(f);
+    });
+    return h;
+}
+
+}  // namespace detail::erase
+
+/// The handle of a family (or of a FamilyChoice), built once. A type that
+/// is neither fails to compile, naming what it lacks (family_complete).
+template <class F>
+const family_handle& handle_of() {
+    if constexpr (FamilyChoice<F>) {
+        static const family_handle h = detail::erase::choice_of<F>(typename F::variants{});
+        return h;
+    } else {
+        static_assert(family_complete<F>(), "see the static_assert above: the family is incomplete");
+        static const family_handle h = detail::erase::family_of<F>();
+        return h;
+    }
+}
+
+}  // namespace typeformer::inline v0

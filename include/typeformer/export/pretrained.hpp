@@ -1,0 +1,292 @@
+// typeformer/export/pretrained.hpp: the user's main job, one call.
+//
+//   auto report = typeformer::export_pretrained("models/bert", "onnx/bert", {.feature = "masked-lm"});
+//
+// reads config.json, picks the family by its model_type among the registered
+// families (registry.hpp), checks the checkpoint against the graph, writes
+// the output folder atomically (model.onnx, model.onnx_data past 2 GiB,
+// config.json and the tokenizer files), validates the written model with
+// ONNX Runtime against the reference pass, and logs what it does in the
+// transformers.onnx format. export_model<Family, Task> does the same for a
+// family given as a type, registered or not.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <span>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "typeformer/export/handle.hpp"
+#include "typeformer/export/make_handle.hpp"
+#include "typeformer/export/registry.hpp"
+#include "typeformer/io/hub.hpp"
+
+namespace typeformer::inline v0 {
+
+/// What to export and how.
+struct export_options {
+    std::string feature = "default";  ///< the feature (task), as transformers.onnx names it
+    int opset = default_opset;        ///< min_opset .. max_opset
+    double atol = -1;                 ///< validation tolerance; < 0: the family's (fp16: fp16_atol)
+    bool validate = true;             ///< run ONNX Runtime against the reference pass
+    std::string dtype = "fp32";       ///< "fp32", or "fp16": float16 weights and float outputs
+    bool external_data = false;       ///< weights in model.onnx_data (automatic past 2 GiB)
+    bool force = false;               ///< replace model.onnx even if not validated or invalid
+    std::string revision = "main";    ///< for a Hugging Face repository id: the cached revision
+    std::ostream* log = &std::cout;       ///< progress and the validation log
+    std::ostream* warnings = &std::cerr;  ///< warnings and the failed-validation message
+};
+
+/// The largest difference found for one output in one validation pass.
+struct output_check {
+    std::string pass;    ///< "" (one pass), "past" or "empty past" (a with-past model)
+    std::string output;  ///< the output's name
+    double max_abs_diff = 0;
+    bool ok = false;
+};
+
+/// What export_pretrained did.
+struct export_report {
+    std::string model_type, feature;
+    std::filesystem::path model_dir;  ///< where the checkpoint was read (a cache snapshot for org/name)
+    std::filesystem::path model;      ///< OUTPUT/model.onnx, or the rejected export's path
+    std::vector<std::filesystem::path> files;  ///< what was written into OUTPUT
+    std::size_t nodes = 0, initializers = 0;
+    std::uint64_t weight_bytes = 0;
+    bool external_data = false;
+    bool validated = false;  ///< validation ran
+    bool valid = false;      ///< it passed, or it was not asked for
+    double atol = 0;
+    std::vector<output_check> checks;
+    double build_seconds = 0, write_seconds = 0, validate_seconds = 0;
+    std::vector<std::string> unused_tensors;  ///< checkpoint tensors this task does not use (another head's)
+
+    /// Exported, and valid where validated: the exporter's exit status 0.
+    [[nodiscard]] bool ok() const { return valid; }
+};
+
+/// Files copied next to the model, as Optimum does.
+inline constexpr const char* copied_files[] = {
+    "config.json",          "generation_config.json", "tokenizer.json",         "tokenizer_config.json",
+    "special_tokens_map.json", "vocab.txt",           "vocab.json",             "merges.txt",
+    "added_tokens.json",    "spiece.model",           "sentencepiece.bpe.model", "preprocessor_config.json"};
+
+namespace detail::pretrained {
+
+inline constexpr const char* model_file = "model.onnx";
+inline constexpr const char* data_file = "model.onnx_data";
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+inline std::string seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+    return buf;
+}
+
+/// One validation pass: the reference and ONNX Runtime on the same inputs.
+inline bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort,
+                          const tensor_map& inputs, double atol, std::string_view pass, export_report& report,
+                          std::ostream& log) {
+    const auto reference = f.reference(m.config, m.weights, inputs, &weights);
+    const auto onnx = ort.run(inputs);
+    const bool ok = compare_outputs(reference, onnx, atol, log);
+    for (const auto& [name, want] : reference) {
+        const auto it = onnx.find(name);
+        const double d = it == onnx.end() ? std::numeric_limits<double>::infinity() : max_abs_diff(want, it->second);
+        report.checks.push_back({std::string(pass), name, d, d <= atol});
+    }
+    return ok;
+}
+
+}  // namespace detail::pretrained
+
+/// Export a loaded model's feature into `output` (see export_pretrained).
+inline export_report export_loaded(const loaded_model& m, const std::filesystem::path& model_dir,
+                                   const std::filesystem::path& output, const export_options& opt) {
+    namespace fs = std::filesystem;
+    using namespace detail::pretrained;
+    const family_handle& family = m.family();
+    const feature_handle* f = &family.require(opt.feature);
+    if (opt.dtype != "fp32" && opt.dtype != "fp16")
+        throw error("export.dtype", "dtype " + opt.dtype + " is not supported (fp32 or fp16)");
+    std::ostream& log = *opt.log;
+    std::ostream& warn = *opt.warnings;
+    export_report report;
+    report.model_type = family.model_type;
+    report.feature = opt.feature;
+    report.model_dir = model_dir;
+    report.atol = opt.atol >= 0 ? opt.atol : opt.dtype == "fp16" ? fp16_atol : family.atol;
+    const fs::path target = output / model_file;
+
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!opt.validate && !opt.force && fs::exists(target))
+        throw error("export.exists", target.string() +
+                                         " exists and --no-validate was given: an existing model is only "
+                                         "replaced by a validated export, or with --force");
+    log << "typeformer: exporting " << family.model_type << " (" << f->name << ") from " << model_dir.string()
+        << " at opset " << opt.opset << "\n";
+    const auto stored = m.weights.stored_dtypes();
+    log << "typeformer: weights: " << m.weights.layout() << ", stored as " << stored;
+    if (opt.dtype == "fp16")
+        log << ", written as float16 (--dtype fp16: outputs float16, validation atol " << report.atol << ")";
+    else if (stored != "F32")
+        log << ", converted to float32 while written";
+    log << "\n";
+    auto built = f->build(m.config, m.weights, opt.opset, model_dir.string());
+    if (opt.dtype == "fp16") to_fp16(built.model, built.initializers);
+    report.unused_tensors = built.params.unused;
+    if (!built.params.unused.empty()) {
+        log << "typeformer: " << built.params.unused.size()
+            << " checkpoint tensors are not used by this task (another head's):";
+        for (std::size_t k = 0; k < built.params.unused.size() && k < 5; ++k) log << " " << built.params.unused[k];
+        log << (built.params.unused.size() > 5 ? " ..." : "") << "\n";
+    }
+    check_onnx_skeleton(built.model, built.initializers);
+    for (const auto& i : built.initializers) report.weight_bytes += i.byte_size();
+    report.nodes = static_cast<std::size_t>(built.model.graph().node_size());
+    report.initializers = built.initializers.size();
+    const auto single_file = single_file_size(built.model, built.initializers);
+    const bool external = opt.external_data || single_file > max_single_file;
+    report.external_data = external;
+    char size[32];
+    std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(single_file) / (1024.0 * 1024.0));
+    report.build_seconds = seconds_since(t0);
+    log << "typeformer: graph built and checked in " << seconds(report.build_seconds) << " (" << report.nodes
+        << " nodes, " << report.initializers << " initializers, " << size << ")\n";
+    if (external && !opt.external_data)
+        log << "typeformer: the model is over 2 GiB, the limit of one protobuf file: its weights go to " << data_file
+            << " next to " << model_file << "\n";
+
+    staged_output out(output);
+    const auto t1 = std::chrono::steady_clock::now();
+    write_report written;
+    if (external) {
+        std::string model_bytes;  // the graph and the tensors' descriptions: small
+        out.write(data_file, [&](std::ostream& data_out) {
+            std::ostringstream model_out;
+            const bool ok = write_onnx_external(model_out, data_out, data_file, built.model, built.initializers,
+                                                &written);
+            model_bytes = std::move(model_out).str();
+            return ok;
+        });
+        out.write(model_file, [&](std::ostream& o) { return static_cast<bool>(o << model_bytes); });
+    } else {
+        out.write(model_file, [&](std::ostream& o) { return write_onnx(o, built.model, built.initializers, &written); });
+    }
+    report.write_seconds = seconds_since(t1);
+    log << "typeformer: weights written in " << seconds(report.write_seconds) << " ("
+        << (external ? std::string(model_file) + " + " + data_file : std::string(model_file)) << ")\n";
+    for (const auto& [name, count] : written.nonfinite)
+        warn << "typeformer: warning: checkpoint tensor " << name << " holds " << count << " NaN or infinite value"
+             << (count > 1 ? "s" : "") << "\n";
+    std::vector<std::string> names = {model_file};
+    if (external) names.emplace_back(data_file);
+    for (const char* name : copied_files)
+        if (fs::exists(model_dir / name)) {
+            out.copy_in(model_dir / name);
+            names.emplace_back(name);
+        }
+
+    bool ok = true;
+    if (opt.validate) {
+        const auto t2 = std::chrono::steady_clock::now();
+        report.validated = true;
+        log << "Validating ONNX model " << target.string() << "...\n";
+        axis_sizes sizes;  // batch 3, sequence 9; with a cache, past length 11
+        auto weights = opt.dtype == "fp16" ? f->fp16_weights(m.config, m.weights) : weight_cache{};
+        ort_runner ort(out.staged(model_file));
+        auto inputs = f->make_inputs(m.config, sizes, 42);
+        if (f->has_past) {
+            log << "\t- with a past of "
+                << inputs.at("attention_mask").shape()[1] - inputs.at("input_ids").shape()[1] << " tokens:\n";
+            ok = validate_once(*f, m, weights, ort, inputs, report.atol, "past", report, log);
+            // the first step of generation: the same graph with an empty past
+            sizes.past = 0;
+            inputs = f->make_inputs(m.config, sizes, 42);
+            log << "\t- with an empty past (the first step):\n";
+            ok = validate_once(*f, m, weights, ort, inputs, report.atol, "empty past", report, log) && ok;
+        } else {
+            ok = validate_once(*f, m, weights, ort, inputs, report.atol, "", report, log);
+        }
+        report.validate_seconds = seconds_since(t2);
+    }
+    report.valid = ok;
+    if (!ok && !opt.force) {
+        const fs::path rejected = external ? output / "invalid" : output / "model.onnx.invalid";
+        if (external) out.keep_folder_as(rejected);
+        else out.keep_as(model_file, rejected);
+        report.model = rejected;
+        warn << "typeformer: validation failed; " << target.string() << " was left as it was and the rejected "
+             << "export is at " << rejected.string() << " (--force writes it anyway)\n";
+        return report;
+    }
+    const bool stale_data = !external && fs::exists(output / data_file);
+    out.commit();
+    for (const auto& n : names) report.files.push_back(output / n);
+    report.model = target;
+    if (stale_data) {  // the previous export's weights; the new model.onnx holds its own
+        std::error_code ec;
+        fs::remove(output / data_file, ec);
+    }
+    if (!ok) {
+        warn << "typeformer: validation failed; --force: written anyway at " << target.string() << "\n";
+        return report;
+    }
+    if (opt.validate) log << "All good, model saved at: " << target.string() << "\n";
+    else log << "Model saved (not validated) at: " << target.string() << "\n";
+    return report;
+}
+
+/// Export the checkpoint `model` (a folder with config.json and the
+/// weights, or a Hugging Face repository id found offline in the cache) to
+/// `output`, with the family its config.json's model_type names among
+/// `families`. Throws typeformer::error on bad input (an unsupported
+/// model_type or feature, a malformed config or checkpoint, an unwritable
+/// output); a failed validation is a report with ok() false, the rejected
+/// export left as OUTPUT/model.onnx.invalid.
+inline export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output,
+                                       const export_options& opt, std::span<const family_handle* const> families) {
+    std::filesystem::path dir = model;
+    if (const auto where = resolve_model(model.string(), opt.revision); where != model) {
+        *opt.log << "typeformer: " << model.string() << " (revision " << opt.revision
+                 << ") found in the Hugging Face cache at " << where.string() << "\n";
+        dir = where;
+    }
+    const auto where = (dir / "config.json").string();
+    const auto json = config_reader::load(dir / "config.json");
+    std::string model_type;
+    config_reader(json, where).get("model_type", model_type);
+    if (model_type.empty()) throw error("config.missing_field", where + ": no model_type");
+    const family_handle* family = find_family(model_type, families);
+    if (!family)
+        throw error("export.model_type",
+                    "model_type " + model_type + " is not supported (supported: " + joined_model_types(families) + ")");
+    (void)family->require(opt.feature);  // before the checkpoint is opened
+    const auto m = load_model(*family, dir, json);
+    return export_loaded(m, dir, output, opt);
+}
+
+/// export_pretrained over the registered families (registry.hpp).
+inline export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output,
+                                       const export_options& opt = {}) {
+    return export_pretrained(model, output, opt, registered_families());
+}
+
+/// Export with a family given as a type (registered or not) and the task
+/// `Task`: `export_model<my_family, task::masked_lm>(dir, "onnx")`. The
+/// family's model_type must be the one config.json names.
+template <class F, class Task>
+export_report export_model(const std::filesystem::path& model, const std::filesystem::path& output,
+                           export_options opt = {}) {
+    opt.feature = std::string(Task::name);
+    const family_handle* one[] = {&handle_of<F>()};
+    return export_pretrained(model, output, opt, one);
+}
+
+}  // namespace typeformer::inline v0

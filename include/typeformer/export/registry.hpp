@@ -1,0 +1,58 @@
+// typeformer/export/registry.hpp: the registered families, and the feature table as a query.
+//
+// The families a program can export are one list, in CMake: the families of
+// cmake/typeformer-families.cmake that `typeformer_add_families(target ...)`
+// compiles, one translation unit each, into a library that also defines
+// registered_families() in the list's order. The exporter and the tests link
+// the same library; a program of yours links one made with the families it
+// needs (see docs/extending.md).
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/export/handle.hpp"
+
+namespace typeformer::inline v0 {
+
+/// Every family of the program, in the family list's order. Defined by the
+/// library that typeformer_add_families() generates: link it.
+std::span<const family_handle* const> registered_families();
+
+/// The family whose model_type is `model_type`, or nullptr.
+inline const family_handle* find_family(std::string_view model_type,
+                                        std::span<const family_handle* const> families = registered_families()) {
+    for (const auto* f : families)
+        if (f->model_type == model_type) return f;
+    return nullptr;
+}
+
+/// The model types, in order (transformers.onnx: FeaturesManager's table keys).
+inline std::vector<std::string> supported_model_types(
+    std::span<const family_handle* const> families = registered_families()) {
+    std::vector<std::string> v;
+    for (const auto* f : families) v.emplace_back(f->model_type);
+    return v;
+}
+
+/// "bert, distilbert, ...": for messages.
+inline std::string joined_model_types(std::span<const family_handle* const> families = registered_families()) {
+    std::string s;
+    for (const auto* f : families) s += (s.empty() ? "" : ", ") + std::string(f->model_type);
+    return s;
+}
+
+/// The features of a model type, in order; export.model_type if it is not
+/// supported (transformers.onnx: get_supported_features_for_model_type).
+inline std::vector<std::string> supported_features(
+    std::string_view model_type, std::span<const family_handle* const> families = registered_families()) {
+    const auto* f = find_family(model_type, families);
+    if (!f)
+        throw error("export.model_type", "model_type " + std::string(model_type) +
+                                             " is not supported (supported: " + joined_model_types(families) + ")");
+    return f->feature_names();
+}
+
+}  // namespace typeformer::inline v0

@@ -1,0 +1,72 @@
+// Every registered family, every feature: the reference pass against
+// Transformers, the export against the reference in ONNX Runtime
+// (harness.hpp), and greedy generation for every family with a
+// causal-lm-with-past feature. The cases come from the family list itself,
+// so a family added to it is tested here without a line of its own; its
+// fixtures must exist.
+#include "harness.hpp"
+
+namespace {
+std::vector<std::pair<std::string, std::string>> every_feature() {
+    std::vector<std::pair<std::string, std::string>> v;
+    for (const auto* f : tf::registered_families())
+        for (const auto& name : f->feature_names()) v.emplace_back(f->model_type, name);
+    return v;
+}
+std::vector<std::string> every_generator() {
+    std::vector<std::string> v;
+    for (const auto* f : tf::registered_families())
+        if (f->feature("causal-lm-with-past")) v.emplace_back(f->model_type);
+    return v;
+}
+}  // namespace
+
+class feature : public testing::TestWithParam<std::pair<std::string, std::string>> {};
+TEST_P(feature, matches_transformers_and_onnxruntime) { check_fixture(GetParam().first, GetParam().second); }
+INSTANTIATE_TEST_SUITE_P(models, feature, testing::ValuesIn(every_feature()), feature_test_name);
+
+class generation : public testing::TestWithParam<std::string> {};
+TEST_P(generation, greedy_tokens_are_transformers) { check_generation(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(models, generation, testing::ValuesIn(every_generator()),
+                         [](const testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// The feature table is the one transformers.onnx / Optimum give each model type.
+// (A build with some families only, TYPEFORMER_FAMILIES, checks those.)
+TEST(models, feature_tables) {
+    using v = std::vector<std::string>;
+    const v encoder{"default", "masked-lm", "causal-lm", "sequence-classification", "multiple-choice",
+                    "token-classification", "question-answering"};
+    const v no_clm{"default", "masked-lm", "sequence-classification", "multiple-choice", "token-classification",
+                   "question-answering"};
+    const v llama{"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification"};
+    const std::vector<std::pair<std::string, v>> table{
+        {"bert", encoder}, {"distilbert", no_clm}, {"roberta", encoder}, {"camembert", encoder},
+        {"xlm-roberta", encoder}, {"data2vec-text", no_clm}, {"ibert", no_clm}, {"xlm-roberta-xl", encoder},
+        {"electra", encoder}, {"ernie", encoder}, {"xlm", encoder}, {"flaubert", encoder},
+        {"layoutlm", {"default", "masked-lm", "sequence-classification", "token-classification"}},
+        {"albert", no_clm}, {"mobilebert", no_clm}, {"squeezebert", no_clm}, {"roformer", encoder},
+        {"convbert", no_clm},
+        {"deberta", {"default", "masked-lm", "sequence-classification", "token-classification", "question-answering"}},
+        {"deberta-v2", no_clm}, {"big_bird", encoder},
+        {"longformer", {"default", "masked-lm", "multiple-choice", "question-answering", "sequence-classification",
+                        "token-classification"}},
+        {"gpt2", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                  "token-classification"}},
+        {"gptj", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "question-answering",
+                  "sequence-classification"}},
+        {"codegen", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}},
+        {"gpt_neo", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification"}},
+        {"bloom", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                   "token-classification"}},
+        {"llama", llama}, {"mistral", llama}, {"qwen2", llama}, {"phi3", llama}, {"gemma", llama}};
+    v types;
+    for (const auto& [type, features] : table) {
+#ifndef TYPEFORMER_EVERY_FAMILY
+        if (!tf::find_family(type)) continue;
+#endif
+        types.push_back(type);
+        EXPECT_EQ(tf::supported_features(type), features) << type;
+    }
+    EXPECT_EQ(tf::supported_model_types(), types) << "the registered families, in the family list's order";
+    EXPECT_THROW(tf::supported_features("t5"), tf::error);
+}

@@ -1,0 +1,1 @@
+// The unit that carries the tests' precompiled header (test_pch).
