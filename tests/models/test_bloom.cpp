@@ -5,11 +5,11 @@
 #include "harness.hpp"
 
 namespace {
-tf::bloom_config load(const nlohmann::json& j) { return tf::bloom_family::load(tf::config_reader(j, "config.json")); }
+tf::bloom_config load_bloom(const nlohmann::json& j) { return tf::bloom_family::load(tf::config_reader(j, "config.json")); }
 }  // namespace
 
 TEST(bloom, config_aliases_win_as_in_transformers) {
-    const auto c = load({{"hidden_size", 64}, {"n_embed", 48}, {"n_head", 8}, {"num_attention_heads", 6},
+    const auto c = load_bloom({{"hidden_size", 64}, {"n_embed", 48}, {"n_head", 8}, {"num_attention_heads", 6},
                          {"n_layer", 2}, {"num_hidden_layers", 3}});
     EXPECT_EQ(c.hidden_size, 48);
     EXPECT_EQ(c.n_head, 6);
@@ -20,10 +20,10 @@ TEST(bloom, config_aliases_win_as_in_transformers) {
 }
 
 TEST(bloom, slow_but_exact_tensor_parallel_is_refused_by_name) {
-    EXPECT_NO_THROW(load({{"pretraining_tp", 4}}));
-    EXPECT_NO_THROW(load({{"slow_but_exact", true}}));
+    EXPECT_NO_THROW(load_bloom({{"pretraining_tp", 4}}));
+    EXPECT_NO_THROW(load_bloom({{"slow_but_exact", true}}));
     try {
-        load({{"pretraining_tp", 4}, {"slow_but_exact", true}});
+        load_bloom({{"pretraining_tp", 4}, {"slow_but_exact", true}});
         ADD_FAILURE() << "pretraining_tp 4 with slow_but_exact was accepted";
     } catch (const tf::error& e) {
         EXPECT_EQ(e.id(), "config.unsupported");

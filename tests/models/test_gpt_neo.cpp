@@ -7,13 +7,13 @@
 #include "harness.hpp"
 
 namespace {
-tf::gpt_neo_config load(const char* text) {
+tf::gpt_neo_config load_gpt_neo(const char* text) {
     const auto j = nlohmann::json::parse(text);
     return tf::gpt_neo_family::load(tf::config_reader(j, "config.json"));
 }
 std::string error_id(const char* text) {
     try {
-        load(text);
+        load_gpt_neo(text);
     } catch (const tf::error& e) {
         return std::string(e.id());
     }
@@ -23,19 +23,19 @@ std::string error_id(const char* text) {
 
 TEST(gpt_neo, attention_layers_from_the_config) {
     // Transformers' defaults: 24 layers, global and local alternating, window 256
-    const auto d = load("{}");
+    const auto d = load_gpt_neo("{}");
     EXPECT_EQ(d.window(0), 0);
     EXPECT_EQ(d.window(1), 256);
     EXPECT_EQ(d.window(23), 256);
     EXPECT_EQ(d.any_window(), 256);
     // attention_types expanded when attention_layers is not given
-    const auto t = load(R"({"num_layers": 3, "window_size": 5,
+    const auto t = load_gpt_neo(R"({"num_layers": 3, "window_size": 5,
                             "attention_types": [[["local"], 1], [["global", "local"], 1]]})");
     EXPECT_EQ(t.window(0), 5);
     EXPECT_EQ(t.window(1), 0);
     EXPECT_EQ(t.window(2), 5);
     // attention_layers wins over attention_types, as in Transformers
-    const auto l = load(R"({"num_layers": 2, "attention_types": [[["local"], 2]],
+    const auto l = load_gpt_neo(R"({"num_layers": 2, "attention_types": [[["local"], 2]],
                             "attention_layers": ["global", "global"]})");
     EXPECT_EQ(l.any_window(), 0);
     EXPECT_EQ(error_id(R"({"num_layers": 3, "attention_types": [[["global", "local"], 1]]})"), "config.invalid");
