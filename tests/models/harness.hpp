@@ -159,6 +159,44 @@ inline void check_fixture(std::string_view model_type, std::string_view feature,
     }
 }
 
+/// config.json as Transformers 5 writes it: rope_theta and rope_scaling
+/// ({type, ...} or {rope_type, ...}) moved into rope_parameters ({rope_type,
+/// rope_theta, ...}; rope_type "default" when there is no scaling).
+inline nlohmann::json transformers5_rope_schema(nlohmann::json j) {
+    nlohmann::json params = j.contains("rope_scaling") && j["rope_scaling"].is_object() ? j["rope_scaling"]
+                                                                                         : nlohmann::json::object();
+    if (params.contains("type")) {
+        params["rope_type"] = params["type"];
+        params.erase("type");
+    }
+    if (!params.contains("rope_type")) params["rope_type"] = "default";
+    if (j.contains("rope_theta")) params["rope_theta"] = j["rope_theta"];
+    j.erase("rope_theta");
+    j.erase("rope_scaling");
+    j["rope_parameters"] = params;
+    return j;
+}
+
+/// The fixture's config in Transformers 5's RoPE schema gives the same graph
+/// as in 4.x's, and its reference pass still matches Transformers.
+inline void check_rope_schemas(std::string_view model_type, std::string_view feature) {
+    const auto dir = fixture_dir(model_type, feature);
+    const auto json4 = tf::config_reader::load(dir / "config.json");
+    ASSERT_TRUE(json4.contains("rope_theta")) << dir;
+    const auto json5 = transformers5_rope_schema(json4);
+    const auto& family = registered(model_type);
+    const auto m4 = tf::load_model(family, dir, json4), m5 = tf::load_model(family, dir, json5);
+    const auto& f = family.require(feature);
+    std::string g4, g5;
+    ASSERT_TRUE(f.build(m4.config, m4.weights, tf::default_opset, "x").model.SerializeToString(&g4));
+    ASSERT_TRUE(f.build(m5.config, m5.weights, tf::default_opset, "x").model.SerializeToString(&g5));
+    EXPECT_TRUE(g4 == g5) << model_type << ": the graph differs when config.json has rope_parameters";
+    const auto io = tf::safetensors_file::open(dir / "io.safetensors");
+    const auto got = f.reference(m5.config, m5.weights, fixture_tensors(io, "input."), nullptr);
+    for (const auto& [name, want] : fixture_tensors(io, "output."))
+        EXPECT_LE(tf::max_abs_diff(got.at(name), want), 1e-5) << model_type << " output " << name;
+}
+
 /// Greedy generation through the causal-lm-with-past graph vs the fixture's generate().
 inline void check_generation(std::string_view model_type) {
     const auto dir = fixture_dir(model_type, "causal-lm-with-past");

@@ -41,3 +41,43 @@ TEST(llama, refuses_what_it_cannot_export_exactly) {
     expect_refused({{"pretraining_tp", 3}}, "config.unsupported", "/pretraining_tp");
     expect_refused({{"num_key_value_heads", 5}}, "config.invalid", "num_key_value_heads");
 }
+
+// Transformers 5 writes the RoPE settings into rope_parameters: each one is
+// honoured or refused by name, never skipped.
+TEST(llama, rope_parameters_are_read_as_rope_theta_and_rope_scaling) {
+    const auto c = load_llama({{"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 500000.0}}}});
+    EXPECT_EQ(c.rope_theta, 500000.0);
+    EXPECT_EQ(c.rotary().base, 500000.0);
+    EXPECT_EQ(c.rotary().position_scale, 1.0);
+    const auto linear = load_llama({{"rope_parameters", {{"rope_type", "linear"}, {"factor", 2.0}, {"rope_theta", 1e4}}}});
+    EXPECT_EQ(linear.rotary().position_scale, 2.0);
+    // the same scaling written both ways (a config upgraded in place) is one setting
+    EXPECT_NO_THROW(load_llama({{"rope_theta", 1e4},
+                                {"rope_scaling", {{"type", "linear"}, {"factor", 2.0}}},
+                                {"rope_parameters", {{"rope_type", "linear"}, {"factor", 2.0}, {"rope_theta", 1e4}}}}));
+    expect_refused({{"rope_parameters", {{"rope_type", "llama3"}, {"factor", 8.0}, {"rope_theta", 5e5}}}},
+                   "config.unsupported", "/rope_parameters: /rope_type");
+    expect_refused({{"rope_parameters", {{"rope_type", "yarn"}, {"factor", 4.0}}}}, "config.unsupported",
+                   "/rope_parameters: /rope_type");
+    expect_refused({{"rope_theta", 1e4}, {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 5e5}}}},
+                   "config.invalid", "/rope_theta and /rope_parameters/rope_theta disagree");
+    expect_refused({{"rope_scaling", {{"type", "linear"}, {"factor", 2.0}}},
+                    {"rope_parameters", {{"rope_type", "linear"}, {"factor", 4.0}}}},
+                   "config.invalid", "/rope_scaling and /rope_parameters disagree");
+}
+
+TEST(llama, mistral_and_qwen2_read_rope_theta_from_rope_parameters_and_refuse_a_scaling) {
+    const auto q = tf::qwen2_family::load(
+        tf::config_reader({{"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 1000000.0}}}}, "config.json"));
+    EXPECT_EQ(q.rotary().base, 1000000.0);
+    for (auto load : {&tf::mistral_family::load, &tf::qwen2_family::load}) {
+        const nlohmann::json j = {{"rope_parameters", {{"rope_type", "linear"}, {"factor", 2.0}}}};
+        try {
+            (void)(*load)(tf::config_reader(j, "config.json"));
+            ADD_FAILURE() << "a RoPE scaling was accepted";
+        } catch (const tf::error& e) {
+            EXPECT_EQ(e.id(), "config.unsupported");
+            EXPECT_NE(std::string(e.what()).find("/rope_parameters"), std::string::npos) << e.what();
+        }
+    }
+}

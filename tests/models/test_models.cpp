@@ -25,7 +25,26 @@ class feature : public testing::TestWithParam<std::pair<std::string, std::string
 TEST_P(feature, matches_transformers_and_onnxruntime) { check_fixture(GetParam().first, GetParam().second); }
 INSTANTIATE_TEST_SUITE_P(models, feature, testing::ValuesIn(every_feature()), feature_test_name);
 
+// Every family whose fixtures carry RoPE settings reads them in Transformers
+// 5's schema (rope_parameters) as in 4.x's: same graph, same outputs.
+std::vector<std::string> every_rope_family() {
+    std::vector<std::string> v;
+    for (const auto* f : tf::registered_families()) {
+        const auto dir = fixture_dir(f->model_type, "causal-lm");
+        if (std::filesystem::exists(dir / "config.json") &&
+            tf::config_reader::load(dir / "config.json").contains("rope_theta"))
+            v.emplace_back(f->model_type);
+    }
+    return v;
+}
+class rope_schema : public testing::TestWithParam<std::string> {};
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(rope_schema);  // a build without such families (TYPEFORMER_FAMILIES)
+TEST_P(rope_schema, transformers5_rope_parameters_give_the_same_graph) { check_rope_schemas(GetParam(), "causal-lm"); }
+INSTANTIATE_TEST_SUITE_P(models, rope_schema, testing::ValuesIn(every_rope_family()),
+                         [](const testing::TestParamInfo<std::string>& i) { return i.param; });
+
 class generation : public testing::TestWithParam<std::string> {};
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(generation);
 TEST_P(generation, greedy_tokens_are_transformers) { check_generation(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(models, generation, testing::ValuesIn(every_generator()),
                          [](const testing::TestParamInfo<std::string>& i) { return i.param; });

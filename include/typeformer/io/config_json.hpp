@@ -168,6 +168,8 @@ public:
     /// reads (GPT-Neo's attention_types, a list of [list of strings, count]);
     /// nullptr when absent or null. Errors about it should name where().
     [[nodiscard]] const nlohmann::json* raw(const char* key) const { return has(key) ? &j_[key] : nullptr; }
+    /// The whole object this reader reads.
+    [[nodiscard]] const nlohmann::json& object() const { return j_; }
 
 private:
     [[noreturn]] void type_error(const char* key, const char* expected) const {

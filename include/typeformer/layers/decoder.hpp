@@ -36,9 +36,36 @@
 
 namespace typeformer::inline v0 {
 
-/// A decoder config: an encoder_shape view (for the shared heads) and its cache.
+/// The optional behaviours of a decoder, which a config opts into by name:
+///
+///   static constexpr decoder_hooks hooks{.rotary = true, .attention_scale = true};
+///
+/// Each one set needs its member, and each member present needs it set:
+///   rotary            rotary_spec rotary() const          rotary sin/cos tables
+///   windows           std::int64_t window(std::int64_t layer) const (0: all keys) and
+///                     std::int64_t any_window() const (the one span of the windowed layers, 0: none)
+///   alibi             bool alibi() const                  BLOOM's ALiBi
+///   masks             mask_sum masks() const              how the masks add up (default: single)
+///   attention_scale   float attention_scale() const       scales the causal mask (mask_sum::scaled_...)
+/// A misspelt or mistyped member, or a hook set without its member, is a
+/// compile error that names the hook (see DecoderConfig).
+struct decoder_hooks {
+    bool rotary = false;
+    bool windows = false;
+    bool alibi = false;
+    bool masks = false;
+    bool attention_scale = false;
+};
+
+namespace detail {
 template <class C>
-concept DecoderConfig = EncoderConfig<C> && CacheConfig<C>;
+consteval bool decoder_hooks_checked();
+}  // namespace detail
+
+/// A decoder config: an encoder_shape view (for the shared heads), its cache,
+/// and the hooks it opts into, each with its member (decoder_hooks).
+template <class C>
+concept DecoderConfig = EncoderConfig<C> && CacheConfig<C> && detail::decoder_hooks_checked<C>();
 
 // ---------------------------------------------------------------------------
 // Modules without biases and in GPT-2's Conv1D layout
@@ -205,31 +232,68 @@ struct decoder_tables {
     bool has_alibi = false;
 };
 
-/// A config may set these (detected, all optional):
-///   rotary() -> rotary_spec              rotary tables
-///   window(i) -> std::int64_t            layer i attends to keys p - j < window(i) (0: all)
-///   any_window() -> std::int64_t         the one window span of the windowed layers (0: none)
-///   alibi() -> bool                      BLOOM's ALiBi
-///   masks() -> mask_sum                  how the masks add up (default: single)
 namespace detail {
+/// The hooks a config opts into (none when it declares no `hooks`).
+template <class C>
+constexpr decoder_hooks hooks_of() {
+    if constexpr (requires { { C::hooks } -> std::convertible_to<decoder_hooks>; }) return C::hooks;
+    else return {};
+}
+
+/// Every hook set has its member, well typed; every member present has its
+/// hook set. One static_assert per hook, in the hook's name.
+template <class C>
+consteval bool decoder_hooks_checked() {
+    constexpr decoder_hooks h = hooks_of<C>();
+    constexpr bool rotary = requires(const C& c) { c.rotary(); };
+    static_assert(h.rotary == rotary,
+                  "decoder hook rotary: a config declares `rotary_spec rotary() const` iff it sets hooks.rotary");
+    static_assert(!rotary || requires(const C& c) { { c.rotary() } -> std::same_as<rotary_spec>; },
+                  "decoder hook rotary: rotary() returns a rotary_spec");
+    constexpr bool windows = requires(const C& c) { c.window(std::int64_t{}); };
+    constexpr bool any_window = requires(const C& c) { c.any_window(); };
+    static_assert(h.windows == windows && h.windows == any_window,
+                  "decoder hook windows: a config declares `std::int64_t window(std::int64_t layer) const` and "
+                  "`std::int64_t any_window() const` iff it sets hooks.windows");
+    static_assert(!windows || !any_window || requires(const C& c) {
+        { c.window(std::int64_t{}) } -> std::same_as<std::int64_t>;
+        { c.any_window() } -> std::same_as<std::int64_t>;
+    }, "decoder hook windows: window(layer) and any_window() return std::int64_t");
+    constexpr bool alibi = requires(const C& c) { c.alibi(); };
+    static_assert(h.alibi == alibi, "decoder hook alibi: a config declares `bool alibi() const` iff it sets hooks.alibi");
+    static_assert(!alibi || requires(const C& c) { { c.alibi() } -> std::same_as<bool>; },
+                  "decoder hook alibi: alibi() returns bool");
+    constexpr bool masks = requires(const C& c) { c.masks(); };
+    static_assert(h.masks == masks, "decoder hook masks: a config declares `mask_sum masks() const` iff it sets hooks.masks");
+    static_assert(!masks || requires(const C& c) { { c.masks() } -> std::same_as<mask_sum>; },
+                  "decoder hook masks: masks() returns a mask_sum");
+    constexpr bool scale = requires(const C& c) { c.attention_scale(); };
+    static_assert(h.attention_scale == scale,
+                  "decoder hook attention_scale: a config declares `float attention_scale() const` iff it sets "
+                  "hooks.attention_scale");
+    static_assert(!scale || requires(const C& c) { { c.attention_scale() } -> std::same_as<float>; },
+                  "decoder hook attention_scale: attention_scale() returns float");
+    return true;
+}
+
 template <class C>
 std::int64_t any_window(const C& c) {
-    if constexpr (requires { c.any_window(); }) return c.any_window();
+    if constexpr (hooks_of<C>().windows) return c.any_window();
     else return 0;
 }
 template <class C>
 mask_sum mask_sum_of(const C& c) {
-    if constexpr (requires { c.masks(); }) return c.masks();
+    if constexpr (hooks_of<C>().masks) return c.masks();
     else return mask_sum::single;
 }
 template <class C>
 float mask_scale_of(const C& c) {
-    if constexpr (requires { c.attention_scale(); }) return c.attention_scale();
+    if constexpr (hooks_of<C>().attention_scale) return c.attention_scale();
     else return 1.f;
 }
 template <class C>
 std::int64_t window_of(const C& c, std::int64_t layer) {
-    if constexpr (requires { c.window(layer); }) return c.window(layer);
+    if constexpr (hooks_of<C>().windows) return c.window(layer);
     else return 0;
 }
 }  // namespace detail
@@ -273,14 +337,14 @@ struct decoder_context {
                 t.has_local = true;
             }
         }
-        if constexpr (requires { c.rotary(); }) {
+        if constexpr (detail::hooks_of<C>().rotary) {
             const rotary_spec r = c.rotary();
             if (r.dims > 0) {
                 auto guard = b.scope("rotary_emb");
                 rotary_tables(b, r, s[slot<"position_ids">{}], t);
             }
         }
-        if constexpr (requires { c.alibi(); }) {
+        if constexpr (detail::hooks_of<C>().alibi) {
             if (c.alibi()) {
                 auto guard = b.scope("alibi");
                 // slope_h · ((cumsum(mask) - 1) · mask): [B, H, 1, T]

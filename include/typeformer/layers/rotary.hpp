@@ -21,15 +21,21 @@ struct rotary_tables {
     bool rotate_value = false;  // also turn v (RoFormer's rotary_value)
 };
 
+/// The config of a rotary encoder says whether v turns too (`rotary_value`).
+template <class C>
+concept RotaryEncoderConfig = EncoderConfig<C> && requires(const C& c) {
+    { c.rotary_value } -> std::convertible_to<bool>;
+};
+
 /// Reads the sinusoidal table at `<Names::rotary_table>.weight`
 /// [max_positions, head_dim], sines in its first half and cosines in its
 /// second (as Transformers stores RoFormer's embed_positions), at positions
-/// 0..S-1. `rotate_value` comes from the config's `rotary_value` when it has one.
+/// 0..S-1. `rotate_value` is the config's `rotary_value`.
 template <class Names>
 struct rotary_context {
     using reads = slots<"hidden_states", "attention_bias">;
 
-    template <Backend B, class Io, EncoderConfig C>
+    template <Backend B, class Io, RotaryEncoderConfig C>
     static rotary_tables<typename B::value> make(B& b, const Io& s, const C& c) {
         const auto sh = c.shape();
         const auto d = sh.hidden_size / sh.num_heads;
@@ -37,7 +43,7 @@ struct rotary_context {
         auto rows = b.gather(b.param("weight", {sh.max_positions, d}), b.range(s[sl::hidden_states], 1));
         auto halves = b.reshape(rows, {0, 2, d / 2});  // [S, 2, D/2]: sines, cosines
         rotary_tables<typename B::value> t{s[sl::attention_bias], b.select(halves, 1, 0), b.select(halves, 1, 1)};
-        if constexpr (requires { c.rotary_value; }) t.rotate_value = c.rotary_value;
+        t.rotate_value = c.rotary_value;
         return t;
     }
 };

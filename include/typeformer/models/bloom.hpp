@@ -27,6 +27,7 @@ namespace typeformer::inline v0 {
 
 /// BloomConfig, with Transformers' defaults.
 struct bloom_config {
+    static constexpr decoder_hooks hooks{.alibi = true};
     std::int64_t vocab_size = 250880;
     std::int64_t hidden_size = 64;  // also read as n_embed
     std::int64_t n_layer = 2;       // also read as num_hidden_layers

@@ -21,6 +21,7 @@ namespace typeformer::inline v0 {
 
 /// GPT2Config, with Transformers' defaults.
 struct gpt2_config {
+    static constexpr decoder_hooks hooks{.masks = true};
     std::int64_t vocab_size = 50257;
     std::int64_t n_positions = 1024;
     std::int64_t n_embd = 768;

@@ -25,6 +25,7 @@ namespace typeformer::inline v0 {
 
 /// GPTNeoConfig, with Transformers' defaults.
 struct gpt_neo_config {
+    static constexpr decoder_hooks hooks{.rotary = true, .windows = true, .masks = true, .attention_scale = true};
     static constexpr std::size_t max_layers = 128;
     /// Transformers' default attention_types [[["global", "local"], 12]]:
     /// even layers global, odd layers local.

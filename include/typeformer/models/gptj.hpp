@@ -25,6 +25,7 @@ namespace typeformer::inline v0 {
 
 /// GPTJConfig, with Transformers' defaults.
 struct gptj_config {
+    static constexpr decoder_hooks hooks{.rotary = true, .masks = true, .attention_scale = true};
     std::int64_t vocab_size = 50400;
     std::int64_t n_positions = 2048;
     std::int64_t n_embd = 4096;

@@ -52,6 +52,7 @@ namespace typeformer::inline v0 {
 /// Mistral and Qwen2 add (sliding_window) and the settings their model code
 /// fixes (biases).
 struct llama_config {
+    static constexpr decoder_hooks hooks{.rotary = true, .windows = true, .attention_scale = true};
     std::int64_t vocab_size = 32000;
     std::int64_t hidden_size = 4096;
     std::int64_t intermediate_size = 11008;
@@ -125,10 +126,58 @@ constexpr bool check(const llama_config& c) {
     return true;
 }
 
+namespace detail {
+/// The RoPE settings in either schema. Transformers 4.x writes `rope_theta`
+/// at the top and the scaling as `rope_scaling` ({type or rope_type,
+/// factor, ...}); Transformers 5 writes both into `rope_parameters`
+/// ({rope_type, rope_theta, factor, ...}), with rope_type "default" for
+/// none. Reads rope_theta from whichever is there (both, if they disagree:
+/// config.invalid) and sets `scaling` to the object that describes a
+/// scaling, if any; its `where()` names the key it came from.
+inline void read_rope(const config_reader& r, double& rope_theta, std::optional<config_reader>& scaling) {
+    r.get("rope_theta", rope_theta);
+    std::optional<config_reader> params;
+    if (r.child("rope_parameters", params)) {
+        if (params->has("rope_theta")) {
+            double theta = rope_theta;
+            params->get("rope_theta", theta);
+            if (r.has("rope_theta") && theta != rope_theta)
+                throw error("config.invalid", r.where() + ": /rope_theta and /rope_parameters/rope_theta disagree");
+            rope_theta = theta;
+        }
+        std::string type = "default";
+        params->get(params->has("rope_type") ? "rope_type" : "type", type);
+        if (type != "default") scaling.emplace(*params);
+    }
+    std::optional<config_reader> legacy;
+    if (r.child("rope_scaling", legacy)) {
+        // the same scaling written both ways is fine: compare without rope_theta, "type" read as "rope_type"
+        auto same_form = [](nlohmann::json j) {
+            j.erase("rope_theta");
+            if (j.contains("type") && !j.contains("rope_type")) j["rope_type"] = j["type"];
+            j.erase("type");
+            return j;
+        };
+        if (scaling && same_form(legacy->object()) != same_form(scaling->object()))
+            throw error("config.invalid", r.where() + ": /rope_scaling and /rope_parameters disagree");
+        if (!scaling) scaling.emplace(*legacy);
+    }
+}
+
+/// The scaling type of a rope_scaling or rope_parameters object ("type" or "rope_type").
+inline std::string rope_type_of(const config_reader& scaling, const char*& key) {
+    std::string type;
+    key = scaling.has("rope_type") ? "rope_type" : "type";
+    scaling.get(key, type);
+    return type;
+}
+}  // namespace detail
+
 /// The fields every LlamaConfig-like config shares, read into `c` over the
 /// defaults it holds: sizes, heads (num_key_value_heads null: all heads),
-/// hidden_act, max_position_embeddings, rms_norm_eps, rope_theta,
-/// tie_word_embeddings, pad_token_id, num_labels and head_dim when present.
+/// hidden_act, max_position_embeddings, rms_norm_eps, rope_theta (at the
+/// top, or in rope_parameters: detail::read_rope), tie_word_embeddings,
+/// pad_token_id, num_labels and head_dim when present.
 inline void read_llama_fields(const config_reader& r, llama_config& c) {
     r.get("vocab_size", c.vocab_size);
     r.get("hidden_size", c.hidden_size);
@@ -141,7 +190,8 @@ inline void read_llama_fields(const config_reader& r, llama_config& c) {
     r.get("hidden_act", c.hidden_act);
     r.get("max_position_embeddings", c.max_position_embeddings);
     r.get("rms_norm_eps", c.rms_norm_eps);
-    r.get("rope_theta", c.rope_theta);
+    std::optional<config_reader> scaling;  // each loader reads its own (rope_scaling_of)
+    detail::read_rope(r, c.rope_theta, scaling);
     r.get("tie_word_embeddings", c.tie_word_embeddings);
     r.get("pad_token_id", c.pad_token_id);
     r.get_num_labels(c.num_labels);
@@ -165,11 +215,19 @@ inline void read_sliding_window(const config_reader& r, llama_config& c) {
     r.get("sliding_window", c.sliding_window);
 }
 
-/// rope_scaling must be absent or null where the model code does not read it.
+/// The RoPE scaling object of either schema (rope_scaling, or a
+/// rope_parameters whose rope_type is not "default"); false when none.
+inline bool rope_scaling_of(const config_reader& r, std::optional<config_reader>& scaling) {
+    double theta = 0;
+    read_rope(r, theta, scaling);
+    return scaling.has_value();
+}
+
+/// No RoPE scaling where the model code does not read it.
 inline void no_rope_scaling(const config_reader& r, std::string_view model) {
     std::optional<config_reader> rs;
-    if (r.child("rope_scaling", rs))
-        throw error("config.unsupported", r.where() + ": /rope_scaling: not read by Transformers 4.41's " +
+    if (rope_scaling_of(r, rs))
+        throw error("config.unsupported", rs->where() + ": a RoPE scaling is not read by Transformers 4.41's " +
                                               std::string(model) +
                                               " (later versions apply it), so the export would be ambiguous");
 }
@@ -197,10 +255,9 @@ inline llama_config llama_config_from_json(const config_reader& r) {
                             " does not divide every projection; Transformers 4.41 then drops the remainder rows");
     }
     std::optional<config_reader> rs;
-    if (r.child("rope_scaling", rs)) {
-        std::string type;
-        const char* key = rs->has("type") ? "type" : "rope_type";
-        rs->get(key, type);
+    if (detail::rope_scaling_of(r, rs)) {
+        const char* key = nullptr;
+        const std::string type = detail::rope_type_of(*rs, key);
         if (type != "linear")
             throw error("config.unsupported",
                         rs->where() + ": /" + key + ": \"" + type + "\" is not supported (only \"linear\"" +

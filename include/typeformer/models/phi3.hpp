@@ -87,13 +87,13 @@ inline phi3_config phi3_config_from_json(const config_reader& r) {
     detail::read_sliding_window(r, c);
     r.get("original_max_position_embeddings", c.original_max_position_embeddings);
     std::optional<config_reader> rs;
-    if (r.child("rope_scaling", rs)) {
-        std::string type;
-        rs->get("type", type);
+    if (detail::rope_scaling_of(r, rs)) {
+        const char* key = nullptr;
+        const std::string type = detail::rope_type_of(*rs, key);
         if (type == "su") c.rope = phi3_config::rope_kind::su;
         else if (type == "yarn") c.rope = phi3_config::rope_kind::yarn;
         else
-            throw error("config.unsupported", rs->where() + ": /type: \"" + type +
+            throw error("config.unsupported", rs->where() + ": /" + key + ": \"" + type +
                                                   "\" is not supported (only \"su\" and \"yarn\", the types "
                                                   "Transformers 4.41's Phi-3 knows)");
         const auto half = static_cast<std::size_t>(c.head_size() / 2);
