@@ -250,8 +250,11 @@ inline std::string shape_tuple(const std::vector<std::int64_t>& s) {
 }
 
 /// Compare ONNX Runtime's outputs with the reference, printing Transformers'
-/// familiar validation log. True when every output matches.
-inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx, double atol, std::ostream& log) {
+/// familiar validation log. True when every output matches. `diffs`, when
+/// given, receives each reference output's largest difference (+inf when
+/// ONNX Runtime lacks it or its shape differs).
+inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx, double atol, std::ostream& log,
+                            std::map<std::string, double>* diffs = nullptr) {
     bool ok = true;
     std::string ref_names, onnx_names;
     for (const auto& [n, v] : reference) ref_names += (ref_names.empty() ? "" : ", ") + n;
@@ -264,6 +267,7 @@ inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx,
         ok = false;
     }
     for (const auto& [name, ref] : reference) {
+        if (diffs) (*diffs)[name] = std::numeric_limits<double>::infinity();
         auto it = onnx.find(name);
         if (it == onnx.end()) continue;
         log << "\t- Validating ONNX Model output \"" << name << "\":\n";
@@ -276,6 +280,7 @@ inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx,
             continue;
         }
         const double d = max_abs_diff(ref, it->second);
+        if (diffs) (*diffs)[name] = d;
         std::ostringstream tol;
         tol << atol;
         if (d <= atol) {

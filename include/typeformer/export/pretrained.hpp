@@ -94,13 +94,9 @@ inline bool validate_once(const feature_handle& f, const loaded_model& m, weight
                           const tensor_map& inputs, double atol, std::string_view pass, export_report& report,
                           std::ostream& log) {
     const auto reference = f.reference(m.config, m.weights, inputs, &weights);
-    const auto onnx = ort.run(inputs);
-    const bool ok = compare_outputs(reference, onnx, atol, log);
-    for (const auto& [name, want] : reference) {
-        const auto it = onnx.find(name);
-        const double d = it == onnx.end() ? std::numeric_limits<double>::infinity() : max_abs_diff(want, it->second);
-        report.checks.push_back({std::string(pass), name, d, d <= atol});
-    }
+    std::map<std::string, double> diffs;
+    const bool ok = compare_outputs(reference, ort.run(inputs), atol, log, &diffs);
+    for (const auto& [name, d] : diffs) report.checks.push_back({std::string(pass), name, d, d <= atol});
     return ok;
 }
 
@@ -263,10 +259,7 @@ inline export_report export_pretrained(const std::filesystem::path& model, const
     std::string model_type;
     config_reader(json, where).get("model_type", model_type);
     if (model_type.empty()) throw error("config.missing_field", where + ": no model_type");
-    const family_handle* family = find_family(model_type, families);
-    if (!family)
-        throw error("export.model_type",
-                    "model_type " + model_type + " is not supported (supported: " + joined_model_types(families) + ")");
+    const family_handle* family = &require_family(model_type, families);
     (void)family->require(opt.feature);  // before the checkpoint is opened
     const auto m = load_model(*family, dir, json);
     return export_loaded(m, dir, output, opt);

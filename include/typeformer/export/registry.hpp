@@ -44,15 +44,20 @@ inline std::string joined_model_types(std::span<const family_handle* const> fami
     return s;
 }
 
+/// The family whose model_type is `model_type`; export.model_type, naming
+/// the supported ones, if there is none.
+inline const family_handle& require_family(std::string_view model_type,
+                                           std::span<const family_handle* const> families = registered_families()) {
+    if (const auto* f = find_family(model_type, families)) return *f;
+    throw error("export.model_type", "model_type " + std::string(model_type) + " is not supported (supported: " +
+                                         joined_model_types(families) + ")");
+}
+
 /// The features of a model type, in order; export.model_type if it is not
 /// supported (transformers.onnx: get_supported_features_for_model_type).
 inline std::vector<std::string> supported_features(
     std::string_view model_type, std::span<const family_handle* const> families = registered_families()) {
-    const auto* f = find_family(model_type, families);
-    if (!f)
-        throw error("export.model_type", "model_type " + std::string(model_type) +
-                                             " is not supported (supported: " + joined_model_types(families) + ")");
-    return f->feature_names();
+    return require_family(model_type, families).feature_names();
 }
 
 }  // namespace typeformer::inline v0
