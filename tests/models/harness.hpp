@@ -57,13 +57,6 @@ inline tf::tensor_map fixture_tensors(const tf::safetensors_file& f, std::string
     return out;
 }
 
-/// A registered family; the test fails (and the caller returns) when there is none.
-inline const tf::family_handle& registered(std::string_view model_type) {
-    const auto* f = tf::find_family(model_type);
-    if (!f) throw std::runtime_error("model_type " + std::string(model_type) + " is not registered");
-    return *f;
-}
-
 /// The typed config behind a loaded one (the test knows the family's config type).
 template <class C>
 const C& typed_config(const tf::loaded_config& c) {
@@ -79,7 +72,7 @@ tf::loaded_config with_config(const tf::loaded_config& c, C edited) {
 
 /// A fixture folder loaded as the exporter loads a checkpoint.
 inline tf::loaded_model load_fixture(std::string_view model_type, const std::filesystem::path& dir) {
-    return tf::load_model(registered(model_type), dir, tf::config_reader::load(dir / "config.json"));
+    return tf::load_model(tf::require_family(model_type), dir, tf::config_reader::load(dir / "config.json"));
 }
 
 /// The model of (model_type, feature) built in memory, checked with full
@@ -184,7 +177,7 @@ inline void check_rope_schemas(std::string_view model_type, std::string_view fea
     const auto json4 = tf::config_reader::load(dir / "config.json");
     ASSERT_TRUE(json4.contains("rope_theta")) << dir;
     const auto json5 = transformers5_rope_schema(json4);
-    const auto& family = registered(model_type);
+    const auto& family = tf::require_family(model_type);
     const auto m4 = tf::load_model(family, dir, json4), m5 = tf::load_model(family, dir, json5);
     const auto& f = family.require(feature);
     std::string g4, g5;

@@ -4,7 +4,7 @@
 // Validation inputs: boxes with x0 <= x1 and y0 <= y1 inside the 2-D tables.
 TEST(layoutlm, dummy_boxes_are_valid) {
     const auto j = nlohmann::json::parse(R"({"max_2d_position_embeddings": 50})");
-    const auto& family = registered("layoutlm");
+    const auto& family = tf::require_family("layoutlm");
     const auto cfg = family.load(tf::config_reader(j, "config.json"));
     const auto in = family.require("default").make_inputs(cfg, {3, 9, 3}, 42);
     const auto& box = in.at("bbox").i;

@@ -9,7 +9,7 @@ tf::tensor_map run_edited(const char* key, const nlohmann::json& v) {
     const auto dir = fixture_dir("mobilebert", "default");
     auto json = tf::config_reader::load(dir / "config.json");
     json[key] = v;
-    const auto m = tf::load_model(registered("mobilebert"), dir, json);
+    const auto m = tf::load_model(tf::require_family("mobilebert"), dir, json);
     const auto io = tf::safetensors_file::open(dir / "io.safetensors");
     return m.family().require("default").reference(m.config, m.weights, fixture_tensors(io, "input."), nullptr);
 }

@@ -9,7 +9,7 @@ TEST(squeezebert, conv_groups_come_from_the_config) {
     const auto dir = fixture_dir("squeezebert", "default");
     auto json = tf::config_reader::load(dir / "config.json");
     json["q_groups"] = 2;  // the checkpoint's query.weight is [32, 8, 1], made with 4 groups
-    const auto m = tf::load_model(registered("squeezebert"), dir, json);
+    const auto m = tf::load_model(tf::require_family("squeezebert"), dir, json);
     const auto io = tf::safetensors_file::open(dir / "io.safetensors");
     try {
         (void)m.family().require("default").reference(m.config, m.weights, fixture_tensors(io, "input."), nullptr);

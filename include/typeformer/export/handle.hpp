@@ -2,8 +2,8 @@
 //
 // A family is a type; the exporter, the tests and a user's program pick one
 // at run time by config.json's `model_type`. A family_handle is that type's
-// operations compiled once, in the family's own translation unit
-// (make_family_handle, export/make_handle.hpp), and called through function
+// operations compiled once, in its header's translation unit (handle_of,
+// export/make_handle.hpp), and called through function
 // pointers everywhere else, so that no other translation unit instantiates
 // the family's forward pass again.
 #pragma once
@@ -77,7 +77,7 @@ struct family_handle {
     [[nodiscard]] const feature_handle& require(std::string_view name) const {
         if (const auto* f = feature(name)) return *f;
         std::string names;
-        for (const auto& f : features) names += (names.empty() ? "" : ", ") + std::string(f.name);
+        for (const auto& n : feature_names()) names += (names.empty() ? "" : ", ") + n;
         throw error("export.feature", "feature " + std::string(name) + " is not supported for " +
                                           std::string(model_type) + " (supported: " + names + ")");
     }
@@ -92,7 +92,6 @@ struct family_handle {
             if (f.has_past) return true;
         return false;
     }
-
 };
 
 /// A model ready to export or run: a family's loaded config and its

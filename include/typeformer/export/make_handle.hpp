@@ -32,7 +32,7 @@ const family_handle& handle_of();
 namespace detail::erase {
 
 /// The graph inputs or outputs a model declares, the cache expanded.
-template <class Model, class C, class Specs>
+template <class C, class Specs>
 std::vector<io_name> io_names(const C& c, Specs, bool outputs) {
     std::vector<io_name> v;
     for_each_type(Specs{}, [&]<class S>() {
@@ -81,8 +81,8 @@ feature_handle feature_of() {
     h.fp16_weights = [](const loaded_config& c, const checkpoint& ck) {
         return fp16_rounded_weights<F, Task>(config_of<F>(c), ck);
     };
-    h.inputs = [](const loaded_config& c) { return io_names<model>(config_of<F>(c), typename model::inputs{}, false); };
-    h.outputs = [](const loaded_config& c) { return io_names<model>(config_of<F>(c), typename model::outputs{}, true); };
+    h.inputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename model::inputs{}, false); };
+    h.outputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename model::outputs{}, true); };
     return h;
 }
 
@@ -106,20 +106,23 @@ const feature_handle& chosen(const loaded_config& c) {
     return *c.family->feature(Task::name);
 }
 
+/// A FamilyChoice's handle: the first variant's names, every operation
+/// forwarded to the variant that loaded the config.
 template <FamilyChoice S, class First, class... Rest>
 family_handle choice_of(type_list<First, Rest...>) {
-    using first = First;
-    family_handle h = family_of<first>();
+    family_handle h;
+    h.model_type = First::model_type;
+    h.base_prefix = First::base_prefix;
+    h.atol = First::atol;
     h.load = [](const config_reader& r) {
         const std::size_t k = S::choose(r);
         const family_handle* variants[] = {&handle_of<First>(), &handle_of<Rest>()...};
         if (k > sizeof...(Rest))
-            throw error("export.family", std::string(first::model_type) + ": no variant " + std::to_string(k));
+            throw error("export.family", std::string(First::model_type) + ": no variant " + std::to_string(k));
         return variants[k]->load(r);
     };
     h.tie_weights = [](const loaded_config& c, checkpoint& ck) { c.family->tie_weights(c, ck); };
-    h.features.clear();
-    for_each_type(typename first::features{}, [&]<class Task>() {
+    for_each_type(typename First::features{}, [&]<class Task>() {
         feature_handle f;
         f.name = Task::name;
         f.has_past = task::has_past<Task>;

@@ -54,11 +54,11 @@ constexpr bool check(const gemma_config& c) {
 /// GELU; hidden_act is not read by 4.41's model and not used here).
 inline gemma_config gemma_config_from_json(const config_reader& r) {
     gemma_config c;
-    read_llama_fields(r, c);
+    const auto rs = read_llama_fields(r, c);
     c.hidden_act = activation::gelu_new;
     r.get("hidden_activation", c.hidden_act);
     r.get("attention_bias", c.attention_bias);
-    detail::no_rope_scaling(r, "Gemma");
+    detail::no_rope_scaling(rs, "Gemma");
     check_loaded(c, r.where());
     return c;
 }

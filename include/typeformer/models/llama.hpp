@@ -177,8 +177,10 @@ inline std::string rope_type_of(const config_reader& scaling, const char*& key) 
 /// defaults it holds: sizes, heads (num_key_value_heads null: all heads),
 /// hidden_act, max_position_embeddings, rms_norm_eps, rope_theta (at the
 /// top, or in rope_parameters: detail::read_rope), tie_word_embeddings,
-/// pad_token_id, num_labels and head_dim when present.
-inline void read_llama_fields(const config_reader& r, llama_config& c) {
+/// pad_token_id, num_labels and head_dim when present. Returns the RoPE
+/// scaling object of either schema (rope_scaling, or a rope_parameters whose
+/// rope_type is not "default"), for the loader to honour or refuse.
+[[nodiscard]] inline std::optional<config_reader> read_llama_fields(const config_reader& r, llama_config& c) {
     r.get("vocab_size", c.vocab_size);
     r.get("hidden_size", c.hidden_size);
     r.get("intermediate_size", c.intermediate_size);
@@ -190,11 +192,12 @@ inline void read_llama_fields(const config_reader& r, llama_config& c) {
     r.get("hidden_act", c.hidden_act);
     r.get("max_position_embeddings", c.max_position_embeddings);
     r.get("rms_norm_eps", c.rms_norm_eps);
-    std::optional<config_reader> scaling;  // each loader reads its own (rope_scaling_of)
+    std::optional<config_reader> scaling;
     detail::read_rope(r, c.rope_theta, scaling);
     r.get("tie_word_embeddings", c.tie_word_embeddings);
     r.get("pad_token_id", c.pad_token_id);
     r.get_num_labels(c.num_labels);
+    return scaling;
 }
 
 namespace detail {
@@ -215,18 +218,9 @@ inline void read_sliding_window(const config_reader& r, llama_config& c) {
     r.get("sliding_window", c.sliding_window);
 }
 
-/// The RoPE scaling object of either schema (rope_scaling, or a
-/// rope_parameters whose rope_type is not "default"); false when none.
-inline bool rope_scaling_of(const config_reader& r, std::optional<config_reader>& scaling) {
-    double theta = 0;
-    read_rope(r, theta, scaling);
-    return scaling.has_value();
-}
-
-/// No RoPE scaling where the model code does not read it.
-inline void no_rope_scaling(const config_reader& r, std::string_view model) {
-    std::optional<config_reader> rs;
-    if (rope_scaling_of(r, rs))
+/// No RoPE scaling (`rs`, from read_llama_fields) where the model code does not read it.
+inline void no_rope_scaling(const std::optional<config_reader>& rs, std::string_view model) {
+    if (rs)
         throw error("config.unsupported", rs->where() + ": a RoPE scaling is not read by Transformers 4.41's " +
                                               std::string(model) +
                                               " (later versions apply it), so the export would be ambiguous");
@@ -241,7 +235,7 @@ inline void no_rope_scaling(const config_reader& r, std::string_view model) {
 /// output depends on what the model ran before; no graph reproduces that.
 inline llama_config llama_config_from_json(const config_reader& r) {
     llama_config c;
-    read_llama_fields(r, c);
+    const auto rs = read_llama_fields(r, c);
     detail::llama_head_dim_agrees(r, c);
     r.get("attention_bias", c.attention_bias);
     r.get("mlp_bias", c.mlp_bias);
@@ -254,8 +248,7 @@ inline llama_config llama_config_from_json(const config_reader& r) {
                         r.where() + ": /pretraining_tp: " + std::to_string(tp) +
                             " does not divide every projection; Transformers 4.41 then drops the remainder rows");
     }
-    std::optional<config_reader> rs;
-    if (detail::rope_scaling_of(r, rs)) {
+    if (rs) {
         const char* key = nullptr;
         const std::string type = detail::rope_type_of(*rs, key);
         if (type != "linear")
@@ -281,10 +274,10 @@ inline llama_config mistral_config_from_json(const config_reader& r) {
     c.num_key_value_heads = 8;
     c.max_position_embeddings = 4096 * 32;
     c.sliding_window = 4096;
-    read_llama_fields(r, c);
+    const auto rs = read_llama_fields(r, c);
     detail::llama_head_dim_agrees(r, c);
     detail::read_sliding_window(r, c);
-    detail::no_rope_scaling(r, "Mistral");
+    detail::no_rope_scaling(rs, "Mistral");
     check_loaded(c, r.where());
     return c;
 }
@@ -299,7 +292,7 @@ inline llama_config qwen2_config_from_json(const config_reader& r) {
     c.max_position_embeddings = 32768;
     c.sliding_window = 4096;
     c.qkv_bias_only = true;
-    read_llama_fields(r, c);
+    const auto rs = read_llama_fields(r, c);
     detail::llama_head_dim_agrees(r, c);
     detail::read_sliding_window(r, c);
     // use_sliding_window and max_window_layers only steer the flash-attention
@@ -309,7 +302,7 @@ inline llama_config qwen2_config_from_json(const config_reader& r) {
     std::int64_t max_window_layers = 28;
     r.get("use_sliding_window", use_sliding_window);
     r.get("max_window_layers", max_window_layers);
-    detail::no_rope_scaling(r, "Qwen2");
+    detail::no_rope_scaling(rs, "Qwen2");
     check_loaded(c, r.where());
     return c;
 }

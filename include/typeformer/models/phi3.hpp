@@ -82,12 +82,11 @@ constexpr bool check(const phi3_config& c) {
 /// no other).
 inline phi3_config phi3_config_from_json(const config_reader& r) {
     phi3_config c;
-    read_llama_fields(r, c);
+    const auto rs = read_llama_fields(r, c);
     detail::llama_head_dim_agrees(r, c);
     detail::read_sliding_window(r, c);
     r.get("original_max_position_embeddings", c.original_max_position_embeddings);
-    std::optional<config_reader> rs;
-    if (detail::rope_scaling_of(r, rs)) {
+    if (rs) {
         const char* key = nullptr;
         const std::string type = detail::rope_type_of(*rs, key);
         if (type == "su") c.rope = phi3_config::rope_kind::su;
