@@ -28,41 +28,27 @@ struct distilbert_config {
     bool tie_word_embeddings = true;
     std::int64_t num_labels = 2;
 
+    using self = distilbert_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+                               // only initialises the position table, which the checkpoint stores
+                               no_effect<"sinusoidal_pos_embds", bool>,
+                               field<"n_layers", &self::n_layers, rule::non_negative>,
+                               field<"n_heads", &self::n_heads, rule::positive>,
+                               field<"dim", &self::dim, rule::positive>, multiple_of<"dim", "n_heads">,
+                               field<"hidden_dim", &self::hidden_dim, rule::positive>,
+                               field<"activation", &self::act>,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>>;
+
     [[nodiscard]] constexpr encoder_shape shape() const {
         return {vocab_size, dim, n_heads, hidden_dim, n_layers, max_position_embeddings, 0, act, 1e-12f, false,
                 num_labels};
     }
 };
 
-constexpr bool check(const distilbert_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.dim > 0, "dim must be positive");
-    require(c.n_layers >= 0, "n_layers must not be negative");
-    require(c.n_heads > 0, "n_heads must be positive");
-    require(c.dim % c.n_heads == 0, "dim must be divisible by n_heads");
-    require(c.hidden_dim > 0, "hidden_dim must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
+/// DistilBertConfig from config.json.
 inline distilbert_config distilbert_config_from_json(const config_reader& r) {
-    distilbert_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    // sinusoidal_pos_embds only initialises the position table, which the
-    // checkpoint stores: read for its type, then ignored.
-    bool sinusoidal_pos_embds = false;
-    r.get("sinusoidal_pos_embds", sinusoidal_pos_embds);
-    r.get("n_layers", c.n_layers);
-    r.get("n_heads", c.n_heads);
-    r.get("dim", c.dim);
-    r.get("hidden_dim", c.hidden_dim);
-    r.get("activation", c.act);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    check_loaded(c, r.where());
-    return c;
+    return load_config<distilbert_config>(r);
 }
 
 namespace distilbert_names {

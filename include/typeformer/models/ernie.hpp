@@ -19,6 +19,14 @@ struct ernie_config : bert_config {
     std::int64_t task_type_vocab_size = 3;
     bool use_task_id = false;
 
+    static constexpr void task_types_rule(const ernie_config& c) {
+        require(!c.use_task_id || c.task_type_vocab_size > 0, "task_type_vocab_size must be positive with use_task_id");
+    }
+    using base_config = bert_config;
+    using self = ernie_config;
+    using fields = extend<bert_config::fields, field<"task_type_vocab_size", &self::task_type_vocab_size>,
+                          field<"use_task_id", &self::use_task_id>, rules<&self::task_types_rule>>;
+
     [[nodiscard]] constexpr encoder_shape shape() const {
         auto s = bert_config::shape();
         s.task_type_vocab_size = use_task_id ? task_type_vocab_size : 0;
@@ -26,20 +34,8 @@ struct ernie_config : bert_config {
     }
 };
 
-constexpr bool check(const ernie_config& c) {
-    check(static_cast<const bert_config&>(c));
-    require(!c.use_task_id || c.task_type_vocab_size > 0, "task_type_vocab_size must be positive with use_task_id");
-    return true;
-}
-
-inline ernie_config ernie_config_from_json(const config_reader& r) {
-    ernie_config c;
-    static_cast<bert_config&>(c) = bert_config_from_json(r);
-    r.get("task_type_vocab_size", c.task_type_vocab_size);
-    r.get("use_task_id", c.use_task_id);
-    check_loaded(c, r.where());
-    return c;
-}
+/// ErnieConfig from config.json.
+inline ernie_config ernie_config_from_json(const config_reader& r) { return load_config<ernie_config>(r); }
 
 namespace ernie_names {
 struct embeddings : bert_names::embeddings {
@@ -79,6 +75,15 @@ struct ernie_family {
                   type_list<pooler, pooled_classifier<"classifier", true>>>;
     static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
     static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// ERNIE with a compile-time config:
+/// `struct tiny final : ernie<ernie_config{{.hidden_size = 64, .num_attention_heads = 4}, 3, true}> {};`
+/// (the BertConfig part first, then task_type_vocab_size and use_task_id)
+template <ernie_config C, class Task = task::default_>
+struct ernie : model_of<ernie_family, Task> {
+    static_assert(check(C));
+    static constexpr ernie_config config = C;
 };
 
 }  // namespace typeformer::inline v0

@@ -19,6 +19,11 @@ namespace typeformer::inline v0 {
 struct layoutlm_config : bert_config {
     std::int64_t max_2d_position_embeddings = 1024;
 
+    using base_config = bert_config;
+    using self = layoutlm_config;
+    using fields = extend<bert_config::fields,
+                          field<"max_2d_position_embeddings", &self::max_2d_position_embeddings, rule::positive>>;
+
     [[nodiscard]] constexpr encoder_shape shape() const {
         auto s = bert_config::shape();
         s.max_2d_positions = max_2d_position_embeddings;
@@ -26,18 +31,8 @@ struct layoutlm_config : bert_config {
     }
 };
 
-constexpr bool check(const layoutlm_config& c) {
-    check(static_cast<const bert_config&>(c));
-    require(c.max_2d_position_embeddings > 0, "max_2d_position_embeddings must be positive");
-    return true;
-}
-
-inline layoutlm_config layoutlm_config_from_json(const config_reader& r) {
-    layoutlm_config c{bert_config_from_json(r)};
-    r.get("max_2d_position_embeddings", c.max_2d_position_embeddings);
-    check_loaded(c, r.where());
-    return c;
-}
+/// LayoutLMConfig from config.json.
+inline layoutlm_config layoutlm_config_from_json(const config_reader& r) { return load_config<layoutlm_config>(r); }
 
 namespace layoutlm_names {
 /// BERT's embeddings without their LayerNorm, which comes after the box embeddings.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "typeformer/core/cache.hpp"
+#include "typeformer/core/fields.hpp"
 #include "typeformer/io/config_json.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/core/type_list.hpp"
@@ -14,6 +15,17 @@
 #include "typeformer/tasks/tasks.hpp"
 
 namespace typeformer::inline v0 {
+
+/// A config from config.json through its field table (core/fields.hpp):
+/// `start` holds the defaults (a family's own, where several families
+/// share one config type), every row reads or refuses its key, then every
+/// rule is checked; errors name the file and the key.
+template <TabulatedConfig C>
+C load_config(const config_reader& r, C start = {}) {
+    C::fields::load(r, start);
+    check_loaded(start, r.where());
+    return start;
+}
 
 /// A model: its config type, its inputs, its layers and its outputs. The
 /// wiring is checked when the type is completed.
