@@ -9,7 +9,9 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +25,19 @@ namespace typeformer::inline v0 {
 
 class config_reader {
 public:
+    /// The keys a reader was asked about (see record_keys).
+    using key_log = std::set<std::string>;
+
     config_reader(const nlohmann::json& j, std::string where) : j_(j), where_(std::move(where)) {}
+
+    /// Record every key this reader, and every child reader made from it
+    /// afterwards, is asked about (has, is_null, get, get_num_labels, child,
+    /// require_false, require_value, get_list, raw), present or not, into
+    /// `log`; a child's keys as "parent.key" ("rope_scaling.type"). nullptr
+    /// stops recording. The tests use it to compare the keys a loader reads
+    /// with the keys Transformers reads.
+    void record_keys(std::shared_ptr<key_log> log) { log_ = std::move(log); }
+    [[nodiscard]] const std::shared_ptr<key_log>& recorded_keys() const { return log_; }
 
     /// Read config.json; errors name the file.
     static nlohmann::json load(const std::filesystem::path& file) {
@@ -38,9 +52,15 @@ public:
         }
     }
 
-    [[nodiscard]] bool has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
+    [[nodiscard]] bool has(const char* key) const {
+        note(key);
+        return j_.contains(key) && !j_[key].is_null();
+    }
     /// The key is there and holds null (Transformers' None, as opposed to the class default).
-    [[nodiscard]] bool is_null(const char* key) const { return j_.contains(key) && j_[key].is_null(); }
+    [[nodiscard]] bool is_null(const char* key) const {
+        note(key);
+        return j_.contains(key) && j_[key].is_null();
+    }
 
     void get(const char* key, std::int64_t& out) const {
         if (!has(key)) return;
@@ -115,6 +135,8 @@ public:
         if (!has(key)) return false;
         if (!j_[key].is_object()) type_error(key, "an object");
         out.emplace(j_[key], where_ + ": /" + std::string(key));
+        out->log_ = log_;
+        out->prefix_ = prefix_ + key + ".";
         return true;
     }
     /// A boolean that must be false (a feature typeformer does not export).
@@ -176,8 +198,14 @@ private:
         throw error("config.type_error", where_ + ": /" + key + ": expected " + expected + ", got " + j_[key].dump());
     }
 
+    void note(const char* key) const {
+        if (log_) log_->insert(prefix_ + key);
+    }
+
     const nlohmann::json& j_;
     std::string where_;
+    std::shared_ptr<key_log> log_;  ///< record_keys
+    std::string prefix_;            ///< "rope_scaling." in a child reader
 };
 
 /// Run a config's constexpr check at load time; the error names the file.
