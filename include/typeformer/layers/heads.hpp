@@ -14,6 +14,7 @@
 #include "typeformer/core/fixed_string.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/layers/encoder.hpp"
+#include "typeformer/tasks/tasks.hpp"
 
 namespace typeformer::inline v0 {
 
@@ -258,5 +259,35 @@ struct expose_pooler_output {
         s.set(slot<"pooler_output">{}, s[sl::pooled_output]);
     }
 };
+
+/// The usual head of each encoder task, for `encoder_layers`: the trunk's
+/// output (default), `Lm` (masked-lm and causal-lm), `Pooler` then a
+/// pooled Linear `Classifier` (sequence classification; multiple choice with
+/// one logit a choice), a Linear per token (token classification) and a
+/// span head `Qa` (question answering). A family whose head differs for a
+/// task derives and adds its own overload:
+///   struct my_heads : encoder_heads<lm, pooler> {
+///       using encoder_heads::of;
+///       static auto of(task::sequence_classification) -> type_list<my_classifier>;
+///   };
+template <class Lm, class Pooler, fixed_string Classifier = "classifier", fixed_string Qa = "qa_outputs">
+struct encoder_heads {
+    static auto of(task::default_) -> type_list<expose_hidden_states>;
+    static auto of(task::masked_lm) -> type_list<Lm>;
+    static auto of(task::causal_lm) -> type_list<Lm>;
+    static auto of(task::sequence_classification) -> type_list<Pooler, pooled_classifier<Classifier>>;
+    static auto of(task::multiple_choice) -> type_list<Pooler, pooled_classifier<Classifier, true>>;
+    static auto of(task::token_classification) -> type_list<token_classifier<Classifier>>;
+    static auto of(task::question_answering) -> type_list<span_classifier<Qa>>;
+};
+
+/// An encoder family's layers for one task, declared for all its tasks at once:
+///   template <class Task>
+///   static auto layers(Task) -> encoder_layers<Task, trunk, encoder_heads<lm, pooler>, fold>;
+/// `Trunk` then `Heads::of(Task)`; for multiple choice, `Fold` (a type_list,
+/// usually of fold_choices over the family's text inputs) comes first.
+template <class Task, class Trunk, class Heads, class Fold = type_list<>>
+using encoder_layers = concat<std::conditional_t<std::is_same_v<Task, task::multiple_choice>, Fold, type_list<>>,
+                              Trunk, decltype(Heads::of(Task{}))>;
 
 }  // namespace typeformer::inline v0

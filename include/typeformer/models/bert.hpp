@@ -97,15 +97,11 @@ struct bert_family {
     using trunk = type_list<embeddings<bert_names::embeddings>, mask_to_bias, encoder_stack<bert_names::layer>>;
     using pooler = first_token_pooler<"bert.pooler.dense", activation::tanh>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<bert_names::lm>>>;
-    static auto layers(task::causal_lm) -> concat<trunk, type_list<lm_head<bert_names::lm>>>;
-    static auto layers(task::sequence_classification) -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
-                  type_list<pooler, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    using heads = encoder_heads<lm_head<bert_names::lm>, pooler>;
+    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// BERT with a compile-time config: `struct tiny final : bert<bert_config{...}> {};`

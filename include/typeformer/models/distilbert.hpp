@@ -87,14 +87,11 @@ struct distilbert_family {
                             encoder_stack<distilbert_names::layer>>;
     using pooler = first_token_pooler<"pre_classifier", activation::relu>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<distilbert_names::lm>>>;
-    static auto layers(task::sequence_classification) -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask">>, trunk,
-                  type_list<pooler, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    using heads = encoder_heads<lm_head<distilbert_names::lm>, pooler>;
+    using fold = type_list<fold_choices<"input_ids", "attention_mask">>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// DistilBERT with a compile-time config.

@@ -40,28 +40,19 @@ struct gemma_config : llama_config {
         pad_token_id = 0;
     }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::rms_plus_one; }
+
+    using fields = extend<llama_config::fields, multiple_of<"hidden_size", "num_attention_heads">>;
 };
 
-constexpr bool check(const gemma_config& c) {
-    check(static_cast<const llama_config&>(c));
-    require(c.num_attention_heads > 0 && c.hidden_size % c.num_attention_heads == 0,
-            "hidden_size must be divisible by num_attention_heads");
-    return true;
-}
+/// The keys GemmaConfig reads its own way: the activation from
+/// hidden_activation (null: the tanh GELU; 4.41's model does not read
+/// hidden_act), attention_bias; a RoPE scaling is refused.
+using gemma_keys = extend<gemma_config::fields, field<"hidden_activation", &llama_config::hidden_act>,
+                          field<"attention_bias", &llama_config::attention_bias>,
+                          reads<&detail::no_rope_scaling<"Gemma">>>;
 
-/// GemmaConfig from config.json: the shared fields (head_dim among them),
-/// attention_bias, the activation from hidden_activation (null: the tanh
-/// GELU; hidden_act is not read by 4.41's model and not used here).
-inline gemma_config gemma_config_from_json(const config_reader& r) {
-    gemma_config c;
-    const auto rs = read_llama_fields(r, c);
-    c.hidden_act = activation::gelu_new;
-    r.get("hidden_activation", c.hidden_act);
-    r.get("attention_bias", c.attention_bias);
-    detail::no_rope_scaling(rs, "Gemma");
-    check_loaded(c, r.where());
-    return c;
-}
+/// GemmaConfig from config.json.
+inline gemma_config gemma_config_from_json(const config_reader& r) { return load_config<gemma_config, gemma_keys>(r); }
 
 namespace gemma_names {
 struct embeddings {

@@ -100,11 +100,10 @@ struct layoutlm_family {
                             encoder_stack<layoutlm_names::layer>>;
     using pooler = first_token_pooler<"layoutlm.pooler.dense", activation::tanh>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<layoutlm_names::lm>>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
+    using heads = encoder_heads<lm_head<layoutlm_names::lm>, pooler>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads>;
 };
 
 /// LayoutLM with a compile-time config.

@@ -101,30 +101,38 @@ struct llama_config {
     /// for Transformers' sliding_window w, the same on every layer.
     [[nodiscard]] constexpr std::int64_t any_window() const { return sliding_window > 0 ? sliding_window + 1 : 0; }
     [[nodiscard]] constexpr std::int64_t window(std::int64_t /*layer*/) const { return any_window(); }
-};
 
-constexpr bool check(const llama_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.num_key_value_heads >= 0, "num_key_value_heads must not be negative");
-    require(c.num_attention_heads % c.kv_heads() == 0,
-            "num_attention_heads must be a multiple of num_key_value_heads");
-    require(c.head_dim > 0 || c.hidden_size % c.num_attention_heads == 0,
-            "hidden_size must be divisible by num_attention_heads");
-    require(c.head_dim >= 0, "head_dim must not be negative");
-    require(c.head_size() % 2 == 0, "the head size must be even (rotary embeddings turn pairs of features)");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.rms_norm_eps > 0, "rms_norm_eps must be positive");
-    require(c.rope_theta > 0, "rope_theta must be positive");
-    require(c.rope_linear_factor >= 1, "rope_scaling factor must be at least 1");
-    require(c.pretraining_tp > 0, "pretraining_tp must be positive");
-    require(c.sliding_window >= 0, "sliding_window must not be negative");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
+    static constexpr void heads_rule(const llama_config& c) {
+        require(c.num_attention_heads % c.kv_heads() == 0,
+                "num_attention_heads must be a multiple of num_key_value_heads");
+        require(c.head_dim > 0 || c.hidden_size % c.num_attention_heads == 0,
+                "hidden_size must be divisible by num_attention_heads");
+        require(c.head_size() % 2 == 0, "the head size must be even (rotary embeddings turn pairs of features)");
+        require(c.rope_linear_factor >= 1, "the rope_scaling factor must be at least 1");
+    }
+    static void read_rope_theta(const config_reader& r, llama_config& c);
+
+    /// The rows every member of the family reads alike, and every rule.
+    /// Each member adds the keys it reads its own way (llama_keys,
+    /// mistral_keys, qwen2_keys, phi3_keys, gemma_keys); members no key of
+    /// a member's table fills keep that member's defaults.
+    using self = llama_config;
+    using fields = field_table<
+        field<"vocab_size", &self::vocab_size, rule::positive>, field<"hidden_size", &self::hidden_size, rule::positive>,
+        field<"intermediate_size", &self::intermediate_size, rule::positive>,
+        field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+        field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+        field<"num_key_value_heads", &self::num_key_value_heads, rule::non_negative, read::null_is<0>>,
+        field<"head_dim", &self::head_dim, rule::non_negative>, internal<&self::hidden_act>,
+        field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+        field<"rms_norm_eps", &self::rms_norm_eps, rule::positive>,
+        internal<&self::rope_theta, rule::positive, "rope_theta">, reads<&self::read_rope_theta>,
+        internal<&self::rope_linear_factor>, internal<&self::attention_bias>, internal<&self::qkv_bias_only>,
+        internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
+        internal<&self::sliding_window, rule::non_negative, "sliding_window">,
+        field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
+        labels<&self::num_labels>, rules<&self::heads_rule>>;
+};
 
 namespace detail {
 /// The RoPE settings in either schema. Transformers 4.x writes `rope_theta`
@@ -173,38 +181,25 @@ inline std::string rope_type_of(const config_reader& scaling, const char*& key) 
 }
 }  // namespace detail
 
-/// The fields every LlamaConfig-like config shares, read into `c` over the
-/// defaults it holds: sizes, heads (num_key_value_heads null: all heads),
-/// hidden_act, max_position_embeddings, rms_norm_eps, rope_theta (at the
-/// top, or in rope_parameters: detail::read_rope), tie_word_embeddings,
-/// pad_token_id, num_labels and head_dim when present. Returns the RoPE
-/// scaling object of either schema (rope_scaling, or a rope_parameters whose
-/// rope_type is not "default"), for the loader to honour or refuse.
-[[nodiscard]] inline std::optional<config_reader> read_llama_fields(const config_reader& r, llama_config& c) {
-    r.get("vocab_size", c.vocab_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    if (r.is_null("num_key_value_heads")) c.num_key_value_heads = 0;
-    r.get("num_key_value_heads", c.num_key_value_heads);
-    r.get("head_dim", c.head_dim);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("rms_norm_eps", c.rms_norm_eps);
+/// rope_theta from either schema (detail::read_rope); a scaling is each member's to honour or refuse.
+inline void llama_config::read_rope_theta(const config_reader& r, llama_config& c) {
     std::optional<config_reader> scaling;
     detail::read_rope(r, c.rope_theta, scaling);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get("pad_token_id", c.pad_token_id);
-    r.get_num_labels(c.num_labels);
-    return scaling;
 }
 
 namespace detail {
+/// The RoPE scaling object of either schema (see read_rope), if any.
+inline std::optional<config_reader> rope_scaling_of(const config_reader& r) {
+    double theta = 0;
+    std::optional<config_reader> scaling;
+    read_rope(r, theta, scaling);
+    return scaling;
+}
+
 /// Transformers 4.41's Llama, Mistral and Qwen2 have no head_dim: the head
 /// size is hidden_size / num_attention_heads whatever config.json says. A
 /// head_dim that differs is a checkpoint of a later version; refuse it.
-inline void llama_head_dim_agrees(const config_reader& r, const llama_config& c) {
+inline void llama_head_dim_agrees(const config_reader& r, llama_config& c) {
     if (c.head_dim > 0 && c.num_attention_heads > 0 && c.head_dim * c.num_attention_heads != c.hidden_size)
         throw error("config.unsupported",
                     r.where() + ": /head_dim: " + std::to_string(c.head_dim) +
@@ -212,34 +207,18 @@ inline void llama_head_dim_agrees(const config_reader& r, const llama_config& c)
                         "matches, ignores head_dim)");
 }
 
-/// A sliding_window that may be null (None: no window).
-inline void read_sliding_window(const config_reader& r, llama_config& c) {
-    if (r.is_null("sliding_window")) c.sliding_window = 0;
-    r.get("sliding_window", c.sliding_window);
-}
-
-/// No RoPE scaling (`rs`, from read_llama_fields) where the model code does not read it.
-inline void no_rope_scaling(const std::optional<config_reader>& rs, std::string_view model) {
-    if (rs)
+/// No RoPE scaling where the model code does not read it.
+template <fixed_string Model>
+void no_rope_scaling(const config_reader& r, llama_config&) {
+    if (const auto rs = rope_scaling_of(r))
         throw error("config.unsupported", rs->where() + ": a RoPE scaling is not read by Transformers 4.41's " +
-                                              std::string(model) +
+                                              std::string(Model.view()) +
                                               " (later versions apply it), so the export would be ambiguous");
 }
-}  // namespace detail
 
-/// LlamaConfig from config.json: the shared fields, attention_bias,
-/// mlp_bias, pretraining_tp, and rope_scaling "linear" (factor
-/// divides the positions). rope_scaling "dynamic" (NTK) is refused: in
-/// Transformers 4.41 it recomputes inv_freq when a sequence is longer than
-/// max_position_embeddings and keeps the result in the module, so the
-/// output depends on what the model ran before; no graph reproduces that.
-inline llama_config llama_config_from_json(const config_reader& r) {
-    llama_config c;
-    const auto rs = read_llama_fields(r, c);
-    detail::llama_head_dim_agrees(r, c);
-    r.get("attention_bias", c.attention_bias);
-    r.get("mlp_bias", c.mlp_bias);
-    r.get("pretraining_tp", c.pretraining_tp);
+/// Llama's pretraining_tp slices every projection; Transformers 4.41 drops
+/// the remainder rows when it does not divide one, which no graph here computes.
+inline void llama_tp_divides(const config_reader& r, llama_config& c) {
     if (const auto tp = c.pretraining_tp; tp > 1) {
         const auto D = c.head_size();
         if (c.intermediate_size % tp != 0 || (c.num_attention_heads * D) % tp != 0 || (c.kv_heads() * D) % tp != 0 ||
@@ -248,24 +227,55 @@ inline llama_config llama_config_from_json(const config_reader& r) {
                         r.where() + ": /pretraining_tp: " + std::to_string(tp) +
                             " does not divide every projection; Transformers 4.41 then drops the remainder rows");
     }
-    if (rs) {
-        const char* key = nullptr;
-        const std::string type = detail::rope_type_of(*rs, key);
-        if (type != "linear")
-            throw error("config.unsupported",
-                        rs->where() + ": /" + key + ": \"" + type + "\" is not supported (only \"linear\"" +
-                            (type == "dynamic" ? "; Transformers 4.41's dynamic NTK scaling keeps state between "
-                                                 "calls, so no one graph computes it"
-                                               : "") +
-                            ")");
-        if (!rs->has("factor")) throw error("config.invalid", rs->where() + ": /factor: missing");
-        rs->get("factor", c.rope_linear_factor);
-        if (!(c.rope_linear_factor > 1))
-            throw error("config.invalid", rs->where() + ": /factor: must be greater than 1");
-    }
-    check_loaded(c, r.where());
-    return c;
 }
+
+/// Llama's rope_scaling: "linear" (factor divides the positions) only.
+/// "dynamic" (NTK) is refused: in Transformers 4.41 it recomputes inv_freq
+/// when a sequence is longer than max_position_embeddings and keeps the
+/// result in the module, so the output depends on what the model ran
+/// before; no graph reproduces that.
+inline void llama_rope_scaling(const config_reader& r, llama_config& c) {
+    const auto rs = rope_scaling_of(r);
+    if (!rs) return;
+    const char* key = nullptr;
+    const std::string type = rope_type_of(*rs, key);
+    if (type != "linear")
+        throw error("config.unsupported",
+                    rs->where() + ": /" + key + ": \"" + type + "\" is not supported (only \"linear\"" +
+                        (type == "dynamic" ? "; Transformers 4.41's dynamic NTK scaling keeps state between "
+                                             "calls, so no one graph computes it"
+                                           : "") +
+                        ")");
+    if (!rs->has("factor")) throw error("config.invalid", rs->where() + ": /factor: missing");
+    rs->get("factor", c.rope_linear_factor);
+    if (!(c.rope_linear_factor > 1)) throw error("config.invalid", rs->where() + ": /factor: must be greater than 1");
+}
+}  // namespace detail
+
+/// The keys LlamaConfig adds to the shared rows.
+using llama_keys = extend<llama_config::fields, field<"hidden_act", &llama_config::hidden_act>,
+                          field<"attention_bias", &llama_config::attention_bias>,
+                          field<"mlp_bias", &llama_config::mlp_bias>,
+                          field<"pretraining_tp", &llama_config::pretraining_tp>,
+                          reads<&detail::llama_head_dim_agrees>, reads<&detail::llama_tp_divides>,
+                          reads<&detail::llama_rope_scaling>>;
+
+/// Mistral's and Qwen2's window: null is None (no window).
+using window_key = field<"sliding_window", &llama_config::sliding_window, rule::any, read::null_is<0>>;
+
+/// The keys MistralConfig adds: the window; a RoPE scaling is refused.
+using mistral_keys = extend<llama_config::fields, field<"hidden_act", &llama_config::hidden_act>, window_key,
+                            reads<&detail::llama_head_dim_agrees>, reads<&detail::no_rope_scaling<"Mistral">>>;
+
+/// The keys Qwen2Config adds: the window; a RoPE scaling is refused.
+using qwen2_keys = extend<llama_config::fields, field<"hidden_act", &llama_config::hidden_act>, window_key,
+                          // use_sliding_window and max_window_layers only steer the flash-attention path
+                          // in Transformers 4.41; its eager path, which the export matches, windows every layer
+                          no_effect<"use_sliding_window", bool>, no_effect<"max_window_layers", std::int64_t>,
+                          reads<&detail::llama_head_dim_agrees>, reads<&detail::no_rope_scaling<"Qwen2">>>;
+
+/// LlamaConfig from config.json.
+inline llama_config llama_config_from_json(const config_reader& r) { return load_config<llama_config, llama_keys>(r); }
 
 /// MistralConfig from config.json, with Mistral's defaults.
 inline llama_config mistral_config_from_json(const config_reader& r) {
@@ -274,12 +284,7 @@ inline llama_config mistral_config_from_json(const config_reader& r) {
     c.num_key_value_heads = 8;
     c.max_position_embeddings = 4096 * 32;
     c.sliding_window = 4096;
-    const auto rs = read_llama_fields(r, c);
-    detail::llama_head_dim_agrees(r, c);
-    detail::read_sliding_window(r, c);
-    detail::no_rope_scaling(rs, "Mistral");
-    check_loaded(c, r.where());
-    return c;
+    return load_config<llama_config, mistral_keys>(r, c);
 }
 
 /// Qwen2Config from config.json, with Qwen2's defaults; q, k and v always
@@ -292,19 +297,7 @@ inline llama_config qwen2_config_from_json(const config_reader& r) {
     c.max_position_embeddings = 32768;
     c.sliding_window = 4096;
     c.qkv_bias_only = true;
-    const auto rs = read_llama_fields(r, c);
-    detail::llama_head_dim_agrees(r, c);
-    detail::read_sliding_window(r, c);
-    // use_sliding_window and max_window_layers only steer the flash-attention
-    // path in Transformers 4.41; the eager path, which the export matches,
-    // applies the window on every layer. Read for their types, then ignored.
-    bool use_sliding_window = false;
-    std::int64_t max_window_layers = 28;
-    r.get("use_sliding_window", use_sliding_window);
-    r.get("max_window_layers", max_window_layers);
-    detail::no_rope_scaling(rs, "Qwen2");
-    check_loaded(c, r.where());
-    return c;
+    return load_config<llama_config, qwen2_keys>(r, c);
 }
 
 /// Module names of the Llama layout.

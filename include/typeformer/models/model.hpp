@@ -18,11 +18,13 @@ namespace typeformer::inline v0 {
 
 /// A config from config.json through its field table (core/fields.hpp):
 /// `start` holds the defaults (a family's own, where several families
-/// share one config type), every row reads or refuses its key, then every
-/// rule is checked; errors name the file and the key.
-template <TabulatedConfig C>
+/// share one config type), every row of `Keys` reads or refuses its key,
+/// then every rule of the config's table is checked; errors name the file
+/// and the key. `Keys` is the config's table, or one that extends it with
+/// the keys one model type reads its own way (models/llama.hpp).
+template <TabulatedConfig C, class Keys = typename C::fields>
 C load_config(const config_reader& r, C start = {}) {
-    C::fields::load(r, start);
+    Keys::load(r, start);
     check_loaded(start, r.where());
     return start;
 }

@@ -68,48 +68,50 @@ struct phi3_config : llama_config {
         }
         return r;
     }
+
+    using self = phi3_config;
+    using fields = extend<llama_config::fields,
+                          field<"original_max_position_embeddings", &self::original_max_position_embeddings,
+                                rule::positive>,
+                          internal<&self::rope>, internal<&self::short_factor>, internal<&self::long_factor>>;
 };
 
-constexpr bool check(const phi3_config& c) {
-    check(static_cast<const llama_config&>(c));
-    require(c.original_max_position_embeddings > 0, "original_max_position_embeddings must be positive");
-    return true;
-}
-
-/// Phi3Config from config.json. rope_scaling must be null or {"type": "su"
-/// or "yarn", "short_factor": [...], "long_factor": [...]} with head_dim / 2
-/// factors each, as 4.41 validates it; any other type is refused (4.41 knows
-/// no other).
-inline phi3_config phi3_config_from_json(const config_reader& r) {
-    phi3_config c;
-    const auto rs = read_llama_fields(r, c);
-    detail::llama_head_dim_agrees(r, c);
-    detail::read_sliding_window(r, c);
-    r.get("original_max_position_embeddings", c.original_max_position_embeddings);
-    if (rs) {
-        const char* key = nullptr;
-        const std::string type = detail::rope_type_of(*rs, key);
-        if (type == "su") c.rope = phi3_config::rope_kind::su;
-        else if (type == "yarn") c.rope = phi3_config::rope_kind::yarn;
-        else
-            throw error("config.unsupported", rs->where() + ": /" + key + ": \"" + type +
-                                                  "\" is not supported (only \"su\" and \"yarn\", the types "
-                                                  "Transformers 4.41's Phi-3 knows)");
-        const auto half = static_cast<std::size_t>(c.head_size() / 2);
-        for (const char* key : {"short_factor", "long_factor"}) {
-            auto& f = std::string_view(key) == "short_factor" ? c.short_factor : c.long_factor;
-            if (!rs->has(key)) throw error("config.invalid", rs->where() + ": /" + key + ": missing");
-            rs->get(key, f);
-            if (f.size() != half)
-                throw error("config.invalid", rs->where() + ": /" + key + ": " + std::to_string(f.size()) +
-                                                  " factors, the head size needs " + std::to_string(half));
-            for (double x : f)
-                if (!(x > 0)) throw error("config.invalid", rs->where() + ": /" + key + ": factors must be positive");
-        }
+namespace detail {
+/// rope_scaling must be null or {"type": "su" or "yarn", "short_factor":
+/// [...], "long_factor": [...]} with head_dim / 2 factors each, as 4.41
+/// validates it; any other type is refused (4.41 knows no other).
+inline void phi3_rope_scaling(const config_reader& r, phi3_config& c) {
+    const auto rs = rope_scaling_of(r);
+    if (!rs) return;
+    const char* key = nullptr;
+    const std::string type = rope_type_of(*rs, key);
+    if (type == "su") c.rope = phi3_config::rope_kind::su;
+    else if (type == "yarn") c.rope = phi3_config::rope_kind::yarn;
+    else
+        throw error("config.unsupported", rs->where() + ": /" + key + ": \"" + type +
+                                              "\" is not supported (only \"su\" and \"yarn\", the types "
+                                              "Transformers 4.41's Phi-3 knows)");
+    const auto half = static_cast<std::size_t>(c.head_size() / 2);
+    for (const char* name : {"short_factor", "long_factor"}) {
+        auto& f = std::string_view(name) == "short_factor" ? c.short_factor : c.long_factor;
+        if (!rs->has(name)) throw error("config.invalid", rs->where() + ": /" + name + ": missing");
+        rs->get(name, f);
+        if (f.size() != half)
+            throw error("config.invalid", rs->where() + ": /" + name + ": " + std::to_string(f.size()) +
+                                              " factors, the head size needs " + std::to_string(half));
+        for (double x : f)
+            if (!(x > 0)) throw error("config.invalid", rs->where() + ": /" + name + ": factors must be positive");
     }
-    check_loaded(c, r.where());
-    return c;
 }
+}  // namespace detail
+
+/// The keys Phi3Config reads its own way: the window (null: none) and the
+/// "su"/"yarn" rope scaling; a head_dim that disagrees is refused.
+using phi3_keys = extend<phi3_config::fields, field<"hidden_act", &llama_config::hidden_act>, window_key,
+                         reads<&detail::llama_head_dim_agrees>, reads<&detail::phi3_rope_scaling>>;
+
+/// Phi3Config from config.json.
+inline phi3_config phi3_config_from_json(const config_reader& r) { return load_config<phi3_config, phi3_keys>(r); }
 
 namespace phi3_names {
 struct layer {
