@@ -6,10 +6,12 @@
 //   TYPEFORMER_BENCH_THREADS  threads for both OpenBLAS and ONNX Runtime's
 //                             intra-op pool (default 2; inter-op is 1)
 //   TYPEFORMER_BENCH_SEQ      sequence length (default 128)
+//   TYPEFORMER_BENCH_FEATURE  feature (default "default")
 //
-// Setup (not timed): the checkpoint is mapped, the graph is built with
-// build_onnx (task default, opset 17), serialized once and loaded into one
-// ONNX Runtime session. The reference keeps one weight cache across
+// Any registered model_type runs: the family is reached through its handle
+// (typeformer_families), so this program compiles no forward pass of its own.
+// Setup (not timed): the checkpoint is mapped, the graph is built (opset 17),
+// serialized once and loaded into one ONNX Runtime session. The reference keeps one weight cache across
 // iterations (weights are converted to float32 arrays once, in the warm-up
 // run, as a session would), so each reference iteration is one forward pass;
 // each ONNX Runtime iteration is one Session::Run plus copying the output out.
@@ -20,15 +22,12 @@
 #include <memory>
 #include <string>
 
-#include "typeformer/export/export.hpp"
-#include "typeformer/models/bert.hpp"
+#include "typeformer/export/registry.hpp"
+#include "typeformer/export/onnxruntime.hpp"
 
 namespace {
 
 namespace tf = typeformer;
-using family = tf::bert_family;
-using task = tf::task::default_;
-using model = tf::model_of<family, task>;
 
 #ifndef TYPEFORMER_BENCH_DEFAULT_MODEL
 #define TYPEFORMER_BENCH_DEFAULT_MODEL "build/bench/bert-base"
@@ -40,8 +39,8 @@ std::string env_or(const char* name, std::string fallback) {
 }
 
 struct fixture {
-    tf::bert_config cfg;
-    tf::checkpoint ck;
+    tf::loaded_model m;
+    const tf::feature_handle* feature = nullptr;
     std::unique_ptr<tf::ort_runner> ort;
     tf::weight_cache weights;
     std::int64_t seq = 128;
@@ -50,14 +49,14 @@ struct fixture {
 fixture* g = nullptr;
 
 tf::tensor_map inputs_for(std::int64_t batch) {
-    return tf::make_inputs<model>(g->cfg.shape(), {.batch = batch, .sequence = g->seq});
+    return g->feature->make_inputs(g->m.config, {.batch = batch, .sequence = g->seq}, 7);
 }
 
 void bm_reference(benchmark::State& state) {
     const auto batch = state.range(0);
     const auto inputs = inputs_for(batch);
     for (auto _ : state) {
-        auto out = tf::reference_outputs<family, task>(g->cfg, g->ck, inputs, &g->weights);
+        auto out = g->feature->reference(g->m.config, g->m.weights, inputs, &g->weights);
         benchmark::DoNotOptimize(out);
     }
     state.counters["tokens/s"] =
@@ -89,14 +88,14 @@ int main(int argc, char** argv) {
 #ifdef OPENBLAS_VERSION
         openblas_set_num_threads(threads);
 #endif
-        const auto where = (dir / "config.json").string();
-        f.cfg = family::load(tf::config_reader(tf::config_reader::load(dir / "config.json"), where));
-        f.ck = tf::checkpoint::open(dir);
-        f.ck.set_base_prefix(std::string(family::base_prefix));
+        const auto json = tf::config_reader::load(dir / "config.json");
+        const auto& family = tf::require_family(json.value("model_type", std::string()));
+        f.m = tf::load_model(family, dir, json);
+        f.feature = &f.m.family().require(env_or("TYPEFORMER_BENCH_FEATURE", "default"));
         std::string bytes;
         {
-            auto built = tf::build_onnx<family, task>(f.cfg, f.ck, 17, where);
-            if (!built.proto.SerializeToString(&bytes)) throw tf::error("bench.serialize", "cannot serialize");
+            auto model = tf::materialize(f.feature->build(f.m.config, f.m.weights, 17, dir.string()));
+            if (!model.SerializeToString(&bytes)) throw tf::error("bench.serialize", "cannot serialize");
         }
         f.ort = std::make_unique<tf::ort_runner>(bytes, threads);
     } catch (const std::exception& e) {
@@ -109,7 +108,7 @@ int main(int argc, char** argv) {
     // One sanity check, so a fast wrong graph cannot pass unnoticed.
     {
         const auto in = inputs_for(1);
-        const auto ref = tf::reference_outputs<family, task>(f.cfg, f.ck, in, &f.weights);  // also warms the cache
+        const auto ref = f.feature->reference(f.m.config, f.m.weights, in, &f.weights);  // also warms the cache
         const auto ort = f.ort->run(in);
         double worst = 0;
         for (const auto& [name, v] : ref)
@@ -117,9 +116,8 @@ int main(int argc, char** argv) {
         benchmark::AddCustomContext("max_abs_diff_batch1", std::to_string(worst));
     }
     benchmark::AddCustomContext("model", dir.string());
-    benchmark::AddCustomContext("layers_hidden_heads",
-                                std::to_string(f.cfg.num_hidden_layers) + "/" + std::to_string(f.cfg.hidden_size) + "/" +
-                                    std::to_string(f.cfg.num_attention_heads));
+    benchmark::AddCustomContext("model_type_feature",
+                                std::string(f.m.family().model_type) + "/" + std::string(f.feature->name));
     benchmark::AddCustomContext("sequence", std::to_string(f.seq));
     benchmark::AddCustomContext("threads_openblas_and_ort_intra_op", std::to_string(threads));
 

@@ -1,4 +1,10 @@
 // Llama: config defaults, rope_scaling and refusals (features and generation: test_models.cpp).
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "typeformer/export/pretrained.hpp"
 #include "typeformer/models/llama.hpp"
 
 #include "harness.hpp"
@@ -80,4 +86,41 @@ TEST(llama, mistral_and_qwen2_read_rope_theta_from_rope_parameters_and_refuse_a_
             EXPECT_NE(std::string(e.what()).find("/rope_parameters"), std::string::npos) << e.what();
         }
     }
+}
+
+// The log says which Transformers the export follows where 4.41 and 5.x
+// compute differently, and warns when the checkpoint was saved by 5.x or by
+// a release newer than the newest one checked.
+TEST(llama, export_names_the_transformers_it_follows) {
+    if (!tf::find_family("mistral")) GTEST_SKIP() << "mistral is not built";
+    const auto tmp = std::filesystem::temp_directory_path() / ("tf-version-note-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(tmp);
+    std::filesystem::create_directories(tmp);
+    std::filesystem::copy(fixture_dir("mistral", "causal-lm"), tmp / "model", std::filesystem::copy_options::recursive);
+    auto export_saved_by = [&](const char* version) {
+        auto json = tf::config_reader::load(tmp / "model" / "config.json");
+        json["transformers_version"] = version;
+        std::ofstream(tmp / "model" / "config.json") << json.dump();
+        std::ostringstream log, warn;
+        tf::export_options opt{.feature = "causal-lm", .validate = false, .force = true};
+        opt.log = &log;
+        opt.warnings = &warn;
+        (void)tf::export_pretrained(tmp / "model", tmp / "onnx", opt);
+        return std::pair{log.str(), warn.str()};
+    };
+    const auto [log4, warn4] = export_saved_by("4.41.2");
+    EXPECT_NE(log4.find("mistral computes differently under Transformers 5"), std::string::npos) << log4;
+    EXPECT_NE(log4.find("the export follows 4.41.2"), std::string::npos) << log4;
+    EXPECT_EQ(warn4, "");
+    const auto [log5, warn5] = export_saved_by("5.23.0");
+    EXPECT_NE(warn5.find("warning: mistral computes differently under Transformers 5"), std::string::npos) << warn5;
+    EXPECT_NE(warn5.find("the export follows 4.41.2, not 5.23.0 that saved this checkpoint"), std::string::npos)
+        << warn5;
+    EXPECT_EQ(warn5.find("newer than the newest release"), std::string::npos) << warn5;
+    const auto [log9, warn9] = export_saved_by("9.1.0.dev0");
+    EXPECT_NE(warn9.find("was saved by Transformers 9.1.0.dev0, newer than the newest release typeformer is "
+                         "checked against (5.23.0)"),
+              std::string::npos)
+        << warn9;
+    std::filesystem::remove_all(tmp);
 }

@@ -102,6 +102,60 @@ inline bool validate_once(const feature_handle& f, const loaded_model& m, weight
 
 }  // namespace detail::pretrained
 
+/// The newest Transformers release whose config.json files the tests read
+/// (tests/fixtures_tf5_configs/), and the release whose model code the
+/// reference pass follows where the two compute differently.
+inline constexpr std::string_view newest_checked_transformers = "5.23.0";
+inline constexpr std::string_view followed_transformers = "4.41.2";
+
+namespace detail::pretrained {
+/// "5.23.0" as {5, 23, 0}; the first part that is not a number ends it ("5.0.0.dev0": {5, 0, 0}).
+inline std::vector<long> version_parts(std::string_view v) {
+    std::vector<long> parts;
+    while (!v.empty() && v.front() >= '0' && v.front() <= '9') {
+        long n = 0;
+        while (!v.empty() && v.front() >= '0' && v.front() <= '9') n = n * 10 + (v.front() - '0'), v.remove_prefix(1);
+        parts.push_back(n);
+        if (v.empty() || v.front() != '.') break;
+        v.remove_prefix(1);
+    }
+    return parts;
+}
+
+/// What Transformers 5's model code computes differently from 4.41's on the
+/// same checkpoint, for the model types where it does (docs/checkpoints.md).
+inline std::string_view changed_in_transformers5(std::string_view model_type) {
+    if (model_type == "mistral") return "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys";
+    if (model_type == "qwen2")
+        return "4.41 windows every layer, 5.x only with use_sliding_window and from max_window_layers on";
+    if (model_type == "phi3")
+        return "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys; 5.x reads rope_scaling "
+               "\"yarn\" as \"longrope\"";
+    if (model_type == "gemma") return "4.41 takes the MLP's activation from hidden_activation, 5.x from hidden_act";
+    return {};
+}
+
+/// The Transformers version that saved config.json, against the ones checked and followed.
+inline void note_transformers_version(const nlohmann::json& json, std::string_view model_type,
+                                      const std::string& where, std::ostream& log, std::ostream& warn) {
+    std::string saved_by;
+    config_reader(json, where).get("transformers_version", saved_by);
+    const auto saved = version_parts(saved_by);
+    if (!saved.empty() && saved > version_parts(newest_checked_transformers))
+        warn << "typeformer: warning: " << where << " was saved by Transformers " << saved_by
+             << ", newer than the newest release typeformer is checked against (" << newest_checked_transformers
+             << "); a config key that release added is refused by name, a key whose meaning it changed is not\n";
+    if (const auto changed = changed_in_transformers5(model_type); !changed.empty()) {
+        std::ostream& out = !saved.empty() && saved.front() >= 5 ? warn : log;
+        out << "typeformer: " << (&out == &warn ? "warning: " : "") << model_type
+            << " computes differently under Transformers 5 (" << changed << "); the export follows "
+            << followed_transformers;
+        if (&out == &warn) out << ", not " << saved_by << " that saved this checkpoint";
+        out << "\n";
+    }
+}
+}  // namespace detail::pretrained
+
 /// Export a loaded model's feature into `output` (see export_pretrained).
 inline export_report export_loaded(const loaded_model& m, const std::filesystem::path& model_dir,
                                    const std::filesystem::path& output, const export_options& opt) {
@@ -261,6 +315,7 @@ inline export_report export_pretrained(const std::filesystem::path& model, const
     if (model_type.empty()) throw error("config.missing_field", where + ": no model_type");
     const family_handle* family = &require_family(model_type, families);
     (void)family->require(opt.feature);  // before the checkpoint is opened
+    detail::pretrained::note_transformers_version(json, model_type, where, *opt.log, *opt.warnings);
     const auto m = load_model(*family, dir, json);
     return export_loaded(m, dir, output, opt);
 }
