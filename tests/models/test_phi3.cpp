@@ -50,8 +50,23 @@ TEST(phi3, refuses_rope_scaling_it_cannot_reproduce) {
     };
     EXPECT_EQ(error_id(with(R"({"type": "su", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})")),
               "no error");
+    // "longrope" is Transformers 5's name for "su": the same frequencies and attention factor
     EXPECT_EQ(error_id(with(R"({"type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})")),
+              "no error");
+    auto longer = [&](const char* rope) {  // max_position_embeddings 4 x original: attention factors differ from 1
+        auto j = with(rope);
+        j["max_position_embeddings"] = 16384;
+        return load(j).rotary().attention_factor;
+    };
+    const double su = longer(R"({"type": "su", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})");
+    EXPECT_EQ(longer(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})"), su);
+    EXPECT_NE(longer(R"({"type": "yarn", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})"), su);
+    EXPECT_EQ(error_id(with(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2],
+        "attention_factor": 1.5})")),
               "config.unsupported");
+    auto partial = base;
+    partial["partial_rotary_factor"] = 0.75;
+    EXPECT_EQ(error_id(partial), "config.unsupported");
     EXPECT_EQ(error_id(with(R"({"type": "linear", "factor": 2.0})")), "config.unsupported");
     EXPECT_EQ(error_id(with(R"({"type": "su", "short_factor": [1, 1, 1], "long_factor": [2, 2, 2, 2]})")),
               "config.invalid");

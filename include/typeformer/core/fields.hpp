@@ -40,6 +40,11 @@
 //   only<Key, Value>           a string key that must hold Value (or be
 //                              absent): anything else is config.unsupported
 //   never<Key, Why>            a boolean key that must be false
+//   absent<Key, Why>           a key that must be absent, null or empty
+//                              (a quantization_config, non-empty
+//                              pruned_heads): anything else is refused
+//   each_is<Key, Value, Why>   a list whose every item is Value (5.x's
+//                              layer_types: "full_attention")
 //   no_effect<Key, T>          a key Transformers reads that cannot change
 //                              the exported function (it only initialises
 //                              weights the checkpoint stores, or steers a
@@ -55,11 +60,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 
 #include "typeformer/core/config.hpp"
+#include "typeformer/core/error.hpp"
 #include "typeformer/core/fixed_string.hpp"
 
 namespace typeformer::inline v0 {
@@ -201,6 +208,33 @@ struct never : detail::row {
     template <class Reader, class C>
     static void load(const Reader& r, C&) {
         r.require_false(Key.data, Why.view());
+    }
+};
+
+template <fixed_string Key, fixed_string Why>
+struct absent : detail::row {
+    template <class Reader, class C>
+    static void load(const Reader& r, C&) {
+        const auto* v = r.raw(Key.data);
+        if (v && !v->empty())
+            throw error("config.unsupported", r.where() + ": /" + std::string(Key.view()) + ": " + v->dump() +
+                                                  " is not supported (" + std::string(Why.view()) + ")");
+    }
+};
+
+template <fixed_string Key, fixed_string Value, fixed_string Why>
+struct each_is : detail::row {
+    template <class Reader, class C>
+    static void load(const Reader& r, C&) {
+        const auto* v = r.raw(Key.data);
+        if (!v) return;
+        bool ok = v->is_array();
+        if (ok)
+            for (const auto& item : *v) ok = ok && item.is_string() && item.template get<std::string>() == Value.view();
+        if (!ok)
+            throw error("config.unsupported", r.where() + ": /" + std::string(Key.view()) + ": " + v->dump() +
+                                                  " is not supported (only \"" + std::string(Value.view()) +
+                                                  "\" items: " + std::string(Why.view()) + ")");
     }
 };
 

@@ -182,9 +182,22 @@ inline std::string rope_type_of(const config_reader& scaling, const char*& key) 
 }  // namespace detail
 
 /// rope_theta from either schema (detail::read_rope); a scaling is each member's to honour or refuse.
+/// Rotary embeddings turn the whole head here: a partial_rotary_factor (at
+/// the top, or in rope_parameters as Transformers 5 writes it) other than 1
+/// is refused by name.
 inline void llama_config::read_rope_theta(const config_reader& r, llama_config& c) {
     std::optional<config_reader> scaling;
     detail::read_rope(r, c.rope_theta, scaling);
+    std::optional<config_reader> params;
+    (void)r.child("rope_parameters", params);
+    const config_reader* places[] = {&r, params ? &*params : nullptr};
+    for (const config_reader* where : places) {
+        double partial = 1.0;
+        if (where) where->get("partial_rotary_factor", partial);
+        if (partial != 1.0)
+            throw error("config.unsupported", where->where() + ": /partial_rotary_factor: " + std::to_string(partial) +
+                                                  " is not supported (rotary embeddings on the whole head only)");
+    }
 }
 
 namespace detail {

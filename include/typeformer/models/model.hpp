@@ -16,6 +16,28 @@
 
 namespace typeformer::inline v0 {
 
+/// Keys that PreTrainedModel and PretrainedConfig read for every model
+/// type, the same way whatever the family: load_config applies them
+/// before the family's own rows.
+using pretrained_config_rows = field_table<
+    absent<"pruned_heads", "pruned attention heads change the layers' shapes">,
+    absent<"quantization_config", "a quantized checkpoint">,
+    absent<"fusion_config", "kernel fusion patches">,
+    never<"is_heterogeneous", "per-layer config overrides">,
+    absent<"_heterogeneity_spec", "per-layer config overrides">,
+    each_is<"layer_types", "full_attention", "a layer of another attention kind">,
+    absent<"mtp_layer_types", "multi-token-prediction layers">,
+    // initialisation only: the checkpoint holds the weights
+    no_effect<"initializer_range", double>, no_effect<"init_std", double>, no_effect<"embed_init_std", double>,
+    // dropout probabilities: training only, the export is the model in eval mode
+    no_effect<"hidden_dropout_prob", double>, no_effect<"attention_probs_dropout_prob", double>,
+    no_effect<"classifier_dropout", double>, no_effect<"classifier_dropout_prob", double>,
+    no_effect<"attention_dropout", double>, no_effect<"hidden_dropout", double>, no_effect<"dropout", double>,
+    no_effect<"summary_first_dropout", double>, no_effect<"summary_last_dropout", double>,
+    no_effect<"resid_pdrop", double>, no_effect<"embd_pdrop", double>, no_effect<"attn_pdrop", double>,
+    no_effect<"resid_dropout", double>, no_effect<"embed_dropout", double>, no_effect<"pooler_dropout", double>,
+    no_effect<"cls_dropout", double>, no_effect<"seq_classif_dropout", double>, no_effect<"qa_dropout", double>>;
+
 /// A config from config.json through its field table (core/fields.hpp):
 /// `start` holds the defaults (a family's own, where several families
 /// share one config type), every row of `Keys` reads or refuses its key,
@@ -24,6 +46,7 @@ namespace typeformer::inline v0 {
 /// the keys one model type reads its own way (models/llama.hpp).
 template <TabulatedConfig C, class Keys = typename C::fields>
 C load_config(const config_reader& r, C start = {}) {
+    pretrained_config_rows::load(r, start);
     Keys::load(r, start);
     check_loaded(start, r.where());
     return start;

@@ -6,7 +6,8 @@
 //     then k (KVH·D), then v (KVH·D); `self_attn.o_proj` without bias;
 //   - one fused `mlp.gate_up_proj` (no bias): the gate is the first half,
 //     up the second; down_proj(up · act(gate));
-//   - rope_scaling "su" or "yarn" ({type, short_factor, long_factor}): the
+//   - rope_scaling "su" (5.x: rope_parameters "longrope") or "yarn"
+//     ({type, short_factor, long_factor}): the
 //     inverse frequencies are divided by the short factors, or by the long
 //     ones when max(position_ids) + 1 > original_max_position_embeddings
 //     (decided per forward call over the whole batch, as 4.41 does: a cache
@@ -77,20 +78,39 @@ struct phi3_config : llama_config {
 };
 
 namespace detail {
-/// rope_scaling must be null or {"type": "su" or "yarn", "short_factor":
-/// [...], "long_factor": [...]} with head_dim / 2 factors each, as 4.41
-/// validates it; any other type is refused (4.41 knows no other).
+/// rope_scaling (4.x) or rope_parameters (5.x) must be null, rope_type
+/// "default", or a scaling of type "su", "longrope" or "yarn" with
+/// short_factor and long_factor, head_dim / 2 factors each. "longrope" is
+/// Transformers 5's name for "su" (the same inverse frequencies and
+/// attention factor); 5.x also writes and computes a 4.x "yarn" config as
+/// "longrope", so a rope_type "longrope" is read as su whatever the legacy
+/// "type" beside it says, as 5.x computes it. An explicit attention_factor
+/// or factor (5.x's longrope overrides) is refused by name, and so is an
+/// original_max_position_embeddings inside the scaling that disagrees with
+/// the top-level one.
 inline void phi3_rope_scaling(const config_reader& r, phi3_config& c) {
     const auto rs = rope_scaling_of(r);
     if (!rs) return;
     const char* key = nullptr;
     const std::string type = rope_type_of(*rs, key);
-    if (type == "su") c.rope = phi3_config::rope_kind::su;
+    if (type == "su" || type == "longrope") c.rope = phi3_config::rope_kind::su;
     else if (type == "yarn") c.rope = phi3_config::rope_kind::yarn;
     else
         throw error("config.unsupported", rs->where() + ": /" + key + ": \"" + type +
-                                              "\" is not supported (only \"su\" and \"yarn\", the types "
-                                              "Transformers 4.41's Phi-3 knows)");
+                                              "\" is not supported (only \"su\" or \"longrope\", and \"yarn\")");
+    for (const char* name : {"attention_factor", "factor"})
+        if (rs->has(name))
+            throw error("config.unsupported", rs->where() + ": /" + name +
+                                                  ": an explicit longrope override is not supported");
+    if (rs->has("original_max_position_embeddings")) {
+        std::int64_t inner = 0;
+        rs->get("original_max_position_embeddings", inner);
+        if (r.has("original_max_position_embeddings") && inner != c.original_max_position_embeddings)
+            throw error("config.invalid", rs->where() + ": /original_max_position_embeddings: " +
+                                              std::to_string(inner) + " disagrees with the top-level " +
+                                              std::to_string(c.original_max_position_embeddings));
+        c.original_max_position_embeddings = inner;
+    }
     const auto half = static_cast<std::size_t>(c.head_size() / 2);
     for (const char* name : {"short_factor", "long_factor"}) {
         auto& f = std::string_view(name) == "short_factor" ? c.short_factor : c.long_factor;
