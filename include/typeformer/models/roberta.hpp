@@ -12,7 +12,6 @@
 // and ends the stack with `encoder.LayerNorm`.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,6 +41,28 @@ struct roberta_config {
     bool tie_word_embeddings = true;
     std::int64_t num_labels = 2;
 
+    static constexpr void position_rules(const roberta_config& c) {
+        require(c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size,
+                "pad_token_id (the padding index of the positions) must be a token id");
+        require(c.max_position_embeddings > c.pad_token_id + 1,
+                "max_position_embeddings must exceed pad_token_id + 1 (positions count from the padding index)");
+    }
+    using self = roberta_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"hidden_size", &self::hidden_size, rule::positive>,
+                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+                               multiple_of<"hidden_size", "num_attention_heads">,
+                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
+                               field<"hidden_act", &self::hidden_act>,
+                               field<"max_position_embeddings", &self::max_position_embeddings>,
+                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
+                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+                               field<"pad_token_id", &self::pad_token_id>, rules<&self::position_rules>,
+                               field<"is_decoder", &self::is_decoder>,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                               labels<&self::num_labels>, only<"position_embedding_type", "absolute">>;
+
     [[nodiscard]] constexpr encoder_shape shape() const {
         return {.vocab_size = vocab_size,
                 .hidden_size = hidden_size,
@@ -58,55 +79,33 @@ struct roberta_config {
     }
 };
 
-constexpr bool check(const roberta_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size,
-            "pad_token_id (the padding index of the positions) must be a token id");
-    require(c.max_position_embeddings > c.pad_token_id + 1,
-            "max_position_embeddings must exceed pad_token_id + 1 (positions count from the padding index)");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
+/// The defaults of CamembertConfig, XLMRobertaConfig, Data2VecTextConfig and
+/// IBertConfig: RoBERTa's but for the vocabulary.
+inline constexpr roberta_config camembert_defaults{.vocab_size = 30522};
+/// XLMRobertaXLConfig's defaults.
+inline constexpr roberta_config xlm_roberta_xl_defaults{.vocab_size = 250880,
+                                                        .hidden_size = 2560,
+                                                        .num_hidden_layers = 36,
+                                                        .num_attention_heads = 32,
+                                                        .intermediate_size = 10240,
+                                                        .max_position_embeddings = 514,
+                                                        .type_vocab_size = 1,
+                                                        .layer_norm_eps = 1e-5};
 
-inline roberta_config roberta_config_from_json(const config_reader& r) {
-    roberta_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("pad_token_id", c.pad_token_id);
-    r.get("is_decoder", c.is_decoder);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    r.require_value("position_embedding_type", "absolute");
-    check_loaded(c, r.where());
-    return c;
+/// IBertConfig's keys: RoBERTa's, with quant_mode refused (only the float model).
+using ibert_keys = extend<roberta_config::fields, never<"quant_mode", "only false: the float model">,
+                          // turns quant_mode's integer kernels back to float ones; without quant_mode all are float
+                          no_effect<"force_dequant", std::string>>;
+
+/// RobertaConfig from config.json, over RoBERTa's defaults or a copy's (`start`).
+inline roberta_config roberta_config_from_json(const config_reader& r, roberta_config start = {}) {
+    return load_config<roberta_config>(r, start);
 }
 
 namespace detail {
 /// A ++ B, as a fixed_string (module paths under a base prefix).
 template <fixed_string A, fixed_string B>
-constexpr auto join() {
-    constexpr std::size_t n = A.view().size() + B.view().size() + 1;
-    char buf[n]{};
-    std::copy_n(A.view().data(), A.view().size(), buf);
-    std::copy_n(B.view().data(), B.view().size(), buf + A.view().size());
-    return fixed_string<n>(buf);
-}
-template <fixed_string A, fixed_string B>
-inline constexpr auto joined = join<A, B>();
+inline constexpr auto joined = join<A, "", B>();
 }  // namespace detail
 
 /// Module names of the RoBERTa family under the base prefix `Base`; `PreLN`
@@ -151,8 +150,10 @@ using roberta_features_no_clm = type_list<task::default_, task::masked_lm, task:
 
 /// One member of the RoBERTa family: `ModelType` as config.json names it,
 /// `Base` its base_model_prefix, `Features` its legacy feature list, `PreLN`
-/// for XLM-RoBERTa-XL, and `Ignored` the checkpoint buffers it leaves unused.
-template <fixed_string ModelType, fixed_string Base, class Features, bool PreLN = false>
+/// for XLM-RoBERTa-XL, `Defaults` its config class's defaults and `Keys` the
+/// keys it reads (RoBERTa's, or I-BERT's).
+template <fixed_string ModelType, fixed_string Base, class Features, bool PreLN = false,
+          roberta_config Defaults = roberta_config{}, class Keys = roberta_config::fields>
 struct roberta_like_family {
     static constexpr std::string_view model_type = ModelType.view();
     static constexpr std::string_view base_prefix = Base.view();
@@ -161,7 +162,7 @@ struct roberta_like_family {
     using features = Features;
     using names = roberta_names<Base, PreLN>;
 
-    static config load(const config_reader& r) { return roberta_config_from_json(r); }
+    static config load(const config_reader& r) { return load_config<config, Keys>(r, Defaults); }
     /// Buffers, and the pooler where the task has none.
     static std::vector<std::string> ignored() {
         return {"embeddings.position_ids", "embeddings.token_type_ids", "pooler.dense.weight", "pooler.dense.bias"};
@@ -189,25 +190,20 @@ struct roberta_like_family {
 };
 
 using roberta_family = roberta_like_family<"roberta", "roberta", roberta_features>;
-using camembert_family = roberta_like_family<"camembert", "roberta", roberta_features>;
-using xlm_roberta_family = roberta_like_family<"xlm-roberta", "roberta", roberta_features>;
-using data2vec_text_family = roberta_like_family<"data2vec-text", "data2vec_text", roberta_features_no_clm>;
+using camembert_family = roberta_like_family<"camembert", "roberta", roberta_features, false, camembert_defaults>;
+using xlm_roberta_family = roberta_like_family<"xlm-roberta", "roberta", roberta_features, false, camembert_defaults>;
+using data2vec_text_family =
+    roberta_like_family<"data2vec-text", "data2vec_text", roberta_features_no_clm, false, camembert_defaults>;
 /// No legacy feature entry upstream: every head Transformers has for it.
-using xlm_roberta_xl_family = roberta_like_family<"xlm-roberta-xl", "roberta", roberta_features, true>;
+using xlm_roberta_xl_family =
+    roberta_like_family<"xlm-roberta-xl", "roberta", roberta_features, true, xlm_roberta_xl_defaults>;
 
 /// I-BERT with quant_mode=false (the default): its Quant*/Int* modules fall
 /// back to float Linear, GELU, softmax and LayerNorm, so the model computes
 /// RoBERTa. The integer-only mode is refused; its buffers (scaling factors,
 /// integer weights, activation ranges) are left unused.
-struct ibert_family : roberta_like_family<"ibert", "ibert", roberta_features_no_clm> {
-    static config load(const config_reader& r) {
-        bool quant_mode = false;
-        r.get("quant_mode", quant_mode);
-        if (quant_mode)
-            throw error("config.unsupported",
-                        r.where() + ": /quant_mode: true is not supported (only false: the float model)");
-        return roberta_config_from_json(r);
-    }
+struct ibert_family
+    : roberta_like_family<"ibert", "ibert", roberta_features_no_clm, false, camembert_defaults, ibert_keys> {
     static std::vector<std::string> ignored() {
         auto v = roberta_like_family::ignored();
         for (const char* s : {"act_scaling_factor", "x_min", "x_max", "weight_integer", "weight_scaling_factor",
