@@ -16,6 +16,11 @@ namespace typeformer::inline v0 {
 /// FlaubertConfig is XLMConfig plus `pre_norm` and `layerdrop`.
 using flaubert_config = xlm_config;
 
+/// FlaubertConfig's keys: XLM's, and pre_norm.
+using flaubert_keys = extend<xlm_config::fields, field<"pre_norm", &xlm_config::pre_norm>,
+                             // drops layers in training only
+                             no_effect<"layerdrop", double>>;
+
 struct flaubert_family : xlm_layers<xlm_names::embeddings_no_types> {
     static constexpr std::string_view model_type = "flaubert";
     static constexpr std::string_view base_prefix = "transformer";
@@ -24,7 +29,7 @@ struct flaubert_family : xlm_layers<xlm_names::embeddings_no_types> {
     using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
                                task::multiple_choice, task::token_classification, task::question_answering>;
 
-    static config load(const config_reader& r) { return xlm_config_from_json(r); }
+    static config load(const config_reader& r) { return load_config<flaubert_config, flaubert_keys>(r); }
     /// The position-id buffer, and language embeddings (no `langs` input in the legacy export).
     static std::vector<std::string> ignored() { return {"position_ids", "lang_embeddings.weight"}; }
 

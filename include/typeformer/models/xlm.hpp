@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "typeformer/core/fixed_string.hpp"
 #include "typeformer/io/config_json.hpp"
 #include "typeformer/layers/encoder.hpp"
 #include "typeformer/layers/heads.hpp"
@@ -27,7 +28,17 @@
 
 namespace typeformer::inline v0 {
 
-/// XLMConfig (and FlauBERT's, which adds `pre_norm` and `layerdrop`), with Transformers' defaults.
+namespace xlm_rule {
+/// A boolean that must be `Want`; `Says` ends the sentence that starts with its key.
+template <bool Want, fixed_string Says>
+struct is {
+    static constexpr fixed_string says = Says;
+    static constexpr bool holds(bool v) { return v == Want; }
+};
+}  // namespace xlm_rule
+
+/// XLMConfig (and FlauBERT's, which adds `pre_norm` and `layerdrop`:
+/// flaubert_keys), with Transformers' defaults.
 struct xlm_config {
     std::int64_t vocab_size = 30145;  // n_words
     std::int64_t emb_dim = 2048;      // hidden size; the FFN is 4 × emb_dim
@@ -39,75 +50,56 @@ struct xlm_config {
     std::int64_t max_position_embeddings = 512;
     double layer_norm_eps = 1e-12;
     bool is_encoder = true;
-    bool pre_norm = false;  // FlauBERT only; layerdrop does nothing at inference
-    summary_kind summary_type = summary_kind::first;
-    bool summary_use_proj = true;
-    bool summary_activation_set = false;  // summary_activation: None
-    activation summary_activation = activation::tanh;
-    bool summary_proj_to_labels = true;
+    bool pre_norm = false;  // FlauBERT's (flaubert_keys): LayerNorms before each sublayer
+    /// SequenceSummary of sequence classification and multiple choice: by
+    /// default the first token, projected to num_labels, no activation.
+    summary_spec summary_settings{.type = summary_kind::first, .use_proj = true, .proj_to_labels = true};
     bool tie_word_embeddings = true;
     std::int64_t num_labels = 2;
 
+    /// n_words (XLMConfig's other name for vocab_size, which wins when both
+    /// are given) and the summary_* keys.
+    static void read_n_words_and_summary(const config_reader& r, xlm_config& c) {
+        r.get("n_words", c.vocab_size);
+        read_summary(r, c.summary_settings);
+    }
+    using self = xlm_config;
+    using fields = field_table<
+        field<"vocab_size", &self::vocab_size, rule::positive>, field<"emb_dim", &self::emb_dim, rule::positive>,
+        field<"n_layers", &self::n_layers, rule::non_negative>, field<"n_heads", &self::n_heads, rule::positive>,
+        multiple_of<"emb_dim", "n_heads">, field<"gelu_activation", &self::gelu_activation>,
+        // only initialises the position table, which the checkpoint stores
+        no_effect<"sinusoidal_embeddings", bool>, field<"causal", &self::causal>,
+        field<"asm", &self::asm_, xlm_rule::is<false, "(an adaptive-softmax LM head) is not supported">>,
+        // the language embeddings only matter with a `langs` input, which the export has none of
+        no_effect<"n_langs", std::int64_t>, no_effect<"use_lang_emb", bool>,
+        field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+        field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+        field<"is_encoder", &self::is_encoder,
+              xlm_rule::is<true, "must be true (Transformers' XLM is an encoder only)">>,
+        internal<&self::pre_norm>, internal<&self::summary_settings>,
+        field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+        reads<&self::read_n_words_and_summary>>;
+
     [[nodiscard]] constexpr encoder_shape shape() const {
-        // token types index the word table: their vocabulary is the word vocabulary
-        return {vocab_size, emb_dim, n_heads, 4 * emb_dim, n_layers, max_position_embeddings, vocab_size,
-                gelu_activation ? activation::gelu : activation::relu, static_cast<float>(layer_norm_eps), causal,
-                num_labels};
+        return {.vocab_size = vocab_size,
+                .hidden_size = emb_dim,
+                .num_heads = n_heads,
+                .intermediate_size = 4 * emb_dim,
+                .num_layers = n_layers,
+                .max_positions = max_position_embeddings,
+                // token types index the word table: their vocabulary is the word vocabulary
+                .type_vocab_size = vocab_size,
+                .act = gelu_activation ? activation::gelu : activation::relu,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = causal,
+                .num_labels = num_labels};
     }
-    [[nodiscard]] constexpr summary_spec summary() const {
-        return {summary_type, summary_use_proj, summary_proj_to_labels, summary_activation_set, summary_activation};
-    }
+    [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
 };
 
-constexpr bool check(const xlm_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.emb_dim > 0, "emb_dim must be positive");
-    require(c.n_layers >= 0, "n_layers must not be negative");
-    require(c.n_heads > 0, "n_heads must be positive");
-    require(c.emb_dim % c.n_heads == 0, "emb_dim must be divisible by n_heads");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.is_encoder, "is_encoder must be true (Transformers' XLM is an encoder only)");
-    require(!c.asm_, "asm (an adaptive-softmax LM head) is not supported");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
-/// Read XLMConfig's fields (FlauBERT's too: `pre_norm`).
-inline xlm_config xlm_config_from_json(const config_reader& r) {
-    xlm_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("n_words", c.vocab_size);  // the old name, an alias in Transformers
-    r.get("emb_dim", c.emb_dim);
-    r.get("n_layers", c.n_layers);
-    r.get("n_heads", c.n_heads);
-    r.get("gelu_activation", c.gelu_activation);
-    // sinusoidal_embeddings only initialises the position table, which the
-    // checkpoint stores; n_langs and use_lang_emb only matter with a `langs`
-    // input, which the export has none of. Read for their types, then ignored.
-    bool sinusoidal_embeddings = false, use_lang_emb = true;
-    std::int64_t n_langs = 1;
-    r.get("sinusoidal_embeddings", sinusoidal_embeddings);
-    r.get("causal", c.causal);
-    r.get("asm", c.asm_);
-    r.get("n_langs", n_langs);
-    r.get("use_lang_emb", use_lang_emb);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("is_encoder", c.is_encoder);
-    r.get("pre_norm", c.pre_norm);
-    summary_spec s = c.summary();
-    read_summary(r, s);
-    c.summary_type = s.type;
-    c.summary_use_proj = s.use_proj;
-    c.summary_proj_to_labels = s.proj_to_labels;
-    c.summary_activation_set = s.activate;
-    c.summary_activation = s.act;
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    check_loaded(c, r.where());
-    return c;
-}
+/// XLMConfig from config.json.
+inline xlm_config xlm_config_from_json(const config_reader& r) { return load_config<xlm_config>(r); }
 
 /// The attention bias and the hidden-state mask [B, S, 1] from `attention_mask`;
 /// with `causal`, the bias is the causal mask alone, as XLM's get_masks builds it.
@@ -224,11 +216,7 @@ struct xlm_family : xlm_layers<xlm_names::embeddings> {
     using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
                                task::multiple_choice, task::token_classification, task::question_answering>;
 
-    static config load(const config_reader& r) {
-        auto c = xlm_config_from_json(r);
-        c.pre_norm = false;  // not an XLM field
-        return c;
-    }
+    static config load(const config_reader& r) { return xlm_config_from_json(r); }
     /// The position-id buffer, and language embeddings (no `langs` input in the legacy export).
     static std::vector<std::string> ignored() { return {"position_ids", "lang_embeddings.weight"}; }
 
