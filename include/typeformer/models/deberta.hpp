@@ -26,8 +26,8 @@
 
 namespace typeformer::inline v0 {
 
-/// DebertaConfig and DebertaV2Config, with Transformers' defaults (the last
-/// group is read for DeBERTa-v2 only).
+/// DebertaConfig and DebertaV2Config, with Transformers' DeBERTa defaults
+/// (the last group is read for DeBERTa-v2 only: deberta_v2_keys).
 struct deberta_config {
     std::int64_t vocab_size = 50265;
     std::int64_t hidden_size = 768;
@@ -55,13 +55,57 @@ struct deberta_config {
     std::int64_t conv_groups = 1;
     activation conv_act = activation::tanh;
 
+    static constexpr void rules_across(const deberta_config& c) {
+        require(c.pooler_hidden_size == 0 || c.pooler_hidden_size == c.hidden_size,
+                "pooler_hidden_size must equal hidden_size (ContextPooler reads the hidden state)");
+        require(c.position_buckets <= 0 || c.max_relative() - 1 > c.position_buckets / 2,
+                "position_buckets, when positive, needs max_relative_positions (max_position_embeddings when below "
+                "1) - 1 above position_buckets / 2");
+        require(c.conv_kernel_size <= 0 || c.conv_kernel_size % 2 == 1, "conv_kernel_size must be odd when positive");
+        require(c.conv_groups > 0 && c.hidden_size % c.conv_groups == 0,
+                "conv_groups must be positive and divide hidden_size");
+    }
+    static void read_pos_att_type(const config_reader& r, deberta_config& c);
+
+    using self = deberta_config;
+    /// The rows of both versions; the v2 settings are DeBERTa-v2's keys
+    /// (deberta_v2_keys) and stay fixed for DeBERTa (deberta_keys).
+    using fields = field_table<
+        field<"vocab_size", &self::vocab_size, rule::positive>,
+        field<"hidden_size", &self::hidden_size, rule::positive>,
+        field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+        field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+        multiple_of<"hidden_size", "num_attention_heads">,
+        field<"intermediate_size", &self::intermediate_size, rule::positive>, field<"hidden_act", &self::hidden_act>,
+        field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+        field<"type_vocab_size", &self::type_vocab_size, rule::non_negative>,
+        field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+        field<"relative_attention", &self::relative_attention>,
+        field<"max_relative_positions", &self::max_relative_positions>,
+        field<"position_biased_input", &self::position_biased_input>, internal<&self::c2p>, internal<&self::p2c>,
+        reads<&self::read_pos_att_type>, field<"embedding_size", &self::embedding_size, rule::non_negative>,
+        field<"pooler_hidden_size", &self::pooler_hidden_size>, field<"pooler_hidden_act", &self::pooler_hidden_act>,
+        field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+        internal<&self::position_buckets>, internal<&self::share_att_key>, internal<&self::norm_rel_ebd>,
+        internal<&self::conv_kernel_size>, internal<&self::conv_groups>, internal<&self::conv_act>,
+        rules<&self::rules_across>>;
+
     [[nodiscard]] constexpr std::int64_t max_relative() const {
         return max_relative_positions < 1 ? max_position_embeddings : max_relative_positions;
     }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
-                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                false, num_labels, embedding_size};
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = num_attention_heads,
+                .intermediate_size = intermediate_size,
+                .num_layers = num_hidden_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = type_vocab_size,
+                .act = hidden_act,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = false,
+                .num_labels = num_labels,
+                .embedding_size = embedding_size};
     }
     [[nodiscard]] constexpr disentangled_spec disentangled() const {
         return {.relative = relative_attention,
@@ -78,44 +122,8 @@ struct deberta_config {
     }
 };
 
-constexpr bool check(const deberta_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.type_vocab_size >= 0, "type_vocab_size must not be negative");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.embedding_size >= 0, "embedding_size must not be negative");
-    require(c.pooler_hidden_size == 0 || c.pooler_hidden_size == c.hidden_size,
-            "pooler_hidden_size must equal hidden_size (ContextPooler reads the hidden state)");
-    require(c.num_labels > 0, "num_labels must be positive");
-    require(c.position_buckets <= 0 || c.max_relative() - 1 > c.position_buckets / 2,
-            "position_buckets needs max_relative_positions (max_position_embeddings when below 1) - 1 above "
-            "position_buckets / 2");
-    require(c.conv_kernel_size <= 0 || c.conv_kernel_size % 2 == 1, "conv_kernel_size must be odd when positive");
-    require(c.conv_groups > 0 && c.hidden_size % c.conv_groups == 0,
-            "conv_groups must be positive and divide hidden_size");
-    return true;
-}
-
-namespace detail {
-/// The fields DebertaConfig and DebertaV2Config share.
-inline void read_deberta_common(const config_reader& r, deberta_config& c) {
-    r.get("vocab_size", c.vocab_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("relative_attention", c.relative_attention);
-    r.get("max_relative_positions", c.max_relative_positions);
-    r.get("position_biased_input", c.position_biased_input);
+/// pos_att_type ("c2p|p2c", or a list): each of c2p and p2c at most once.
+inline void deberta_config::read_pos_att_type(const config_reader& r, deberta_config& c) {
     std::vector<std::string> types;
     r.get_list("pos_att_type", types);
     for (const auto& t : types) {
@@ -125,23 +133,16 @@ inline void read_deberta_common(const config_reader& r, deberta_config& c) {
                                                   "\" is not supported (each of \"c2p\" and \"p2c\" at most once)");
         *flag = true;
     }
-    r.get("embedding_size", c.embedding_size);
-    if (c.embedding_size == c.hidden_size) c.embedding_size = 0;
-    r.get("pooler_hidden_size", c.pooler_hidden_size);
-    r.get("pooler_hidden_act", c.pooler_hidden_act);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
 }
-}  // namespace detail
 
+/// DebertaConfig's keys: the table's, and talking_head refused.
+using deberta_keys = extend<deberta_config::fields,
+                            never<"talking_head", "talking-head attention mixes the heads through head_logits_proj "
+                                                  "and head_weights_proj">>;
+
+/// DebertaConfig from config.json.
 inline deberta_config deberta_config_from_json(const config_reader& r) {
-    deberta_config c;
-    detail::read_deberta_common(r, c);
-    bool talking_head = false;
-    r.get("talking_head", talking_head);
-    if (talking_head) throw error("config.unsupported", r.where() + ": /talking_head: true is not supported");
-    check_loaded(c, r.where());
-    return c;
+    return load_config<deberta_config, deberta_keys>(r);
 }
 
 /// DeBERTa's embeddings (both versions). Names: `scope`, `word`, `position`,

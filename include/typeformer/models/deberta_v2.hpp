@@ -8,7 +8,9 @@
 // after the first block when `conv_kernel_size` > 0. Adds multiple choice.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,11 +18,9 @@
 
 namespace typeformer::inline v0 {
 
-inline deberta_config deberta_v2_config_from_json(const config_reader& r) {
-    deberta_config c;
-    detail::read_deberta_common(r, c);
-    r.get("position_buckets", c.position_buckets);
-    r.get("share_att_key", c.share_att_key);
+namespace detail {
+/// norm_rel_ebd ("layer_norm|none", or a list): "layer_norm" turns the LayerNorm on.
+inline void read_norm_rel_ebd(const config_reader& r, deberta_config& c) {
     std::vector<std::string> norm{"none"};
     r.get_list("norm_rel_ebd", norm);
     for (const auto& n : norm) {
@@ -28,16 +28,36 @@ inline deberta_config deberta_v2_config_from_json(const config_reader& r) {
         else if (n != "none")
             throw error("config.unsupported", r.where() + ": /norm_rel_ebd: \"" + n + "\" is not supported");
     }
-    r.get("conv_kernel_size", c.conv_kernel_size);
-    r.get("conv_groups", c.conv_groups);
-    r.get("conv_act", c.conv_act);
+}
+
+/// attention_head_size: only hidden_size / num_attention_heads.
+inline void refuse_attention_head_size(const config_reader& r, deberta_config& c) {
     std::int64_t head_size = c.hidden_size / std::max<std::int64_t>(c.num_attention_heads, 1);
     r.get("attention_head_size", head_size);
     if (head_size * c.num_attention_heads != c.hidden_size)
         throw error("config.unsupported", r.where() + ": /attention_head_size: only hidden_size / num_attention_heads "
                                                       "is supported");
-    check_loaded(c, r.where());
-    return c;
+}
+}  // namespace detail
+
+/// DebertaV2Config's keys: the table's, and the v2 settings.
+using deberta_v2_keys =
+    extend<deberta_config::fields, field<"position_buckets", &deberta_config::position_buckets>,
+           field<"share_att_key", &deberta_config::share_att_key>, reads<&detail::read_norm_rel_ebd>,
+           field<"conv_kernel_size", &deberta_config::conv_kernel_size>,
+           field<"conv_groups", &deberta_config::conv_groups>, field<"conv_act", &deberta_config::conv_act>,
+           reads<&detail::refuse_attention_head_size>>;
+
+/// DebertaV2Config's defaults.
+inline constexpr deberta_config deberta_v2_defaults{.vocab_size = 128100,
+                                                    .hidden_size = 1536,
+                                                    .num_hidden_layers = 24,
+                                                    .num_attention_heads = 24,
+                                                    .intermediate_size = 6144};
+
+/// DebertaV2Config from config.json.
+inline deberta_config deberta_v2_config_from_json(const config_reader& r) {
+    return load_config<deberta_config, deberta_v2_keys>(r, deberta_v2_defaults);
 }
 
 namespace deberta_v2_names {
