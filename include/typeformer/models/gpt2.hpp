@@ -36,10 +36,33 @@ struct gpt2_config {
     std::int64_t pad_token_id = -1;  // None
     std::int64_t num_labels = 2;
 
+    using self = gpt2_config;
+    using fields = field_table<
+        field<"vocab_size", &self::vocab_size, rule::positive>,
+        field<"n_positions", &self::n_positions, rule::positive>, field<"n_embd", &self::n_embd, rule::positive>,
+        field<"n_layer", &self::n_layer, rule::non_negative>, field<"n_head", &self::n_head, rule::positive>,
+        multiple_of<"n_embd", "n_head">, field<"n_inner", &self::n_inner, rule::positive_or<0>>,
+        field<"activation_function", &self::activation_function>,
+        field<"layer_norm_epsilon", &self::layer_norm_epsilon, rule::positive>,
+        field<"scale_attn_weights", &self::scale_attn_weights>,
+        field<"scale_attn_by_inverse_layer_idx", &self::scale_attn_by_inverse_layer_idx>,
+        field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
+        labels<&self::num_labels>,
+        never<"add_cross_attention", "cross-attention needs an encoder; export the encoder-decoder model">>;
+
     [[nodiscard]] constexpr std::int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, n_embd, n_head, inner(), n_layer, n_positions, 0, activation_function,
-                static_cast<float>(layer_norm_epsilon), true, num_labels};
+        return {.vocab_size = vocab_size,
+                .hidden_size = n_embd,
+                .num_heads = n_head,
+                .intermediate_size = inner(),
+                .num_layers = n_layer,
+                .max_positions = n_positions,
+                .type_vocab_size = 0,
+                .act = activation_function,
+                .eps = static_cast<float>(layer_norm_epsilon),
+                .causal = true,
+                .num_labels = num_labels};
     }
     [[nodiscard]] constexpr kv_cache_shape cache() const { return {n_layer, n_head, n_embd / n_head}; }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
@@ -47,38 +70,8 @@ struct gpt2_config {
     [[nodiscard]] constexpr mask_sum masks() const { return mask_sum::causal_plus_padding; }
 };
 
-constexpr bool check(const gpt2_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.n_positions > 0, "n_positions must be positive");
-    require(c.n_embd > 0, "n_embd must be positive");
-    require(c.n_layer >= 0, "n_layer must not be negative");
-    require(c.n_head > 0, "n_head must be positive");
-    require(c.n_embd % c.n_head == 0, "n_embd must be divisible by n_head");
-    require(c.n_inner >= 0, "n_inner must not be negative");
-    require(c.layer_norm_epsilon > 0, "layer_norm_epsilon must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
-inline gpt2_config gpt2_config_from_json(const config_reader& r) {
-    gpt2_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("n_positions", c.n_positions);
-    r.get("n_embd", c.n_embd);
-    r.get("n_layer", c.n_layer);
-    r.get("n_head", c.n_head);
-    r.get("n_inner", c.n_inner);
-    r.get("activation_function", c.activation_function);
-    r.get("layer_norm_epsilon", c.layer_norm_epsilon);
-    r.get("scale_attn_weights", c.scale_attn_weights);
-    r.get("scale_attn_by_inverse_layer_idx", c.scale_attn_by_inverse_layer_idx);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get("pad_token_id", c.pad_token_id);
-    r.get_num_labels(c.num_labels);
-    r.require_false("add_cross_attention", "cross-attention needs an encoder; export the encoder-decoder model");
-    check_loaded(c, r.where());
-    return c;
-}
+/// GPT2Config from config.json.
+inline gpt2_config gpt2_config_from_json(const config_reader& r) { return load_config<gpt2_config>(r); }
 
 namespace gpt2_names {
 struct layer {
