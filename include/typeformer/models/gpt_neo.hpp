@@ -50,12 +50,42 @@ struct gpt_neo_config {
     /// attention_layers: true where layer i is "local", false where "global".
     std::array<bool, max_layers> local_layers = alternating();
 
+    static constexpr void layer_rules(const gpt_neo_config& c) {
+        require(c.num_layers <= static_cast<std::int64_t>(max_layers), "num_layers must be at most 128");
+        require(!c.has_local() || c.window_size > 0, "window_size must be positive when a layer is local");
+    }
+    static void read_attention_layers(const config_reader& r, gpt_neo_config& c);
+
+    using self = gpt_neo_config;
+    using fields = field_table<
+        field<"vocab_size", &self::vocab_size, rule::positive>,
+        field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+        field<"hidden_size", &self::hidden_size, rule::positive>,
+        field<"num_layers", &self::num_layers, rule::non_negative>,
+        field<"num_heads", &self::num_heads, rule::positive>,
+        multiple_of<"hidden_size", "num_heads">,
+        field<"intermediate_size", &self::intermediate_size, rule::positive_or<0>>,
+        field<"window_size", &self::window_size>, field<"activation_function", &self::activation_function>,
+        field<"layer_norm_epsilon", &self::layer_norm_epsilon, rule::positive>,
+        field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
+        labels<&self::num_labels>, internal<&self::local_layers>, reads<&self::read_attention_layers>,
+        rules<&self::layer_rules>>;
+
     [[nodiscard]] constexpr std::int64_t inner() const {
         return intermediate_size > 0 ? intermediate_size : 4 * hidden_size;
     }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, hidden_size, num_heads, inner(), num_layers, max_position_embeddings, 0,
-                activation_function, static_cast<float>(layer_norm_epsilon), true, num_labels};
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = num_heads,
+                .intermediate_size = inner(),
+                .num_layers = num_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = 0,
+                .act = activation_function,
+                .eps = static_cast<float>(layer_norm_epsilon),
+                .causal = true,
+                .num_labels = num_labels};
     }
     [[nodiscard]] constexpr kv_cache_shape cache() const { return {num_layers, num_heads, hidden_size / num_heads}; }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
@@ -77,21 +107,6 @@ struct gpt_neo_config {
     }
     [[nodiscard]] constexpr std::int64_t any_window() const { return has_local() ? window_size : 0; }
 };
-
-constexpr bool check(const gpt_neo_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_layers >= 0, "num_layers must not be negative");
-    require(c.num_layers <= static_cast<std::int64_t>(gpt_neo_config::max_layers), "num_layers must be at most 128");
-    require(c.num_heads > 0, "num_heads must be positive");
-    require(c.hidden_size % c.num_heads == 0, "hidden_size must be divisible by num_heads");
-    require(c.intermediate_size >= 0, "intermediate_size must not be negative");
-    require(!c.has_local() || c.window_size > 0, "window_size must be positive when a layer is local");
-    require(c.layer_norm_epsilon > 0, "layer_norm_epsilon must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
 
 /// attention_types ([[["global", "local"], 12], ...]: each pattern repeated
 /// its count of times) expanded to one type per layer, as Transformers'
@@ -116,22 +131,10 @@ inline std::vector<std::string> gpt_neo_expand_attention_types(const nlohmann::j
     return layers;
 }
 
-inline gpt_neo_config gpt_neo_config_from_json(const config_reader& r) {
-    gpt_neo_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_layers", c.num_layers);
-    r.get("num_heads", c.num_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("window_size", c.window_size);
-    r.get("activation_function", c.activation_function);
-    r.get("layer_norm_epsilon", c.layer_norm_epsilon);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get("pad_token_id", c.pad_token_id);
-    r.get_num_labels(c.num_labels);
-    // Transformers expands attention_types into attention_layers; an
-    // attention_layers saved in config.json (save_pretrained writes it) wins.
+/// attention_layers, one "global" or "local" per layer: Transformers expands
+/// attention_types into it; an attention_layers saved in config.json
+/// (save_pretrained writes it) wins.
+inline void gpt_neo_config::read_attention_layers(const config_reader& r, gpt_neo_config& c) {
     std::vector<std::string> types;
     const char* key = "attention_layers";
     if (r.has("attention_layers")) {
@@ -146,18 +149,19 @@ inline gpt_neo_config gpt_neo_config_from_json(const config_reader& r) {
     if (static_cast<std::int64_t>(types.size()) != c.num_layers)
         throw error("config.invalid", r.where() + ": /" + key + ": " + std::to_string(types.size()) +
                                           " attention layers for num_layers " + std::to_string(c.num_layers));
-    if (types.size() > gpt_neo_config::max_layers)
+    if (types.size() > max_layers)
         throw error("config.unsupported", r.where() + ": /num_layers: " + std::to_string(types.size()) +
-                                              " layers (at most " + std::to_string(gpt_neo_config::max_layers) + ")");
+                                              " layers (at most " + std::to_string(max_layers) + ")");
     for (std::size_t i = 0; i < types.size(); ++i) {
         if (types[i] != "global" && types[i] != "local")
             throw error("config.unsupported", r.where() + ": /" + key + ": attention type \"" + types[i] +
                                                   "\" is not supported (only \"global\" and \"local\")");
         c.local_layers[i] = types[i] == "local";
     }
-    check_loaded(c, r.where());
-    return c;
 }
+
+/// GPTNeoConfig from config.json.
+inline gpt_neo_config gpt_neo_config_from_json(const config_reader& r) { return load_config<gpt_neo_config>(r); }
 
 namespace gpt_neo_names {
 struct layer {
