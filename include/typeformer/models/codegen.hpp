@@ -15,31 +15,28 @@
 
 namespace typeformer::inline v0 {
 
+/// The shards the fused qkv_proj is stored in (Transformers' mp_num, fixed).
+inline constexpr std::int64_t codegen_shards = 4;
+
 /// CodeGenConfig, with Transformers' defaults: GPT-J's fields and defaults,
-/// plus n_ctx (unused by the model).
+/// plus n_ctx, which the model does not use.
 struct codegen_config : gptj_config {
-    std::int64_t n_ctx = 2048;
+    static constexpr void shard_rule(const codegen_config& c) {
+        require(c.n_head % codegen_shards == 0, "n_head must be divisible by 4 (the qkv_proj shards, mp_num)");
+    }
+
+    using base_config = gptj_config;
+    using self = codegen_config;
+    using fields = extend<gptj_config::fields,
+                          // only sets CodeGenModel.rotary_dim, which forward never reads (attention reads the config's)
+                          no_effect<"n_ctx", std::int64_t>, rules<&self::shard_rule>>;
 
     /// CodeGenAttention scales the scores before the causal mask, unlike GPT-J.
     [[nodiscard]] constexpr mask_sum masks() const { return mask_sum::causal_plus_padding; }
 };
 
-/// The shards the fused qkv_proj is stored in (Transformers' mp_num, fixed).
-inline constexpr std::int64_t codegen_shards = 4;
-
-constexpr bool check(const codegen_config& c) {
-    check(static_cast<const gptj_config&>(c));
-    require(c.n_head % codegen_shards == 0, "n_head must be divisible by 4 (the qkv_proj shards, mp_num)");
-    return true;
-}
-
-inline codegen_config codegen_config_from_json(const config_reader& r) {
-    codegen_config c;
-    read_gptj_fields(r, c);
-    r.get("n_ctx", c.n_ctx);
-    check_loaded(c, r.where());
-    return c;
-}
+/// CodeGenConfig from config.json.
+inline codegen_config codegen_config_from_json(const config_reader& r) { return load_config<codegen_config>(r); }
 
 /// CodeGen's attention: `attn.qkv_proj` [3·E] viewed as [4 shards, 3, E/4],
 /// part 0 of every shard the queries, part 1 the values, part 2 the keys

@@ -41,11 +41,40 @@ struct gptj_config {
     std::int64_t pad_token_id = -1;  // None
     std::int64_t num_labels = 2;
 
+    static constexpr void rotary_rules(const gptj_config& c) {
+        require(c.rotary_dim == -1 ||
+                    (c.rotary_dim > 0 && c.rotary_dim <= c.n_embd / c.n_head && c.rotary_dim % 2 == 0),
+                "rotary_dim must be null, or positive, even and at most the head size (n_embd / n_head)");
+        require(c.rotary_dim != -1 || c.n_head == 1,
+                "rotary_dim null (rotating the whole hidden width) is only defined with one head");
+    }
+
+    using self = gptj_config;
+    using fields = field_table<
+        field<"vocab_size", &self::vocab_size, rule::positive>,
+        field<"n_positions", &self::n_positions, rule::positive>, field<"n_embd", &self::n_embd, rule::positive>,
+        field<"n_layer", &self::n_layer, rule::non_negative>, field<"n_head", &self::n_head, rule::positive>,
+        multiple_of<"n_embd", "n_head">, field<"rotary_dim", &self::rotary_dim, rule::any, read::null_is<-1>>,
+        rules<&self::rotary_rules>, field<"n_inner", &self::n_inner, rule::positive_or<0>>,
+        field<"activation_function", &self::activation_function>,
+        field<"layer_norm_epsilon", &self::layer_norm_epsilon, rule::positive>,
+        field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
+        labels<&self::num_labels>>;
+
     [[nodiscard]] constexpr std::int64_t head_dim() const { return n_embd / n_head; }
     [[nodiscard]] constexpr std::int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, n_embd, n_head, inner(), n_layer, n_positions, 0, activation_function,
-                static_cast<float>(layer_norm_epsilon), true, num_labels};
+        return {.vocab_size = vocab_size,
+                .hidden_size = n_embd,
+                .num_heads = n_head,
+                .intermediate_size = inner(),
+                .num_layers = n_layer,
+                .max_positions = n_positions,
+                .type_vocab_size = 0,
+                .act = activation_function,
+                .eps = static_cast<float>(layer_norm_epsilon),
+                .causal = true,
+                .num_labels = num_labels};
     }
     [[nodiscard]] constexpr kv_cache_shape cache() const { return {n_layer, n_head, head_dim()}; }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
@@ -61,47 +90,8 @@ struct gptj_config {
     [[nodiscard]] float attention_scale() const { return 1.f / std::sqrt(static_cast<float>(head_dim())); }
 };
 
-constexpr bool check(const gptj_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.n_positions > 0, "n_positions must be positive");
-    require(c.n_embd > 0, "n_embd must be positive");
-    require(c.n_layer >= 0, "n_layer must not be negative");
-    require(c.n_head > 0, "n_head must be positive");
-    require(c.n_embd % c.n_head == 0, "n_embd must be divisible by n_head");
-    require(c.rotary_dim == -1 || (c.rotary_dim > 0 && c.rotary_dim <= c.n_embd / c.n_head && c.rotary_dim % 2 == 0),
-            "rotary_dim must be null, or positive, even and at most the head size (n_embd / n_head)");
-    require(c.rotary_dim != -1 || c.n_head == 1,
-            "rotary_dim null (rotating the whole hidden width) is only defined with one head");
-    require(c.n_inner >= 0, "n_inner must not be negative");
-    require(c.layer_norm_epsilon > 0, "layer_norm_epsilon must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
-/// Read the fields GPT-J and CodeGen share into `c` (CodeGen's config is
-/// GPT-J's plus n_ctx, which the model does not use).
-inline void read_gptj_fields(const config_reader& r, gptj_config& c) {
-    r.get("vocab_size", c.vocab_size);
-    r.get("n_positions", c.n_positions);
-    r.get("n_embd", c.n_embd);
-    r.get("n_layer", c.n_layer);
-    r.get("n_head", c.n_head);
-    if (r.is_null("rotary_dim")) c.rotary_dim = -1;
-    r.get("rotary_dim", c.rotary_dim);
-    r.get("n_inner", c.n_inner);
-    r.get("activation_function", c.activation_function);
-    r.get("layer_norm_epsilon", c.layer_norm_epsilon);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get("pad_token_id", c.pad_token_id);
-    r.get_num_labels(c.num_labels);
-}
-
-inline gptj_config gptj_config_from_json(const config_reader& r) {
-    gptj_config c;
-    read_gptj_fields(r, c);
-    check_loaded(c, r.where());
-    return c;
-}
+/// GPTJConfig from config.json.
+inline gptj_config gptj_config_from_json(const config_reader& r) { return load_config<gptj_config>(r); }
 
 namespace gptj_names {
 /// The parallel block's one norm (no ln_2).
