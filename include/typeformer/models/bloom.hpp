@@ -29,19 +29,59 @@ namespace typeformer::inline v0 {
 struct bloom_config {
     static constexpr decoder_hooks hooks{.alibi = true};
     std::int64_t vocab_size = 250880;
-    std::int64_t hidden_size = 64;  // also read as n_embed
-    std::int64_t n_layer = 2;       // also read as num_hidden_layers
-    std::int64_t n_head = 8;        // also read as num_attention_heads
+    std::int64_t hidden_size = 64;
+    std::int64_t n_layer = 2;
+    std::int64_t n_head = 8;
     double layer_norm_epsilon = 1e-5;
     bool apply_residual_connection_post_layernorm = false;
     bool tie_word_embeddings = true;
     std::int64_t pad_token_id = -1;  // None
     std::int64_t num_labels = 2;
 
+    /// Transformers' other names: n_embed, when given, wins over hidden_size;
+    /// the attribute_map names num_hidden_layers and num_attention_heads over
+    /// n_layer and n_head.
+    static void read_other_names(const config_reader& r, bloom_config& c) {
+        r.get("n_embed", c.hidden_size);
+        r.get("num_hidden_layers", c.n_layer);
+        r.get("num_attention_heads", c.n_head);
+    }
+    /// pretraining_tp > 1 with slow_but_exact splits self_attention.dense and
+    /// mlp.dense_4h_to_h into slices and, in Transformers 4.41, drops their
+    /// biases on that path (0.12 off the plain path on a tiny model); without
+    /// slow_but_exact pretraining_tp changes nothing.
+    static void refuse_slow_but_exact(const config_reader& r, bloom_config&) {
+        std::int64_t tp = 1;
+        r.get("pretraining_tp", tp);
+        if (tp > 1)
+            r.require_false("slow_but_exact",
+                            "with pretraining_tp > 1 Transformers' slow_but_exact path leaves out the biases of "
+                            "self_attention.dense and mlp.dense_4h_to_h");
+    }
+
+    using self = bloom_config;
+    using fields = field_table<
+        field<"vocab_size", &self::vocab_size, rule::positive>,
+        field<"hidden_size", &self::hidden_size, rule::positive>,
+        field<"n_layer", &self::n_layer, rule::non_negative>, field<"n_head", &self::n_head, rule::positive>,
+        multiple_of<"hidden_size", "n_head">, reads<&self::read_other_names>,
+        field<"layer_norm_epsilon", &self::layer_norm_epsilon, rule::positive>,
+        field<"apply_residual_connection_post_layernorm", &self::apply_residual_connection_post_layernorm>,
+        field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
+        labels<&self::num_labels>, reads<&self::refuse_slow_but_exact>>;
+
     [[nodiscard]] constexpr encoder_shape shape() const {
-        // no position table (ALiBi): max_positions is no limit
-        return {vocab_size, hidden_size, n_head, 4 * hidden_size, n_layer, std::int64_t{1} << 40, 0, activation::gelu_new,
-                static_cast<float>(layer_norm_epsilon), true, num_labels};
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = n_head,
+                .intermediate_size = 4 * hidden_size,
+                .num_layers = n_layer,
+                .max_positions = std::int64_t{1} << 40,  // no position table (ALiBi): no limit
+                .type_vocab_size = 0,
+                .act = activation::gelu_new,
+                .eps = static_cast<float>(layer_norm_epsilon),
+                .causal = true,
+                .num_labels = num_labels};
     }
     [[nodiscard]] constexpr kv_cache_shape cache() const {
         return {n_layer, n_head, hidden_size / n_head, kv_layout::bloom};
@@ -50,46 +90,8 @@ struct bloom_config {
     [[nodiscard]] constexpr bool alibi() const { return true; }
 };
 
-constexpr bool check(const bloom_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.n_layer >= 0, "n_layer must not be negative");
-    require(c.n_head > 0, "n_head must be positive");
-    require(c.hidden_size % c.n_head == 0, "hidden_size must be divisible by n_head");
-    require(c.layer_norm_epsilon > 0, "layer_norm_epsilon must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
-inline bloom_config bloom_config_from_json(const config_reader& r) {
-    bloom_config c;
-    r.get("vocab_size", c.vocab_size);
-    // Transformers: n_embed, when given, wins over hidden_size; the
-    // attribute_map names (num_attention_heads, num_hidden_layers) over n_head, n_layer
-    r.get("hidden_size", c.hidden_size);
-    r.get("n_embed", c.hidden_size);
-    r.get("n_layer", c.n_layer);
-    r.get("num_hidden_layers", c.n_layer);
-    r.get("n_head", c.n_head);
-    r.get("num_attention_heads", c.n_head);
-    r.get("layer_norm_epsilon", c.layer_norm_epsilon);
-    r.get("apply_residual_connection_post_layernorm", c.apply_residual_connection_post_layernorm);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get("pad_token_id", c.pad_token_id);
-    r.get_num_labels(c.num_labels);
-    // pretraining_tp > 1 with slow_but_exact splits self_attention.dense and
-    // mlp.dense_4h_to_h into slices and, in Transformers 4.41, drops their
-    // biases on that path (0.12 off the plain path on a tiny model); without
-    // slow_but_exact pretraining_tp changes nothing.
-    std::int64_t tp = 1;
-    r.get("pretraining_tp", tp);
-    if (tp > 1)
-        r.require_false("slow_but_exact",
-                        "with pretraining_tp > 1 Transformers' slow_but_exact path leaves out the biases of "
-                        "self_attention.dense and mlp.dense_4h_to_h");
-    check_loaded(c, r.where());
-    return c;
-}
+/// BloomConfig from config.json.
+inline bloom_config bloom_config_from_json(const config_reader& r) { return load_config<bloom_config>(r); }
 
 namespace bloom_names {
 struct layer {
