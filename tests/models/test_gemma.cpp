@@ -25,3 +25,17 @@ TEST(gemma, reads_its_config_as_transformers_4_41_does) {
         EXPECT_EQ(e.id(), "config.unsupported");
     }
 }
+
+// A config.json written by Transformers 5 is read as 5.x reads it: the
+// activation is hidden_act ("gelu" as the tanh GELU), hidden_activation unread.
+TEST(gemma, a_transformers5_config_takes_its_activation_from_hidden_act) {
+    auto load = [](const nlohmann::json& j) { return tf::gemma_family::load(tf::config_reader(j, "config.json")); };
+    auto base = nlohmann::json::parse(R"({"hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 8,
+        "intermediate_size": 37, "num_hidden_layers": 1, "vocab_size": 99, "hidden_act": "silu",
+        "hidden_activation": "gelu", "transformers_version": "5.23.0"})");
+    EXPECT_EQ(load(base).shape().act, tf::activation::silu);
+    base["hidden_act"] = "gelu";
+    EXPECT_EQ(load(base).shape().act, tf::activation::gelu_new);
+    base["transformers_version"] = "4.57.1";
+    EXPECT_EQ(load(base).shape().act, tf::activation::gelu);  // 4.x: hidden_activation
+}

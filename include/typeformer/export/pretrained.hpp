@@ -131,7 +131,6 @@ inline std::string_view changed_in_transformers5(std::string_view model_type) {
     if (model_type == "phi3")
         return "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys; 5.x reads rope_scaling "
                "\"yarn\" as \"longrope\"";
-    if (model_type == "gemma") return "4.41 takes the MLP's activation from hidden_activation, 5.x from hidden_act";
     return {};
 }
 

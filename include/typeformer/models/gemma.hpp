@@ -10,7 +10,9 @@
 //     o back from it; scores scaled by 1/sqrt(head_dim));
 //   - the gated MLP's activation is `hidden_activation`, and
 //     gelu_pytorch_tanh (the tanh GELU) when that is null, whatever
-//     `hidden_act` says (4.41 ignores hidden_act);
+//     `hidden_act` says (4.41 ignores hidden_act); a config.json written
+//     by Transformers 5, which reads hidden_act instead, is read as 5.x
+//     reads it (detail::gemma_activation);
 //   - `attention_bias` puts biases on q, k, v and o; the LM head is tied to
 //     the embeddings by default.
 // Gemma 4.41 has no sliding window and reads no rope_scaling (refused).
@@ -44,10 +46,44 @@ struct gemma_config : llama_config {
     using fields = extend<llama_config::fields, multiple_of<"hidden_size", "num_attention_heads">>;
 };
 
-/// The keys GemmaConfig reads its own way: the activation from
-/// hidden_activation (null: the tanh GELU; 4.41's model does not read
-/// hidden_act), attention_bias; a RoPE scaling is refused.
-using gemma_keys = extend<gemma_config::fields, field<"hidden_activation", &llama_config::hidden_act>,
+namespace detail {
+/// The major version of the Transformers that wrote config.json
+/// (`transformers_version`); 4 when absent.
+inline int transformers_major(const config_reader& r) {
+    std::string v;
+    r.get("transformers_version", v);
+    int major = 0;
+    for (char ch : v) {
+        if (ch < '0' || ch > '9') break;
+        major = major * 10 + (ch - '0');
+    }
+    return v.empty() ? 4 : major;
+}
+
+/// The MLP's activation, as the Transformers that wrote config.json reads
+/// it: 4.x takes hidden_activation (null: the tanh GELU) and ignores
+/// hidden_act; 5.x takes hidden_act (rewriting "gelu" to the tanh GELU,
+/// as 4.x's null did) and ignores hidden_activation.
+inline void gemma_activation(const config_reader& r, gemma_config& c) {
+    activation other = activation::gelu_new;
+    if (transformers_major(r) >= 5) {
+        std::string name = "gelu_pytorch_tanh";
+        r.get("hidden_act", name);
+        if (name == "gelu") c.hidden_act = activation::gelu_new;
+        else r.get("hidden_act", c.hidden_act);
+        r.get("hidden_activation", other);  // 5.x does not read it: its type only
+    } else {
+        c.hidden_act = activation::gelu_new;
+        r.get("hidden_activation", c.hidden_act);
+        r.get("hidden_act", other);  // 4.x's model does not read it: its type only
+    }
+}
+}  // namespace detail
+
+/// The keys GemmaConfig reads its own way: the activation (hidden_activation
+/// or hidden_act, by the version that wrote config.json), attention_bias;
+/// a RoPE scaling is refused.
+using gemma_keys = extend<gemma_config::fields, reads<&detail::gemma_activation>,
                           field<"attention_bias", &llama_config::attention_bias>,
                           reads<&detail::no_rope_scaling<"Gemma">>>;
 
