@@ -52,12 +52,52 @@ struct big_bird_config {
     std::int64_t block_size = 64;
     std::int64_t num_random_blocks = 3;
     bool use_bias = true;
-    bool rescale_embeddings = false;
+
+    static constexpr void bias_rule(const big_bird_config& c) {
+        require(c.use_bias, "use_bias=false (attention projections without bias) is not supported");
+    }
+    /// attention_type: "block_sparse" or "original_full"; anything else is refused.
+    static void read_attention_type(const config_reader& r, big_bird_config& c) {
+        std::string type = c.block_sparse ? "block_sparse" : "original_full";
+        r.get("attention_type", type);
+        if (type != "block_sparse" && type != "original_full")
+            throw error("config.unsupported", r.where() + ": /attention_type: \"" + type +
+                                                  "\" is not supported (only \"block_sparse\" or \"original_full\")");
+        c.block_sparse = type == "block_sparse";
+    }
+    using self = big_bird_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"hidden_size", &self::hidden_size, rule::positive>,
+                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+                               multiple_of<"hidden_size", "num_attention_heads">,
+                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
+                               field<"hidden_act", &self::hidden_act>,
+                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
+                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+                               field<"is_decoder", &self::is_decoder>,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                               labels<&self::num_labels>, field<"sep_token_id", &self::sep_token_id>,
+                               internal<&self::block_sparse>,
+                               field<"block_size", &self::block_size, rule::positive>,
+                               field<"num_random_blocks", &self::num_random_blocks, rule::non_negative>,
+                               field<"use_bias", &self::use_bias>, rules<&self::bias_rule>,
+                               never<"rescale_embeddings", "embeddings scaled by sqrt(hidden_size)">,
+                               only<"position_embedding_type", "absolute">, reads<&self::read_attention_type>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
-                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                is_decoder, num_labels};
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = num_attention_heads,
+                .intermediate_size = intermediate_size,
+                .num_layers = num_hidden_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = type_vocab_size,
+                .act = hidden_act,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = is_decoder,
+                .num_labels = num_labels};
     }
     /// The longest sequence Transformers runs with full attention under "block_sparse".
     [[nodiscard]] constexpr std::int64_t full_attention_limit() const {
@@ -65,53 +105,8 @@ struct big_bird_config {
     }
 };
 
-constexpr bool check(const big_bird_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    require(c.block_size > 0, "block_size must be positive");
-    require(c.num_random_blocks >= 0, "num_random_blocks must not be negative");
-    require(c.use_bias, "use_bias=false (attention projections without bias) is not supported");
-    require(!c.rescale_embeddings, "rescale_embeddings=true is not supported");
-    return true;
-}
-
-inline big_bird_config big_bird_config_from_json(const config_reader& r) {
-    big_bird_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("is_decoder", c.is_decoder);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    r.get("sep_token_id", c.sep_token_id);
-    std::string attention_type = "block_sparse";
-    r.get("attention_type", attention_type);
-    if (attention_type != "block_sparse" && attention_type != "original_full")
-        throw error("config.unsupported", r.where() + ": /attention_type: \"" + attention_type +
-                                              "\" is not supported (only \"block_sparse\" or \"original_full\")");
-    c.block_sparse = attention_type == "block_sparse";
-    r.get("block_size", c.block_size);
-    r.get("num_random_blocks", c.num_random_blocks);
-    r.get("use_bias", c.use_bias);
-    r.get("rescale_embeddings", c.rescale_embeddings);
-    r.require_value("position_embedding_type", "absolute");
-    check_loaded(c, r.where());
-    return c;
-}
+/// BigBirdConfig from config.json.
+inline big_bird_config big_bird_config_from_json(const config_reader& r) { return load_config<big_bird_config>(r); }
 
 namespace big_bird_names {
 /// No token_type_ids input: every token adds row 0 of the token-type table.

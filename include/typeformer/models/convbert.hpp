@@ -47,60 +47,60 @@ struct convbert_config {
     /// fields, so Transformers' defaults apply (the last token, no projection).
     summary_spec summary_settings{};
 
+    /// conv_kernel_size: Transformers' convolutions fail on an even kernel.
+    struct positive_odd {
+        static constexpr fixed_string says = "must be positive and odd";
+        static constexpr bool holds(std::int64_t v) { return v > 0 && v % 2 == 1; }
+    };
+    static constexpr void heads_rule(const convbert_config& c) {
+        require(c.hidden_size % (2 * c.attention_heads()) == 0,
+                "hidden_size must be divisible by 2 * max(1, num_attention_heads / head_ratio)");
+    }
+    static void read_summary_settings(const config_reader& r, convbert_config& c) {
+        read_summary(r, c.summary_settings);
+    }
+    using self = convbert_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"hidden_size", &self::hidden_size, rule::positive>,
+                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
+                               field<"hidden_act", &self::hidden_act>,
+                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
+                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+                               field<"embedding_size", &self::embedding_size, rule::positive>,
+                               field<"head_ratio", &self::head_ratio, rule::positive>, rules<&self::heads_rule>,
+                               field<"conv_kernel_size", &self::conv_kernel_size, positive_odd>,
+                               field<"num_groups", &self::num_groups, rule::positive>,
+                               multiple_of<"hidden_size", "num_groups">, multiple_of<"intermediate_size", "num_groups">,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                               labels<&self::num_labels>, internal<&self::summary_settings>,
+                               reads<&self::read_summary_settings>>;
+
     /// Self-attention heads (as many convolution heads): heads / head_ratio, at least 1.
     [[nodiscard]] constexpr std::int64_t attention_heads() const {
         return num_attention_heads / head_ratio < 1 ? 1 : num_attention_heads / head_ratio;
     }
     [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, hidden_size, attention_heads(), intermediate_size, num_hidden_layers,
-                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                false, num_labels, embedding_size == hidden_size ? 0 : embedding_size};
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = attention_heads(),
+                .intermediate_size = intermediate_size,
+                .num_layers = num_hidden_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = type_vocab_size,
+                .act = hidden_act,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = false,
+                .num_labels = num_labels,
+                .embedding_size = embedding_size == hidden_size ? 0 : embedding_size};
     }
 };
 
-constexpr bool check(const convbert_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.head_ratio > 0, "head_ratio must be positive");
-    require(c.hidden_size % (2 * c.attention_heads()) == 0,
-            "hidden_size must be divisible by 2 * (num_attention_heads / head_ratio)");
-    require(c.conv_kernel_size > 0 && c.conv_kernel_size % 2 == 1, "conv_kernel_size must be positive and odd");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.num_groups > 0, "num_groups must be positive");
-    require(c.hidden_size % c.num_groups == 0 && c.intermediate_size % c.num_groups == 0,
-            "hidden_size and intermediate_size must be divisible by num_groups");
-    require(c.embedding_size > 0, "embedding_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
-inline convbert_config convbert_config_from_json(const config_reader& r) {
-    convbert_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("embedding_size", c.embedding_size);
-    r.get("head_ratio", c.head_ratio);
-    r.get("conv_kernel_size", c.conv_kernel_size);
-    r.get("num_groups", c.num_groups);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    read_summary(r, c.summary_settings);
-    check_loaded(c, r.where());
-    return c;
-}
+/// ConvBertConfig from config.json.
+inline convbert_config convbert_config_from_json(const config_reader& r) { return load_config<convbert_config>(r); }
 
 namespace convbert_names {
 struct embeddings {

@@ -35,7 +35,28 @@ struct electra_config {
     std::int64_t num_labels = 2;
     /// SequenceSummary of multiple-choice (summary_type, summary_use_proj,
     /// summary_proj_to_labels (not an ElectraConfig field: false), summary_activation).
-    summary_spec summary_settings{summary_kind::first, true, false, true, activation::gelu};
+    summary_spec summary_settings{
+        .type = summary_kind::first, .use_proj = true, .activate = true, .act = activation::gelu};
+
+    static void read_summary_settings(const config_reader& r, electra_config& c) {
+        read_summary(r, c.summary_settings);
+    }
+    using self = electra_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"embedding_size", &self::embedding_size, rule::positive>,
+                               field<"hidden_size", &self::hidden_size, rule::positive>,
+                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+                               multiple_of<"hidden_size", "num_attention_heads">,
+                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
+                               field<"hidden_act", &self::hidden_act>,
+                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
+                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+                               field<"is_decoder", &self::is_decoder>,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                               labels<&self::num_labels>, internal<&self::summary_settings>,
+                               only<"position_embedding_type", "absolute">, reads<&self::read_summary_settings>>;
 
     [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
     [[nodiscard]] constexpr encoder_shape shape() const {
@@ -55,41 +76,8 @@ struct electra_config {
     }
 };
 
-constexpr bool check(const electra_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.embedding_size > 0, "embedding_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
-inline electra_config electra_config_from_json(const config_reader& r) {
-    electra_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("embedding_size", c.embedding_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("is_decoder", c.is_decoder);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    read_summary(r, c.summary_settings);
-    r.require_value("position_embedding_type", "absolute");
-    check_loaded(c, r.where());
-    return c;
-}
+/// ElectraConfig from config.json.
+inline electra_config electra_config_from_json(const config_reader& r) { return load_config<electra_config>(r); }
 
 namespace electra_names {
 struct embeddings {
@@ -138,6 +126,13 @@ struct electra_family {
                   type_list<sequence_summary<"sequence_summary", "classifier", true>>>;
     static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
     static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
+/// ELECTRA with a compile-time config.
+template <electra_config C, class Task = task::default_>
+struct electra : model_of<electra_family, Task> {
+    static_assert(check(C));
+    static constexpr electra_config config = C;
 };
 
 }  // namespace typeformer::inline v0
