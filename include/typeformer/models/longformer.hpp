@@ -53,12 +53,62 @@ struct longformer_config {
     std::int64_t attention_window = 512;
     std::array<std::int64_t, max_layers> layer_windows{};
 
+    static constexpr void layers_rule(const longformer_config& c) {
+        require(c.num_hidden_layers <= static_cast<std::int64_t>(max_layers), "num_hidden_layers must be at most 64");
+    }
+    static constexpr void positions_rule(const longformer_config& c) {
+        require(c.pad_token_id >= 0 && c.pad_token_id < c.max_position_embeddings,
+                "pad_token_id must not be negative and must be less than max_position_embeddings");
+    }
+    static constexpr void windows_rule(const longformer_config& c) {
+        for (std::int64_t i = 0; i < c.num_hidden_layers; ++i)
+            require(c.window(i) > 0 && c.window(i) % 2 == 0, "attention_window must be positive and even");
+    }
+    /// attention_window: an integer, or a list of one (for every layer) or of num_hidden_layers integers.
+    static void read_attention_window(const config_reader& r, longformer_config& c) {
+        std::vector<std::int64_t> windows{c.attention_window};
+        r.get("attention_window", windows);
+        if (windows.size() == 1) {
+            c.attention_window = windows[0];
+        } else if (static_cast<std::int64_t>(windows.size()) != c.num_hidden_layers || windows.size() > max_layers) {
+            throw error("config.invalid", r.where() + ": /attention_window: " + std::to_string(windows.size()) +
+                                              " windows for " + std::to_string(c.num_hidden_layers) + " layers");
+        } else {
+            // 0 in layer_windows means "not given": a window that is not positive is -1, which windows_rule refuses
+            for (std::size_t i = 0; i < windows.size(); ++i) c.layer_windows[i] = windows[i] > 0 ? windows[i] : -1;
+        }
+    }
+    using self = longformer_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"hidden_size", &self::hidden_size, rule::positive>,
+                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+                               rules<&self::layers_rule>,
+                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+                               multiple_of<"hidden_size", "num_attention_heads">,
+                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
+                               field<"hidden_act", &self::hidden_act>,
+                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
+                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+                               field<"pad_token_id", &self::pad_token_id>, rules<&self::positions_rule>,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                               labels<&self::num_labels>, only<"position_embedding_type", "absolute">,
+                               internal<&self::attention_window>, internal<&self::layer_windows>,
+                               rules<&self::windows_rule>, reads<&self::read_attention_window>>;
+
     [[nodiscard]] constexpr encoder_shape shape() const {
-        encoder_shape s{vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
-                        max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                        false, num_labels};
-        s.position_offset = pad_token_id + 1;
-        return s;
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = num_attention_heads,
+                .intermediate_size = intermediate_size,
+                .num_layers = num_hidden_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = type_vocab_size,
+                .act = hidden_act,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = false,
+                .num_labels = num_labels,
+                .position_offset = pad_token_id + 1};
     }
     [[nodiscard]] constexpr std::int64_t window(std::int64_t layer) const {
         const auto w = layer_windows[static_cast<std::size_t>(layer)];
@@ -66,55 +116,9 @@ struct longformer_config {
     }
 };
 
-constexpr bool check(const longformer_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_hidden_layers <= static_cast<std::int64_t>(longformer_config::max_layers),
-            "num_hidden_layers must be at most 64");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    require(c.pad_token_id >= 0 && c.pad_token_id < c.max_position_embeddings,
-            "pad_token_id must index the position table");
-    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i)
-        require(c.window(i) > 0 && c.window(i) % 2 == 0, "attention_window must be positive and even");
-    return true;
-}
-
+/// LongformerConfig from config.json.
 inline longformer_config longformer_config_from_json(const config_reader& r) {
-    longformer_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("pad_token_id", c.pad_token_id);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    r.require_value("position_embedding_type", "absolute");
-    std::vector<std::int64_t> windows{c.attention_window};
-    r.get("attention_window", windows);
-    if (windows.size() == 1) {
-        c.attention_window = windows[0];
-    } else if (static_cast<std::int64_t>(windows.size()) != c.num_hidden_layers ||
-               windows.size() > longformer_config::max_layers) {
-        throw error("config.invalid", r.where() + ": /attention_window: " + std::to_string(windows.size()) +
-                                          " windows for " + std::to_string(c.num_hidden_layers) + " layers");
-    } else {
-        for (std::size_t i = 0; i < windows.size(); ++i)
-            c.layer_windows[i] = windows[i] > 0 ? windows[i] : -1;  // -1: refused by check() below
-    }
-    check_loaded(c, r.where());
-    return c;
+    return load_config<longformer_config>(r);
 }
 
 namespace longformer_names {

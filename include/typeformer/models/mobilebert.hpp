@@ -61,67 +61,68 @@ struct mobilebert_config {
     bool tie_word_embeddings = true;
     std::int64_t num_labels = 2;
 
+    static constexpr void widths_rule(const mobilebert_config& c) {
+        require(c.true_hidden_size() % c.num_attention_heads == 0,
+                "the attention width (intra_bottleneck_size with use_bottleneck, else hidden_size) must be divisible "
+                "by num_attention_heads");
+        require(c.embedding_size <= c.hidden_size,
+                "embedding_size must be at most hidden_size (the MLM head splits hidden_size into it and the rest)");
+    }
+    /// normalization_type: "no_norm" or "layer_norm"; anything else is refused.
+    static void read_normalization_type(const config_reader& r, mobilebert_config& c) {
+        std::string norm = c.normalization_type == mobilebert_norm::no_norm ? "no_norm" : "layer_norm";
+        r.get("normalization_type", norm);
+        if (norm != "no_norm" && norm != "layer_norm")
+            throw error("config.unsupported", r.where() + ": /normalization_type: \"" + norm +
+                                                  "\" is not supported (\"no_norm\" or \"layer_norm\")");
+        c.normalization_type = norm == "no_norm" ? mobilebert_norm::no_norm : mobilebert_norm::layer_norm;
+    }
+    using self = mobilebert_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"hidden_size", &self::hidden_size, rule::positive>,
+                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
+                               field<"hidden_act", &self::hidden_act>,
+                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
+                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+                               field<"embedding_size", &self::embedding_size, rule::positive>,
+                               field<"trigram_input", &self::trigram_input>,
+                               field<"use_bottleneck", &self::use_bottleneck>,
+                               field<"intra_bottleneck_size", &self::intra_bottleneck_size, rule::positive>,
+                               field<"use_bottleneck_attention", &self::use_bottleneck_attention>,
+                               field<"key_query_shared_bottleneck", &self::key_query_shared_bottleneck>,
+                               field<"num_feedforward_networks", &self::num_feedforward_networks, rule::positive>,
+                               internal<&self::normalization_type>,
+                               field<"classifier_activation", &self::classifier_activation>,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                               labels<&self::num_labels>, rules<&self::widths_rule>,
+                               reads<&self::read_normalization_type>>;
+
     /// The width of attention and the feed-forwards.
     [[nodiscard]] constexpr std::int64_t true_hidden_size() const {
         return use_bottleneck ? intra_bottleneck_size : hidden_size;
     }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
-                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                false, num_labels, embedding_size};
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = num_attention_heads,
+                .intermediate_size = intermediate_size,
+                .num_layers = num_hidden_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = type_vocab_size,
+                .act = hidden_act,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = false,
+                .num_labels = num_labels,
+                .embedding_size = embedding_size};
     }
 };
 
-constexpr bool check(const mobilebert_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.intra_bottleneck_size > 0, "intra_bottleneck_size must be positive");
-    require(c.true_hidden_size() % c.num_attention_heads == 0,
-            "the attention width (intra_bottleneck_size with use_bottleneck, else hidden_size) must be divisible "
-            "by num_attention_heads");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.embedding_size > 0 && c.embedding_size <= c.hidden_size,
-            "embedding_size must be positive and at most hidden_size (the MLM head splits hidden_size into it "
-            "and the rest)");
-    require(c.num_feedforward_networks >= 1, "num_feedforward_networks must be at least 1");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
+/// MobileBertConfig from config.json.
 inline mobilebert_config mobilebert_config_from_json(const config_reader& r) {
-    mobilebert_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("embedding_size", c.embedding_size);
-    r.get("trigram_input", c.trigram_input);
-    r.get("use_bottleneck", c.use_bottleneck);
-    r.get("intra_bottleneck_size", c.intra_bottleneck_size);
-    r.get("use_bottleneck_attention", c.use_bottleneck_attention);
-    r.get("key_query_shared_bottleneck", c.key_query_shared_bottleneck);
-    r.get("num_feedforward_networks", c.num_feedforward_networks);
-    std::string norm = "no_norm";
-    r.get("normalization_type", norm);
-    if (norm != "no_norm" && norm != "layer_norm")
-        throw error("config.unsupported", r.where() + ": /normalization_type: \"" + norm +
-                                              "\" is not supported (\"no_norm\" or \"layer_norm\")");
-    c.normalization_type = norm == "no_norm" ? mobilebert_norm::no_norm : mobilebert_norm::layer_norm;
-    r.get("classifier_activation", c.classifier_activation);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    check_loaded(c, r.where());
-    return c;
+    return load_config<mobilebert_config>(r);
 }
 
 /// NoNorm (x · weight + bias) or nn.LayerNorm(n, eps) at `scope`, as the

@@ -42,51 +42,49 @@ struct roformer_config {
     /// fields, so Transformers' defaults apply (the last token, no projection).
     summary_spec summary_settings{};
 
+    static constexpr void head_size_rule(const roformer_config& c) {
+        require(c.hidden_size / c.num_attention_heads % 2 == 0,
+                "hidden_size / num_attention_heads must be even (rotary turns pairs of features)");
+    }
+    static void read_summary_settings(const config_reader& r, roformer_config& c) {
+        read_summary(r, c.summary_settings);
+    }
+    using self = roformer_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"embedding_size", &self::embedding_size, rule::positive_or<0>>,
+                               field<"hidden_size", &self::hidden_size, rule::positive>,
+                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+                               multiple_of<"hidden_size", "num_attention_heads">, rules<&self::head_size_rule>,
+                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
+                               field<"hidden_act", &self::hidden_act>,
+                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
+                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+                               field<"rotary_value", &self::rotary_value>, field<"is_decoder", &self::is_decoder>,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                               labels<&self::num_labels>, internal<&self::summary_settings>,
+                               reads<&self::read_summary_settings>>;
+
     [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
-                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                is_decoder, num_labels, embedding_size == hidden_size ? 0 : embedding_size};
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = num_attention_heads,
+                .intermediate_size = intermediate_size,
+                .num_layers = num_hidden_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = type_vocab_size,
+                .act = hidden_act,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = is_decoder,
+                .num_labels = num_labels,
+                .embedding_size = embedding_size == hidden_size ? 0 : embedding_size};
     }
 };
 
-constexpr bool check(const roformer_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.embedding_size >= 0, "embedding_size must not be negative");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
-    require(c.hidden_size / c.num_attention_heads % 2 == 0,
-            "hidden_size / num_attention_heads must be even (rotary turns pairs of features)");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
-inline roformer_config roformer_config_from_json(const config_reader& r) {
-    roformer_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("embedding_size", c.embedding_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("rotary_value", c.rotary_value);
-    r.get("is_decoder", c.is_decoder);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    read_summary(r, c.summary_settings);
-    check_loaded(c, r.where());
-    return c;
-}
+/// RoFormerConfig from config.json.
+inline roformer_config roformer_config_from_json(const config_reader& r) { return load_config<roformer_config>(r); }
 
 namespace roformer_names {
 struct embeddings {

@@ -48,63 +48,59 @@ struct squeezebert_config {
     bool tie_word_embeddings = true;
     std::int64_t num_labels = 2;
 
+    static constexpr void embedding_rule(const squeezebert_config& c) {
+        require(c.embedding_size == c.hidden_size,
+                "embedding_size must equal hidden_size (SqueezeBertEncoder asserts it)");
+    }
+    using self = squeezebert_config;
+    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
+                               field<"hidden_size", &self::hidden_size, rule::positive>,
+                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
+                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
+                               multiple_of<"hidden_size", "num_attention_heads">,
+                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
+                               field<"hidden_act", &self::hidden_act>,
+                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
+                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
+                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
+                               field<"embedding_size", &self::embedding_size>, rules<&self::embedding_rule>,
+                               field<"q_groups", &self::q_groups, rule::positive>,
+                               multiple_of<"hidden_size", "q_groups">,
+                               field<"k_groups", &self::k_groups, rule::positive>,
+                               multiple_of<"hidden_size", "k_groups">,
+                               field<"v_groups", &self::v_groups, rule::positive>,
+                               multiple_of<"hidden_size", "v_groups">,
+                               field<"post_attention_groups", &self::post_attention_groups, rule::positive>,
+                               multiple_of<"hidden_size", "post_attention_groups">,
+                               field<"intermediate_groups", &self::intermediate_groups, rule::positive>,
+                               multiple_of<"hidden_size", "intermediate_groups">,
+                               multiple_of<"intermediate_size", "intermediate_groups">,
+                               field<"output_groups", &self::output_groups, rule::positive>,
+                               multiple_of<"hidden_size", "output_groups">,
+                               multiple_of<"intermediate_size", "output_groups">,
+                               field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>>;
+
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
-                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                false, num_labels};
+        return {.vocab_size = vocab_size,
+                .hidden_size = hidden_size,
+                .num_heads = num_attention_heads,
+                .intermediate_size = intermediate_size,
+                .num_layers = num_hidden_layers,
+                .max_positions = max_position_embeddings,
+                .type_vocab_size = type_vocab_size,
+                .act = hidden_act,
+                .eps = static_cast<float>(layer_norm_eps),
+                .causal = false,
+                .num_labels = num_labels};
     }
     [[nodiscard]] constexpr squeezebert_groups groups() const {
         return {q_groups, k_groups, v_groups, post_attention_groups, intermediate_groups, output_groups};
     }
 };
 
-constexpr bool check(const squeezebert_config& c) {
-    require(c.vocab_size > 0, "vocab_size must be positive");
-    require(c.hidden_size > 0, "hidden_size must be positive");
-    require(c.num_hidden_layers >= 0, "num_hidden_layers must not be negative");
-    require(c.num_attention_heads > 0, "num_attention_heads must be positive");
-    require(c.hidden_size % c.num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
-    require(c.intermediate_size > 0, "intermediate_size must be positive");
-    require(c.max_position_embeddings > 0, "max_position_embeddings must be positive");
-    require(c.type_vocab_size > 0, "type_vocab_size must be positive");
-    require(c.layer_norm_eps > 0, "layer_norm_eps must be positive");
-    require(c.embedding_size == c.hidden_size, "embedding_size must equal hidden_size (SqueezeBertEncoder asserts it)");
-    require(c.q_groups > 0 && c.k_groups > 0 && c.v_groups > 0 && c.post_attention_groups > 0 &&
-                c.intermediate_groups > 0 && c.output_groups > 0,
-            "every *_groups must be positive");
-    require(c.hidden_size % c.q_groups == 0 && c.hidden_size % c.k_groups == 0 && c.hidden_size % c.v_groups == 0 &&
-                c.hidden_size % c.post_attention_groups == 0,
-            "hidden_size must be divisible by q_groups, k_groups, v_groups and post_attention_groups");
-    require(c.hidden_size % c.intermediate_groups == 0 && c.intermediate_size % c.intermediate_groups == 0,
-            "hidden_size and intermediate_size must be divisible by intermediate_groups");
-    require(c.hidden_size % c.output_groups == 0 && c.intermediate_size % c.output_groups == 0,
-            "hidden_size and intermediate_size must be divisible by output_groups");
-    require(c.num_labels > 0, "num_labels must be positive");
-    return true;
-}
-
+/// SqueezeBertConfig from config.json.
 inline squeezebert_config squeezebert_config_from_json(const config_reader& r) {
-    squeezebert_config c;
-    r.get("vocab_size", c.vocab_size);
-    r.get("hidden_size", c.hidden_size);
-    r.get("num_hidden_layers", c.num_hidden_layers);
-    r.get("num_attention_heads", c.num_attention_heads);
-    r.get("intermediate_size", c.intermediate_size);
-    r.get("hidden_act", c.hidden_act);
-    r.get("max_position_embeddings", c.max_position_embeddings);
-    r.get("type_vocab_size", c.type_vocab_size);
-    r.get("layer_norm_eps", c.layer_norm_eps);
-    r.get("embedding_size", c.embedding_size);
-    r.get("q_groups", c.q_groups);
-    r.get("k_groups", c.k_groups);
-    r.get("v_groups", c.v_groups);
-    r.get("post_attention_groups", c.post_attention_groups);
-    r.get("intermediate_groups", c.intermediate_groups);
-    r.get("output_groups", c.output_groups);
-    r.get("tie_word_embeddings", c.tie_word_embeddings);
-    r.get_num_labels(c.num_labels);
-    check_loaded(c, r.where());
-    return c;
+    return load_config<squeezebert_config>(r);
 }
 
 /// What a SqueezeBERT block is handed: the attention bias and the config (its conv groups).
