@@ -1,4 +1,4 @@
-// Both schemas (issue #11): every fixture checkpoint exported with its own
+// Both schemas: every fixture checkpoint exported with its own
 // config.json (Transformers 4.41's) and again with the config.json that
 // Transformers 5 writes for the same model (tests/fixtures_tf5_configs/,
 // made by `generate.py --configs-only` under .venv-fixtures5) gives the same

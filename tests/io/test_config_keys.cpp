@@ -1,4 +1,4 @@
-// Every config key Transformers reads is honoured or refused (issue #11).
+// Every config key Transformers reads is honoured or refused.
 //
 // tools/fixtures/config_keys.py records, under the oldest and the newest
 // supported Transformers, every config attribute Transformers reads while it

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "typeformer/core/config.hpp"
+#include "typeformer/core/fields.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/ops/composite.hpp"
 
@@ -43,6 +44,39 @@ struct encoder_shape {
         return embedding_size > 0 ? embedding_size : hidden_size;
     }
 };
+
+/// The rows of the keys BertConfig has and the configs that copy it keep
+/// (RoBERTa, DeBERTa, ELECTRA, BigBird, ...), with their rules, for a
+/// config `C` whose members are named as the keys:
+///   using fields = extend<bert_core_rows<self>, ...its own rows...>;
+template <class C>
+using bert_core_rows =
+    field_table<field<"vocab_size", &C::vocab_size, rule::positive>, field<"hidden_size", &C::hidden_size, rule::positive>,
+                field<"num_hidden_layers", &C::num_hidden_layers, rule::non_negative>,
+                field<"num_attention_heads", &C::num_attention_heads, rule::positive>,
+                multiple_of<"hidden_size", "num_attention_heads">,
+                field<"intermediate_size", &C::intermediate_size, rule::positive>, field<"hidden_act", &C::hidden_act>,
+                field<"max_position_embeddings", &C::max_position_embeddings, rule::positive>,
+                field<"type_vocab_size", &C::type_vocab_size, rule::positive>,
+                field<"layer_norm_eps", &C::layer_norm_eps, rule::positive>>;
+
+/// The encoder_shape of a config with bert_core_rows' members (and
+/// num_labels); `causal` for a decoder (BERT's is_decoder). A family sets
+/// the shape's other members on the result.
+template <class C>
+[[nodiscard]] constexpr encoder_shape bert_like_shape(const C& c, bool causal = false) {
+    return {.vocab_size = c.vocab_size,
+            .hidden_size = c.hidden_size,
+            .num_heads = c.num_attention_heads,
+            .intermediate_size = c.intermediate_size,
+            .num_layers = c.num_hidden_layers,
+            .max_positions = c.max_position_embeddings,
+            .type_vocab_size = c.type_vocab_size,
+            .act = c.hidden_act,
+            .eps = static_cast<float>(c.layer_norm_eps),
+            .causal = causal,
+            .num_labels = c.num_labels};
+}
 
 /// Config concept: a structural config with a shape() view.
 template <class C>

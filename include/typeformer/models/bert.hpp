@@ -33,25 +33,11 @@ struct bert_config {
     std::int64_t num_labels = 2;
 
     using self = bert_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               multiple_of<"hidden_size", "num_attention_heads">,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"is_decoder", &self::is_decoder>,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>, only<"position_embedding_type", "absolute">>;
+    using fields = extend<bert_core_rows<self>, field<"is_decoder", &self::is_decoder>,
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+                          only<"position_embedding_type", "absolute">>;
 
-    [[nodiscard]] constexpr encoder_shape shape() const {
-        return {vocab_size, hidden_size, num_attention_heads, intermediate_size, num_hidden_layers,
-                max_position_embeddings, type_vocab_size, hidden_act, static_cast<float>(layer_norm_eps),
-                is_decoder, num_labels};
-    }
+    [[nodiscard]] constexpr encoder_shape shape() const { return bert_like_shape(*this, is_decoder); }
 };
 
 /// BertConfig from config.json.

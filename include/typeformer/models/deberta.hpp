@@ -251,14 +251,10 @@ struct deberta_family_base {
     using fold = std::conditional_t<TokenTypes, fold_choices<"input_ids", "attention_mask", "token_type_ids">,
                                     fold_choices<"input_ids", "attention_mask">>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<deberta_names::lm>>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold>, trunk, type_list<pooler, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    using heads = encoder_heads<lm_head<deberta_names::lm>, pooler>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, type_list<fold>>;
 
 protected:
     static void check_token_types(const config& c, const config_reader& r) {

@@ -48,34 +48,15 @@ struct roberta_config {
                 "max_position_embeddings must exceed pad_token_id + 1 (positions count from the padding index)");
     }
     using self = roberta_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               multiple_of<"hidden_size", "num_attention_heads">,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"pad_token_id", &self::pad_token_id>, rules<&self::position_rules>,
-                               field<"is_decoder", &self::is_decoder>,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>, only<"position_embedding_type", "absolute">>;
+    using fields = extend<bert_core_rows<self>, field<"pad_token_id", &self::pad_token_id>,
+                          rules<&self::position_rules>, field<"is_decoder", &self::is_decoder>,
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+                          only<"position_embedding_type", "absolute">>;
 
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = max_position_embeddings,
-                .type_vocab_size = type_vocab_size,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = is_decoder,
-                .num_labels = num_labels,
-                .position_offset = pad_token_id + 1};
+        auto s = bert_like_shape(*this, is_decoder);
+        s.position_offset = pad_token_id + 1;
+        return s;
     }
 };
 
@@ -176,17 +157,17 @@ struct roberta_like_family {
                          std::conditional_t<PreLN, type_list<final_layer_norm<names::final_norm>>, type_list<>>>;
     using lm = lm_head<typename names::lm>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm>>;
-    static auto layers(task::causal_lm) -> concat<trunk, type_list<lm>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk, type_list<first_token_pooler<"classifier.dense", activation::tanh>,
-                                   pooled_classifier<"classifier.out_proj">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask">>, trunk,
-                  type_list<first_token_pooler<names::pooler, activation::tanh>, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    /// RobertaClassificationHead (dense, tanh, out_proj) for sequence
+    /// classification; multiple choice pools through the base model's pooler.
+    struct heads : encoder_heads<lm, first_token_pooler<names::pooler, activation::tanh>> {
+        using encoder_heads<lm, first_token_pooler<names::pooler, activation::tanh>>::of;
+        static auto of(task::sequence_classification)
+            -> type_list<first_token_pooler<"classifier.dense", activation::tanh>,
+                         pooled_classifier<"classifier.out_proj">>;
+    };
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, type_list<fold_choices<"input_ids", "attention_mask">>>;
 };
 
 using roberta_family = roberta_like_family<"roberta", "roberta", roberta_features>;

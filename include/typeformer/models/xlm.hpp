@@ -195,17 +195,17 @@ struct xlm_layers {
     using trunk = type_list<embeddings<Embeddings>, xlm_masks, xlm_stack>;
     static constexpr bool token_types = !Embeddings::token_type.empty();
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<xlm_pred_layer>>;
-    static auto layers(task::causal_lm) -> concat<trunk, type_list<xlm_pred_layer>>;
-    static auto layers(task::sequence_classification) -> concat<trunk, type_list<sequence_summary<"sequence_summary">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<std::conditional_t<token_types,
-                                               fold_choices<"input_ids", "attention_mask", "token_type_ids">,
-                                               fold_choices<"input_ids", "attention_mask">>>,
-                  trunk, type_list<sequence_summary<"sequence_summary", "logits_proj", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    /// XLM's heads: the prediction layer, a sequence summary for (multiple-choice) classification.
+    struct heads : encoder_heads<xlm_pred_layer, void> {
+        using encoder_heads<xlm_pred_layer, void>::of;
+        static auto of(task::sequence_classification) -> type_list<sequence_summary<"sequence_summary">>;
+        static auto of(task::multiple_choice) -> type_list<sequence_summary<"sequence_summary", "logits_proj", true>>;
+    };
+    using fold = type_list<std::conditional_t<token_types, fold_choices<"input_ids", "attention_mask", "token_type_ids">,
+                                              fold_choices<"input_ids", "attention_mask">>>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 struct xlm_family : xlm_layers<xlm_names::embeddings> {
