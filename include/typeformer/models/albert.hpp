@@ -40,35 +40,16 @@ struct albert_config {
     std::int64_t num_labels = 2;
 
     using self = albert_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"embedding_size", &self::embedding_size, rule::positive>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               field<"num_hidden_groups", &self::num_hidden_groups, rule::positive>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               multiple_of<"hidden_size", "num_attention_heads">,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"inner_group_num", &self::inner_group_num, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>, only<"position_embedding_type", "absolute">>;
+    using fields = extend<bert_core_rows<self>, field<"embedding_size", &self::embedding_size, rule::positive>,
+                          field<"num_hidden_groups", &self::num_hidden_groups, rule::positive>,
+                          field<"inner_group_num", &self::inner_group_num, rule::positive>,
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+                          only<"position_embedding_type", "absolute">>;
 
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = max_position_embeddings,
-                .type_vocab_size = type_vocab_size,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = false,
-                .num_labels = num_labels,
-                .embedding_size = embedding_size};  // > 0: the projection to hidden_size always runs
+        auto s = bert_like_shape(*this);
+        s.embedding_size = embedding_size;  // > 0: the projection to hidden_size always runs
+        return s;
     }
 };
 
@@ -117,15 +98,11 @@ struct albert_family {
                             grouped_encoder_stack<albert_names::layer>>;
     using pooler = first_token_pooler<"albert.pooler", activation::tanh>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<albert_names::lm>>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
-                  type_list<pooler, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    using heads = encoder_heads<lm_head<albert_names::lm>, pooler>;
+    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// ALBERT with a compile-time config.

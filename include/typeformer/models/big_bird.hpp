@@ -66,39 +66,16 @@ struct big_bird_config {
         c.block_sparse = type == "block_sparse";
     }
     using self = big_bird_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               multiple_of<"hidden_size", "num_attention_heads">,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"is_decoder", &self::is_decoder>,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>, field<"sep_token_id", &self::sep_token_id>,
-                               internal<&self::block_sparse>,
-                               field<"block_size", &self::block_size, rule::positive>,
-                               field<"num_random_blocks", &self::num_random_blocks, rule::non_negative>,
-                               field<"use_bias", &self::use_bias>, rules<&self::bias_rule>,
-                               never<"rescale_embeddings", "embeddings scaled by sqrt(hidden_size)">,
-                               only<"position_embedding_type", "absolute">, reads<&self::read_attention_type>>;
+    using fields = extend<bert_core_rows<self>, field<"is_decoder", &self::is_decoder>,
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+                          field<"sep_token_id", &self::sep_token_id>, internal<&self::block_sparse>,
+                          field<"block_size", &self::block_size, rule::positive>,
+                          field<"num_random_blocks", &self::num_random_blocks, rule::non_negative>,
+                          field<"use_bias", &self::use_bias>, rules<&self::bias_rule>,
+                          never<"rescale_embeddings", "embeddings scaled by sqrt(hidden_size)">,
+                          only<"position_embedding_type", "absolute">, reads<&self::read_attention_type>>;
 
-    [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = max_position_embeddings,
-                .type_vocab_size = type_vocab_size,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = is_decoder,
-                .num_labels = num_labels};
-    }
+    [[nodiscard]] constexpr encoder_shape shape() const { return bert_like_shape(*this, is_decoder); }
     /// The longest sequence Transformers runs with full attention under "block_sparse".
     [[nodiscard]] constexpr std::int64_t full_attention_limit() const {
         return (5 + 2 * num_random_blocks) * block_size;
@@ -293,16 +270,18 @@ struct big_bird_family {
                          type_list<block_sparse_bias, stack>>;
     using pooler = first_token_pooler<"bert.pooler", activation::tanh>;
 
-    static auto layers(task::default_) -> concat<trunk<>, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk<>, type_list<lm_head<big_bird_names::lm>>>;
-    static auto layers(task::causal_lm) -> concat<trunk<>, type_list<lm_head<big_bird_names::lm>>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk<>, type_list<first_token_pooler<"classifier.dense", &big_bird_config::hidden_act>,
-                                     pooled_classifier<"classifier.out_proj">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask">>, trunk<>,
-                  type_list<pooler, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk<>, type_list<token_classifier<"classifier">>>;
+    struct heads : encoder_heads<lm_head<big_bird_names::lm>, pooler> {
+        using encoder_heads<lm_head<big_bird_names::lm>, pooler>::of;
+        /// BigBirdClassificationHead: first token, dense, hidden_act, out_proj.
+        static auto of(task::sequence_classification)
+            -> type_list<first_token_pooler<"classifier.dense", &big_bird_config::hidden_act>,
+                         pooled_classifier<"classifier.out_proj">>;
+    };
+    using fold = type_list<fold_choices<"input_ids", "attention_mask">>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk<>, heads, fold>;
+    /// Question answering derives its token types in the trunk, and has its own head.
     static auto layers(task::question_answering) -> concat<trunk<true>, type_list<big_bird_qa_head>>;
 };
 

@@ -84,18 +84,10 @@ struct convbert_config {
     }
     [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = hidden_size,
-                .num_heads = attention_heads(),
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = max_position_embeddings,
-                .type_vocab_size = type_vocab_size,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = false,
-                .num_labels = num_labels,
-                .embedding_size = embedding_size == hidden_size ? 0 : embedding_size};
+        auto s = bert_like_shape(*this);
+        s.num_heads = attention_heads();
+        s.embedding_size = embedding_size == hidden_size ? 0 : embedding_size;
+        return s;
     }
 };
 
@@ -220,18 +212,19 @@ struct convbert_family {
                                 convbert_feed_forward<convbert_names::layer>>;
     using trunk = type_list<embeddings<convbert_names::embeddings>, mask_to_bias,
                             encoder_stack<convbert_names::layer, block, convbert_context_policy>>;
-    // ConvBertClassificationHead: first token, dense, hidden_act, out_proj
-    using classification_head = type_list<first_token_pooler<"classifier.dense", &convbert_config::hidden_act>,
-                                          pooled_classifier<"classifier.out_proj">>;
+    /// No pooler: classification and multiple choice have their own heads.
+    struct heads : encoder_heads<lm_head<convbert_names::lm>, void> {
+        using encoder_heads<lm_head<convbert_names::lm>, void>::of;
+        /// ConvBertClassificationHead: first token, dense, hidden_act, out_proj.
+        static auto of(task::sequence_classification)
+            -> type_list<first_token_pooler<"classifier.dense", &convbert_config::hidden_act>,
+                         pooled_classifier<"classifier.out_proj">>;
+        static auto of(task::multiple_choice) -> type_list<sequence_summary<"sequence_summary", "classifier", true>>;
+    };
+    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<convbert_names::lm>>>;
-    static auto layers(task::sequence_classification) -> concat<trunk, classification_head>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
-                  type_list<sequence_summary<"sequence_summary", "classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// ConvBERT with a compile-time config.

@@ -79,36 +79,16 @@ struct longformer_config {
         }
     }
     using self = longformer_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               rules<&self::layers_rule>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               multiple_of<"hidden_size", "num_attention_heads">,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"pad_token_id", &self::pad_token_id>, rules<&self::positions_rule>,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>, only<"position_embedding_type", "absolute">,
-                               internal<&self::attention_window>, internal<&self::layer_windows>,
-                               rules<&self::windows_rule>, reads<&self::read_attention_window>>;
+    using fields = extend<bert_core_rows<self>, rules<&self::layers_rule>, field<"pad_token_id", &self::pad_token_id>,
+                          rules<&self::positions_rule>, field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                          labels<&self::num_labels>, only<"position_embedding_type", "absolute">,
+                          internal<&self::attention_window>, internal<&self::layer_windows>,
+                          rules<&self::windows_rule>, reads<&self::read_attention_window>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = max_position_embeddings,
-                .type_vocab_size = type_vocab_size,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = false,
-                .num_labels = num_labels,
-                .position_offset = pad_token_id + 1};
+        auto s = bert_like_shape(*this);
+        s.position_offset = pad_token_id + 1;
+        return s;
     }
     [[nodiscard]] constexpr std::int64_t window(std::int64_t layer) const {
         const auto w = layer_windows[static_cast<std::size_t>(layer)];
@@ -268,16 +248,19 @@ struct longformer_family {
                             longformer_stack<longformer_names::layer>>;
     using pooler = first_token_pooler<"longformer.pooler.dense", activation::tanh>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states, pooler, expose_pooler_output>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<longformer_names::lm>>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk, type_list<first_token_pooler<"classifier.dense", activation::tanh>,
-                                   pooled_classifier<"classifier.out_proj">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "global_attention_mask">>, trunk,
-                  type_list<pooler, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    struct heads : encoder_heads<lm_head<longformer_names::lm>, pooler> {
+        using encoder_heads<lm_head<longformer_names::lm>, pooler>::of;
+        /// The default task also outputs the pooler's (outputs(task::default_)).
+        static auto of(task::default_) -> type_list<expose_hidden_states, pooler, expose_pooler_output>;
+        /// LongformerClassificationHead: first token, dense, tanh, out_proj.
+        static auto of(task::sequence_classification)
+            -> type_list<first_token_pooler<"classifier.dense", activation::tanh>,
+                         pooled_classifier<"classifier.out_proj">>;
+    };
+    using fold = type_list<fold_choices<"input_ids", "attention_mask", "global_attention_mask">>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// Longformer with a compile-time config.

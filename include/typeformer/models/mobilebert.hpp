@@ -105,18 +105,9 @@ struct mobilebert_config {
         return use_bottleneck ? intra_bottleneck_size : hidden_size;
     }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = max_position_embeddings,
-                .type_vocab_size = type_vocab_size,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = false,
-                .num_labels = num_labels,
-                .embedding_size = embedding_size};
+        auto s = bert_like_shape(*this);
+        s.embedding_size = embedding_size;
+        return s;
     }
 };
 
@@ -303,15 +294,11 @@ struct mobilebert_family {
     using trunk = type_list<mobilebert_embeddings, mask_to_bias,
                             encoder_stack<mobilebert_names::layer, mobilebert_block, config_context>>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<mobilebert_lm_head>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk, type_list<mobilebert_pooler, pooled_classifier<"classifier">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
-                  type_list<mobilebert_pooler, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    using heads = encoder_heads<mobilebert_lm_head, mobilebert_pooler>;
+    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// MobileBERT with a compile-time config.

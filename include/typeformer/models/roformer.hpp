@@ -50,36 +50,17 @@ struct roformer_config {
         read_summary(r, c.summary_settings);
     }
     using self = roformer_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"embedding_size", &self::embedding_size, rule::positive_or<0>>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               multiple_of<"hidden_size", "num_attention_heads">, rules<&self::head_size_rule>,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"rotary_value", &self::rotary_value>, field<"is_decoder", &self::is_decoder>,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>, internal<&self::summary_settings>,
-                               reads<&self::read_summary_settings>>;
+    using fields = extend<bert_core_rows<self>, rules<&self::head_size_rule>,
+                          field<"embedding_size", &self::embedding_size, rule::positive_or<0>>,
+                          field<"rotary_value", &self::rotary_value>, field<"is_decoder", &self::is_decoder>,
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+                          internal<&self::summary_settings>, reads<&self::read_summary_settings>>;
 
     [[nodiscard]] constexpr summary_spec summary() const { return summary_settings; }
     [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = max_position_embeddings,
-                .type_vocab_size = type_vocab_size,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = is_decoder,
-                .num_labels = num_labels,
-                .embedding_size = embedding_size == hidden_size ? 0 : embedding_size};
+        auto s = bert_like_shape(*this, is_decoder);
+        s.embedding_size = embedding_size == hidden_size ? 0 : embedding_size;
+        return s;
     }
 };
 
@@ -126,19 +107,19 @@ struct roformer_family {
     using block = encoder_block<roformer_names::layer, rotary_self_attention<roformer_names::layer>>;
     using trunk = type_list<embeddings<roformer_names::embeddings>, mask_to_bias,
                             encoder_stack<roformer_names::layer, block, rotary_context<roformer_names::layer>>>;
-    // RoFormerClassificationHead: first token, dense, hidden_act, out_proj
-    using classification_head = type_list<first_token_pooler<"classifier.dense", &roformer_config::hidden_act>,
-                                          pooled_classifier<"classifier.out_proj">>;
+    /// No pooler: classification and multiple choice have their own heads.
+    struct heads : encoder_heads<lm_head<roformer_names::lm>, void> {
+        using encoder_heads<lm_head<roformer_names::lm>, void>::of;
+        /// RoFormerClassificationHead: first token, dense, hidden_act, out_proj.
+        static auto of(task::sequence_classification)
+            -> type_list<first_token_pooler<"classifier.dense", &roformer_config::hidden_act>,
+                         pooled_classifier<"classifier.out_proj">>;
+        static auto of(task::multiple_choice) -> type_list<sequence_summary<"sequence_summary", "classifier", true>>;
+    };
+    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<roformer_names::lm>>>;
-    static auto layers(task::causal_lm) -> concat<trunk, type_list<lm_head<roformer_names::lm>>>;
-    static auto layers(task::sequence_classification) -> concat<trunk, classification_head>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
-                  type_list<sequence_summary<"sequence_summary", "classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// RoFormer with a compile-time config.

@@ -53,46 +53,22 @@ struct squeezebert_config {
                 "embedding_size must equal hidden_size (SqueezeBertEncoder asserts it)");
     }
     using self = squeezebert_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               multiple_of<"hidden_size", "num_attention_heads">,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"embedding_size", &self::embedding_size>, rules<&self::embedding_rule>,
-                               field<"q_groups", &self::q_groups, rule::positive>,
-                               multiple_of<"hidden_size", "q_groups">,
-                               field<"k_groups", &self::k_groups, rule::positive>,
-                               multiple_of<"hidden_size", "k_groups">,
-                               field<"v_groups", &self::v_groups, rule::positive>,
-                               multiple_of<"hidden_size", "v_groups">,
-                               field<"post_attention_groups", &self::post_attention_groups, rule::positive>,
-                               multiple_of<"hidden_size", "post_attention_groups">,
-                               field<"intermediate_groups", &self::intermediate_groups, rule::positive>,
-                               multiple_of<"hidden_size", "intermediate_groups">,
-                               multiple_of<"intermediate_size", "intermediate_groups">,
-                               field<"output_groups", &self::output_groups, rule::positive>,
-                               multiple_of<"hidden_size", "output_groups">,
-                               multiple_of<"intermediate_size", "output_groups">,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>>;
+    using fields = extend<bert_core_rows<self>, field<"embedding_size", &self::embedding_size>,
+                          rules<&self::embedding_rule>, field<"q_groups", &self::q_groups, rule::positive>,
+                          multiple_of<"hidden_size", "q_groups">, field<"k_groups", &self::k_groups, rule::positive>,
+                          multiple_of<"hidden_size", "k_groups">, field<"v_groups", &self::v_groups, rule::positive>,
+                          multiple_of<"hidden_size", "v_groups">,
+                          field<"post_attention_groups", &self::post_attention_groups, rule::positive>,
+                          multiple_of<"hidden_size", "post_attention_groups">,
+                          field<"intermediate_groups", &self::intermediate_groups, rule::positive>,
+                          multiple_of<"hidden_size", "intermediate_groups">,
+                          multiple_of<"intermediate_size", "intermediate_groups">,
+                          field<"output_groups", &self::output_groups, rule::positive>,
+                          multiple_of<"hidden_size", "output_groups">,
+                          multiple_of<"intermediate_size", "output_groups">,
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>>;
 
-    [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = max_position_embeddings,
-                .type_vocab_size = type_vocab_size,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = false,
-                .num_labels = num_labels};
-    }
+    [[nodiscard]] constexpr encoder_shape shape() const { return bert_like_shape(*this); }
     [[nodiscard]] constexpr squeezebert_groups groups() const {
         return {q_groups, k_groups, v_groups, post_attention_groups, intermediate_groups, output_groups};
     }
@@ -195,15 +171,11 @@ struct squeezebert_family {
                             encoder_stack<squeezebert_names::layer, squeezebert_block, config_context>>;
     using pooler = first_token_pooler<"transformer.pooler.dense", activation::tanh>;
 
-    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::masked_lm) -> concat<trunk, type_list<lm_head<squeezebert_names::lm>>>;
-    static auto layers(task::sequence_classification)
-        -> concat<trunk, type_list<pooler, pooled_classifier<"classifier">>>;
-    static auto layers(task::multiple_choice)
-        -> concat<type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>, trunk,
-                  type_list<pooler, pooled_classifier<"classifier", true>>>;
-    static auto layers(task::token_classification) -> concat<trunk, type_list<token_classifier<"classifier">>>;
-    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+    using heads = encoder_heads<lm_head<squeezebert_names::lm>, pooler>;
+    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
+
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// SqueezeBERT with a compile-time config.
