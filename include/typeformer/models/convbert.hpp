@@ -75,7 +75,8 @@ struct convbert_config {
                                field<"num_groups", &self::num_groups, rule::positive>,
                                multiple_of<"hidden_size", "num_groups">, multiple_of<"intermediate_size", "num_groups">,
                                field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>, internal<&self::summary_settings>,
+                               labels<&self::num_labels>,
+                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">, internal<&self::summary_settings>,
                                reads<&self::read_summary_settings>>;
 
     /// Self-attention heads (as many convolution heads): heads / head_ratio, at least 1.

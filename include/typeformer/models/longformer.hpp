@@ -81,7 +81,8 @@ struct longformer_config {
     using self = longformer_config;
     using fields = extend<bert_core_rows<self>, rules<&self::layers_rule>, field<"pad_token_id", &self::pad_token_id>,
                           rules<&self::positions_rule>, field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                          labels<&self::num_labels>, only<"position_embedding_type", "absolute">,
+                          labels<&self::num_labels>,
+                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">, only<"position_embedding_type", "absolute">,
                           internal<&self::attention_window>, internal<&self::layer_windows>,
                           rules<&self::windows_rule>, reads<&self::read_attention_window>>;
 

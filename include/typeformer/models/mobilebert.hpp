@@ -97,7 +97,8 @@ struct mobilebert_config {
                                internal<&self::normalization_type>,
                                field<"classifier_activation", &self::classifier_activation>,
                                field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>, rules<&self::widths_rule>,
+                               labels<&self::num_labels>,
+                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">, rules<&self::widths_rule>,
                                reads<&self::read_normalization_type>>;
 
     /// The width of attention and the feed-forwards.

@@ -66,7 +66,8 @@ struct squeezebert_config {
                           field<"output_groups", &self::output_groups, rule::positive>,
                           multiple_of<"hidden_size", "output_groups">,
                           multiple_of<"intermediate_size", "output_groups">,
-                          field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>>;
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">>;
 
     [[nodiscard]] constexpr encoder_shape shape() const { return bert_like_shape(*this); }
     [[nodiscard]] constexpr squeezebert_groups groups() const {
