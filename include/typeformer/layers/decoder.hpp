@@ -62,6 +62,24 @@ template <class C>
 consteval bool decoder_hooks_checked();
 }  // namespace detail
 
+/// The encoder_shape of a config with GPT2Config's names (vocab_size,
+/// n_embd, n_head, n_layer, n_positions, activation_function,
+/// layer_norm_epsilon, num_labels) and an `inner()` MLP width: GPT-2's and GPT-J's.
+template <class C>
+[[nodiscard]] constexpr encoder_shape gpt2_like_shape(const C& c) {
+    return {.vocab_size = c.vocab_size,
+            .hidden_size = c.n_embd,
+            .num_heads = c.n_head,
+            .intermediate_size = c.inner(),
+            .num_layers = c.n_layer,
+            .max_positions = c.n_positions,
+            .type_vocab_size = 0,
+            .act = c.activation_function,
+            .eps = static_cast<float>(c.layer_norm_epsilon),
+            .causal = true,
+            .num_labels = c.num_labels};
+}
+
 /// A decoder config: an encoder_shape view (for the shared heads), its cache,
 /// and the hooks it opts into, each with its member (decoder_hooks).
 template <class C>

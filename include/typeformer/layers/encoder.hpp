@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "typeformer/core/config.hpp"
@@ -49,16 +50,44 @@ struct encoder_shape {
 /// (RoBERTa, DeBERTa, ELECTRA, BigBird, ...), with their rules, for a
 /// config `C` whose members are named as the keys:
 ///   using fields = extend<bert_core_rows<self>, ...its own rows...>;
-template <class C>
+/// `HeadsDivide` false drops the rule that num_attention_heads divides
+/// hidden_size (ConvBERT and MobileBERT attend at another width).
+template <class C, bool HeadsDivide = true>
 using bert_core_rows =
     field_table<field<"vocab_size", &C::vocab_size, rule::positive>, field<"hidden_size", &C::hidden_size, rule::positive>,
                 field<"num_hidden_layers", &C::num_hidden_layers, rule::non_negative>,
                 field<"num_attention_heads", &C::num_attention_heads, rule::positive>,
-                multiple_of<"hidden_size", "num_attention_heads">,
+                std::conditional_t<HeadsDivide, multiple_of<"hidden_size", "num_attention_heads">, detail::row>,
                 field<"intermediate_size", &C::intermediate_size, rule::positive>, field<"hidden_act", &C::hidden_act>,
                 field<"max_position_embeddings", &C::max_position_embeddings, rule::positive>,
                 field<"type_vocab_size", &C::type_vocab_size, rule::positive>,
                 field<"layer_norm_eps", &C::layer_norm_eps, rule::positive>>;
+
+/// BERT's module names inside one encoder layer (BertLayer), under `Stack`,
+/// the layers' list ("bert.encoder.layer"): the names policy of
+/// encoder_stack for BERT and the models that copy its layer.
+template <fixed_string Stack>
+struct bert_layer_names {
+    static constexpr std::string_view stack = Stack.view(), q = "attention.self.query", k = "attention.self.key",
+                                      v = "attention.self.value", attention = "attention.self",
+                                      o = "attention.output.dense", attn_norm = "attention.output.LayerNorm",
+                                      ffn_in = "intermediate.dense", ffn_out = "output.dense",
+                                      out_norm = "output.LayerNorm";
+};
+
+/// BertOnlyMLMHead's module names (`cls.predictions`), its decoder tied to
+/// `<Base>.embeddings.word_embeddings.weight`: the names policy of lm_head.
+template <fixed_string Base>
+struct bert_lm_names {
+private:
+    static constexpr auto tied = detail::join<Base, "", ".embeddings.word_embeddings.weight">();
+
+public:
+    static constexpr std::string_view transform = "cls.predictions.transform.dense",
+                                      norm = "cls.predictions.transform.LayerNorm",
+                                      decoder = "cls.predictions.decoder", tied_weight = tied.view(),
+                                      tied_bias = "cls.predictions.bias";
+};
 
 /// The encoder_shape of a config with bert_core_rows' members (and
 /// num_labels); `causal` for a decoder (BERT's is_decoder). A family sets

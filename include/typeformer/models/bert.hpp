@@ -49,20 +49,8 @@ struct embeddings {
                                       position = "position_embeddings", token_type = "token_type_embeddings",
                                       norm = "LayerNorm";
 };
-struct layer {
-    static constexpr std::string_view stack = "bert.encoder.layer", q = "attention.self.query",
-                                      k = "attention.self.key", v = "attention.self.value",
-                                      attention = "attention.self", o = "attention.output.dense",
-                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
-                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
-};
-struct lm {
-    static constexpr std::string_view transform = "cls.predictions.transform.dense",
-                                      norm = "cls.predictions.transform.LayerNorm",
-                                      decoder = "cls.predictions.decoder",
-                                      tied_weight = "bert.embeddings.word_embeddings.weight",
-                                      tied_bias = "cls.predictions.bias";
-};
+using layer = bert_layer_names<"bert.encoder.layer">;
+using lm = bert_lm_names<"bert">;
 }  // namespace bert_names
 
 struct bert_family {

@@ -97,20 +97,8 @@ struct embeddings {
 struct question_embeddings : embeddings {
     static constexpr bool token_type_input = true;
 };
-struct layer {
-    static constexpr std::string_view stack = "bert.encoder.layer", q = "attention.self.query",
-                                      k = "attention.self.key", v = "attention.self.value",
-                                      attention = "attention.self", o = "attention.output.dense",
-                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
-                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
-};
-struct lm {
-    static constexpr std::string_view transform = "cls.predictions.transform.dense",
-                                      norm = "cls.predictions.transform.LayerNorm",
-                                      decoder = "cls.predictions.decoder",
-                                      tied_weight = "bert.embeddings.word_embeddings.weight",
-                                      tied_bias = "cls.predictions.bias";
-};
+using layer = bert_layer_names<"bert.encoder.layer">;  // BigBird's checkpoints name their modules bert.*
+using lm = bert_lm_names<"bert">;
 /// BigBirdForQuestionAnsweringHead: a post-LN feed-forward sublayer, then qa_outputs.
 struct qa {
     static constexpr std::string_view ffn_in = "qa_classifier.intermediate.dense",

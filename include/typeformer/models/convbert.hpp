@@ -60,24 +60,17 @@ struct convbert_config {
         read_summary(r, c.summary_settings);
     }
     using self = convbert_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"embedding_size", &self::embedding_size, rule::positive>,
-                               field<"head_ratio", &self::head_ratio, rule::positive>, rules<&self::heads_rule>,
-                               field<"conv_kernel_size", &self::conv_kernel_size, positive_odd>,
-                               field<"num_groups", &self::num_groups, rule::positive>,
-                               multiple_of<"hidden_size", "num_groups">, multiple_of<"intermediate_size", "num_groups">,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>,
-                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">, internal<&self::summary_settings>,
-                               reads<&self::read_summary_settings>>;
+    using fields = extend<bert_core_rows<self, false>,
+                          field<"embedding_size", &self::embedding_size, rule::positive>,
+                          field<"head_ratio", &self::head_ratio, rule::positive>, rules<&self::heads_rule>,
+                          field<"conv_kernel_size", &self::conv_kernel_size, positive_odd>,
+                          field<"num_groups", &self::num_groups, rule::positive>,
+                          multiple_of<"hidden_size", "num_groups">, multiple_of<"intermediate_size", "num_groups">,
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                          labels<&self::num_labels>,
+                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">,
+                          internal<&self::summary_settings>,
+                          reads<&self::read_summary_settings>>;
 
     /// Self-attention heads (as many convolution heads): heads / head_ratio, at least 1.
     [[nodiscard]] constexpr std::int64_t attention_heads() const {
@@ -101,13 +94,7 @@ struct embeddings {
                                       position = "position_embeddings", token_type = "token_type_embeddings",
                                       norm = "LayerNorm", project = "convbert.embeddings_project";
 };
-struct layer {
-    static constexpr std::string_view stack = "convbert.encoder.layer", q = "attention.self.query",
-                                      k = "attention.self.key", v = "attention.self.value",
-                                      attention = "attention.self", o = "attention.output.dense",
-                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
-                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
-};
+using layer = bert_layer_names<"convbert.encoder.layer">;
 struct lm {
     static constexpr std::string_view transform = "generator_predictions.dense",
                                       norm = "generator_predictions.LayerNorm", decoder = "generator_lm_head",

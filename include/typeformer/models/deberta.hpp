@@ -214,13 +214,7 @@ struct layer : block {
         return dense(b, "attention.self.pos_q_proj", rel, sh.hidden_size, sh.hidden_size);
     }
 };
-struct lm {
-    static constexpr std::string_view transform = "cls.predictions.transform.dense",
-                                      norm = "cls.predictions.transform.LayerNorm",
-                                      decoder = "cls.predictions.decoder",
-                                      tied_weight = "deberta.embeddings.word_embeddings.weight",
-                                      tied_bias = "cls.predictions.bias";
-};
+using lm = bert_lm_names<"deberta">;
 }  // namespace deberta_names
 
 /// What DeBERTa and DeBERTa-v2 share: embeddings, heads, inputs; `Layer`

@@ -66,9 +66,7 @@ struct embeddings {
                                       position = "position_embeddings", token_type = "token_type_embeddings",
                                       norm = "LayerNorm", project = "electra.embeddings_project";
 };
-struct layer : bert_names::layer {
-    static constexpr std::string_view stack = "electra.encoder.layer";
-};
+using layer = bert_layer_names<"electra.encoder.layer">;
 /// ElectraGeneratorPredictions + generator_lm_head.
 struct lm {
     static constexpr std::string_view transform = "generator_predictions.dense",

@@ -41,12 +41,8 @@ namespace ernie_names {
 struct embeddings : bert_names::embeddings {
     static constexpr std::string_view scope = "ernie.embeddings", task_type = "task_type_embeddings";
 };
-struct layer : bert_names::layer {
-    static constexpr std::string_view stack = "ernie.encoder.layer";
-};
-struct lm : bert_names::lm {
-    static constexpr std::string_view tied_weight = "ernie.embeddings.word_embeddings.weight";
-};
+using layer = bert_layer_names<"ernie.encoder.layer">;
+using lm = bert_lm_names<"ernie">;
 }  // namespace ernie_names
 
 struct ernie_family {

@@ -63,19 +63,7 @@ struct gptj_config {
 
     [[nodiscard]] constexpr std::int64_t head_dim() const { return n_embd / n_head; }
     [[nodiscard]] constexpr std::int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
-    [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = vocab_size,
-                .hidden_size = n_embd,
-                .num_heads = n_head,
-                .intermediate_size = inner(),
-                .num_layers = n_layer,
-                .max_positions = n_positions,
-                .type_vocab_size = 0,
-                .act = activation_function,
-                .eps = static_cast<float>(layer_norm_epsilon),
-                .causal = true,
-                .num_labels = num_labels};
-    }
+    [[nodiscard]] constexpr encoder_shape shape() const { return gpt2_like_shape(*this); }
     [[nodiscard]] constexpr kv_cache_shape cache() const { return {n_layer, n_head, head_dim()}; }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::layer_norm; }
     /// How GPTJAttention adds its masks: it scales the scores after the causal

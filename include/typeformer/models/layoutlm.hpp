@@ -41,12 +41,8 @@ struct text {
                                       position = "position_embeddings", token_type = "token_type_embeddings",
                                       norm = "";
 };
-struct layer : bert_names::layer {
-    static constexpr std::string_view stack = "layoutlm.encoder.layer";
-};
-struct lm : bert_names::lm {
-    static constexpr std::string_view tied_weight = "layoutlm.embeddings.word_embeddings.weight";
-};
+using layer = bert_layer_names<"layoutlm.encoder.layer">;
+using lm = bert_lm_names<"layoutlm">;
 }  // namespace layoutlm_names
 
 /// The box embeddings added to the text embeddings, then the embedding LayerNorm.

@@ -82,7 +82,8 @@ struct longformer_config {
     using fields = extend<bert_core_rows<self>, rules<&self::layers_rule>, field<"pad_token_id", &self::pad_token_id>,
                           rules<&self::positions_rule>, field<"tie_word_embeddings", &self::tie_word_embeddings>,
                           labels<&self::num_labels>,
-                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">, only<"position_embedding_type", "absolute">,
+                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">,
+                          only<"position_embedding_type", "absolute">,
                           internal<&self::attention_window>, internal<&self::layer_windows>,
                           rules<&self::windows_rule>, reads<&self::read_attention_window>>;
 
@@ -110,15 +111,10 @@ struct embeddings {
     static constexpr auto positions = position_ids_from::input_ids;
     static constexpr bool token_type_input = false;
 };
-struct layer {
-    static constexpr std::string_view stack = "longformer.encoder.layer", q = "attention.self.query",
-                                      k = "attention.self.key", v = "attention.self.value",
-                                      q_global = "attention.self.query_global",
+struct layer : bert_layer_names<"longformer.encoder.layer"> {
+    static constexpr std::string_view q_global = "attention.self.query_global",
                                       k_global = "attention.self.key_global",
-                                      v_global = "attention.self.value_global", attention = "attention.self",
-                                      o = "attention.output.dense", attn_norm = "attention.output.LayerNorm",
-                                      ffn_in = "intermediate.dense", ffn_out = "output.dense",
-                                      out_norm = "output.LayerNorm";
+                                      v_global = "attention.self.value_global";
 };
 struct lm {
     static constexpr std::string_view transform = "lm_head.dense", norm = "lm_head.layer_norm",

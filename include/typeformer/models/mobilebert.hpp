@@ -78,28 +78,21 @@ struct mobilebert_config {
         c.normalization_type = norm == "no_norm" ? mobilebert_norm::no_norm : mobilebert_norm::layer_norm;
     }
     using self = mobilebert_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>,
-                               field<"hidden_size", &self::hidden_size, rule::positive>,
-                               field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-                               field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-                               field<"intermediate_size", &self::intermediate_size, rule::positive>,
-                               field<"hidden_act", &self::hidden_act>,
-                               field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
-                               field<"type_vocab_size", &self::type_vocab_size, rule::positive>,
-                               field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-                               field<"embedding_size", &self::embedding_size, rule::positive>,
-                               field<"trigram_input", &self::trigram_input>,
-                               field<"use_bottleneck", &self::use_bottleneck>,
-                               field<"intra_bottleneck_size", &self::intra_bottleneck_size, rule::positive>,
-                               field<"use_bottleneck_attention", &self::use_bottleneck_attention>,
-                               field<"key_query_shared_bottleneck", &self::key_query_shared_bottleneck>,
-                               field<"num_feedforward_networks", &self::num_feedforward_networks, rule::positive>,
-                               internal<&self::normalization_type>,
-                               field<"classifier_activation", &self::classifier_activation>,
-                               field<"tie_word_embeddings", &self::tie_word_embeddings>,
-                               labels<&self::num_labels>,
-                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">, rules<&self::widths_rule>,
-                               reads<&self::read_normalization_type>>;
+    using fields = extend<bert_core_rows<self, false>,
+                          field<"embedding_size", &self::embedding_size, rule::positive>,
+                          field<"trigram_input", &self::trigram_input>,
+                          field<"use_bottleneck", &self::use_bottleneck>,
+                          field<"intra_bottleneck_size", &self::intra_bottleneck_size, rule::positive>,
+                          field<"use_bottleneck_attention", &self::use_bottleneck_attention>,
+                          field<"key_query_shared_bottleneck", &self::key_query_shared_bottleneck>,
+                          field<"num_feedforward_networks", &self::num_feedforward_networks, rule::positive>,
+                          internal<&self::normalization_type>,
+                          field<"classifier_activation", &self::classifier_activation>,
+                          field<"tie_word_embeddings", &self::tie_word_embeddings>,
+                          labels<&self::num_labels>,
+                          never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">,
+                          rules<&self::widths_rule>,
+                          reads<&self::read_normalization_type>>;
 
     /// The width of attention and the feed-forwards.
     [[nodiscard]] constexpr std::int64_t true_hidden_size() const {

@@ -73,21 +73,10 @@ struct embeddings {
                                       token_type = "token_type_embeddings", norm = "LayerNorm",
                                       project = "roformer.embeddings_project";
 };
-struct layer {
-    static constexpr std::string_view stack = "roformer.encoder.layer",
-                                      rotary_table = "roformer.encoder.embed_positions", q = "attention.self.query",
-                                      k = "attention.self.key", v = "attention.self.value",
-                                      attention = "attention.self", o = "attention.output.dense",
-                                      attn_norm = "attention.output.LayerNorm", ffn_in = "intermediate.dense",
-                                      ffn_out = "output.dense", out_norm = "output.LayerNorm";
+struct layer : bert_layer_names<"roformer.encoder.layer"> {
+    static constexpr std::string_view rotary_table = "roformer.encoder.embed_positions";
 };
-struct lm {
-    static constexpr std::string_view transform = "cls.predictions.transform.dense",
-                                      norm = "cls.predictions.transform.LayerNorm",
-                                      decoder = "cls.predictions.decoder",
-                                      tied_weight = "roformer.embeddings.word_embeddings.weight",
-                                      tied_bias = "cls.predictions.bias";
-};
+using lm = bert_lm_names<"roformer">;
 }  // namespace roformer_names
 
 struct roformer_family {

@@ -131,13 +131,7 @@ struct layer {
                                       ffn_in = "intermediate.conv1d", ffn_out = "output.conv1d",
                                       out_norm = "output.layernorm";
 };
-struct lm {
-    static constexpr std::string_view transform = "cls.predictions.transform.dense",
-                                      norm = "cls.predictions.transform.LayerNorm",
-                                      decoder = "cls.predictions.decoder",
-                                      tied_weight = "transformer.embeddings.word_embeddings.weight",
-                                      tied_bias = "cls.predictions.bias";
-};
+using lm = bert_lm_names<"transformer">;
 }  // namespace squeezebert_names
 
 /// A block: encoder_block with the conv policies, LayerNorm eps 1e-12.
