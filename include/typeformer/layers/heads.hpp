@@ -281,6 +281,20 @@ struct encoder_heads {
     static auto of(task::question_answering) -> type_list<span_classifier<Qa>>;
 };
 
+/// The heads of ELECTRA and the models that copy its classification head
+/// (ConvBERT, RoFormer): no pooler; sequence classification through
+/// XClassificationHead (the first token, `classifier.dense`, `Act`,
+/// `classifier.out_proj`); multiple choice through a SequenceSummary (the
+/// config's summary settings) then `classifier`, one score per choice.
+/// `Act` is an activation or a pointer to the config member that names it.
+template <class Lm, auto Act>
+struct classification_head_heads : encoder_heads<Lm, void> {
+    using encoder_heads<Lm, void>::of;
+    static auto of(task::sequence_classification)
+        -> type_list<first_token_pooler<"classifier.dense", Act>, pooled_classifier<"classifier.out_proj">>;
+    static auto of(task::multiple_choice) -> type_list<sequence_summary<"sequence_summary", "classifier", true>>;
+};
+
 /// An encoder family's layers for one task, declared for all its tasks at once:
 ///   template <class Task>
 ///   static auto layers(Task) -> encoder_layers<Task, trunk, encoder_heads<lm, pooler>, fold>;

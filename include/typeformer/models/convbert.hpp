@@ -200,15 +200,8 @@ struct convbert_family {
                                 convbert_feed_forward<convbert_names::layer>>;
     using trunk = type_list<embeddings<convbert_names::embeddings>, mask_to_bias,
                             encoder_stack<convbert_names::layer, block, convbert_context_policy>>;
-    /// No pooler: classification and multiple choice have their own heads.
-    struct heads : encoder_heads<lm_head<convbert_names::lm>, void> {
-        using encoder_heads<lm_head<convbert_names::lm>, void>::of;
-        /// ConvBertClassificationHead: first token, dense, hidden_act, out_proj.
-        static auto of(task::sequence_classification)
-            -> type_list<first_token_pooler<"classifier.dense", &convbert_config::hidden_act>,
-                         pooled_classifier<"classifier.out_proj">>;
-        static auto of(task::multiple_choice) -> type_list<sequence_summary<"sequence_summary", "classifier", true>>;
-    };
+    /// ConvBertClassificationHead applies hidden_act.
+    using heads = classification_head_heads<lm_head<convbert_names::lm>, &convbert_config::hidden_act>;
     using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
 
     template <class Task>

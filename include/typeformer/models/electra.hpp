@@ -92,16 +92,8 @@ struct electra_family {
 
     using trunk = type_list<embeddings<electra_names::embeddings>, mask_to_bias, encoder_stack<electra_names::layer>>;
 
-    /// No pooler: classification and multiple choice have their own heads.
-    struct heads : encoder_heads<lm_head<electra_names::lm>, void> {
-        using encoder_heads<lm_head<electra_names::lm>, void>::of;
-        /// ElectraClassificationHead.
-        static auto of(task::sequence_classification)
-            -> type_list<first_token_pooler<"classifier.dense", activation::gelu>,
-                         pooled_classifier<"classifier.out_proj">>;
-        /// SequenceSummary (first token, Linear, erf GELU by default) then `classifier` to one score per choice.
-        static auto of(task::multiple_choice) -> type_list<sequence_summary<"sequence_summary", "classifier", true>>;
-    };
+    /// ElectraClassificationHead's activation is the erf GELU, whatever hidden_act says.
+    using heads = classification_head_heads<lm_head<electra_names::lm>, activation::gelu>;
     using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
 
     template <class Task>

@@ -96,15 +96,8 @@ struct roformer_family {
     using block = encoder_block<roformer_names::layer, rotary_self_attention<roformer_names::layer>>;
     using trunk = type_list<embeddings<roformer_names::embeddings>, mask_to_bias,
                             encoder_stack<roformer_names::layer, block, rotary_context<roformer_names::layer>>>;
-    /// No pooler: classification and multiple choice have their own heads.
-    struct heads : encoder_heads<lm_head<roformer_names::lm>, void> {
-        using encoder_heads<lm_head<roformer_names::lm>, void>::of;
-        /// RoFormerClassificationHead: first token, dense, hidden_act, out_proj.
-        static auto of(task::sequence_classification)
-            -> type_list<first_token_pooler<"classifier.dense", &roformer_config::hidden_act>,
-                         pooled_classifier<"classifier.out_proj">>;
-        static auto of(task::multiple_choice) -> type_list<sequence_summary<"sequence_summary", "classifier", true>>;
-    };
+    /// RoFormerClassificationHead applies hidden_act.
+    using heads = classification_head_heads<lm_head<roformer_names::lm>, &roformer_config::hidden_act>;
     using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
 
     template <class Task>
