@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include "../known_list.hpp"
 #include "../models/harness.hpp"
 
 namespace fs = std::filesystem;
@@ -47,14 +48,7 @@ std::vector<std::string> every_case() {
 /// known_failures.txt: case <TAB> refused|differs <TAB> why.
 std::map<std::string, std::pair<std::string, std::string>> known_failures() {
     std::map<std::string, std::pair<std::string, std::string>> m;
-    std::ifstream in(tf5_configs / "known_failures.txt");
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line[0] == '#') continue;
-        const auto a = line.find('\t'), b = line.find('\t', a + 1);
-        EXPECT_TRUE(a != std::string::npos && b != std::string::npos) << "known_failures.txt: " << line;
-        if (a == std::string::npos || b == std::string::npos) continue;
-        m[line.substr(0, a)] = {line.substr(a + 1, b - a - 1), line.substr(b + 1)};
-    }
+    for (const auto& [name, kind, why] : read_known_list(tf5_configs / "known_failures.txt")) m[name] = {kind, why};
     return m;
 }
 

@@ -29,6 +29,8 @@
 
 #include "typeformer/export/registry.hpp"
 
+#include "../known_list.hpp"
+
 namespace tf = typeformer;
 namespace fs = std::filesystem;
 
@@ -103,14 +105,7 @@ std::set<std::string> read_list(const fs::path& file) {
 /// known_gaps.txt: model_type <TAB> key <TAB> what Transformers does with it.
 std::map<std::string, std::map<std::string, std::string>> known_gaps() {
     std::map<std::string, std::map<std::string, std::string>> gaps;
-    std::ifstream in(keys_dir / "known_gaps.txt");
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line[0] == '#') continue;
-        const auto a = line.find('\t'), b = line.find('\t', a + 1);
-        EXPECT_TRUE(a != std::string::npos && b != std::string::npos) << "known_gaps.txt: " << line;
-        if (a == std::string::npos || b == std::string::npos) continue;
-        gaps[line.substr(0, a)][line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
-    }
+    for (const auto& [model_type, key, why] : read_known_list(keys_dir / "known_gaps.txt")) gaps[model_type][key] = why;
     return gaps;
 }
 
