@@ -27,6 +27,7 @@
 #include "typeformer/core/config.hpp"
 #include "typeformer/core/dtype.hpp"
 #include "typeformer/core/error.hpp"
+#include "typeformer/core/linkage.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/io/checkpoint.hpp"
 
@@ -135,417 +136,93 @@ class onnx_backend {
 public:
     using value = onnx_value;
 
-    explicit onnx_backend(const checkpoint* weights, int opset = default_opset) : weights_(weights), opset_(opset) {
-        if (opset < min_opset || opset > max_opset)
-            throw error("export.opset", "opset " + std::to_string(opset) + " is not supported (supported: " +
-                                            std::to_string(min_opset) + " to " + std::to_string(max_opset) + ")");
-        model_.set_ir_version(8);
-        model_.set_producer_name("typeformer");
-        model_.set_producer_version("0.1.0");
-        auto* op = model_.add_opset_import();
-        op->set_domain("");
-        op->set_version(opset);
-        graph()->set_name("typeformer");
-    }
+    explicit onnx_backend(const checkpoint* weights, int opset = default_opset);
 
     [[nodiscard]] int opset() const { return opset_; }
     onnx::ModelProto& model() { return model_; }
-    onnx::GraphProto* graph() { return model_.mutable_graph(); }
+    onnx::GraphProto* graph();
 
     // -- graph boundary ------------------------------------------------------
-    value input(std::string_view name, dtype type, std::span<const std::string_view> axes) {
-        value v{std::string(name), type, {}};
-        for (auto a : axes)
-            v.shape.push_back(static_extent(a) >= 0 ? dim{static_extent(a), {}} : dim{-1, std::string(a)});
-        write_value_info(graph()->add_input(), v);
-        return v;
-    }
+    value input(std::string_view name, dtype type, std::span<const std::string_view> axes);
     /// A graph output; named axes become dim_params, "" axes keep the size found.
-    void output(std::string_view name, const value& v, std::span<const std::string_view> axes) {
-        if (axes.size() != v.rank())
-            throw error("export.output", "output " + std::string(name) + " has rank " + std::to_string(v.rank()) +
-                                             " but " + std::to_string(axes.size()) + " axes are declared");
-        value o{std::string(name), v.type, v.shape};
-        for (std::size_t k = 0; k < axes.size(); ++k)
-            if (!axes[k].empty()) o.shape[k] = dim{-1, std::string(axes[k])};
-        auto guard = scope("");
-        node("Identity", {v.name}, {}, {o.name});
-        write_value_info(graph()->add_output(), o);
-    }
+    void output(std::string_view name, const value& v, std::span<const std::string_view> axes);
 
     // -- scopes and parameters -----------------------------------------------
     module_path& path() { return path_; }
     scope_guard<onnx_backend> scope(std::string_view dotted) { return {*this, dotted}; }
 
-    value param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to = {}) {
-        param_request req{path_.dotted(rel), std::string(tied_to), std::move(shape)};
-        std::string name = req.name;
-        const tensor_view* t = weights_ ? resolve(*weights_, req, &name) : nullptr;
-        if (!std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) { return r.name == req.name; }))
-            requests_.push_back(req);
-        value v{name, dtype::f32, {}};
-        for (auto s : req.shape) v.shape.push_back(dim{s, {}});
-        params_.emplace(name, param_info{t, req.shape});
-        return v;
-    }
+    value param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to = {});
     /// Every parameter the graph asked for, in order.
     [[nodiscard]] const std::vector<param_request>& requests() const { return requests_; }
 
     // -- constants -----------------------------------------------------------
-    value scalar(float x) {
-        onnx::TensorProto t;
-        t.set_data_type(onnx_type(dtype::f32));
-        t.add_float_data(x);
-        return constant(std::move(t), {});
-    }
-    value constant_i64(std::vector<std::int64_t> v) {
-        onnx::TensorProto t;
-        t.set_data_type(onnx_type(dtype::i64));
-        t.add_dims(static_cast<std::int64_t>(v.size()));
-        for (auto x : v) t.add_int64_data(x);
-        return constant(std::move(t), {dim{static_cast<std::int64_t>(v.size()), {}}}, dtype::i64);
-    }
+    value scalar(float x);
+    value constant_i64(std::vector<std::int64_t> v);
 
     // -- elementwise ---------------------------------------------------------
-    value add(const value& a, const value& b) { return binary("Add", a, b); }
-    value sub(const value& a, const value& b) { return binary("Sub", a, b); }
-    value mul(const value& a, const value& b) { return binary("Mul", a, b); }
-    value div(const value& a, const value& b) { return binary("Div", a, b); }
-    value less(const value& a, const value& b) {
-        value r = binary("Less", a, b);
-        r.type = dtype::boolean;
-        return r;
-    }
-    value tanh(const value& x) { return unary("Tanh", x); }
-    value relu(const value& x) { return unary("Relu", x); }
-    value sigmoid(const value& x) { return unary("Sigmoid", x); }
-    value gelu(const value& x) {
-        // x/2 · (1 + erf(x/√2)), the exporter's spelling before opset 20
-        auto t = unary("Erf", div(x, scalar(1.41421356237309505f)));
-        return mul(mul(x, add(t, scalar(1.f))), scalar(0.5f));
-    }
-    value gelu_tanh(const value& x) {
-        auto cube = mul(mul(x, x), x);
-        auto inner = mul(add(x, mul(cube, scalar(0.044715f))), scalar(0.79788456080286536f));
-        return mul(mul(x, scalar(0.5f)), add(unary("Tanh", inner), scalar(1.f)));
-    }
-    value cast(const value& x, dtype to) {
-        value r = x;
-        r.type = to;
-        r.name = node("Cast", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "to", onnx_type(to)); })[0];
-        return r;
-    }
+    value add(const value& a, const value& b);
+    value sub(const value& a, const value& b);
+    value mul(const value& a, const value& b);
+    value div(const value& a, const value& b);
+    value less(const value& a, const value& b);
+    value tanh(const value& x);
+    value relu(const value& x);
+    value sigmoid(const value& x);
+    value gelu(const value& x);
+    value gelu_tanh(const value& x);
+    value cast(const value& x, dtype to);
 
     // -- shapes --------------------------------------------------------------
-    value reshape(const value& x, const std::vector<std::int64_t>& spec) {
-        value r = x;
-        r.shape.clear();
-        std::int64_t in_total = 1, known = 1;
-        bool in_static = true;
-        for (const auto& d : x.shape) in_static = in_static && d.is_static(), in_total *= std::max<std::int64_t>(d.size, 1);
-        int infer = -1;
-        for (std::size_t k = 0; k < spec.size(); ++k) {
-            dim d;
-            if (spec[k] == 0 && k < x.shape.size()) d = x.shape[k];
-            else if (spec[k] > 0) d = dim{spec[k], {}};
-            else if (spec[k] == -1) infer = static_cast<int>(k);
-            if (spec[k] != -1) known = d.is_static() && known >= 0 ? known * d.size : -1;
-            r.shape.push_back(d);
-        }
-        if (infer >= 0 && in_static && known > 0) r.shape[static_cast<std::size_t>(infer)] = dim{in_total / known, {}};
-        r.name = node("Reshape", {x.name, constant_i64(spec).name})[0];
-        return r;
-    }
-    value reshape(const value& x, const value& shape) {
-        value r = x;
-        r.shape.assign(shape.shape.empty() || !shape.shape[0].is_static() ? 0 : static_cast<std::size_t>(shape.shape[0].size), dim{});
-        r.name = node("Reshape", {x.name, shape.name})[0];
-        return r;
-    }
-    value shape(const value& x, std::int64_t start, std::int64_t end) {
-        const auto rank = static_cast<std::int64_t>(x.rank());
-        const std::int64_t s = start < 0 ? start + rank : start, e = end < 0 ? end + rank : end;
-        value r{{}, dtype::i64, {dim{e - s, {}}}};
-        if (opset_ >= 15) {
-            r.name = node("Shape", {x.name}, [&](onnx::NodeProto& n) {
-                attr_i(n, "start", s);
-                attr_i(n, "end", e);
-            })[0];
-        } else {
-            auto full = node("Shape", {x.name})[0];
-            r.name = node("Slice", {full, constant_i64({s}).name, constant_i64({e}).name, constant_i64({0}).name})[0];
-        }
-        return r;
-    }
-    value flatten(const value& x, std::int64_t axis) {
-        value r = x;
-        auto fold = [](auto b, auto e) {
-            dim d{1, {}};
-            for (auto it = b; it != e; ++it) d = (d.is_static() && it->is_static()) ? dim{d.size * it->size, {}} : dim{};
-            return d;
-        };
-        r.shape = {fold(x.shape.begin(), x.shape.begin() + axis), fold(x.shape.begin() + axis, x.shape.end())};
-        r.name = node("Flatten", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", axis); })[0];
-        return r;
-    }
-    value transpose(const value& x, const std::vector<std::int64_t>& perm) {
-        value r = x;
-        for (std::size_t k = 0; k < perm.size(); ++k) r.shape[k] = x.shape[static_cast<std::size_t>(perm[k])];
-        r.name = node("Transpose", {x.name}, [&](onnx::NodeProto& n) { attr_ints(n, "perm", perm); })[0];
-        return r;
-    }
-    value unsqueeze(const value& x, const std::vector<std::int64_t>& axes) {
-        value r = x;
-        const auto out_rank = static_cast<std::int64_t>(x.rank() + axes.size());
-        std::vector<std::int64_t> sorted;
-        for (auto a : axes) sorted.push_back(a < 0 ? a + out_rank : a);
-        std::sort(sorted.begin(), sorted.end());
-        for (auto a : sorted) r.shape.insert(r.shape.begin() + a, dim{1, {}});
-        r.name = node("Unsqueeze", {x.name, constant_i64(axes).name})[0];
-        return r;
-    }
-    value select(const value& x, std::int64_t axis, std::int64_t index) {
-        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
-        value r = x;
-        r.shape.erase(r.shape.begin() + ax);
-        r.name = node("Gather", {x.name, scalar_i64(index)}, [&](onnx::NodeProto& n) { attr_i(n, "axis", ax); })[0];
-        return r;
-    }
-    value range(const value& x, std::int64_t axis) {
-        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
-        auto full = node("Shape", {x.name})[0];
-        auto n = node("Gather", {full, scalar_i64(ax)}, [&](onnx::NodeProto& nd) { attr_i(nd, "axis", 0); })[0];
-        value r{{}, dtype::i64, {x.shape[static_cast<std::size_t>(ax)]}};
-        r.name = node("Range", {scalar_i64(0), n, scalar_i64(1)})[0];
-        return r;
-    }
+    value reshape(const value& x, const std::vector<std::int64_t>& spec);
+    value reshape(const value& x, const value& shape);
+    value shape(const value& x, std::int64_t start, std::int64_t end);
+    value flatten(const value& x, std::int64_t axis);
+    value transpose(const value& x, const std::vector<std::int64_t>& perm);
+    value unsqueeze(const value& x, const std::vector<std::int64_t>& axes);
+    value select(const value& x, std::int64_t axis, std::int64_t index);
+    value range(const value& x, std::int64_t axis);
 
     // -- linear algebra ------------------------------------------------------
-    value gather(const value& table, const value& indices) {
-        value r{{}, table.type, indices.shape};
-        r.shape.push_back(table.shape.back());
-        r.name = node("Gather", {table.name, indices.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", 0); })[0];
-        return r;
-    }
-    value matmul(const value& a, const value& b) {
-        value r{{}, a.type, {}};
-        std::vector<dim> ba(a.shape.begin(), a.shape.end() - 2), bb(b.shape.begin(), b.shape.end() - 2);
-        r.shape = broadcast(ba, bb);
-        r.shape.push_back(a.shape[a.rank() - 2]);
-        r.shape.push_back(b.shape.back());
-        r.name = node("MatMul", {a.name, b.name})[0];
-        return r;
-    }
-    value linear(const value& x, const value& w, const value* bias = nullptr) {
-        std::string wt;
-        if (auto it = params_.find(w.name); it != params_.end()) {
-            wt = w.name + ".T";  // materialised transposed by finish()
-            transposed_.insert(w.name);
-        } else {
-            wt = transpose(w, {1, 0}).name;
-        }
-        value r = x;
-        r.shape.back() = w.shape[0];
-        r.name = node("MatMul", {x.name, wt})[0];
-        if (bias) r = add(r, *bias);
-        return r;
-    }
+    value gather(const value& table, const value& indices);
+    value matmul(const value& a, const value& b);
+    value linear(const value& x, const value& w, const value* bias = nullptr);
 
     // -- normalisation and attention ----------------------------------------
-    value layer_norm(const value& x, const value& gamma, const value& beta, float eps) {
-        if (opset_ >= 17) {
-            value r = x;
-            r.name = node("LayerNormalization", {x.name, gamma.name, beta.name}, [&](onnx::NodeProto& n) {
-                attr_i(n, "axis", -1);
-                attr_f(n, "epsilon", eps);
-            })[0];
-            return r;
-        }
-        auto mean = reduce_mean_last(x);
-        auto centered = sub(x, mean);
-        auto var = reduce_mean_last(mul(centered, centered));
-        auto normed = div(centered, unary("Sqrt", add(var, scalar(eps))));
-        return add(mul(normed, gamma), beta);
-    }
-    value softmax(const value& x) {
-        value r = x;
-        r.name = node("Softmax", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", -1); })[0];
-        return r;
-    }
-    value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads,
-                    float scale) {
-        // a dynamic hidden size (-1) is inferred by Reshape
-        const std::int64_t hd = q.shape[2].size, d = hd > 0 ? hd / heads : -1;
-        auto split = [&](const value& x) { return reshape(x, {0, 0, heads, d}); };
-        auto qh = transpose(split(q), {0, 2, 1, 3});  // [B, H, Sq, D]
-        auto kt = transpose(split(k), {0, 2, 3, 1});  // [B, H, D, Sk]
-        auto vh = transpose(split(v), {0, 2, 1, 3});  // [B, H, Sk, D]
-        auto scores = mul(matmul(qh, kt), scalar(scale));
-        if (bias) scores = add(scores, *bias);
-        auto ctx = transpose(matmul(softmax(scores), vh), {0, 2, 1, 3});
-        return reshape(ctx, {0, 0, hd > 0 ? hd : -1});
-    }
+    value layer_norm(const value& x, const value& gamma, const value& beta, float eps);
+    value softmax(const value& x);
+    value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads, float scale);
 
     /// Not(Equal(a, b)): boolean.
-    value not_equal(const value& a, const value& b) {
-        value eq = binary("Equal", a, b);
-        eq.type = dtype::boolean;
-        return unary("Not", eq);
-    }
+    value not_equal(const value& a, const value& b);
     /// CumSum with the axis as a 0-D int64 constant (opset 11+).
-    value cumsum(const value& x, std::int64_t axis) {
-        value r = x;
-        r.name = node("CumSum", {x.name, scalar_i64(axis)})[0];
-        return r;
-    }
+    value cumsum(const value& x, std::int64_t axis);
 
     /// Mean over one axis; the axis disappears (keepdims 0).
-    value reduce_mean(const value& x, std::int64_t axis) {
-        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
-        value r = x;
-        r.shape.erase(r.shape.begin() + ax);
-        if (opset_ >= 18) {
-            r.name = node("ReduceMean", {x.name, constant_i64({ax}).name},
-                          [&](onnx::NodeProto& n) { attr_i(n, "keepdims", 0); })[0];
-        } else {
-            r.name = node("ReduceMean", {x.name}, [&](onnx::NodeProto& n) {
-                attr_ints(n, "axes", {ax});
-                attr_i(n, "keepdims", 0);
-            })[0];
-        }
-        return r;
-    }
+    value reduce_mean(const value& x, std::int64_t axis);
 
-    value concat(const std::vector<value>& xs, std::int64_t axis) {
-        if (xs.empty()) throw error("export.concat", "concat of no tensors");
-        const auto rank = xs.front().rank();
-        const auto ax = static_cast<std::size_t>(axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis);
-        value r{{}, xs.front().type, std::vector<dim>(rank)};
-        std::vector<std::string> names;
-        dim joined{0, {}};
-        for (const auto& x : xs) {
-            names.push_back(x.name);
-            joined = joined.is_static() && x.shape[ax].is_static() ? dim{joined.size + x.shape[ax].size, {}} : dim{};
-            // off the axis all inputs agree: keep the best known dim (static, else named)
-            for (std::size_t d = 0; d < rank; ++d)
-                if (d != ax && !r.shape[d].is_static() && (x.shape[d].is_static() || r.shape[d].param.empty()))
-                    r.shape[d] = x.shape[d];
-        }
-        r.shape[ax] = joined;
-        r.name = node("Concat", names, [&](onnx::NodeProto& n) { attr_i(n, "axis", static_cast<std::int64_t>(ax)); })[0];
-        return r;
-    }
-    value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end) {
-        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
-        value r = x;
-        auto& d = r.shape[static_cast<std::size_t>(ax)];
-        if (d.is_static()) {
-            const std::int64_t n = d.size;
-            auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
-            d = dim{std::max(clamp(end), clamp(start)) - clamp(start), {}};
-        } else {
-            d = dim{};  // depends on the run-time size (clamping)
-        }
-        r.name = node("Slice", {x.name, constant_i64({start}).name, constant_i64({end}).name,
-                                constant_i64({ax}).name})[0];
-        return r;
-    }
+    value concat(const std::vector<value>& xs, std::int64_t axis);
+    value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end);
 
     /// Windows along the sequence (see the eval backend): Pad, then one
     /// Gather with indices s + j, [S, K].
-    value unfold(const value& x, std::int64_t kernel) {
-        const std::int64_t left = (kernel - 1) / 2, right = kernel - 1 - left;
-        value padded = x;
-        padded.shape[1] = dim{};
-        padded.name = node("Pad", {x.name, constant_i64({0, left, 0, 0, right, 0}).name})[0];
-        std::vector<std::int64_t> offsets(static_cast<std::size_t>(kernel));
-        for (std::int64_t j = 0; j < kernel; ++j) offsets[static_cast<std::size_t>(j)] = j;
-        auto idx = add(unsqueeze(range(x, 1), {1}), unsqueeze(constant_i64(offsets), {0}));  // [S, K]
-        value r{{}, x.type, {x.shape[0], x.shape[1], dim{kernel, {}}, x.shape[2]}};
-        r.name = node("Gather", {padded.name, idx.name}, [](onnx::NodeProto& n) { attr_i(n, "axis", 1); })[0];
-        return r;
-    }
+    value unfold(const value& x, std::int64_t kernel);
 
     /// Rotary position embedding, interleaved pairs (see the eval backend):
     /// decomposed, as no opset up to 17 has RotaryEmbedding (opset 23).
-    value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads) {
-        auto pairs = reshape(x, {0, 0, heads, -1, 2});  // [B, S, H, D/2, 2]
-        auto x0 = select(pairs, -1, 0), x1 = select(pairs, -1, 1);  // [B, S, H, D/2]
-        auto s = unsqueeze(sin, {1}), c = unsqueeze(cos, {1});      // [S, 1, D/2]
-        auto y0 = unsqueeze(sub(mul(x0, c), mul(x1, s)), {-1});
-        auto y1 = unsqueeze(add(mul(x1, c), mul(x0, s)), {-1});
-        value r = reshape(concat({y0, y1}, -1), {0, 0, -1});
-        r.shape = x.shape;
-        return r;
-    }
+    value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads);
 
     /// GatherElements on the last axis, the indices first expanded to the
     /// data's leading axes: to (shape(x) · [1, ..., 1, 0] + [0, ..., 0, 1]).
-    value gather_last(const value& x, const value& idx) {
-        const auto r = static_cast<std::int64_t>(x.rank()), k = static_cast<std::int64_t>(idx.rank());
-        auto u = idx;
-        if (k < r) {
-            std::vector<std::int64_t> lead(static_cast<std::size_t>(r - k));
-            for (std::int64_t a = 0; a < r - k; ++a) lead[static_cast<std::size_t>(a)] = a;
-            u = unsqueeze(idx, lead);
-        }
-        std::vector<std::int64_t> keep(static_cast<std::size_t>(r), 1), one(static_cast<std::size_t>(r), 0);
-        keep.back() = 0;
-        one.back() = 1;
-        auto full = node("Shape", {x.name})[0];
-        auto target = node("Add", {node("Mul", {full, constant_i64(keep).name})[0], constant_i64(one).name})[0];
-        auto expanded = node("Expand", {u.name, target})[0];
-        value out{{}, x.type, {x.shape.begin(), x.shape.end() - 1}};
-        out.shape.push_back(idx.shape.back());
-        out.name = node("GatherElements", {x.name, expanded}, [&](onnx::NodeProto& n) { attr_i(n, "axis", r - 1); })[0];
-        return out;
-    }
-    value clip(const value& x, std::int64_t lo, std::int64_t hi) {
-        const bool f = x.type == dtype::f32;
-        const std::string l = f ? scalar(static_cast<float>(lo)).name : scalar_i64(lo);
-        const std::string h = f ? scalar(static_cast<float>(hi)).name : scalar_i64(hi);
-        value out = x;
-        out.name = node("Clip", {x.name, l, h})[0];
-        return out;
-    }
-    value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups) {
-        const std::int64_t k = w.shape[2].size;
-        std::vector<std::string> ins{x.name, w.name};
-        if (bias) ins.push_back(bias->name);
-        value out{{}, x.type, {x.shape[0], w.shape[0], dim{}}};
-        if (k == 2 * pad + 1) out.shape[2] = x.shape[2];
-        else if (x.shape[2].is_static()) out.shape[2] = dim{x.shape[2].size + 2 * pad - k + 1, {}};
-        out.name = node("Conv", ins, [&](onnx::NodeProto& n) {
-            if (k > 0) attr_ints(n, "kernel_shape", {k});  // else taken from the weight
-            attr_ints(n, "pads", {pad, pad});
-            attr_ints(n, "strides", {1});
-            attr_i(n, "group", groups);
-        })[0];
-        return out;
-    }
+    value gather_last(const value& x, const value& idx);
+    value clip(const value& x, std::int64_t lo, std::int64_t hi);
+    value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups);
 
-    value argmax(const value& x, std::int64_t axis) {
-        const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
-        value r{{}, dtype::i64, x.shape};
-        r.shape.erase(r.shape.begin() + ax);
-        r.name = node("ArgMax", {x.name}, [&](onnx::NodeProto& n) {
-            attr_i(n, "axis", ax);
-            attr_i(n, "keepdims", 0);
-            attr_i(n, "select_last_index", 0);
-        })[0];
-        return r;
-    }
+    value argmax(const value& x, std::int64_t axis);
 
-    value constant_f32(std::vector<float> v) {
-        onnx::TensorProto t;
-        t.set_data_type(onnx_type(dtype::f32));
-        t.add_dims(static_cast<std::int64_t>(v.size()));
-        for (auto x : v) t.add_float_data(x);
-        return constant(std::move(t), {dim{static_cast<std::int64_t>(v.size()), {}}});
-    }
-    value sin(const value& x) { return unary("Sin", x); }
-    value cos(const value& x) { return unary("Cos", x); }
-    value sqrt(const value& x) { return unary("Sqrt", x); }
+    value constant_f32(std::vector<float> v);
+    value sin(const value& x);
+    value cos(const value& x);
+    value sqrt(const value& x);
 
     // -- finishing -----------------------------------------------------------
     /// The initializers the graph uses, each with the checkpoint tensor it is
@@ -555,38 +232,11 @@ public:
     /// word embeddings) is stored once: its transposed use reads a Transpose
     /// node at the top of the graph (ONNX Runtime folds it when it loads the
     /// model) instead of a second, transposed copy in the file.
-    [[nodiscard]] std::vector<initializer_source> initializers() {
-        std::set<std::string> used;
-        for (const auto& n : graph()->node())
-            for (const auto& in : n.input()) used.insert(in);
-        std::vector<initializer_source> out;
-        for (const auto& [name, info] : params_) {
-            const bool plain = used.contains(name), flipped = transposed_.contains(name) && used.contains(name + ".T");
-            if (plain && flipped && !transposes_.contains(name)) {
-                transposes_.insert(name);
-                auto* g = graph();
-                auto* n = g->add_node();
-                n->set_name("/" + name + "/Transpose");
-                n->set_op_type("Transpose");
-                n->add_input(name);
-                n->add_output(name + ".T");
-                auto* a = n->add_attribute();
-                a->set_name("perm");
-                a->set_type(onnx::AttributeProto::INTS);
-                a->add_ints(1);
-                a->add_ints(0);
-                for (int k = g->node_size() - 1; k > 0; --k) g->mutable_node()->SwapElements(k, k - 1);  // first
-            }
-            if (plain) out.push_back({name, info.shape, info.view, false});
-            if (flipped && !transposes_.contains(name))
-                out.push_back({name + ".T", {info.shape[1], info.shape[0]}, info.view, true});
-        }
-        return out;
-    }
+    [[nodiscard]] std::vector<initializer_source> initializers();
 
     /// Add the initializers to the graph, read from the checkpoint (the
     /// in-memory model; export/stream.hpp writes them without this copy).
-    void finish() { add_initializers(*graph(), initializers()); }
+    void finish();
 
     /// Emit one node; returns its output names. `outs` overrides the generated names.
     template <class Attrs = void (*)(onnx::NodeProto&)>
@@ -613,91 +263,19 @@ private:
         std::vector<std::int64_t> shape;
     };
 
-    static void attr_i(onnx::NodeProto& n, const char* name, std::int64_t v) {
-        auto* a = n.add_attribute();
-        a->set_name(name);
-        a->set_type(onnx::AttributeProto::INT);
-        a->set_i(v);
-    }
-    static void attr_f(onnx::NodeProto& n, const char* name, float v) {
-        auto* a = n.add_attribute();
-        a->set_name(name);
-        a->set_type(onnx::AttributeProto::FLOAT);
-        a->set_f(v);
-    }
-    static void attr_ints(onnx::NodeProto& n, const char* name, const std::vector<std::int64_t>& v) {
-        auto* a = n.add_attribute();
-        a->set_name(name);
-        a->set_type(onnx::AttributeProto::INTS);
-        for (auto x : v) a->add_ints(x);
-    }
+    static void attr_i(onnx::NodeProto& n, const char* name, std::int64_t v);
+    static void attr_f(onnx::NodeProto& n, const char* name, float v);
+    static void attr_ints(onnx::NodeProto& n, const char* name, const std::vector<std::int64_t>& v);
 
-    value constant(onnx::TensorProto t, std::vector<dim> shape, dtype type = dtype::f32) {
-        value r{{}, type, std::move(shape)};
-        r.name = node("Constant", {}, [&](onnx::NodeProto& n) {
-            auto* a = n.add_attribute();
-            a->set_name("value");
-            a->set_type(onnx::AttributeProto::TENSOR);
-            *a->mutable_t() = std::move(t);
-        })[0];
-        return r;
-    }
-    std::string scalar_i64(std::int64_t x) {
-        onnx::TensorProto t;
-        t.set_data_type(onnx_type(dtype::i64));
-        t.add_int64_data(x);
-        return constant(std::move(t), {}, dtype::i64).name;
-    }
+    value constant(onnx::TensorProto t, std::vector<dim> shape, dtype type = dtype::f32);
+    std::string scalar_i64(std::int64_t x);
 
-    static std::vector<dim> broadcast(std::vector<dim> a, std::vector<dim> b) {
-        if (a.size() < b.size()) std::swap(a, b);
-        b.insert(b.begin(), a.size() - b.size(), dim{1, {}});
-        std::vector<dim> r(a.size());
-        for (std::size_t k = 0; k < a.size(); ++k) {
-            if (a[k].size == 1) r[k] = b[k];
-            else if (b[k].size == 1) r[k] = a[k];
-            else if (a[k].is_static()) r[k] = a[k];
-            else if (b[k].is_static()) r[k] = b[k];
-            else if (a[k] == b[k]) r[k] = a[k];
-            else r[k] = dim{};  // two different dynamic dims: either may be 1 at run time
-        }
-        return r;
-    }
-    value binary(const char* op, const value& a, const value& b) {
-        value r{{}, a.type, broadcast(a.shape, b.shape)};
-        r.name = node(op, {a.name, b.name})[0];
-        return r;
-    }
-    value unary(const char* op, const value& x) {
-        value r = x;
-        r.name = node(op, {x.name})[0];
-        return r;
-    }
-    value reduce_mean_last(const value& x) {
-        value r = x;
-        r.shape.back() = dim{1, {}};
-        if (opset_ >= 18) {
-            r.name = node("ReduceMean", {x.name, constant_i64({-1}).name})[0];
-        } else {
-            r.name = node("ReduceMean", {x.name}, [&](onnx::NodeProto& n) {
-                attr_ints(n, "axes", {-1});
-                attr_i(n, "keepdims", 1);
-            })[0];
-        }
-        return r;
-    }
+    static std::vector<dim> broadcast(std::vector<dim> a, std::vector<dim> b);
+    value binary(const char* op, const value& a, const value& b);
+    value unary(const char* op, const value& x);
+    value reduce_mean_last(const value& x);
 
-    void write_value_info(onnx::ValueInfoProto* vi, const value& v) {
-        vi->set_name(v.name);
-        auto* tt = vi->mutable_type()->mutable_tensor_type();
-        tt->set_elem_type(onnx_type(v.type));
-        auto* sh = tt->mutable_shape();
-        for (const auto& d : v.shape) {
-            auto* dd = sh->add_dim();
-            if (!d.param.empty()) dd->set_dim_param(d.param);
-            else if (d.is_static()) dd->set_dim_value(d.size);
-        }
-    }
+    void write_value_info(onnx::ValueInfoProto* vi, const value& v);
     const checkpoint* weights_;
     int opset_;
     onnx::ModelProto model_;
@@ -708,5 +286,547 @@ private:
     std::set<std::string> transposed_;
     std::set<std::string> transposes_;  // weights whose transposed use is a Transpose node
 };
+
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE onnx_backend::onnx_backend(const checkpoint* weights, int opset) : weights_(weights), opset_(opset) {
+    if (opset < min_opset || opset > max_opset)
+        throw error("export.opset", "opset " + std::to_string(opset) + " is not supported (supported: " +
+                                        std::to_string(min_opset) + " to " + std::to_string(max_opset) + ")");
+    model_.set_ir_version(8);
+    model_.set_producer_name("typeformer");
+    model_.set_producer_version("0.1.0");
+    auto* op = model_.add_opset_import();
+    op->set_domain("");
+    op->set_version(opset);
+    graph()->set_name("typeformer");
+}
+
+TYPEFORMER_INLINE auto onnx_backend::graph() -> onnx::GraphProto* { return model_.mutable_graph(); }
+
+TYPEFORMER_INLINE auto onnx_backend::input(std::string_view name, dtype type, std::span<const std::string_view> axes) -> value {
+    value v{std::string(name), type, {}};
+    for (auto a : axes)
+        v.shape.push_back(static_extent(a) >= 0 ? dim{static_extent(a), {}} : dim{-1, std::string(a)});
+    write_value_info(graph()->add_input(), v);
+    return v;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::output(std::string_view name, const value& v, std::span<const std::string_view> axes) -> void {
+    if (axes.size() != v.rank())
+        throw error("export.output", "output " + std::string(name) + " has rank " + std::to_string(v.rank()) +
+                                         " but " + std::to_string(axes.size()) + " axes are declared");
+    value o{std::string(name), v.type, v.shape};
+    for (std::size_t k = 0; k < axes.size(); ++k)
+        if (!axes[k].empty()) o.shape[k] = dim{-1, std::string(axes[k])};
+    auto guard = scope("");
+    node("Identity", {v.name}, {}, {o.name});
+    write_value_info(graph()->add_output(), o);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to) -> value {
+    param_request req{path_.dotted(rel), std::string(tied_to), std::move(shape)};
+    std::string name = req.name;
+    const tensor_view* t = weights_ ? resolve(*weights_, req, &name) : nullptr;
+    if (!std::any_of(requests_.begin(), requests_.end(), [&](const auto& r) { return r.name == req.name; }))
+        requests_.push_back(req);
+    value v{name, dtype::f32, {}};
+    for (auto s : req.shape) v.shape.push_back(dim{s, {}});
+    params_.emplace(name, param_info{t, req.shape});
+    return v;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::scalar(float x) -> value {
+    onnx::TensorProto t;
+    t.set_data_type(onnx_type(dtype::f32));
+    t.add_float_data(x);
+    return constant(std::move(t), {});
+}
+
+TYPEFORMER_INLINE auto onnx_backend::constant_i64(std::vector<std::int64_t> v) -> value {
+    onnx::TensorProto t;
+    t.set_data_type(onnx_type(dtype::i64));
+    t.add_dims(static_cast<std::int64_t>(v.size()));
+    for (auto x : v) t.add_int64_data(x);
+    return constant(std::move(t), {dim{static_cast<std::int64_t>(v.size()), {}}}, dtype::i64);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::add(const value& a, const value& b) -> value { return binary("Add", a, b); }
+
+TYPEFORMER_INLINE auto onnx_backend::sub(const value& a, const value& b) -> value { return binary("Sub", a, b); }
+
+TYPEFORMER_INLINE auto onnx_backend::mul(const value& a, const value& b) -> value { return binary("Mul", a, b); }
+
+TYPEFORMER_INLINE auto onnx_backend::div(const value& a, const value& b) -> value { return binary("Div", a, b); }
+
+TYPEFORMER_INLINE auto onnx_backend::less(const value& a, const value& b) -> value {
+    value r = binary("Less", a, b);
+    r.type = dtype::boolean;
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::tanh(const value& x) -> value { return unary("Tanh", x); }
+
+TYPEFORMER_INLINE auto onnx_backend::relu(const value& x) -> value { return unary("Relu", x); }
+
+TYPEFORMER_INLINE auto onnx_backend::sigmoid(const value& x) -> value { return unary("Sigmoid", x); }
+
+TYPEFORMER_INLINE auto onnx_backend::gelu(const value& x) -> value {
+    // x/2 · (1 + erf(x/√2)), the exporter's spelling before opset 20
+    auto t = unary("Erf", div(x, scalar(1.41421356237309505f)));
+    return mul(mul(x, add(t, scalar(1.f))), scalar(0.5f));
+}
+
+TYPEFORMER_INLINE auto onnx_backend::gelu_tanh(const value& x) -> value {
+    auto cube = mul(mul(x, x), x);
+    auto inner = mul(add(x, mul(cube, scalar(0.044715f))), scalar(0.79788456080286536f));
+    return mul(mul(x, scalar(0.5f)), add(unary("Tanh", inner), scalar(1.f)));
+}
+
+TYPEFORMER_INLINE auto onnx_backend::cast(const value& x, dtype to) -> value {
+    value r = x;
+    r.type = to;
+    r.name = node("Cast", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "to", onnx_type(to)); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::reshape(const value& x, const std::vector<std::int64_t>& spec) -> value {
+    value r = x;
+    r.shape.clear();
+    std::int64_t in_total = 1, known = 1;
+    bool in_static = true;
+    for (const auto& d : x.shape) in_static = in_static && d.is_static(), in_total *= std::max<std::int64_t>(d.size, 1);
+    int infer = -1;
+    for (std::size_t k = 0; k < spec.size(); ++k) {
+        dim d;
+        if (spec[k] == 0 && k < x.shape.size()) d = x.shape[k];
+        else if (spec[k] > 0) d = dim{spec[k], {}};
+        else if (spec[k] == -1) infer = static_cast<int>(k);
+        if (spec[k] != -1) known = d.is_static() && known >= 0 ? known * d.size : -1;
+        r.shape.push_back(d);
+    }
+    if (infer >= 0 && in_static && known > 0) r.shape[static_cast<std::size_t>(infer)] = dim{in_total / known, {}};
+    r.name = node("Reshape", {x.name, constant_i64(spec).name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::reshape(const value& x, const value& shape) -> value {
+    value r = x;
+    r.shape.assign(shape.shape.empty() || !shape.shape[0].is_static() ? 0 : static_cast<std::size_t>(shape.shape[0].size), dim{});
+    r.name = node("Reshape", {x.name, shape.name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::shape(const value& x, std::int64_t start, std::int64_t end) -> value {
+    const auto rank = static_cast<std::int64_t>(x.rank());
+    const std::int64_t s = start < 0 ? start + rank : start, e = end < 0 ? end + rank : end;
+    value r{{}, dtype::i64, {dim{e - s, {}}}};
+    if (opset_ >= 15) {
+        r.name = node("Shape", {x.name}, [&](onnx::NodeProto& n) {
+            attr_i(n, "start", s);
+            attr_i(n, "end", e);
+        })[0];
+    } else {
+        auto full = node("Shape", {x.name})[0];
+        r.name = node("Slice", {full, constant_i64({s}).name, constant_i64({e}).name, constant_i64({0}).name})[0];
+    }
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::flatten(const value& x, std::int64_t axis) -> value {
+    value r = x;
+    auto fold = [](auto b, auto e) {
+        dim d{1, {}};
+        for (auto it = b; it != e; ++it) d = (d.is_static() && it->is_static()) ? dim{d.size * it->size, {}} : dim{};
+        return d;
+    };
+    r.shape = {fold(x.shape.begin(), x.shape.begin() + axis), fold(x.shape.begin() + axis, x.shape.end())};
+    r.name = node("Flatten", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", axis); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::transpose(const value& x, const std::vector<std::int64_t>& perm) -> value {
+    value r = x;
+    for (std::size_t k = 0; k < perm.size(); ++k) r.shape[k] = x.shape[static_cast<std::size_t>(perm[k])];
+    r.name = node("Transpose", {x.name}, [&](onnx::NodeProto& n) { attr_ints(n, "perm", perm); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::unsqueeze(const value& x, const std::vector<std::int64_t>& axes) -> value {
+    value r = x;
+    const auto out_rank = static_cast<std::int64_t>(x.rank() + axes.size());
+    std::vector<std::int64_t> sorted;
+    for (auto a : axes) sorted.push_back(a < 0 ? a + out_rank : a);
+    std::sort(sorted.begin(), sorted.end());
+    for (auto a : sorted) r.shape.insert(r.shape.begin() + a, dim{1, {}});
+    r.name = node("Unsqueeze", {x.name, constant_i64(axes).name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::select(const value& x, std::int64_t axis, std::int64_t index) -> value {
+    const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+    value r = x;
+    r.shape.erase(r.shape.begin() + ax);
+    r.name = node("Gather", {x.name, scalar_i64(index)}, [&](onnx::NodeProto& n) { attr_i(n, "axis", ax); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::range(const value& x, std::int64_t axis) -> value {
+    const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+    auto full = node("Shape", {x.name})[0];
+    auto n = node("Gather", {full, scalar_i64(ax)}, [&](onnx::NodeProto& nd) { attr_i(nd, "axis", 0); })[0];
+    value r{{}, dtype::i64, {x.shape[static_cast<std::size_t>(ax)]}};
+    r.name = node("Range", {scalar_i64(0), n, scalar_i64(1)})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::gather(const value& table, const value& indices) -> value {
+    value r{{}, table.type, indices.shape};
+    r.shape.push_back(table.shape.back());
+    r.name = node("Gather", {table.name, indices.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", 0); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::matmul(const value& a, const value& b) -> value {
+    value r{{}, a.type, {}};
+    std::vector<dim> ba(a.shape.begin(), a.shape.end() - 2), bb(b.shape.begin(), b.shape.end() - 2);
+    r.shape = broadcast(ba, bb);
+    r.shape.push_back(a.shape[a.rank() - 2]);
+    r.shape.push_back(b.shape.back());
+    r.name = node("MatMul", {a.name, b.name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::linear(const value& x, const value& w, const value* bias) -> value {
+    std::string wt;
+    if (auto it = params_.find(w.name); it != params_.end()) {
+        wt = w.name + ".T";  // materialised transposed by finish()
+        transposed_.insert(w.name);
+    } else {
+        wt = transpose(w, {1, 0}).name;
+    }
+    value r = x;
+    r.shape.back() = w.shape[0];
+    r.name = node("MatMul", {x.name, wt})[0];
+    if (bias) r = add(r, *bias);
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::layer_norm(const value& x, const value& gamma, const value& beta, float eps) -> value {
+    if (opset_ >= 17) {
+        value r = x;
+        r.name = node("LayerNormalization", {x.name, gamma.name, beta.name}, [&](onnx::NodeProto& n) {
+            attr_i(n, "axis", -1);
+            attr_f(n, "epsilon", eps);
+        })[0];
+        return r;
+    }
+    auto mean = reduce_mean_last(x);
+    auto centered = sub(x, mean);
+    auto var = reduce_mean_last(mul(centered, centered));
+    auto normed = div(centered, unary("Sqrt", add(var, scalar(eps))));
+    return add(mul(normed, gamma), beta);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::softmax(const value& x) -> value {
+    value r = x;
+    r.name = node("Softmax", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", -1); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads, float scale) -> value {
+    // a dynamic hidden size (-1) is inferred by Reshape
+    const std::int64_t hd = q.shape[2].size, d = hd > 0 ? hd / heads : -1;
+    auto split = [&](const value& x) { return reshape(x, {0, 0, heads, d}); };
+    auto qh = transpose(split(q), {0, 2, 1, 3});  // [B, H, Sq, D]
+    auto kt = transpose(split(k), {0, 2, 3, 1});  // [B, H, D, Sk]
+    auto vh = transpose(split(v), {0, 2, 1, 3});  // [B, H, Sk, D]
+    auto scores = mul(matmul(qh, kt), scalar(scale));
+    if (bias) scores = add(scores, *bias);
+    auto ctx = transpose(matmul(softmax(scores), vh), {0, 2, 1, 3});
+    return reshape(ctx, {0, 0, hd > 0 ? hd : -1});
+}
+
+TYPEFORMER_INLINE auto onnx_backend::not_equal(const value& a, const value& b) -> value {
+    value eq = binary("Equal", a, b);
+    eq.type = dtype::boolean;
+    return unary("Not", eq);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::cumsum(const value& x, std::int64_t axis) -> value {
+    value r = x;
+    r.name = node("CumSum", {x.name, scalar_i64(axis)})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::reduce_mean(const value& x, std::int64_t axis) -> value {
+    const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+    value r = x;
+    r.shape.erase(r.shape.begin() + ax);
+    if (opset_ >= 18) {
+        r.name = node("ReduceMean", {x.name, constant_i64({ax}).name},
+                      [&](onnx::NodeProto& n) { attr_i(n, "keepdims", 0); })[0];
+    } else {
+        r.name = node("ReduceMean", {x.name}, [&](onnx::NodeProto& n) {
+            attr_ints(n, "axes", {ax});
+            attr_i(n, "keepdims", 0);
+        })[0];
+    }
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::concat(const std::vector<value>& xs, std::int64_t axis) -> value {
+    if (xs.empty()) throw error("export.concat", "concat of no tensors");
+    const auto rank = xs.front().rank();
+    const auto ax = static_cast<std::size_t>(axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis);
+    value r{{}, xs.front().type, std::vector<dim>(rank)};
+    std::vector<std::string> names;
+    dim joined{0, {}};
+    for (const auto& x : xs) {
+        names.push_back(x.name);
+        joined = joined.is_static() && x.shape[ax].is_static() ? dim{joined.size + x.shape[ax].size, {}} : dim{};
+        // off the axis all inputs agree: keep the best known dim (static, else named)
+        for (std::size_t d = 0; d < rank; ++d)
+            if (d != ax && !r.shape[d].is_static() && (x.shape[d].is_static() || r.shape[d].param.empty()))
+                r.shape[d] = x.shape[d];
+    }
+    r.shape[ax] = joined;
+    r.name = node("Concat", names, [&](onnx::NodeProto& n) { attr_i(n, "axis", static_cast<std::int64_t>(ax)); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end) -> value {
+    const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+    value r = x;
+    auto& d = r.shape[static_cast<std::size_t>(ax)];
+    if (d.is_static()) {
+        const std::int64_t n = d.size;
+        auto clamp = [n](std::int64_t i) { return std::clamp(i < 0 ? i + n : i, std::int64_t{0}, n); };
+        d = dim{std::max(clamp(end), clamp(start)) - clamp(start), {}};
+    } else {
+        d = dim{};  // depends on the run-time size (clamping)
+    }
+    r.name = node("Slice", {x.name, constant_i64({start}).name, constant_i64({end}).name,
+                            constant_i64({ax}).name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::unfold(const value& x, std::int64_t kernel) -> value {
+    const std::int64_t left = (kernel - 1) / 2, right = kernel - 1 - left;
+    value padded = x;
+    padded.shape[1] = dim{};
+    padded.name = node("Pad", {x.name, constant_i64({0, left, 0, 0, right, 0}).name})[0];
+    std::vector<std::int64_t> offsets(static_cast<std::size_t>(kernel));
+    for (std::int64_t j = 0; j < kernel; ++j) offsets[static_cast<std::size_t>(j)] = j;
+    auto idx = add(unsqueeze(range(x, 1), {1}), unsqueeze(constant_i64(offsets), {0}));  // [S, K]
+    value r{{}, x.type, {x.shape[0], x.shape[1], dim{kernel, {}}, x.shape[2]}};
+    r.name = node("Gather", {padded.name, idx.name}, [](onnx::NodeProto& n) { attr_i(n, "axis", 1); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::rotary(const value& x, const value& sin, const value& cos, std::int64_t heads) -> value {
+    auto pairs = reshape(x, {0, 0, heads, -1, 2});  // [B, S, H, D/2, 2]
+    auto x0 = select(pairs, -1, 0), x1 = select(pairs, -1, 1);  // [B, S, H, D/2]
+    auto s = unsqueeze(sin, {1}), c = unsqueeze(cos, {1});      // [S, 1, D/2]
+    auto y0 = unsqueeze(sub(mul(x0, c), mul(x1, s)), {-1});
+    auto y1 = unsqueeze(add(mul(x1, c), mul(x0, s)), {-1});
+    value r = reshape(concat({y0, y1}, -1), {0, 0, -1});
+    r.shape = x.shape;
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::gather_last(const value& x, const value& idx) -> value {
+    const auto r = static_cast<std::int64_t>(x.rank()), k = static_cast<std::int64_t>(idx.rank());
+    auto u = idx;
+    if (k < r) {
+        std::vector<std::int64_t> lead(static_cast<std::size_t>(r - k));
+        for (std::int64_t a = 0; a < r - k; ++a) lead[static_cast<std::size_t>(a)] = a;
+        u = unsqueeze(idx, lead);
+    }
+    std::vector<std::int64_t> keep(static_cast<std::size_t>(r), 1), one(static_cast<std::size_t>(r), 0);
+    keep.back() = 0;
+    one.back() = 1;
+    auto full = node("Shape", {x.name})[0];
+    auto target = node("Add", {node("Mul", {full, constant_i64(keep).name})[0], constant_i64(one).name})[0];
+    auto expanded = node("Expand", {u.name, target})[0];
+    value out{{}, x.type, {x.shape.begin(), x.shape.end() - 1}};
+    out.shape.push_back(idx.shape.back());
+    out.name = node("GatherElements", {x.name, expanded}, [&](onnx::NodeProto& n) { attr_i(n, "axis", r - 1); })[0];
+    return out;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::clip(const value& x, std::int64_t lo, std::int64_t hi) -> value {
+    const bool f = x.type == dtype::f32;
+    const std::string l = f ? scalar(static_cast<float>(lo)).name : scalar_i64(lo);
+    const std::string h = f ? scalar(static_cast<float>(hi)).name : scalar_i64(hi);
+    value out = x;
+    out.name = node("Clip", {x.name, l, h})[0];
+    return out;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups) -> value {
+    const std::int64_t k = w.shape[2].size;
+    std::vector<std::string> ins{x.name, w.name};
+    if (bias) ins.push_back(bias->name);
+    value out{{}, x.type, {x.shape[0], w.shape[0], dim{}}};
+    if (k == 2 * pad + 1) out.shape[2] = x.shape[2];
+    else if (x.shape[2].is_static()) out.shape[2] = dim{x.shape[2].size + 2 * pad - k + 1, {}};
+    out.name = node("Conv", ins, [&](onnx::NodeProto& n) {
+        if (k > 0) attr_ints(n, "kernel_shape", {k});  // else taken from the weight
+        attr_ints(n, "pads", {pad, pad});
+        attr_ints(n, "strides", {1});
+        attr_i(n, "group", groups);
+    })[0];
+    return out;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::argmax(const value& x, std::int64_t axis) -> value {
+    const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+    value r{{}, dtype::i64, x.shape};
+    r.shape.erase(r.shape.begin() + ax);
+    r.name = node("ArgMax", {x.name}, [&](onnx::NodeProto& n) {
+        attr_i(n, "axis", ax);
+        attr_i(n, "keepdims", 0);
+        attr_i(n, "select_last_index", 0);
+    })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::constant_f32(std::vector<float> v) -> value {
+    onnx::TensorProto t;
+    t.set_data_type(onnx_type(dtype::f32));
+    t.add_dims(static_cast<std::int64_t>(v.size()));
+    for (auto x : v) t.add_float_data(x);
+    return constant(std::move(t), {dim{static_cast<std::int64_t>(v.size()), {}}});
+}
+
+TYPEFORMER_INLINE auto onnx_backend::sin(const value& x) -> value { return unary("Sin", x); }
+
+TYPEFORMER_INLINE auto onnx_backend::cos(const value& x) -> value { return unary("Cos", x); }
+
+TYPEFORMER_INLINE auto onnx_backend::sqrt(const value& x) -> value { return unary("Sqrt", x); }
+
+TYPEFORMER_INLINE auto onnx_backend::initializers() -> std::vector<initializer_source> {
+    std::set<std::string> used;
+    for (const auto& n : graph()->node())
+        for (const auto& in : n.input()) used.insert(in);
+    std::vector<initializer_source> out;
+    for (const auto& [name, info] : params_) {
+        const bool plain = used.contains(name), flipped = transposed_.contains(name) && used.contains(name + ".T");
+        if (plain && flipped && !transposes_.contains(name)) {
+            transposes_.insert(name);
+            auto* g = graph();
+            auto* n = g->add_node();
+            n->set_name("/" + name + "/Transpose");
+            n->set_op_type("Transpose");
+            n->add_input(name);
+            n->add_output(name + ".T");
+            auto* a = n->add_attribute();
+            a->set_name("perm");
+            a->set_type(onnx::AttributeProto::INTS);
+            a->add_ints(1);
+            a->add_ints(0);
+            for (int k = g->node_size() - 1; k > 0; --k) g->mutable_node()->SwapElements(k, k - 1);  // first
+        }
+        if (plain) out.push_back({name, info.shape, info.view, false});
+        if (flipped && !transposes_.contains(name))
+            out.push_back({name + ".T", {info.shape[1], info.shape[0]}, info.view, true});
+    }
+    return out;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::finish() -> void { add_initializers(*graph(), initializers()); }
+
+TYPEFORMER_INLINE auto onnx_backend::attr_i(onnx::NodeProto& n, const char* name, std::int64_t v) -> void {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(v);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::attr_f(onnx::NodeProto& n, const char* name, float v) -> void {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::attr_ints(onnx::NodeProto& n, const char* name, const std::vector<std::int64_t>& v) -> void {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (auto x : v) a->add_ints(x);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::constant(onnx::TensorProto t, std::vector<dim> shape, dtype type) -> value {
+    value r{{}, type, std::move(shape)};
+    r.name = node("Constant", {}, [&](onnx::NodeProto& n) {
+        auto* a = n.add_attribute();
+        a->set_name("value");
+        a->set_type(onnx::AttributeProto::TENSOR);
+        *a->mutable_t() = std::move(t);
+    })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::scalar_i64(std::int64_t x) -> std::string {
+    onnx::TensorProto t;
+    t.set_data_type(onnx_type(dtype::i64));
+    t.add_int64_data(x);
+    return constant(std::move(t), {}, dtype::i64).name;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::broadcast(std::vector<dim> a, std::vector<dim> b) -> std::vector<dim> {
+    if (a.size() < b.size()) std::swap(a, b);
+    b.insert(b.begin(), a.size() - b.size(), dim{1, {}});
+    std::vector<dim> r(a.size());
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        if (a[k].size == 1) r[k] = b[k];
+        else if (b[k].size == 1) r[k] = a[k];
+        else if (a[k].is_static()) r[k] = a[k];
+        else if (b[k].is_static()) r[k] = b[k];
+        else if (a[k] == b[k]) r[k] = a[k];
+        else r[k] = dim{};  // two different dynamic dims: either may be 1 at run time
+    }
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::binary(const char* op, const value& a, const value& b) -> value {
+    value r{{}, a.type, broadcast(a.shape, b.shape)};
+    r.name = node(op, {a.name, b.name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::unary(const char* op, const value& x) -> value {
+    value r = x;
+    r.name = node(op, {x.name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::reduce_mean_last(const value& x) -> value {
+    value r = x;
+    r.shape.back() = dim{1, {}};
+    if (opset_ >= 18) {
+        r.name = node("ReduceMean", {x.name, constant_i64({-1}).name})[0];
+    } else {
+        r.name = node("ReduceMean", {x.name}, [&](onnx::NodeProto& n) {
+            attr_ints(n, "axes", {-1});
+            attr_i(n, "keepdims", 1);
+        })[0];
+    }
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::write_value_info(onnx::ValueInfoProto* vi, const value& v) -> void {
+    vi->set_name(v.name);
+    auto* tt = vi->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx_type(v.type));
+    auto* sh = tt->mutable_shape();
+    for (const auto& d : v.shape) {
+        auto* dd = sh->add_dim();
+        if (!d.param.empty()) dd->set_dim_param(d.param);
+        else if (d.is_static()) dd->set_dim_value(d.size);
+    }
+}
+#endif  // TYPEFORMER_DEFINITIONS
 
 }  // namespace typeformer::inline v0

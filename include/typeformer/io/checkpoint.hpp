@@ -37,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "typeformer/core/error.hpp"
+#include "typeformer/core/linkage.hpp"
 #include "typeformer/io/pytorch.hpp"
 #include "typeformer/io/safetensors.hpp"
 
@@ -237,8 +238,10 @@ struct param_request {
 };
 
 /// Resolve a request: the tensor itself, else its tied alternative.
-[[nodiscard]] inline const tensor_view* resolve(const checkpoint& ck, const param_request& r,
-                                                std::string* used_name = nullptr) {
+[[nodiscard]] const tensor_view* resolve(const checkpoint& ck, const param_request& r,
+                                                std::string* used_name = nullptr);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE const tensor_view* resolve(const checkpoint& ck, const param_request& r, std::string* used_name) {
     if (const auto* t = ck.find(r.name)) {
         // stored under both names with the same bytes (torch.save of tied weights): one tensor, the tied one
         if (!r.tied_to.empty())
@@ -262,6 +265,7 @@ struct param_request {
         }
     return nullptr;
 }
+#endif
 
 /// What check_params found that is not an error.
 struct param_report {
@@ -273,9 +277,11 @@ struct param_report {
 /// prefix, is reported together in one error ("checkpoint.mismatch").
 /// `ignored` lists name suffixes that a checkpoint may carry unused (buffers
 /// such as `embeddings.position_ids`, a pooler the task does not use).
-inline param_report check_params(const checkpoint& ck, const std::vector<param_request>& requests,
+param_report check_params(const checkpoint& ck, const std::vector<param_request>& requests,
                                  std::string_view base_prefix, const std::vector<std::string>& ignored,
-                                 std::string_view where) {
+                                 std::string_view where);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE param_report check_params(const checkpoint& ck, const std::vector<param_request>& requests, std::string_view base_prefix, const std::vector<std::string>& ignored, std::string_view where) {
     std::vector<std::string> problems;
     std::set<std::string, std::less<>> used;
     for (const auto& r : requests) {
@@ -319,5 +325,6 @@ inline param_report check_params(const checkpoint& ck, const std::vector<param_r
     }
     return report;
 }
+#endif
 
 }  // namespace typeformer::inline v0

@@ -40,6 +40,7 @@
 
 #include <typeformer/core/dtype.hpp>
 #include <typeformer/core/error.hpp>
+#include <typeformer/core/linkage.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -418,7 +419,9 @@ inline safetensors_file safetensors_file::open(const std::filesystem::path& file
 
 namespace detail::safetensors {
 
-inline void check_out_size(const tensor_view& t, std::size_t out_size) {
+void check_out_size(const tensor_view& t, std::size_t out_size);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void check_out_size(const tensor_view& t, std::size_t out_size) {
     const auto n = static_cast<std::uint64_t>(t.numel());
     if (out_size != n)
         throw error("safetensors.convert", "tensor \"" + std::string(t.name) + "\": output has " +
@@ -429,6 +432,7 @@ inline void check_out_size(const tensor_view& t, std::size_t out_size) {
                                                std::to_string(t.bytes.size()) + " bytes for " + std::to_string(n) +
                                                " elements of " + std::string(safetensors_name(t.type)));
 }
+#endif
 
 /// Loads element i of type T from possibly unaligned bytes.
 template <class T>
@@ -448,7 +452,9 @@ void convert(const tensor_view& t, std::span<To> out, F f, std::size_t first = 0
 
 /// Converts elements [first, first + out.size()) of a floating tensor (F32,
 /// F16, BF16, F64) to float into `out`. Works on unaligned data.
-inline void read_range_as_f32(const tensor_view& t, std::size_t first, std::span<float> out) {
+void read_range_as_f32(const tensor_view& t, std::size_t first, std::span<float> out);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void read_range_as_f32(const tensor_view& t, std::size_t first, std::span<float> out) {
     namespace d = detail::safetensors;
     if (first + out.size() > static_cast<std::uint64_t>(t.numel()))
         throw error("safetensors.convert", "tensor \"" + std::string(t.name) + "\": range past its end");
@@ -465,10 +471,13 @@ inline void read_range_as_f32(const tensor_view& t, std::size_t first, std::span
                                                    ", expected F32, F16, BF16 or F64");
     }
 }
+#endif
 
 /// Converts a floating tensor (F32, F16, BF16, F64) to float into `out`, which
 /// must have numel() elements. Works on unaligned data.
-inline void read_as_f32(const tensor_view& t, std::span<float> out) {
+void read_as_f32(const tensor_view& t, std::span<float> out);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void read_as_f32(const tensor_view& t, std::span<float> out) {
     namespace d = detail::safetensors;
     d::check_out_size(t, out.size());
     switch (t.type) {
@@ -481,6 +490,7 @@ inline void read_as_f32(const tensor_view& t, std::span<float> out) {
                                                    ", expected F32, F16, BF16 or F64");
     }
 }
+#endif
 
 /// Converts an integer or boolean tensor (I64, I32, I16, I8, U8, BOOL) to
 /// int64 into `out`, which must have numel() elements. BOOL reads as 0 or 1.
