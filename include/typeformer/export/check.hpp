@@ -14,12 +14,15 @@
 #pragma pop_macro("MAP_TYPE")
 
 #include "typeformer/core/error.hpp"
+#include "typeformer/core/linkage.hpp"
 
 namespace typeformer::inline v0 {
 
 /// The ONNX checker with full checking, then strict shape inference (which
 /// also records the inferred intermediate shapes in the model).
-inline void check_onnx(onnx::ModelProto& m) {
+void check_onnx(onnx::ModelProto& m);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void check_onnx(onnx::ModelProto& m) {
     try {
         onnx::checker::check_model(m);
         onnx::ShapeInferenceOptions opts{true, 1, true};
@@ -28,5 +31,6 @@ inline void check_onnx(onnx::ModelProto& m) {
         throw error("export.check", std::string("the ONNX checker refused the graph: ") + e.what());
     }
 }
+#endif
 
 }  // namespace typeformer::inline v0

@@ -26,6 +26,7 @@
 #include <system_error>
 #include <vector>
 
+#include "typeformer/core/linkage.hpp"
 #include "typeformer/backend/eval.hpp"
 #include "typeformer/backend/onnx.hpp"
 #include "typeformer/export/check.hpp"
@@ -100,10 +101,13 @@ weight_cache fp16_rounded_weights(const typename F::config& c, const checkpoint&
 }
 
 /// The whole model in memory, weights included.
-inline onnx::ModelProto materialize(built_graph g) {
+onnx::ModelProto materialize(built_graph g);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE onnx::ModelProto materialize(built_graph g) {
     add_initializers(*g.model.mutable_graph(), g.initializers);
     return std::move(g.model);
 }
+#endif
 
 /// What build_onnx returns: the model and what the parameter check noted.
 struct built_model {
@@ -225,7 +229,9 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
 }
 
 /// Largest |a - b|; +inf when the shapes differ, NaN-aware.
-inline double max_abs_diff(const eval_value& a, const eval_value& b) {
+double max_abs_diff(const eval_value& a, const eval_value& b);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE double max_abs_diff(const eval_value& a, const eval_value& b) {
     if (a.shape() != b.shape()) return std::numeric_limits<double>::infinity();
     double m = 0;
     if (a.is_float() && b.is_float()) {
@@ -242,19 +248,25 @@ inline double max_abs_diff(const eval_value& a, const eval_value& b) {
     }
     return m;
 }
+#endif
 
-inline std::string shape_tuple(const std::vector<std::int64_t>& s) {
+std::string shape_tuple(const std::vector<std::int64_t>& s);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::string shape_tuple(const std::vector<std::int64_t>& s) {
     std::string r = "(";
     for (std::size_t k = 0; k < s.size(); ++k) r += (k ? ", " : "") + std::to_string(s[k]);
     return r + (s.size() == 1 ? ",)" : ")");
 }
+#endif
 
 /// Compare ONNX Runtime's outputs with the reference, printing Transformers'
 /// familiar validation log. True when every output matches. `diffs`, when
 /// given, receives each reference output's largest difference (+inf when
 /// ONNX Runtime lacks it or its shape differs).
-inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx, double atol, std::ostream& log,
-                            std::map<std::string, double>* diffs = nullptr) {
+bool compare_outputs(const tensor_map& reference, const tensor_map& onnx, double atol, std::ostream& log,
+                            std::map<std::string, double>* diffs = nullptr);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE bool compare_outputs(const tensor_map& reference, const tensor_map& onnx, double atol, std::ostream& log, std::map<std::string, double>* diffs) {
     bool ok = true;
     std::string ref_names, onnx_names;
     for (const auto& [n, v] : reference) ref_names += (ref_names.empty() ? "" : ", ") + n;
@@ -292,13 +304,16 @@ inline bool compare_outputs(const tensor_map& reference, const tensor_map& onnx,
     }
     return ok;
 }
+#endif
 
 namespace detail::output {
 
 inline std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 /// fsync a file or a folder; false (errno set) when it failed.
-inline bool sync_path(const std::filesystem::path& p, bool directory) {
+bool sync_path(const std::filesystem::path& p, bool directory);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE bool sync_path(const std::filesystem::path& p, bool directory) {
     const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) return false;
     const int rc = ::fsync(fd);
@@ -307,13 +322,16 @@ inline bool sync_path(const std::filesystem::path& p, bool directory) {
     errno = err;
     return rc == 0 || directory;  // some filesystems refuse fsync on folders
 }
+#endif
 
 inline constexpr std::string_view staging_prefix = ".typeformer-staging.";
 inline constexpr std::string_view commit_marker = ".commit";
 
 /// Move the files of a committed staging folder into `output`, the one
 /// named `last` (model.onnx) last, then remove the staging folder.
-inline void move_in(const std::filesystem::path& staging, const std::filesystem::path& output, std::string_view last) {
+void move_in(const std::filesystem::path& staging, const std::filesystem::path& output, std::string_view last);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void move_in(const std::filesystem::path& staging, const std::filesystem::path& output, std::string_view last) {
     namespace fs = std::filesystem;
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(staging))
@@ -332,6 +350,7 @@ inline void move_in(const std::filesystem::path& staging, const std::filesystem:
     std::error_code ignored;
     fs::remove_all(staging, ignored);
 }
+#endif
 
 }  // namespace detail::output
 
@@ -353,28 +372,10 @@ public:
     /// Create `output` if needed, recover or remove what an interrupted
     /// export left there, and create the staging folder. `main` is the file
     /// committed last.
-    explicit staged_output(std::filesystem::path output, std::string main = "model.onnx")
-        : output_(std::move(output)), main_(std::move(main)) {
-        namespace fs = std::filesystem;
-        std::error_code ec;
-        fs::create_directories(output_, ec);
-        if (ec || !fs::is_directory(output_))
-            throw error("export.output", output_.string() + ": cannot create the output folder" +
-                                             (ec ? " (" + ec.message() + ")" : std::string()));
-        recover(output_, main_);
-        dir_ = output_ / (std::string(detail::output::staging_prefix) + std::to_string(::getpid()));
-        fs::remove_all(dir_, ec);
-        if (!fs::create_directory(dir_, ec) || ec)
-            throw error("export.output", output_.string() + ": cannot write in the output folder (" +
-                                             (ec ? ec.message() : std::string("unknown error")) + ")");
-    }
+    explicit staged_output(std::filesystem::path output, std::string main = "model.onnx");
     staged_output(const staged_output&) = delete;
     staged_output& operator=(const staged_output&) = delete;
-    ~staged_output() {
-        if (dir_.empty()) return;
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
-    }
+    ~staged_output();
 
     [[nodiscard]] const std::filesystem::path& output() const { return output_; }
     [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
@@ -402,80 +403,115 @@ public:
     }
 
     /// Stage a copy of `from` under its own name.
-    void copy_in(const std::filesystem::path& from) {
-        std::error_code ec;
-        std::filesystem::copy_file(from, staged(from.filename().string()), ec);
-        if (ec) throw error("export.write", (output_ / from.filename()).string() + ": cannot copy " + from.string() +
-                                                " (" + ec.message() + ")");
-        detail::output::sync_path(staged(from.filename().string()), false);
-    }
+    void copy_in(const std::filesystem::path& from);
 
     /// Move every staged file into the output folder, the main file last.
-    void commit() {
-        namespace fs = std::filesystem;
-        const auto marker = dir_ / detail::output::commit_marker;
-        { std::ofstream(marker) << main_ << "\n"; }
-        if (!fs::exists(marker)) fail(detail::output::commit_marker, "cannot write the commit marker", errno);
-        detail::output::sync_path(marker, false);
-        detail::output::sync_path(dir_, true);
-        detail::output::move_in(dir_, output_, main_);
-        dir_.clear();
-    }
+    void commit();
 
     /// Move the staged main file (and nothing else) to `output/name`, e.g.
     /// model.onnx.invalid; the rest is removed with the staging folder.
-    void keep_as(std::string_view file, const std::filesystem::path& to) {
-        std::error_code ec;
-        std::filesystem::remove_all(to, ec);
-        std::filesystem::rename(staged(file), to, ec);
-        if (ec) throw error("export.write", to.string() + ": " + ec.message());
-    }
+    void keep_as(std::string_view file, const std::filesystem::path& to);
 
     /// Move the whole staging folder to `to` (replacing it), e.g. a rejected
     /// export with external data, which must stay next to its data file.
-    void keep_folder_as(const std::filesystem::path& to) {
-        std::error_code ec;
-        std::filesystem::remove_all(to, ec);
-        std::filesystem::rename(dir_, to, ec);
-        if (ec) throw error("export.write", to.string() + ": " + ec.message());
-        dir_.clear();
-    }
+    void keep_folder_as(const std::filesystem::path& to);
 
     /// What interrupted exports left in `output`: a staging folder whose
     /// process is gone is completed if it was committed, else removed.
     /// Returns what it did, one line each (empty when nothing was left).
-    static std::vector<std::string> recover(const std::filesystem::path& output, const std::string& main = "model.onnx") {
-        namespace fs = std::filesystem;
-        std::vector<std::string> done;
-        std::error_code ec;
-        for (const auto& e : fs::directory_iterator(output, ec)) {
-            const auto name = e.path().filename().string();
-            if (!name.starts_with(detail::output::staging_prefix) || !e.is_directory()) continue;
-            const auto pid = std::atol(name.c_str() + detail::output::staging_prefix.size());
-            if (pid > 0 && pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
-                continue;  // another export, still running
-            if (fs::exists(e.path() / detail::output::commit_marker)) {
-                detail::output::move_in(e.path(), output, main);
-                done.push_back("completed an interrupted export into " + output.string());
-            } else {
-                std::error_code ignored;
-                fs::remove_all(e.path(), ignored);
-                done.push_back("removed what an interrupted export left (" + name + ")");
-            }
-        }
-        for (const auto& line : done) std::cerr << "typeformer: " << line << "\n";
-        return done;
-    }
+    static std::vector<std::string> recover(const std::filesystem::path& output, const std::string& main = "model.onnx");
 
 private:
-    [[noreturn]] void fail(std::string_view name, std::string_view what, int err) {
-        throw error("export.write", (output_ / name).string() + ": " + std::string(what) +
-                                        (err ? " (" + detail::output::errno_text(err) + ")" : std::string(" (disk full?)")));
-    }
+    [[noreturn]] void fail(std::string_view name, std::string_view what, int err);
 
     std::filesystem::path output_, dir_;
     std::string main_;
 };
+
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE staged_output::staged_output(std::filesystem::path output, std::string main) : output_(std::move(output)), main_(std::move(main)) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(output_, ec);
+    if (ec || !fs::is_directory(output_))
+        throw error("export.output", output_.string() + ": cannot create the output folder" +
+                                         (ec ? " (" + ec.message() + ")" : std::string()));
+    recover(output_, main_);
+    dir_ = output_ / (std::string(detail::output::staging_prefix) + std::to_string(::getpid()));
+    fs::remove_all(dir_, ec);
+    if (!fs::create_directory(dir_, ec) || ec)
+        throw error("export.output", output_.string() + ": cannot write in the output folder (" +
+                                         (ec ? ec.message() : std::string("unknown error")) + ")");
+}
+
+TYPEFORMER_INLINE staged_output::~staged_output() {
+    if (dir_.empty()) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+}
+
+TYPEFORMER_INLINE auto staged_output::copy_in(const std::filesystem::path& from) -> void {
+    std::error_code ec;
+    std::filesystem::copy_file(from, staged(from.filename().string()), ec);
+    if (ec) throw error("export.write", (output_ / from.filename()).string() + ": cannot copy " + from.string() +
+                                            " (" + ec.message() + ")");
+    detail::output::sync_path(staged(from.filename().string()), false);
+}
+
+TYPEFORMER_INLINE auto staged_output::commit() -> void {
+    namespace fs = std::filesystem;
+    const auto marker = dir_ / detail::output::commit_marker;
+    { std::ofstream(marker) << main_ << "\n"; }
+    if (!fs::exists(marker)) fail(detail::output::commit_marker, "cannot write the commit marker", errno);
+    detail::output::sync_path(marker, false);
+    detail::output::sync_path(dir_, true);
+    detail::output::move_in(dir_, output_, main_);
+    dir_.clear();
+}
+
+TYPEFORMER_INLINE auto staged_output::keep_as(std::string_view file, const std::filesystem::path& to) -> void {
+    std::error_code ec;
+    std::filesystem::remove_all(to, ec);
+    std::filesystem::rename(staged(file), to, ec);
+    if (ec) throw error("export.write", to.string() + ": " + ec.message());
+}
+
+TYPEFORMER_INLINE auto staged_output::keep_folder_as(const std::filesystem::path& to) -> void {
+    std::error_code ec;
+    std::filesystem::remove_all(to, ec);
+    std::filesystem::rename(dir_, to, ec);
+    if (ec) throw error("export.write", to.string() + ": " + ec.message());
+    dir_.clear();
+}
+
+TYPEFORMER_INLINE auto staged_output::recover(const std::filesystem::path& output, const std::string& main) -> std::vector<std::string> {
+    namespace fs = std::filesystem;
+    std::vector<std::string> done;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(output, ec)) {
+        const auto name = e.path().filename().string();
+        if (!name.starts_with(detail::output::staging_prefix) || !e.is_directory()) continue;
+        const auto pid = std::atol(name.c_str() + detail::output::staging_prefix.size());
+        if (pid > 0 && pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+            continue;  // another export, still running
+        if (fs::exists(e.path() / detail::output::commit_marker)) {
+            detail::output::move_in(e.path(), output, main);
+            done.push_back("completed an interrupted export into " + output.string());
+        } else {
+            std::error_code ignored;
+            fs::remove_all(e.path(), ignored);
+            done.push_back("removed what an interrupted export left (" + name + ")");
+        }
+    }
+    for (const auto& line : done) std::cerr << "typeformer: " << line << "\n";
+    return done;
+}
+
+TYPEFORMER_INLINE auto staged_output::fail(std::string_view name, std::string_view what, int err) -> [[noreturn]] void {
+    throw error("export.write", (output_ / name).string() + ": " + std::string(what) +
+                                    (err ? " (" + detail::output::errno_text(err) + ")" : std::string(" (disk full?)")));
+}
+#endif  // TYPEFORMER_DEFINITIONS
 
 /// Write a file atomically: `write(stream)` fills a temporary file in the
 /// same folder, which is flushed to disk and then renamed over `target`. On

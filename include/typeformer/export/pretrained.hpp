@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "typeformer/core/linkage.hpp"
 #include "typeformer/export/handle.hpp"
 #include "typeformer/export/make_handle.hpp"
 #include "typeformer/export/registry.hpp"
@@ -80,25 +81,34 @@ namespace detail::pretrained {
 inline constexpr const char* model_file = "model.onnx";
 inline constexpr const char* data_file = "model.onnx_data";
 
-inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+double seconds_since(std::chrono::steady_clock::time_point t0);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-inline std::string seconds(double s) {
+#endif
+std::string seconds(double s);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::string seconds(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f s", s);
     return buf;
 }
+#endif
 
 /// One validation pass: the reference and ONNX Runtime on the same inputs.
-inline bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort,
+bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort,
                           const tensor_map& inputs, double atol, std::string_view pass, export_report& report,
-                          std::ostream& log) {
+                          std::ostream& log);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort, const tensor_map& inputs, double atol, std::string_view pass, export_report& report, std::ostream& log) {
     const auto reference = f.reference(m.config, m.weights, inputs, &weights);
     std::map<std::string, double> diffs;
     const bool ok = compare_outputs(reference, ort.run(inputs), atol, log, &diffs);
     for (const auto& [name, d] : diffs) report.checks.push_back({std::string(pass), name, d, d <= atol});
     return ok;
 }
+#endif
 
 }  // namespace detail::pretrained
 
@@ -110,7 +120,9 @@ inline constexpr std::string_view followed_transformers = "4.41.2";
 
 namespace detail::pretrained {
 /// "5.23.0" as {5, 23, 0}; the first part that is not a number ends it ("5.0.0.dev0": {5, 0, 0}).
-inline std::vector<long> version_parts(std::string_view v) {
+std::vector<long> version_parts(std::string_view v);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::vector<long> version_parts(std::string_view v) {
     std::vector<long> parts;
     while (!v.empty() && v.front() >= '0' && v.front() <= '9') {
         long n = 0;
@@ -121,10 +133,13 @@ inline std::vector<long> version_parts(std::string_view v) {
     }
     return parts;
 }
+#endif
 
 /// What Transformers 5's model code computes differently from 4.41's on the
 /// same checkpoint, for the model types where it does (docs/checkpoints.md).
-inline std::string_view changed_in_transformers5(std::string_view model_type) {
+std::string_view changed_in_transformers5(std::string_view model_type);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::string_view changed_in_transformers5(std::string_view model_type) {
     if (model_type == "mistral") return "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys";
     if (model_type == "qwen2")
         return "4.41 windows every layer, 5.x only with use_sliding_window and from max_window_layers on";
@@ -133,10 +148,13 @@ inline std::string_view changed_in_transformers5(std::string_view model_type) {
                "\"yarn\" as \"longrope\"";
     return {};
 }
+#endif
 
 /// The Transformers version that saved config.json, against the ones checked and followed.
-inline void note_transformers_version(const nlohmann::json& json, std::string_view model_type,
-                                      const std::string& where, std::ostream& log, std::ostream& warn) {
+void note_transformers_version(const nlohmann::json& json, std::string_view model_type,
+                                      const std::string& where, std::ostream& log, std::ostream& warn);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void note_transformers_version(const nlohmann::json& json, std::string_view model_type, const std::string& where, std::ostream& log, std::ostream& warn) {
     std::string saved_by;
     config_reader(json, where).get("transformers_version", saved_by);
     const auto saved = version_parts(saved_by);
@@ -153,11 +171,14 @@ inline void note_transformers_version(const nlohmann::json& json, std::string_vi
         out << "\n";
     }
 }
+#endif
 }  // namespace detail::pretrained
 
 /// Export a loaded model's feature into `output` (see export_pretrained).
-inline export_report export_loaded(const loaded_model& m, const std::filesystem::path& model_dir,
-                                   const std::filesystem::path& output, const export_options& opt) {
+export_report export_loaded(const loaded_model& m, const std::filesystem::path& model_dir,
+                                   const std::filesystem::path& output, const export_options& opt);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::filesystem::path& model_dir, const std::filesystem::path& output, const export_options& opt) {
     namespace fs = std::filesystem;
     using namespace detail::pretrained;
     const family_handle& family = m.family();
@@ -291,6 +312,7 @@ inline export_report export_loaded(const loaded_model& m, const std::filesystem:
     else log << "Model saved (not validated) at: " << target.string() << "\n";
     return report;
 }
+#endif
 
 /// Export the checkpoint `model` (a folder with config.json and the
 /// weights, or a Hugging Face repository id found offline in the cache) to
@@ -299,8 +321,10 @@ inline export_report export_loaded(const loaded_model& m, const std::filesystem:
 /// model_type or feature, a malformed config or checkpoint, an unwritable
 /// output); a failed validation is a report with ok() false, the rejected
 /// export left as OUTPUT/model.onnx.invalid.
-inline export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output,
-                                       const export_options& opt, std::span<const family_handle* const> families) {
+export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output,
+                                       const export_options& opt, std::span<const family_handle* const> families);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output, const export_options& opt, std::span<const family_handle* const> families) {
     std::filesystem::path dir = model;
     if (const auto where = resolve_model(model.string(), opt.revision); where != model) {
         *opt.log << "typeformer: " << model.string() << " (revision " << opt.revision
@@ -318,12 +342,16 @@ inline export_report export_pretrained(const std::filesystem::path& model, const
     const auto m = load_model(*family, dir, json);
     return export_loaded(m, dir, output, opt);
 }
+#endif
 
 /// export_pretrained over the registered families (registry.hpp).
-inline export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output,
-                                       const export_options& opt = {}) {
+export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output,
+                                       const export_options& opt = {});
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output, const export_options& opt) {
     return export_pretrained(model, output, opt, registered_families());
 }
+#endif
 
 /// Export with a family given as a type (registered or not) and the task
 /// `Task`: `export_model<my_family, task::masked_lm>(dir, "onnx")`. The

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "typeformer/core/linkage.hpp"
 #include "typeformer/export/handle.hpp"
 
 namespace typeformer::inline v0 {
@@ -22,42 +23,57 @@ namespace typeformer::inline v0 {
 std::span<const family_handle* const> registered_families();
 
 /// The family whose model_type is `model_type`, or nullptr.
-inline const family_handle* find_family(std::string_view model_type,
-                                        std::span<const family_handle* const> families = registered_families()) {
+const family_handle* find_family(std::string_view model_type,
+                                        std::span<const family_handle* const> families = registered_families());
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE const family_handle* find_family(std::string_view model_type, std::span<const family_handle* const> families) {
     for (const auto* f : families)
         if (f->model_type == model_type) return f;
     return nullptr;
 }
+#endif
 
 /// The model types, in order (transformers.onnx: FeaturesManager's table keys).
-inline std::vector<std::string> supported_model_types(
-    std::span<const family_handle* const> families = registered_families()) {
+std::vector<std::string> supported_model_types(
+    std::span<const family_handle* const> families = registered_families());
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::vector<std::string> supported_model_types(std::span<const family_handle* const> families) {
     std::vector<std::string> v;
     for (const auto* f : families) v.emplace_back(f->model_type);
     return v;
 }
+#endif
 
 /// "bert, distilbert, ...": for messages.
-inline std::string joined_model_types(std::span<const family_handle* const> families = registered_families()) {
+std::string joined_model_types(std::span<const family_handle* const> families = registered_families());
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::string joined_model_types(std::span<const family_handle* const> families) {
     std::string s;
     for (const auto* f : families) s += (s.empty() ? "" : ", ") + std::string(f->model_type);
     return s;
 }
+#endif
 
 /// The family whose model_type is `model_type`; export.model_type, naming
 /// the supported ones, if there is none.
-inline const family_handle& require_family(std::string_view model_type,
-                                           std::span<const family_handle* const> families = registered_families()) {
+const family_handle& require_family(std::string_view model_type,
+                                           std::span<const family_handle* const> families = registered_families());
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE const family_handle& require_family(std::string_view model_type, std::span<const family_handle* const> families) {
     if (const auto* f = find_family(model_type, families)) return *f;
     throw error("export.model_type", "model_type " + std::string(model_type) + " is not supported (supported: " +
                                          joined_model_types(families) + ")");
 }
+#endif
 
 /// The features of a model type, in order; export.model_type if it is not
 /// supported (transformers.onnx: get_supported_features_for_model_type).
-inline std::vector<std::string> supported_features(
-    std::string_view model_type, std::span<const family_handle* const> families = registered_families()) {
+std::vector<std::string> supported_features(
+    std::string_view model_type, std::span<const family_handle* const> families = registered_families());
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::vector<std::string> supported_features(std::string_view model_type, std::span<const family_handle* const> families) {
     return require_family(model_type, families).feature_names();
 }
+#endif
 
 }  // namespace typeformer::inline v0

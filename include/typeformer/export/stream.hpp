@@ -25,6 +25,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "typeformer/core/linkage.hpp"
 #include "typeformer/backend/onnx.hpp"
 #include "typeformer/export/check.hpp"
 
@@ -41,7 +42,9 @@ namespace detail {
 /// the writer creates <file> on reaching <point> ("write": half of the
 /// weights written; "commit": every file but model.onnx moved into place) and then
 /// sleeps, so that a test can kill it there.
-inline void test_pause(std::string_view point) {
+void test_pause(std::string_view point);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void test_pause(std::string_view point) {
     const char* env = std::getenv("TYPEFORMER_TEST_PAUSE");
     if (!env) return;
     const std::string_view spec(env);
@@ -49,12 +52,16 @@ inline void test_pause(std::string_view point) {
     std::ofstream(std::string(spec.substr(point.size() + 1))) << ::getpid() << "\n";
     for (int k = 0; k < 600; ++k) ::sleep(1);
 }
+#endif
 
-inline std::uint64_t count_nonfinite(const float* p, std::size_t n) {
+std::uint64_t count_nonfinite(const float* p, std::size_t n);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::uint64_t count_nonfinite(const float* p, std::size_t n) {
     std::uint64_t c = 0;
     for (std::size_t k = 0; k < n; ++k) c += !std::isfinite(p[k]);
     return c;
 }
+#endif
 }  // namespace detail
 
 namespace detail::wire {
@@ -63,43 +70,60 @@ inline constexpr char model_graph = (7 << 3) | 2;         // ModelProto.graph
 inline constexpr char graph_initializer = (5 << 3) | 2;   // GraphProto.initializer
 inline constexpr char tensor_raw_data = (9 << 3) | 2;     // TensorProto.raw_data
 
-inline std::size_t varint_size(std::uint64_t v) {
+std::size_t varint_size(std::uint64_t v);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::size_t varint_size(std::uint64_t v) {
     std::size_t n = 1;
     while (v >= 0x80) v >>= 7, ++n;
     return n;
 }
-inline void put_varint(std::ostream& out, std::uint64_t v) {
+#endif
+void put_varint(std::ostream& out, std::uint64_t v);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void put_varint(std::ostream& out, std::uint64_t v) {
     char buf[10];
     std::size_t n = 0;
     while (v >= 0x80) buf[n++] = static_cast<char>((v & 0x7f) | 0x80), v >>= 7;
     buf[n++] = static_cast<char>(v);
     out.write(buf, static_cast<std::streamsize>(n));
 }
+#endif
 
 /// A TensorProto with everything but its data, serialized.
-inline std::string tensor_header(const initializer_source& s) {
+std::string tensor_header(const initializer_source& s);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::string tensor_header(const initializer_source& s) {
     onnx::TensorProto t;
     t.set_name(s.name);
     t.set_data_type(onnx_type(s.stored));
     for (auto d : s.dims) t.add_dims(d);
     return t.SerializeAsString();
 }
+#endif
 
-inline std::uint64_t tensor_size(const std::string& header, const initializer_source& s) {
+std::uint64_t tensor_size(const std::string& header, const initializer_source& s);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::uint64_t tensor_size(const std::string& header, const initializer_source& s) {
     return header.size() + 1 + varint_size(s.byte_size()) + s.byte_size();
 }
+#endif
 
 /// Release the pages of a mapped range we are done with (read-only mapping:
 /// they come back from the file if read again).
-inline void release(std::span<const std::byte> bytes) {
+void release(std::span<const std::byte> bytes);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void release(std::span<const std::byte> bytes) {
     static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
     const auto begin = reinterpret_cast<std::uintptr_t>(bytes.data()) & ~(page - 1);
     const auto end = reinterpret_cast<std::uintptr_t>(bytes.data() + bytes.size());
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
+#endif
 
 /// Write the tensor's float32 data; returns how many values are NaN or infinite.
-inline std::uint64_t write_data(std::ostream& out, const initializer_source& s) {
+std::uint64_t write_data(std::ostream& out, const initializer_source& s);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::uint64_t write_data(std::ostream& out, const initializer_source& s) {
     if (!s.view) throw error("checkpoint.missing", "missing tensor for initializer " + s.name);
     std::uint64_t nonfinite = 0;
     if (!s.transposed && s.view->type == dtype::f32 && s.stored == dtype::f32) {
@@ -147,16 +171,22 @@ inline std::uint64_t write_data(std::ostream& out, const initializer_source& s) 
     if (s.view->mapped) release(s.view->bytes);
     return nonfinite;
 }
+#endif
 
-inline void note(write_report* report, const initializer_source& s, std::uint64_t nonfinite) {
+void note(write_report* report, const initializer_source& s, std::uint64_t nonfinite);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void note(write_report* report, const initializer_source& s, std::uint64_t nonfinite) {
     if (report && nonfinite) report->nonfinite.emplace_back(s.name, nonfinite);
 }
+#endif
 }  // namespace detail::wire
 
 /// Write `skeleton` (a model whose graph has no initializers) followed by the
 /// initializers, as one ONNX file. Returns false when the stream failed.
-inline bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton,
-                       const std::vector<initializer_source>& initializers, write_report* report = nullptr) {
+bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton,
+                       const std::vector<initializer_source>& initializers, write_report* report = nullptr);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers, write_report* report) {
     namespace w = detail::wire;
     if (skeleton.graph().initializer_size() != 0)
         throw error("export.write", "write_onnx expects a graph without initializers");
@@ -187,12 +217,15 @@ inline bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton,
     }
     return static_cast<bool>(out);
 }
+#endif
 
 /// The size of the single file write_onnx would write. Protobuf cannot
 /// parse a message of 2 GiB or more: past max_single_file, write the
 /// weights as external data (write_onnx_external).
-inline std::uint64_t single_file_size(const onnx::ModelProto& skeleton,
-                                      const std::vector<initializer_source>& initializers) {
+std::uint64_t single_file_size(const onnx::ModelProto& skeleton,
+                                      const std::vector<initializer_source>& initializers);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::uint64_t single_file_size(const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers) {
     namespace w = detail::wire;
     onnx::ModelProto head = skeleton;
     head.clear_graph();
@@ -203,6 +236,7 @@ inline std::uint64_t single_file_size(const onnx::ModelProto& skeleton,
     }
     return head.ByteSizeLong() + 1 + w::varint_size(graph_size) + graph_size;
 }
+#endif
 inline constexpr std::uint64_t max_single_file = (std::uint64_t{1} << 31) - 1;
 
 /// Each tensor of an external data file starts at a multiple of this (the
@@ -216,9 +250,11 @@ inline constexpr std::uint64_t external_alignment = 4096;
 /// records it, relative to the model's folder (ONNX Runtime resolves it
 /// against the model file's folder, not the working directory). Memory
 /// stays at one chunk; returns false when a stream failed.
-inline bool write_onnx_external(std::ostream& model_out, std::ostream& data_out, const std::string& location,
+bool write_onnx_external(std::ostream& model_out, std::ostream& data_out, const std::string& location,
                                 const onnx::ModelProto& skeleton,
-                                const std::vector<initializer_source>& initializers, write_report* report = nullptr) {
+                                const std::vector<initializer_source>& initializers, write_report* report = nullptr);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE bool write_onnx_external(std::ostream& model_out, std::ostream& data_out, const std::string& location, const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers, write_report* report) {
     if (skeleton.graph().initializer_size() != 0)
         throw error("export.write", "write_onnx_external expects a graph without initializers");
     onnx::ModelProto m = skeleton;
@@ -253,6 +289,7 @@ inline bool write_onnx_external(std::ostream& model_out, std::ostream& data_out,
     }
     return static_cast<bool>(model_out) && static_cast<bool>(data_out);
 }
+#endif
 
 /// --dtype fp16: store every initializer as float16 and make every float
 /// input and output float16. The graph still computes in float32: each
@@ -262,7 +299,9 @@ inline bool write_onnx_external(std::ostream& model_out, std::ostream& data_out,
 /// through a Cast to float16 at the end, so a decoder's present.* feed its
 /// past_key_values.* as they are. The file is about half the size; integer
 /// inputs (token ids, masks) are unchanged.
-inline void to_fp16(onnx::ModelProto& m, std::vector<initializer_source>& initializers) {
+void to_fp16(onnx::ModelProto& m, std::vector<initializer_source>& initializers);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void to_fp16(onnx::ModelProto& m, std::vector<initializer_source>& initializers) {
     auto* g = m.mutable_graph();
     const auto cast = [&](const std::string& from, const std::string& to, dtype type) {
         auto* n = g->add_node();
@@ -306,11 +345,14 @@ inline void to_fp16(onnx::ModelProto& m, std::vector<initializer_source>& initia
         tt->set_elem_type(onnx_type(dtype::f16));
     }
 }
+#endif
 
 /// The ONNX checker and strict shape inference on a graph without its
 /// weights: each initializer is present with its name, type and dims and a
 /// one-byte stand-in for its data (the checker reads neither).
-inline void check_onnx_skeleton(const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers) {
+void check_onnx_skeleton(const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void check_onnx_skeleton(const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers) {
     onnx::ModelProto m = skeleton;
     for (const auto& s : initializers) {
         auto* t = m.mutable_graph()->add_initializer();
@@ -321,5 +363,6 @@ inline void check_onnx_skeleton(const onnx::ModelProto& skeleton, const std::vec
     }
     check_onnx(m);
 }
+#endif
 
 }  // namespace typeformer::inline v0

@@ -49,88 +49,33 @@ public:
 
     /// A folder holding one of the layouts above, or one weights file
     /// (.safetensors, .bin/.pt/.pth, or an .index.json).
-    static checkpoint open(const std::filesystem::path& where) {
-        namespace fs = std::filesystem;
-        checkpoint c;
-        if (fs::is_directory(where)) {
-            bool found = false;
-            for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                                     "pytorch_model.bin.index.json"})
-                if (fs::exists(where / name)) {
-                    c.open_file(where / name);
-                    found = true;
-                    break;
-                }
-            if (!found)
-                throw error("checkpoint.missing",
-                            where.string() + ": no weights in this folder (looked for model.safetensors, "
-                                             "model.safetensors.index.json, pytorch_model.bin, "
-                                             "pytorch_model.bin.index.json)");
-        } else {
-            if (!fs::exists(where)) throw error("checkpoint.missing", where.string() + ": no such file or folder");
-            c.open_file(where);
-        }
-        c.reindex();
-        return c;
-    }
+    static checkpoint open(const std::filesystem::path& where);
 
     /// Add one more file's tensors (tests, shards).
-    void add(safetensors_file f) {
-        auto p = std::make_shared<safetensors_file>(std::move(f));
-        parts_.push_back({p->path(), &p->tensors(), p});
-        reindex();
-    }
-    void add(pytorch_file f) {
-        auto p = std::make_shared<pytorch_file>(std::move(f));
-        parts_.push_back({p->path(), &p->tensors(), p});
-        reindex();
-    }
+    void add(safetensors_file f);
+    void add(pytorch_file f);
 
     /// Set the architecture's base-model prefix ("bert", "distilbert").
-    void set_base_prefix(std::string prefix) {
-        base_prefix_ = std::move(prefix);
-        reindex();
-    }
+    void set_base_prefix(std::string prefix);
 
     /// Declare two full names as one tied tensor: a lookup of either that the
     /// checkpoint lacks falls back to the other.
-    void tie(std::string a, std::string b) {
-        if (a == b) return;
-        ties_.emplace(a, b);
-        ties_.emplace(std::move(b), std::move(a));
-    }
+    void tie(std::string a, std::string b);
 
     /// The names tied to `name` (see tie).
-    [[nodiscard]] std::vector<std::string_view> tied(std::string_view name) const {
-        std::vector<std::string_view> out;
-        for (auto [it, end] = ties_.equal_range(name); it != end; ++it) out.push_back(it->second);
-        return out;
-    }
+    [[nodiscard]] std::vector<std::string_view> tied(std::string_view name) const;
 
     /// The tensor for a full state-dict name, or nullptr.
-    [[nodiscard]] const tensor_view* find(std::string_view full_name) const {
-        auto it = by_name_.find(full_name);
-        return it == by_name_.end() ? nullptr : it->second;
-    }
+    [[nodiscard]] const tensor_view* find(std::string_view full_name) const;
 
     /// Every tensor, under its full name (prefix added where the file lacks it).
-    [[nodiscard]] const std::map<std::string, const tensor_view*, std::less<>>& tensors() const {
-        return by_name_;
-    }
+    [[nodiscard]] const std::map<std::string, const tensor_view*, std::less<>>& tensors() const;
 
     /// "safetensors", "sharded safetensors (3 files)", "pytorch zip", ...: for logs.
     [[nodiscard]] const std::string& layout() const noexcept { return layout_; }
 
     /// The floating dtypes stored, e.g. "F16" or "F32, BF16": for logs.
-    [[nodiscard]] std::string stored_dtypes() const {
-        std::set<std::string_view> names;
-        for (const auto& [n, t] : by_name_)
-            if (t->type == dtype::f32 || t->type == dtype::f16 || t->type == dtype::bf16 || t->type == dtype::f64)
-                names.insert(safetensors_name(t->type));
-        std::string s;
-        for (auto n : names) s += (s.empty() ? "" : ", ") + std::string(n);
-        return s;
-    }
+    [[nodiscard]] std::string stored_dtypes() const;
 
 private:
     struct part {
@@ -139,89 +84,14 @@ private:
         std::shared_ptr<const void> owner;
     };
 
-    [[noreturn]] static void fail_index(const std::filesystem::path& index, const std::string& msg) {
-        throw error("checkpoint.index", index.string() + ": " + msg);
-    }
+    [[noreturn]] static void fail_index(const std::filesystem::path& index, const std::string& msg);
 
     /// Open one weights file; returns its layout's name.
-    std::string open_one(const std::filesystem::path& file) {
-        const auto name = file.filename().string();
-        if (name.ends_with(".bin") || name.ends_with(".pt") || name.ends_with(".pth")) {
-            auto f = pytorch_file::open(file);
-            std::string layout = "pytorch " + std::string(f.layout());
-            add(std::move(f));
-            return layout;
-        }
-        add(safetensors_file::open(file));
-        return "safetensors";
-    }
+    std::string open_one(const std::filesystem::path& file);
 
-    void open_file(const std::filesystem::path& file) {
-        const auto name = file.filename().string();
-        if (!name.ends_with(".index.json")) {
-            layout_ = open_one(file);
-            return;
-        }
-        // -- a sharded checkpoint: {"metadata": {...}, "weight_map": {tensor: file}}
-        nlohmann::json index;
-        {
-            std::ifstream in(file, std::ios::binary);
-            if (!in) fail_index(file, "cannot open");
-            try {
-                index = nlohmann::json::parse(in);
-            } catch (const nlohmann::json::exception& e) {
-                fail_index(file, std::string("not valid JSON: ") + e.what());
-            }
-        }
-        if (!index.is_object()) fail_index(file, std::string("is a JSON ") + index.type_name() + ", expected an object");
-        const auto wm = index.find("weight_map");
-        if (wm == index.end() || !wm->is_object()) fail_index(file, "no \"weight_map\" object");
-        std::map<std::string, std::vector<std::string>> by_shard;  // shard file -> tensors it should hold
-        for (const auto& [tensor, shard] : wm->items()) {
-            if (!shard.is_string()) fail_index(file, "/weight_map/" + tensor + ": expected a file name");
-            const auto& f = shard.get_ref<const std::string&>();
-            if (f.empty() || f == "." || f == ".." || f.find('/') != std::string::npos ||
-                f.find('\\') != std::string::npos)
-                fail_index(file, "/weight_map/" + tensor + ": \"" + f + "\" is not a file name in this folder");
-            by_shard[f].push_back(tensor);
-        }
-        if (by_shard.empty()) fail_index(file, "\"weight_map\" is empty");
-        const auto dir = file.parent_path();
-        std::string shard_layout;
-        for (const auto& [shard, names] : by_shard) {
-            if (!std::filesystem::exists(dir / shard))
-                fail_index(file, "shard " + shard + " (holding " + names.front() + ", ...) is missing");
-            shard_layout = open_one(dir / shard);
-            const auto& tensors = *parts_.back().tensors;
-            std::set<std::string_view> held;
-            for (const auto& t : tensors) held.insert(t.name);
-            for (const auto& n : names)
-                if (!held.contains(n)) fail_index(file, "tensor " + n + " is listed in shard " + shard + ", which lacks it");
-        }
-        layout_ = "sharded " + shard_layout + " (" +
-                  std::to_string(by_shard.size()) + " files)";
-    }
+    void open_file(const std::filesystem::path& file);
 
-    void reindex() {
-        by_name_.clear();
-        bool has_prefix = base_prefix_.empty();
-        for (const auto& p : parts_)
-            for (const auto& t : *p.tensors)
-                if (!base_prefix_.empty() && t.name.starts_with(base_prefix_ + ".")) has_prefix = true;
-        std::map<std::string_view, const part*> first_file;
-        for (const auto& p : parts_)
-            for (const auto& t : *p.tensors) {
-                std::string name(t.name);
-                if (!has_prefix) name = base_prefix_ + "." + name;
-                if (!by_name_.emplace(name, &t).second) {
-                    const auto* other = first_file[t.name];
-                    throw error("checkpoint.duplicate",
-                                "tensor " + std::string(t.name) + " is stored twice: in " +
-                                    (other ? other->path.string() : std::string("?")) + " and in " + p.path.string());
-                }
-                first_file[t.name] = &p;
-            }
-    }
+    void reindex();
 
     std::vector<part> parts_;
     std::string base_prefix_;
@@ -229,6 +99,164 @@ private:
     std::map<std::string, const tensor_view*, std::less<>> by_name_;
     std::multimap<std::string, std::string, std::less<>> ties_;
 };
+
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE auto checkpoint::open(const std::filesystem::path& where) -> checkpoint {
+    namespace fs = std::filesystem;
+    checkpoint c;
+    if (fs::is_directory(where)) {
+        bool found = false;
+        for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                 "pytorch_model.bin.index.json"})
+            if (fs::exists(where / name)) {
+                c.open_file(where / name);
+                found = true;
+                break;
+            }
+        if (!found)
+            throw error("checkpoint.missing",
+                        where.string() + ": no weights in this folder (looked for model.safetensors, "
+                                         "model.safetensors.index.json, pytorch_model.bin, "
+                                         "pytorch_model.bin.index.json)");
+    } else {
+        if (!fs::exists(where)) throw error("checkpoint.missing", where.string() + ": no such file or folder");
+        c.open_file(where);
+    }
+    c.reindex();
+    return c;
+}
+
+TYPEFORMER_INLINE auto checkpoint::add(safetensors_file f) -> void {
+    auto p = std::make_shared<safetensors_file>(std::move(f));
+    parts_.push_back({p->path(), &p->tensors(), p});
+    reindex();
+}
+
+TYPEFORMER_INLINE auto checkpoint::add(pytorch_file f) -> void {
+    auto p = std::make_shared<pytorch_file>(std::move(f));
+    parts_.push_back({p->path(), &p->tensors(), p});
+    reindex();
+}
+
+TYPEFORMER_INLINE auto checkpoint::set_base_prefix(std::string prefix) -> void {
+    base_prefix_ = std::move(prefix);
+    reindex();
+}
+
+TYPEFORMER_INLINE auto checkpoint::tie(std::string a, std::string b) -> void {
+    if (a == b) return;
+    ties_.emplace(a, b);
+    ties_.emplace(std::move(b), std::move(a));
+}
+
+TYPEFORMER_INLINE auto checkpoint::tied(std::string_view name) const -> std::vector<std::string_view> {
+    std::vector<std::string_view> out;
+    for (auto [it, end] = ties_.equal_range(name); it != end; ++it) out.push_back(it->second);
+    return out;
+}
+
+TYPEFORMER_INLINE auto checkpoint::find(std::string_view full_name) const -> const tensor_view* {
+    auto it = by_name_.find(full_name);
+    return it == by_name_.end() ? nullptr : it->second;
+}
+
+TYPEFORMER_INLINE auto checkpoint::tensors() const -> const std::map<std::string, const tensor_view*, std::less<>>& {
+    return by_name_;
+}
+
+TYPEFORMER_INLINE auto checkpoint::stored_dtypes() const -> std::string {
+    std::set<std::string_view> names;
+    for (const auto& [n, t] : by_name_)
+        if (t->type == dtype::f32 || t->type == dtype::f16 || t->type == dtype::bf16 || t->type == dtype::f64)
+            names.insert(safetensors_name(t->type));
+    std::string s;
+    for (auto n : names) s += (s.empty() ? "" : ", ") + std::string(n);
+    return s;
+}
+
+TYPEFORMER_INLINE auto checkpoint::fail_index(const std::filesystem::path& index, const std::string& msg) -> [[noreturn]] void {
+    throw error("checkpoint.index", index.string() + ": " + msg);
+}
+
+TYPEFORMER_INLINE auto checkpoint::open_one(const std::filesystem::path& file) -> std::string {
+    const auto name = file.filename().string();
+    if (name.ends_with(".bin") || name.ends_with(".pt") || name.ends_with(".pth")) {
+        auto f = pytorch_file::open(file);
+        std::string layout = "pytorch " + std::string(f.layout());
+        add(std::move(f));
+        return layout;
+    }
+    add(safetensors_file::open(file));
+    return "safetensors";
+}
+
+TYPEFORMER_INLINE auto checkpoint::open_file(const std::filesystem::path& file) -> void {
+    const auto name = file.filename().string();
+    if (!name.ends_with(".index.json")) {
+        layout_ = open_one(file);
+        return;
+    }
+    // -- a sharded checkpoint: {"metadata": {...}, "weight_map": {tensor: file}}
+    nlohmann::json index;
+    {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) fail_index(file, "cannot open");
+        try {
+            index = nlohmann::json::parse(in);
+        } catch (const nlohmann::json::exception& e) {
+            fail_index(file, std::string("not valid JSON: ") + e.what());
+        }
+    }
+    if (!index.is_object()) fail_index(file, std::string("is a JSON ") + index.type_name() + ", expected an object");
+    const auto wm = index.find("weight_map");
+    if (wm == index.end() || !wm->is_object()) fail_index(file, "no \"weight_map\" object");
+    std::map<std::string, std::vector<std::string>> by_shard;  // shard file -> tensors it should hold
+    for (const auto& [tensor, shard] : wm->items()) {
+        if (!shard.is_string()) fail_index(file, "/weight_map/" + tensor + ": expected a file name");
+        const auto& f = shard.get_ref<const std::string&>();
+        if (f.empty() || f == "." || f == ".." || f.find('/') != std::string::npos ||
+            f.find('\\') != std::string::npos)
+            fail_index(file, "/weight_map/" + tensor + ": \"" + f + "\" is not a file name in this folder");
+        by_shard[f].push_back(tensor);
+    }
+    if (by_shard.empty()) fail_index(file, "\"weight_map\" is empty");
+    const auto dir = file.parent_path();
+    std::string shard_layout;
+    for (const auto& [shard, names] : by_shard) {
+        if (!std::filesystem::exists(dir / shard))
+            fail_index(file, "shard " + shard + " (holding " + names.front() + ", ...) is missing");
+        shard_layout = open_one(dir / shard);
+        const auto& tensors = *parts_.back().tensors;
+        std::set<std::string_view> held;
+        for (const auto& t : tensors) held.insert(t.name);
+        for (const auto& n : names)
+            if (!held.contains(n)) fail_index(file, "tensor " + n + " is listed in shard " + shard + ", which lacks it");
+    }
+    layout_ = "sharded " + shard_layout + " (" +
+              std::to_string(by_shard.size()) + " files)";
+}
+
+TYPEFORMER_INLINE auto checkpoint::reindex() -> void {
+    by_name_.clear();
+    bool has_prefix = base_prefix_.empty();
+    for (const auto& p : parts_)
+        for (const auto& t : *p.tensors)
+            if (!base_prefix_.empty() && t.name.starts_with(base_prefix_ + ".")) has_prefix = true;
+    std::map<std::string_view, const part*> first_file;
+    for (const auto& p : parts_)
+        for (const auto& t : *p.tensors) {
+            std::string name(t.name);
+            if (!has_prefix) name = base_prefix_ + "." + name;
+            if (!by_name_.emplace(name, &t).second) {
+                const auto* other = first_file[t.name];
+                throw error("checkpoint.duplicate",
+                            "tensor " + std::string(t.name) + " is stored twice: in " +
+                                (other ? other->path.string() : std::string("?")) + " and in " + p.path.string());
+            }
+            first_file[t.name] = &p;
+        }
+}
+#endif  // TYPEFORMER_DEFINITIONS
 
 /// One parameter a model asks for: its name, a tied alternative, its shape.
 struct param_request {

@@ -26,11 +26,14 @@
 #include <string_view>
 
 #include "typeformer/core/error.hpp"
+#include "typeformer/core/linkage.hpp"
 
 namespace typeformer::inline v0 {
 
 /// The Hugging Face hub cache folder, from the environment (empty if no HOME either).
-[[nodiscard]] inline std::filesystem::path hub_cache_dir() {
+[[nodiscard]] std::filesystem::path hub_cache_dir();
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::filesystem::path hub_cache_dir() {
     const auto env = [](const char* name) -> const char* {
         const char* v = std::getenv(name);
         return v && *v ? v : nullptr;
@@ -42,10 +45,13 @@ namespace typeformer::inline v0 {
     if (const char* v = env("HOME")) return std::filesystem::path(v) / ".cache" / "huggingface" / "hub";
     return {};
 }
+#endif
 
 /// Whether `s` is a Hub repository id: "name" or "org/name", of letters,
 /// digits, '-', '_' and '.', not starting or ending with '-' or '.', no "..".
-[[nodiscard]] inline bool is_repo_id(std::string_view s) {
+[[nodiscard]] bool is_repo_id(std::string_view s);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE bool is_repo_id(std::string_view s) {
     if (s.empty() || s.size() > 96 || s.find("..") != std::string_view::npos) return false;
     const auto slash = s.find('/');
     if (slash != std::string_view::npos && s.find('/', slash + 1) != std::string_view::npos) return false;
@@ -57,10 +63,13 @@ namespace typeformer::inline v0 {
     };
     return slash == std::string_view::npos ? part_ok(s) : part_ok(s.substr(0, slash)) && part_ok(s.substr(slash + 1));
 }
+#endif
 
 /// The snapshot folder of `repo` at `revision` in `cache` (see the top of this file).
-[[nodiscard]] inline std::filesystem::path find_in_hub_cache(std::string_view repo, std::string_view revision,
-                                                             const std::filesystem::path& cache) {
+[[nodiscard]] std::filesystem::path find_in_hub_cache(std::string_view repo, std::string_view revision,
+                                                             const std::filesystem::path& cache);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::filesystem::path find_in_hub_cache(std::string_view repo, std::string_view revision, const std::filesystem::path& cache) {
     namespace fs = std::filesystem;
     if (!is_repo_id(repo))
         throw error("hub.invalid", "\"" + std::string(repo) + "\" is neither a folder nor a Hugging Face repository id "
@@ -100,14 +109,18 @@ namespace typeformer::inline v0 {
                                                           "or partial download?)");
     return snapshot;
 }
+#endif
 
 /// `--model`: an existing folder as it is, else a repository id looked up
 /// in the cache (hub_cache_dir()) at `revision`.
-[[nodiscard]] inline std::filesystem::path resolve_model(const std::string& model, std::string_view revision = "main") {
+[[nodiscard]] std::filesystem::path resolve_model(const std::string& model, std::string_view revision = "main");
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::filesystem::path resolve_model(const std::string& model, std::string_view revision) {
     if (std::filesystem::is_directory(model)) return model;
     if (!is_repo_id(model) || model.starts_with("./") || model.starts_with("/"))
         throw error("checkpoint.missing", model + ": no such folder (and not a Hugging Face repository id)");
     return find_in_hub_cache(model, revision, hub_cache_dir());
 }
+#endif
 
 }  // namespace typeformer::inline v0

@@ -52,6 +52,7 @@
 
 #include "typeformer/core/dtype.hpp"
 #include "typeformer/core/error.hpp"
+#include "typeformer/core/linkage.hpp"
 
 namespace typeformer::inline v0 {
 
@@ -92,7 +93,9 @@ struct pickle_node {
 }
 
 /// The storage-type globals torch.save writes, and their element types.
-[[nodiscard]] inline const pickle_node* find_storage_type(std::string_view name) {
+[[nodiscard]] const pickle_node* find_storage_type(std::string_view name);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE const pickle_node* find_storage_type(std::string_view name) {
     struct entry { std::string_view name; dtype type; };
     static constexpr entry table[] = {
         {"torch.DoubleStorage", dtype::f64}, {"torch.FloatStorage", dtype::f32}, {"torch.HalfStorage", dtype::f16},
@@ -114,6 +117,7 @@ struct pickle_node {
         if (n.text == name) return &n;
     return nullptr;
 }
+#endif
 
 /// The callable globals a state dict uses.
 inline constexpr std::string_view pickle_allowed_callables[] = {
@@ -131,21 +135,27 @@ public:
     static pickle_data read(std::span<const std::byte> bytes, std::string_view where);
 
 private:
-    pickle_node* make(pickle_node::kind k) {
-        nodes_.emplace_back();
-        nodes_.back().type = k;
-        return &nodes_.back();
-    }
+    pickle_node* make(pickle_node::kind k);
 
     std::deque<pickle_node> nodes_;  // stable addresses
     const pickle_node* root_ = nullptr;
     std::size_t size_ = 0;
 };
 
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE auto pickle_data::make(pickle_node::kind k) -> pickle_node* {
+    nodes_.emplace_back();
+    nodes_.back().type = k;
+    return &nodes_.back();
+}
+#endif  // TYPEFORMER_DEFINITIONS
+
 namespace detail::pickle {
 
 /// Fit a pickle LONG (little-endian two's complement) into int64, if it does.
-inline bool long_to_i64(std::span<const std::byte> b, std::int64_t& out) {
+bool long_to_i64(std::span<const std::byte> b, std::int64_t& out);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE bool long_to_i64(std::span<const std::byte> b, std::int64_t& out) {
     if (b.empty()) {
         out = 0;
         return true;
@@ -163,10 +173,12 @@ inline bool long_to_i64(std::span<const std::byte> b, std::int64_t& out) {
     std::memcpy(&out, &u, 8);
     return true;
 }
+#endif
 
 }  // namespace detail::pickle
 
-inline pickle_data pickle_data::read(std::span<const std::byte> bytes, std::string_view where) {
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE pickle_data pickle_data::read(std::span<const std::byte> bytes, std::string_view where) {
     using K = pickle_node::kind;
     pickle_data out;
     std::vector<pickle_node*> stack;
@@ -526,5 +538,6 @@ inline pickle_data pickle_data::read(std::span<const std::byte> bytes, std::stri
         }
     }
 }
+#endif
 
 }  // namespace typeformer::inline v0

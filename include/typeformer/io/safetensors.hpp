@@ -130,11 +130,14 @@ inline constexpr std::uint64_t max_header_size = 100'000'000;
 inline std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 
-inline std::uint64_t read_u64_le(const std::byte* p) noexcept {
+std::uint64_t read_u64_le(const std::byte* p) noexcept;
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::uint64_t read_u64_le(const std::byte* p) noexcept {
     std::uint64_t v;
     std::memcpy(&v, p, 8);
     return v;  // host is little-endian (static_assert above)
 }
+#endif
 
 /// A read-only private mapping of a whole file; move-only.
 class mapping {
@@ -176,7 +179,9 @@ struct fd_guard {
     }
 };
 
-inline mapping map_file(const std::filesystem::path& file) {
+mapping map_file(const std::filesystem::path& file);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE mapping map_file(const std::filesystem::path& file) {
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail("safetensors.io", file, "cannot open: " + errno_text(errno));
     fd_guard guard{fd};
@@ -192,14 +197,18 @@ inline mapping map_file(const std::filesystem::path& file) {
     return mapping(static_cast<const std::byte*>(p), static_cast<std::size_t>(size));
     // the mapping stays valid after the descriptor is closed
 }
+#endif
 
 /// A non-negative JSON integer that fits in int64, or nothing.
-inline std::optional<std::uint64_t> as_index(const nlohmann::json& v) {
+std::optional<std::uint64_t> as_index(const nlohmann::json& v);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::optional<std::uint64_t> as_index(const nlohmann::json& v) {
     if (!v.is_number_unsigned()) return std::nullopt;  // negatives parse as number_integer
     const auto u = v.get<std::uint64_t>();
     if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
     return u;
 }
+#endif
 
 }  // namespace detail::safetensors
 
@@ -222,10 +231,7 @@ public:
     [[nodiscard]] const std::vector<tensor_view>& tensors() const noexcept { return tensors_; }
 
     /// The tensor called `name`, or nullptr.
-    [[nodiscard]] const tensor_view* find(std::string_view name) const {
-        const auto it = index_.find(name);
-        return it == index_.end() ? nullptr : &tensors_[it->second];
-    }
+    [[nodiscard]] const tensor_view* find(std::string_view name) const;
 
     /// The "__metadata__" entries (empty if the file has none).
     [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
@@ -245,7 +251,15 @@ private:
     std::map<std::string, std::string> metadata_;
 };
 
-inline safetensors_file safetensors_file::open(const std::filesystem::path& file) {
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE auto safetensors_file::find(std::string_view name) const -> const tensor_view* {
+    const auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+#endif  // TYPEFORMER_DEFINITIONS
+
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE safetensors_file safetensors_file::open(const std::filesystem::path& file) {
     namespace d = detail::safetensors;
     using nlohmann::json;
 
@@ -414,6 +428,7 @@ inline safetensors_file safetensors_file::open(const std::filesystem::path& file
     }
     return f;
 }
+#endif
 
 // -- conversions --------------------------------------------------------------
 
@@ -494,7 +509,9 @@ TYPEFORMER_INLINE void read_as_f32(const tensor_view& t, std::span<float> out) {
 
 /// Converts an integer or boolean tensor (I64, I32, I16, I8, U8, BOOL) to
 /// int64 into `out`, which must have numel() elements. BOOL reads as 0 or 1.
-inline void read_as_i64(const tensor_view& t, std::span<std::int64_t> out) {
+void read_as_i64(const tensor_view& t, std::span<std::int64_t> out);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void read_as_i64(const tensor_view& t, std::span<std::int64_t> out) {
     namespace d = detail::safetensors;
     d::check_out_size(t, out.size());
     const auto widen = [](auto v) { return static_cast<std::int64_t>(v); };
@@ -515,20 +532,27 @@ inline void read_as_i64(const tensor_view& t, std::span<std::int64_t> out) {
                                                    ", expected I64, I32, I16, I8, U8 or BOOL");
     }
 }
+#endif
 
 /// Convenience: a floating tensor as a new vector<float>.
-[[nodiscard]] inline std::vector<float> to_f32(const tensor_view& t) {
+[[nodiscard]] std::vector<float> to_f32(const tensor_view& t);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::vector<float> to_f32(const tensor_view& t) {
     std::vector<float> v(static_cast<std::size_t>(t.numel()));
     read_as_f32(t, v);
     return v;
 }
+#endif
 
 /// Convenience: an integer tensor as a new vector<int64_t>.
-[[nodiscard]] inline std::vector<std::int64_t> to_i64(const tensor_view& t) {
+[[nodiscard]] std::vector<std::int64_t> to_i64(const tensor_view& t);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::vector<std::int64_t> to_i64(const tensor_view& t) {
     std::vector<std::int64_t> v(static_cast<std::size_t>(t.numel()));
     read_as_i64(t, v);
     return v;
 }
+#endif
 
 // -- writer -------------------------------------------------------------------
 
@@ -544,8 +568,10 @@ struct tensor_to_write {
 /// Writes a safetensors file: data in the order given, header padded with
 /// spaces to a multiple of 8 bytes. Streams each span (no second copy);
 /// writes `file` + ".tmp" and renames it over `file` when complete.
-inline void write_safetensors(const std::filesystem::path& file, std::span<const tensor_to_write> tensors,
-                              const std::map<std::string, std::string>& metadata = {}) {
+void write_safetensors(const std::filesystem::path& file, std::span<const tensor_to_write> tensors,
+                              const std::map<std::string, std::string>& metadata = {});
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE void write_safetensors(const std::filesystem::path& file, std::span<const tensor_to_write> tensors, const std::map<std::string, std::string>& metadata) {
     namespace d = detail::safetensors;
     // one JSON string, escaped; throws on invalid UTF-8
     const auto quote = [&](const std::string& s) {
@@ -625,5 +651,6 @@ inline void write_safetensors(const std::filesystem::path& file, std::span<const
         d::fail("safetensors.io", file, "cannot rename " + tmp.string() + ": " + ec.message());
     }
 }
+#endif
 
 }  // namespace typeformer::inline v0
