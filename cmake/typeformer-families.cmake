@@ -144,6 +144,9 @@ ${pointers}    };
   # Every unit of TARGET and of what links it declares those functions only.
   target_compile_definitions(${target} PUBLIC TYPEFORMER_SEPARATE_COMPILATION)
   # What every family's unit parses (xtensor, ONNX, ONNX Runtime, JSON and the
-  # backends), parsed once.
-  target_precompile_headers(${target} PRIVATE <typeformer/export/make_handle.hpp>)
+  # backends), parsed once: worth its cost (a unit's worth) from three units on.
+  list(LENGTH sources units)
+  if(units GREATER 2)
+    target_precompile_headers(${target} PRIVATE <typeformer/export/make_handle.hpp>)
+  endif()
 endfunction()

@@ -229,9 +229,11 @@ INSTANTIATE_TEST_SUITE_P(families, config_keys_of, testing::ValuesIn(every_model
 TEST(config_keys, every_list_is_a_family) {
     for (const auto& entry : fs::directory_iterator(keys_dir)) {
         const auto name = entry.path().filename().string();
-        for (const std::string suffix : {".tf4.txt", ".tf5.txt"})
-            if (name.ends_with(suffix))
+        for (const std::string suffix : {".tf4.txt", ".tf5.txt"}) {
+            if (name.ends_with(suffix)) {
                 EXPECT_NE(tf::find_family(name.substr(0, name.size() - suffix.size())), nullptr) << name;
+            }
+        }
     }
     for (const auto& [model_type, keys] : known_gaps())
         EXPECT_NE(tf::find_family(model_type), nullptr) << "known_gaps.txt names " << model_type;

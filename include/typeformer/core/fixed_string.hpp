@@ -26,4 +26,22 @@ struct fixed_string {
     }
 };
 
+/// A module name of up to 95 characters, as a member of an options struct
+/// that is itself a template argument (`embedding_options{.project = "..."}`):
+/// unlike fixed_string, one type whatever the length.
+struct module_name {
+    char data[96]{};
+    std::size_t size = 0;
+
+    constexpr module_name() noexcept = default;
+    template <std::size_t N>
+    consteval module_name(const char (&s)[N]) noexcept : size(N - 1) {  // NOLINT: implicit on purpose
+        static_assert(N <= sizeof data, "a module name has at most 95 characters");
+        std::copy_n(s, N, data);
+    }
+
+    [[nodiscard]] constexpr std::string_view view() const noexcept { return {data, size}; }
+    [[nodiscard]] constexpr bool empty() const noexcept { return size == 0; }
+};
+
 }  // namespace typeformer::inline v0

@@ -650,23 +650,25 @@ struct decoder_final_norm {
     }
 };
 
-/// Word embeddings `<Names::word>` plus, when `Names::position` is not empty,
-/// learned positions `<Names::position>` gathered at position_ids; then the
-/// optional LayerNorm `Names::norm` (BLOOM's word_embeddings_layernorm) and
-/// scaling by √hidden (`Names::scale_by_sqrt_hidden`, Gemma). Full module paths.
-template <class Names>
-struct decoder_embeddings {
-private:
-    static constexpr std::string_view norm_name() {
-        if constexpr (requires { Names::norm; }) return Names::norm;
-        else return {};
-    }
-    static constexpr bool scaled() {
-        if constexpr (requires { Names::scale_by_sqrt_hidden; }) return Names::scale_by_sqrt_hidden;
-        else return false;
-    }
+/// What decoder_embeddings does beyond GPT-2's, set by name
+/// (`decoder_embeddings<Names, decoder_embedding_options{.scale_by_sqrt_hidden = true}>`).
+struct decoder_embedding_options {
+    /// A LayerNorm after the embeddings, its full module path (BLOOM's
+    /// `transformer.word_embeddings_layernorm`); empty: none.
+    module_name norm{};
+    /// Multiply the embeddings by √hidden_size (Gemma).
+    bool scale_by_sqrt_hidden = false;
+};
 
-public:
+/// Word embeddings `<Names::word>` plus, when `Names::position` is not empty,
+/// learned positions `<Names::position>` gathered at position_ids; then what
+/// the options add. Full module paths.
+template <class Names, decoder_embedding_options Options = decoder_embedding_options{}>
+struct decoder_embeddings {
+    static_assert(!requires { Names::norm; } && !requires { Names::scale_by_sqrt_hidden; },
+                  "decoder_embeddings: norm and scale_by_sqrt_hidden are decoder_embedding_options, "
+                  "not members of the Names policy");
+    static constexpr std::string_view norm_name = Options.norm.view();
     static constexpr bool positions = !Names::position.empty();
     using reads = std::conditional_t<positions, slots<"input_ids", "position_ids">, slots<"input_ids">>;
     using writes = slots<"hidden_states">;
@@ -683,8 +685,8 @@ public:
             auto guard = b.scope(Names::position);
             h = b.add(h, b.gather(b.param("weight", {sh.max_positions, sh.hidden_size}), s[slot<"position_ids">{}]));
         }
-        if constexpr (!norm_name().empty()) h = layer_norm(b, norm_name(), h, sh.hidden_size, sh.eps);
-        if constexpr (scaled())
+        if constexpr (!norm_name.empty()) h = layer_norm(b, norm_name, h, sh.hidden_size, sh.eps);
+        if constexpr (Options.scale_by_sqrt_hidden)
             h = b.mul(h, b.scalar(static_cast<float>(std::sqrt(static_cast<double>(sh.hidden_size)))));
         s.set(sl::hidden_states, h);
     }

@@ -75,6 +75,21 @@ struct bert_layer_names {
                                       out_norm = "output.LayerNorm";
 };
 
+/// BertEmbeddings' module names under `<Base>.embeddings`: the names policy
+/// of `embeddings` for BERT and the models that copy it. `Positions` false:
+/// no position table (RoFormer's positions are rotary); `Norm` false: no
+/// LayerNorm in the embeddings (LayoutLM's comes after its box embeddings).
+template <fixed_string Base, bool Positions = true, bool Norm = true>
+struct bert_embedding_names {
+private:
+    static constexpr auto scope_name = detail::join<Base, "", ".embeddings">();
+
+public:
+    static constexpr std::string_view scope = scope_name.view(), word = "word_embeddings",
+                                      position = Positions ? "position_embeddings" : "",
+                                      token_type = "token_type_embeddings", norm = Norm ? "LayerNorm" : "";
+};
+
 /// BertOnlyMLMHead's module names (`cls.predictions`), its decoder tied to
 /// `<Base>.embeddings.word_embeddings.weight`: the names policy of lm_head.
 template <fixed_string Base>
@@ -119,55 +134,48 @@ enum class position_ids_from {
     input_ids,  ///< RoBERTa's create_position_ids_from_input_ids (see `embeddings`)
 };
 
+/// What an embeddings layer does beyond BERT's: the options of `embeddings`,
+/// set by name (`embeddings<Names, embedding_options{.positions =
+/// position_ids_from::input_ids}>`), so that a misspelt option does not compile.
+struct embedding_options {
+    /// range (BERT): 0, 1, ..., S - 1. input_ids (RoBERTa): the position of a
+    /// token is pad + (its rank among the non-padding tokens), and a padding
+    /// token's is pad, where pad = position_offset - 1 is both the padding
+    /// token id and the padding row of the table (Transformers' padding_idx =
+    /// pad_token_id): positions = cumsum(ids != pad) · (ids != pad) + pad.
+    position_ids_from positions = position_ids_from::range;
+    /// false for a model with a token-type table but no `token_type_ids`
+    /// input (RoBERTa): every token adds row 0.
+    bool token_type_input = true;
+    /// ERNIE's task-type table (under the embeddings' scope), read from
+    /// `task_type_ids` and added when encoder_shape::task_type_vocab_size > 0.
+    module_name task_type{};
+    /// The full module path of a Linear(embedding_size, hidden_size) applied
+    /// after the LayerNorm when encoder_shape::embedding_size > 0 (ELECTRA
+    /// `electra.embeddings_project`, ALBERT
+    /// `albert.encoder.embedding_hidden_mapping_in`).
+    module_name project{};
+};
+
 /// Word + learned absolute position (+ token type) (+ task type) embeddings,
 /// then LayerNorm, then a Linear to hidden_size: BERT's, and with the
-/// switches below RoBERTa's, ELECTRA's, ALBERT's and ERNIE's.
+/// options (embedding_options) RoBERTa's, ELECTRA's, ALBERT's and ERNIE's.
 ///
-/// Names (required): `scope`, `word`, `position` (empty: no position table,
-/// as RoFormer, whose positions are rotary), `token_type` (empty: no
+/// Names: `scope`, `word`, `position` (empty: no position table, as
+/// RoFormer, whose positions are rotary), `token_type` (empty: no
 /// token-type table), `norm` (empty: no LayerNorm, as XLM-RoBERTa-XL).
-/// Names (optional, defaults in brackets):
-///   `positions` [position_ids_from::range]: with `input_ids`, the position
-///     of a token is pad + (its rank among the non-padding tokens), and a
-///     padding token's is pad, where pad = position_offset - 1 is both the
-///     padding token id and the padding row of the table (Transformers'
-///     padding_idx = pad_token_id):
-///     positions = cumsum(ids != pad) · (ids != pad) + pad;
-///   `token_type_input` [true]: false for a model with a token-type table but
-///     no `token_type_ids` input (RoBERTa): every token adds row 0;
-///   `task_type` [none]: ERNIE's task-type table, read from `task_type_ids`
-///     and added when encoder_shape::task_type_vocab_size > 0;
-///   `project` [none]: the full module path of a Linear(embedding_size,
-///     hidden_size) applied after the LayerNorm when encoder_shape::
-///     embedding_size > 0 (ELECTRA `electra.embeddings_project`, ALBERT
-///     `albert.encoder.embedding_hidden_mapping_in`).
 /// Tables and LayerNorm are encoder_shape::embedding_width() wide.
-template <class Names>
+template <class Names, embedding_options Options = embedding_options{}>
 struct embeddings {
-private:
-    static constexpr std::string_view task_type_name() {
-        if constexpr (requires { Names::task_type; }) return Names::task_type;
-        else return {};
-    }
-    static constexpr std::string_view project_name() {
-        if constexpr (requires { Names::project; }) return Names::project;
-        else return {};
-    }
-    static constexpr position_ids_from position_source() {
-        if constexpr (requires { Names::positions; }) return Names::positions;
-        else return position_ids_from::range;
-    }
-    static constexpr bool token_type_input() {
-        if constexpr (requires { Names::token_type_input; }) return Names::token_type_input;
-        else return true;
-    }
-
-public:
+    static_assert(!requires { Names::positions; } && !requires { Names::token_type_input; } &&
+                      !requires { Names::task_type; } && !requires { Names::project; },
+                  "embeddings: positions, token_type_input, task_type and project are embedding_options, "
+                  "not members of the Names policy");
     static constexpr bool token_types = !Names::token_type.empty();
-    static constexpr bool token_types_read = token_types && token_type_input();
-    static constexpr std::string_view task_type = task_type_name();
-    static constexpr std::string_view project = project_name();
-    static constexpr position_ids_from positions = position_source();
+    static constexpr bool token_types_read = token_types && Options.token_type_input;
+    static constexpr std::string_view task_type = Options.task_type.view();
+    static constexpr std::string_view project = Options.project.view();
+    static constexpr position_ids_from positions = Options.positions;
 
     using reads = concat<slots<"input_ids">, std::conditional_t<token_types_read, slots<"token_type_ids">, slots<>>,
                          std::conditional_t<task_type.empty(), slots<>, slots<"task_type_ids">>>;
@@ -230,14 +238,6 @@ struct mask_to_bias {
 /// Where a block's LayerNorms sit: after each residual sum (BERT: LN(x + f(x)))
 /// or before each sublayer (x + f(LN(x))).
 enum class norm_placement { post, pre };
-
-namespace detail {
-template <class Names>
-constexpr norm_placement placement_of() {
-    if constexpr (requires { Names::placement; }) return Names::placement;
-    else return norm_placement::post;
-}
-}  // namespace detail
 
 /// What the stack hands every block: the additive attention bias itself
 /// (BERT), or a context struct whose `bias` member is it (rotary tables,
@@ -304,11 +304,14 @@ typename B::value run_ffn(B& b, const typename B::value& x, const Ctx& ctx, cons
 /// One transformer encoder block, the template every text encoder shares:
 ///   post-LN (default): h = LN_a(x + Attn(x));  y = LN_o(h + FFN(h))
 ///   pre-LN:            h = x + Attn(LN_a(x));  y = h + FFN(LN_o(h))
-/// Names: `attn_norm`, `out_norm`, optional `placement` (a norm_placement),
-/// plus what the attention and feed-forward policies read.
-template <class Names, class Attention = self_attention<Names>, class Ffn = feed_forward<Names>>
+/// Names: `attn_norm`, `out_norm`, plus what the attention and feed-forward
+/// policies read.
+template <class Names, class Attention = self_attention<Names>, class Ffn = feed_forward<Names>,
+          norm_placement Placement = norm_placement::post>
 struct encoder_block {
-    static constexpr norm_placement placement = detail::placement_of<Names>();
+    static_assert(!requires { Names::placement; },
+                  "encoder_block: the norm placement is its Placement argument, not a member of the Names policy");
+    static constexpr norm_placement placement = Placement;
 
     template <Backend B, class Ctx>
     static typename B::value forward(B& b, const typename B::value& x, const Ctx& ctx, const encoder_shape& sh) {

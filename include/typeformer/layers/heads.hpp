@@ -48,6 +48,9 @@ private:
     static constexpr auto first_name() { return F; }
 };
 
+/// The activation encoder_shape::act names (the config's hidden_act).
+struct shape_activation {};
+
 namespace detail {
 /// An activation given as a value (`activation::tanh`) or as a pointer to the
 /// config member that names it (`&electra_config::hidden_act`).
@@ -128,10 +131,14 @@ struct span_classifier {
 /// config says so. The transform maps hidden_size to the embedding width
 /// (encoder_shape::embedding_width(): ALBERT and ELECTRA predict from a
 /// narrower embedding space). Names: `transform`, `norm`, `decoder`,
-/// `tied_weight`, `tied_bias` (empty: the decoder's bias is its own), and
-/// optionally `act` (an activation that overrides the config's hidden_act).
-template <class Names>
+/// `tied_weight`, `tied_bias` (empty: the decoder's bias is its own). `Act`:
+/// the transform's activation, shape_activation (the config's hidden_act, as
+/// encoder_shape::act has it), an activation (RoBERTa's head calls gelu()
+/// whatever hidden_act says) or a pointer to the config member that names it.
+template <class Names, auto Act = shape_activation{}>
 struct lm_head {
+    static_assert(!requires { Names::act; },
+                  "lm_head: the activation is its Act argument, not a member of the Names policy");
     using reads = slots<"hidden_states">;
     using writes = slots<"logits">;
 
@@ -140,7 +147,8 @@ struct lm_head {
         const auto sh = c.shape();
         const auto width = sh.embedding_width();
         activation act = sh.act;
-        if constexpr (requires { Names::act; }) act = Names::act;
+        if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(Act)>, shape_activation>)
+            act = detail::resolve_activation<Act>(c);
         auto h = activate(b, act, dense(b, Names::transform, s[sl::hidden_states], sh.hidden_size, width));
         h = layer_norm(b, Names::norm, h, width, sh.eps);
         s.set(sl::logits, dense(b, Names::decoder, h, width, sh.vocab_size,

@@ -57,11 +57,7 @@ struct albert_config {
 inline albert_config albert_config_from_json(const config_reader& r) { return load_config<albert_config>(r); }
 
 namespace albert_names {
-struct embeddings {
-    static constexpr std::string_view scope = "albert.embeddings", word = "word_embeddings",
-                                      position = "position_embeddings", token_type = "token_type_embeddings",
-                                      norm = "LayerNorm", project = "albert.encoder.embedding_hidden_mapping_in";
-};
+using embeddings = bert_embedding_names<"albert">;
 struct layer {
     static constexpr std::string_view groups = "albert.encoder.albert_layer_groups", group_layers = "albert_layers",
                                       q = "attention.query", k = "attention.key", v = "attention.value",
@@ -94,7 +90,8 @@ struct albert_family {
     template <class Task>
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
-    using trunk = type_list<embeddings<albert_names::embeddings>, mask_to_bias,
+    using trunk = type_list<embeddings<albert_names::embeddings,
+                                       embedding_options{.project = "albert.encoder.embedding_hidden_mapping_in"}>, mask_to_bias,
                             grouped_encoder_stack<albert_names::layer>>;
     using pooler = first_token_pooler<"albert.pooler", activation::tanh>;
 

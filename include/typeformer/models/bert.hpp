@@ -44,11 +44,7 @@ struct bert_config {
 inline bert_config bert_config_from_json(const config_reader& r) { return load_config<bert_config>(r); }
 
 namespace bert_names {
-struct embeddings {
-    static constexpr std::string_view scope = "bert.embeddings", word = "word_embeddings",
-                                      position = "position_embeddings", token_type = "token_type_embeddings",
-                                      norm = "LayerNorm";
-};
+using embeddings = bert_embedding_names<"bert">;
 using layer = bert_layer_names<"bert.encoder.layer">;
 using lm = bert_lm_names<"bert">;
 }  // namespace bert_names

@@ -86,17 +86,7 @@ struct big_bird_config {
 inline big_bird_config big_bird_config_from_json(const config_reader& r) { return load_config<big_bird_config>(r); }
 
 namespace big_bird_names {
-/// No token_type_ids input: every token adds row 0 of the token-type table.
-struct embeddings {
-    static constexpr std::string_view scope = "bert.embeddings", word = "word_embeddings",
-                                      position = "position_embeddings", token_type = "token_type_embeddings",
-                                      norm = "LayerNorm";
-    static constexpr bool token_type_input = false;
-};
-/// Question answering: token types derived from the first [SEP] (big_bird_question).
-struct question_embeddings : embeddings {
-    static constexpr bool token_type_input = true;
-};
+using embeddings = bert_embedding_names<"bert">;
 using layer = bert_layer_names<"bert.encoder.layer">;  // BigBird's checkpoints name their modules bert.*
 using lm = bert_lm_names<"bert">;
 /// BigBirdForQuestionAnsweringHead: a post-LN feed-forward sublayer, then qa_outputs.
@@ -252,9 +242,12 @@ struct big_bird_family {
                                 encoder_block<big_bird_names::layer, block_sparse_attention<big_bird_names::layer>>,
                                 block_sparse_context>;
     template <bool Question = false>
+    // No token_type_ids input: every token adds row 0 of the token-type table,
+    // except in question answering, where big_bird_question derives them from the first [SEP].
     using trunk = concat<std::conditional_t<Question,
-                                            type_list<big_bird_question, embeddings<big_bird_names::question_embeddings>>,
-                                            type_list<embeddings<big_bird_names::embeddings>>>,
+                                            type_list<big_bird_question, embeddings<big_bird_names::embeddings>>,
+                                            type_list<embeddings<big_bird_names::embeddings,
+                                                                 embedding_options{.token_type_input = false}>>>,
                          type_list<block_sparse_bias, stack>>;
     using pooler = first_token_pooler<"bert.pooler", activation::tanh>;
 

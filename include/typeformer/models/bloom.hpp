@@ -102,8 +102,7 @@ struct mlp {
     static constexpr std::string_view fc_in = "mlp.dense_h_to_4h", fc_out = "mlp.dense_4h_to_h";
 };
 struct embeddings {
-    static constexpr std::string_view word = "transformer.word_embeddings", position = "",
-                                      norm = "transformer.word_embeddings_layernorm";
+    static constexpr std::string_view word = "transformer.word_embeddings", position = "";
 };
 }  // namespace bloom_names
 
@@ -170,7 +169,8 @@ struct bloom_family {
     static auto inputs(Task) -> task::decoder_inputs<Task>;
 
     template <class Task>
-    using trunk = type_list<decoder_embeddings<bloom_names::embeddings>,
+    using trunk = type_list<decoder_embeddings<bloom_names::embeddings,
+                                               decoder_embedding_options{.norm = "transformer.word_embeddings_layernorm"}>,
                             decoder_stack<bloom_names::layer, bloom_block, bloom_context, task::has_past<Task>>,
                             decoder_final_norm<"transformer.ln_f">>;
     using lm = decoder_lm_head<"lm_head", "transformer.word_embeddings.weight">;

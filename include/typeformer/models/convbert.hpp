@@ -89,17 +89,12 @@ struct convbert_config {
 inline convbert_config convbert_config_from_json(const config_reader& r) { return load_config<convbert_config>(r); }
 
 namespace convbert_names {
-struct embeddings {
-    static constexpr std::string_view scope = "convbert.embeddings", word = "word_embeddings",
-                                      position = "position_embeddings", token_type = "token_type_embeddings",
-                                      norm = "LayerNorm", project = "convbert.embeddings_project";
-};
+using embeddings = bert_embedding_names<"convbert">;
 using layer = bert_layer_names<"convbert.encoder.layer">;
 struct lm {
     static constexpr std::string_view transform = "generator_predictions.dense",
                                       norm = "generator_predictions.LayerNorm", decoder = "generator_lm_head",
                                       tied_weight = "convbert.embeddings.word_embeddings.weight", tied_bias = "";
-    static constexpr activation act = activation::gelu;  // get_activation("gelu"), whatever hidden_act says
 };
 }  // namespace convbert_names
 
@@ -198,10 +193,11 @@ struct convbert_family {
 
     using block = encoder_block<convbert_names::layer, convbert_attention<convbert_names::layer>,
                                 convbert_feed_forward<convbert_names::layer>>;
-    using trunk = type_list<embeddings<convbert_names::embeddings>, mask_to_bias,
+    using trunk = type_list<embeddings<convbert_names::embeddings, embedding_options{.project = "convbert.embeddings_project"}>, mask_to_bias,
                             encoder_stack<convbert_names::layer, block, convbert_context_policy>>;
     /// ConvBertClassificationHead applies hidden_act.
-    using heads = classification_head_heads<lm_head<convbert_names::lm>, &convbert_config::hidden_act>;
+    /// The generator head applies get_activation("gelu"), whatever hidden_act says.
+    using heads = classification_head_heads<lm_head<convbert_names::lm, activation::gelu>, &convbert_config::hidden_act>;
     using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
 
     template <class Task>

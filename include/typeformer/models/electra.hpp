@@ -61,18 +61,13 @@ struct electra_config {
 inline electra_config electra_config_from_json(const config_reader& r) { return load_config<electra_config>(r); }
 
 namespace electra_names {
-struct embeddings {
-    static constexpr std::string_view scope = "electra.embeddings", word = "word_embeddings",
-                                      position = "position_embeddings", token_type = "token_type_embeddings",
-                                      norm = "LayerNorm", project = "electra.embeddings_project";
-};
+using embeddings = bert_embedding_names<"electra">;
 using layer = bert_layer_names<"electra.encoder.layer">;
 /// ElectraGeneratorPredictions + generator_lm_head.
 struct lm {
     static constexpr std::string_view transform = "generator_predictions.dense",
                                       norm = "generator_predictions.LayerNorm", decoder = "generator_lm_head",
                                       tied_weight = "electra.embeddings.word_embeddings.weight", tied_bias = "";
-    static constexpr activation act = activation::gelu;  // get_activation("gelu"), whatever hidden_act is
 };
 }  // namespace electra_names
 
@@ -90,10 +85,12 @@ struct electra_family {
     template <class Task>
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
-    using trunk = type_list<embeddings<electra_names::embeddings>, mask_to_bias, encoder_stack<electra_names::layer>>;
+    using trunk = type_list<embeddings<electra_names::embeddings, embedding_options{.project = "electra.embeddings_project"}>,
+                            mask_to_bias, encoder_stack<electra_names::layer>>;
 
-    /// ElectraClassificationHead's activation is the erf GELU, whatever hidden_act says.
-    using heads = classification_head_heads<lm_head<electra_names::lm>, activation::gelu>;
+    /// ElectraClassificationHead and the generator head both apply the erf
+    /// GELU (get_activation("gelu")), whatever hidden_act says.
+    using heads = classification_head_heads<lm_head<electra_names::lm, activation::gelu>, activation::gelu>;
     using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
 
     template <class Task>

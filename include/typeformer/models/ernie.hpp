@@ -38,9 +38,7 @@ struct ernie_config : bert_config {
 inline ernie_config ernie_config_from_json(const config_reader& r) { return load_config<ernie_config>(r); }
 
 namespace ernie_names {
-struct embeddings : bert_names::embeddings {
-    static constexpr std::string_view scope = "ernie.embeddings", task_type = "task_type_embeddings";
-};
+using embeddings = bert_embedding_names<"ernie">;
 using layer = bert_layer_names<"ernie.encoder.layer">;
 using lm = bert_lm_names<"ernie">;
 }  // namespace ernie_names
@@ -59,7 +57,7 @@ struct ernie_family {
     template <class Task>
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids", "task_type_ids">;
 
-    using trunk = type_list<embeddings<ernie_names::embeddings>, mask_to_bias, encoder_stack<ernie_names::layer>>;
+    using trunk = type_list<embeddings<ernie_names::embeddings, embedding_options{.task_type = "task_type_embeddings"}>, mask_to_bias, encoder_stack<ernie_names::layer>>;
     using pooler = first_token_pooler<"ernie.pooler.dense", activation::tanh>;
 
     using heads = encoder_heads<lm_head<ernie_names::lm>, pooler>;

@@ -90,13 +90,6 @@ using gemma_keys = extend<gemma_config::fields, reads<&detail::gemma_activation>
 /// GemmaConfig from config.json.
 inline gemma_config gemma_config_from_json(const config_reader& r) { return load_config<gemma_config, gemma_keys>(r); }
 
-namespace gemma_names {
-struct embeddings {
-    static constexpr std::string_view word = "model.embed_tokens", position = "";
-    static constexpr bool scale_by_sqrt_hidden = true;
-};
-}  // namespace gemma_names
-
 /// Gemma's features: the model with and without past, the causal LM with and
 /// without past, and sequence classification (positions counted from the
 /// past, as GemmaForSequenceClassification passes none).
@@ -107,6 +100,6 @@ using gemma_family =
     llama_like_family<"gemma", gemma_config, &gemma_config_from_json,
                       decoder_block<llama_names::layer, projected_attention<llama_names::layer>,
                                     gated_mlp<llama_names::layer>>,
-                      gemma_names::embeddings, gemma_features>;
+                      decoder_embedding_options{.scale_by_sqrt_hidden = true}, gemma_features>;
 
 }  // namespace typeformer::inline v0

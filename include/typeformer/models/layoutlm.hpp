@@ -36,11 +36,7 @@ inline layoutlm_config layoutlm_config_from_json(const config_reader& r) { retur
 
 namespace layoutlm_names {
 /// BERT's embeddings without their LayerNorm, which comes after the box embeddings.
-struct text {
-    static constexpr std::string_view scope = "layoutlm.embeddings", word = "word_embeddings",
-                                      position = "position_embeddings", token_type = "token_type_embeddings",
-                                      norm = "";
-};
+using text = bert_embedding_names<"layoutlm", true, false>;
 using layer = bert_layer_names<"layoutlm.encoder.layer">;
 using lm = bert_lm_names<"layoutlm">;
 }  // namespace layoutlm_names

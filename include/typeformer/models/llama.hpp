@@ -354,11 +354,11 @@ inline constexpr bool llama_takes_positions = !std::is_same_v<Task, task::sequen
 /// One member of the Llama family: `ModelType` as config.json names it,
 /// `Config` its config type (llama_config or one derived from it), `Load`
 /// its loader (config_reader -> Config), `Block` its decoder layer and
-/// `EmbeddingNames` its embeddings (see decoder_embeddings).
+/// `Embedding` what its embeddings add (decoder_embedding_options: Gemma scales them).
 template <fixed_string ModelType, class Config, auto Load,
           class Block = decoder_block<llama_names::layer, projected_attention<llama_names::layer>,
                                       llama_mlp<llama_names::layer>>,
-          class EmbeddingNames = llama_names::embeddings, class Features = llama_features>
+          decoder_embedding_options Embedding = decoder_embedding_options{}, class Features = llama_features>
 struct llama_like_family {
     static constexpr std::string_view model_type = ModelType.view();
     static constexpr std::string_view base_prefix = "model";
@@ -375,7 +375,7 @@ struct llama_like_family {
 
     template <class Task>
     using trunk = concat<std::conditional_t<llama_takes_positions<Task>, type_list<>, type_list<decoder_positions>>,
-                         type_list<decoder_embeddings<EmbeddingNames>,
+                         type_list<decoder_embeddings<llama_names::embeddings, Embedding>,
                                    decoder_stack<llama_names::layer, Block, decoder_context, task::has_past<Task>>,
                                    decoder_final_norm<"model.norm">>>;
     using lm = decoder_lm_head<"lm_head", "model.embed_tokens.weight">;

@@ -104,13 +104,7 @@ inline longformer_config longformer_config_from_json(const config_reader& r) {
 }
 
 namespace longformer_names {
-struct embeddings {
-    static constexpr std::string_view scope = "longformer.embeddings", word = "word_embeddings",
-                                      position = "position_embeddings", token_type = "token_type_embeddings",
-                                      norm = "LayerNorm";
-    static constexpr auto positions = position_ids_from::input_ids;
-    static constexpr bool token_type_input = false;
-};
+using embeddings = bert_embedding_names<"longformer">;
 struct layer : bert_layer_names<"longformer.encoder.layer"> {
     static constexpr std::string_view q_global = "attention.self.query_global",
                                       k_global = "attention.self.key_global",
@@ -121,7 +115,6 @@ struct lm {
                                       decoder = "lm_head.decoder",
                                       tied_weight = "longformer.embeddings.word_embeddings.weight",
                                       tied_bias = "lm_head.bias";
-    static constexpr activation act = activation::gelu;
 };
 }  // namespace longformer_names
 
@@ -241,12 +234,14 @@ struct longformer_family {
     static auto outputs(task::default_) -> type_list<output<"last_hidden_state", axes<"batch", "sequence", "">>,
                                                      output<"pooler_output", axes<"batch", "">>>;
 
-    using trunk = type_list<embeddings<longformer_names::embeddings>, longformer_masks,
+    using trunk = type_list<embeddings<longformer_names::embeddings,
+                                       embedding_options{.positions = position_ids_from::input_ids, .token_type_input = false}>, longformer_masks,
                             longformer_stack<longformer_names::layer>>;
     using pooler = first_token_pooler<"longformer.pooler.dense", activation::tanh>;
 
-    struct heads : encoder_heads<lm_head<longformer_names::lm>, pooler> {
-        using encoder_heads<lm_head<longformer_names::lm>, pooler>::of;
+    using lm = lm_head<longformer_names::lm, activation::gelu>;  // the head calls gelu(), not hidden_act
+    struct heads : encoder_heads<lm, pooler> {
+        using encoder_heads<lm, pooler>::of;
         /// The default task also outputs the pooler's (outputs(task::default_)).
         static auto of(task::default_) -> type_list<expose_hidden_states, pooler, expose_pooler_output>;
         /// LongformerClassificationHead: first token, dense, tanh, out_proj.

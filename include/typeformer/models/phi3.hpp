@@ -184,6 +184,6 @@ using phi3_features = type_list<task::default_, task::default_with_past, task::c
 
 using phi3_family = llama_like_family<"phi3", phi3_config, &phi3_config_from_json,
                                       decoder_block<phi3_names::layer, phi3_attention, phi3_mlp>,
-                                      llama_names::embeddings, phi3_features>;
+                                      decoder_embedding_options{}, phi3_features>;
 
 }  // namespace typeformer::inline v0

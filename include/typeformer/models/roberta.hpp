@@ -97,8 +97,6 @@ struct roberta_names {
         static constexpr std::string_view scope = detail::joined<Base, ".embeddings">.view(),
                                           word = "word_embeddings", position = "position_embeddings",
                                           token_type = "token_type_embeddings", norm = PreLN ? "" : "LayerNorm";
-        static constexpr auto positions = position_ids_from::input_ids;
-        static constexpr bool token_type_input = false;
     };
     struct layer {
         static constexpr std::string_view stack = detail::joined<Base, ".encoder.layer">.view(),
@@ -109,14 +107,12 @@ struct roberta_names {
                                                             : "attention.output.LayerNorm",
                                           ffn_in = "intermediate.dense", ffn_out = "output.dense",
                                           out_norm = PreLN ? "LayerNorm" : "output.LayerNorm";
-        static constexpr norm_placement placement = PreLN ? norm_placement::pre : norm_placement::post;
     };
     struct lm {
         static constexpr std::string_view transform = "lm_head.dense", norm = "lm_head.layer_norm",
                                           decoder = "lm_head.decoder",
                                           tied_weight = detail::joined<Base, ".embeddings.word_embeddings.weight">.view(),
                                           tied_bias = "lm_head.bias";
-        static constexpr activation act = activation::gelu;  // the head calls gelu(), not hidden_act
     };
     static constexpr auto final_norm = detail::joined<Base, ".encoder.LayerNorm">;
     static constexpr auto pooler = detail::joined<Base, ".pooler.dense">;
@@ -152,10 +148,15 @@ struct roberta_like_family {
     template <class Task>
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask">;
 
-    using trunk = concat<type_list<embeddings<typename names::embeddings>, mask_to_bias,
-                                   encoder_stack<typename names::layer>>,
+    /// Positions counted from the padding id, no token_type_ids input.
+    static constexpr embedding_options embedding{.positions = position_ids_from::input_ids, .token_type_input = false};
+    using layer = typename names::layer;
+    using block = encoder_block<layer, self_attention<layer>, feed_forward<layer>,
+                                PreLN ? norm_placement::pre : norm_placement::post>;
+    using trunk = concat<type_list<embeddings<typename names::embeddings, embedding>, mask_to_bias,
+                                   encoder_stack<layer, block>>,
                          std::conditional_t<PreLN, type_list<final_layer_norm<names::final_norm>>, type_list<>>>;
-    using lm = lm_head<typename names::lm>;
+    using lm = lm_head<typename names::lm, activation::gelu>;  // the head calls gelu(), not hidden_act
 
     /// RobertaClassificationHead (dense, tanh, out_proj) for sequence
     /// classification; multiple choice pools through the base model's pooler.

@@ -68,11 +68,7 @@ struct roformer_config {
 inline roformer_config roformer_config_from_json(const config_reader& r) { return load_config<roformer_config>(r); }
 
 namespace roformer_names {
-struct embeddings {
-    static constexpr std::string_view scope = "roformer.embeddings", word = "word_embeddings", position = "",
-                                      token_type = "token_type_embeddings", norm = "LayerNorm",
-                                      project = "roformer.embeddings_project";
-};
+using embeddings = bert_embedding_names<"roformer", false>;
 struct layer : bert_layer_names<"roformer.encoder.layer"> {
     static constexpr std::string_view rotary_table = "roformer.encoder.embed_positions";
 };
@@ -94,7 +90,7 @@ struct roformer_family {
     static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using block = encoder_block<roformer_names::layer, rotary_self_attention<roformer_names::layer>>;
-    using trunk = type_list<embeddings<roformer_names::embeddings>, mask_to_bias,
+    using trunk = type_list<embeddings<roformer_names::embeddings, embedding_options{.project = "roformer.embeddings_project"}>, mask_to_bias,
                             encoder_stack<roformer_names::layer, block, rotary_context<roformer_names::layer>>>;
     /// RoFormerClassificationHead applies hidden_act.
     using heads = classification_head_heads<lm_head<roformer_names::lm>, &roformer_config::hidden_act>;

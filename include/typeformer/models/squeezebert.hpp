@@ -119,11 +119,7 @@ struct squeezebert_feed_forward {
 };
 
 namespace squeezebert_names {
-struct embeddings {
-    static constexpr std::string_view scope = "transformer.embeddings", word = "word_embeddings",
-                                      position = "position_embeddings", token_type = "token_type_embeddings",
-                                      norm = "LayerNorm";
-};
+using embeddings = bert_embedding_names<"transformer">;
 struct layer {
     static constexpr std::string_view stack = "transformer.encoder.layers", q = "attention.query",
                                       k = "attention.key", v = "attention.value", attention = "attention",
