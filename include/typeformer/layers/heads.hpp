@@ -312,4 +312,27 @@ template <class Task, class Trunk, class Heads, class Fold = type_list<>>
 using encoder_layers = concat<std::conditional_t<std::is_same_v<Task, task::multiple_choice>, Fold, type_list<>>,
                               Trunk, decltype(Heads::of(Task{}))>;
 
+namespace detail {
+template <class Task, class Self>
+struct after_task {  // Self, looked into only once a task is named (Self is incomplete before)
+    using type = Self;
+};
+}  // namespace detail
+
+/// What a text encoder whose inputs are `Inputs` (ids, mask, token types...)
+/// declares the same way as BERT, for a family `Self` that declares `trunk`
+/// and `heads`: `inputs(Task)` (task::text_inputs), `fold` (multiple choice
+/// folds every input) and `layers(Task)` (encoder_layers):
+///   struct bert_family : family_base<...>,
+///                        text_encoder<bert_family, "input_ids", "attention_mask", "token_type_ids"> { ... };
+template <class Self, fixed_string... Inputs>
+struct text_encoder {
+    template <class Task>
+    static auto inputs(Task) -> task::text_inputs<Task, Inputs...>;
+    using fold = type_list<fold_choices<Inputs...>>;
+    template <class Task>
+    static auto layers(Task) -> encoder_layers<Task, typename detail::after_task<Task, Self>::type::trunk,
+                                               typename detail::after_task<Task, Self>::type::heads, fold>;
+};
+
 }  // namespace typeformer::inline v0

@@ -73,22 +73,14 @@ struct lm {
 };
 }  // namespace albert_names
 
-struct albert_family {
-    static constexpr std::string_view model_type = "albert";
-    static constexpr std::string_view base_prefix = "albert";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = albert_config;
-    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return albert_config_from_json(r); }
+struct albert_family
+    : family_base<"albert", "albert", albert_config, &albert_config_from_json,
+                  task::encoder_features_no_clm>,
+      text_encoder<albert_family, "input_ids", "attention_mask", "token_type_ids"> {
     /// Buffers, and the pooler where the task has none.
     static std::vector<std::string> ignored() {
         return {"embeddings.position_ids", "embeddings.token_type_ids", "pooler.weight", "pooler.bias"};
     }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using trunk = type_list<embeddings<albert_names::embeddings,
                                        embedding_options{.project = "albert.encoder.embedding_hidden_mapping_in"}>, mask_to_bias,
@@ -96,10 +88,6 @@ struct albert_family {
     using pooler = first_token_pooler<"albert.pooler", activation::tanh>;
 
     using heads = encoder_heads<lm_head<albert_names::lm>, pooler>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// ALBERT with a compile-time config.

@@ -49,29 +49,15 @@ using layer = bert_layer_names<"bert.encoder.layer">;
 using lm = bert_lm_names<"bert">;
 }  // namespace bert_names
 
-struct bert_family {
-    static constexpr std::string_view model_type = "bert";
-    static constexpr std::string_view base_prefix = "bert";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = bert_config;
-    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return bert_config_from_json(r); }
+struct bert_family : family_base<"bert", "bert", bert_config, &bert_config_from_json, task::encoder_features>,
+                     text_encoder<bert_family, "input_ids", "attention_mask", "token_type_ids"> {
     /// Checkpoint tensors a model may leave unused: buffers, and the pooler where the task has none.
     static std::vector<std::string> ignored() { return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"}; }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using trunk = type_list<embeddings<bert_names::embeddings>, mask_to_bias, encoder_stack<bert_names::layer>>;
     using pooler = first_token_pooler<"bert.pooler.dense", activation::tanh>;
 
     using heads = encoder_heads<lm_head<bert_names::lm>, pooler>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// BERT with a compile-time config: `struct tiny final : bert<bert_config{...}> {};`

@@ -224,15 +224,9 @@ struct big_bird_qa_head {
     }
 };
 
-struct big_bird_family {
-    static constexpr std::string_view model_type = "big_bird";
-    static constexpr std::string_view base_prefix = "bert";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = big_bird_config;
-    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return big_bird_config_from_json(r); }
+struct big_bird_family
+    : family_base<"big_bird", "bert", big_bird_config, &big_bird_config_from_json,
+                  task::encoder_features> {
     static std::vector<std::string> ignored() { return {"embeddings.position_ids", "pooler.weight", "pooler.bias"}; }
 
     template <class Task>

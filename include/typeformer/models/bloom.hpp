@@ -154,15 +154,11 @@ struct bloom_block {
     }
 };
 
-struct bloom_family {
-    static constexpr std::string_view model_type = "bloom";
-    static constexpr std::string_view base_prefix = "transformer";
+struct bloom_family
+    : family_base<"bloom", "transformer", bloom_config, &bloom_config_from_json,
+                  type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                            task::sequence_classification, task::token_classification>> {
     static constexpr double atol = 1e-3;  // the legacy table's
-    using config = bloom_config;
-    using features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
-                               task::sequence_classification, task::token_classification>;
-
-    static config load(const config_reader& r) { return bloom_config_from_json(r); }
     static std::vector<std::string> ignored() { return {}; }
 
     template <class Task>

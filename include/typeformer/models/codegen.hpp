@@ -61,14 +61,9 @@ struct codegen_attention {
     }
 };
 
-struct codegen_family {
-    static constexpr std::string_view model_type = "codegen";
-    static constexpr std::string_view base_prefix = "transformer";
-    static constexpr double atol = 1e-5;  // the legacy table's
-    using config = codegen_config;
-    using features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past>;
-
-    static config load(const config_reader& r) { return codegen_config_from_json(r); }
+struct codegen_family
+    : family_base<"codegen", "transformer", codegen_config, &codegen_config_from_json,
+                  type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past>> {
     /// The causal-mask buffers older checkpoints carry.
     static std::vector<std::string> ignored() { return {"attn.causal_mask", "attn.masked_bias"}; }
 

@@ -177,19 +177,11 @@ struct convbert_feed_forward {
     }
 };
 
-struct convbert_family {
-    static constexpr std::string_view model_type = "convbert";
-    static constexpr std::string_view base_prefix = "convbert";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = convbert_config;
-    using features = type_list<task::default_, task::masked_lm, task::sequence_classification, task::multiple_choice,
-                               task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return convbert_config_from_json(r); }
+struct convbert_family
+    : family_base<"convbert", "convbert", convbert_config, &convbert_config_from_json,
+                  task::encoder_features_no_clm>,
+      text_encoder<convbert_family, "input_ids", "attention_mask", "token_type_ids"> {
     static std::vector<std::string> ignored() { return {"embeddings.position_ids", "embeddings.token_type_ids"}; }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using block = encoder_block<convbert_names::layer, convbert_attention<convbert_names::layer>,
                                 convbert_feed_forward<convbert_names::layer>>;
@@ -198,10 +190,6 @@ struct convbert_family {
     /// ConvBertClassificationHead applies hidden_act.
     /// The generator head applies get_activation("gelu"), whatever hidden_act says.
     using heads = classification_head_heads<lm_head<convbert_names::lm, activation::gelu>, &convbert_config::hidden_act>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// ConvBERT with a compile-time config.

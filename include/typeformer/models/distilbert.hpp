@@ -69,29 +69,17 @@ struct lm {
 };
 }  // namespace distilbert_names
 
-struct distilbert_family {
-    static constexpr std::string_view model_type = "distilbert";
-    static constexpr std::string_view base_prefix = "distilbert";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = distilbert_config;
-    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return distilbert_config_from_json(r); }
+struct distilbert_family
+    : family_base<"distilbert", "distilbert", distilbert_config, &distilbert_config_from_json,
+                  task::encoder_features_no_clm>,
+      text_encoder<distilbert_family, "input_ids", "attention_mask"> {
     static std::vector<std::string> ignored() { return {"embeddings.position_ids"}; }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask">;
 
     using trunk = type_list<embeddings<distilbert_names::embeddings>, mask_to_bias,
                             encoder_stack<distilbert_names::layer>>;
     using pooler = first_token_pooler<"pre_classifier", activation::relu>;
 
     using heads = encoder_heads<lm_head<distilbert_names::lm>, pooler>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// DistilBERT with a compile-time config.

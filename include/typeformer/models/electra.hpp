@@ -71,19 +71,11 @@ struct lm {
 };
 }  // namespace electra_names
 
-struct electra_family {
-    static constexpr std::string_view model_type = "electra";
-    static constexpr std::string_view base_prefix = "electra";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = electra_config;
-    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return electra_config_from_json(r); }
+struct electra_family
+    : family_base<"electra", "electra", electra_config, &electra_config_from_json,
+                  task::encoder_features>,
+      text_encoder<electra_family, "input_ids", "attention_mask", "token_type_ids"> {
     static std::vector<std::string> ignored() { return {"embeddings.position_ids", "embeddings.token_type_ids"}; }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using trunk = type_list<embeddings<electra_names::embeddings, embedding_options{.project = "electra.embeddings_project"}>,
                             mask_to_bias, encoder_stack<electra_names::layer>>;
@@ -91,10 +83,6 @@ struct electra_family {
     /// ElectraClassificationHead and the generator head both apply the erf
     /// GELU (get_activation("gelu")), whatever hidden_act says.
     using heads = classification_head_heads<lm_head<electra_names::lm, activation::gelu>, activation::gelu>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// ELECTRA with a compile-time config.

@@ -43,28 +43,15 @@ using layer = bert_layer_names<"ernie.encoder.layer">;
 using lm = bert_lm_names<"ernie">;
 }  // namespace ernie_names
 
-struct ernie_family {
-    static constexpr std::string_view model_type = "ernie";
-    static constexpr std::string_view base_prefix = "ernie";
+struct ernie_family : family_base<"ernie", "ernie", ernie_config, &ernie_config_from_json, task::encoder_features>,
+                      text_encoder<ernie_family, "input_ids", "attention_mask", "token_type_ids", "task_type_ids"> {
     static constexpr double atol = 1e-5;  // ErnieOnnxConfig's default
-    using config = ernie_config;
-    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return ernie_config_from_json(r); }
     static std::vector<std::string> ignored() { return bert_family::ignored(); }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids", "task_type_ids">;
 
     using trunk = type_list<embeddings<ernie_names::embeddings, embedding_options{.task_type = "task_type_embeddings"}>, mask_to_bias, encoder_stack<ernie_names::layer>>;
     using pooler = first_token_pooler<"ernie.pooler.dense", activation::tanh>;
 
     using heads = encoder_heads<lm_head<ernie_names::lm>, pooler>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids", "task_type_ids">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// ERNIE with a compile-time config:

@@ -98,15 +98,10 @@ struct gpt2_mlp {
     }
 };
 
-struct gpt2_family {
-    static constexpr std::string_view model_type = "gpt2";
-    static constexpr std::string_view base_prefix = "transformer";
-    static constexpr double atol = 1e-5;  // the legacy table's
-    using config = gpt2_config;
-    using features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
-                               task::sequence_classification, task::token_classification>;
-
-    static config load(const config_reader& r) { return gpt2_config_from_json(r); }
+struct gpt2_family
+    : family_base<"gpt2", "transformer", gpt2_config, &gpt2_config_from_json,
+                  type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                            task::sequence_classification, task::token_classification>> {
     /// The causal-mask buffers older checkpoints carry.
     static std::vector<std::string> ignored() { return {"attn.bias", "attn.masked_bias"}; }
 

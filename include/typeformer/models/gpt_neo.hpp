@@ -180,15 +180,10 @@ struct embeddings {
 };
 }  // namespace gpt_neo_names
 
-struct gpt_neo_family {
-    static constexpr std::string_view model_type = "gpt_neo";
-    static constexpr std::string_view base_prefix = "transformer";
-    static constexpr double atol = 1e-5;  // the legacy table's
-    using config = gpt_neo_config;
-    using features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
-                               task::sequence_classification>;
-
-    static config load(const config_reader& r) { return gpt_neo_config_from_json(r); }
+struct gpt_neo_family
+    : family_base<"gpt_neo", "transformer", gpt_neo_config, &gpt_neo_config_from_json,
+                  type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                            task::sequence_classification>> {
     /// The causal-mask buffers older checkpoints carry.
     static std::vector<std::string> ignored() { return {"attn.attention.bias", "attn.attention.masked_bias"}; }
 

@@ -110,15 +110,10 @@ struct gptj_like {
     using lm = decoder_lm_head<"lm_head", "transformer.wte.weight", true>;
 };
 
-struct gptj_family {
-    static constexpr std::string_view model_type = "gptj";
-    static constexpr std::string_view base_prefix = "transformer";
-    static constexpr double atol = 1e-5;  // the legacy table's
-    using config = gptj_config;
-    using features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
-                               task::question_answering, task::sequence_classification>;
-
-    static config load(const config_reader& r) { return gptj_config_from_json(r); }
+struct gptj_family
+    : family_base<"gptj", "transformer", gptj_config, &gptj_config_from_json,
+                  type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                            task::question_answering, task::sequence_classification>> {
     /// The causal-mask buffers older checkpoints carry.
     static std::vector<std::string> ignored() { return {"attn.bias", "attn.masked_bias"}; }
 

@@ -67,15 +67,10 @@ struct box_embeddings {
     }
 };
 
-struct layoutlm_family {
-    static constexpr std::string_view model_type = "layoutlm";
-    static constexpr std::string_view base_prefix = "layoutlm";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = layoutlm_config;
-    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
-                               task::token_classification>;
-
-    static config load(const config_reader& r) { return layoutlm_config_from_json(r); }
+struct layoutlm_family
+    : family_base<"layoutlm", "layoutlm", layoutlm_config, &layoutlm_config_from_json,
+                  type_list<task::default_, task::masked_lm, task::sequence_classification,
+                            task::token_classification>> {
     /// Checkpoint tensors a model may leave unused: buffers, and the pooler where the task has none.
     static std::vector<std::string> ignored() {
         return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};

@@ -359,14 +359,8 @@ template <fixed_string ModelType, class Config, auto Load,
           class Block = decoder_block<llama_names::layer, projected_attention<llama_names::layer>,
                                       llama_mlp<llama_names::layer>>,
           decoder_embedding_options Embedding = decoder_embedding_options{}, class Features = llama_features>
-struct llama_like_family {
-    static constexpr std::string_view model_type = ModelType.view();
-    static constexpr std::string_view base_prefix = "model";
-    static constexpr double atol = 1e-5;
+struct llama_like_family : family_base<ModelType, "model", Config, Load, Features> {
     using config = Config;
-    using features = Features;
-
-    static config load(const config_reader& r) { return Load(r); }
     /// The rotary inv_freq buffer older checkpoints carry.
     static std::vector<std::string> ignored() { return {"rotary_emb.inv_freq"}; }
 

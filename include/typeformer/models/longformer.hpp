@@ -215,15 +215,11 @@ struct longformer_stack {
     }
 };
 
-struct longformer_family {
-    static constexpr std::string_view model_type = "longformer";
-    static constexpr std::string_view base_prefix = "longformer";
+struct longformer_family
+    : family_base<"longformer", "longformer", longformer_config, &longformer_config_from_json,
+                  type_list<task::default_, task::masked_lm, task::multiple_choice, task::question_answering,
+                            task::sequence_classification, task::token_classification>> {
     static constexpr double atol = 1e-4;  // the legacy table's validation tolerance
-    using config = longformer_config;
-    using features = type_list<task::default_, task::masked_lm, task::multiple_choice, task::question_answering,
-                               task::sequence_classification, task::token_classification>;
-
-    static config load(const config_reader& r) { return longformer_config_from_json(r); }
     static std::vector<std::string> ignored() {
         return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};
     }

@@ -269,30 +269,18 @@ struct mobilebert_lm_head {
     }
 };
 
-struct mobilebert_family {
-    static constexpr std::string_view model_type = "mobilebert";
-    static constexpr std::string_view base_prefix = "mobilebert";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = mobilebert_config;
-    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return mobilebert_config_from_json(r); }
+struct mobilebert_family
+    : family_base<"mobilebert", "mobilebert", mobilebert_config, &mobilebert_config_from_json,
+                  task::encoder_features_no_clm>,
+      text_encoder<mobilebert_family, "input_ids", "attention_mask", "token_type_ids"> {
     static std::vector<std::string> ignored() {
         return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};
     }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using trunk = type_list<mobilebert_embeddings, mask_to_bias,
                             encoder_stack<mobilebert_names::layer, mobilebert_block, config_context>>;
 
     using heads = encoder_heads<mobilebert_lm_head, mobilebert_pooler>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// MobileBERT with a compile-time config.

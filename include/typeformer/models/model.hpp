@@ -128,6 +128,24 @@ consteval bool family_complete() {
     return Family<F>;
 }
 
+/// What most families declare alike, as a base:
+/// `struct bert_family : family_base<"bert", "bert", bert_config, &bert_config_from_json, task::encoder_features>`
+/// gives `model_type`, `base_prefix`, `config`, `load` (calling `Load`),
+/// `features` and `atol` = 1e-5, the legacy table's tolerance for most
+/// architectures; a family declares its own `atol` where its tolerance
+/// differs. `ignored()`, `inputs(Task)` and `layers(Task)` stay the
+/// family's.
+template <fixed_string ModelType, fixed_string BasePrefix, class Config, auto Load, class Features>
+struct family_base {
+    static constexpr std::string_view model_type = ModelType.view();
+    static constexpr std::string_view base_prefix = BasePrefix.view();
+    static constexpr double atol = 1e-5;
+    using config = Config;
+    using features = Features;
+
+    static config load(const config_reader& r) { return Load(r); }
+};
+
 namespace detail {
 /// A task's outputs, or the family's own when it declares `outputs(Task)`
 /// (Longformer's default adds pooler_output).

@@ -118,13 +118,6 @@ struct roberta_names {
     static constexpr auto pooler = detail::joined<Base, ".pooler.dense">;
 };
 
-/// The features of the legacy table for the RoBERTa copies that have causal-lm, and those that do not.
-using roberta_features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
-                                   task::multiple_choice, task::token_classification, task::question_answering>;
-using roberta_features_no_clm = type_list<task::default_, task::masked_lm, task::sequence_classification,
-                                          task::multiple_choice, task::token_classification,
-                                          task::question_answering>;
-
 /// One member of the RoBERTa family: `ModelType` as config.json names it,
 /// `Base` its base_model_prefix, `Features` its legacy feature list, `PreLN`
 /// for XLM-RoBERTa-XL, `Defaults` its config class's defaults and `Keys` the
@@ -171,21 +164,21 @@ struct roberta_like_family {
     static auto layers(Task) -> encoder_layers<Task, trunk, heads, type_list<fold_choices<"input_ids", "attention_mask">>>;
 };
 
-using roberta_family = roberta_like_family<"roberta", "roberta", roberta_features>;
-using camembert_family = roberta_like_family<"camembert", "roberta", roberta_features, false, camembert_defaults>;
-using xlm_roberta_family = roberta_like_family<"xlm-roberta", "roberta", roberta_features, false, camembert_defaults>;
+using roberta_family = roberta_like_family<"roberta", "roberta", task::encoder_features>;
+using camembert_family = roberta_like_family<"camembert", "roberta", task::encoder_features, false, camembert_defaults>;
+using xlm_roberta_family = roberta_like_family<"xlm-roberta", "roberta", task::encoder_features, false, camembert_defaults>;
 using data2vec_text_family =
-    roberta_like_family<"data2vec-text", "data2vec_text", roberta_features_no_clm, false, camembert_defaults>;
+    roberta_like_family<"data2vec-text", "data2vec_text", task::encoder_features_no_clm, false, camembert_defaults>;
 /// No legacy feature entry upstream: every head Transformers has for it.
 using xlm_roberta_xl_family =
-    roberta_like_family<"xlm-roberta-xl", "roberta", roberta_features, true, xlm_roberta_xl_defaults>;
+    roberta_like_family<"xlm-roberta-xl", "roberta", task::encoder_features, true, xlm_roberta_xl_defaults>;
 
 /// I-BERT with quant_mode=false (the default): its Quant*/Int* modules fall
 /// back to float Linear, GELU, softmax and LayerNorm, so the model computes
 /// RoBERTa. The integer-only mode is refused; its buffers (scaling factors,
 /// integer weights, activation ranges) are left unused.
 struct ibert_family
-    : roberta_like_family<"ibert", "ibert", roberta_features_no_clm, false, camembert_defaults, ibert_keys> {
+    : roberta_like_family<"ibert", "ibert", task::encoder_features_no_clm, false, camembert_defaults, ibert_keys> {
     static std::vector<std::string> ignored() {
         auto v = roberta_like_family::ignored();
         for (const char* s : {"act_scaling_factor", "x_min", "x_max", "weight_integer", "weight_scaling_factor",

@@ -75,29 +75,17 @@ struct layer : bert_layer_names<"roformer.encoder.layer"> {
 using lm = bert_lm_names<"roformer">;
 }  // namespace roformer_names
 
-struct roformer_family {
-    static constexpr std::string_view model_type = "roformer";
-    static constexpr std::string_view base_prefix = "roformer";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = roformer_config;
-    using features = type_list<task::default_, task::masked_lm, task::causal_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return roformer_config_from_json(r); }
+struct roformer_family
+    : family_base<"roformer", "roformer", roformer_config, &roformer_config_from_json,
+                  task::encoder_features>,
+      text_encoder<roformer_family, "input_ids", "attention_mask", "token_type_ids"> {
     static std::vector<std::string> ignored() { return {}; }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using block = encoder_block<roformer_names::layer, rotary_self_attention<roformer_names::layer>>;
     using trunk = type_list<embeddings<roformer_names::embeddings, embedding_options{.project = "roformer.embeddings_project"}>, mask_to_bias,
                             encoder_stack<roformer_names::layer, block, rotary_context<roformer_names::layer>>>;
     /// RoFormerClassificationHead applies hidden_act.
     using heads = classification_head_heads<lm_head<roformer_names::lm>, &roformer_config::hidden_act>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// RoFormer with a compile-time config.

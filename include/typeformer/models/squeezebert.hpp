@@ -142,31 +142,19 @@ struct squeezebert_block {
     }
 };
 
-struct squeezebert_family {
-    static constexpr std::string_view model_type = "squeezebert";
-    static constexpr std::string_view base_prefix = "transformer";
-    static constexpr double atol = 1e-5;  // the legacy table's validation tolerance
-    using config = squeezebert_config;
-    using features = type_list<task::default_, task::masked_lm, task::sequence_classification,
-                               task::multiple_choice, task::token_classification, task::question_answering>;
-
-    static config load(const config_reader& r) { return squeezebert_config_from_json(r); }
+struct squeezebert_family
+    : family_base<"squeezebert", "transformer", squeezebert_config, &squeezebert_config_from_json,
+                  task::encoder_features_no_clm>,
+      text_encoder<squeezebert_family, "input_ids", "attention_mask", "token_type_ids"> {
     static std::vector<std::string> ignored() {
         return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};
     }
-
-    template <class Task>
-    static auto inputs(Task) -> task::text_inputs<Task, "input_ids", "attention_mask", "token_type_ids">;
 
     using trunk = type_list<embeddings<squeezebert_names::embeddings>, mask_to_bias,
                             encoder_stack<squeezebert_names::layer, squeezebert_block, config_context>>;
     using pooler = first_token_pooler<"transformer.pooler.dense", activation::tanh>;
 
     using heads = encoder_heads<lm_head<squeezebert_names::lm>, pooler>;
-    using fold = type_list<fold_choices<"input_ids", "attention_mask", "token_type_ids">>;
-
-    template <class Task>
-    static auto layers(Task) -> encoder_layers<Task, trunk, heads, fold>;
 };
 
 /// SqueezeBERT with a compile-time config.

@@ -54,6 +54,14 @@ struct causal_lm_with_past {
     using outputs = type_list<output<"logits", axes<"batch", "sequence", "">>, cache_outputs<>>;
 };
 
+/// The legacy table's features of a BERT-like encoder: the base model, the
+/// masked and causal LM heads and the four classification heads.
+using encoder_features = type_list<default_, masked_lm, causal_lm, sequence_classification, multiple_choice,
+                                   token_classification, question_answering>;
+/// The same, for the encoders the table gives no causal-lm.
+using encoder_features_no_clm = type_list<default_, masked_lm, sequence_classification, multiple_choice,
+                                          token_classification, question_answering>;
+
 /// Does the task take and return a KV cache?
 template <class Task>
 inline constexpr bool has_past = std::is_same_v<Task, default_with_past> || std::is_same_v<Task, causal_lm_with_past>;
