@@ -151,13 +151,27 @@ encoder_shape shape_of(const C& c) {
 }
 }  // namespace detail
 
+namespace detail {
+template <class... D>
+constexpr dummy_fill find_dummy(type_list<D...>, [[maybe_unused]] std::string_view name) {
+    dummy_fill f = nullptr;
+    ((D::name == name ? (f = D::fill, 0) : 0), ...);
+    return f;
+}
+template <class Slot>
+struct input_has_no_validation_values {  // named in the error, with the input's slot
+    static constexpr bool value = false;
+};
+}  // namespace detail
+
 /// Deterministic inputs for a model: ids in [0, vocab), token types in
 /// [0, min(2, type_vocab)), masks with the later rows padded (never a row
 /// fully masked), position_ids past, past + 1, ...; cache inputs (a
 /// with-past model) normal(0, 1) at past length n.past. The sequence (past
-/// included) never exceeds the model's position table. `c` is the config,
+/// included) never exceeds the model's position table; any other int64 input
+/// from its entry in `Dummies` (a family's dummy_inputs). `c` is the config,
 /// or for a model without a cache its encoder_shape.
-template <class Model, class C>
+template <class Model, class Dummies = type_list<>, class C>
 tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
     const encoder_shape sh = detail::shape_of(c);
     std::mt19937 rng(seed);
@@ -199,28 +213,29 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
         std::vector<std::size_t> shape;
         for (auto a : I::axes_type::names) shape.push_back(static_cast<std::size_t>(size_of_axis(a)));
         xt::xarray<std::int64_t> v = xt::zeros<std::int64_t>(shape);
-        const auto seq = shape.empty() ? std::size_t{1} : std::max<std::size_t>(shape.back(), 1);
-        for (std::size_t k = 0; k < v.size(); ++k) {
-            const std::size_t row = k / seq, pos = k % seq;
-            if (I::name == "attention_mask")
-                v.data()[k] = pos < seq - std::min(seq - 1, row % 3 * 2) ? 1 : 0;
-            else if (I::name == "task_type_ids")
-                v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(3, std::max<std::int64_t>(sh.task_type_vocab_size, 1))));
-            else if (I::name == "bbox") {
-                // LayoutLM's (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1, inside the 2-D position tables
-                const std::size_t c4 = k % 4;
-                const std::int64_t lo = c4 < 2 ? 0 : v.data()[k - 2];
-                const std::int64_t span = std::max<std::int64_t>(sh.max_2d_positions, 1) - lo;
-                v.data()[k] = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::max<std::int64_t>(span, 1)));
+        constexpr dummy_fill fill = detail::find_dummy(Dummies{}, I::name);
+        constexpr bool known = I::name == "input_ids" || I::name == "attention_mask" ||
+                               I::name == "token_type_ids" || I::name == "position_ids";
+        if constexpr (fill != nullptr) {
+            fill(std::span<std::int64_t>(v.data(), v.size()), shape, sh, rng);
+        } else if constexpr (!known) {
+            static_assert(detail::input_has_no_validation_values<typename I::slot_type>::value,
+                          "make_inputs: an input other than input_ids, attention_mask, token_type_ids and "
+                          "position_ids needs validation values: a dummy_input in its family's dummy_inputs");
+        } else {
+            const auto seq = shape.empty() ? std::size_t{1} : std::max<std::size_t>(shape.back(), 1);
+            for (std::size_t k = 0; k < v.size(); ++k) {
+                const std::size_t row = k / seq, pos = k % seq;
+                if (I::name == "attention_mask")
+                    v.data()[k] = pos < seq - std::min(seq - 1, row % 3 * 2) ? 1 : 0;
+                else if (I::name == "position_ids")  // after the past, as Transformers counts them
+                    v.data()[k] = n.past + static_cast<std::int64_t>(pos);
+                else if (I::name == "token_type_ids")
+                    v.data()[k] = static_cast<std::int64_t>(
+                        rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));
+                else
+                    v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(sh.vocab_size));
             }
-            else if (I::name == "global_attention_mask")  // Longformer: a few global tokens per row
-                v.data()[k] = (pos + row) % 4 == 0 ? 1 : 0;
-            else if (I::name == "position_ids")  // after the past, as Transformers counts them
-                v.data()[k] = n.past + static_cast<std::int64_t>(pos);
-            else if (I::name == "token_type_ids")
-                v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(std::min<std::int64_t>(2, std::max<std::int64_t>(sh.type_vocab_size, 1))));
-            else
-                v.data()[k] = static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(sh.vocab_size));
         }
         out.emplace(std::string(I::name), eval_value(std::move(v)));
         }

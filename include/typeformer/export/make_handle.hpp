@@ -76,7 +76,7 @@ feature_handle feature_of() {
         return reference_outputs<F, Task>(config_of<F>(c), ck, inputs, cache);
     };
     h.make_inputs = [](const loaded_config& c, axis_sizes n, std::uint32_t seed) {
-        return typeformer::make_inputs<model>(config_of<F>(c), n, seed);
+        return typeformer::make_inputs<model, dummy_inputs_of<F>>(config_of<F>(c), n, seed);
     };
     h.fp16_weights = [](const loaded_config& c, const checkpoint& ck) {
         return fp16_rounded_weights<F, Task>(config_of<F>(c), ck);

@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -44,6 +46,22 @@ struct encoder_shape {
     [[nodiscard]] constexpr std::int64_t embedding_width() const {
         return embedding_size > 0 ? embedding_size : hidden_size;
     }
+};
+
+/// Writes validation values for an int64 input: the values (row-major, of
+/// the given shape), the model's shape, the generator to draw from.
+using dummy_fill = void (*)(std::span<std::int64_t>, const std::vector<std::size_t>&, const encoder_shape&,
+                            std::mt19937&);
+
+/// The validation values of an int64 input that make_inputs does not know by
+/// name (it knows input_ids, attention_mask, token_type_ids, position_ids and
+/// the cache). A family lists one for each such input it takes, in
+/// `using dummy_inputs = type_list<dummy_input<"bbox", &fill_boxes>>;`; an
+/// input with neither does not compile (`input_has_no_validation_values`).
+template <fixed_string Name, dummy_fill Fill>
+struct dummy_input {
+    static constexpr std::string_view name = Name.view();
+    static constexpr dummy_fill fill = Fill;
 };
 
 /// The rows of the keys BertConfig has and the configs that copy it keep

@@ -37,6 +37,13 @@ struct ernie_config : bert_config {
 /// ErnieConfig from config.json.
 inline ernie_config ernie_config_from_json(const config_reader& r) { return load_config<ernie_config>(r); }
 
+/// Validation values of task_type_ids: ids below min(3, task_type_vocab_size).
+inline void ernie_task_type_values(std::span<std::int64_t> v, const std::vector<std::size_t>&, const encoder_shape& sh,
+                                   std::mt19937& rng) {
+    const auto types = static_cast<std::uint32_t>(std::min<std::int64_t>(3, std::max<std::int64_t>(sh.task_type_vocab_size, 1)));
+    for (auto& x : v) x = static_cast<std::int64_t>(rng() % types);
+}
+
 namespace ernie_names {
 using embeddings = bert_embedding_names<"ernie">;
 using layer = bert_layer_names<"ernie.encoder.layer">;
@@ -46,6 +53,7 @@ using lm = bert_lm_names<"ernie">;
 struct ernie_family : family_base<"ernie", "ernie", ernie_config, &ernie_config_from_json, task::encoder_features>,
                       text_encoder<ernie_family, "input_ids", "attention_mask", "token_type_ids", "task_type_ids"> {
     static constexpr double atol = 1e-5;  // ErnieOnnxConfig's default
+    using dummy_inputs = type_list<dummy_input<"task_type_ids", &ernie_task_type_values>>;
     static std::vector<std::string> ignored() { return bert_family::ignored(); }
 
     using trunk = type_list<embeddings<ernie_names::embeddings, embedding_options{.task_type = "task_type_embeddings"}>, mask_to_bias, encoder_stack<ernie_names::layer>>;

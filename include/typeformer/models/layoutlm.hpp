@@ -34,6 +34,17 @@ struct layoutlm_config : bert_config {
 /// LayoutLMConfig from config.json.
 inline layoutlm_config layoutlm_config_from_json(const config_reader& r) { return load_config<layoutlm_config>(r); }
 
+/// Validation values of bbox [B, S, 4]: (x0, y0, x1, y1) with x0 <= x1 and
+/// y0 <= y1, inside the 2-D position tables.
+inline void layoutlm_bbox_values(std::span<std::int64_t> v, const std::vector<std::size_t>&, const encoder_shape& sh,
+                                 std::mt19937& rng) {
+    for (std::size_t k = 0; k < v.size(); ++k) {
+        const std::int64_t lo = k % 4 < 2 ? 0 : v[k - 2];
+        const std::int64_t span = std::max<std::int64_t>(std::max<std::int64_t>(sh.max_2d_positions, 1) - lo, 1);
+        v[k] = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(span));
+    }
+}
+
 namespace layoutlm_names {
 /// BERT's embeddings without their LayerNorm, which comes after the box embeddings.
 using text = bert_embedding_names<"layoutlm", true, false>;
@@ -72,6 +83,7 @@ struct layoutlm_family
                   type_list<task::default_, task::masked_lm, task::sequence_classification,
                             task::token_classification>> {
     /// Checkpoint tensors a model may leave unused: buffers, and the pooler where the task has none.
+    using dummy_inputs = type_list<dummy_input<"bbox", &layoutlm_bbox_values>>;
     static std::vector<std::string> ignored() {
         return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};
     }

@@ -103,6 +103,13 @@ inline longformer_config longformer_config_from_json(const config_reader& r) {
     return load_config<longformer_config>(r);
 }
 
+/// Validation values of global_attention_mask [B, S]: a few global tokens a row.
+inline void longformer_global_values(std::span<std::int64_t> v, const std::vector<std::size_t>& shape,
+                                     const encoder_shape&, std::mt19937&) {
+    const std::size_t seq = std::max<std::size_t>(shape.back(), 1);
+    for (std::size_t k = 0; k < v.size(); ++k) v[k] = (k % seq + k / seq) % 4 == 0 ? 1 : 0;
+}
+
 namespace longformer_names {
 using embeddings = bert_embedding_names<"longformer">;
 struct layer : bert_layer_names<"longformer.encoder.layer"> {
@@ -220,6 +227,7 @@ struct longformer_family
                   type_list<task::default_, task::masked_lm, task::multiple_choice, task::question_answering,
                             task::sequence_classification, task::token_classification>> {
     static constexpr double atol = 1e-4;  // the legacy table's validation tolerance
+    using dummy_inputs = type_list<dummy_input<"global_attention_mask", &longformer_global_values>>;
     static std::vector<std::string> ignored() {
         return {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"};
     }

@@ -156,6 +156,21 @@ auto outputs_of() {
 }
 }  // namespace detail
 
+namespace detail {
+template <class F>
+auto dummy_inputs_or_none() {
+    if constexpr (requires { typename F::dummy_inputs; }) return typename F::dummy_inputs{};
+    else return type_list<>{};
+}
+}  // namespace detail
+
+/// The validation values a family gives its inputs that make_inputs does
+/// not know by name (`using dummy_inputs = type_list<dummy_input<...>...>`),
+/// or none. An input left without them does not compile, so a misspelt
+/// `dummy_inputs` cannot pass unnoticed.
+template <class F>
+using dummy_inputs_of = decltype(detail::dummy_inputs_or_none<F>());
+
 /// The model a family builds for a task.
 template <class F, class Task>
 using model_of = model<typename F::config, decltype(F::inputs(Task{})), decltype(F::layers(Task{})),
