@@ -174,7 +174,7 @@ TYPEFORMER_INLINE auto checkpoint::stored_dtypes() const -> std::string {
     return s;
 }
 
-TYPEFORMER_INLINE auto checkpoint::fail_index(const std::filesystem::path& index, const std::string& msg) -> [[noreturn]] void {
+TYPEFORMER_INLINE auto checkpoint::fail_index(const std::filesystem::path& index, const std::string& msg) -> void {
     throw error("checkpoint.index", index.string() + ": " + msg);
 }
 
@@ -338,7 +338,7 @@ TYPEFORMER_INLINE param_report check_params(const checkpoint& ck, const std::vec
     for (const auto& [name, t] : ck.tensors()) {
         if (used.contains(name)) continue;
         const bool is_ignored = std::any_of(ignored.begin(), ignored.end(),
-                                            [&](const std::string& s) { return name.ends_with(s); });
+                                            [&n = name](const std::string& s) { return n.ends_with(s); });
         if (is_ignored) continue;
         if (!prefix.empty() && !name.starts_with(prefix))
             report.unused.push_back(name);

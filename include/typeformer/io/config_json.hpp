@@ -240,7 +240,7 @@ TYPEFORMER_INLINE auto config_reader::get_list(const char* key, std::vector<std:
 
 TYPEFORMER_INLINE auto config_reader::raw(const char* key) const -> const nlohmann::json* { return has(key) ? &j_[key] : nullptr; }
 
-TYPEFORMER_INLINE auto config_reader::type_error(const char* key, const char* expected) const -> [[noreturn]] void {
+TYPEFORMER_INLINE auto config_reader::type_error(const char* key, const char* expected) const -> void {
     throw error("config.type_error", where_ + ": /" + key + ": expected " + expected + ", got " + j_[key].dump());
 }
 

@@ -124,7 +124,7 @@ TYPEFORMER_INLINE auto pytorch_file::read(std::span<const std::byte> bytes, std:
     return f;
 }
 
-TYPEFORMER_INLINE auto pytorch_file::fail(std::string_view id, const std::string& msg) const -> [[noreturn]] void {
+TYPEFORMER_INLINE auto pytorch_file::fail(std::string_view id, const std::string& msg) const -> void {
     throw error(id, path_.string() + ": " + msg);
 }
 
