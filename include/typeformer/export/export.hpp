@@ -280,7 +280,7 @@ TYPEFORMER_INLINE std::string shape_tuple(const std::vector<std::int64_t>& s) {
 /// given, receives each reference output's largest difference (+inf when
 /// ONNX Runtime lacks it or its shape differs).
 bool compare_outputs(const tensor_map& reference, const tensor_map& onnx, double atol, std::ostream& log,
-                            std::map<std::string, double>* diffs = nullptr);
+                     std::map<std::string, double>* diffs = nullptr);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE bool compare_outputs(const tensor_map& reference, const tensor_map& onnx, double atol, std::ostream& log, std::map<std::string, double>* diffs) {
     bool ok = true;

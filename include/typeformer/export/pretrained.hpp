@@ -98,8 +98,8 @@ TYPEFORMER_INLINE std::string seconds(double s) {
 
 /// One validation pass: the reference and ONNX Runtime on the same inputs.
 bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort,
-                          const tensor_map& inputs, double atol, std::string_view pass, export_report& report,
-                          std::ostream& log);
+                   const tensor_map& inputs, double atol, std::string_view pass, export_report& report,
+                   std::ostream& log);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort, const tensor_map& inputs, double atol, std::string_view pass, export_report& report, std::ostream& log) {
     const auto reference = f.reference(m.config, m.weights, inputs, &weights);
@@ -152,7 +152,7 @@ TYPEFORMER_INLINE std::string_view changed_in_transformers5(std::string_view mod
 
 /// The Transformers version that saved config.json, against the ones checked and followed.
 void note_transformers_version(const nlohmann::json& json, std::string_view model_type,
-                                      const std::string& where, std::ostream& log, std::ostream& warn);
+                               const std::string& where, std::ostream& log, std::ostream& warn);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE void note_transformers_version(const nlohmann::json& json, std::string_view model_type, const std::string& where, std::ostream& log, std::ostream& warn) {
     std::string saved_by;
@@ -176,7 +176,7 @@ TYPEFORMER_INLINE void note_transformers_version(const nlohmann::json& json, std
 
 /// Export a loaded model's feature into `output` (see export_pretrained).
 export_report export_loaded(const loaded_model& m, const std::filesystem::path& model_dir,
-                                   const std::filesystem::path& output, const export_options& opt);
+                            const std::filesystem::path& output, const export_options& opt);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::filesystem::path& model_dir, const std::filesystem::path& output, const export_options& opt) {
     namespace fs = std::filesystem;
@@ -322,7 +322,7 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
 /// output); a failed validation is a report with ok() false, the rejected
 /// export left as OUTPUT/model.onnx.invalid.
 export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output,
-                                       const export_options& opt, std::span<const family_handle* const> families);
+                                const export_options& opt, std::span<const family_handle* const> families);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output, const export_options& opt, std::span<const family_handle* const> families) {
     std::filesystem::path dir = model;
@@ -346,7 +346,7 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
 
 /// export_pretrained over the registered families (registry.hpp).
 export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output,
-                                       const export_options& opt = {});
+                                const export_options& opt = {});
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& model, const std::filesystem::path& output, const export_options& opt) {
     return export_pretrained(model, output, opt, registered_families());

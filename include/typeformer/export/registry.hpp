@@ -24,7 +24,7 @@ std::span<const family_handle* const> registered_families();
 
 /// The family whose model_type is `model_type`, or nullptr.
 const family_handle* find_family(std::string_view model_type,
-                                        std::span<const family_handle* const> families = registered_families());
+                                 std::span<const family_handle* const> families = registered_families());
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE const family_handle* find_family(std::string_view model_type, std::span<const family_handle* const> families) {
     for (const auto* f : families)
@@ -35,7 +35,7 @@ TYPEFORMER_INLINE const family_handle* find_family(std::string_view model_type, 
 
 /// The model types, in order (transformers.onnx: FeaturesManager's table keys).
 std::vector<std::string> supported_model_types(
-    std::span<const family_handle* const> families = registered_families());
+                                               std::span<const family_handle* const> families = registered_families());
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE std::vector<std::string> supported_model_types(std::span<const family_handle* const> families) {
     std::vector<std::string> v;
@@ -57,7 +57,7 @@ TYPEFORMER_INLINE std::string joined_model_types(std::span<const family_handle* 
 /// The family whose model_type is `model_type`; export.model_type, naming
 /// the supported ones, if there is none.
 const family_handle& require_family(std::string_view model_type,
-                                           std::span<const family_handle* const> families = registered_families());
+                                    std::span<const family_handle* const> families = registered_families());
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE const family_handle& require_family(std::string_view model_type, std::span<const family_handle* const> families) {
     if (const auto* f = find_family(model_type, families)) return *f;
@@ -69,7 +69,7 @@ TYPEFORMER_INLINE const family_handle& require_family(std::string_view model_typ
 /// The features of a model type, in order; export.model_type if it is not
 /// supported (transformers.onnx: get_supported_features_for_model_type).
 std::vector<std::string> supported_features(
-    std::string_view model_type, std::span<const family_handle* const> families = registered_families());
+                                            std::string_view model_type, std::span<const family_handle* const> families = registered_families());
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE std::vector<std::string> supported_features(std::string_view model_type, std::span<const family_handle* const> families) {
     return require_family(model_type, families).feature_names();

@@ -184,7 +184,7 @@ TYPEFORMER_INLINE void note(write_report* report, const initializer_source& s, s
 /// Write `skeleton` (a model whose graph has no initializers) followed by the
 /// initializers, as one ONNX file. Returns false when the stream failed.
 bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton,
-                       const std::vector<initializer_source>& initializers, write_report* report = nullptr);
+                const std::vector<initializer_source>& initializers, write_report* report = nullptr);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE bool write_onnx(std::ostream& out, const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers, write_report* report) {
     namespace w = detail::wire;
@@ -223,7 +223,7 @@ TYPEFORMER_INLINE bool write_onnx(std::ostream& out, const onnx::ModelProto& ske
 /// parse a message of 2 GiB or more: past max_single_file, write the
 /// weights as external data (write_onnx_external).
 std::uint64_t single_file_size(const onnx::ModelProto& skeleton,
-                                      const std::vector<initializer_source>& initializers);
+                               const std::vector<initializer_source>& initializers);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE std::uint64_t single_file_size(const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers) {
     namespace w = detail::wire;
@@ -251,8 +251,8 @@ inline constexpr std::uint64_t external_alignment = 4096;
 /// against the model file's folder, not the working directory). Memory
 /// stays at one chunk; returns false when a stream failed.
 bool write_onnx_external(std::ostream& model_out, std::ostream& data_out, const std::string& location,
-                                const onnx::ModelProto& skeleton,
-                                const std::vector<initializer_source>& initializers, write_report* report = nullptr);
+                         const onnx::ModelProto& skeleton,
+                         const std::vector<initializer_source>& initializers, write_report* report = nullptr);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE bool write_onnx_external(std::ostream& model_out, std::ostream& data_out, const std::string& location, const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers, write_report* report) {
     if (skeleton.graph().initializer_size() != 0)

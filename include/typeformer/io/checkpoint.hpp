@@ -267,7 +267,7 @@ struct param_request {
 
 /// Resolve a request: the tensor itself, else its tied alternative.
 [[nodiscard]] const tensor_view* resolve(const checkpoint& ck, const param_request& r,
-                                                std::string* used_name = nullptr);
+                                         std::string* used_name = nullptr);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE const tensor_view* resolve(const checkpoint& ck, const param_request& r, std::string* used_name) {
     if (const auto* t = ck.find(r.name)) {
@@ -306,8 +306,8 @@ struct param_report {
 /// `ignored` lists name suffixes that a checkpoint may carry unused (buffers
 /// such as `embeddings.position_ids`, a pooler the task does not use).
 param_report check_params(const checkpoint& ck, const std::vector<param_request>& requests,
-                                 std::string_view base_prefix, const std::vector<std::string>& ignored,
-                                 std::string_view where);
+                          std::string_view base_prefix, const std::vector<std::string>& ignored,
+                          std::string_view where);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE param_report check_params(const checkpoint& ck, const std::vector<param_request>& requests, std::string_view base_prefix, const std::vector<std::string>& ignored, std::string_view where) {
     std::vector<std::string> problems;

@@ -67,7 +67,7 @@ TYPEFORMER_INLINE bool is_repo_id(std::string_view s) {
 
 /// The snapshot folder of `repo` at `revision` in `cache` (see the top of this file).
 [[nodiscard]] std::filesystem::path find_in_hub_cache(std::string_view repo, std::string_view revision,
-                                                             const std::filesystem::path& cache);
+                                                      const std::filesystem::path& cache);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE std::filesystem::path find_in_hub_cache(std::string_view repo, std::string_view revision, const std::filesystem::path& cache) {
     namespace fs = std::filesystem;

@@ -569,7 +569,7 @@ struct tensor_to_write {
 /// spaces to a multiple of 8 bytes. Streams each span (no second copy);
 /// writes `file` + ".tmp" and renames it over `file` when complete.
 void write_safetensors(const std::filesystem::path& file, std::span<const tensor_to_write> tensors,
-                              const std::map<std::string, std::string>& metadata = {});
+                       const std::map<std::string, std::string>& metadata = {});
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE void write_safetensors(const std::filesystem::path& file, std::span<const tensor_to_write> tensors, const std::map<std::string, std::string>& metadata) {
     namespace d = detail::safetensors;
