@@ -83,6 +83,15 @@ public:
     [[nodiscard]] const nlohmann::json& object() const { return j_; }
 
 private:
+    /// The value of `key`, when present, into `out`; of the wrong JSON type
+    /// (`is` false), config.type_error saying what was `expected`.
+    template <class T>
+    void get_as(const char* key, T& out, bool (nlohmann::json::*is)() const noexcept, const char* expected) const {
+        if (!has(key)) return;
+        const auto& v = j_[key];
+        if (!(v.*is)()) type_error(key, expected);
+        out = v.get<T>();
+    }
     [[noreturn]] void type_error(const char* key, const char* expected) const;
 
     void note(const char* key) const;
@@ -119,31 +128,19 @@ TYPEFORMER_INLINE auto config_reader::is_null(const char* key) const -> bool {
 }
 
 TYPEFORMER_INLINE auto config_reader::get(const char* key, std::int64_t& out) const -> void {
-    if (!has(key)) return;
-    const auto& v = j_[key];
-    if (!v.is_number_integer()) type_error(key, "an integer");
-    out = v.get<std::int64_t>();
+    get_as(key, out, &nlohmann::json::is_number_integer, "an integer");
 }
 
 TYPEFORMER_INLINE auto config_reader::get(const char* key, double& out) const -> void {
-    if (!has(key)) return;
-    const auto& v = j_[key];
-    if (!v.is_number()) type_error(key, "a number");
-    out = v.get<double>();
+    get_as(key, out, &nlohmann::json::is_number, "a number");
 }
 
 TYPEFORMER_INLINE auto config_reader::get(const char* key, bool& out) const -> void {
-    if (!has(key)) return;
-    const auto& v = j_[key];
-    if (!v.is_boolean()) type_error(key, "true or false");
-    out = v.get<bool>();
+    get_as(key, out, &nlohmann::json::is_boolean, "true or false");
 }
 
 TYPEFORMER_INLINE auto config_reader::get(const char* key, std::string& out) const -> void {
-    if (!has(key)) return;
-    const auto& v = j_[key];
-    if (!v.is_string()) type_error(key, "a string");
-    out = v.get<std::string>();
+    get_as(key, out, &nlohmann::json::is_string, "a string");
 }
 
 TYPEFORMER_INLINE auto config_reader::get(const char* key, activation& out) const -> void {
