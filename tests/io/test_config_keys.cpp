@@ -224,6 +224,36 @@ INSTANTIATE_TEST_SUITE_P(families, config_keys_of, testing::ValuesIn(every_model
                              return s;
                          });
 
+// add_cross_attention true gives each layer a cross-attention sublayer (for
+// the decoder of an encoder-decoder model) that the export does not build:
+// every family whose Transformers model reads the key refuses true by name.
+TEST(config_keys, add_cross_attention_true_is_refused) {
+    int checked = 0;
+    for (const auto& entry : fs::directory_iterator(keys_dir)) {
+        const auto name = entry.path().filename().string();
+        if (!name.ends_with(".tf4.txt") || !read_list(entry.path()).contains("add_cross_attention")) continue;
+        const auto model_type = name.substr(0, name.size() - std::string_view(".tf4.txt").size());
+        const auto* family = tf::find_family(model_type);
+        const auto configs = configs_of(fixtures, model_type);
+        if (!family || configs.empty()) continue;  // not built (TYPEFORMER_FAMILIES)
+        auto json = tf::config_reader::load(configs.front());
+        EXPECT_NO_THROW((void)family->load(tf::config_reader(json, "config.json"))) << model_type;
+        json["add_cross_attention"] = true;
+        try {
+            (void)family->load(tf::config_reader(json, "config.json"));
+            ADD_FAILURE() << model_type << ": add_cross_attention true was accepted";
+        } catch (const tf::error& e) {
+            EXPECT_EQ(e.id(), "config.unsupported") << model_type;
+            EXPECT_NE(std::string(e.what()).find("/add_cross_attention: true is not supported"), std::string::npos)
+                << model_type << ": " << e.what();
+        }
+        ++checked;
+    }
+#ifdef TYPEFORMER_EVERY_FAMILY
+    EXPECT_GE(checked, 12);  // BERT, BigBird, the six RoBERTa copies, ConvBERT, ELECTRA, ERNIE, LayoutLM, RoFormer
+#endif
+}
+
 #ifdef TYPEFORMER_EVERY_FAMILY
 // Every recorded list belongs to a family, and every known gap names one.
 TEST(config_keys, every_list_is_a_family) {

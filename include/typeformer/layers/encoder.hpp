@@ -64,6 +64,12 @@ struct dummy_input {
     static constexpr dummy_fill fill = Fill;
 };
 
+/// BertLayer's add_cross_attention: a cross-attention sublayer after each
+/// self-attention, for the decoder of an encoder-decoder model (extra weights,
+/// fed encoder_hidden_states). The export builds none, so true is refused.
+using cross_attention_refused =
+    never<"add_cross_attention", "cross-attention sublayers, for the decoder of an encoder-decoder model, are not exported">;
+
 /// The rows of the keys BertConfig has and the configs that copy it keep
 /// (RoBERTa, DeBERTa, ELECTRA, BigBird, ...), with their rules, for a
 /// config `C` whose members are named as the keys:

@@ -66,7 +66,7 @@ struct big_bird_config {
         c.block_sparse = type == "block_sparse";
     }
     using self = big_bird_config;
-    using fields = extend<bert_core_rows<self>, field<"is_decoder", &self::is_decoder>,
+    using fields = extend<bert_core_rows<self>, field<"is_decoder", &self::is_decoder>, cross_attention_refused,
                           field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
                           field<"sep_token_id", &self::sep_token_id>, internal<&self::block_sparse>,
                           field<"block_size", &self::block_size, rule::positive>,

@@ -69,6 +69,7 @@ struct convbert_config {
                           field<"tie_word_embeddings", &self::tie_word_embeddings>,
                           labels<&self::num_labels>,
                           never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">,
+                          cross_attention_refused,
                           internal<&self::summary_settings>,
                           reads<&self::read_summary_settings>>;
 

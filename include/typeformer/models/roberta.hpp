@@ -49,7 +49,7 @@ struct roberta_config {
     }
     using self = roberta_config;
     using fields = extend<bert_core_rows<self>, field<"pad_token_id", &self::pad_token_id>,
-                          rules<&self::position_rules>, field<"is_decoder", &self::is_decoder>,
+                          rules<&self::position_rules>, field<"is_decoder", &self::is_decoder>, cross_attention_refused,
                           field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
                           only<"position_embedding_type", "absolute">>;
 

@@ -52,7 +52,7 @@ struct roformer_config {
     using self = roformer_config;
     using fields = extend<bert_core_rows<self>, rules<&self::head_size_rule>,
                           field<"embedding_size", &self::embedding_size, rule::positive_or<0>>,
-                          field<"rotary_value", &self::rotary_value>, field<"is_decoder", &self::is_decoder>,
+                          field<"rotary_value", &self::rotary_value>, field<"is_decoder", &self::is_decoder>, cross_attention_refused,
                           field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
                           internal<&self::summary_settings>, reads<&self::read_summary_settings>>;
 
