@@ -64,6 +64,12 @@ struct dummy_input {
     static constexpr dummy_fill fill = Fill;
 };
 
+/// pad_token_id where Transformers reads it only as the word embeddings'
+/// padding_idx (BertEmbeddings and the embeddings that copy it):
+/// nn.Embedding's padding_idx sets that row's initial value and gradient
+/// only; the lookup reads the row the checkpoint stores either way.
+using pad_id_is_padding_idx = no_effect<"pad_token_id", std::int64_t>;
+
 /// BertLayer's add_cross_attention: a cross-attention sublayer after each
 /// self-attention, for the decoder of an encoder-decoder model (extra weights,
 /// fed encoder_hidden_states). The export builds none, so true is refused.

@@ -40,7 +40,7 @@ struct albert_config {
     std::int64_t num_labels = 2;
 
     using self = albert_config;
-    using fields = extend<bert_core_rows<self>, field<"embedding_size", &self::embedding_size, rule::positive>,
+    using fields = extend<bert_core_rows<self>, pad_id_is_padding_idx, field<"embedding_size", &self::embedding_size, rule::positive>,
                           field<"num_hidden_groups", &self::num_hidden_groups, rule::positive>,
                           field<"inner_group_num", &self::inner_group_num, rule::positive>,
                           field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,

@@ -33,7 +33,7 @@ struct bert_config {
     std::int64_t num_labels = 2;
 
     using self = bert_config;
-    using fields = extend<bert_core_rows<self>, field<"is_decoder", &self::is_decoder>, cross_attention_refused,
+    using fields = extend<bert_core_rows<self>, pad_id_is_padding_idx, field<"is_decoder", &self::is_decoder>, cross_attention_refused,
                           field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
                           only<"position_embedding_type", "absolute">>;
 

@@ -60,7 +60,7 @@ struct convbert_config {
         read_summary(r, c.summary_settings);
     }
     using self = convbert_config;
-    using fields = extend<bert_core_rows<self, false>,
+    using fields = extend<bert_core_rows<self, false>, pad_id_is_padding_idx,
                           field<"embedding_size", &self::embedding_size, rule::positive>,
                           field<"head_ratio", &self::head_ratio, rule::positive>, rules<&self::heads_rule>,
                           field<"conv_kernel_size", &self::conv_kernel_size, positive_odd>,

@@ -42,7 +42,7 @@ struct electra_config {
         read_summary(r, c.summary_settings);
     }
     using self = electra_config;
-    using fields = extend<bert_core_rows<self>, field<"embedding_size", &self::embedding_size, rule::positive>,
+    using fields = extend<bert_core_rows<self>, pad_id_is_padding_idx, field<"embedding_size", &self::embedding_size, rule::positive>,
                           field<"is_decoder", &self::is_decoder>, cross_attention_refused,
                           field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
                           internal<&self::summary_settings>, only<"position_embedding_type", "absolute">,

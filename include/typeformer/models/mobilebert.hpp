@@ -78,7 +78,7 @@ struct mobilebert_config {
         c.normalization_type = norm == "no_norm" ? mobilebert_norm::no_norm : mobilebert_norm::layer_norm;
     }
     using self = mobilebert_config;
-    using fields = extend<bert_core_rows<self, false>,
+    using fields = extend<bert_core_rows<self, false>, pad_id_is_padding_idx,
                           field<"embedding_size", &self::embedding_size, rule::positive>,
                           field<"trigram_input", &self::trigram_input>,
                           field<"use_bottleneck", &self::use_bottleneck>,

@@ -50,7 +50,7 @@ struct roformer_config {
         read_summary(r, c.summary_settings);
     }
     using self = roformer_config;
-    using fields = extend<bert_core_rows<self>, rules<&self::head_size_rule>,
+    using fields = extend<bert_core_rows<self>, pad_id_is_padding_idx, rules<&self::head_size_rule>,
                           field<"embedding_size", &self::embedding_size, rule::positive_or<0>>,
                           field<"rotary_value", &self::rotary_value>, field<"is_decoder", &self::is_decoder>, cross_attention_refused,
                           field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,

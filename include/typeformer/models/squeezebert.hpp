@@ -53,7 +53,7 @@ struct squeezebert_config {
                 "embedding_size must equal hidden_size (SqueezeBertEncoder asserts it)");
     }
     using self = squeezebert_config;
-    using fields = extend<bert_core_rows<self>, field<"embedding_size", &self::embedding_size>,
+    using fields = extend<bert_core_rows<self>, pad_id_is_padding_idx, field<"embedding_size", &self::embedding_size>,
                           rules<&self::embedding_rule>, field<"q_groups", &self::q_groups, rule::positive>,
                           multiple_of<"hidden_size", "q_groups">, field<"k_groups", &self::k_groups, rule::positive>,
                           multiple_of<"hidden_size", "k_groups">, field<"v_groups", &self::v_groups, rule::positive>,
