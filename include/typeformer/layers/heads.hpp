@@ -52,11 +52,13 @@ private:
 struct shape_activation {};
 
 namespace detail {
-/// An activation given as a value (`activation::tanh`) or as a pointer to the
-/// config member that names it (`&electra_config::hidden_act`).
+/// An activation given as a value (`activation::tanh`), as a pointer to the
+/// config member that names it (`&electra_config::hidden_act`) or as
+/// shape_activation (the config's shape().act).
 template <auto Act, class C>
 constexpr activation resolve_activation(const C& c) {
     if constexpr (std::is_member_object_pointer_v<decltype(Act)>) return c.*Act;
+    else if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Act)>, shape_activation>) return c.shape().act;
     else return Act;
 }
 }  // namespace detail
@@ -146,10 +148,8 @@ struct lm_head {
     static void forward(B& b, io<lm_head, typename B::value> s, const C& c) {
         const auto sh = c.shape();
         const auto width = sh.embedding_width();
-        activation act = sh.act;
-        if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(Act)>, shape_activation>)
-            act = detail::resolve_activation<Act>(c);
-        auto h = activate(b, act, dense(b, Names::transform, s[sl::hidden_states], sh.hidden_size, width));
+        auto h = activate(b, detail::resolve_activation<Act>(c),
+                          dense(b, Names::transform, s[sl::hidden_states], sh.hidden_size, width));
         h = layer_norm(b, Names::norm, h, width, sh.eps);
         s.set(sl::logits, dense(b, Names::decoder, h, width, sh.vocab_size,
                                 c.tie_word_embeddings ? Names::tied_weight : std::string_view{}, Names::tied_bias));
