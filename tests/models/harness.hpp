@@ -31,6 +31,8 @@
 #include "typeformer/export/registry.hpp"
 #include "typeformer/io/safetensors.hpp"
 
+#include <xtensor/xbuilder.hpp>
+
 namespace tf = typeformer;
 
 inline std::filesystem::path fixture_dir(std::string_view model_type, std::string_view feature) {
@@ -170,13 +172,31 @@ inline nlohmann::json transformers5_rope_schema(nlohmann::json j) {
     return j;
 }
 
+/// config.json as Transformers 4.x writes it: rope_parameters ({rope_type,
+/// rope_theta, partial_rotary_factor, ...}) split into rope_theta and
+/// partial_rotary_factor at the top and rope_scaling ({rope_type, ...}; none
+/// for rope_type "default").
+inline nlohmann::json transformers4_rope_schema(nlohmann::json j) {
+    auto params = j.at("rope_parameters");
+    j.erase("rope_parameters");
+    for (const char* key : {"rope_theta", "partial_rotary_factor"})
+        if (params.contains(key)) {
+            j[key] = params[key];
+            params.erase(key);
+        }
+    if (params.value("rope_type", "default") != "default") j["rope_scaling"] = params;
+    return j;
+}
+
 /// The fixture's config in Transformers 5's RoPE schema gives the same graph
-/// as in 4.x's, and its reference pass still matches Transformers.
-inline void check_rope_schemas(std::string_view model_type, std::string_view feature) {
-    const auto dir = fixture_dir(model_type, feature);
-    const auto json4 = tf::config_reader::load(dir / "config.json");
-    ASSERT_TRUE(json4.contains("rope_theta")) << dir;
-    const auto json5 = transformers5_rope_schema(json4);
+/// as in 4.x's, and its reference pass still matches Transformers (`dir`:
+/// a fixture written in either schema; default tests/fixtures/<model_type>/<feature>).
+inline void check_rope_schemas(std::string_view model_type, std::string_view feature, std::filesystem::path dir = {}) {
+    if (dir.empty()) dir = fixture_dir(model_type, feature);
+    const auto saved = tf::config_reader::load(dir / "config.json");
+    ASSERT_TRUE(saved.contains("rope_theta") || saved.contains("rope_parameters")) << dir;
+    const auto json4 = saved.contains("rope_parameters") ? transformers4_rope_schema(saved) : saved;
+    const auto json5 = saved.contains("rope_parameters") ? saved : transformers5_rope_schema(saved);
     const auto& family = tf::require_family(model_type);
     const auto m4 = tf::load_model(family, dir, json4), m5 = tf::load_model(family, dir, json5);
     const auto& f = family.require(feature);
@@ -190,9 +210,16 @@ inline void check_rope_schemas(std::string_view model_type, std::string_view fea
         EXPECT_LE(tf::max_abs_diff(got.at(name), want), 1e-5) << model_type << " output " << name;
 }
 
-/// Greedy generation through the causal-lm-with-past graph vs the fixture's generate().
-inline void check_generation(std::string_view model_type) {
-    const auto dir = fixture_dir(model_type, "causal-lm-with-past");
+/// Greedy generation through the causal-lm-with-past graph vs the fixture's
+/// generate() (`dir`: default tests/fixtures/<model_type>/causal-lm-with-past).
+/// `restart_at` > 0: when the past reaches that length, the next step feeds
+/// the whole sequence with an empty past, as Transformers 5's Phi-3
+/// generate() drops its cache once the sequence grows past
+/// original_max_position_embeddings (the long RoPE factors then apply to
+/// every position).
+inline void check_generation(std::string_view model_type, std::filesystem::path dir = {},
+                             std::size_t restart_at = 0) {
+    if (dir.empty()) dir = fixture_dir(model_type, "causal-lm-with-past");
     ASSERT_TRUE(std::filesystem::exists(dir / "generate.safetensors")) << dir << ": run tools/fixtures/generate.py";
     const auto m = load_fixture(model_type, dir);
     const auto& f = m.family().require("causal-lm-with-past");
@@ -208,8 +235,10 @@ inline void check_generation(std::string_view model_type) {
                                  ort.input_names().end();
 
     // the first step: the prompt and an empty past (length 0), as make_inputs spells it
-    auto feeds = f.make_inputs(m.config, {.batch = static_cast<std::int64_t>(B), .sequence = 1, .past = 0}, 7);
+    const auto empty = f.make_inputs(m.config, {.batch = static_cast<std::int64_t>(B), .sequence = 1, .past = 0}, 7);
+    auto feeds = empty;
     feeds.insert_or_assign("input_ids", tf::eval_value(xt::xarray<std::int64_t>(prompt)));
+    xt::xarray<std::int64_t> tokens = prompt;  // [B, length]
     tf::weight_cache weights;
     std::size_t length = P;
     for (std::size_t step = 0; step < N; ++step) {
@@ -241,10 +270,16 @@ inline void check_generation(std::string_view model_type) {
             next(b, 0) = static_cast<std::int64_t>(best);
         }
         // the next step: the chosen tokens, present as past
+        tokens = xt::concatenate(xt::xtuple(tokens, next), 1);
+        ++length;
+        if (restart_at > 0 && length - 1 == restart_at) {  // the whole sequence again, with an empty past
+            feeds = empty;
+            feeds.insert_or_assign("input_ids", tf::eval_value(xt::xarray<std::int64_t>(tokens)));
+            continue;
+        }
         feeds.insert_or_assign("input_ids", tf::eval_value(std::move(next)));
         for (const auto& [name, v] : out)
             if (name.starts_with("present.")) feeds.insert_or_assign("past_key_values." + name.substr(8), v);
-        ++length;
     }
 }
 

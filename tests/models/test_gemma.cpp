@@ -4,7 +4,8 @@
 #include "harness.hpp"
 
 // Gemma's config rules in 4.41: hidden_activation decides (null: the tanh
-// GELU, whatever hidden_act says), head_dim is read, rope_scaling is refused.
+// GELU, whatever hidden_act says), head_dim is read; a RoPE scaling is read
+// as Llama's (4.41 ignored it, later versions apply it).
 TEST(gemma, reads_its_config_as_transformers_4_41_does) {
     auto load = [](const nlohmann::json& j) { return tf::gemma_family::load(tf::config_reader(j, "config.json")); };
     auto base = nlohmann::json::parse(R"({"hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 1,
@@ -18,11 +19,14 @@ TEST(gemma, reads_its_config_as_transformers_4_41_does) {
     base["hidden_activation"] = "gelu";
     EXPECT_EQ(load(base).shape().act, tf::activation::gelu);
     base["rope_scaling"] = nlohmann::json::parse(R"({"type": "linear", "factor": 2.0})");
+    EXPECT_EQ(load(base).rotary().position_scale, 2.0);
+    base["partial_rotary_factor"] = 0.5;
     try {
         load(base);
-        ADD_FAILURE() << "rope_scaling accepted";
+        ADD_FAILURE() << "partial_rotary_factor accepted";
     } catch (const tf::error& e) {
         EXPECT_EQ(e.id(), "config.unsupported");
+        EXPECT_NE(std::string(e.what()).find("/partial_rotary_factor"), std::string::npos) << e.what();
     }
 }
 

@@ -34,10 +34,14 @@ TEST(gpt_neo, attention_layers_from_the_config) {
     EXPECT_EQ(t.window(0), 5);
     EXPECT_EQ(t.window(1), 0);
     EXPECT_EQ(t.window(2), 5);
-    // attention_layers wins over attention_types, as in Transformers
-    const auto l = load_gpt_neo(R"({"num_layers": 2, "attention_types": [[["local"], 2]],
-                            "attention_layers": ["global", "global"]})");
+    // attention_layers alone is read as it is; beside attention_types it must agree with it (4.41 takes
+    // attention_layers, 5.x recomputes it from attention_types)
+    const auto l = load_gpt_neo(R"({"num_layers": 2, "attention_layers": ["global", "global"]})");
     EXPECT_EQ(l.any_window(), 0);
+    EXPECT_EQ(error_id(R"({"num_layers": 2, "attention_types": [[["local"], 2]],
+                            "attention_layers": ["global", "global"]})"), "config.invalid");
+    EXPECT_NO_THROW(load_gpt_neo(R"({"num_layers": 2, "attention_types": [[["local"], 2]],
+                            "attention_layers": ["local", "local"]})"));
     EXPECT_EQ(error_id(R"({"num_layers": 3, "attention_types": [[["global", "local"], 1]]})"), "config.invalid");
     EXPECT_EQ(error_id(R"({"num_layers": 1, "attention_layers": ["sparse"]})"), "config.unsupported");
     EXPECT_EQ(error_id(R"({"num_layers": 1, "attention_types": [["local", 1]]})"), "config.type_error");

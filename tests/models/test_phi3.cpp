@@ -30,7 +30,7 @@ TEST(phi3, long_factors_follow_the_largest_position_not_the_length) {
 }
 
 // The settings Phi-3 refuses or rejects at load, each with one clear error.
-TEST(phi3, refuses_rope_scaling_it_cannot_reproduce) {
+TEST(phi3, reads_the_rope_scalings_it_reproduces_and_refuses_the_others) {
     auto load = [](const nlohmann::json& j) { return tf::phi3_family::load(tf::config_reader(j, "config.json")); };
     auto base = nlohmann::json::parse(R"({"hidden_size": 32, "num_attention_heads": 4, "intermediate_size": 37,
         "num_hidden_layers": 1, "vocab_size": 99})");
@@ -61,17 +61,25 @@ TEST(phi3, refuses_rope_scaling_it_cannot_reproduce) {
     const double su = longer(R"({"type": "su", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})");
     EXPECT_EQ(longer(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})"), su);
     EXPECT_NE(longer(R"({"type": "yarn", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})"), su);
-    EXPECT_EQ(error_id(with(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2],
-        "attention_factor": 1.5})")),
-              "config.unsupported");
+    // 5.x's longrope overrides: an explicit attention_factor, or a factor in place of max / original
+    auto explicit_factor = with(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1],
+        "long_factor": [2, 2, 2, 2], "attention_factor": 1.5})");
+    EXPECT_EQ(load(explicit_factor).rotary().attention_factor, 1.5);
+    EXPECT_EQ(longer(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2],
+        "factor": 4.0})"), su);  // 16384 / 4096 = 4: the same s
+    // partial_rotary_factor (Phi-4-mini): int(8 · 0.75) = 6 rotated features, 3 factors each
     auto partial = base;
     partial["partial_rotary_factor"] = 0.75;
-    EXPECT_EQ(error_id(partial), "config.unsupported");
+    EXPECT_EQ(load(partial).rotary().dims, 6);
+    partial["rope_scaling"] = nlohmann::json::parse(R"({"type": "su", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})");
+    EXPECT_EQ(error_id(partial), "config.invalid");
+    partial["rope_scaling"] = nlohmann::json::parse(R"({"type": "su", "short_factor": [1, 1, 1], "long_factor": [2, 2, 2]})");
+    EXPECT_EQ(error_id(partial), "no error");
     EXPECT_EQ(error_id(with(R"({"type": "linear", "factor": 2.0})")), "config.unsupported");
     EXPECT_EQ(error_id(with(R"({"type": "su", "short_factor": [1, 1, 1], "long_factor": [2, 2, 2, 2]})")),
               "config.invalid");
     EXPECT_EQ(error_id(with(R"({"type": "yarn", "short_factor": [1, 1, 1, 1]})")), "config.invalid");
     auto head_dim = base;
     head_dim["head_dim"] = 16;
-    EXPECT_EQ(error_id(head_dim), "config.unsupported");
+    EXPECT_EQ(load(head_dim).cache().head_dim, 16);  // 5.x reads head_dim
 }

@@ -40,6 +40,7 @@
 //   only<Key, Value>           a string key that must hold Value (or be
 //                              absent): anything else is config.unsupported
 //   never<Key, Why>            a boolean key that must be false
+//   always<Key, Why>           a boolean key that must be true (or absent)
 //   absent<Key, Why>           a key that must be absent, null or empty
 //                              (a quantization_config, non-empty
 //                              pruned_heads): anything else is refused
@@ -49,7 +50,12 @@
 //                              the exported function (it only initialises
 //                              weights the checkpoint stores, or steers a
 //                              path the export does not take): its type is
-//                              checked, and a comment at the row says why
+//                              checked (any_json: any value), and a comment
+//                              at the row says why
+//   encoder_generic_keys, decoder_generic_keys, causal_key
+//                              the keys Transformers 5 reads for every
+//                              model type, for a model whose code reads
+//                              none of them (see below)
 //   multiple_of<A, B>          field A divisible by field B (by key)
 //   rules<&f>                  constexpr void f(const C&): rules across
 //                              fields, written with require(ok, "sentence")
@@ -212,6 +218,18 @@ struct never : detail::row {
 };
 
 template <fixed_string Key, fixed_string Why>
+struct always : detail::row {
+    template <class Reader, class C>
+    static void load(const Reader& r, C&) {
+        bool v = true;
+        r.get(Key.data, v);
+        if (!v)
+            throw error("config.unsupported",
+                        r.where() + ": /" + std::string(Key.view()) + ": false is not supported (" + std::string(Why.view()) + ")");
+    }
+};
+
+template <fixed_string Key, fixed_string Why>
 struct absent : detail::row {
     template <class Reader, class C>
     static void load(const Reader& r, C&) {
@@ -238,12 +256,19 @@ struct each_is : detail::row {
     }
 };
 
+/// no_effect's type for a key whose value may be anything (an object, a list).
+struct any_json {};
+
 template <fixed_string Key, class T>
 struct no_effect : detail::row {
     template <class Reader, class C>
     static void load(const Reader& r, C&) {
-        T ignored{};
-        r.get(Key.data, ignored);
+        if constexpr (std::is_same_v<T, any_json>) {
+            (void)r.has(Key.data);
+        } else {
+            T ignored{};
+            r.get(Key.data, ignored);
+        }
     }
 };
 
@@ -365,5 +390,37 @@ constexpr bool check(const C& c) {
     C::fields::check(c);
     return true;
 }
+
+/// Rows that read and check several keys as one row of a table.
+template <class... Rows>
+struct row_group : detail::row {
+    template <class Reader, class C>
+    static void load(const Reader& r, C& c) {
+        (Rows::load(r, c), ...);
+    }
+};
+
+/// The keys Transformers 5 reads for every model type in its generic code,
+/// as one row for the table of a config whose model code reads none of them:
+///   rope_parameters  PretrainedConfig.__post_init__ standardises it; a
+///                    model without RoPE settings of its own never reads it
+///                    (no effect);
+///   head_dim         validate_architecture compares head_dim · num_heads
+///                    with embed_dim, keys these configs do not have; the
+///                    model's head size is hidden_size / heads (no effect);
+///   is_causal        the forward wrapper and create_causal_mask take it as
+///                    the kind of mask (false: bidirectional). An encoder
+///                    refuses any value: 5.x's SDPA path would make an
+///                    unpadded batch causal where its eager path does not.
+///                    A decoder refuses false.
+/// A config whose model reads its own RoPE settings and head_dim (the Llama
+/// family) takes causal_key alone.
+using causal_key = always<"is_causal", "a bidirectional mask in a causal model">;
+using encoder_generic_keys =
+    row_group<no_effect<"rope_parameters", any_json>, no_effect<"head_dim", std::int64_t>,
+              absent<"is_causal", "Transformers 5 reads it as the kind of mask, which its eager and SDPA paths "
+                                  "apply differently to an encoder">>;
+using decoder_generic_keys =
+    row_group<no_effect<"rope_parameters", any_json>, no_effect<"head_dim", std::int64_t>, causal_key>;
 
 }  // namespace typeformer::inline v0

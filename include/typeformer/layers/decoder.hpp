@@ -221,7 +221,10 @@ struct rotary_spec {
     /// Phi-3's long factors and the length past which they apply.
     std::vector<double> long_inv_freq_divisors{};
     std::int64_t original_max_positions = 0;
-    double attention_factor = 1;  ///< sin and cos scaled by this (longrope's mscale)
+    double attention_factor = 1;  ///< sin and cos scaled by this (longrope's and yarn's mscale)
+    /// The inverse frequencies themselves (R/2 of them), where a scaling
+    /// computes them (llama3, yarn); empty: from base and the divisors.
+    std::vector<float> inv_freq{};
 };
 
 /// inv_freq as Transformers computes it, in float32: 1 / (divisor_i · θ^(float(2i) / dims)),
@@ -382,7 +385,7 @@ private:
                               decoder_tables<typename B::value>& t) {
         auto pos = b.unsqueeze(b.cast(position_ids, dtype::f32), {-1});  // [.., S, 1]
         if (r.position_scale != 1.0) pos = b.div(pos, b.scalar(static_cast<float>(r.position_scale)));
-        auto inv = b.constant_f32(rotary_inv_freq(r, r.inv_freq_divisors));  // [R/2]
+        auto inv = b.constant_f32(r.inv_freq.empty() ? rotary_inv_freq(r, r.inv_freq_divisors) : r.inv_freq);  // [R/2]
         if (!r.long_inv_freq_divisors.empty()) {
             // Phi-3 "su"/"yarn" (Transformers 4.41): the long factors when
             // max(position_ids) + 1 > original_max_position_embeddings, i.e.

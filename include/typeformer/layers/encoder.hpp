@@ -91,7 +91,7 @@ using bert_core_rows =
                 field<"intermediate_size", &C::intermediate_size, rule::positive>, field<"hidden_act", &C::hidden_act>,
                 field<"max_position_embeddings", &C::max_position_embeddings, rule::positive>,
                 field<"type_vocab_size", &C::type_vocab_size, rule::positive>,
-                field<"layer_norm_eps", &C::layer_norm_eps, rule::positive>>;
+                field<"layer_norm_eps", &C::layer_norm_eps, rule::positive>, encoder_generic_keys>;
 
 /// BERT's module names inside one encoder layer (BertLayer), under `Stack`,
 /// the layers' list ("bert.encoder.layer"): the names policy of

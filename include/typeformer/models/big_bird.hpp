@@ -73,7 +73,10 @@ struct big_bird_config {
                           field<"num_random_blocks", &self::num_random_blocks, rule::non_negative>,
                           field<"use_bias", &self::use_bias>, rules<&self::bias_rule>,
                           never<"rescale_embeddings", "embeddings scaled by sqrt(hidden_size)">,
-                          only<"position_embedding_type", "absolute">, reads<&self::read_attention_type>>;
+                          only<"position_embedding_type", "absolute">,
+                          // the word table's padding_idx, and the id block-sparse attention pads input_ids
+                          // with up to a block multiple: those positions are masked out and cut off
+                          no_effect<"pad_token_id", std::int64_t>, reads<&self::read_attention_type>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const { return bert_like_shape(*this, is_decoder); }
     /// The longest sequence Transformers runs with full attention under "block_sparse".

@@ -60,7 +60,7 @@ struct bloom_config {
     }
 
     using self = bloom_config;
-    using fields = field_table<
+    using fields = field_table<decoder_generic_keys,
         field<"vocab_size", &self::vocab_size, rule::positive>,
         field<"hidden_size", &self::hidden_size, rule::positive>,
         field<"n_layer", &self::n_layer, rule::non_negative>, field<"n_head", &self::n_head, rule::positive>,

@@ -70,7 +70,7 @@ struct deberta_config {
     using self = deberta_config;
     /// The rows of both versions; the v2 settings are DeBERTa-v2's keys
     /// (deberta_v2_keys) and stay fixed for DeBERTa (deberta_keys).
-    using fields = field_table<
+    using fields = field_table<encoder_generic_keys,
         field<"vocab_size", &self::vocab_size, rule::positive>,
         field<"hidden_size", &self::hidden_size, rule::positive>,
         field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
@@ -88,7 +88,10 @@ struct deberta_config {
         field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
         internal<&self::position_buckets>, internal<&self::share_att_key>, internal<&self::norm_rel_ebd>,
         internal<&self::conv_kernel_size>, internal<&self::conv_groups>, internal<&self::conv_act>,
-        rules<&self::rules_across>>;
+        // the word table's padding_idx (no effect on the lookup)
+        no_effect<"pad_token_id", std::int64_t>,
+        // 5.x: false puts another masked-LM head (lm_predictions) in place of 4.x's (cls.predictions)
+        always<"legacy", "Transformers 5's non-legacy masked-LM head">, rules<&self::rules_across>>;
 
     [[nodiscard]] constexpr std::int64_t max_relative() const {
         return max_relative_positions < 1 ? max_position_embeddings : max_relative_positions;

@@ -29,7 +29,7 @@ struct distilbert_config {
     std::int64_t num_labels = 2;
 
     using self = distilbert_config;
-    using fields = field_table<field<"vocab_size", &self::vocab_size, rule::positive>, pad_id_is_padding_idx,
+    using fields = field_table<encoder_generic_keys, field<"vocab_size", &self::vocab_size, rule::positive>, pad_id_is_padding_idx,
                                field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
                                // only initialises the position table, which the checkpoint stores
                                no_effect<"sinusoidal_pos_embds", bool>,

@@ -82,10 +82,12 @@ inline void gemma_activation(const config_reader& r, gemma_config& c) {
 
 /// The keys GemmaConfig reads its own way: the activation (hidden_activation
 /// or hidden_act, by the version that wrote config.json), attention_bias;
-/// a RoPE scaling is refused.
+/// the RoPE scaling as Llama reads it (Transformers 4.41's Gemma ignored
+/// one; later versions apply it, and the export follows them).
 using gemma_keys = extend<gemma_config::fields, reads<&detail::gemma_activation>,
                           field<"attention_bias", &llama_config::attention_bias>,
-                          reads<&detail::no_rope_scaling<"Gemma">>>;
+                          never<"use_bidirectional_attention", "a bidirectional mask in a causal model">,
+                          reads<&detail::whole_head_rotary>, reads<&detail::llama_rope_scaling>>;
 
 /// GemmaConfig from config.json.
 inline gemma_config gemma_config_from_json(const config_reader& r) { return load_config<gemma_config, gemma_keys>(r); }

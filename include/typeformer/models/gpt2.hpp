@@ -37,7 +37,7 @@ struct gpt2_config {
     std::int64_t num_labels = 2;
 
     using self = gpt2_config;
-    using fields = field_table<
+    using fields = field_table<decoder_generic_keys,
         field<"vocab_size", &self::vocab_size, rule::positive>,
         field<"n_positions", &self::n_positions, rule::positive>, field<"n_embd", &self::n_embd, rule::positive>,
         field<"n_layer", &self::n_layer, rule::non_negative>, field<"n_head", &self::n_head, rule::positive>,
@@ -46,6 +46,8 @@ struct gpt2_config {
         field<"layer_norm_epsilon", &self::layer_norm_epsilon, rule::positive>,
         field<"scale_attn_weights", &self::scale_attn_weights>,
         field<"scale_attn_by_inverse_layer_idx", &self::scale_attn_by_inverse_layer_idx>,
+        // the same scores computed in float32 with the scale folded in (which the export computes in float32)
+        no_effect<"reorder_and_upcast_attn", bool>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
         labels<&self::num_labels>,
         never<"add_cross_attention", "cross-attention needs an encoder; export the encoder-decoder model">>;

@@ -57,7 +57,7 @@ struct gpt_neo_config {
     static void read_attention_layers(const config_reader& r, gpt_neo_config& c);
 
     using self = gpt_neo_config;
-    using fields = field_table<
+    using fields = field_table<decoder_generic_keys,
         field<"vocab_size", &self::vocab_size, rule::positive>,
         field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
         field<"hidden_size", &self::hidden_size, rule::positive>,
@@ -133,12 +133,17 @@ inline std::vector<std::string> gpt_neo_expand_attention_types(const nlohmann::j
 
 /// attention_layers, one "global" or "local" per layer: Transformers expands
 /// attention_types into it; an attention_layers saved in config.json
-/// (save_pretrained writes it) wins.
+/// (save_pretrained writes it) must agree with attention_types when both are
+/// there (Transformers 5 recomputes it from attention_types).
 inline void gpt_neo_config::read_attention_layers(const config_reader& r, gpt_neo_config& c) {
     std::vector<std::string> types;
     const char* key = "attention_layers";
     if (r.has("attention_layers")) {
         r.get_list("attention_layers", types);
+        // Transformers 5 expands attention_types whatever attention_layers says: both must agree
+        if (const auto* v = r.raw("attention_types"); v && gpt_neo_expand_attention_types(*v, r.where()) != types)
+            throw error("config.invalid", r.where() + ": /attention_layers and /attention_types disagree (Transformers "
+                                                      "4.41 takes attention_layers, 5.x recomputes it from attention_types)");
     } else if (const auto* v = r.raw("attention_types")) {
         types = gpt_neo_expand_attention_types(*v, r.where());
         key = "attention_types";

@@ -50,7 +50,9 @@ struct gptj_config {
     }
 
     using self = gptj_config;
-    using fields = field_table<
+    using fields = field_table<decoder_generic_keys,
+        // 5.x's generic cache code: a window, chunks or shared layers would change what the cache keeps
+        absent<"sliding_window", "a sliding-window cache">,
         field<"vocab_size", &self::vocab_size, rule::positive>,
         field<"n_positions", &self::n_positions, rule::positive>, field<"n_embd", &self::n_embd, rule::positive>,
         field<"n_layer", &self::n_layer, rule::non_negative>, field<"n_head", &self::n_head, rule::positive>,

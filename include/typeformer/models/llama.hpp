@@ -4,15 +4,17 @@
 // Word embeddings `model.embed_tokens` (no learned positions); pre-norm
 // blocks with RMSNorm (`input_layernorm`, `post_attention_layernorm`);
 // attention with separate q/k/v/o Linears, grouped-query heads
-// (num_key_value_heads), rotary embeddings on the whole head in the
-// half-split layout (rotate_half), base rope_theta; a gated SiLU MLP
+// (num_key_value_heads) of head_dim features (hidden_size /
+// num_attention_heads when absent), rotary embeddings on the whole head in
+// the half-split layout (rotate_half), base rope_theta, with the RoPE
+// scaling of either schema ("linear", "llama3" or "yarn";
+// detail::llama_rope_scaling); a gated SiLU MLP
 // (gate_proj, up_proj, down_proj; Llama's with biases when mlp_bias); a
 // final `model.norm`; an LM head `lm_head`, tied to the embeddings only when
 // tie_word_embeddings.
 //
 // What differs between the members, all in the config they load:
-//   Llama    biases on q, k, v and o when `attention_bias`; rope_scaling
-//            "linear" (positions divided by the factor); no window.
+//   Llama    biases on q, k, v and o when `attention_bias`; no window.
 //   Mistral  no biases; every layer attends within `sliding_window`.
 //   Qwen2    biases on q, k, v (always), none on o; every layer attends
 //            within `sliding_window`.
@@ -32,8 +34,10 @@
 // shares from a config_reader.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numbers>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +69,21 @@ struct llama_config {
     double rms_norm_eps = 1e-6;
     double rope_theta = 10000.0;
     double rope_linear_factor = 1.0;  ///< rope_scaling {"type": "linear", "factor": f}; 1: none
+    /// The RoPE scalings that compute their own inverse frequencies
+    /// (rope_type "llama3" or "yarn"); "linear" is rope_linear_factor.
+    enum class rope_scaling_kind : std::uint8_t { none, llama3, yarn };
+    rope_scaling_kind rope_scaling = rope_scaling_kind::none;
+    double rope_factor = 1.0;                      ///< llama3, yarn: `factor`
+    double rope_low_freq_factor = 1.0;             ///< llama3: `low_freq_factor`
+    double rope_high_freq_factor = 4.0;            ///< llama3: `high_freq_factor`
+    std::int64_t rope_original_max_positions = 0;  ///< llama3, yarn: `original_max_position_embeddings`
+    double rope_beta_fast = 32.0;                  ///< yarn: `beta_fast`
+    double rope_beta_slow = 1.0;                   ///< yarn: `beta_slow`
+    bool rope_truncate = true;                     ///< yarn: `truncate`
+    double rope_attention_factor = 1.0;            ///< yarn: sin and cos scaled by this
+    /// Rotary embeddings on the first int(head size · f) features of each
+    /// head (Phi-3's partial_rotary_factor; the Llama members refuse f != 1).
+    double partial_rotary_factor = 1.0;
     bool attention_bias = false;      ///< Llama: biases on q, k, v and o
     bool qkv_bias_only = false;       ///< Qwen2: biases on q, k, v, none on o
     bool mlp_bias = false;            ///< Llama: biases on gate, up and down
@@ -86,14 +105,11 @@ struct llama_config {
     }
     [[nodiscard]] constexpr kv_cache_shape cache() const { return {num_hidden_layers, kv_heads(), head_size()}; }
     [[nodiscard]] constexpr norm_kind norm() const { return norm_kind::rms; }
-    [[nodiscard]] rotary_spec rotary() const {
-        rotary_spec r;
-        r.dims = head_size();
-        r.base = rope_theta;
-        r.interleaved = false;
-        r.position_scale = rope_linear_factor;
-        return r;
+    /// The rotated features of each head: int(head size · partial_rotary_factor), as Transformers truncates it.
+    [[nodiscard]] constexpr std::int64_t rotary_dims() const {
+        return static_cast<std::int64_t>(static_cast<double>(head_size()) * partial_rotary_factor);
     }
+    [[nodiscard]] rotary_spec rotary() const;
     [[nodiscard]] float attention_scale() const { return 1.f / std::sqrt(static_cast<float>(head_size())); }
     [[nodiscard]] constexpr bool qkv_bias() const { return attention_bias || qkv_bias_only; }
     [[nodiscard]] constexpr bool o_bias() const { return attention_bias; }
@@ -107,8 +123,13 @@ struct llama_config {
                 "num_attention_heads must be a multiple of num_key_value_heads");
         require(c.head_dim > 0 || c.hidden_size % c.num_attention_heads == 0,
                 "hidden_size must be divisible by num_attention_heads");
-        require(c.head_size() % 2 == 0, "the head size must be even (rotary embeddings turn pairs of features)");
+        require(c.rotary_dims() > 0 && c.rotary_dims() % 2 == 0,
+                "the rotary dimension must be even (rotary embeddings turn pairs of features)");
         require(c.rope_linear_factor >= 1, "the rope_scaling factor must be at least 1");
+        require(c.rope_scaling == rope_scaling_kind::none || c.rope_original_max_positions > 0,
+                "a llama3 or yarn RoPE scaling needs a positive original_max_position_embeddings");
+        require(c.rope_scaling != rope_scaling_kind::llama3 || c.rope_high_freq_factor > c.rope_low_freq_factor,
+                "the llama3 RoPE scaling needs high_freq_factor greater than low_freq_factor");
     }
     static void read_rope_theta(const config_reader& r, llama_config& c);
 
@@ -127,14 +148,35 @@ struct llama_config {
         field<"max_position_embeddings", &self::max_position_embeddings, rule::positive>,
         field<"rms_norm_eps", &self::rms_norm_eps, rule::positive>,
         internal<&self::rope_theta, rule::positive, "rope_theta">, reads<&self::read_rope_theta>,
-        internal<&self::rope_linear_factor>, internal<&self::attention_bias>, internal<&self::qkv_bias_only>,
+        internal<&self::rope_linear_factor>, internal<&self::rope_scaling>,
+        internal<&self::rope_factor, rule::positive, "the RoPE scaling factor">, internal<&self::rope_low_freq_factor>,
+        internal<&self::rope_high_freq_factor>, internal<&self::rope_original_max_positions>,
+        internal<&self::rope_beta_fast>, internal<&self::rope_beta_slow>, internal<&self::rope_truncate>,
+        internal<&self::rope_attention_factor, rule::positive, "the RoPE attention factor">,
+        internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">,
+        internal<&self::attention_bias>, internal<&self::qkv_bias_only>,
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
         internal<&self::sliding_window, rule::non_negative, "sliding_window">,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
-        labels<&self::num_labels>, rules<&self::heads_rule>>;
+        labels<&self::num_labels>, rules<&self::heads_rule>,
+        // Transformers 5's generic code: the kind of mask; validate_architecture looks for num_heads (it
+        // compares head_dim · num_heads with an embed_dim these configs do not have)
+        causal_key, no_effect<"num_heads", std::int64_t>,
+        absent<"_rope_type_labels", "RoPE settings per layer type">>;
 };
 
 namespace detail {
+/// The scaling type of a rope_scaling or rope_parameters object:
+/// "rope_type", else the legacy "type" (Transformers 5's standardisation
+/// sets rope_type from type only where rope_type is missing).
+inline std::string rope_type_of(const config_reader& scaling, const char*& key) {
+    std::string type, legacy;
+    scaling.get("type", legacy);
+    key = scaling.has("rope_type") ? "rope_type" : "type";
+    scaling.get(key, type);
+    return type;
+}
+
 /// The RoPE settings in either schema. Transformers 4.x writes `rope_theta`
 /// at the top and the scaling as `rope_scaling` ({type or rope_type,
 /// factor, ...}); Transformers 5 writes both into `rope_parameters`
@@ -146,6 +188,11 @@ inline void read_rope(const config_reader& r, double& rope_theta, std::optional<
     r.get("rope_theta", rope_theta);
     std::optional<config_reader> params;
     if (r.child("rope_parameters", params)) {
+        // Transformers 5's per-layer-type form ({"full_attention": {...}, "sliding_attention": {...}})
+        for (const auto& [name, value] : params->object().items())
+            if (value.is_object())
+                throw error("config.unsupported", params->where() + ": /" + name +
+                                                      ": RoPE settings per layer type are not supported");
         if (params->has("rope_theta")) {
             double theta = rope_theta;
             params->get("rope_theta", theta);
@@ -153,9 +200,9 @@ inline void read_rope(const config_reader& r, double& rope_theta, std::optional<
                 throw error("config.invalid", r.where() + ": /rope_theta and /rope_parameters/rope_theta disagree");
             rope_theta = theta;
         }
-        std::string type = "default";
-        params->get(params->has("rope_type") ? "rope_type" : "type", type);
-        if (type != "default") scaling.emplace(*params);
+        const char* key = nullptr;
+        const std::string type = rope_type_of(*params, key);
+        if (!type.empty() && type != "default") scaling.emplace(*params);
     }
     std::optional<config_reader> legacy;
     if (r.child("rope_scaling", legacy)) {
@@ -172,32 +219,104 @@ inline void read_rope(const config_reader& r, double& rope_theta, std::optional<
     }
 }
 
-/// The scaling type of a rope_scaling or rope_parameters object ("type" or "rope_type").
-inline std::string rope_type_of(const config_reader& scaling, const char*& key) {
-    std::string type;
-    key = scaling.has("rope_type") ? "rope_type" : "type";
-    scaling.get(key, type);
-    return type;
-}
 }  // namespace detail
 
-/// rope_theta from either schema (detail::read_rope); a scaling is each member's to honour or refuse.
-/// Rotary embeddings turn the whole head here: a partial_rotary_factor (at
-/// the top, or in rope_parameters as Transformers 5 writes it) other than 1
-/// is refused by name.
+/// rope_theta from either schema (detail::read_rope); a scaling is each
+/// member's to honour or refuse. partial_rotary_factor is read at the top
+/// and in rope_parameters (where Transformers 5 moves it; that one wins, as
+/// 5.x's setdefault keeps it); whether a member honours it is its own rule.
 inline void llama_config::read_rope_theta(const config_reader& r, llama_config& c) {
     std::optional<config_reader> scaling;
     detail::read_rope(r, c.rope_theta, scaling);
+    r.get("partial_rotary_factor", c.partial_rotary_factor);
     std::optional<config_reader> params;
-    (void)r.child("rope_parameters", params);
-    const config_reader* places[] = {&r, params ? &*params : nullptr};
-    for (const config_reader* where : places) {
-        double partial = 1.0;
-        if (where) where->get("partial_rotary_factor", partial);
-        if (partial != 1.0)
-            throw error("config.unsupported", where->where() + ": /partial_rotary_factor: " + std::to_string(partial) +
-                                                  " is not supported (rotary embeddings on the whole head only)");
+    if (r.child("rope_parameters", params)) params->get("partial_rotary_factor", c.partial_rotary_factor);
+}
+
+namespace detail {
+/// 1 / base^(2i / dims) for i < dims / 2, in float32 as Transformers' rope
+/// init functions compute it (torch: a float32 arange over dims, base
+/// raised to it, then the reciprocal).
+inline std::vector<float> rope_frequencies(double base, std::int64_t dims) {
+    std::vector<float> f(static_cast<std::size_t>(dims / 2));
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        const float e = static_cast<float>(2 * i) / static_cast<float>(dims);
+        f[i] = 1.0f / std::pow(static_cast<float>(base), e);
     }
+    return f;
+}
+
+/// Llama 3.1's scaling (rope_type "llama3"): frequencies whose wavelength
+/// exceeds original / low_freq_factor are divided by factor, those below
+/// original / high_freq_factor kept, and those between blended smoothly.
+inline std::vector<float> llama3_frequencies(const llama_config& c) {
+    auto f = rope_frequencies(c.rope_theta, c.rotary_dims());
+    const double old_context = static_cast<double>(c.rope_original_max_positions);
+    const float low_wavelen = static_cast<float>(old_context / c.rope_low_freq_factor);
+    const float high_wavelen = static_cast<float>(old_context / c.rope_high_freq_factor);
+    const float factor = static_cast<float>(c.rope_factor);
+    const float low = static_cast<float>(c.rope_low_freq_factor), high = static_cast<float>(c.rope_high_freq_factor);
+    for (auto& x : f) {
+        const float wavelen = static_cast<float>(2 * std::numbers::pi) / x;
+        const float scaled = wavelen > low_wavelen ? x / factor : x;
+        if (wavelen < high_wavelen || wavelen > low_wavelen) {
+            x = scaled;
+        } else {
+            const float smooth = (static_cast<float>(old_context) / wavelen - low) / (high - low);
+            x = (1 - smooth) * scaled / factor + smooth * scaled;
+        }
+    }
+    return f;
+}
+
+/// YaRN (rope_type "yarn"): each frequency blends its interpolated value
+/// (divided by factor) with its original one, by a linear ramp between the
+/// dimensions where beta_fast and beta_slow rotations fit into the original
+/// context (floored and ceiled when `truncate`).
+inline std::vector<float> yarn_frequencies(const llama_config& c) {
+    const std::int64_t dims = c.rotary_dims();
+    const double base = c.rope_theta, original = static_cast<double>(c.rope_original_max_positions);
+    auto correction_dim = [&](double rotations) {
+        return (static_cast<double>(dims) * std::log(original / (rotations * 2 * std::numbers::pi))) / (2 * std::log(base));
+    };
+    double low = correction_dim(c.rope_beta_fast), high = correction_dim(c.rope_beta_slow);
+    if (c.rope_truncate) {
+        low = std::floor(low);
+        high = std::ceil(high);
+    }
+    low = std::max(low, 0.0);
+    high = std::min(high, static_cast<double>(dims - 1));
+    if (low == high) high += 0.001;  // as Transformers avoids the singularity
+    std::vector<float> f(static_cast<std::size_t>(dims / 2));
+    const float factor = static_cast<float>(c.rope_factor);
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        const float pos_freq =
+            std::pow(static_cast<float>(base), static_cast<float>(2 * i) / static_cast<float>(dims));
+        const float extrapolation = 1.0f / pos_freq, interpolation = 1.0f / (factor * pos_freq);
+        const float ramp = std::clamp((static_cast<float>(i) - static_cast<float>(low)) / static_cast<float>(high - low),
+                                      0.0f, 1.0f);
+        const float keep = 1 - ramp;  // the share of the original (extrapolated) frequency
+        f[i] = interpolation * (1 - keep) + extrapolation * keep;
+    }
+    return f;
+}
+}  // namespace detail
+
+inline rotary_spec llama_config::rotary() const {
+    rotary_spec r;
+    r.dims = rotary_dims();
+    r.base = rope_theta;
+    r.interleaved = false;
+    r.position_scale = rope_linear_factor;
+    switch (rope_scaling) {
+        case rope_scaling_kind::llama3: r.inv_freq = detail::llama3_frequencies(*this); break;
+        case rope_scaling_kind::yarn:
+            r.inv_freq = detail::yarn_frequencies(*this);
+            r.attention_factor = rope_attention_factor;
+            break;
+        case rope_scaling_kind::none: break;
+    }
+    return r;
 }
 
 namespace detail {
@@ -209,24 +328,23 @@ inline std::optional<config_reader> rope_scaling_of(const config_reader& r) {
     return scaling;
 }
 
-/// Transformers 4.41's Llama, Mistral and Qwen2 have no head_dim: the head
-/// size is hidden_size / num_attention_heads whatever config.json says. A
-/// head_dim that differs is a checkpoint of a later version; refuse it.
-inline void llama_head_dim_agrees(const config_reader& r, llama_config& c) {
-    if (c.head_dim > 0 && c.num_attention_heads > 0 && c.head_dim * c.num_attention_heads != c.hidden_size)
+/// Rotary embeddings on the whole head: Llama's, Mistral's, Qwen2's and
+/// Gemma's apply_rotary_pos_emb multiply the whole head by cos and sin, so
+/// a partial_rotary_factor other than 1 fails in Transformers; refused by name.
+inline void whole_head_rotary(const config_reader& r, llama_config& c) {
+    if (c.partial_rotary_factor != 1.0)
         throw error("config.unsupported",
-                    r.where() + ": /head_dim: " + std::to_string(c.head_dim) +
-                        " differs from hidden_size / num_attention_heads (Transformers 4.41, which the export "
-                        "matches, ignores head_dim)");
+                    r.where() + ": /partial_rotary_factor: " + std::to_string(c.partial_rotary_factor) +
+                        " is not supported by this model type (its rotary embeddings turn the whole head)");
 }
 
-/// No RoPE scaling where the model code does not read it.
+/// No RoPE scaling where the model code does not read it (a member whose
+/// Transformers model applies none).
 template <fixed_string Model>
 void no_rope_scaling(const config_reader& r, llama_config&) {
     if (const auto rs = rope_scaling_of(r))
-        throw error("config.unsupported", rs->where() + ": a RoPE scaling is not read by Transformers 4.41's " +
-                                              std::string(Model.view()) +
-                                              " (later versions apply it), so the export would be ambiguous");
+        throw error("config.unsupported", rs->where() + ": a RoPE scaling is not read by Transformers' " +
+                                              std::string(Model.view()) + ", so the export would be ambiguous");
 }
 
 /// Llama's pretraining_tp slices every projection; Transformers 4.41 drops
@@ -242,26 +360,94 @@ inline void llama_tp_divides(const config_reader& r, llama_config& c) {
     }
 }
 
-/// Llama's rope_scaling: "linear" (factor divides the positions) only.
-/// "dynamic" (NTK) is refused: in Transformers 4.41 it recomputes inv_freq
-/// when a sequence is longer than max_position_embeddings and keeps the
-/// result in the module, so the output depends on what the model ran
-/// before; no graph reproduces that.
+/// original_max_position_embeddings of a llama3, yarn or longrope scaling,
+/// as Transformers 5 standardises it: the top-level key when config.json
+/// has one (it wins), else the scaling's own, else max_position_embeddings.
+inline std::int64_t rope_original_max(const config_reader& r, const config_reader& scaling, const llama_config& c) {
+    std::int64_t original = c.max_position_embeddings;
+    scaling.get("original_max_position_embeddings", original);
+    r.get("original_max_position_embeddings", original);
+    if (!(original > 0))
+        throw error("config.invalid", r.where() + ": /original_max_position_embeddings: must be positive");
+    return original;
+}
+
+/// A number of the scaling object that must be there.
+inline double rope_number(const config_reader& scaling, const char* name) {
+    if (!scaling.has(name)) throw error("config.invalid", scaling.where() + ": /" + name + ": missing");
+    double v = 0;
+    scaling.get(name, v);
+    return v;
+}
+
+/// The RoPE scalings of Transformers' rope init functions that one graph
+/// computes, in either schema (rope_scaling or rope_parameters, with
+/// `type` or `rope_type`):
+///   "linear"  positions divided by `factor` (> 1);
+///   "llama3"  Llama 3.1's per-frequency smoothing (factor, low_freq_factor,
+///             high_freq_factor, original_max_position_embeddings);
+///   "yarn"    YaRN (factor, or null for max_position_embeddings /
+///             original; beta_fast, beta_slow, truncate; sin and cos scaled
+///             by attention_factor, or by 0.1 ln(factor) + 1, or the
+///             mscale / mscale_all_dim ratio).
+/// Refused by name: "dynamic" (NTK), which recomputes its frequencies when
+/// a call is longer than any before and keeps them, even in Transformers
+/// 5, so its output depends on earlier calls; "longrope", whose
+/// per-frequency factors this config type does not hold (Phi-3 reads it);
+/// any other type.
 inline void llama_rope_scaling(const config_reader& r, llama_config& c) {
     const auto rs = rope_scaling_of(r);
     if (!rs) return;
     const char* key = nullptr;
     const std::string type = rope_type_of(*rs, key);
-    if (type != "linear")
-        throw error("config.unsupported",
-                    rs->where() + ": /" + key + ": \"" + type + "\" is not supported (only \"linear\"" +
-                        (type == "dynamic" ? "; Transformers 4.41's dynamic NTK scaling keeps state between "
-                                             "calls, so no one graph computes it"
-                                           : "") +
-                        ")");
-    if (!rs->has("factor")) throw error("config.invalid", rs->where() + ": /factor: missing");
-    rs->get("factor", c.rope_linear_factor);
-    if (!(c.rope_linear_factor > 1)) throw error("config.invalid", rs->where() + ": /factor: must be greater than 1");
+    if (type == "linear") {
+        c.rope_linear_factor = rope_number(*rs, "factor");
+        if (!(c.rope_linear_factor > 1))
+            throw error("config.invalid", rs->where() + ": /factor: must be greater than 1");
+    } else if (type == "llama3") {
+        c.rope_scaling = llama_config::rope_scaling_kind::llama3;
+        c.rope_factor = rope_number(*rs, "factor");
+        c.rope_low_freq_factor = rope_number(*rs, "low_freq_factor");
+        c.rope_high_freq_factor = rope_number(*rs, "high_freq_factor");
+        c.rope_original_max_positions = rope_original_max(r, *rs, c);
+        if (!(c.rope_factor > 0)) throw error("config.invalid", rs->where() + ": /factor: must be positive");
+    } else if (type == "yarn") {
+        c.rope_scaling = llama_config::rope_scaling_kind::yarn;
+        c.rope_original_max_positions = rope_original_max(r, *rs, c);
+        if (!rs->has("factor") && !rs->is_null("factor"))
+            throw error("config.invalid", rs->where() + ": /factor: missing");
+        c.rope_factor = static_cast<double>(c.max_position_embeddings) /
+                        static_cast<double>(c.rope_original_max_positions);  // a null factor
+        rs->get("factor", c.rope_factor);
+        if (!(c.rope_factor > 0)) throw error("config.invalid", rs->where() + ": /factor: must be positive");
+        // `beta_fast or 32`, `beta_slow or 1`: null and 0 take the default
+        double fast = 0, slow = 0, mscale = 0, mscale_all_dim = 0, attention = 0;  // null: 0
+        rs->get("beta_fast", fast);
+        rs->get("beta_slow", slow);
+        c.rope_beta_fast = fast != 0 ? fast : 32.0;
+        c.rope_beta_slow = slow != 0 ? slow : 1.0;
+        rs->get("truncate", c.rope_truncate);
+        rs->get("mscale", mscale);
+        rs->get("mscale_all_dim", mscale_all_dim);
+        auto get_mscale = [](double scale, double m) { return scale <= 1 ? 1.0 : 0.1 * m * std::log(scale) + 1.0; };
+        rs->get("attention_factor", attention);
+        if (attention != 0) {
+            c.rope_attention_factor = attention;
+        } else if (mscale != 0 && mscale_all_dim != 0) {
+            c.rope_attention_factor = get_mscale(c.rope_factor, mscale) / get_mscale(c.rope_factor, mscale_all_dim);
+        } else {
+            c.rope_attention_factor = get_mscale(c.rope_factor, 1.0);
+        }
+    } else {
+        std::string why = "only \"linear\", \"llama3\" and \"yarn\"";
+        if (type == "dynamic")
+            why += "; dynamic NTK scaling recomputes its frequencies for a call longer than any before and keeps "
+                   "them, even in Transformers 5, so its output depends on earlier calls and no one graph computes it";
+        else if (type == "longrope")
+            why += "; longrope's per-frequency factors are read for model_type phi3";
+        throw error("config.unsupported", rs->where() + ": /" + key + ": \"" + type + "\" is not supported (" +
+                                              why + ")");
+    }
 }
 }  // namespace detail
 
@@ -270,22 +456,22 @@ using llama_keys = extend<llama_config::fields, field<"hidden_act", &llama_confi
                           field<"attention_bias", &llama_config::attention_bias>,
                           field<"mlp_bias", &llama_config::mlp_bias>,
                           field<"pretraining_tp", &llama_config::pretraining_tp>,
-                          reads<&detail::llama_head_dim_agrees>, reads<&detail::llama_tp_divides>,
+                          reads<&detail::whole_head_rotary>, reads<&detail::llama_tp_divides>,
                           reads<&detail::llama_rope_scaling>>;
 
 /// Mistral's and Qwen2's window: null is None (no window).
 using window_key = field<"sliding_window", &llama_config::sliding_window, rule::any, read::null_is<0>>;
 
-/// The keys MistralConfig adds: the window; a RoPE scaling is refused.
+/// The keys MistralConfig adds: the window and, as Llama's, the RoPE scaling.
 using mistral_keys = extend<llama_config::fields, field<"hidden_act", &llama_config::hidden_act>, window_key,
-                            reads<&detail::llama_head_dim_agrees>, reads<&detail::no_rope_scaling<"Mistral">>>;
+                            reads<&detail::whole_head_rotary>, reads<&detail::llama_rope_scaling>>;
 
-/// The keys Qwen2Config adds: the window; a RoPE scaling is refused.
+/// The keys Qwen2Config adds: the window and, as Llama's, the RoPE scaling.
 using qwen2_keys = extend<llama_config::fields, field<"hidden_act", &llama_config::hidden_act>, window_key,
                           // use_sliding_window and max_window_layers only steer the flash-attention path
                           // in Transformers 4.41; its eager path, which the export matches, windows every layer
                           no_effect<"use_sliding_window", bool>, no_effect<"max_window_layers", std::int64_t>,
-                          reads<&detail::llama_head_dim_agrees>, reads<&detail::no_rope_scaling<"Qwen2">>>;
+                          reads<&detail::whole_head_rotary>, reads<&detail::llama_rope_scaling>>;
 
 /// LlamaConfig from config.json.
 inline llama_config llama_config_from_json(const config_reader& r) { return load_config<llama_config, llama_keys>(r); }

@@ -85,7 +85,9 @@ struct longformer_config {
                           never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">,
                           only<"position_embedding_type", "absolute">,
                           internal<&self::attention_window>, internal<&self::layer_windows>,
-                          rules<&self::windows_rule>, reads<&self::read_attention_window>>;
+                          rules<&self::windows_rule>,
+                          // an ONNX-friendly spelling of the same sliding-chunks matmul
+                          no_effect<"onnx_export", bool>, reads<&self::read_attention_window>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const {
         auto s = bert_like_shape(*this);

@@ -92,7 +92,8 @@ struct mobilebert_config {
                           labels<&self::num_labels>,
                           never<"is_decoder", "a causal (decoder) attention mask is not exported for this model">,
                           rules<&self::widths_rule>,
-                          reads<&self::read_normalization_type>>;
+                          // 4.x saves it; both versions recompute it from use_bottleneck (true_hidden_size())
+                          no_effect<"true_hidden_size", std::int64_t>, reads<&self::read_normalization_type>>;
 
     /// The width of attention and the feed-forwards.
     [[nodiscard]] constexpr std::int64_t true_hidden_size() const {

@@ -27,6 +27,13 @@ using pretrained_config_rows = field_table<
     absent<"_heterogeneity_spec", "per-layer config overrides">,
     each_is<"layer_types", "full_attention", "a layer of another attention kind">,
     absent<"mtp_layer_types", "multi-token-prediction layers">,
+    each_is<"mlp_layer_types", "dense", "a sparse (mixture-of-experts) MLP">,
+    // 5.x's cache (get_layer_types_and_kwargs) and masks read these for every model type
+    absent<"attention_chunk_size", "chunked attention">, absent<"kv_sharing_modes", "key/value caches shared across layers">,
+    absent<"per_layer_config", "per-layer config overrides">,
+    // custom modelling code, used only with trust_remote_code: the export builds Transformers' own class for
+    // model_type, as from_pretrained does without it
+    no_effect<"auto_map", any_json>,
     // initialisation only: the checkpoint holds the weights
     no_effect<"initializer_range", double>, no_effect<"init_std", double>, no_effect<"embed_init_std", double>,
     // dropout probabilities: training only, the export is the model in eval mode

@@ -12,12 +12,14 @@
 //     ones when max(position_ids) + 1 > original_max_position_embeddings
 //     (decided per forward call over the whole batch, as 4.41 does: a cache
 //     keeps keys rotated with the factors of the call that made them), and
-//     sin and cos are scaled by sqrt(1 + ln s / ln original) ("su") or
-//     0.1 · ln s + 1 ("yarn"), s = max_position_embeddings / original (1 when
-//     s <= 1);
+//     sin and cos are scaled by the scaling's attention_factor, else by
+//     sqrt(1 + ln s / ln original) ("su") or 0.1 · ln s + 1 ("yarn"), s the
+//     scaling's factor or max_position_embeddings / original (1 when s <= 1);
+//   - partial_rotary_factor (Phi-4-mini): rotary embeddings on the first
+//     int(head_dim · f) features of each head, the rest passed through;
 //   - `sliding_window` (null: none), applied by the eager mask to every
 //     layer: key j is visible from position p iff p - w <= j <= p.
-// The head size is hidden_size / num_attention_heads.
+// The head size is head_dim, or hidden_size / num_attention_heads.
 #pragma once
 
 #include <cmath>
@@ -37,6 +39,8 @@ struct phi3_config : llama_config {
     std::int64_t original_max_position_embeddings = 4096;
     rope_kind rope = rope_kind::none;
     std::vector<double> short_factor{}, long_factor{};
+    double longrope_factor = 0;            ///< the scaling's `factor`; 0: max_position_embeddings / original
+    double longrope_attention_factor = 0;  ///< the scaling's `attention_factor`; 0: from the factor
 
     phi3_config() {
         vocab_size = 32064;
@@ -49,11 +53,16 @@ struct phi3_config : llama_config {
         pad_token_id = 32000;
     }
 
-    /// sin and cos are scaled by this under rope_scaling.
+    /// sin and cos are scaled by this under rope_scaling: the scaling's
+    /// attention_factor, else from s, its factor (or max_position_embeddings
+    /// / original when it has none): 1 when s <= 1, else sqrt(1 + ln s / ln
+    /// original) ("su", "longrope") or 0.1 · ln s + 1 ("yarn").
     [[nodiscard]] double rope_attention_factor() const {
         if (rope == rope_kind::none) return 1.0;
-        const double s = static_cast<double>(max_position_embeddings) /
-                         static_cast<double>(original_max_position_embeddings);
+        if (longrope_attention_factor > 0) return longrope_attention_factor;
+        const double s = longrope_factor > 0 ? longrope_factor
+                                             : static_cast<double>(max_position_embeddings) /
+                                                   static_cast<double>(original_max_position_embeddings);
         if (s <= 1.0) return 1.0;
         if (rope == rope_kind::su)
             return std::sqrt(1 + std::log(s) / std::log(static_cast<double>(original_max_position_embeddings)));
@@ -74,20 +83,21 @@ struct phi3_config : llama_config {
     using fields = extend<llama_config::fields,
                           field<"original_max_position_embeddings", &self::original_max_position_embeddings,
                                 rule::positive>,
-                          internal<&self::rope>, internal<&self::short_factor>, internal<&self::long_factor>>;
+                          internal<&self::rope>, internal<&self::short_factor>, internal<&self::long_factor>,
+                          internal<&self::longrope_factor>, internal<&self::longrope_attention_factor>>;
 };
 
 namespace detail {
 /// rope_scaling (4.x) or rope_parameters (5.x) must be null, rope_type
 /// "default", or a scaling of type "su", "longrope" or "yarn" with
-/// short_factor and long_factor, head_dim / 2 factors each. "longrope" is
+/// short_factor and long_factor, rotary dimension / 2 factors each. "longrope" is
 /// Transformers 5's name for "su" (the same inverse frequencies and
 /// attention factor); 5.x also writes and computes a 4.x "yarn" config as
 /// "longrope", so a rope_type "longrope" is read as su whatever the legacy
-/// "type" beside it says, as 5.x computes it. An explicit attention_factor
-/// or factor (5.x's longrope overrides) is refused by name, and so is an
-/// original_max_position_embeddings inside the scaling that disagrees with
-/// the top-level one.
+/// "type" beside it says, as 5.x computes it. The scaling's factor and
+/// attention_factor (5.x's longrope overrides) set the attention factor;
+/// an original_max_position_embeddings inside the scaling that disagrees
+/// with the top-level one is refused.
 inline void phi3_rope_scaling(const config_reader& r, phi3_config& c) {
     const auto rs = rope_scaling_of(r);
     if (!rs) return;
@@ -98,10 +108,11 @@ inline void phi3_rope_scaling(const config_reader& r, phi3_config& c) {
     else
         throw error("config.unsupported", rs->where() + ": /" + key + ": \"" + type +
                                               "\" is not supported (only \"su\" or \"longrope\", and \"yarn\")");
-    for (const char* name : {"attention_factor", "factor"})
-        if (rs->has(name))
-            throw error("config.unsupported", rs->where() + ": /" + name +
-                                                  ": an explicit longrope override is not supported");
+    for (auto [name, value] : {std::pair{"factor", &c.longrope_factor},
+                               std::pair{"attention_factor", &c.longrope_attention_factor}}) {
+        rs->get(name, *value);  // null or absent: 0, derived
+        if (*value < 0) throw error("config.invalid", rs->where() + ": /" + name + ": must be positive");
+    }
     if (rs->has("original_max_position_embeddings")) {
         std::int64_t inner = 0;
         rs->get("original_max_position_embeddings", inner);
@@ -111,14 +122,14 @@ inline void phi3_rope_scaling(const config_reader& r, phi3_config& c) {
                                               std::to_string(c.original_max_position_embeddings));
         c.original_max_position_embeddings = inner;
     }
-    const auto half = static_cast<std::size_t>(c.head_size() / 2);
+    const auto half = static_cast<std::size_t>(c.rotary_dims() / 2);
     for (const char* name : {"short_factor", "long_factor"}) {
         auto& f = std::string_view(name) == "short_factor" ? c.short_factor : c.long_factor;
         if (!rs->has(name)) throw error("config.invalid", rs->where() + ": /" + name + ": missing");
         rs->get(name, f);
         if (f.size() != half)
             throw error("config.invalid", rs->where() + ": /" + name + ": " + std::to_string(f.size()) +
-                                              " factors, the head size needs " + std::to_string(half));
+                                              " factors, the rotary dimension needs " + std::to_string(half));
         for (double x : f)
             if (!(x > 0)) throw error("config.invalid", rs->where() + ": /" + name + ": factors must be positive");
     }
@@ -126,9 +137,10 @@ inline void phi3_rope_scaling(const config_reader& r, phi3_config& c) {
 }  // namespace detail
 
 /// The keys Phi3Config reads its own way: the window (null: none) and the
-/// "su"/"yarn" rope scaling; a head_dim that disagrees is refused.
+/// "su"/"yarn" rope scaling (head_dim and partial_rotary_factor as every
+/// member reads them).
 using phi3_keys = extend<phi3_config::fields, field<"hidden_act", &llama_config::hidden_act>, window_key,
-                         reads<&detail::llama_head_dim_agrees>, reads<&detail::phi3_rope_scaling>>;
+                         reads<&detail::phi3_rope_scaling>>;
 
 /// Phi3Config from config.json.
 inline phi3_config phi3_config_from_json(const config_reader& r) { return load_config<phi3_config, phi3_keys>(r); }

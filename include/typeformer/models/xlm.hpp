@@ -64,7 +64,7 @@ struct xlm_config {
         read_summary(r, c.summary_settings);
     }
     using self = xlm_config;
-    using fields = field_table<
+    using fields = field_table<encoder_generic_keys,
         field<"vocab_size", &self::vocab_size, rule::positive>, field<"emb_dim", &self::emb_dim, rule::positive>,
         field<"n_layers", &self::n_layers, rule::non_negative>, field<"n_heads", &self::n_heads, rule::positive>,
         multiple_of<"emb_dim", "n_heads">, field<"gelu_activation", &self::gelu_activation>,
@@ -79,7 +79,12 @@ struct xlm_config {
               xlm_rule::is<true, "must be true (Transformers' XLM is an encoder only)">>,
         internal<&self::pre_norm>, internal<&self::summary_settings>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
-        reads<&self::read_n_words_and_summary>>;
+        // pad_index (5.x: pad_token_id) is the word table's padding_idx, and counts the lengths only when no
+        // attention_mask is given (the export always takes one); eos_index (5.x: eos_token_id) is stored, unread
+        no_effect<"pad_index", std::int64_t>, no_effect<"pad_token_id", std::int64_t>,
+        no_effect<"eos_index", std::int64_t>, no_effect<"eos_token_id", std::int64_t>,
+        // 5.x's cache would keep only the last sliding_window keys
+        absent<"sliding_window", "a sliding-window cache">, reads<&self::read_n_words_and_summary>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const {
         return {.vocab_size = vocab_size,
