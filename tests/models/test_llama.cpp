@@ -114,7 +114,7 @@ TEST(llama, llama3_scaling_keeps_blends_and_divides_by_wavelength) {
                                               {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 256}}}};
     EXPECT_EQ(load_llama(j).rope_original_max_positions, 64);
     j["rope_scaling"]["high_freq_factor"] = 1.0;
-    expect_refused(j, "config.invalid", "high_freq_factor greater than low_freq_factor");
+    expect_refused(j, "config.invalid", "0 < low_freq_factor < high_freq_factor");
 }
 
 // YaRN's attention factor: explicit, from mscale / mscale_all_dim, or 0.1 ln(factor) + 1.
@@ -130,6 +130,8 @@ TEST(llama, yarn_attention_factor_follows_transformers) {
                 (0.2 * std::log(4.0) + 1) / (0.1 * std::log(4.0) + 1), 1e-12);
     // factor null: max_position_embeddings / original
     EXPECT_NEAR(yarn({{"factor", nullptr}}).attention_factor, 0.1 * std::log(4.0) + 1, 1e-12);
+    expect_refused({{"rope_parameters", {{"rope_type", "yarn"}, {"factor", 4.0}, {"beta_fast", -1.0}}}},
+                   "config.invalid", "positive beta_fast and beta_slow");
     // the ramp: head size 128, theta 10000, original 4096, betas 32 and 1: low 20, high 46
     const auto r = yarn();
     ASSERT_EQ(r.inv_freq.size(), 64u);

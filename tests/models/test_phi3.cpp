@@ -75,6 +75,9 @@ TEST(phi3, reads_the_rope_scalings_it_reproduces_and_refuses_the_others) {
     EXPECT_EQ(error_id(partial), "config.invalid");
     partial["rope_scaling"] = nlohmann::json::parse(R"({"type": "su", "short_factor": [1, 1, 1], "long_factor": [2, 2, 2]})");
     EXPECT_EQ(error_id(partial), "no error");
+    partial.erase("rope_scaling");
+    partial["partial_rotary_factor"] = 1.5;  // more features than the head has
+    EXPECT_EQ(error_id(partial), "config.invalid");
     EXPECT_EQ(error_id(with(R"({"type": "linear", "factor": 2.0})")), "config.unsupported");
     EXPECT_EQ(error_id(with(R"({"type": "su", "short_factor": [1, 1, 1], "long_factor": [2, 2, 2, 2]})")),
               "config.invalid");

@@ -123,13 +123,17 @@ struct llama_config {
                 "num_attention_heads must be a multiple of num_key_value_heads");
         require(c.head_dim > 0 || c.hidden_size % c.num_attention_heads == 0,
                 "hidden_size must be divisible by num_attention_heads");
+        require(c.partial_rotary_factor <= 1, "partial_rotary_factor must be at most 1");
         require(c.rotary_dims() > 0 && c.rotary_dims() % 2 == 0,
                 "the rotary dimension must be even (rotary embeddings turn pairs of features)");
         require(c.rope_linear_factor >= 1, "the rope_scaling factor must be at least 1");
         require(c.rope_scaling == rope_scaling_kind::none || c.rope_original_max_positions > 0,
                 "a llama3 or yarn RoPE scaling needs a positive original_max_position_embeddings");
-        require(c.rope_scaling != rope_scaling_kind::llama3 || c.rope_high_freq_factor > c.rope_low_freq_factor,
-                "the llama3 RoPE scaling needs high_freq_factor greater than low_freq_factor");
+        require(c.rope_scaling != rope_scaling_kind::llama3 ||
+                    (c.rope_low_freq_factor > 0 && c.rope_high_freq_factor > c.rope_low_freq_factor),
+                "the llama3 RoPE scaling needs 0 < low_freq_factor < high_freq_factor");
+        require(c.rope_scaling != rope_scaling_kind::yarn || (c.rope_beta_fast > 0 && c.rope_beta_slow > 0),
+                "the yarn RoPE scaling needs positive beta_fast and beta_slow");
     }
     static void read_rope_theta(const config_reader& r, llama_config& c);
 
