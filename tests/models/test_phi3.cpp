@@ -67,6 +67,8 @@ TEST(phi3, reads_the_rope_scalings_it_reproduces_and_refuses_the_others) {
     EXPECT_EQ(load(explicit_factor).rotary().attention_factor, 1.5);
     EXPECT_EQ(longer(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2],
         "factor": 4.0})"), su);  // 16384 / 4096 = 4: the same s
+    EXPECT_EQ(error_id(with(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2],
+        "factor": 0})")), "config.invalid");
     // partial_rotary_factor (Phi-4-mini): int(8 · 0.75) = 6 rotated features, 3 factors each
     auto partial = base;
     partial["partial_rotary_factor"] = 0.75;

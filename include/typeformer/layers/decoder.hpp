@@ -227,14 +227,16 @@ struct rotary_spec {
     std::vector<float> inv_freq{};
 };
 
-/// inv_freq as Transformers computes it, in float32: 1 / (divisor_i · θ^(float(2i) / dims)),
-/// divisor_i from `divisors` (Phi-3's factors) or 1.
+/// inv_freq as Transformers' rope init functions compute it, in float32
+/// (torch: θ raised to a float32 arange over dims, times the factor, then
+/// the reciprocal): 1 / (divisor_i · θ^(float(2i) / dims)), divisor_i from
+/// `divisors` (Phi-3's factors) or 1.
 inline std::vector<float> rotary_inv_freq(const rotary_spec& r, const std::vector<double>& divisors) {
     std::vector<float> f(static_cast<std::size_t>(r.dims / 2));
     for (std::size_t i = 0; i < f.size(); ++i) {
         const float e = static_cast<float>(2 * i) / static_cast<float>(r.dims);
-        const double divisor = divisors.empty() ? 1.0 : divisors[i];
-        f[i] = static_cast<float>(1.0 / (divisor * std::pow(r.base, static_cast<double>(e))));
+        const float divisor = divisors.empty() ? 1.0f : static_cast<float>(divisors[i]);
+        f[i] = 1.0f / (divisor * std::pow(static_cast<float>(r.base), e));
     }
     return f;
 }

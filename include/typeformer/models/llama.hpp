@@ -175,7 +175,7 @@ namespace detail {
 /// sets rope_type from type only where rope_type is missing).
 inline std::string rope_type_of(const config_reader& scaling, const char*& key) {
     std::string type, legacy;
-    scaling.get("type", legacy);
+    scaling.get("type", legacy);  // read (and type-checked) beside rope_type, as 5.x's standardisation reads it
     key = scaling.has("rope_type") ? "rope_type" : "type";
     scaling.get(key, type);
     return type;
@@ -238,23 +238,14 @@ inline void llama_config::read_rope_theta(const config_reader& r, llama_config& 
 }
 
 namespace detail {
-/// 1 / base^(2i / dims) for i < dims / 2, in float32 as Transformers' rope
-/// init functions compute it (torch: a float32 arange over dims, base
-/// raised to it, then the reciprocal).
-inline std::vector<float> rope_frequencies(double base, std::int64_t dims) {
-    std::vector<float> f(static_cast<std::size_t>(dims / 2));
-    for (std::size_t i = 0; i < f.size(); ++i) {
-        const float e = static_cast<float>(2 * i) / static_cast<float>(dims);
-        f[i] = 1.0f / std::pow(static_cast<float>(base), e);
-    }
-    return f;
-}
-
 /// Llama 3.1's scaling (rope_type "llama3"): frequencies whose wavelength
 /// exceeds original / low_freq_factor are divided by factor, those below
 /// original / high_freq_factor kept, and those between blended smoothly.
 inline std::vector<float> llama3_frequencies(const llama_config& c) {
-    auto f = rope_frequencies(c.rope_theta, c.rotary_dims());
+    rotary_spec plain;
+    plain.dims = c.rotary_dims();
+    plain.base = c.rope_theta;
+    auto f = rotary_inv_freq(plain, {});
     const double old_context = static_cast<double>(c.rope_original_max_positions);
     const float low_wavelen = static_cast<float>(old_context / c.rope_low_freq_factor);
     const float high_wavelen = static_cast<float>(old_context / c.rope_high_freq_factor);

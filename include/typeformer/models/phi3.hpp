@@ -111,7 +111,8 @@ inline void phi3_rope_scaling(const config_reader& r, phi3_config& c) {
     for (auto [name, value] : {std::pair{"factor", &c.longrope_factor},
                                std::pair{"attention_factor", &c.longrope_attention_factor}}) {
         rs->get(name, *value);  // null or absent: 0, derived
-        if (*value < 0) throw error("config.invalid", rs->where() + ": /" + name + ": must be positive");
+        if (rs->has(name) && !(*value > 0))
+            throw error("config.invalid", rs->where() + ": /" + name + ": must be positive");
     }
     if (rs->has("original_max_position_embeddings")) {
         std::int64_t inner = 0;
