@@ -56,6 +56,21 @@ every_feature)
         [ -z "$(ls -A "$tmp/o-$feature" | grep -v -e '^model.onnx$' -e '\.json$')" ] || fail "stray files: $(ls -A "$tmp/o-$feature")"
         echo "ok $dir"
     done ;;
+follow_transformers)
+    # a Mistral checkpoint whose window 4.41 and 5.x compute differently: both validate, the graphs differ
+    model="$fixtures/../fixtures_tf4/mistral/causal-lm-with-past"
+    run --model "$model" --feature causal-lm-with-past --follow-transformers 4.41 "$tmp/o4"
+    expect_rc 0
+    expect_out "the export follows 4.41.2 (--follow-transformers 5 follows 5.23.0)"
+    expect_out "All good"
+    run --model "$model" --feature causal-lm-with-past "$tmp/o5"
+    expect_rc 0
+    expect_out "warning: mistral computes differently under Transformers 4.41 and 5"
+    expect_out "the export follows 5.23.0, not 4.41.2 that saved this checkpoint"
+    cmp -s "$tmp/o4/model.onnx" "$tmp/o5/model.onnx" && fail "the same graph for 4.41 and 5"
+    run --model "$model" --feature causal-lm-with-past --follow-transformers 4.57 "$tmp/o6"
+    expect_rc 2
+    expect_out "--follow-transformers" ;;
 log_format)
     run --model "$fixtures/bert/question-answering" --feature question-answering "$tmp/o"
     expect_rc 0
@@ -235,7 +250,7 @@ config_negative_size)
     expect_out "intermediate_size"
     expect_intact ;;
 config_unsupported_setting)
-    edited bert/default 's/"position_embedding_type": "absolute"/"position_embedding_type": "relative_key"/'
+    edited bert/default 's/"model_type": "bert"/"position_embedding_type": "relative_key", "model_type": "bert"/'
     refused --model "$tmp/model"
     expect_out "[config.unsupported] $tmp/model/config.json: /position_embedding_type: \"relative_key\" is not supported (only \"absolute\")"
     expect_intact ;;

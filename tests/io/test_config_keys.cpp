@@ -5,8 +5,10 @@
 // builds, runs and reloads each fixture model:
 // tests/fixtures/config_keys/<model_type>.tf4.txt and .tf5.txt. Here each
 // family's loader reads every fixture config.json of its model_type (the
-// 4.x fixtures' and tests/fixtures_tf5_configs/'s, as Transformers 5 writes
-// them) with a recording config_reader. Each key Transformers reads must be
+// fixtures', as Transformers 5 writes them, and tests/fixtures_tf4/'s and
+// tests/fixtures_tf4_configs/'s, as 4.41 does), as each release's model
+// code reads them, with a recording config_reader. Each key Transformers
+// reads must be
 //   - read by the loader (honoured, refused by name, or declared no_effect),
 //   - or one of PretrainedConfig's generic attributes below, which cannot
 //     change the exported graph (each says why),
@@ -38,7 +40,8 @@ namespace {
 
 const fs::path fixtures = TYPEFORMER_FIXTURES;
 const fs::path keys_dir = fixtures / "config_keys";
-const fs::path tf5_configs = fixtures.parent_path() / "fixtures_tf5_configs";
+const fs::path tf4_fixtures = fixtures.parent_path() / "fixtures_tf4";
+const fs::path tf4_configs = fixtures.parent_path() / "fixtures_tf4_configs";
 
 struct generic_key {
     std::string_view key, why;
@@ -127,20 +130,22 @@ std::vector<fs::path> configs_of(const fs::path& root, std::string_view model_ty
 }
 
 /// The keys the family's loader reads over every fixture config.json of its
-/// model_type, 4.x's and 5.x's (a refused config counts up to the refusal).
+/// model_type, 4.x's and 5.x's, as 4.41's and as 5.x's model code reads it
+/// (a refused config counts up to the refusal).
 std::set<std::string> loader_reads(const tf::family_handle& f) {
     auto log = std::make_shared<tf::config_reader::key_log>();
-    for (const auto& root : {fixtures, tf5_configs})
-        for (const auto& file : configs_of(root, f.model_type)) {
-            const auto j = tf::config_reader::load(file);
-            tf::config_reader r(j, file.string());
-            r.record_keys(log);
-            try {
-                (void)f.load(r);
-            } catch (const std::exception&) {
-                // refused: the keys read until then still count (the schema test reports refusals)
+    for (const auto& root : {fixtures, tf4_fixtures, tf4_configs})
+        for (const auto& file : configs_of(root, f.model_type))
+            for (const auto follow : {tf::follow_transformers::v5, tf::follow_transformers::v4_41}) {
+                const auto j = tf::config_reader::load(file);
+                tf::config_reader r(j, file.string());
+                r.follow(follow).record_keys(log);
+                try {
+                    (void)f.load(r);
+                } catch (const std::exception&) {
+                    // refused: the keys read until then still count (the schema test reports refusals)
+                }
             }
-        }
     return *log;
 }
 

@@ -1,4 +1,4 @@
-// Gemma: its config as Transformers 4.41 reads it (features and generation: test_models.cpp).
+// Gemma: its config as Transformers 5 and 4.41 read it (features and generation: test_models.cpp).
 #include "typeformer/models/gemma.hpp"
 
 #include "harness.hpp"
@@ -7,7 +7,9 @@
 // GELU, whatever hidden_act says), head_dim is read; a RoPE scaling is read
 // as Llama's (4.41 ignored it, later versions apply it).
 TEST(gemma, reads_its_config_as_transformers_4_41_does) {
-    auto load = [](const nlohmann::json& j) { return tf::gemma_family::load(tf::config_reader(j, "config.json")); };
+    auto load = [](const nlohmann::json& j) {
+        return tf::gemma_family::load(tf::config_reader(j, "config.json").follow(tf::follow_transformers::v4_41));
+    };
     auto base = nlohmann::json::parse(R"({"hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 1,
         "head_dim": 16, "intermediate_size": 37, "num_hidden_layers": 1, "vocab_size": 99, "hidden_act": "relu"})");
     auto c = load(base);
@@ -30,16 +32,18 @@ TEST(gemma, reads_its_config_as_transformers_4_41_does) {
     }
 }
 
-// A config.json written by Transformers 5 is read as 5.x reads it: the
-// activation is hidden_act ("gelu" as the tanh GELU), hidden_activation unread.
-TEST(gemma, a_transformers5_config_takes_its_activation_from_hidden_act) {
-    auto load = [](const nlohmann::json& j) { return tf::gemma_family::load(tf::config_reader(j, "config.json")); };
+// Transformers 5 (the default, whoever saved config.json): the activation
+// is hidden_act ("gelu" as the tanh GELU), hidden_activation unread.
+TEST(gemma, transformers5_takes_the_activation_from_hidden_act) {
+    auto load = [](const nlohmann::json& j, tf::follow_transformers f = tf::follow_transformers::v5) {
+        return tf::gemma_family::load(tf::config_reader(j, "config.json").follow(f));
+    };
     auto base = nlohmann::json::parse(R"({"hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 8,
         "intermediate_size": 37, "num_hidden_layers": 1, "vocab_size": 99, "hidden_act": "silu",
-        "hidden_activation": "gelu", "transformers_version": "5.23.0"})");
+        "hidden_activation": "gelu", "transformers_version": "4.41.2"})");
     EXPECT_EQ(load(base).shape().act, tf::activation::silu);
+    EXPECT_EQ(tf::gemma_family::load(tf::config_reader(base, "config.json")).shape().act, tf::activation::silu);
     base["hidden_act"] = "gelu";
     EXPECT_EQ(load(base).shape().act, tf::activation::gelu_new);
-    base["transformers_version"] = "4.57.1";
-    EXPECT_EQ(load(base).shape().act, tf::activation::gelu);  // 4.x: hidden_activation
+    EXPECT_EQ(load(base, tf::follow_transformers::v4_41).shape().act, tf::activation::gelu);  // hidden_activation
 }

@@ -163,33 +163,39 @@ INSTANTIATE_TEST_SUITE_P(models, rope_fixture,
                          test_name);
 
 // The log says which Transformers the export follows where 4.41 and 5.x
-// compute differently, and warns when the checkpoint was saved by 5.x or by
-// a release newer than the newest one checked.
+// compute differently, and warns when the checkpoint was saved by the other
+// major version or by a release newer than the newest one checked.
 TEST(llama, export_names_the_transformers_it_follows) {
     if (!tf::find_family("mistral")) GTEST_SKIP() << "mistral is not built";
     const auto tmp = std::filesystem::temp_directory_path() / ("tf-version-note-" + std::to_string(::getpid()));
     std::filesystem::remove_all(tmp);
     std::filesystem::create_directories(tmp);
     std::filesystem::copy(fixture_dir("mistral", "causal-lm"), tmp / "model", std::filesystem::copy_options::recursive);
-    auto export_saved_by = [&](const char* version) {
+    auto export_saved_by = [&](const char* version, tf::follow_transformers follow = tf::follow_transformers::v5) {
         auto json = tf::config_reader::load(tmp / "model" / "config.json");
         json["transformers_version"] = version;
         std::ofstream(tmp / "model" / "config.json") << json.dump();
         std::ostringstream log, warn;
         tf::export_options opt{.feature = "causal-lm", .validate = false, .force = true};
+        opt.follow = follow;
         opt.log = &log;
         opt.warnings = &warn;
         (void)tf::export_pretrained(tmp / "model", tmp / "onnx", opt);
         return std::pair{log.str(), warn.str()};
     };
-    const auto [log4, warn4] = export_saved_by("4.41.2");
-    EXPECT_NE(log4.find("mistral computes differently under Transformers 5"), std::string::npos) << log4;
-    EXPECT_NE(log4.find("the export follows 4.41.2"), std::string::npos) << log4;
-    EXPECT_EQ(warn4, "");
     const auto [log5, warn5] = export_saved_by("5.23.0");
-    EXPECT_NE(warn5.find("warning: mistral computes differently under Transformers 5"), std::string::npos) << warn5;
-    EXPECT_NE(warn5.find("the export follows 4.41.2, not 5.23.0 that saved this checkpoint"), std::string::npos)
-        << warn5;
+    EXPECT_NE(log5.find("mistral computes differently under Transformers 4.41 and 5"), std::string::npos) << log5;
+    EXPECT_NE(log5.find("the export follows 5.23.0 (--follow-transformers 4.41 follows 4.41.2)"), std::string::npos)
+        << log5;
+    EXPECT_EQ(warn5, "");
+    const auto [log4, warn4] = export_saved_by("4.41.2");
+    EXPECT_NE(warn4.find("warning: mistral computes differently"), std::string::npos) << warn4;
+    EXPECT_NE(warn4.find("the export follows 5.23.0, not 4.41.2 that saved this checkpoint"), std::string::npos)
+        << warn4;
+    const auto [log41, warn41] = export_saved_by("4.41.2", tf::follow_transformers::v4_41);
+    EXPECT_NE(log41.find("the export follows 4.41.2 (--follow-transformers 5 follows 5.23.0)"), std::string::npos)
+        << log41;
+    EXPECT_EQ(warn41, "");
     EXPECT_EQ(warn5.find("newer than the newest release"), std::string::npos) << warn5;
     const auto [log9, warn9] = export_saved_by("9.1.0.dev0");
     EXPECT_NE(warn9.find("was saved by Transformers 9.1.0.dev0, newer than the newest release typeformer is "

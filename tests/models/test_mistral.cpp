@@ -8,7 +8,10 @@ TEST(mistral, config_defaults_and_window) {
     const auto c = load(nlohmann::json::object());
     EXPECT_EQ(c.kv_heads(), 8);
     EXPECT_EQ(c.sliding_window, 4096);
-    EXPECT_EQ(c.any_window(), 4097);  // p - 4096 <= j <= p: 4097 keys
+    EXPECT_EQ(c.any_window(), 4096);  // Transformers 5: p - 4096 < j <= p, 4096 keys
+    const auto c4 = tf::mistral_family::load(
+        tf::config_reader(nlohmann::json::object(), "config.json").follow(tf::follow_transformers::v4_41));
+    EXPECT_EQ(c4.any_window(), 4097);  // 4.41's eager mask: p - 4096 <= j <= p, 4097 keys
     EXPECT_FALSE(c.qkv_bias());
     EXPECT_EQ(load({{"sliding_window", nullptr}}).any_window(), 0);
     EXPECT_FALSE(load({{"attention_bias", true}}).qkv_bias());  // MistralConfig has no attention_bias

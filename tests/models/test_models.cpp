@@ -32,7 +32,8 @@ std::vector<std::string> every_rope_family() {
     for (const auto* f : tf::registered_families()) {
         const auto dir = fixture_dir(f->model_type, "causal-lm");
         if (std::filesystem::exists(dir / "config.json") &&
-            tf::config_reader::load(dir / "config.json").contains("rope_theta"))
+            (tf::config_reader::load(dir / "config.json").contains("rope_theta") ||
+             tf::config_reader::load(dir / "config.json").contains("rope_parameters")))
             v.emplace_back(f->model_type);
     }
     return v;
@@ -42,6 +43,29 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(rope_schema);  // a build without 
 TEST_P(rope_schema, transformers5_rope_parameters_give_the_same_graph) { check_rope_schemas(GetParam(), "causal-lm"); }
 INSTANTIATE_TEST_SUITE_P(models, rope_schema, testing::ValuesIn(every_rope_family()),
                          [](const testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// The fixtures made by Transformers 4.41 where 5.x's model code computes
+// the same checkpoint differently (tests/fixtures_tf4/<model_type>/<feature>):
+// read as 4.41 computes them (follow_transformers::v4_41), they match 4.41.
+std::vector<std::pair<std::string, std::string>> every_tf4_fixture() {
+    std::vector<std::pair<std::string, std::string>> v;
+    const auto root = std::filesystem::path(TYPEFORMER_FIXTURES).parent_path() / "fixtures_tf4";
+    for (const auto* f : tf::registered_families())
+        for (const auto& name : f->feature_names())
+            if (std::filesystem::exists(root / f->model_type / name / "io.safetensors"))
+                v.emplace_back(f->model_type, name);
+    return v;
+}
+class tf4_feature : public testing::TestWithParam<std::pair<std::string, std::string>> {};
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(tf4_feature);
+TEST_P(tf4_feature, matches_transformers_4_41) {
+    const auto dir = std::filesystem::path(TYPEFORMER_FIXTURES).parent_path() / "fixtures_tf4" / GetParam().first /
+                     GetParam().second;
+    ASSERT_EQ(fixture_follows(dir), tf::follow_transformers::v4_41) << dir << ": not made by Transformers 4.x";
+    check_fixture(GetParam().first, GetParam().second, dir);
+    if (std::filesystem::exists(dir / "generate.safetensors")) check_generation(GetParam().first, dir);
+}
+INSTANTIATE_TEST_SUITE_P(models, tf4_feature, testing::ValuesIn(every_tf4_fixture()), feature_test_name);
 
 class generation : public testing::TestWithParam<std::string> {};
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(generation);

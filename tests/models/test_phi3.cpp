@@ -60,7 +60,12 @@ TEST(phi3, reads_the_rope_scalings_it_reproduces_and_refuses_the_others) {
     };
     const double su = longer(R"({"type": "su", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})");
     EXPECT_EQ(longer(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})"), su);
-    EXPECT_NE(longer(R"({"type": "yarn", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})"), su);
+    // Transformers 5 computes a "yarn" Phi-3 as longrope; 4.41 with yarn's attention factor 0.1 ln s + 1
+    EXPECT_EQ(longer(R"({"type": "yarn", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})"), su);
+    auto yarn41 = with(R"({"type": "yarn", "short_factor": [1, 1, 1, 1], "long_factor": [2, 2, 2, 2]})");
+    yarn41["max_position_embeddings"] = 16384;
+    const auto c41 = tf::phi3_family::load(tf::config_reader(yarn41, "config.json").follow(tf::follow_transformers::v4_41));
+    EXPECT_NEAR(c41.rotary().attention_factor, 0.1 * std::log(4.0) + 1, 1e-12);
     // 5.x's longrope overrides: an explicit attention_factor, or a factor in place of max / original
     auto explicit_factor = with(R"({"rope_type": "longrope", "short_factor": [1, 1, 1, 1],
         "long_factor": [2, 2, 2, 2], "attention_factor": 1.5})");

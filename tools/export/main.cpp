@@ -50,6 +50,14 @@ int main(int argc, char** argv) {
     app.add_option("--revision", opt.revision,
                    "With --model org/name: the branch, tag or commit of the cached snapshot to export")
         ->capture_default_str();
+    std::string follow = "5";
+    app.add_option("--follow-transformers", follow,
+                   "Where Transformers releases compute the same checkpoint differently (Mistral's and Phi-3's "
+                   "sliding window, Qwen2's windowed layers, Phi-3's \"yarn\" scaling, Gemma's activation, the token "
+                   "a decoder's sequence-classification scores), "
+                   "follow the model code of Transformers 5 (the default) or of 4.41; the log says when it matters")
+        ->check(CLI::IsMember({"5", "4.41"}))
+        ->capture_default_str();
     app.add_flag("--external-data", opt.external_data,
                  "Write the weights to OUTPUT/model.onnx_data next to model.onnx (automatic when the model is over "
                  "2 GiB, the limit of one protobuf file)");
@@ -66,6 +74,7 @@ int main(int argc, char** argv) {
     }
 
     opt.validate = !no_validate;
+    opt.follow = follow == "4.41" ? tf::follow_transformers::v4_41 : tf::follow_transformers::v5;
     try {
         if (list_all) {
             for (const auto& type : tf::supported_model_types()) {

@@ -10,6 +10,7 @@
 //     with id "config.invalid" and the same sentence.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,14 @@ constexpr bool require(bool ok, const char* why) {
     if (!ok) invalid_config(why);
     return true;
 }
+
+/// Whose model code a loader follows where two Transformers releases
+/// compute the same config.json differently (docs/checkpoints.md lists
+/// where): today's (5.x, the default) or 4.41's.
+enum class follow_transformers : std::uint8_t { v5, v4_41 };
+
+/// "5" or "4.41", as the command line spells it.
+constexpr std::string_view to_string(follow_transformers f) { return f == follow_transformers::v5 ? "5" : "4.41"; }
 
 /// Activation functions as config.json names them (`hidden_act`, `activation`).
 enum class activation { gelu, gelu_new, relu, silu, tanh };

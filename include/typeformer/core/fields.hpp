@@ -37,6 +37,10 @@
 //                              (len(id2label), else num_labels); positive
 //   internal<&C::m, Rule>      a member no key fills directly: a family's
 //                              fixed setting or one a `reads` row computes
+//   true_under_4_41<&C::m>     a bool member true when the config is read as
+//                              Transformers 4.41's model code reads it
+//                              (config_reader::follow), where 4.41
+//                              computes differently from 5.x
 //   only<Key, Value>           a string key that must hold Value (or be
 //                              absent): anything else is config.unsupported
 //   never<Key, Why>            a boolean key that must be false
@@ -62,6 +66,10 @@
 //   reads<&f>                  void f(const config_reader&, C&): keys that
 //                              need code (nested objects, keys that depend
 //                              on each other); runs after the plain rows
+//   owns<Key>                  a `reads` function of the table reads Key,
+//                              which a generic row (load_config's
+//                              pretrained_config_rows) would otherwise
+//                              refuse: Qwen2's layer_types
 #pragma once
 
 #include <cstddef>
@@ -152,6 +160,8 @@ struct member_traits<M> {
 /// The shape every row has; a row overrides what it uses.
 struct row {
     static constexpr std::string_view key{};
+    static constexpr std::string_view generic_key{};  ///< a generic row a family's `owns` row replaces
+    static constexpr std::string_view owned{};        ///< owns<Key>: the key a family reads its own way
     static constexpr std::size_t members = 0;
     template <class Table, class C>
     static constexpr void check(const C&) {}
@@ -201,6 +211,15 @@ struct internal : detail::row {
     }
 };
 
+template <auto Member>
+struct true_under_4_41 : detail::row {
+    static constexpr std::size_t members = 1;
+    template <class Reader, class C>
+    static void load(const Reader& r, C& c) {
+        c.*Member = r.follows() == follow_transformers::v4_41;
+    }
+};
+
 template <fixed_string Key, fixed_string Value>
 struct only : detail::row {
     template <class Reader, class C>
@@ -242,6 +261,7 @@ struct absent : detail::row {
 
 template <fixed_string Key, fixed_string Value, fixed_string Why>
 struct each_is : detail::row {
+    static constexpr std::string_view generic_key = Key.view();
     template <class Reader, class C>
     static void load(const Reader& r, C&) {
         const auto* v = r.raw(Key.data);
@@ -293,6 +313,11 @@ struct rules : detail::row {
 template <auto F>
 struct reads : detail::row {};
 
+template <fixed_string Key>
+struct owns : detail::row {
+    static constexpr std::string_view owned = Key.view();
+};
+
 namespace detail {
 template <class Row>
 inline constexpr bool is_reads = false;
@@ -339,6 +364,15 @@ struct field_table {
     template <class Reader, class C>
     static void load(const Reader& r, C& c) {
         (Rows::load(r, c), ...);
+        (detail::reads_call<Rows>::load(r, c), ...);
+    }
+    /// Does an `owns<Key>` row of this table take `key` over from the generic rows?
+    static constexpr bool owns_key(std::string_view key) { return !key.empty() && ((Rows::owned == key) || ...); }
+    /// The rows, less the generic ones whose key `Own` owns (load_config: the
+    /// rows every config shares, under a family table that reads some of them).
+    template <class Own, class Reader, class C>
+    static void load_unowned(const Reader& r, C& c) {
+        ((Own::owns_key(Rows::generic_key) ? void() : Rows::load(r, c)), ...);
         (detail::reads_call<Rows>::load(r, c), ...);
     }
 };

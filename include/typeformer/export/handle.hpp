@@ -103,10 +103,13 @@ struct loaded_model {
     [[nodiscard]] const family_handle& family() const { return *config.family; }
 };
 
-/// Load `dir` (config.json and the weights) as the family `f` reads it.
-inline loaded_model load_model(const family_handle& f, const std::filesystem::path& dir, const nlohmann::json& json) {
+/// Load `dir` (config.json and the weights) as the family `f` reads it,
+/// following the model code of the Transformers release `follow` where
+/// releases compute the same config.json differently.
+inline loaded_model load_model(const family_handle& f, const std::filesystem::path& dir, const nlohmann::json& json,
+                               follow_transformers follow = follow_transformers::v5) {
     loaded_model m;
-    m.config = f.load(config_reader(json, (dir / "config.json").string()));
+    m.config = f.load(config_reader(json, (dir / "config.json").string()).follow(follow));
     m.weights = checkpoint::open(dir);
     m.weights.set_base_prefix(std::string(m.family().base_prefix));
     m.family().tie_weights(m.config, m.weights);

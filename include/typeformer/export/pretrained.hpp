@@ -11,6 +11,7 @@
 // family given as a type, registered or not.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -38,6 +39,11 @@ struct export_options {
     bool external_data = false;       ///< weights in model.onnx_data (automatic past 2 GiB)
     bool force = false;               ///< replace model.onnx even if not validated or invalid
     std::string revision = "main";    ///< for a Hugging Face repository id: the cached revision
+    /// Where Transformers releases compute the same checkpoint differently
+    /// (Mistral's and Phi-3's windows, Qwen2's windowed layers, Phi-3's
+    /// "yarn", Gemma's activation, the token a decoder's sequence
+    /// classification scores): follow 5.x's model code, or 4.41's.
+    follow_transformers follow = follow_transformers::v5;
     std::ostream* log = &std::cout;       ///< progress and the validation log
     std::ostream* warnings = &std::cerr;  ///< warnings and the failed-validation message
 };
@@ -112,11 +118,12 @@ TYPEFORMER_INLINE bool validate_once(const feature_handle& f, const loaded_model
 
 }  // namespace detail::pretrained
 
-/// The newest Transformers release whose config.json files the tests read
-/// (tests/fixtures_tf5_configs/), and the release whose model code the
-/// reference pass follows where the two compute differently.
+/// The newest Transformers release the fixtures and the config.json files
+/// of the tests were made with: the model code the reference pass follows
+/// by default; and the older release it can follow instead
+/// (export_options::follow) where the two compute differently.
 inline constexpr std::string_view newest_checked_transformers = "5.23.0";
-inline constexpr std::string_view followed_transformers = "4.41.2";
+inline constexpr std::string_view oldest_checked_transformers = "4.41.2";
 
 namespace detail::pretrained {
 /// "5.23.0" as {5, 23, 0}; the first part that is not a number ends it ("5.0.0.dev0": {5, 0, 0}).
@@ -136,25 +143,38 @@ TYPEFORMER_INLINE std::vector<long> version_parts(std::string_view v) {
 #endif
 
 /// What Transformers 5's model code computes differently from 4.41's on the
-/// same checkpoint, for the model types where it does (docs/checkpoints.md).
-std::string_view changed_in_transformers5(std::string_view model_type);
+/// same checkpoint, for the model types (and the feature) where it does
+/// (docs/checkpoints.md).
+std::string changed_in_transformers5(std::string_view model_type, std::string_view feature);
 #if TYPEFORMER_DEFINITIONS
-TYPEFORMER_INLINE std::string_view changed_in_transformers5(std::string_view model_type) {
-    if (model_type == "mistral") return "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys";
+TYPEFORMER_INLINE std::string changed_in_transformers5(std::string_view model_type, std::string_view feature) {
+    std::string why;
+    if (model_type == "mistral") why = "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys";
     if (model_type == "qwen2")
-        return "4.41 windows every layer, 5.x only with use_sliding_window and from max_window_layers on";
+        why = "4.41 windows every layer, 5.x only with use_sliding_window and from max_window_layers on";
     if (model_type == "phi3")
-        return "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys; 5.x reads rope_scaling "
-               "\"yarn\" as \"longrope\"";
-    return {};
+        why = "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys; 5.x reads rope_scaling "
+              "\"yarn\" as \"longrope\"";
+    if (model_type == "gemma") why = "4.41 takes the MLP's activation from hidden_activation, 5.x from hidden_act";
+    constexpr std::string_view pooled[] = {"gpt2", "gptj", "gpt_neo", "bloom", "llama",
+                                           "mistral", "qwen2", "phi3", "gemma"};
+    if (feature == "sequence-classification" &&
+        std::find(std::begin(pooled), std::end(pooled), model_type) != std::end(pooled))
+        why += std::string(why.empty() ? "" : "; ") +
+               "sequence-classification scores the token before the first pad_token_id in 4.41, the rightmost "
+               "token that is not pad_token_id in 5.x";
+    return why;
 }
 #endif
 
-/// The Transformers version that saved config.json, against the ones checked and followed.
-void note_transformers_version(const nlohmann::json& json, std::string_view model_type,
-                               const std::string& where, std::ostream& log, std::ostream& warn);
+/// The Transformers version that saved config.json, against the ones
+/// checked, and which release's model code the export follows where they
+/// differ for this model type.
+void note_transformers_version(const nlohmann::json& json, std::string_view model_type, std::string_view feature,
+                               follow_transformers follow, const std::string& where, std::ostream& log,
+                               std::ostream& warn);
 #if TYPEFORMER_DEFINITIONS
-TYPEFORMER_INLINE void note_transformers_version(const nlohmann::json& json, std::string_view model_type, const std::string& where, std::ostream& log, std::ostream& warn) {
+TYPEFORMER_INLINE void note_transformers_version(const nlohmann::json& json, std::string_view model_type, std::string_view feature, follow_transformers follow, const std::string& where, std::ostream& log, std::ostream& warn) {
     std::string saved_by;
     config_reader(json, where).get("transformers_version", saved_by);
     const auto saved = version_parts(saved_by);
@@ -162,14 +182,18 @@ TYPEFORMER_INLINE void note_transformers_version(const nlohmann::json& json, std
         warn << "typeformer: warning: " << where << " was saved by Transformers " << saved_by
              << ", newer than the newest release typeformer is checked against (" << newest_checked_transformers
              << "); a config key that release added is refused by name, a key whose meaning it changed is not\n";
-    if (const auto changed = changed_in_transformers5(model_type); !changed.empty()) {
-        std::ostream& out = !saved.empty() && saved.front() >= 5 ? warn : log;
-        out << "typeformer: " << (&out == &warn ? "warning: " : "") << model_type
-            << " computes differently under Transformers 5 (" << changed << "); the export follows "
-            << followed_transformers;
-        if (&out == &warn) out << ", not " << saved_by << " that saved this checkpoint";
-        out << "\n";
-    }
+    const auto changed = changed_in_transformers5(model_type, feature);
+    if (changed.empty()) return;
+    const bool v5 = follow == follow_transformers::v5;
+    const std::string_view followed = v5 ? newest_checked_transformers : oldest_checked_transformers;
+    // a warning when the checkpoint was saved by the other major version: its users may run that one
+    const bool other = !saved.empty() && (saved.front() >= 5) != v5;
+    std::ostream& out = other ? warn : log;
+    out << "typeformer: " << (other ? "warning: " : "") << model_type
+        << " computes differently under Transformers 4.41 and 5 (" << changed << "); the export follows "
+        << followed;
+    if (other) out << ", not " << saved_by << " that saved this checkpoint";
+    out << " (--follow-transformers " << (v5 ? "4.41" : "5") << " follows " << (v5 ? oldest_checked_transformers : newest_checked_transformers) << ")\n";
 }
 #endif
 }  // namespace detail::pretrained
@@ -338,8 +362,9 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
     if (model_type.empty()) throw error("config.missing_field", where + ": no model_type");
     const family_handle* family = &require_family(model_type, families);
     (void)family->require(opt.feature);  // before the checkpoint is opened
-    detail::pretrained::note_transformers_version(json, model_type, where, *opt.log, *opt.warnings);
-    const auto m = load_model(*family, dir, json);
+    detail::pretrained::note_transformers_version(json, model_type, opt.feature, opt.follow, where, *opt.log,
+                                                  *opt.warnings);
+    const auto m = load_model(*family, dir, json, opt.follow);
     return export_loaded(m, dir, output, opt);
 }
 #endif

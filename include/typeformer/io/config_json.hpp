@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -39,6 +40,14 @@ public:
     /// with the keys Transformers reads.
     void record_keys(std::shared_ptr<key_log> log);
     [[nodiscard]] const std::shared_ptr<key_log>& recorded_keys() const { return log_; }
+
+    /// Read as the given Transformers release's model code reads the keys
+    /// whose meaning changed (default: 5.x); child readers inherit it.
+    config_reader& follow(follow_transformers f) {
+        follow_ = f;
+        return *this;
+    }
+    [[nodiscard]] follow_transformers follows() const { return follow_; }
 
     /// Read config.json; errors name the file.
     static nlohmann::json load(const std::filesystem::path& file);
@@ -100,6 +109,7 @@ private:
     std::string where_;
     std::shared_ptr<key_log> log_;  ///< record_keys
     std::string prefix_;            ///< "rope_scaling." in a child reader
+    follow_transformers follow_ = follow_transformers::v5;
 };
 
 #if TYPEFORMER_DEFINITIONS
@@ -192,6 +202,7 @@ TYPEFORMER_INLINE auto config_reader::child(const char* key, std::optional<confi
     out.emplace(j_[key], where_ + ": /" + std::string(key));
     out->log_ = log_;
     out->prefix_ = prefix_ + key + ".";
+    out->follow_ = follow_;
     return true;
 }
 

@@ -20,6 +20,7 @@
 // dim(attention_mask, 1) - dim(input_ids, 1), read at run time.
 #pragma once
 
+#include <concepts>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -723,11 +724,14 @@ struct decoder_lm_head {
 };
 
 /// Sequence classification of a decoder (GPT2ForSequenceClassification and
-/// kin): the Linear `Scope` (no bias) scores every token, and the score of
-/// the last token before the first padding token is kept, per row:
-/// index = (first index of pad_token_id in input_ids) - 1, modulo S (so the
-/// last token when there is no padding token). Without a pad_token_id in
-/// the config, the last token.
+/// kin): the Linear `Scope` (no bias) scores every token, and one token's
+/// score is kept per row: the rightmost token that is not pad_token_id
+/// (Transformers 5; 0 when every token is), or, as Transformers 4.41 picks
+/// it (the config's pool_before_first_pad), the last token before the first
+/// padding token: (first index of pad_token_id) - 1, modulo S (the last
+/// token when there is none). The two differ when a row holds pad_token_id
+/// before its last real token. Without a pad_token_id in the config, the
+/// last token. The config declares `bool pool_before_first_pad`.
 template <fixed_string Scope>
 struct last_token_classifier {
     using reads = slots<"hidden_states", "input_ids">;
@@ -735,6 +739,9 @@ struct last_token_classifier {
 
     template <Backend B, DecoderConfig C>
     static void forward(B& b, io<last_token_classifier, typename B::value> s, const C& c) {
+        static_assert(requires { { c.pool_before_first_pad } -> std::convertible_to<bool>; },
+                      "last_token_classifier: the config declares bool pool_before_first_pad (true: Transformers "
+                      "4.41's pooling; a true_under_4_41 row sets it)");
         const auto sh = c.shape();
         auto scores = linear_no_bias(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.num_labels);  // [B, S, L]
         auto guard = b.scope("pooled_logits");
@@ -743,12 +750,18 @@ struct last_token_classifier {
             return;
         }
         const auto& ids = s[sl::input_ids];
-        auto is_pad = b.cast(b.cast(b.not_equal(ids, b.constant_i64({c.pad_token_id})), dtype::i64), dtype::f32);
-        // argmax of (ids == pad): 1 - is_not_pad
-        auto first_pad = b.argmax(b.sub(b.scalar(1.f), is_pad), 1);               // [B]
-        auto idx = b.sub(first_pad, b.constant_i64({1}));                           // -1 when none or at 0
-        auto len = b.shape(ids, 1, 2);                                               // [1]
-        idx = b.add(idx, b.mul(len, b.cast(b.less(idx, b.constant_i64({0})), dtype::i64)));  // % S
+        auto not_pad = b.cast(b.cast(b.not_equal(ids, b.constant_i64({c.pad_token_id})), dtype::i64), dtype::f32);
+        typename B::value idx;
+        if (c.pool_before_first_pad) {
+            // argmax of (ids == pad): 1 - not_pad
+            auto first_pad = b.argmax(b.sub(b.scalar(1.f), not_pad), 1);  // [B]
+            idx = b.sub(first_pad, b.constant_i64({1}));                   // -1 when none or at 0
+            auto len = b.shape(ids, 1, 2);                                 // [1]
+            idx = b.add(idx, b.mul(len, b.cast(b.less(idx, b.constant_i64({0})), dtype::i64)));  // % S
+        } else {
+            // argmax of position · (ids != pad): the rightmost real token (exact in float32 below 2^24 tokens)
+            idx = b.argmax(b.mul(not_pad, b.cast(b.range(ids, 1), dtype::f32)), 1);  // [B]
+        }
         auto picked = b.gather_last(b.transpose(scores, {0, 2, 1}), b.unsqueeze(idx, {1, 2}));  // [B, L, 1]
         s.set(sl::logits, b.select(picked, -1, 0));
     }

@@ -36,6 +36,7 @@ struct bloom_config {
     bool apply_residual_connection_post_layernorm = false;
     bool tie_word_embeddings = true;
     std::int64_t pad_token_id = -1;  // None
+    bool pool_before_first_pad = false;  ///< Transformers 4.41's sequence-classification pooling
     std::int64_t num_labels = 2;
 
     /// Transformers' other names: n_embed, when given, wins over hidden_size;
@@ -68,7 +69,7 @@ struct bloom_config {
         field<"layer_norm_epsilon", &self::layer_norm_epsilon, rule::positive>,
         field<"apply_residual_connection_post_layernorm", &self::apply_residual_connection_post_layernorm>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
-        labels<&self::num_labels>, reads<&self::refuse_slow_but_exact>>;
+        true_under_4_41<&self::pool_before_first_pad>, labels<&self::num_labels>, reads<&self::refuse_slow_but_exact>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const {
         return {.vocab_size = vocab_size,

@@ -1,21 +1,21 @@
 // typeformer/models/gemma.hpp: Gemma (`model_type` "gemma"), a member of the
 // Llama family (models/llama.hpp).
 //
-// What differs from Llama, as Transformers 4.41 computes it:
+// What differs from Llama, as Transformers 5 computes it:
 //   - the word embeddings are multiplied by sqrt(hidden_size) rounded to
 //     float32 (torch.tensor(hidden_size ** 0.5, dtype=float32));
 //   - RMSNorm scales by (1 + weight), in float32;
 //   - the head size is the config's head_dim, which need not be
 //     hidden_size / num_attention_heads (q, k, v project to heads · head_dim,
 //     o back from it; scores scaled by 1/sqrt(head_dim));
-//   - the gated MLP's activation is `hidden_activation`, and
-//     gelu_pytorch_tanh (the tanh GELU) when that is null, whatever
-//     `hidden_act` says (4.41 ignores hidden_act); a config.json written
-//     by Transformers 5, which reads hidden_act instead, is read as 5.x
-//     reads it (detail::gemma_activation);
+//   - the gated MLP's activation is `hidden_act`, "gelu" read as the tanh
+//     GELU; 4.41 (follow_transformers::v4_41) reads `hidden_activation`
+//     instead, gelu_pytorch_tanh (the tanh GELU) when that is null,
+//     whatever `hidden_act` says (detail::gemma_activation);
 //   - `attention_bias` puts biases on q, k, v and o; the LM head is tied to
 //     the embeddings by default.
-// Gemma 4.41 has no sliding window and reads no rope_scaling (refused).
+// Gemma has no sliding window; a RoPE scaling is read as Llama's (4.41
+// ignored one; later versions apply it, as the export does).
 #pragma once
 
 #include <cstdint>
@@ -47,26 +47,13 @@ struct gemma_config : llama_config {
 };
 
 namespace detail {
-/// The major version of the Transformers that wrote config.json
-/// (`transformers_version`); 4 when absent.
-inline int transformers_major(const config_reader& r) {
-    std::string v;
-    r.get("transformers_version", v);
-    int major = 0;
-    for (char ch : v) {
-        if (ch < '0' || ch > '9') break;
-        major = major * 10 + (ch - '0');
-    }
-    return v.empty() ? 4 : major;
-}
-
-/// The MLP's activation, as the Transformers that wrote config.json reads
-/// it: 4.x takes hidden_activation (null: the tanh GELU) and ignores
-/// hidden_act; 5.x takes hidden_act (rewriting "gelu" to the tanh GELU,
-/// as 4.x's null did) and ignores hidden_activation.
+/// The MLP's activation, as the followed Transformers reads it: 5.x takes
+/// hidden_act (rewriting "gelu" to the tanh GELU, as 4.x's null did) and
+/// ignores hidden_activation; 4.41 takes hidden_activation (null: the tanh
+/// GELU) and ignores hidden_act.
 inline void gemma_activation(const config_reader& r, gemma_config& c) {
     activation other = activation::gelu_new;
-    if (transformers_major(r) >= 5) {
+    if (r.follows() == follow_transformers::v5) {
         std::string name = "gelu_pytorch_tanh";
         r.get("hidden_act", name);
         if (name == "gelu") c.hidden_act = activation::gelu_new;
@@ -80,8 +67,8 @@ inline void gemma_activation(const config_reader& r, gemma_config& c) {
 }
 }  // namespace detail
 
-/// The keys GemmaConfig reads its own way: the activation (hidden_activation
-/// or hidden_act, by the version that wrote config.json), attention_bias;
+/// The keys GemmaConfig reads its own way: the activation (hidden_act, or
+/// hidden_activation as 4.41 reads it), attention_bias;
 /// the RoPE scaling as Llama reads it (Transformers 4.41's Gemma ignored
 /// one; later versions apply it, and the export follows them).
 using gemma_keys = extend<gemma_config::fields, reads<&detail::gemma_activation>,

@@ -34,6 +34,7 @@ struct gpt2_config {
     bool scale_attn_by_inverse_layer_idx = false;
     bool tie_word_embeddings = true;
     std::int64_t pad_token_id = -1;  // None
+    bool pool_before_first_pad = false;  ///< Transformers 4.41's sequence-classification pooling
     std::int64_t num_labels = 2;
 
     using self = gpt2_config;
@@ -49,7 +50,7 @@ struct gpt2_config {
         // the same scores computed in float32 with the scale folded in (which the export computes in float32)
         no_effect<"reorder_and_upcast_attn", bool>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
-        labels<&self::num_labels>,
+        true_under_4_41<&self::pool_before_first_pad>, labels<&self::num_labels>,
         never<"add_cross_attention", "cross-attention needs an encoder; export the encoder-decoder model">>;
 
     [[nodiscard]] constexpr std::int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }

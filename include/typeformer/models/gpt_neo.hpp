@@ -46,6 +46,7 @@ struct gpt_neo_config {
     double layer_norm_epsilon = 1e-5;
     bool tie_word_embeddings = true;
     std::int64_t pad_token_id = -1;  // None
+    bool pool_before_first_pad = false;  ///< Transformers 4.41's sequence-classification pooling
     std::int64_t num_labels = 2;
     /// attention_layers: true where layer i is "local", false where "global".
     std::array<bool, max_layers> local_layers = alternating();
@@ -68,7 +69,7 @@ struct gpt_neo_config {
         field<"window_size", &self::window_size>, field<"activation_function", &self::activation_function>,
         field<"layer_norm_epsilon", &self::layer_norm_epsilon, rule::positive>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
-        labels<&self::num_labels>, internal<&self::local_layers>, reads<&self::read_attention_layers>,
+        true_under_4_41<&self::pool_before_first_pad>, labels<&self::num_labels>, internal<&self::local_layers>, reads<&self::read_attention_layers>,
         rules<&self::layer_rules>>;
 
     [[nodiscard]] constexpr std::int64_t inner() const {

@@ -39,6 +39,7 @@ struct gptj_config {
     double layer_norm_epsilon = 1e-5;
     bool tie_word_embeddings = false;
     std::int64_t pad_token_id = -1;  // None
+    bool pool_before_first_pad = false;  ///< Transformers 4.41's sequence-classification pooling
     std::int64_t num_labels = 2;
 
     static constexpr void rotary_rules(const gptj_config& c) {
@@ -61,7 +62,7 @@ struct gptj_config {
         field<"activation_function", &self::activation_function>,
         field<"layer_norm_epsilon", &self::layer_norm_epsilon, rule::positive>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
-        labels<&self::num_labels>>;
+        true_under_4_41<&self::pool_before_first_pad>, labels<&self::num_labels>>;
 
     [[nodiscard]] constexpr std::int64_t head_dim() const { return n_embd / n_head; }
     [[nodiscard]] constexpr std::int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }

@@ -16,14 +16,16 @@
 // What differs between the members, all in the config they load:
 //   Llama    biases on q, k, v and o when `attention_bias`; no window.
 //   Mistral  no biases; every layer attends within `sliding_window`.
-//   Qwen2    biases on q, k, v (always), none on o; every layer attends
+//   Qwen2    biases on q, k, v (always), none on o; with
+//            `use_sliding_window`, the layers from `max_window_layers` on
+//            (or those `layer_types` names "sliding_attention") attend
 //            within `sliding_window`.
-// The windows are what Transformers 4.41's eager attention computes: the
-// mask of _prepare_4d_causal_attention_mask(..., sliding_window=w) for every
-// layer, where key j is visible from the query at position p iff
-// p - w <= j <= p (w + 1 keys). Qwen2's use_sliding_window and
-// max_window_layers only steer the flash-attention path there, so they do
-// not change the eager model; the loader checks their types and ignores them.
+// The windows follow Transformers 5 by default: key j is visible from the
+// query at position p iff p - w < j <= p (w keys). Read as 4.41's model code
+// computes them (config_reader::follow, `--follow-transformers 4.41`), the
+// eager mask lets p - w <= j <= p through (w + 1 keys), and Qwen2 windows
+// every layer whatever use_sliding_window and max_window_layers say (they
+// only steer 4.41's flash-attention path).
 //
 // The with-past features (and default and causal-lm) take `position_ids`
 // as an input, as Optimum's exports do; sequence-classification counts
@@ -89,6 +91,12 @@ struct llama_config {
     bool mlp_bias = false;            ///< Llama: biases on gate, up and down
     std::int64_t pretraining_tp = 1;  ///< Llama: sliced matmuls, the same function
     std::int64_t sliding_window = 0;  ///< Mistral, Qwen2; 0: None (no window)
+    /// Transformers 4.41's eager mask: a window of w keys lets w + 1 through (p - w <= j <= p).
+    bool window_includes_edge = false;
+    /// Qwen2 (5.x): the layers before this one see every key.
+    std::int64_t first_window_layer = 0;
+    /// Transformers 4.41's sequence-classification pooling (last_token_classifier).
+    bool pool_before_first_pad = false;
     bool tie_word_embeddings = false;
     std::int64_t pad_token_id = -1;  ///< None
     std::int64_t num_labels = 2;
@@ -113,10 +121,16 @@ struct llama_config {
     [[nodiscard]] float attention_scale() const { return 1.f / std::sqrt(static_cast<float>(head_size())); }
     [[nodiscard]] constexpr bool qkv_bias() const { return attention_bias || qkv_bias_only; }
     [[nodiscard]] constexpr bool o_bias() const { return attention_bias; }
-    /// The span of the causal window (decoder_context: p - j < span): w + 1
-    /// for Transformers' sliding_window w, the same on every layer.
-    [[nodiscard]] constexpr std::int64_t any_window() const { return sliding_window > 0 ? sliding_window + 1 : 0; }
-    [[nodiscard]] constexpr std::int64_t window(std::int64_t /*layer*/) const { return any_window(); }
+    /// The span of the causal window (decoder_context: p - j < span) on
+    /// the windowed layers: Transformers' sliding_window w (w + 1 as 4.41's
+    /// eager mask reads it); 0 when no layer has a window.
+    [[nodiscard]] constexpr std::int64_t any_window() const {
+        if (sliding_window <= 0 || first_window_layer >= num_hidden_layers) return 0;
+        return sliding_window + (window_includes_edge ? 1 : 0);
+    }
+    [[nodiscard]] constexpr std::int64_t window(std::int64_t layer) const {
+        return layer >= first_window_layer ? any_window() : 0;
+    }
 
     static constexpr void heads_rule(const llama_config& c) {
         require(c.num_attention_heads % c.kv_heads() == 0,
@@ -160,9 +174,10 @@ struct llama_config {
         internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">,
         internal<&self::attention_bias>, internal<&self::qkv_bias_only>,
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
-        internal<&self::sliding_window, rule::non_negative, "sliding_window">,
+        internal<&self::sliding_window, rule::non_negative, "sliding_window">, true_under_4_41<&self::window_includes_edge>,
+        internal<&self::first_window_layer, rule::non_negative, "max_window_layers">,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
-        labels<&self::num_labels>, rules<&self::heads_rule>,
+        true_under_4_41<&self::pool_before_first_pad>, labels<&self::num_labels>, rules<&self::heads_rule>,
         // Transformers 5's generic code: the kind of mask; validate_architecture looks for num_heads (it
         // compares head_dim · num_heads with an embed_dim these configs do not have)
         causal_key, no_effect<"num_heads", std::int64_t>,
@@ -457,16 +472,57 @@ using llama_keys = extend<llama_config::fields, field<"hidden_act", &llama_confi
 /// Mistral's and Qwen2's window: null is None (no window).
 using window_key = field<"sliding_window", &llama_config::sliding_window, rule::any, read::null_is<0>>;
 
+namespace detail {
+/// Qwen2's windowed layers. 5.x: sliding_window only with
+/// use_sliding_window, on the layers from max_window_layers on, or on those
+/// layer_types names "sliding_attention" (which must be the last ones: a
+/// window on an earlier layer is refused). 4.41: every layer, whatever
+/// they say (their types are checked; it has no layer_types).
+inline void qwen2_windows(const config_reader& r, llama_config& c) {
+    bool use = false;
+    std::int64_t first = 28;
+    r.get("use_sliding_window", use);
+    r.get("max_window_layers", first);
+    const auto* types = r.raw("layer_types");
+    if (types && !types->is_array())
+        throw error("config.type_error", r.where() + ": /layer_types: expected a list of strings, got " + types->dump());
+    if (r.follows() == follow_transformers::v4_41) {  // 4.41 reads none of them: every layer
+        return;
+    }
+    if (!use) c.sliding_window = 0;
+    if (first < 0) throw error("config.invalid", r.where() + ": /max_window_layers: must not be negative");
+    c.first_window_layer = first;
+    if (!types) return;
+    if (static_cast<std::int64_t>(types->size()) != c.num_hidden_layers)
+        throw error("config.invalid", r.where() + ": /layer_types: " + std::to_string(types->size()) +
+                                          " items for num_hidden_layers " + std::to_string(c.num_hidden_layers));
+    c.first_window_layer = c.num_hidden_layers;
+    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+        const auto& t = (*types)[static_cast<std::size_t>(i)];
+        const bool sliding = t == "sliding_attention";
+        if (!sliding && t != "full_attention")
+            throw error("config.unsupported", r.where() + ": /layer_types/" + std::to_string(i) + ": " + t.dump() +
+                                                  " is not supported (only \"full_attention\" and "
+                                                  "\"sliding_attention\")");
+        if (sliding && c.first_window_layer == c.num_hidden_layers) c.first_window_layer = i;
+        if (!sliding && c.first_window_layer < i)
+            throw error("config.unsupported",
+                        r.where() + ": /layer_types: " + types->dump() +
+                            " is not supported (windowed layers followed by a full-attention one; the windows "
+                            "must be on the last layers, as max_window_layers puts them)");
+    }
+}
+}  // namespace detail
+
 /// The keys MistralConfig adds: the window and, as Llama's, the RoPE scaling.
 using mistral_keys = extend<llama_config::fields, field<"hidden_act", &llama_config::hidden_act>, window_key,
-                            reads<&detail::whole_head_rotary>, reads<&detail::llama_rope_scaling>>;
+                            reads<&detail::whole_head_rotary>,
+                            reads<&detail::llama_rope_scaling>>;
 
-/// The keys Qwen2Config adds: the window and, as Llama's, the RoPE scaling.
+/// The keys Qwen2Config adds: the windows and, as Llama's, the RoPE scaling.
 using qwen2_keys = extend<llama_config::fields, field<"hidden_act", &llama_config::hidden_act>, window_key,
-                          // use_sliding_window and max_window_layers only steer the flash-attention path
-                          // in Transformers 4.41; its eager path, which the export matches, windows every layer
-                          no_effect<"use_sliding_window", bool>, no_effect<"max_window_layers", std::int64_t>,
-                          reads<&detail::whole_head_rotary>, reads<&detail::llama_rope_scaling>>;
+                          owns<"layer_types">, reads<&detail::qwen2_windows>, reads<&detail::whole_head_rotary>,
+                          reads<&detail::llama_rope_scaling>>;
 
 /// LlamaConfig from config.json.
 inline llama_config llama_config_from_json(const config_reader& r) { return load_config<llama_config, llama_keys>(r); }

@@ -53,7 +53,7 @@ using pretrained_config_rows = field_table<
 /// the keys one model type reads its own way (models/llama.hpp).
 template <TabulatedConfig C, class Keys = typename C::fields>
 C load_config(const config_reader& r, C start = {}) {
-    pretrained_config_rows::load(r, start);
+    pretrained_config_rows::load_unowned<Keys>(r, start);
     Keys::load(r, start);
     check_loaded(start, r.where());
     return start;

@@ -1,13 +1,15 @@
 // typeformer/models/phi3.hpp: Phi-3 (`model_type` "phi3"), a member of the
 // Llama family (models/llama.hpp) with its own projections and rope scaling.
 //
-// What differs from Llama, as Transformers 4.41 computes it:
+// What differs from Llama (Transformers 5; where 4.41 differs, read with
+// follow_transformers::v4_41, it says so):
 //   - one fused `self_attn.qkv_proj` (no bias): q is the first H·D rows,
 //     then k (KVH·D), then v (KVH·D); `self_attn.o_proj` without bias;
 //   - one fused `mlp.gate_up_proj` (no bias): the gate is the first half,
 //     up the second; down_proj(up · act(gate));
 //   - rope_scaling "su" (5.x: rope_parameters "longrope") or "yarn"
-//     ({type, short_factor, long_factor}): the
+//     ({type, short_factor, long_factor}; 5.x computes "yarn" as
+//     "longrope", 4.41 with its own attention factor): the
 //     inverse frequencies are divided by the short factors, or by the long
 //     ones when max(position_ids) + 1 > original_max_position_embeddings
 //     (decided per forward call over the whole batch, as 4.41 does: a cache
@@ -17,8 +19,8 @@
 //     scaling's factor or max_position_embeddings / original (1 when s <= 1);
 //   - partial_rotary_factor (Phi-4-mini): rotary embeddings on the first
 //     int(head_dim · f) features of each head, the rest passed through;
-//   - `sliding_window` (null: none), applied by the eager mask to every
-//     layer: key j is visible from position p iff p - w <= j <= p.
+//   - `sliding_window` (null: none), on every layer: key j is visible from
+//     position p iff p - w < j <= p (4.41's eager mask: p - w <= j <= p).
 // The head size is head_dim, or hidden_size / num_attention_heads.
 #pragma once
 
@@ -104,7 +106,8 @@ inline void phi3_rope_scaling(const config_reader& r, phi3_config& c) {
     const char* key = nullptr;
     const std::string type = rope_type_of(*rs, key);
     if (type == "su" || type == "longrope") c.rope = phi3_config::rope_kind::su;
-    else if (type == "yarn") c.rope = phi3_config::rope_kind::yarn;
+    else if (type == "yarn")  // 5.x reads a 4.x "yarn" as longrope, with longrope's attention factor
+        c.rope = r.follows() == follow_transformers::v4_41 ? phi3_config::rope_kind::yarn : phi3_config::rope_kind::su;
     else
         throw error("config.unsupported", rs->where() + ": /" + key + ": \"" + type +
                                               "\" is not supported (only \"su\" or \"longrope\", and \"yarn\")");
