@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "typeformer/export/pretrained.hpp"
 #include "typeformer/export/registry.hpp"
 #include "typeformer/io/safetensors.hpp"
 
@@ -76,13 +77,16 @@ tf::loaded_config with_config(const tf::loaded_config& c, C edited) {
 }
 
 /// The model code of the Transformers that made the fixture (io.safetensors'
-/// `transformers` metadata): 4.x's fixtures are read as 4.41 computes them;
-/// without the metadata (tests/fixtures_layouts/: BERT, the same under both), 5.x's.
+/// `transformers` metadata): fixtures made by 4.41 (any 4.x before 4.50)
+/// are read as 4.41 computes them; the others (4.57 computes these families
+/// as 5.x does), and those without the metadata (tests/fixtures_layouts/:
+/// BERT, the same under both), as 5.x does.
 inline tf::follow_transformers fixture_follows(const std::filesystem::path& dir) {
     const auto io = tf::safetensors_file::open(dir / "io.safetensors");
     const auto it = io.metadata().find("transformers");
-    return it != io.metadata().end() && it->second.starts_with("4.") ? tf::follow_transformers::v4_41
-                                                                      : tf::follow_transformers::v5;
+    if (it == io.metadata().end()) return tf::follow_transformers::v5;
+    const auto v = tf::detail::pretrained::version_parts(it->second);
+    return v.size() >= 2 && v[0] == 4 && v[1] < 50 ? tf::follow_transformers::v4_41 : tf::follow_transformers::v5;
 }
 
 /// A fixture folder loaded as the exporter loads a checkpoint, following
