@@ -51,6 +51,7 @@ set(TYPEFORMER_FAMILY_LIST
   llama/qwen2_family
   phi3/phi3_family
   gemma/gemma_family
+  qwen3/qwen3_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

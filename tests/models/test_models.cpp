@@ -101,7 +101,9 @@ TEST(models, feature_tables) {
         {"gpt_neo", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification"}},
         {"bloom", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                    "token-classification"}},
-        {"llama", llama}, {"mistral", llama}, {"qwen2", llama}, {"phi3", llama}, {"gemma", llama}};
+        {"llama", llama}, {"mistral", llama}, {"qwen2", llama}, {"phi3", llama}, {"gemma", llama},
+        {"qwen3", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                   "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

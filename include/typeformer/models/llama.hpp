@@ -478,7 +478,7 @@ namespace detail {
 /// layer_types names "sliding_attention" (which must be the last ones: a
 /// window on an earlier layer is refused). 4.41: every layer, whatever
 /// they say (their types are checked; it has no layer_types).
-inline void qwen2_windows(const config_reader& r, llama_config& c) {
+inline void qwen_windows(const config_reader& r, llama_config& c, bool as_4_41) {
     bool use = false;
     std::int64_t first = 28;
     r.get("use_sliding_window", use);
@@ -486,9 +486,7 @@ inline void qwen2_windows(const config_reader& r, llama_config& c) {
     const auto* types = r.raw("layer_types");
     if (types && !types->is_array())
         throw error("config.type_error", r.where() + ": /layer_types: expected a list of strings, got " + types->dump());
-    if (r.follows() == follow_transformers::v4_41) {  // 4.41 reads none of them: every layer
-        return;
-    }
+    if (as_4_41) return;  // 4.41 reads none of them: every layer
     if (!use) c.sliding_window = 0;
     if (first < 0) throw error("config.invalid", r.where() + ": /max_window_layers: must not be negative");
     c.first_window_layer = first;
@@ -511,6 +509,9 @@ inline void qwen2_windows(const config_reader& r, llama_config& c) {
                             " is not supported (windowed layers followed by a full-attention one; the windows "
                             "must be on the last layers, as max_window_layers puts them)");
     }
+}
+inline void qwen2_windows(const config_reader& r, llama_config& c) {
+    qwen_windows(r, c, r.follows() == follow_transformers::v4_41);
 }
 }  // namespace detail
 
@@ -584,18 +585,23 @@ struct llama_mlp {
 using llama_features = type_list<task::default_, task::default_with_past, task::causal_lm,
                                  task::causal_lm_with_past, task::sequence_classification>;
 
-/// Optimum gives position_ids to every feature but text-classification.
+/// Optimum gives position_ids to feature-extraction and text-generation
+/// (with and without past), not to text-classification or
+/// token-classification.
 template <class Task>
-inline constexpr bool llama_takes_positions = !std::is_same_v<Task, task::sequence_classification>;
+inline constexpr bool llama_takes_positions =
+    !std::is_same_v<Task, task::sequence_classification> && !std::is_same_v<Task, task::token_classification>;
 
 /// One member of the Llama family: `ModelType` as config.json names it,
 /// `Config` its config type (llama_config or one derived from it), `Load`
 /// its loader (config_reader -> Config), `Block` its decoder layer and
-/// `Embedding` what its embeddings add (decoder_embedding_options: Gemma scales them).
+/// `Embedding` what its embeddings add (decoder_embedding_options: Gemma scales them),
+/// `Features` its tasks and `TokenHead` its token classifier, where it has one.
 template <fixed_string ModelType, class Config, auto Load,
           class Block = decoder_block<llama_names::layer, projected_attention<llama_names::layer>,
                                       llama_mlp<llama_names::layer>>,
-          decoder_embedding_options Embedding = decoder_embedding_options{}, class Features = llama_features>
+          decoder_embedding_options Embedding = decoder_embedding_options{}, class Features = llama_features,
+          class TokenHead = void>
 struct llama_like_family : family_base<ModelType, "model", Config, Load, Features> {
     using config = Config;
     /// The rotary inv_freq buffer older checkpoints carry.
@@ -612,7 +618,7 @@ struct llama_like_family : family_base<ModelType, "model", Config, Load, Feature
     using lm = decoder_lm_head<"lm_head", "model.embed_tokens.weight">;
 
     template <class Task>
-    static auto layers(Task) -> decoder_layers<trunk, Task, lm, last_token_classifier<"score">>;
+    static auto layers(Task) -> decoder_layers<trunk, Task, lm, last_token_classifier<"score">, TokenHead>;
 };
 
 using llama_family = llama_like_family<"llama", llama_config, &llama_config_from_json>;

@@ -1,0 +1,106 @@
+// typeformer/models/qwen3.hpp: Qwen3 (`model_type` "qwen3"), a member of the
+// Llama family (models/llama.hpp).
+//
+// What differs from Qwen2, as Transformers 5 computes it (Qwen3 came with
+// 4.51: there is no 4.41 reading, whatever config_reader::follow says):
+//   - q and k are RMS-normalised per head before the rotary embeddings:
+//     `self_attn.q_norm` and `self_attn.k_norm`, each over head_dim
+//     features with its own weight [head_dim], eps rms_norm_eps;
+//   - `attention_bias` puts biases on q, k, v and o (none by default);
+//   - head_dim is a key of its own (default 128), not hidden / heads;
+//   - the windows are Qwen2's as 5.x computes them: sliding_window w keys
+//     (p - w < j <= p), only with `use_sliding_window`, on the layers from
+//     `max_window_layers` on, or those `layer_types` names
+//     "sliding_attention" (the last ones);
+//   - sequence classification keeps the rightmost token that is not
+//     pad_token_id; token classification is `score` (a Linear with a bias)
+//     on every token.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "typeformer/models/llama.hpp"
+
+namespace typeformer::inline v0 {
+
+namespace detail {
+/// Qwen3's windows and pooling as 5.x computes them: no 4.x before 4.51 had
+/// Qwen3, so there is no 4.41 reading whatever config_reader::follow says.
+inline void qwen3_windows(const config_reader& r, llama_config& c) {
+    qwen_windows(r, c, false);
+    c.window_includes_edge = false;
+    c.pool_before_first_pad = false;
+}
+}  // namespace detail
+
+/// The keys Qwen3Config adds: the biases, Qwen2's windows, as Llama's the
+/// RoPE scaling, and the token classifier's bias (refused when false).
+using qwen3_keys =
+    extend<llama_config::fields, field<"hidden_act", &llama_config::hidden_act>,
+           field<"attention_bias", &llama_config::attention_bias>, window_key, owns<"layer_types">,
+           reads<&detail::qwen3_windows>, reads<&detail::whole_head_rotary>, reads<&detail::llama_rope_scaling>,
+           // GenericForTokenClassification's score takes bias=token_classification_bias (default true)
+           always<"token_classification_bias", "a token-classification score without a bias">>;
+
+/// Qwen3Config from config.json, with Qwen3's defaults.
+inline llama_config qwen3_config_from_json(const config_reader& r) {
+    llama_config c;
+    c.vocab_size = 151936;
+    c.intermediate_size = 22016;
+    c.num_key_value_heads = 32;
+    c.head_dim = 128;
+    c.max_position_embeddings = 32768;
+    c.sliding_window = 4096;
+    return load_config<llama_config, qwen3_keys>(r, c);
+}
+
+/// Module names of Qwen3's layer: Llama's, and the per-head norms.
+namespace qwen3_names {
+struct layer : llama_names::layer {
+    static constexpr std::string_view q_norm = "self_attn.q_norm", k_norm = "self_attn.k_norm";
+};
+}  // namespace qwen3_names
+
+/// Attention with q and k RMS-normalised per head (Qwen3, and OLMo-style
+/// models whose norm covers one head): the Llama family's projections
+/// (biases as the config says), then `Names::q_norm` / `Names::k_norm`
+/// over each head's head_dim features, then the cached attention with
+/// the rotary embeddings and the window.
+template <class Names>
+struct head_normed_attention {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        const auto sh = c.shape();
+        const auto kv = c.cache();
+        const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
+        const bool qkv_bias = c.qkv_bias();
+        auto per_head = [&](std::string_view scope, const typename B::value& y, std::int64_t heads) {
+            return b.reshape(rms_norm(b, scope, b.reshape(y, {0, 0, heads, D}), D, sh.eps), {0, 0, heads * D});
+        };
+        auto q = per_head(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
+        auto k = per_head(Names::k_norm, linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias), KVH);
+        auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
+        const rotary_spec r = c.rotary();
+        typename B::value out;
+        {
+            auto guard = b.scope(Names::attention);
+            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale()}, &r,
+                                   detail::window_of(c, layer) > 0);
+        }
+        return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
+    }
+};
+
+/// Qwen3's features: the Llama family's and token classification.
+using qwen3_features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
+                                 task::sequence_classification, task::token_classification>;
+
+using qwen3_family =
+    llama_like_family<"qwen3", llama_config, &qwen3_config_from_json,
+                      decoder_block<qwen3_names::layer, head_normed_attention<qwen3_names::layer>,
+                                    llama_mlp<qwen3_names::layer>>,
+                      decoder_embedding_options{}, qwen3_features, token_classifier<"score">>;
+
+}  // namespace typeformer::inline v0
