@@ -52,6 +52,7 @@ set(TYPEFORMER_FAMILY_LIST
   phi3/phi3_family
   gemma/gemma_family
   qwen3/qwen3_family
+  olmo2/olmo2_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

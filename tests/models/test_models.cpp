@@ -103,7 +103,8 @@ TEST(models, feature_tables) {
                    "token-classification"}},
         {"llama", llama}, {"mistral", llama}, {"qwen2", llama}, {"phi3", llama}, {"gemma", llama},
         {"qwen3", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                   "token-classification"}}};
+                   "token-classification"}},
+        {"olmo2", llama}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -527,6 +527,39 @@ struct projected_attention {
     }
 };
 
+/// projected_attention with q and k RMS-normalised before the rotary
+/// embeddings: `Names::q_norm` / `Names::k_norm` over each head's head_dim
+/// features (`PerHead`: Qwen3, a weight [head_dim]) or over the whole
+/// projection (OLMo 2: a weight [heads · head_dim]), eps the config's.
+template <class Names, bool PerHead>
+struct qk_normed_attention {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        const auto sh = c.shape();
+        const auto kv = c.cache();
+        const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
+        const bool qkv_bias = c.qkv_bias();
+        auto normed = [&](std::string_view scope, const typename B::value& y, std::int64_t heads) {
+            if constexpr (PerHead)
+                return b.reshape(rms_norm(b, scope, b.reshape(y, {0, 0, heads, D}), D, sh.eps), {0, 0, heads * D});
+            else
+                return rms_norm(b, scope, y, heads * D, sh.eps);
+        };
+        auto q = normed(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
+        auto k = normed(Names::k_norm, linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias), KVH);
+        auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
+        const rotary_spec r = c.rotary();
+        typename B::value out;
+        {
+            auto guard = b.scope(Names::attention);
+            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale()}, &r,
+                                   detail::window_of(c, layer) > 0);
+        }
+        return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
+    }
+};
+
 // ---------------------------------------------------------------------------
 // MLP policies (forward(b, x, config) -> [B, S, hidden])
 
@@ -578,6 +611,30 @@ struct decoder_block {
             auto h = b.add(x, Attention::forward(b, n1, t, c, layer, cache));
             return b.add(h, Mlp::forward(b, norm(b, nk, Names::norm_2, h, sh.hidden_size, sh.eps), c));
         }
+    }
+};
+
+/// One decoder layer with norms on the sublayers' outputs, before each
+/// residual add (OLMo 2: `Pre` false; Gemma 2 also normalises the inputs):
+///   h = x + P1(Attn(Pre ? N1(x) : x));  y = h + P2(MLP(Pre ? N2(h) : h))
+/// Names: `post_norm_1`, `post_norm_2` (and `norm_1`, `norm_2` with Pre).
+template <class Names, class Attention, class Mlp, bool Pre>
+struct post_norm_block {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        const auto sh = c.shape();
+        const norm_kind nk = c.norm();
+        auto in = [&](std::string_view scope, const typename B::value& y) {
+            if constexpr (Pre) return norm(b, nk, scope, y, sh.hidden_size, sh.eps);
+            else return y;
+        };
+        std::string_view norm_1{}, norm_2{};
+        if constexpr (Pre) norm_1 = Names::norm_1, norm_2 = Names::norm_2;
+        auto a = Attention::forward(b, in(norm_1, x), t, c, layer, cache);
+        auto h = b.add(x, norm(b, nk, Names::post_norm_1, a, sh.hidden_size, sh.eps));
+        auto m = Mlp::forward(b, in(norm_2, h), c);
+        return b.add(h, norm(b, nk, Names::post_norm_2, m, sh.hidden_size, sh.eps));
     }
 };
 

@@ -510,6 +510,14 @@ inline void qwen_windows(const config_reader& r, llama_config& c, bool as_4_41) 
                             "must be on the last layers, as max_window_layers puts them)");
     }
 }
+/// A model type that came after Transformers 4.41 (Qwen3, OLMo 2): no 4.41
+/// reading, whatever config_reader::follow says; its windows and pooling
+/// are 5.x's.
+inline void no_4_41_reading(const config_reader&, llama_config& c) {
+    c.window_includes_edge = false;
+    c.pool_before_first_pad = false;
+}
+
 inline void qwen2_windows(const config_reader& r, llama_config& c) {
     qwen_windows(r, c, r.follows() == follow_transformers::v4_41);
 }

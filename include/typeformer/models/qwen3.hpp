@@ -29,8 +29,7 @@ namespace detail {
 /// Qwen3, so there is no 4.41 reading whatever config_reader::follow says.
 inline void qwen3_windows(const config_reader& r, llama_config& c) {
     qwen_windows(r, c, false);
-    c.window_includes_edge = false;
-    c.pool_before_first_pad = false;
+    no_4_41_reading(r, c);
 }
 }  // namespace detail
 
@@ -62,44 +61,13 @@ struct layer : llama_names::layer {
 };
 }  // namespace qwen3_names
 
-/// Attention with q and k RMS-normalised per head (Qwen3, and OLMo-style
-/// models whose norm covers one head): the Llama family's projections
-/// (biases as the config says), then `Names::q_norm` / `Names::k_norm`
-/// over each head's head_dim features, then the cached attention with
-/// the rotary embeddings and the window.
-template <class Names>
-struct head_normed_attention {
-    template <Backend B, DecoderConfig C>
-    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
-                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
-        const auto sh = c.shape();
-        const auto kv = c.cache();
-        const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
-        const bool qkv_bias = c.qkv_bias();
-        auto per_head = [&](std::string_view scope, const typename B::value& y, std::int64_t heads) {
-            return b.reshape(rms_norm(b, scope, b.reshape(y, {0, 0, heads, D}), D, sh.eps), {0, 0, heads * D});
-        };
-        auto q = per_head(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
-        auto k = per_head(Names::k_norm, linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias), KVH);
-        auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
-        const rotary_spec r = c.rotary();
-        typename B::value out;
-        {
-            auto guard = b.scope(Names::attention);
-            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale()}, &r,
-                                   detail::window_of(c, layer) > 0);
-        }
-        return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
-    }
-};
-
 /// Qwen3's features: the Llama family's and token classification.
 using qwen3_features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
                                  task::sequence_classification, task::token_classification>;
 
 using qwen3_family =
     llama_like_family<"qwen3", llama_config, &qwen3_config_from_json,
-                      decoder_block<qwen3_names::layer, head_normed_attention<qwen3_names::layer>,
+                      decoder_block<qwen3_names::layer, qk_normed_attention<qwen3_names::layer, true>,
                                     llama_mlp<qwen3_names::layer>>,
                       decoder_embedding_options{}, qwen3_features, token_classifier<"score">>;
 
