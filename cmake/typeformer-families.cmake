@@ -53,6 +53,7 @@ set(TYPEFORMER_FAMILY_LIST
   gemma/gemma_family
   qwen3/qwen3_family
   olmo2/olmo2_family
+  granite/granite_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

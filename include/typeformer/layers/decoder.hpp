@@ -48,6 +48,8 @@ namespace typeformer::inline v0 {
 ///   alibi             bool alibi() const                  BLOOM's ALiBi
 ///   masks             mask_sum masks() const              how the masks add up (default: single)
 ///   attention_scale   float attention_scale() const       scales the causal mask (mask_sum::scaled_...)
+///   multipliers       decoder_multipliers multipliers() const  Granite's: the embeddings times one,
+///                     each sublayer's output times one before its residual add, the logits divided
 /// A misspelt or mistyped member, or a hook set without its member, is a
 /// compile error that names the hook (see DecoderConfig).
 struct decoder_hooks {
@@ -56,6 +58,16 @@ struct decoder_hooks {
     bool alibi = false;
     bool masks = false;
     bool attention_scale = false;
+    bool multipliers = false;
+};
+
+/// The scalar multipliers of the multipliers hook (Granite's
+/// embedding_multiplier, residual_multiplier and logits_scaling), applied
+/// in float32 as torch applies a Python float to a float32 tensor.
+struct decoder_multipliers {
+    float embedding = 1.f;       ///< word embeddings × this
+    float residual = 1.f;        ///< residual + sublayer output × this
+    float logits_divisor = 1.f;  ///< logits ÷ this
 };
 
 namespace detail {
@@ -297,6 +309,12 @@ consteval bool decoder_hooks_checked() {
                   "hooks.attention_scale");
     static_assert(!scale || requires(const C& c) { { c.attention_scale() } -> std::same_as<float>; },
                   "decoder hook attention_scale: attention_scale() returns float");
+    constexpr bool multipliers = requires(const C& c) { c.multipliers(); };
+    static_assert(h.multipliers == multipliers,
+                  "decoder hook multipliers: a config declares `decoder_multipliers multipliers() const` iff it sets "
+                  "hooks.multipliers");
+    static_assert(!multipliers || requires(const C& c) { { c.multipliers() } -> std::same_as<decoder_multipliers>; },
+                  "decoder hook multipliers: multipliers() returns a decoder_multipliers");
     return true;
 }
 
@@ -319,6 +337,12 @@ template <class C>
 std::int64_t window_of(const C& c, std::int64_t layer) {
     if constexpr (hooks_of<C>().windows) return c.window(layer);
     else return 0;
+}
+/// A sublayer's output as it joins the residual: times the multipliers hook's residual.
+template <Backend B, class C>
+typename B::value to_residual(B& b, const C& c, const typename B::value& y) {
+    if constexpr (hooks_of<C>().multipliers) return b.mul(y, b.scalar(c.multipliers().residual));
+    else return y;
 }
 }  // namespace detail
 
@@ -603,13 +627,16 @@ struct decoder_block {
                                      const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
         const auto sh = c.shape();
         const norm_kind nk = c.norm();
+        static_assert(!Parallel || !detail::hooks_of<C>().multipliers,
+                      "decoder_block: the multipliers hook applies to sequential blocks only");
         auto n1 = norm(b, nk, Names::norm_1, x, sh.hidden_size, sh.eps);
         if constexpr (Parallel) {
             auto a = Attention::forward(b, n1, t, c, layer, cache);
             return b.add(b.add(a, Mlp::forward(b, n1, c)), x);
         } else {
-            auto h = b.add(x, Attention::forward(b, n1, t, c, layer, cache));
-            return b.add(h, Mlp::forward(b, norm(b, nk, Names::norm_2, h, sh.hidden_size, sh.eps), c));
+            auto h = b.add(x, detail::to_residual(b, c, Attention::forward(b, n1, t, c, layer, cache)));
+            return b.add(h, detail::to_residual(
+                                b, c, Mlp::forward(b, norm(b, nk, Names::norm_2, h, sh.hidden_size, sh.eps), c)));
         }
     }
 };
@@ -632,9 +659,9 @@ struct post_norm_block {
         std::string_view norm_1{}, norm_2{};
         if constexpr (Pre) norm_1 = Names::norm_1, norm_2 = Names::norm_2;
         auto a = Attention::forward(b, in(norm_1, x), t, c, layer, cache);
-        auto h = b.add(x, norm(b, nk, Names::post_norm_1, a, sh.hidden_size, sh.eps));
+        auto h = b.add(x, detail::to_residual(b, c, norm(b, nk, Names::post_norm_1, a, sh.hidden_size, sh.eps)));
         auto m = Mlp::forward(b, in(norm_2, h), c);
-        return b.add(h, norm(b, nk, Names::post_norm_2, m, sh.hidden_size, sh.eps));
+        return b.add(h, detail::to_residual(b, c, norm(b, nk, Names::post_norm_2, m, sh.hidden_size, sh.eps)));
     }
 };
 
@@ -751,6 +778,7 @@ struct decoder_embeddings {
         if constexpr (!norm_name.empty()) h = layer_norm(b, norm_name, h, sh.hidden_size, sh.eps);
         if constexpr (Options.scale_by_sqrt_hidden)
             h = b.mul(h, b.scalar(static_cast<float>(std::sqrt(static_cast<double>(sh.hidden_size)))));
+        if constexpr (detail::hooks_of<C>().multipliers) h = b.mul(h, b.scalar(c.multipliers().embedding));
         s.set(sl::hidden_states, h);
     }
 };
@@ -776,6 +804,7 @@ struct decoder_lm_head {
         } else {
             logits = linear_no_bias(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.vocab_size, tied);
         }
+        if constexpr (detail::hooks_of<C>().multipliers) logits = b.div(logits, b.scalar(c.multipliers().logits_divisor));
         s.set(sl::logits, logits);
     }
 };
