@@ -54,6 +54,7 @@ set(TYPEFORMER_FAMILY_LIST
   qwen3/qwen3_family
   olmo2/olmo2_family
   granite/granite_family
+  smollm3/smollm3_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

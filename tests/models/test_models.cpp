@@ -104,7 +104,9 @@ TEST(models, feature_tables) {
         {"llama", llama}, {"mistral", llama}, {"qwen2", llama}, {"phi3", llama}, {"gemma", llama},
         {"qwen3", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                    "token-classification"}},
-        {"olmo2", llama}, {"granite", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}}};
+        {"olmo2", llama}, {"granite", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}},
+        {"smollm3", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                     "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

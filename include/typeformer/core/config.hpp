@@ -37,6 +37,22 @@ enum class follow_transformers : std::uint8_t { v5, v4_41 };
 /// "5" or "4.41", as the command line spells it.
 constexpr std::string_view to_string(follow_transformers f) { return f == follow_transformers::v5 ? "5" : "4.41"; }
 
+/// A set of layer indices below `capacity`: a per-layer pattern of
+/// config.json (SmolLM3's layers without RoPE, the layers layer_types
+/// leaves without a window) as a structural member, so that a config that
+/// holds one still works as a template argument.
+struct layer_set {
+    static constexpr std::int64_t capacity = 256;
+    std::uint64_t bits[capacity / 64]{};
+
+    [[nodiscard]] constexpr bool has(std::int64_t i) const {
+        return i >= 0 && i < capacity && ((bits[i / 64] >> (i % 64)) & 1U) != 0;
+    }
+    /// Add layer i (0 <= i < capacity; the loaders refuse larger patterns by name).
+    constexpr void add(std::int64_t i) { bits[i / 64] |= std::uint64_t{1} << (i % 64); }
+    constexpr bool operator==(const layer_set&) const = default;
+};
+
 /// Activation functions as config.json names them (`hidden_act`, `activation`).
 enum class activation { gelu, gelu_new, relu, silu, tanh };
 

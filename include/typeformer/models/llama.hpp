@@ -95,6 +95,10 @@ struct llama_config {
     bool window_includes_edge = false;
     /// Qwen2 (5.x): the layers before this one see every key.
     std::int64_t first_window_layer = 0;
+    /// Layers that see every key although the model has a window (SmolLM3's layer_types).
+    layer_set full_attention_layers{};
+    /// Layers without rotary embeddings (SmolLM3's no_rope_layers; empty: every layer rotates).
+    layer_set no_rope_layers{};
     /// Transformers 4.41's sequence-classification pooling (last_token_classifier).
     bool pool_before_first_pad = false;
     bool tie_word_embeddings = false;
@@ -125,12 +129,17 @@ struct llama_config {
     /// the windowed layers: Transformers' sliding_window w (w + 1 as 4.41's
     /// eager mask reads it); 0 when no layer has a window.
     [[nodiscard]] constexpr std::int64_t any_window() const {
-        if (sliding_window <= 0 || first_window_layer >= num_hidden_layers) return 0;
-        return sliding_window + (window_includes_edge ? 1 : 0);
+        if (sliding_window <= 0) return 0;
+        bool windowed = false;
+        for (std::int64_t l = first_window_layer; l < num_hidden_layers && !windowed; ++l)
+            windowed = !full_attention_layers.has(l);
+        return windowed ? sliding_window + (window_includes_edge ? 1 : 0) : 0;
     }
     [[nodiscard]] constexpr std::int64_t window(std::int64_t layer) const {
-        return layer >= first_window_layer ? any_window() : 0;
+        return layer >= first_window_layer && !full_attention_layers.has(layer) ? any_window() : 0;
     }
+    /// Whether layer `layer` applies the rotary embeddings.
+    [[nodiscard]] constexpr bool rope_layer(std::int64_t layer) const { return !no_rope_layers.has(layer); }
 
     static constexpr void heads_rule(const llama_config& c) {
         require(c.num_attention_heads % c.kv_heads() == 0,
@@ -176,7 +185,9 @@ struct llama_config {
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
         internal<&self::sliding_window, rule::non_negative, "sliding_window">, true_under_4_41<&self::window_includes_edge>,
         internal<&self::first_window_layer, rule::non_negative, "max_window_layers">,
-        field<"tie_word_embeddings", &self::tie_word_embeddings>, field<"pad_token_id", &self::pad_token_id>,
+        internal<&self::full_attention_layers>, internal<&self::no_rope_layers>,
+        field<"tie_word_embeddings", &self::tie_word_embeddings>,
+        field<"pad_token_id", &self::pad_token_id, rule::any, read::null_is<std::int64_t{-1}>>,
         true_under_4_41<&self::pool_before_first_pad>, labels<&self::num_labels>, rules<&self::heads_rule>,
         // Transformers 5's generic code: the kind of mask; validate_architecture looks for num_heads (it
         // compares head_dim · num_heads with an embed_dim these configs do not have)
