@@ -55,6 +55,7 @@ set(TYPEFORMER_FAMILY_LIST
   olmo2/olmo2_family
   granite/granite_family
   smollm3/smollm3_family
+  gemma2/gemma2_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

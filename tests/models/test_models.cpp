@@ -106,7 +106,9 @@ TEST(models, feature_tables) {
                    "token-classification"}},
         {"olmo2", llama}, {"granite", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}},
         {"smollm3", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                     "token-classification"}}};
+                     "token-classification"}},
+        {"gemma2", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                    "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

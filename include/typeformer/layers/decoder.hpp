@@ -50,6 +50,8 @@ namespace typeformer::inline v0 {
 ///   attention_scale   float attention_scale() const       scales the causal mask (mask_sum::scaled_...)
 ///   multipliers       decoder_multipliers multipliers() const  Granite's: the embeddings times one,
 ///                     each sublayer's output times one before its residual add, the logits divided
+///   softcaps          decoder_softcaps softcaps() const   Gemma 2's: cap · tanh(x / cap) on the
+///                     attention scores and on the logits
 /// A misspelt or mistyped member, or a hook set without its member, is a
 /// compile error that names the hook (see DecoderConfig).
 struct decoder_hooks {
@@ -59,6 +61,14 @@ struct decoder_hooks {
     bool masks = false;
     bool attention_scale = false;
     bool multipliers = false;
+    bool softcaps = false;
+};
+
+/// The caps of the softcaps hook (Gemma 2's attn_logit_softcapping and
+/// final_logit_softcapping): x becomes cap · tanh(x / cap); 0: none.
+struct decoder_softcaps {
+    float attention = 0.f;  ///< on the scaled scores, before the masks
+    float logits = 0.f;     ///< on the LM head's logits
 };
 
 /// The scalar multipliers of the multipliers hook (Granite's
@@ -315,6 +325,12 @@ consteval bool decoder_hooks_checked() {
                   "hooks.multipliers");
     static_assert(!multipliers || requires(const C& c) { { c.multipliers() } -> std::same_as<decoder_multipliers>; },
                   "decoder hook multipliers: multipliers() returns a decoder_multipliers");
+    constexpr bool softcaps = requires(const C& c) { c.softcaps(); };
+    static_assert(h.softcaps == softcaps,
+                  "decoder hook softcaps: a config declares `decoder_softcaps softcaps() const` iff it sets "
+                  "hooks.softcaps");
+    static_assert(!softcaps || requires(const C& c) { { c.softcaps() } -> std::same_as<decoder_softcaps>; },
+                  "decoder hook softcaps: softcaps() returns a decoder_softcaps");
     return true;
 }
 
@@ -337,6 +353,17 @@ template <class C>
 std::int64_t window_of(const C& c, std::int64_t layer) {
     if constexpr (hooks_of<C>().windows) return c.window(layer);
     else return 0;
+}
+/// The softcaps hook's cap on the attention scores (0: none).
+template <class C>
+float attention_softcap(const C& c) {
+    if constexpr (hooks_of<C>().softcaps) return c.softcaps().attention;
+    else return 0.f;
+}
+/// cap · tanh(x / cap), as Transformers computes it (divide, tanh, multiply).
+template <Backend B>
+typename B::value softcap(B& b, const typename B::value& x, float cap) {
+    return b.mul(b.tanh(b.div(x, b.scalar(cap))), b.scalar(cap));
 }
 /// A sublayer's output as it joins the residual: times the multipliers hook's residual.
 template <Backend B, class C>
@@ -478,7 +505,8 @@ struct layer_cache {
 /// The numbers of one attention.
 struct attention_dims {
     std::int64_t heads, kv_heads, head_dim;
-    float scale;  ///< scores are (q · k) · scale
+    float scale;         ///< scores are (q · k) · scale
+    float softcap = 0.f;  ///< then cap · tanh(scores / cap), before the masks (Gemma 2); 0: none
 };
 
 /// Self-attention over a cache, from projected q [B, S, H·D] and k, v
@@ -512,6 +540,7 @@ typename B::value cached_attention(B& b, typename B::value q, typename B::value 
     auto kt = b.unsqueeze(b.transpose(kh, {0, 1, 3, 2}), {2});
     auto scores = b.matmul(qg, kt);
     if (a.scale != 1.f) scores = b.mul(scores, b.scalar(a.scale));
+    if (a.softcap > 0.f) scores = detail::softcap(b, scores, a.softcap);
     if (t.has_alibi) scores = b.add(scores, b.reshape(t.alibi, {0, KVH, G, 1, -1}));
     scores = b.add(scores, b.unsqueeze(local ? t.local_bias : t.bias, {2}));
     auto ctx = b.matmul(b.softmax(scores), b.unsqueeze(vh, {2}));  // [B, KVH, G, S, D]
@@ -544,7 +573,7 @@ struct projected_attention {
         typename B::value out;
         {
             auto guard = b.scope(Names::attention);
-            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale()}, &r,
+            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), detail::attention_softcap(c)}, &r,
                                    detail::window_of(c, layer) > 0);
         }
         return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
@@ -577,7 +606,7 @@ struct qk_normed_attention {
         typename B::value out;
         {
             auto guard = b.scope(Names::attention);
-            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale()}, &r,
+            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), detail::attention_softcap(c)}, &r,
                                    detail::window_of(c, layer) > 0);
         }
         return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
@@ -805,6 +834,8 @@ struct decoder_lm_head {
             logits = linear_no_bias(b, Scope.view(), s[sl::hidden_states], sh.hidden_size, sh.vocab_size, tied);
         }
         if constexpr (detail::hooks_of<C>().multipliers) logits = b.div(logits, b.scalar(c.multipliers().logits_divisor));
+        if constexpr (detail::hooks_of<C>().softcaps)
+            if (c.softcaps().logits > 0.f) logits = detail::softcap(b, logits, c.softcaps().logits);
         s.set(sl::logits, logits);
     }
 };

@@ -529,6 +529,35 @@ inline void no_4_41_reading(const config_reader&, llama_config& c) {
     c.pool_before_first_pad = false;
 }
 
+/// Transformers 5's layer_types as a pattern of windows: the layers named
+/// "sliding_attention" take the window, the "full_attention" ones see every
+/// key (c.full_attention_layers); absent, `sliding(i)` says which. Any
+/// other item is refused by name; up to layer_set::capacity layers.
+template <class Default>
+void read_layer_windows(const config_reader& r, llama_config& c, Default sliding) {
+    const std::int64_t n = c.num_hidden_layers;
+    const auto* types = r.raw("layer_types");
+    if (n > layer_set::capacity)
+        throw error("config.unsupported", r.where() + ": /num_hidden_layers: " + std::to_string(n) +
+                                              " layers with per-layer windows (at most " +
+                                              std::to_string(layer_set::capacity) + ")");
+    if (types && (!types->is_array() || static_cast<std::int64_t>(types->size()) != n))
+        throw error("config.invalid", r.where() + ": /layer_types: expected a list of " + std::to_string(n) +
+                                          " strings, got " + types->dump());
+    for (std::int64_t i = 0; i < n; ++i) {
+        bool windowed = sliding(i);
+        if (types) {
+            const auto& t = (*types)[static_cast<std::size_t>(i)];
+            if (t != "full_attention" && t != "sliding_attention")
+                throw error("config.unsupported", r.where() + ": /layer_types/" + std::to_string(i) + ": " + t.dump() +
+                                                      " is not supported (only \"full_attention\" and "
+                                                      "\"sliding_attention\")");
+            windowed = t == "sliding_attention";
+        }
+        if (!windowed) c.full_attention_layers.add(i);
+    }
+}
+
 inline void qwen2_windows(const config_reader& r, llama_config& c) {
     qwen_windows(r, c, r.follows() == follow_transformers::v4_41);
 }

@@ -61,22 +61,7 @@ inline void smollm3_layers(const config_reader& r, llama_config& c) {
             throw error("config.type_error", r.where() + ": /layer_types: expected a list of strings");
         return;
     }
-    for (std::int64_t i = 0; i < n; ++i) {
-        bool sliding = !c.rope_layer(i);
-        if (types) {
-            if (!types->is_array() || static_cast<std::int64_t>(types->size()) != n)
-                throw error("config.invalid", r.where() + ": /layer_types: expected a list of " + std::to_string(n) +
-                                                  " strings, got " + types->dump());
-            const auto& t = (*types)[static_cast<std::size_t>(i)];
-            if (t != "full_attention" && t != "sliding_attention")
-                throw error("config.unsupported", r.where() + ": /layer_types/" + std::to_string(i) + ": " +
-                                                      t.dump() +
-                                                      " is not supported (only \"full_attention\" and "
-                                                      "\"sliding_attention\")");
-            sliding = t == "sliding_attention";
-        }
-        if (!sliding) c.full_attention_layers.add(i);
-    }
+    read_layer_windows(r, c, [&](std::int64_t i) { return !c.rope_layer(i); });
 }
 }  // namespace detail
 
@@ -123,7 +108,7 @@ struct rope_per_layer_attention {
         typename B::value out;
         {
             auto guard = b.scope(Names::attention);
-            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale()},
+            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), detail::attention_softcap(c)},
                                    c.rope_layer(layer) ? &r : nullptr, detail::window_of(c, layer) > 0);
         }
         return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
