@@ -56,6 +56,7 @@ set(TYPEFORMER_FAMILY_LIST
   granite/granite_family
   smollm3/smollm3_family
   gemma2/gemma2_family
+  mixtral/mixtral_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -108,7 +108,8 @@ TEST(models, feature_tables) {
         {"smollm3", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                      "token-classification"}},
         {"gemma2", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                    "token-classification"}}};
+                    "token-classification"}},
+        {"mixtral", llama}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

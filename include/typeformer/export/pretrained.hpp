@@ -149,15 +149,16 @@ std::string changed_in_transformers5(std::string_view model_type, std::string_vi
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE std::string changed_in_transformers5(std::string_view model_type, std::string_view feature) {
     std::string why;
-    if (model_type == "mistral") why = "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys";
+    if (model_type == "mistral" || model_type == "mixtral")
+        why = "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys";
     if (model_type == "qwen2")
         why = "4.41 windows every layer, 5.x only with use_sliding_window and from max_window_layers on";
     if (model_type == "phi3")
         why = "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys; 5.x reads rope_scaling "
               "\"yarn\" as \"longrope\"";
     if (model_type == "gemma") why = "4.41 takes the MLP's activation from hidden_activation, 5.x from hidden_act";
-    constexpr std::string_view pooled[] = {"gpt2", "gptj", "gpt_neo", "bloom", "llama",
-                                           "mistral", "qwen2", "phi3", "gemma"};
+    constexpr std::string_view pooled[] = {"gpt2",  "gptj", "gpt_neo", "bloom", "llama",
+                                           "mistral", "qwen2", "phi3", "gemma", "mixtral"};
     if (feature == "sequence-classification" &&
         std::find(std::begin(pooled), std::end(pooled), model_type) != std::end(pooled))
         why += std::string(why.empty() ? "" : "; ") +

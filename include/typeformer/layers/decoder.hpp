@@ -641,6 +641,69 @@ struct gated_mlp {
     }
 };
 
+/// The routing of a sparse mixture-of-experts MLP (a config's `moe()`).
+struct moe_spec {
+    std::int64_t experts = 0;       ///< num_local_experts, num_experts
+    std::int64_t top_k = 0;         ///< num_experts_per_tok
+    std::int64_t intermediate = 0;  ///< each expert's gated MLP width
+    bool normalize = true;          ///< the top-k weights divided by their sum (Mixtral; Qwen3-MoE's norm_topk_prob)
+};
+
+/// A sparse mixture-of-experts MLP (Mixtral, Qwen3-MoE), evaluated densely
+/// with the same result as Transformers' per-expert loop:
+///   - the router `Names::router` (a Linear without bias) scores each token
+///     for each expert, softmax in float32;
+///   - the top_k experts per token, as top_k argmaxes in turn (a tie goes to
+///     the lower index), their probabilities divided by their sum when
+///     normalize (summed in the top-k order, as torch sums topk's values);
+///   - every expert's gated MLP, `Names::experts`.<e>.`Names::expert_gate` /
+///     `expert_up` / `expert_down` (no biases), times its weight (0 where
+///     the token did not pick it), added up in expert order, as Transformers
+///     adds the picked experts' outputs (adding an exact 0 changes nothing).
+/// The config declares `moe_spec moe() const`.
+template <class Names>
+struct sparse_moe_mlp {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const C& c) {
+        static_assert(requires { { c.moe() } -> std::same_as<moe_spec>; },
+                      "sparse_moe_mlp: the config declares moe_spec moe() const");
+        const auto sh = c.shape();
+        const moe_spec m = c.moe();
+        const std::int64_t H = sh.hidden_size, E = m.experts, I = m.intermediate;
+        typename B::value weights;  // [B, S, E]: each expert's weight, 0 where not picked
+        {
+            auto probs = b.softmax(linear_no_bias(b, Names::router, x, H, E));  // [B, S, E]
+            auto experts = b.range(probs, 2);                                    // [E]
+            auto left = probs;
+            std::vector<typename B::value> picked, value;
+            for (std::int64_t k = 0; k < m.top_k; ++k) {
+                auto idx = b.unsqueeze(b.argmax(left, -1), {-1});  // [B, S, 1]
+                auto hot = b.cast(b.cast(b.not_equal(experts, idx), dtype::i64), dtype::f32);
+                hot = b.sub(b.scalar(1.f), hot);                    // one-hot [B, S, E]
+                picked.push_back(hot);
+                value.push_back(b.gather_last(probs, idx));         // [B, S, 1]
+                left = b.sub(left, b.mul(hot, b.scalar(2.f)));      // out of the next argmax (probabilities <= 1)
+            }
+            auto total = value[0];
+            for (std::size_t k = 1; k < value.size(); ++k) total = b.add(total, value[k]);
+            for (std::size_t k = 0; k < picked.size(); ++k) {
+                auto w = b.mul(picked[k], m.normalize ? b.div(value[k], total) : value[k]);
+                weights = k == 0 ? w : b.add(weights, w);
+            }
+        }
+        typename B::value out;
+        for (std::int64_t e = 0; e < E; ++e) {
+            const std::string at = std::string(Names::experts) + "." + std::to_string(e) + ".";
+            auto g = activate(b, sh.act, linear_no_bias(b, at + std::string(Names::expert_gate), x, H, I));
+            auto u = linear_no_bias(b, at + std::string(Names::expert_up), x, H, I);
+            auto y = linear_no_bias(b, at + std::string(Names::expert_down), b.mul(g, u), I, H);
+            y = b.mul(y, b.slice(weights, -1, e, e + 1));
+            out = e == 0 ? y : b.add(out, y);
+        }
+        return out;
+    }
+};
+
 // ---------------------------------------------------------------------------
 // The block and the stack
 
