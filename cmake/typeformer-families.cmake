@@ -57,6 +57,7 @@ set(TYPEFORMER_FAMILY_LIST
   smollm3/smollm3_family
   gemma2/gemma2_family
   mixtral/mixtral_family
+  qwen3_moe/qwen3_moe_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -109,7 +109,9 @@ TEST(models, feature_tables) {
                      "token-classification"}},
         {"gemma2", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                     "token-classification"}},
-        {"mixtral", llama}};
+        {"mixtral", llama},
+        {"qwen3_moe", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                       "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -704,6 +704,34 @@ struct sparse_moe_mlp {
     }
 };
 
+/// An MLP that differs per layer (Qwen3-MoE's mlp_only_layers and
+/// decoder_sparse_step): the sparse mixture of experts where the config's
+/// moe_layer(layer) says, else the gated MLP of intermediate_size (no
+/// biases, `Names::gate`, `up`, `down`). The blocks pass the layer to an
+/// MLP policy that declares `per_layer`.
+template <class Names>
+struct sparse_or_dense_mlp {
+    static constexpr bool per_layer = true;
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const C& c, std::int64_t layer) {
+        if (c.moe_layer(layer)) return sparse_moe_mlp<Names>::forward(b, x, c);
+        return gated_mlp<Names>::forward(b, x, c);
+    }
+};
+
+namespace detail {
+/// Mlp::forward, with the layer for a policy that declares per_layer.
+template <class Mlp, Backend B, class C>
+typename B::value run_mlp(B& b, const typename B::value& x, const C& c, std::int64_t layer) {
+    if constexpr (requires { Mlp::per_layer; }) {
+        static_assert(Mlp::per_layer, "an MLP policy's per_layer is true or absent");
+        return Mlp::forward(b, x, c, layer);
+    } else {
+        return Mlp::forward(b, x, c);
+    }
+}
+}  // namespace detail
+
 // ---------------------------------------------------------------------------
 // The block and the stack
 
@@ -724,11 +752,12 @@ struct decoder_block {
         auto n1 = norm(b, nk, Names::norm_1, x, sh.hidden_size, sh.eps);
         if constexpr (Parallel) {
             auto a = Attention::forward(b, n1, t, c, layer, cache);
-            return b.add(b.add(a, Mlp::forward(b, n1, c)), x);
+            return b.add(b.add(a, detail::run_mlp<Mlp>(b, n1, c, layer)), x);
         } else {
             auto h = b.add(x, detail::to_residual(b, c, Attention::forward(b, n1, t, c, layer, cache)));
-            return b.add(h, detail::to_residual(
-                                b, c, Mlp::forward(b, norm(b, nk, Names::norm_2, h, sh.hidden_size, sh.eps), c)));
+            return b.add(h, detail::to_residual(b, c,
+                                                detail::run_mlp<Mlp>(
+                                                    b, norm(b, nk, Names::norm_2, h, sh.hidden_size, sh.eps), c, layer)));
         }
     }
 };
@@ -752,7 +781,7 @@ struct post_norm_block {
         if constexpr (Pre) norm_1 = Names::norm_1, norm_2 = Names::norm_2;
         auto a = Attention::forward(b, in(norm_1, x), t, c, layer, cache);
         auto h = b.add(x, detail::to_residual(b, c, norm(b, nk, Names::post_norm_1, a, sh.hidden_size, sh.eps)));
-        auto m = Mlp::forward(b, in(norm_2, h), c);
+        auto m = detail::run_mlp<Mlp>(b, in(norm_2, h), c, layer);
         return b.add(h, detail::to_residual(b, c, norm(b, nk, Names::post_norm_2, m, sh.hidden_size, sh.eps)));
     }
 };
