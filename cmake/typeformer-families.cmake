@@ -58,6 +58,7 @@ set(TYPEFORMER_FAMILY_LIST
   gemma2/gemma2_family
   mixtral/mixtral_family
   qwen3_moe/qwen3_moe_family
+  phi/phi_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

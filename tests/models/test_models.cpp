@@ -111,7 +111,8 @@ TEST(models, feature_tables) {
                     "token-classification"}},
         {"mixtral", llama},
         {"qwen3_moe", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                       "token-classification"}}};
+                       "token-classification"}},
+        {"phi", llama}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
