@@ -59,6 +59,7 @@ set(TYPEFORMER_FAMILY_LIST
   mixtral/mixtral_family
   qwen3_moe/qwen3_moe_family
   phi/phi_family
+  gpt_neox/gpt_neox_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -112,7 +112,9 @@ TEST(models, feature_tables) {
         {"mixtral", llama},
         {"qwen3_moe", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                        "token-classification"}},
-        {"phi", llama}};
+        {"phi", llama},
+        {"gpt_neox", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                      "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
