@@ -60,6 +60,7 @@ set(TYPEFORMER_FAMILY_LIST
   qwen3_moe/qwen3_moe_family
   phi/phi_family
   gpt_neox/gpt_neox_family
+  stablelm/stablelm_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -114,6 +114,8 @@ TEST(models, feature_tables) {
                        "token-classification"}},
         {"phi", llama},
         {"gpt_neox", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                      "token-classification"}},
+        {"stablelm", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                       "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {

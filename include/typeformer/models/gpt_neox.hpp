@@ -46,11 +46,7 @@ inline void neox_rope_keys(const config_reader& r, llama_config& c) {
     auto given = [&](const char* key) { return r.has(key) || (params && params->has(key)); };
     if (!given("rope_theta")) r.get("rotary_emb_base", c.rope_theta);
     if (!given("partial_rotary_factor")) r.get("rotary_pct", c.partial_rotary_factor);
-    // the attention's head size is hidden / heads; 5.x's rotary table would take a head_dim key
-    if (c.head_dim > 0 && c.head_dim * c.num_attention_heads != c.hidden_size)
-        throw error("config.unsupported", r.where() + ": /head_dim: " + std::to_string(c.head_dim) +
-                                              " is not supported (GPT-NeoX's attention heads are hidden_size / "
-                                              "num_attention_heads wide)");
+    head_dim_is_hidden_over_heads(r, c);  // 5.x's rotary table would take a head_dim key, its attention not
 }
 }  // namespace detail
 

@@ -521,6 +521,15 @@ inline void qwen_windows(const config_reader& r, llama_config& c, bool as_4_41) 
                             "must be on the last layers, as max_window_layers puts them)");
     }
 }
+/// A model whose attention heads are always hidden_size / num_attention_heads
+/// wide (GPT-NeoX, StableLM): a head_dim key that says otherwise is refused.
+inline void head_dim_is_hidden_over_heads(const config_reader& r, llama_config& c) {
+    if (c.head_dim > 0 && c.head_dim * c.num_attention_heads != c.hidden_size)
+        throw error("config.unsupported", r.where() + ": /head_dim: " + std::to_string(c.head_dim) +
+                                              " is not supported (the attention heads are hidden_size / "
+                                              "num_attention_heads wide)");
+}
+
 /// A model type that came after Transformers 4.41 (Qwen3, OLMo 2): no 4.41
 /// reading, whatever config_reader::follow says; its windows and pooling
 /// are 5.x's.

@@ -34,6 +34,8 @@ using pretrained_config_rows = field_table<
     // custom modelling code, used only with trust_remote_code: the export builds Transformers' own class for
     // model_type, as from_pretrained does without it
     no_effect<"auto_map", any_json>,
+    // 5.x's check of rope_parameters (validate_rope): which keys it lets through; no effect on the model
+    no_effect<"ignore_keys_at_rope_validation", any_json>,
     // initialisation only: the checkpoint holds the weights
     no_effect<"initializer_range", double>, no_effect<"init_std", double>, no_effect<"embed_init_std", double>,
     // dropout probabilities: training only, the export is the model in eval mode

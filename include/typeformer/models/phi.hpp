@@ -35,9 +35,7 @@ struct phi_config : llama_config {
 /// are refused.
 using phi_keys = extend<phi_config::fields, field<"layer_norm_eps", &llama_config::rms_norm_eps, rule::positive>,
                         field<"hidden_act", &llama_config::hidden_act>, reads<&detail::llama_rope_scaling>,
-                        never<"qk_layernorm", "LayerNorms on q and k (phi-1.5 and phi-2 have none)">,
-                        // 5.x's check of rope_parameters: which keys it lets through, no effect on the model
-                        no_effect<"ignore_keys_at_rope_validation", any_json>>;
+                        never<"qk_layernorm", "LayerNorms on q and k (phi-1.5 and phi-2 have none)">>;
 
 /// PhiConfig from config.json, with Phi's defaults; q, k, v and dense have biases.
 inline phi_config phi_config_from_json(const config_reader& r) {
