@@ -269,10 +269,13 @@ inline void check_rope_schemas(std::string_view model_type, std::string_view fea
 /// generate() drops its cache once the sequence grows past
 /// original_max_position_embeddings (the long RoPE factors then apply to
 /// every position); 0 for a Phi-3 fixture made by 5.x: that length.
+/// `file`: generate_padded.safetensors holds a left-padded prompt (gen.mask,
+/// 0 on row 1's first tokens): the mask grows by a 1 each step, and the
+/// positions are generate()'s, cumsum(mask) - 1 (1 at padding).
 inline void check_generation(std::string_view model_type, std::filesystem::path dir = {},
-                             std::size_t restart_at = 0) {
+                             std::size_t restart_at = 0, std::string_view file = "generate.safetensors") {
     if (dir.empty()) dir = fixture_dir(model_type, "causal-lm-with-past");
-    ASSERT_TRUE(std::filesystem::exists(dir / "generate.safetensors")) << dir << ": run tools/fixtures/generate.py";
+    ASSERT_TRUE(std::filesystem::exists(dir / file)) << dir << ": run tools/fixtures/generate.py";
     const auto m = load_fixture(model_type, dir);
     const auto& f = m.family().require("causal-lm-with-past");
     const double atol = m.family().atol;
@@ -285,7 +288,7 @@ inline void check_generation(std::string_view model_type, std::filesystem::path 
             original = json["original_max_position_embeddings"].get<std::int64_t>();
         restart_at = static_cast<std::size_t>(original);
     }
-    const auto gen = fixture_tensors(tf::safetensors_file::open(dir / "generate.safetensors"), "gen.");
+    const auto gen = fixture_tensors(tf::safetensors_file::open(dir / file), "gen.");
     const auto& prompt = gen.at("prompt").i;
     const auto& sequences = gen.at("sequences").i;
     const auto& logits = gen.at("logits").f;  // [N, B, V]
@@ -300,15 +303,25 @@ inline void check_generation(std::string_view model_type, std::filesystem::path 
     auto feeds = empty;
     feeds.insert_or_assign("input_ids", tf::eval_value(xt::xarray<std::int64_t>(prompt)));
     xt::xarray<std::int64_t> tokens = prompt;  // [B, length]
+    xt::xarray<std::int64_t> mask = gen.contains("mask") ? gen.at("mask").i : xt::ones<std::int64_t>({B, P});
+    if (gen.contains("mask")) {
+        ASSERT_TRUE(takes_positions) << model_type << ": a left-padded generation needs a position_ids input";
+        ASSERT_EQ(restart_at, 0u) << model_type << ": no restart with a left-padded prompt";
+    }
     tf::weight_cache weights;
     std::size_t length = P;
     for (std::size_t step = 0; step < N; ++step) {
         const std::size_t S = feeds.at("input_ids").i.shape()[1];
-        feeds.insert_or_assign("attention_mask", tf::eval_value(xt::xarray<std::int64_t>(xt::ones<std::int64_t>({B, length}))));
+        feeds.insert_or_assign("attention_mask", tf::eval_value(xt::xarray<std::int64_t>(mask)));
         if (takes_positions) {
             xt::xarray<std::int64_t> pos = xt::zeros<std::int64_t>({B, S});
-            for (std::size_t b = 0; b < B; ++b)
-                for (std::size_t s = 0; s < S; ++s) pos(b, s) = static_cast<std::int64_t>(length - S + s);
+            for (std::size_t b = 0; b < B; ++b) {
+                std::int64_t seen = 0;  // cumsum(mask) - 1, 1 at padding, as generate() derives them
+                for (std::size_t j = 0; j < length; ++j) {
+                    seen += mask(b, j);
+                    if (j >= length - S) pos(b, j - (length - S)) = mask(b, j) == 0 ? 1 : seen - 1;
+                }
+            }
             feeds.insert_or_assign("position_ids", tf::eval_value(std::move(pos)));
         }
         const auto out = ort.run(feeds);
@@ -332,6 +345,7 @@ inline void check_generation(std::string_view model_type, std::filesystem::path 
         }
         // the next step: the chosen tokens, present as past
         tokens = xt::concatenate(xt::xtuple(tokens, next), 1);
+        mask = xt::concatenate(xt::xtuple(mask, xt::xarray<std::int64_t>(xt::ones<std::int64_t>({B, std::size_t{1}}))), 1);
         ++length;
         if (restart_at > 0 && length - 1 == restart_at) {  // the whole sequence again, with an empty past
             feeds = empty;

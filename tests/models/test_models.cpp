@@ -67,6 +67,24 @@ TEST_P(tf4_feature, matches_transformers_4_41) {
 }
 INSTANTIATE_TEST_SUITE_P(models, tf4_feature, testing::ValuesIn(every_tf4_fixture()), feature_test_name);
 
+// The same greedy decoding from a left-padded prompt, as batched generation
+// pads (every family whose fixture has generate_padded.safetensors: those
+// that take position_ids).
+std::vector<std::string> every_padded_generator() {
+    std::vector<std::string> v;
+    for (const auto* f : tf::registered_families())
+        if (std::filesystem::exists(fixture_dir(f->model_type, "causal-lm-with-past") / "generate_padded.safetensors"))
+            v.emplace_back(f->model_type);
+    return v;
+}
+class padded_generation : public testing::TestWithParam<std::string> {};
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(padded_generation);
+TEST_P(padded_generation, greedy_tokens_are_transformers_with_left_padding) {
+    check_generation(GetParam(), {}, 0, "generate_padded.safetensors");
+}
+INSTANTIATE_TEST_SUITE_P(models, padded_generation, testing::ValuesIn(every_padded_generator()),
+                         [](const testing::TestParamInfo<std::string>& i) { return i.param; });
+
 class generation : public testing::TestWithParam<std::string> {};
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(generation);
 TEST_P(generation, greedy_tokens_are_transformers) { check_generation(GetParam()); }
