@@ -552,12 +552,39 @@ typename B::value cached_attention(B& b, typename B::value q, typename B::value 
 // Attention policies (an attention policy has
 //   forward(b, x, tables, config, layer, cache) -> [B, S, hidden])
 
+namespace detail {
+/// What the Llama family's attention policies share after their
+/// projections q [B, S, H·D], k and v [B, S, KVH·D]: the cached attention in
+/// the scope `attention` (rotary when `rotate`, grouped-query heads, the
+/// config's scale and softcap, the windowed bias on a layer with a window),
+/// then the output Linear `o` (a bias when the config's o_bias()).
+template <Backend B, DecoderConfig C>
+typename B::value attend_and_project(B& b, std::string_view attention, std::string_view o,
+                                     const typename B::value& q, const typename B::value& k,
+                                     const typename B::value& v, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache,
+                                     bool rotate) {
+    const auto sh = c.shape();
+    const auto kv = c.cache();
+    const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
+    const rotary_spec r = c.rotary();
+    typename B::value out;
+    {
+        auto guard = b.scope(attention);
+        out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), attention_softcap(c)},
+                               rotate ? &r : nullptr, window_of(c, layer) > 0);
+    }
+    return linear(b, o, out, H * D, sh.hidden_size, c.o_bias());
+}
+}  // namespace detail
+
 /// Llama's attention: q, k, v and o Linears, biases on q, k, v when the
 /// config's qkv_bias() says (Qwen2: always; Llama: `attention_bias`), and o's
-/// when o_bias() says; rotary from the config; grouped-query heads; scale
-/// 1/√head_dim; the windowed bias on layers with a window.
+/// when o_bias() says; rotary from the config (`PerLayerRope`: on the layers
+/// the config's rope_layer(layer) names, SmolLM3); grouped-query heads;
+/// scale 1/√head_dim; the windowed bias on layers with a window.
 /// Names: `q`, `k`, `v`, `o`, `attention` (the scope of the core).
-template <class Names>
+template <class Names, bool PerLayerRope = false>
 struct projected_attention {
     template <Backend B, DecoderConfig C>
     static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
@@ -569,14 +596,9 @@ struct projected_attention {
         auto q = linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias);
         auto k = linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias);
         auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
-        const rotary_spec r = c.rotary();
-        typename B::value out;
-        {
-            auto guard = b.scope(Names::attention);
-            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), detail::attention_softcap(c)}, &r,
-                                   detail::window_of(c, layer) > 0);
-        }
-        return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
+        bool rotate = true;
+        if constexpr (PerLayerRope) rotate = c.rope_layer(layer);
+        return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, rotate);
     }
 };
 
@@ -602,14 +624,7 @@ struct qk_normed_attention {
         auto q = normed(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
         auto k = normed(Names::k_norm, linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias), KVH);
         auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
-        const rotary_spec r = c.rotary();
-        typename B::value out;
-        {
-            auto guard = b.scope(Names::attention);
-            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), detail::attention_softcap(c)}, &r,
-                                   detail::window_of(c, layer) > 0);
-        }
-        return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
+        return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, true);
     }
 };
 

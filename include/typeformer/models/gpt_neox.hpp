@@ -47,6 +47,10 @@ inline void neox_rope_keys(const config_reader& r, llama_config& c) {
     if (!given("rope_theta")) r.get("rotary_emb_base", c.rope_theta);
     if (!given("partial_rotary_factor")) r.get("rotary_pct", c.partial_rotary_factor);
     head_dim_is_hidden_over_heads(r, c);  // 5.x's rotary table would take a head_dim key, its attention not
+    if (c.num_key_value_heads > 0 && c.num_key_value_heads != c.num_attention_heads)
+        throw error("config.unsupported", r.where() + ": /num_key_value_heads: " +
+                                              std::to_string(c.num_key_value_heads) +
+                                              " is not supported (GPT-NeoX has one key/value head per query head)");
 }
 }  // namespace detail
 
@@ -96,14 +100,8 @@ struct neox_attention {
         const std::int64_t H = sh.num_heads, D = c.cache().head_dim;
         auto qkv = b.reshape(linear(b, Names::qkv, x, sh.hidden_size, 3 * H * D, c.attention_bias), {0, 0, H, 3 * D});
         auto part = [&](std::int64_t i) { return b.reshape(b.slice(qkv, -1, i * D, (i + 1) * D), {0, 0, H * D}); };
-        const rotary_spec r = c.rotary();
-        typename B::value out;
-        {
-            auto guard = b.scope(Names::attention);
-            out = cached_attention(b, part(0), part(1), part(2), t, cache, {H, H, D, c.attention_scale()}, &r,
-                                   detail::window_of(c, layer) > 0);
-        }
-        return linear(b, Names::o, out, H * D, sh.hidden_size, c.attention_bias);
+        return detail::attend_and_project(b, Names::attention, Names::o, part(0), part(1), part(2), t, c, layer, cache,
+                                          true);
     }
 };
 

@@ -168,15 +168,9 @@ struct phi3_attention {
         const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
         const std::int64_t q_end = H * D, k_end = q_end + KVH * D, v_end = k_end + KVH * D;
         auto qkv = linear_no_bias(b, "self_attn.qkv_proj", x, sh.hidden_size, v_end);
-        const rotary_spec r = c.rotary();
-        typename B::value out;
-        {
-            auto guard = b.scope("self_attn");
-            out = cached_attention(b, b.slice(qkv, -1, 0, q_end), b.slice(qkv, -1, q_end, k_end),
-                                   b.slice(qkv, -1, k_end, v_end), t, cache, {H, KVH, D, c.attention_scale()}, &r,
-                                   detail::window_of(c, layer) > 0);
-        }
-        return linear_no_bias(b, "self_attn.o_proj", out, H * D, sh.hidden_size);
+        return detail::attend_and_project(b, "self_attn", "self_attn.o_proj", b.slice(qkv, -1, 0, q_end),
+                                          b.slice(qkv, -1, q_end, k_end), b.slice(qkv, -1, k_end, v_end), t, c, layer,
+                                          cache, true);
     }
 };
 

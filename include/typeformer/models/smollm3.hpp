@@ -90,31 +90,6 @@ inline llama_config smollm3_config_from_json(const config_reader& r) {
     return load_config<llama_config, smollm3_keys>(r, c);
 }
 
-/// projected_attention with the rotary embeddings on the layers the config's
-/// rope_layer(layer) names only.
-template <class Names>
-struct rope_per_layer_attention {
-    template <Backend B, DecoderConfig C>
-    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
-                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
-        const auto sh = c.shape();
-        const auto kv = c.cache();
-        const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
-        const bool qkv_bias = c.qkv_bias();
-        auto q = linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias);
-        auto k = linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias);
-        auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
-        const rotary_spec r = c.rotary();
-        typename B::value out;
-        {
-            auto guard = b.scope(Names::attention);
-            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), detail::attention_softcap(c)},
-                                   c.rope_layer(layer) ? &r : nullptr, detail::window_of(c, layer) > 0);
-        }
-        return linear(b, Names::o, out, H * D, sh.hidden_size, c.o_bias());
-    }
-};
-
 /// SmolLM3's features: the Llama family's and token classification.
 using smollm3_features = type_list<task::default_, task::default_with_past, task::causal_lm,
                                    task::causal_lm_with_past, task::sequence_classification,
@@ -122,7 +97,7 @@ using smollm3_features = type_list<task::default_, task::default_with_past, task
 
 using smollm3_family =
     llama_like_family<"smollm3", llama_config, &smollm3_config_from_json,
-                      decoder_block<llama_names::layer, rope_per_layer_attention<llama_names::layer>,
+                      decoder_block<llama_names::layer, projected_attention<llama_names::layer, true>,
                                     llama_mlp<llama_names::layer>>,
                       decoder_embedding_options{}, smollm3_features, token_classifier<"score">>;
 
