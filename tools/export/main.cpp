@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
     }
 
     opt.validate = !no_validate;
-    opt.follow = follow == "4.41" ? tf::follow_transformers::v4_41 : tf::follow_transformers::v5;
+    opt.follow = follow == tf::to_string(tf::follow_transformers::v4_41) ? tf::follow_transformers::v4_41
+                                                                         : tf::follow_transformers::v5;
     try {
         if (list_all) {
             for (const auto& type : tf::supported_model_types()) {

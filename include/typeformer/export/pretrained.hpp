@@ -194,7 +194,9 @@ TYPEFORMER_INLINE void note_transformers_version(const nlohmann::json& json, std
         << " computes differently under Transformers 4.41 and 5 (" << changed << "); the export follows "
         << followed;
     if (other) out << ", not " << saved_by << " that saved this checkpoint";
-    out << " (--follow-transformers " << (v5 ? "4.41" : "5") << " follows " << (v5 ? oldest_checked_transformers : newest_checked_transformers) << ")\n";
+    const auto other_release = v5 ? follow_transformers::v4_41 : follow_transformers::v5;
+    out << " (--follow-transformers " << to_string(other_release) << " follows "
+        << (v5 ? oldest_checked_transformers : newest_checked_transformers) << ")\n";
 }
 #endif
 }  // namespace detail::pretrained
