@@ -323,7 +323,7 @@ TEST(dtype, fp16_export_stores_half_weights_and_outputs) {
     ASSERT_TRUE(model.SerializeToString(&bytes));
     tf::ort_runner ort(bytes, 1);
     const auto feeds = f.make_inputs(m.config, {3, 9, 3}, 7);
-    auto rounded = f.fp16_weights(m.config, m.weights);
+    tf::weight_cache rounded({.round_to_fp16 = true});
     const auto ref = f.reference(m.config, m.weights, feeds, &rounded);
     const double d = tf::max_abs_diff(ort.run(feeds).at("logits"), ref.at("logits"));
     EXPECT_LE(d, tf::fp16_atol);

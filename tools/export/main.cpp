@@ -58,6 +58,15 @@ int main(int argc, char** argv) {
                    "follow the model code of Transformers 5 (the default) or of 4.41; the log says when it matters")
         ->check(CLI::IsMember({"5", "4.41"}))
         ->capture_default_str();
+    std::string memory = "auto";
+    app.add_option("--validation-memory", memory,
+                   "How validation holds the weights: full (the reference keeps every weight as float32 and ONNX "
+                   "Runtime loads the model as it serves it: about twice the float32 model in memory), bounded (the "
+                   "reference converts each weight as a layer uses it, ONNX Runtime maps the weights file without "
+                   "copying it: a few GiB beyond the files' pages, for models larger than memory; the whole model "
+                   "still runs), or auto (bounded when full would not fit in the memory available)")
+        ->check(CLI::IsMember({"auto", "bounded", "full"}))
+        ->capture_default_str();
     app.add_flag("--external-data", opt.external_data,
                  "Write the weights to OUTPUT/model.onnx_data next to model.onnx (automatic when the model is over "
                  "2 GiB, the limit of one protobuf file)");
@@ -76,6 +85,8 @@ int main(int argc, char** argv) {
     opt.validate = !no_validate;
     opt.follow = follow == tf::to_string(tf::follow_transformers::v4_41) ? tf::follow_transformers::v4_41
                                                                          : tf::follow_transformers::v5;
+    for (const auto v : {tf::validation_memory::automatic, tf::validation_memory::bounded, tf::validation_memory::full})
+        if (memory == tf::to_string(v)) opt.memory = v;
     try {
         if (list_all) {
             for (const auto& type : tf::supported_model_types()) {

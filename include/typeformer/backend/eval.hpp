@@ -104,9 +104,60 @@ inline void sgemm(bool trans_b, std::size_t m, std::size_t n, std::size_t k, flo
 }
 }  // namespace detail
 
-/// Weights converted to float32 arrays, by full name; share one between
-/// runs to convert each weight once.
-using weight_cache = std::map<std::string, eval_value, std::less<>>;
+/// Weights converted to float32 arrays, by full name: what the reference
+/// pass reads its parameters from. Share one between runs to convert each
+/// weight once.
+///
+/// Two options change what it holds:
+/// - `round_to_fp16`: each weight is rounded to float16 and back as it is
+///   converted (the reference of a --dtype fp16 export);
+/// - `keep_bytes` > 0 bounds the memory: once the weights converted since
+///   the last turn exceed it, they become the previous generation and the
+///   generation before is freed. At most about 2 x keep_bytes are held,
+///   and a weight handed out stays valid until at least keep_bytes more
+///   have been converted, so a layer whose weights together stay under
+///   keep_bytes can hold references to them while it computes. A model
+///   larger than memory then runs its reference pass in one streamed pass
+///   over the checkpoint (each weight converted when it is used).
+class weight_cache {
+public:
+    struct options {
+        bool round_to_fp16 = false;
+        std::size_t keep_bytes = 0;  ///< 0: keep every weight
+    };
+    weight_cache() = default;
+    explicit weight_cache(options o) : options_(o) {}
+
+    [[nodiscard]] const options& settings() const { return options_; }
+    /// The weight converted under `name`, or null.
+    [[nodiscard]] const eval_value* find(std::string_view name) const {
+        if (auto it = current_.find(name); it != current_.end()) return &it->second;
+        if (auto it = previous_.find(name); it != previous_.end()) return &it->second;
+        return nullptr;
+    }
+    /// Keep a converted weight; returns it, valid as described above.
+    const eval_value& insert(std::string name, eval_value v) {
+        const auto bytes = (v.is_float() ? v.f.size() : v.i.size()) * 4;
+        const auto& kept = current_.insert_or_assign(std::move(name), std::move(v)).first->second;
+        current_bytes_ += bytes;
+        ++converted_;
+        if (options_.keep_bytes > 0 && current_bytes_ > options_.keep_bytes) {
+            previous_ = std::move(current_);  // the nodes move: references stay valid
+            current_.clear();
+            current_bytes_ = 0;
+        }
+        return kept;
+    }
+    /// Weights held now.
+    [[nodiscard]] std::size_t size() const { return current_.size() + previous_.size(); }
+    /// Weights converted in all (a weight freed and asked for again counts twice).
+    [[nodiscard]] std::size_t converted() const { return converted_; }
+
+private:
+    options options_;
+    std::map<std::string, eval_value, std::less<>> current_, previous_;
+    std::size_t current_bytes_ = 0, converted_ = 0;
+};
 
 /// The reference backend. Feed it inputs, run a model's forward on it, read the outputs.
 class eval_backend {
@@ -291,7 +342,7 @@ TYPEFORMER_INLINE auto eval_backend::output(std::string_view name, const value& 
 
 TYPEFORMER_INLINE auto eval_backend::param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to) -> const value& {
     param_request req{path_.dotted(rel), std::string(tied_to), std::move(shape)};
-    if (auto it = cache_->find(req.name); it != cache_->end()) return it->second;
+    if (const auto* kept = cache_->find(req.name)) return *kept;
     if (!weights_) throw error("eval.param", "no checkpoint to read " + req.name + " from");
     const tensor_view* t = resolve(*weights_, req);
     if (!t) throw error("checkpoint.missing", "missing tensor " + req.name);
@@ -300,7 +351,9 @@ TYPEFORMER_INLINE auto eval_backend::param(std::string_view rel, std::vector<std
                                                ", expected " + shape_string(req.shape));
     auto a = xt::xarray<float>::from_shape(std::vector<std::size_t>(t->shape.begin(), t->shape.end()));
     read_as_f32(*t, std::span<float>(a.data(), a.size()));
-    return cache_->emplace(req.name, value(std::move(a))).first->second;
+    if (cache_->settings().round_to_fp16)
+        for (auto& v : a) v = half_to_float(float_to_half(v));
+    return cache_->insert(std::move(req.name), value(std::move(a)));
 }
 
 TYPEFORMER_INLINE auto eval_backend::scalar(float x) -> value { return value(xt::xarray<float>(x)); }

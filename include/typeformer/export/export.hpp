@@ -76,29 +76,12 @@ void tie_weights(const typename F::config& c, checkpoint& ck) {
 }
 
 /// --dtype fp16: the default validation tolerance. The reference runs in
-/// float32 on the same float16-rounded weights (fp16_rounded_weights), so
+/// float32 on the same float16-rounded weights (a weight_cache with
+/// round_to_fp16), so
 /// what remains is the rounding of the outputs to float16 (11 significant
 /// bits: half a unit in the last place is 0.0078 at magnitude 32) and
 /// float32 round-off.
 inline constexpr double fp16_atol = 1e-2;
-
-/// The weights of (Family, Task) rounded to float16 and back, as a cache for
-/// reference_outputs: the reference of a --dtype fp16 export.
-template <Family F, class Task>
-weight_cache fp16_rounded_weights(const typename F::config& c, const checkpoint& ck) {
-    onnx_backend b(&ck);
-    forward<model_of<F, Task>>(b, c);
-    weight_cache cache;
-    for (const auto& r : b.requests()) {
-        const auto* t = resolve(ck, r);
-        if (!t) continue;
-        auto a = xt::xarray<float>::from_shape(std::vector<std::size_t>(t->shape.begin(), t->shape.end()));
-        read_as_f32(*t, std::span<float>(a.data(), a.size()));
-        for (auto& v : a) v = half_to_float(float_to_half(v));
-        cache.emplace(r.name, eval_value(std::move(a)));
-    }
-    return cache;
-}
 
 /// The whole model in memory, weights included.
 onnx::ModelProto materialize(built_graph g);
@@ -312,7 +295,7 @@ TYPEFORMER_INLINE bool compare_outputs(const tensor_map& reference, const tensor
         std::ostringstream tol;
         tol << atol;
         if (d <= atol) {
-            log << "\t\t-[\u2713] all values close (atol: " << tol.str() << ")\n";
+            log << "\t\t-[\u2713] all values close (atol: " << tol.str() << "), max diff: " << d << "\n";
         } else {
             log << "\t\t-[x] values not close enough, max diff: " << d << " (atol: " << tol.str() << ")\n";
             ok = false;

@@ -49,8 +49,6 @@ struct feature_handle {
                             weight_cache* cache) = nullptr;
     /// Deterministic inputs at the given sizes (make_inputs).
     tensor_map (*make_inputs)(const loaded_config&, axis_sizes, std::uint32_t seed) = nullptr;
-    /// The weights rounded to float16 and back, for the reference of a --dtype fp16 export.
-    weight_cache (*fp16_weights)(const loaded_config&, const checkpoint&) = nullptr;
     /// The graph's inputs and outputs as the model declares them, in order.
     std::vector<io_name> (*inputs)(const loaded_config&) = nullptr;
     std::vector<io_name> (*outputs)(const loaded_config&) = nullptr;

@@ -78,9 +78,6 @@ feature_handle feature_of() {
     h.make_inputs = [](const loaded_config& c, axis_sizes n, std::uint32_t seed) {
         return typeformer::make_inputs<model, dummy_inputs_of<F>>(config_of<F>(c), n, seed);
     };
-    h.fp16_weights = [](const loaded_config& c, const checkpoint& ck) {
-        return fp16_rounded_weights<F, Task>(config_of<F>(c), ck);
-    };
     h.inputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename model::inputs{}, false); };
     h.outputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename model::outputs{}, true); };
     return h;
@@ -135,7 +132,6 @@ family_handle choice_of(type_list<First, Rest...>) {
         f.make_inputs = [](const loaded_config& c, axis_sizes n, std::uint32_t seed) {
             return chosen<Task>(c).make_inputs(c, n, seed);
         };
-        f.fp16_weights = [](const loaded_config& c, const checkpoint& ck) { return chosen<Task>(c).fp16_weights(c, ck); };
         f.inputs = [](const loaded_config& c) { return chosen<Task>(c).inputs(c); };
         f.outputs = [](const loaded_config& c) { return chosen<Task>(c).outputs(c); };
         h.features.push_back(f);

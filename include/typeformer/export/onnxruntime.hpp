@@ -26,11 +26,17 @@ TYPEFORMER_INLINE Ort::Env& ort_env() {
 /// Run a model (a file, or serialized bytes) on named inputs; returns every output by name.
 class ort_runner {
 public:
-    /// `threads` 0: ONNX Runtime's default (one per core).
-    explicit ort_runner(const std::filesystem::path& model, int threads = 0)
-        : ort_runner(make(model.c_str(), nullptr, 0, threads)) {}
+    /// `threads` 0: ONNX Runtime's default (one per core). `bounded_memory`:
+    /// hold no second copy of the weights, for a model larger than memory.
+    /// ONNX Runtime maps external data (aligned, as write_onnx_external
+    /// writes it) instead of reading it; this also turns off its prepacking
+    /// of constant weights and its constant folding (which would make
+    /// float32 copies of a float16 model's weights), so the pages it maps
+    /// stay the file's and the kernel can drop them.
+    explicit ort_runner(const std::filesystem::path& model, int threads = 0, bool bounded_memory = false)
+        : ort_runner(make(model.c_str(), nullptr, 0, threads, bounded_memory)) {}
     explicit ort_runner(const std::string& bytes, int threads = 0)
-        : ort_runner(make(nullptr, bytes.data(), bytes.size(), threads)) {}
+        : ort_runner(make(nullptr, bytes.data(), bytes.size(), threads, false)) {}
 
     [[nodiscard]] const std::vector<std::string>& input_names() const { return inputs_; }
 
@@ -47,7 +53,7 @@ private:
         return v;
     }
 
-    static Ort::Session make(const char* path, const void* data, std::size_t size, int threads);
+    static Ort::Session make(const char* path, const void* data, std::size_t size, int threads, bool bounded);
 
     Ort::Session session_;
     std::vector<std::string> inputs_, outputs_;
@@ -123,10 +129,14 @@ TYPEFORMER_INLINE ort_runner::ort_runner(Ort::Session s) : session_(std::move(s)
                               ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
 }
 
-TYPEFORMER_INLINE auto ort_runner::make(const char* path, const void* data, std::size_t size, int threads) -> Ort::Session {
+TYPEFORMER_INLINE auto ort_runner::make(const char* path, const void* data, std::size_t size, int threads, bool bounded) -> Ort::Session {
     Ort::SessionOptions opts;
     opts.SetIntraOpNumThreads(threads);
     opts.SetInterOpNumThreads(1);
+    if (bounded) {
+        opts.AddConfigEntry("session.disable_prepacking", "1");
+        opts.AddConfigEntry("optimization.disable_specified_optimizers", "ConstantFolding");
+    }
     try {
         if (path) return Ort::Session(ort_env(), path, opts);
         return Ort::Session(ort_env(), data, size, opts);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <span>
 #include <sstream>
@@ -28,6 +29,23 @@
 #include "typeformer/io/hub.hpp"
 
 namespace typeformer::inline v0 {
+
+/// How validation holds the model's weights. `full`: the reference pass
+/// converts every weight to float32 once and keeps it, and ONNX Runtime
+/// loads the model as it would to serve it (prepacked, constants folded):
+/// about twice the model's float32 size in memory. `bounded`: the reference
+/// converts each weight when a layer uses it and keeps a few layers' worth
+/// (weight_cache::options::keep_bytes), and ONNX Runtime maps model.onnx_data
+/// without copying it (ort_runner's bounded_memory); the model is still run
+/// whole, every layer on its real weights, at a few GiB of memory beyond the
+/// pages of the files. `automatic`: bounded when full would not fit in the
+/// memory available.
+enum class validation_memory : std::uint8_t { automatic, bounded, full };
+
+/// "auto", "bounded" or "full", as the command line spells it.
+constexpr std::string_view to_string(validation_memory v) {
+    return v == validation_memory::automatic ? "auto" : v == validation_memory::bounded ? "bounded" : "full";
+}
 
 /// What to export and how.
 struct export_options {
@@ -44,6 +62,7 @@ struct export_options {
     /// "yarn", Gemma's activation, the token a decoder's sequence
     /// classification scores): follow 5.x's model code, or 4.41's.
     follow_transformers follow = follow_transformers::v5;
+    validation_memory memory = validation_memory::automatic;  ///< how validation holds the weights
     std::ostream* log = &std::cout;       ///< progress and the validation log
     std::ostream* warnings = &std::cerr;  ///< warnings and the failed-validation message
 };
@@ -69,6 +88,7 @@ struct export_report {
     bool valid = false;      ///< it passed, or it was not asked for
     double atol = 0;
     std::vector<output_check> checks;
+    bool bounded_validation = false;  ///< validation ran in bounded memory (validation_memory)
     double build_seconds = 0, write_seconds = 0, validate_seconds = 0;
     std::vector<std::string> unused_tensors;  ///< checkpoint tensors this task does not use (another head's)
 
@@ -98,6 +118,28 @@ std::string seconds(double s);
 TYPEFORMER_INLINE std::string seconds(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f s", s);
+    return buf;
+}
+#endif
+
+/// MemAvailable of /proc/meminfo in bytes; 0 where it cannot be read.
+std::uint64_t memory_available();
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::uint64_t memory_available() {
+    std::ifstream in("/proc/meminfo");
+    std::string key, unit;
+    std::uint64_t kib = 0;
+    while (in >> key >> kib >> unit)
+        if (key == "MemAvailable:") return kib * 1024;
+    return 0;
+}
+#endif
+
+std::string gib(double bytes);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::string gib(double bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
     return buf;
 }
 #endif
@@ -296,8 +338,33 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         report.validated = true;
         log << "Validating ONNX model " << target.string() << "...\n";
         axis_sizes sizes;  // batch 3, sequence 9; with a cache, past length 11
-        auto weights = opt.dtype == "fp16" ? f->fp16_weights(m.config, m.weights) : weight_cache{};
-        ort_runner ort(out.staged(model_file));
+        // the weights as float32, and the largest one: what full validation holds twice
+        std::uint64_t f32_bytes = 0, largest = 0;
+        for (const auto& i : built.initializers) {
+            f32_bytes += static_cast<std::uint64_t>(i.numel()) * 4;
+            largest = std::max(largest, static_cast<std::uint64_t>(i.numel()) * 4);
+        }
+        const auto available = memory_available();
+        const bool bounded = opt.memory == validation_memory::bounded ||
+                             (opt.memory == validation_memory::automatic && available > 0 && 2 * f32_bytes > available);
+        report.bounded_validation = bounded;
+        weight_cache::options held{.round_to_fp16 = opt.dtype == "fp16"};
+        if (bounded) {
+            // a few layers' worth: references a layer holds stay valid while it computes
+            held.keep_bytes = std::max<std::uint64_t>(std::uint64_t{1} << 30, 4 * largest);
+            log << "typeformer: validating in bounded memory (" << (opt.memory == validation_memory::bounded
+                                                                     ? std::string("--validation-memory bounded")
+                                                                     : "the weights as float32, " + gib(f32_bytes) +
+                                                                           ", twice over, would not fit in the " +
+                                                                           gib(available) + " available")
+                << "): the reference converts each weight when it is used and keeps at most 2 x "
+                << gib(held.keep_bytes) << " of them; ONNX Runtime maps "
+                << (external ? data_file : model_file)
+                << " without copying it (no prepacking, no constant folding); every layer runs on its real "
+                   "weights\n";
+        }
+        weight_cache weights(held);
+        ort_runner ort(out.staged(model_file), 0, bounded);
         auto inputs = f->make_inputs(m.config, sizes, 42);
         if (f->has_past) {
             log << "\t- with a past of "
