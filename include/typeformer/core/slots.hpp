@@ -200,6 +200,13 @@ public:
         store_.insert_or_assign(std::string(slot<N>::name) + "." + std::string(part), std::move(v));
     }
 
+    /// The same slots as the layer `Other` sees them: for a layer that runs
+    /// another inside its own forward (its reads and writes are Other's).
+    template <class Other>
+    [[nodiscard]] io<Other, Value> as() const {
+        return io<Other, Value>(store_);
+    }
+
 private:
     slot_store<Value>& store_;
 };

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "typeformer/core/cache.hpp"
@@ -152,6 +153,7 @@ typename B::value rms_norm(B& b, std::string_view scope, const typename B::value
 /// Which norm a decoder uses.
 enum class norm_kind {
     layer_norm,    ///< nn.LayerNorm (weight and bias)
+    layer_norm_plain,  ///< nn.LayerNorm(elementwise_affine=False): no weight, no bias (OPT)
     rms,           ///< RMSNorm · weight (Llama, Mistral, Qwen2, Phi-3)
     rms_plus_one,  ///< RMSNorm · (1 + weight) (Gemma)
 };
@@ -160,6 +162,11 @@ template <Backend B>
 typename B::value norm(B& b, norm_kind k, std::string_view scope, const typename B::value& x, std::int64_t n,
                        float eps) {
     if (k == norm_kind::layer_norm) return layer_norm(b, scope, x, n, eps);
+    if (k == norm_kind::layer_norm_plain) {
+        auto guard = b.scope(scope);
+        return b.layer_norm(x, b.constant_f32(std::vector<float>(static_cast<std::size_t>(n), 1.f)),
+                            b.constant_f32(std::vector<float>(static_cast<std::size_t>(n), 0.f)), eps);
+    }
     return rms_norm(b, scope, x, n, eps, k == norm_kind::rms_plus_one);
 }
 
@@ -631,15 +638,20 @@ struct qk_normed_attention {
 // ---------------------------------------------------------------------------
 // MLP policies (forward(b, x, config) -> [B, S, hidden])
 
-/// Linear, activation, Linear, both with biases (GPT-Neo, GPT-J, BLOOM).
-/// Names: `fc_in`, `fc_out`; the activation is the config's hidden_act.
-template <class Names>
+/// Linear, activation, Linear, both with biases (GPT-Neo, GPT-J, BLOOM), or
+/// with them where the config's bool member `Bias` says (OPT's
+/// `&opt_config::enable_bias`). Names: `fc_in`, `fc_out`; the activation
+/// is the config's hidden_act.
+template <class Names, auto Bias = true>
 struct plain_mlp {
     template <Backend B, DecoderConfig C>
     static typename B::value forward(B& b, const typename B::value& x, const C& c) {
         const auto sh = c.shape();
-        auto h = activate(b, sh.act, dense(b, Names::fc_in, x, sh.hidden_size, sh.intermediate_size));
-        return dense(b, Names::fc_out, h, sh.intermediate_size, sh.hidden_size);
+        bool bias = true;
+        if constexpr (std::is_same_v<decltype(Bias), bool>) bias = Bias;
+        else bias = c.*Bias;
+        auto h = activate(b, sh.act, linear(b, Names::fc_in, x, sh.hidden_size, sh.intermediate_size, bias));
+        return linear(b, Names::fc_out, h, sh.intermediate_size, sh.hidden_size, bias);
     }
 };
 
