@@ -62,6 +62,7 @@ set(TYPEFORMER_FAMILY_LIST
   gpt_neox/gpt_neox_family
   stablelm/stablelm_family
   opt/opt_family
+  gpt_bigcode/gpt_bigcode_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -136,7 +136,9 @@ TEST(models, feature_tables) {
         {"stablelm", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                       "token-classification"}},
         {"opt", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                 "question-answering"}}};
+                 "question-answering"}},
+        {"gpt_bigcode", {"default", "default-with-past", "causal-lm", "causal-lm-with-past",
+                         "sequence-classification", "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -199,9 +199,12 @@ TYPEFORMER_INLINE std::string changed_in_transformers5(std::string_view model_ty
         why = "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys; 5.x reads rope_scaling "
               "\"yarn\" as \"longrope\"";
     if (model_type == "gemma") why = "4.41 takes the MLP's activation from hidden_activation, 5.x from hidden_act";
+    if (model_type == "gpt_bigcode" && (feature == "sequence-classification" || feature == "token-classification"))
+        why = "without a position_ids input 4.41 derives the positions from attention_mask (1 at masked tokens), "
+              "5.x counts 0, 1, 2, ...";
     constexpr std::string_view pooled[] = {"gpt2",  "gptj", "gpt_neo", "bloom", "llama",
                                            "mistral", "qwen2", "phi3", "gemma", "mixtral", "phi", "gpt_neox", "stablelm",
-                                           "opt"};
+                                           "opt", "gpt_bigcode"};
     if (feature == "sequence-classification" &&
         std::find(std::begin(pooled), std::end(pooled), model_type) != std::end(pooled))
         why += std::string(why.empty() ? "" : "; ") +
