@@ -30,9 +30,9 @@ public:
     /// hold no second copy of the weights, for a model larger than memory.
     /// ONNX Runtime maps external data (aligned, as write_onnx_external
     /// writes it) instead of reading it; this also turns off its prepacking
-    /// of constant weights and its constant folding (which would make
-    /// float32 copies of a float16 model's weights), so the pages it maps
-    /// stay the file's and the kernel can drop them.
+    /// of constant weights and its graph optimizations (constant folding
+    /// would make float32 copies of a float16 model's weights), so the pages
+    /// it maps stay the file's and the kernel can drop them.
     explicit ort_runner(const std::filesystem::path& model, int threads = 0, bool bounded_memory = false)
         : ort_runner(make(model.c_str(), nullptr, 0, threads, bounded_memory)) {}
     explicit ort_runner(const std::string& bytes, int threads = 0)
@@ -134,8 +134,12 @@ TYPEFORMER_INLINE auto ort_runner::make(const char* path, const void* data, std:
     opts.SetIntraOpNumThreads(threads);
     opts.SetInterOpNumThreads(1);
     if (bounded) {
+        // The graph as written: graph optimizations fold a float16 model's
+        // casts into float32 copies of its weights (and ONNX Runtime 1.23
+        // aborts when constant folding alone is turned off on such a graph);
+        // prepacking copies every MatMul weight.
+        opts.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
         opts.AddConfigEntry("session.disable_prepacking", "1");
-        opts.AddConfigEntry("optimization.disable_specified_optimizers", "ConstantFolding");
     }
     try {
         if (path) return Ort::Session(ort_env(), path, opts);

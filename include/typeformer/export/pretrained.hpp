@@ -364,7 +364,7 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                 << "): the reference converts each weight when it is used and keeps at most 2 x "
                 << gib(held.keep_bytes) << " of them; ONNX Runtime maps "
                 << (external ? data_file : model_file)
-                << " without copying it (no prepacking, no constant folding); every layer runs on its real "
+                << " without copying it (no prepacking, no graph optimizations); every layer runs on its real "
                    "weights\n";
         }
         weight_cache weights(held);
