@@ -63,6 +63,7 @@ set(TYPEFORMER_FAMILY_LIST
   stablelm/stablelm_family
   opt/opt_family
   gpt_bigcode/gpt_bigcode_family
+  gemma3_text/gemma3_text_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

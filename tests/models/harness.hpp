@@ -206,8 +206,19 @@ inline void check_fixture(std::string_view model_type, std::string_view feature,
 
 /// config.json as Transformers 5 writes it: rope_theta and rope_scaling
 /// ({type, ...} or {rope_type, ...}) moved into rope_parameters ({rope_type,
-/// rope_theta, ...}; rope_type "default" when there is no scaling).
+/// rope_theta, ...}; rope_type "default" when there is no scaling). With
+/// rope_local_base_freq (Gemma 3), keyed by layer type: those settings
+/// under "full_attention", {rope_type "default", rope_theta
+/// rope_local_base_freq} under "sliding_attention".
 inline nlohmann::json transformers5_rope_schema(nlohmann::json j) {
+    if (j.contains("rope_local_base_freq")) {
+        const auto local = j["rope_local_base_freq"];
+        j.erase("rope_local_base_freq");
+        j = transformers5_rope_schema(j);
+        j["rope_parameters"] = {{"full_attention", j["rope_parameters"]},
+                                {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", local}}}};
+        return j;
+    }
     nlohmann::json params = j.contains("rope_scaling") && j["rope_scaling"].is_object() ? j["rope_scaling"]
                                                                                          : nlohmann::json::object();
     if (params.contains("type")) {
@@ -225,8 +236,18 @@ inline nlohmann::json transformers5_rope_schema(nlohmann::json j) {
 /// config.json as Transformers 4.x writes it: rope_parameters ({rope_type,
 /// rope_theta, partial_rotary_factor, ...}) split into rope_theta and
 /// partial_rotary_factor at the top and rope_scaling ({rope_type, ...}; none
-/// for rope_type "default").
+/// for rope_type "default"); keyed by layer type (Gemma 3), the
+/// "full_attention" object so, and the "sliding_attention" rope_theta as
+/// rope_local_base_freq.
 inline nlohmann::json transformers4_rope_schema(nlohmann::json j) {
+    if (j.at("rope_parameters").contains("full_attention")) {  // keyed by layer type (Gemma 3)
+        const auto keyed = j["rope_parameters"];
+        j["rope_parameters"] = keyed["full_attention"];
+        j = transformers4_rope_schema(j);
+        if (keyed.contains("sliding_attention") && keyed["sliding_attention"].contains("rope_theta"))
+            j["rope_local_base_freq"] = keyed["sliding_attention"]["rope_theta"];
+        return j;
+    }
     auto params = j.at("rope_parameters");
     j.erase("rope_parameters");
     for (const char* key : {"rope_theta", "partial_rotary_factor"})

@@ -138,7 +138,8 @@ TEST(models, feature_tables) {
         {"opt", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                  "question-answering"}},
         {"gpt_bigcode", {"default", "default-with-past", "causal-lm", "causal-lm-with-past",
-                         "sequence-classification", "token-classification"}}};
+                         "sequence-classification", "token-classification"}},
+        {"gemma3_text", llama}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -53,6 +53,9 @@ namespace typeformer::inline v0 {
 ///                     each sublayer's output times one before its residual add, the logits divided
 ///   softcaps          decoder_softcaps softcaps() const   Gemma 2's: cap · tanh(x / cap) on the
 ///                     attention scores and on the logits
+///   local_rotary      rotary_spec local_rotary() const    Gemma 3's: a second rotary table, for the
+///                     layers with a window (window(layer) > 0; rotary() serves the others); same
+///                     dims and layout as rotary(), another base or scaling. Needs rotary and windows.
 /// A misspelt or mistyped member, or a hook set without its member, is a
 /// compile error that names the hook (see DecoderConfig).
 struct decoder_hooks {
@@ -63,6 +66,7 @@ struct decoder_hooks {
     bool attention_scale = false;
     bool multipliers = false;
     bool softcaps = false;
+    bool local_rotary = false;
 };
 
 /// The caps of the softcaps hook (Gemma 2's attn_logit_softcapping and
@@ -273,7 +277,8 @@ inline std::vector<float> rotary_inv_freq(const rotary_spec& r, const std::vecto
 
 /// What a decoder stack hands every block: the causal bias, the windowed
 /// bias (when some layer has a window), the rotary sin/cos [.., S, R/2]
-/// (when rotary) and an ALiBi bias [B, H, 1, T] (BLOOM).
+/// (when rotary), those of the windowed layers (the local_rotary hook) and
+/// an ALiBi bias [B, H, 1, T] (BLOOM).
 template <class V>
 struct decoder_tables {
     V bias;
@@ -281,6 +286,8 @@ struct decoder_tables {
     bool has_local = false;
     V sin, cos;
     bool has_rotary = false;
+    V local_sin, local_cos;
+    bool has_local_rotary = false;
     V alibi;
     bool has_alibi = false;
 };
@@ -338,6 +345,14 @@ consteval bool decoder_hooks_checked() {
                   "hooks.softcaps");
     static_assert(!softcaps || requires(const C& c) { { c.softcaps() } -> std::same_as<decoder_softcaps>; },
                   "decoder hook softcaps: softcaps() returns a decoder_softcaps");
+    constexpr bool local_rotary = requires(const C& c) { c.local_rotary(); };
+    static_assert(h.local_rotary == local_rotary,
+                  "decoder hook local_rotary: a config declares `rotary_spec local_rotary() const` iff it sets "
+                  "hooks.local_rotary");
+    static_assert(!local_rotary || requires(const C& c) { { c.local_rotary() } -> std::same_as<rotary_spec>; },
+                  "decoder hook local_rotary: local_rotary() returns a rotary_spec");
+    static_assert(!h.local_rotary || (h.rotary && h.windows),
+                  "decoder hook local_rotary: the windowed layers' rotary table needs hooks.rotary and hooks.windows");
     return true;
 }
 
@@ -423,7 +438,19 @@ struct decoder_context {
             const rotary_spec r = c.rotary();
             if (r.dims > 0) {
                 auto guard = b.scope("rotary_emb");
-                rotary_tables(b, r, s[slot<"position_ids">{}], t);
+                rotary_tables(b, r, s[slot<"position_ids">{}], t.sin, t.cos);
+                t.has_rotary = true;
+            }
+            if constexpr (detail::hooks_of<C>().local_rotary) {
+                const rotary_spec local = c.local_rotary();
+                if (local.dims != r.dims || local.interleaved != r.interleaved)
+                    throw error("config.invalid", "local_rotary: the windowed layers' rotary table must turn the "
+                                                  "same features in the same layout as rotary()'s");
+                if (r.dims > 0 && detail::any_window(c) > 0) {
+                    auto guard = b.scope("rotary_emb_local");
+                    rotary_tables(b, local, s[slot<"position_ids">{}], t.local_sin, t.local_cos);
+                    t.has_local_rotary = true;
+                }
             }
         }
         if constexpr (detail::hooks_of<C>().alibi) {
@@ -443,7 +470,7 @@ struct decoder_context {
 private:
     template <Backend B>
     static void rotary_tables(B& b, const rotary_spec& r, const typename B::value& position_ids,
-                              decoder_tables<typename B::value>& t) {
+                              typename B::value& sin, typename B::value& cos) {
         auto pos = b.unsqueeze(b.cast(position_ids, dtype::f32), {-1});  // [.., S, 1]
         if (r.position_scale != 1.0) pos = b.div(pos, b.scalar(static_cast<float>(r.position_scale)));
         auto inv = b.constant_f32(r.inv_freq.empty() ? rotary_inv_freq(r, r.inv_freq_divisors) : r.inv_freq);  // [R/2]
@@ -460,13 +487,12 @@ private:
             inv = b.add(b.mul(inv_long, use_long), b.mul(inv, b.sub(b.scalar(1.f), use_long)));
         }
         auto angles = b.mul(pos, inv);  // [.., S, R/2]
-        t.sin = b.sin(angles);
-        t.cos = b.cos(angles);
+        sin = b.sin(angles);
+        cos = b.cos(angles);
         if (r.attention_factor != 1.0) {
-            t.sin = b.mul(t.sin, b.scalar(static_cast<float>(r.attention_factor)));
-            t.cos = b.mul(t.cos, b.scalar(static_cast<float>(r.attention_factor)));
+            sin = b.mul(sin, b.scalar(static_cast<float>(r.attention_factor)));
+            cos = b.mul(cos, b.scalar(static_cast<float>(r.attention_factor)));
         }
-        t.has_rotary = true;
     }
 };
 
@@ -522,6 +548,8 @@ struct attention_dims {
 /// grouped-query heads (H / KVH query heads share one key/value head),
 /// scores scaled, plus ALiBi, plus the causal (or, with `local`, the
 /// windowed) bias; softmax; the weighted values merged back to [B, S, H·D].
+/// With `local`, the rotary tables are the windowed layers' where the
+/// tables have them (the local_rotary hook).
 template <Backend B>
 typename B::value cached_attention(B& b, typename B::value q, typename B::value k, const typename B::value& v,
                                    const decoder_tables<typename B::value>& t, layer_cache<typename B::value>& cache,
@@ -529,8 +557,11 @@ typename B::value cached_attention(B& b, typename B::value q, typename B::value 
     const std::int64_t H = a.heads, KVH = a.kv_heads, D = a.head_dim, G = H / KVH;
     if (rotate && t.has_rotary) {
         auto guard = b.scope("rotary");
-        q = apply_rotary(b, q, t.sin, t.cos, H, D, *rotate);
-        k = apply_rotary(b, k, t.sin, t.cos, KVH, D, *rotate);
+        const bool own = local && t.has_local_rotary;
+        const auto& sin = own ? t.local_sin : t.sin;
+        const auto& cos = own ? t.local_cos : t.cos;
+        q = apply_rotary(b, q, sin, cos, H, D, *rotate);
+        k = apply_rotary(b, k, sin, cos, KVH, D, *rotate);
     }
     auto heads_first = [&](const typename B::value& x, std::int64_t n) {
         return b.transpose(b.reshape(x, {0, 0, n, D}), {0, 2, 1, 3});  // [B, n, S, D]
@@ -611,8 +642,9 @@ struct projected_attention {
 
 /// projected_attention with q and k RMS-normalised before the rotary
 /// embeddings: `Names::q_norm` / `Names::k_norm` over each head's head_dim
-/// features (`PerHead`: Qwen3, a weight [head_dim]) or over the whole
-/// projection (OLMo 2: a weight [heads · head_dim]), eps the config's.
+/// features (`PerHead`: Qwen3, Gemma 3, a weight [head_dim]) or over the
+/// whole projection (OLMo 2: a weight [heads · head_dim]), eps the config's,
+/// scaled by (1 + weight) where the config's norm() is Gemma's.
 template <class Names, bool PerHead>
 struct qk_normed_attention {
     template <Backend B, DecoderConfig C>
@@ -622,11 +654,13 @@ struct qk_normed_attention {
         const auto kv = c.cache();
         const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
         const bool qkv_bias = c.qkv_bias();
+        const bool plus_one = c.norm() == norm_kind::rms_plus_one;
         auto normed = [&](std::string_view scope, const typename B::value& y, std::int64_t heads) {
             if constexpr (PerHead)
-                return b.reshape(rms_norm(b, scope, b.reshape(y, {0, 0, heads, D}), D, sh.eps), {0, 0, heads * D});
+                return b.reshape(rms_norm(b, scope, b.reshape(y, {0, 0, heads, D}), D, sh.eps, plus_one),
+                                 {0, 0, heads * D});
             else
-                return rms_norm(b, scope, y, heads * D, sh.eps);
+                return rms_norm(b, scope, y, heads * D, sh.eps, plus_one);
         };
         auto q = normed(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
         auto k = normed(Names::k_norm, linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias), KVH);

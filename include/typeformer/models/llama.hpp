@@ -99,6 +99,10 @@ struct llama_config {
     layer_set full_attention_layers{};
     /// Layers without rotary embeddings (SmolLM3's no_rope_layers; empty: every layer rotates).
     layer_set no_rope_layers{};
+    /// Transformers 5 writes rope_parameters keyed by layer type (Gemma 3):
+    /// the RoPE settings above are its "full_attention" object's
+    /// (detail::read_rope); false: that form is refused.
+    bool rope_by_layer_type = false;
     /// Transformers 4.41's sequence-classification pooling (last_token_classifier).
     bool pool_before_first_pad = false;
     bool tie_word_embeddings = false;
@@ -185,7 +189,7 @@ struct llama_config {
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
         internal<&self::sliding_window, rule::non_negative, "sliding_window">, true_under_4_41<&self::window_includes_edge>,
         internal<&self::first_window_layer, rule::non_negative, "max_window_layers">,
-        internal<&self::full_attention_layers>, internal<&self::no_rope_layers>,
+        internal<&self::full_attention_layers>, internal<&self::no_rope_layers>, internal<&self::rope_by_layer_type>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>,
         field<"pad_token_id", &self::pad_token_id, rule::any, read::null_is<std::int64_t{-1}>>,
         true_under_4_41<&self::pool_before_first_pad>, labels<&self::num_labels>, rules<&self::heads_rule>,
@@ -214,15 +218,32 @@ inline std::string rope_type_of(const config_reader& scaling, const char*& key) 
 /// none. Reads rope_theta from whichever is there (both, if they disagree:
 /// config.invalid) and sets `scaling` to the object that describes a
 /// scaling, if any; its `where()` names the key it came from.
-inline void read_rope(const config_reader& r, double& rope_theta, std::optional<config_reader>& scaling) {
+/// `by_layer_type` (Gemma 3): Transformers 5 writes rope_parameters keyed by
+/// layer type ({"full_attention": {...}, "sliding_attention": {...}}), and
+/// the "full_attention" object is the one read here (the family reads the
+/// other); otherwise that form is refused by name.
+inline void read_rope(const config_reader& r, double& rope_theta, std::optional<config_reader>& scaling,
+                      bool by_layer_type = false) {
     r.get("rope_theta", rope_theta);
     std::optional<config_reader> params;
     if (r.child("rope_parameters", params)) {
-        // Transformers 5's per-layer-type form ({"full_attention": {...}, "sliding_attention": {...}})
-        for (const auto& [name, value] : params->object().items())
-            if (value.is_object())
+        for (const auto& [name, value] : params->object().items()) {
+            if (!by_layer_type && value.is_object())
                 throw error("config.unsupported", params->where() + ": /" + name +
                                                       ": RoPE settings per layer type are not supported");
+            if (by_layer_type && ((name != "full_attention" && name != "sliding_attention") ||
+                                  !(value.is_object() || value.is_null())))
+                throw error("config.unsupported", params->where() + ": /" + name + ": " + value.dump() +
+                                                      " is not supported (rope_parameters keyed by layer type: "
+                                                      "\"full_attention\" and \"sliding_attention\" objects)");
+        }
+        if (by_layer_type) {
+            std::optional<config_reader> full;
+            if (params->child("full_attention", full)) params.emplace(*full);
+            else params.reset();
+        }
+    }
+    if (params) {
         if (params->has("rope_theta")) {
             double theta = rope_theta;
             params->get("rope_theta", theta);
@@ -257,10 +278,14 @@ inline void read_rope(const config_reader& r, double& rope_theta, std::optional<
 /// 5.x's setdefault keeps it); whether a member honours it is its own rule.
 inline void llama_config::read_rope_theta(const config_reader& r, llama_config& c) {
     std::optional<config_reader> scaling;
-    detail::read_rope(r, c.rope_theta, scaling);
+    detail::read_rope(r, c.rope_theta, scaling, c.rope_by_layer_type);
     r.get("partial_rotary_factor", c.partial_rotary_factor);
     std::optional<config_reader> params;
-    if (r.child("rope_parameters", params)) params->get("partial_rotary_factor", c.partial_rotary_factor);
+    if (r.child("rope_parameters", params)) {
+        std::optional<config_reader> full;
+        if (c.rope_by_layer_type && params->child("full_attention", full)) params.emplace(*full);
+        if (!c.rope_by_layer_type || full) params->get("partial_rotary_factor", c.partial_rotary_factor);
+    }
 }
 
 namespace detail {
@@ -342,10 +367,10 @@ inline rotary_spec llama_config::rotary() const {
 
 namespace detail {
 /// The RoPE scaling object of either schema (see read_rope), if any.
-inline std::optional<config_reader> rope_scaling_of(const config_reader& r) {
+inline std::optional<config_reader> rope_scaling_of(const config_reader& r, bool by_layer_type = false) {
     double theta = 0;
     std::optional<config_reader> scaling;
-    read_rope(r, theta, scaling);
+    read_rope(r, theta, scaling, by_layer_type);
     return scaling;
 }
 
@@ -362,8 +387,8 @@ inline void whole_head_rotary(const config_reader& r, llama_config& c) {
 /// No RoPE scaling where the model code does not read it (a member whose
 /// Transformers model applies none).
 template <fixed_string Model>
-void no_rope_scaling(const config_reader& r, llama_config&) {
-    if (const auto rs = rope_scaling_of(r))
+void no_rope_scaling(const config_reader& r, llama_config& c) {
+    if (const auto rs = rope_scaling_of(r, c.rope_by_layer_type))
         throw error("config.unsupported", rs->where() + ": a RoPE scaling is not read by Transformers' " +
                                               std::string(Model.view()) + ", so the export would be ambiguous");
 }
@@ -417,7 +442,7 @@ inline double rope_number(const config_reader& scaling, const char* name) {
 /// per-frequency factors this config type does not hold (Phi-3 reads it);
 /// any other type.
 inline void llama_rope_scaling(const config_reader& r, llama_config& c) {
-    const auto rs = rope_scaling_of(r);
+    const auto rs = rope_scaling_of(r, c.rope_by_layer_type);
     if (!rs) return;
     const char* key = nullptr;
     const std::string type = rope_type_of(*rs, key);
