@@ -71,9 +71,11 @@ TEST(gpt_bigcode, cache_and_positions_as_optimum_names_them) {
     const auto inputs = names(in);
     EXPECT_EQ(inputs.front(), "input_ids");
     EXPECT_EQ(inputs.back(), "position_ids");
-    for (const auto& n : in)
-        if (n.name == "past_key_values.0.key")
+    for (const auto& n : in) {
+        if (n.name == "past_key_values.0.key") {
             EXPECT_EQ(n.axes, (std::vector<std::string>{"batch", "1", "past_sequence", "8"}));
+        }
+    }
     EXPECT_NE(std::find(inputs.begin(), inputs.end(), "past_key_values.1.value"), inputs.end());
     const auto sc = load_fixture("gpt_bigcode", fixture_dir("gpt_bigcode", "sequence-classification"));
     EXPECT_EQ(names(sc.family().require("sequence-classification").inputs(sc.config)),

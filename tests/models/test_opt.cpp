@@ -9,7 +9,7 @@ tf::opt_config load_opt(const char* text) {
     const auto j = nlohmann::json::parse(text);
     return tf::opt_family::load(tf::config_reader(j, "config.json"));
 }
-std::string error_id(const char* text) {
+std::string opt_error_id(const char* text) {
     try {
         load_opt(text);
     } catch (const tf::error& e) {
@@ -42,9 +42,9 @@ TEST(opt, config_defaults_and_switches) {
     EXPECT_FALSE(load_opt(R"({"enable_bias": false})").enable_bias);
     EXPECT_EQ(load_opt(R"({"pad_token_id": null})").pad_token_id, -1);
     // refused by name
-    EXPECT_NE(error_id(R"({"activation_function": "no_such_activation"})"), "none");
-    EXPECT_EQ(error_id(R"({"hidden_size": 30, "num_attention_heads": 4})"), "config.invalid");
-    EXPECT_EQ(error_id(R"({"word_embed_proj_dim": -1})"), "config.invalid");
+    EXPECT_NE(opt_error_id(R"({"activation_function": "no_such_activation"})"), "none");
+    EXPECT_EQ(opt_error_id(R"({"hidden_size": 30, "num_attention_heads": 4})"), "config.invalid");
+    EXPECT_EQ(opt_error_id(R"({"word_embed_proj_dim": -1})"), "config.invalid");
 }
 
 struct tiny_opt final : tf::opt<tf::opt_config{.vocab_size = 99, .hidden_size = 32, .num_hidden_layers = 2,
