@@ -61,6 +61,7 @@ set(TYPEFORMER_FAMILY_LIST
   phi/phi_family
   gpt_neox/gpt_neox_family
   stablelm/stablelm_family
+  falcon/falcon_families
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -134,7 +134,9 @@ TEST(models, feature_tables) {
         {"gpt_neox", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                       "token-classification"}},
         {"stablelm", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                      "token-classification"}}};
+                      "token-classification"}},
+        {"falcon", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                    "token-classification", "question-answering"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -158,7 +158,8 @@ TYPEFORMER_INLINE std::string changed_in_transformers5(std::string_view model_ty
               "\"yarn\" as \"longrope\"";
     if (model_type == "gemma") why = "4.41 takes the MLP's activation from hidden_activation, 5.x from hidden_act";
     constexpr std::string_view pooled[] = {"gpt2",  "gptj", "gpt_neo", "bloom", "llama",
-                                           "mistral", "qwen2", "phi3", "gemma", "mixtral", "phi", "gpt_neox", "stablelm"};
+                                           "mistral", "qwen2", "phi3", "gemma", "mixtral", "phi", "gpt_neox", "stablelm",
+                                           "falcon"};
     if (feature == "sequence-classification" &&
         std::find(std::begin(pooled), std::end(pooled), model_type) != std::end(pooled))
         why += std::string(why.empty() ? "" : "; ") +
