@@ -306,7 +306,9 @@ inline void check_generation(std::string_view model_type, std::filesystem::path 
     xt::xarray<std::int64_t> mask = gen.contains("mask") ? gen.at("mask").i : xt::ones<std::int64_t>({B, P});
     // a left-padded prompt: positions from the mask, fed as position_ids where the graph takes them (a graph
     // without them, ALiBi's, counts them from the mask itself)
-    if (gen.contains("mask")) ASSERT_EQ(restart_at, 0u) << model_type << ": no restart with a left-padded prompt";
+    if (gen.contains("mask")) {
+        ASSERT_EQ(restart_at, 0u) << model_type << ": no restart with a left-padded prompt";
+    }
     tf::weight_cache weights;
     std::size_t length = P;
     for (std::size_t step = 0; step < N; ++step) {

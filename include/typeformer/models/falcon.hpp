@@ -127,6 +127,10 @@ struct falcon_config : llama_config {
         field<"num_kv_heads", &self::num_kv_heads, rule::non_negative, read::null_is<0>>,
         field<"alibi", &self::use_alibi, rule::any, read::null_is<false>>, reads<&self::read_falcon>,
         rules<&self::falcon_rules>,
+        // 5.x's cache would keep only the last sliding_window keys
+        absent<"sliding_window", "a sliding-window cache">,
+        // a property of FalconConfig (not alibi), which a config.json key cannot set
+        no_effect<"rotary", bool>,
         // Transformers 5's generic code, as the Llama family's rows say
         causal_key, no_effect<"num_heads", std::int64_t>,
         absent<"_rope_type_labels", "RoPE settings per layer type">>;
