@@ -64,6 +64,7 @@ set(TYPEFORMER_FAMILY_LIST
   opt/opt_family
   gpt_bigcode/gpt_bigcode_family
   gemma3_text/gemma3_text_family
+  falcon/falcon_families
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

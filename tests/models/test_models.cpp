@@ -139,7 +139,9 @@ TEST(models, feature_tables) {
                  "question-answering"}},
         {"gpt_bigcode", {"default", "default-with-past", "causal-lm", "causal-lm-with-past",
                          "sequence-classification", "token-classification"}},
-        {"gemma3_text", llama}};
+        {"gemma3_text", llama},
+        {"falcon", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                    "token-classification", "question-answering"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -337,6 +337,15 @@ std::vector<op_case> make_cases() {
     add(at_all(op_case("cast", "boolean to i64").in(i64("x", ints(0, 4))).in(i64("y", ints(0, 4))), same)
             .def([](auto& b, const auto& x, const auto& y) { return b.cast(b.less(x, y), tf::dtype::i64); }));
 
+    // round_bf16: every result exact; integers past 256 need rounding, the odd ones between 256 and 512 are
+    // ties (to even)
+    add(at_all(op_case("round_bf16", "normal").in(f32("x", normal(4.f))), seq3)
+            .within({0, 0})
+            .def([](auto& b, const auto& x) { return b.round_bf16(x); }));
+    add(at_all(op_case("round_bf16", "integers, ties").in(f32("x", int_floats(-1000, 1000))), seq3)
+            .within({0, 0})
+            .def([](auto& b, const auto& x) { return b.round_bf16(x); }));
+
     // shapes
     add(at_all(op_case("reshape", "static 0 -1").in(f32("x")), seq3)
             .def([](auto& b, const auto& x) { return b.reshape(x, {0, -1}); }));
@@ -845,7 +854,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
     const std::vector<std::string> vocabulary{
         "input",   "output",    "scope",    "param",   "scalar",     "constant_i64", "add",       "sub",
         "mul",     "div",       "less",     "tanh",    "relu",       "sigmoid",      "gelu",      "gelu_tanh",
-        "activate", "cast",     "reshape",  "shape",   "flatten",    "transpose",    "unsqueeze", "select",
+        "activate", "cast",     "round_bf16", "reshape",  "shape",   "flatten",    "transpose",    "unsqueeze", "select",
         "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention",
 
         "not_equal", "cumsum",

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <span>
@@ -204,6 +205,9 @@ public:
     value gelu_tanh(const value& x);
 
     value cast(const value& x, dtype to);
+    /// x rounded to the nearest bfloat16 (ties to even; NaN kept), as float32:
+    /// what torch computes in bfloat16 (Falcon's ALiBi).
+    value round_bf16(const value& x);
 
     // -- shapes --------------------------------------------------------------
     value reshape(const value& x, const std::vector<std::int64_t>& spec);
@@ -390,6 +394,19 @@ TYPEFORMER_INLINE auto eval_backend::gelu(const value& x) -> value {
 TYPEFORMER_INLINE auto eval_backend::gelu_tanh(const value& x) -> value {
     return unary(x, [](float v) {
         return 0.5f * v * (1.f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    });
+}
+
+TYPEFORMER_INLINE auto eval_backend::round_bf16(const value& x) -> value {
+    return unary(x, [](float v) {
+        if (std::isnan(v)) return v;
+        std::uint32_t u = 0;
+        std::memcpy(&u, &v, sizeof u);
+        u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even, in the upper 16 bits
+        u &= 0xffff0000u;
+        float r = 0;
+        std::memcpy(&r, &u, sizeof r);
+        return r;
     });
 }
 

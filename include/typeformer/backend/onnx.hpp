@@ -171,6 +171,8 @@ public:
     value gelu(const value& x);
     value gelu_tanh(const value& x);
     value cast(const value& x, dtype to);
+    /// Cast to BFLOAT16 and back to FLOAT (opset 13 on).
+    value round_bf16(const value& x);
 
     // -- shapes --------------------------------------------------------------
     value reshape(const value& x, const std::vector<std::int64_t>& spec);
@@ -387,6 +389,10 @@ TYPEFORMER_INLINE auto onnx_backend::cast(const value& x, dtype to) -> value {
     r.type = to;
     r.name = node("Cast", {x.name}, [&](onnx::NodeProto& n) { attr_i(n, "to", onnx_type(to)); })[0];
     return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::round_bf16(const value& x) -> value {
+    return cast(cast(x, dtype::bf16), dtype::f32);
 }
 
 TYPEFORMER_INLINE auto onnx_backend::reshape(const value& x, const std::vector<std::int64_t>& spec) -> value {

@@ -204,7 +204,7 @@ TYPEFORMER_INLINE std::string changed_in_transformers5(std::string_view model_ty
               "5.x counts 0, 1, 2, ...";
     constexpr std::string_view pooled[] = {"gpt2",  "gptj", "gpt_neo", "bloom", "llama",
                                            "mistral", "qwen2", "phi3", "gemma", "mixtral", "phi", "gpt_neox", "stablelm",
-                                           "opt", "gpt_bigcode"};
+                                           "opt", "gpt_bigcode", "falcon"};
     if (feature == "sequence-classification" &&
         std::find(std::begin(pooled), std::end(pooled), model_type) != std::end(pooled))
         why += std::string(why.empty() ? "" : "; ") +

@@ -415,6 +415,20 @@ inline std::vector<float> alibi_slopes(std::int64_t heads) {
     return s;
 }
 
+/// The ALiBi bias [B, H, 1, T] from the attention mask [B, T]: slope_h ·
+/// ((cumsum(mask) - 1) · mask), each key's position among the unmasked
+/// tokens. With `bfloat16` (Falcon's build_alibi_tensor), as torch computes
+/// it in bfloat16: the slopes and the positions rounded to bfloat16, then
+/// their product.
+template <Backend B>
+typename B::value alibi_bias(B& b, const typename B::value& mask, std::int64_t heads, bool bfloat16 = false) {
+    auto slopes = b.constant_f32(alibi_slopes(heads));                                            // [H]
+    auto pos = b.cast(b.mul(b.sub(b.cumsum(mask, -1), b.constant_i64({1})), mask), dtype::f32);  // [B, T]
+    if (bfloat16) slopes = b.round_bf16(slopes), pos = b.round_bf16(pos);
+    auto alibi = b.mul(b.unsqueeze(slopes, {0, 2, 3}), b.unsqueeze(pos, {1, 2}));
+    return bfloat16 ? b.round_bf16(alibi) : alibi;
+}
+
 /// The default context of a decoder stack (see decoder_tables). Reads
 /// input_ids, attention_mask and position_ids.
 struct decoder_context {
@@ -456,11 +470,7 @@ struct decoder_context {
         if constexpr (detail::hooks_of<C>().alibi) {
             if (c.alibi()) {
                 auto guard = b.scope("alibi");
-                // slope_h · ((cumsum(mask) - 1) · mask): [B, H, 1, T]
-                const auto heads = c.shape().num_heads;
-                auto slopes = b.constant_f32(alibi_slopes(heads));  // [H]
-                auto pos = b.cast(b.mul(b.sub(b.cumsum(mask, -1), b.constant_i64({1})), mask), dtype::f32);  // [B, T]
-                t.alibi = b.mul(b.unsqueeze(slopes, {0, 2, 3}), b.unsqueeze(pos, {1, 2}));
+                t.alibi = alibi_bias(b, mask, c.shape().num_heads);
                 t.has_alibi = true;
             }
         }
@@ -674,7 +684,7 @@ struct qk_normed_attention {
 
 /// Linear, activation, Linear, both with biases (GPT-Neo, GPT-J, BLOOM), or
 /// with them where the config's bool member `Bias` says (OPT's
-/// `&opt_config::enable_bias`). Names: `fc_in`, `fc_out`; the activation
+/// `&opt_config::enable_bias`, Falcon's `mlp_bias` read from `bias`). Names: `fc_in`, `fc_out`; the activation
 /// is the config's hidden_act.
 template <class Names, auto Bias = true>
 struct plain_mlp {
@@ -820,6 +830,23 @@ struct decoder_block {
                                                 detail::run_mlp<Mlp>(
                                                     b, norm(b, nk, Names::norm_2, h, sh.hidden_size, sh.eps), c, layer)));
         }
+    }
+};
+
+/// One decoder layer, attention and MLP in parallel, each after a norm of
+/// its own (GPT-NeoX's parallel residual, Falcon's new decoder architecture):
+///   y = x + (MLP(N2(x)) + Attn(N1(x)))
+/// Names: `norm_1`, `norm_2`.
+template <class Names, class Attention, class Mlp>
+struct two_norm_parallel_block {
+    template <Backend B, DecoderConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
+                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        const auto sh = c.shape();
+        const norm_kind nk = c.norm();
+        auto a = Attention::forward(b, norm(b, nk, Names::norm_1, x, sh.hidden_size, sh.eps), t, c, layer, cache);
+        auto m = detail::run_mlp<Mlp>(b, norm(b, nk, Names::norm_2, x, sh.hidden_size, sh.eps), c, layer);
+        return b.add(b.add(m, a), x);
     }
 };
 

@@ -111,13 +111,11 @@ struct neox_block {
     template <Backend B, DecoderConfig C>
     static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
                                      const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
+        if (c.use_parallel_residual)
+            return two_norm_parallel_block<Names, Attention, Mlp>::forward(b, x, t, c, layer, cache);
         const auto sh = c.shape();
         const norm_kind nk = c.norm();
         auto a = Attention::forward(b, norm(b, nk, Names::norm_1, x, sh.hidden_size, sh.eps), t, c, layer, cache);
-        if (c.use_parallel_residual) {
-            auto m = Mlp::forward(b, norm(b, nk, Names::norm_2, x, sh.hidden_size, sh.eps), c);
-            return b.add(b.add(m, a), x);
-        }
         auto h = b.add(a, x);
         return b.add(Mlp::forward(b, norm(b, nk, Names::norm_2, h, sh.hidden_size, sh.eps), c), h);
     }

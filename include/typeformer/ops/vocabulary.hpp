@@ -40,6 +40,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.gelu(x) } -> std::same_as<typename B::value>;
     { b.gelu_tanh(x) } -> std::same_as<typename B::value>;
     { b.cast(x, dtype::f32) } -> std::same_as<typename B::value>;
+    { b.round_bf16(x) } -> std::same_as<typename B::value>;  // float32 rounded to bfloat16, as float32
     // shapes
     { b.reshape(x, ints) } -> std::same_as<typename B::value>;
     { b.reshape(x, x) } -> std::same_as<typename B::value>;
