@@ -116,7 +116,7 @@ struct falcon_config : llama_config {
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
         internal<&self::sliding_window, rule::non_negative, "sliding_window">, internal<&self::window_includes_edge>,
         internal<&self::first_window_layer, rule::non_negative, "max_window_layers">,
-        internal<&self::full_attention_layers>, internal<&self::no_rope_layers>,
+        internal<&self::full_attention_layers>, internal<&self::no_rope_layers>, internal<&self::rope_by_layer_type>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>,
         field<"pad_token_id", &self::pad_token_id, rule::any, read::null_is<std::int64_t{-1}>>,
         true_under_4_41<&self::pool_before_first_pad>, labels<&self::num_labels>,
