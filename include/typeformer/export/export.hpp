@@ -294,10 +294,19 @@ TYPEFORMER_INLINE bool compare_outputs(const tensor_map& reference, const tensor
         if (diffs) (*diffs)[name] = d;
         std::ostringstream tol;
         tol << atol;
+        // the reference's largest magnitude: what float32 round-off scales with
+        std::ostringstream scale;
+        if (ref.is_float()) {
+            float m = 0;
+            for (const float v : ref.f) m = std::max(m, std::abs(v));
+            scale << " of values up to " << m;
+        }
         if (d <= atol) {
-            log << "\t\t-[\u2713] all values close (atol: " << tol.str() << "), max diff: " << d << "\n";
+            log << "\t\t-[\u2713] all values close (atol: " << tol.str() << "), max diff: " << d << scale.str()
+                << "\n";
         } else {
-            log << "\t\t-[x] values not close enough, max diff: " << d << " (atol: " << tol.str() << ")\n";
+            log << "\t\t-[x] values not close enough, max diff: " << d << scale.str() << " (atol: " << tol.str()
+                << ")\n";
             ok = false;
         }
     }

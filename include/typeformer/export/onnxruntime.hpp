@@ -30,9 +30,10 @@ public:
     /// hold no second copy of the weights, for a model larger than memory.
     /// ONNX Runtime maps external data (aligned, as write_onnx_external
     /// writes it) instead of reading it; this also turns off its prepacking
-    /// of constant weights and its graph optimizations (constant folding
-    /// would make float32 copies of a float16 model's weights), so the pages
-    /// it maps stay the file's and the kernel can drop them.
+    /// of constant weights, its graph optimizations (constant folding
+    /// would make float32 copies of a float16 model's weights) and its
+    /// memory pattern (one block reserved for every initializer), so the
+    /// pages it maps stay the file's and the kernel can drop them.
     explicit ort_runner(const std::filesystem::path& model, int threads = 0, bool bounded_memory = false)
         : ort_runner(make(model.c_str(), nullptr, 0, threads, bounded_memory)) {}
     explicit ort_runner(const std::string& bytes, int threads = 0)
@@ -140,6 +141,9 @@ TYPEFORMER_INLINE auto ort_runner::make(const char* path, const void* data, std:
         // prepacking copies every MatMul weight.
         opts.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
         opts.AddConfigEntry("session.disable_prepacking", "1");
+        // With a memory pattern ONNX Runtime reserves one block for all the
+        // initializers, mapped ones included: larger than memory, it fails.
+        opts.DisableMemPattern();
     }
     try {
         if (path) return Ort::Session(ort_env(), path, opts);
