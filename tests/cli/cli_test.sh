@@ -72,6 +72,24 @@ follow_transformers)
     run --model "$model" --feature causal-lm-with-past --follow-transformers 4.57 "$tmp/o6"
     expect_rc 2
     expect_out "--follow-transformers" ;;
+bounded_validation)
+    # validation in bounded memory: ONNX Runtime maps the external data as written, the reference converts as it goes
+    "$exe" --list-models | grep -q '^llama:' || { echo "skip: llama is not built"; exit 0; }
+    model="$fixtures/llama/causal-lm-with-past"
+    run --model "$model" --feature causal-lm-with-past --external-data --validation-memory bounded "$tmp/o"
+    expect_rc 0
+    expect_out "typeformer: validating in bounded memory (--validation-memory bounded)"
+    expect_out "ONNX Runtime maps model.onnx_data without copying it"
+    expect_out "All good"
+    run --model "$model" --feature causal-lm-with-past --dtype fp16 --validation-memory bounded "$tmp/o16"
+    expect_rc 0
+    expect_out "All good"
+    run --model "$model" --feature causal-lm-with-past "$tmp/o-auto"
+    expect_rc 0
+    grep -qF "bounded memory" "$tmp/out.txt" && fail "a small model validated in bounded memory by default"
+    run --model "$model" --feature causal-lm-with-past --validation-memory sometimes "$tmp/o-bad"
+    expect_rc 2
+    expect_out "--validation-memory" ;;
 log_format)
     run --model "$fixtures/bert/question-answering" --feature question-answering "$tmp/o"
     expect_rc 0

@@ -309,6 +309,35 @@ TEST(dtype, float_to_half_round_trips_every_half_and_rounds_to_nearest_even) {
     EXPECT_EQ(tf::half_to_float(tf::float_to_half(std::ldexp(1.f, -26))), 0.f);
 }
 
+TEST(weight_cache, bounded_reference_pass_is_exact) {
+    // keep_bytes a quarter of the model, at least the largest weight (the
+    // exporter keeps 4 x the largest, at least 1 GiB): the reference pass
+    // must drop weights and convert some again, and give the same outputs
+    // bit for bit
+    const auto dir = layouts() / "pytorch-bin";
+    const auto m = open_layout(dir);
+    const auto& f = m.family().require("masked-lm");
+    const auto built = f.build(m.config, m.weights, tf::default_opset, dir.string());
+    std::size_t total = 0, largest = 0;
+    for (const auto& i : built.initializers) {
+        total += static_cast<std::size_t>(i.numel()) * 4;
+        largest = std::max(largest, static_cast<std::size_t>(i.numel()) * 4);
+    }
+    const auto feeds = f.make_inputs(m.config, {3, 9, 3}, 7);
+    tf::weight_cache all;
+    const auto want = f.reference(m.config, m.weights, feeds, &all);
+    tf::weight_cache bounded({.keep_bytes = std::max(largest, total / 4)});
+    ASSERT_LT(2 * bounded.settings().keep_bytes, total) << "the fixture is too small to drop anything";
+    for (int pass = 0; pass < 2; ++pass) {
+        const auto got = f.reference(m.config, m.weights, feeds, &bounded);
+        ASSERT_EQ(got.size(), want.size());
+        for (const auto& [name, v] : want) EXPECT_EQ(tf::max_abs_diff(got.at(name), v), 0.0) << name;
+    }
+    EXPECT_LT(bounded.size(), all.size());            // it keeps fewer weights
+    EXPECT_GT(bounded.converted(), 2 * bounded.size());  // and converted some again in the second pass
+    EXPECT_EQ(all.converted(), all.size());
+}
+
 TEST(dtype, fp16_export_stores_half_weights_and_outputs) {
     const auto dir = layouts() / "pytorch-bin";
     const auto m = open_layout(dir);
