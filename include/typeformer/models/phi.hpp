@@ -32,10 +32,12 @@ struct phi_config : llama_config {
 
 /// The keys PhiConfig reads its own way: layer_norm_eps (the LayerNorms'
 /// eps), the activation, the RoPE scaling as Llama's; the q/k LayerNorms
-/// are refused.
+/// are refused, and so is a token classifier without a bias (5.x's
+/// GenericForTokenClassification reads token_classification_bias).
 using phi_keys = extend<phi_config::fields, field<"layer_norm_eps", &llama_config::rms_norm_eps, rule::positive>,
                         field<"hidden_act", &llama_config::hidden_act>, reads<&detail::llama_rope_scaling>,
-                        never<"qk_layernorm", "LayerNorms on q and k (phi-1.5 and phi-2 have none)">>;
+                        never<"qk_layernorm", "LayerNorms on q and k (phi-1.5 and phi-2 have none)">,
+                        always<"token_classification_bias", "a token-classification score without a bias">>;
 
 /// PhiConfig from config.json, with Phi's defaults; q, k, v and dense have biases.
 inline phi_config phi_config_from_json(const config_reader& r) {
@@ -63,11 +65,12 @@ struct layer {
 }  // namespace phi_names
 
 /// Phi's features: the model and the causal LM, each with and without past,
-/// and sequence classification. (Token classification is not exported yet:
-/// its head is `classifier` in Transformers 4.41 and `score` in 5.x, which
-/// does not rename an older checkpoint's.)
+/// sequence and token classification. The token classifier is Transformers
+/// 5's `score` (with a bias); 4.41 named it `classifier`, and 5.x does not
+/// rename an older checkpoint's, so such a checkpoint is refused by the
+/// parameter check (missing score.*, unexpected classifier.*).
 using phi_features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
-                               task::sequence_classification>;
+                               task::sequence_classification, task::token_classification>;
 
 struct phi_family : family_base<"phi", "model", phi_config, &phi_config_from_json, phi_features> {
     using config = phi_config;
@@ -88,7 +91,7 @@ struct phi_family : family_base<"phi", "model", phi_config, &phi_config_from_jso
 
     template <class Task>
     static auto layers(Task)
-        -> decoder_layers<trunk, Task, lm, last_token_classifier<"score">>;
+        -> decoder_layers<trunk, Task, lm, last_token_classifier<"score">, token_classifier<"score">>;
 };
 
 }  // namespace typeformer::inline v0
