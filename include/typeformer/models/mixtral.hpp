@@ -44,7 +44,9 @@ using mixtral_keys = extend<mixtral_config::fields, field<"hidden_act", &llama_c
                             reads<&detail::whole_head_rotary>, reads<&detail::llama_rope_scaling>,
                             // training only: noise on the router's input, the load-balancing loss
                             no_effect<"router_jitter_noise", double>, no_effect<"router_aux_loss_coef", double>,
-                            no_effect<"output_router_logits", bool>>;
+                            no_effect<"output_router_logits", bool>,
+                            // GenericForTokenClassification's score takes bias=token_classification_bias (default true)
+                            always<"token_classification_bias", "a token-classification score without a bias">>;
 
 /// MixtralConfig from config.json, with Mixtral's defaults.
 inline mixtral_config mixtral_config_from_json(const config_reader& r) {
@@ -65,9 +67,15 @@ struct layer : llama_names::layer {
 };
 }  // namespace mixtral_names
 
+/// Mixtral's features: the Llama family's and token classification (Transformers 5's `score`, with a bias).
+using mixtral_features = type_list<task::default_, task::default_with_past, task::causal_lm,
+                                   task::causal_lm_with_past, task::sequence_classification,
+                                   task::token_classification>;
+
 using mixtral_family =
     llama_like_family<"mixtral", mixtral_config, &mixtral_config_from_json,
                       decoder_block<mixtral_names::layer, projected_attention<mixtral_names::layer>,
-                                    sparse_moe_mlp<mixtral_names::layer>>>;
+                                    sparse_moe_mlp<mixtral_names::layer>>,
+                      decoder_embedding_options{}, mixtral_features, token_classifier<"score">>;
 
 }  // namespace typeformer::inline v0
