@@ -307,6 +307,12 @@ TEST(dtype, float_to_half_round_trips_every_half_and_rounds_to_nearest_even) {
     EXPECT_TRUE(std::isinf(tf::half_to_float(tf::float_to_half(65520.f))));
     EXPECT_EQ(tf::half_to_float(tf::float_to_half(std::ldexp(1.f, -24) * 0.75f)), std::ldexp(1.f, -24));  // subnormal
     EXPECT_EQ(tf::half_to_float(tf::float_to_half(std::ldexp(1.f, -26))), 0.f);
+    // bfloat16: 8 significant bits, rounded to nearest even
+    EXPECT_EQ(tf::bf16_to_float(tf::float_to_bf16(1.f + 1.f / 256)), 1.f);               // a tie: to even (down)
+    EXPECT_EQ(tf::bf16_to_float(tf::float_to_bf16(1.f + 3.f / 256)), 1.f + 1.f / 64);    // a tie: to even (up)
+    EXPECT_EQ(tf::bf16_to_float(tf::float_to_bf16(1.f + 3.f / 512)), 1.f + 1.f / 128);   // above half: up
+    EXPECT_EQ(tf::bf16_to_float(tf::float_to_bf16(-3.f)), -3.f);
+    EXPECT_TRUE(std::isnan(tf::bf16_to_float(tf::float_to_bf16(std::nanf("")))));
 }
 
 TEST(weight_cache, bounded_reference_pass_is_exact) {

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <map>
 #include <numeric>
 #include <span>
@@ -398,16 +397,7 @@ TYPEFORMER_INLINE auto eval_backend::gelu_tanh(const value& x) -> value {
 }
 
 TYPEFORMER_INLINE auto eval_backend::round_bf16(const value& x) -> value {
-    return unary(x, [](float v) {
-        if (std::isnan(v)) return v;
-        std::uint32_t u = 0;
-        std::memcpy(&u, &v, sizeof u);
-        u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even, in the upper 16 bits
-        u &= 0xffff0000u;
-        float r = 0;
-        std::memcpy(&r, &u, sizeof r);
-        return r;
-    });
+    return unary(x, [](float v) { return std::isnan(v) ? v : bf16_to_float(float_to_bf16(v)); });
 }
 
 TYPEFORMER_INLINE auto eval_backend::cast(const value& x, dtype to) -> value {

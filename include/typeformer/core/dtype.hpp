@@ -110,6 +110,15 @@ enum class dtype : std::uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, bo
     return static_cast<std::uint16_t>(sign | h);
 }
 
+/// float -> bfloat16, rounded to nearest even (as torch's .to(torch.bfloat16); NaN kept NaN).
+[[nodiscard]] inline std::uint16_t float_to_bf16(float f) noexcept {
+    std::uint32_t x;
+    std::memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);  // NaN, quiet
+    x += 0x7fffu + ((x >> 16) & 1u);  // a carry may reach infinity: correct
+    return static_cast<std::uint16_t>(x >> 16);
+}
+
 /// bfloat16 -> float (exact).
 [[nodiscard]] inline float bf16_to_float(std::uint16_t b) noexcept {
     const std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;
