@@ -65,6 +65,13 @@ set(TYPEFORMER_FAMILY_LIST
   gpt_bigcode/gpt_bigcode_family
   gemma3_text/gemma3_text_family
   falcon/falcon_families
+  bart/bart_family
+  bart/mbart_family
+  bart/plbart_family
+  bart/blenderbot_family
+  bart/blenderbot_small_family
+  bart/marian_family
+  bart/m2m_100_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -49,11 +49,22 @@ every_feature)
         case $types in *" $type "*) ;; *) echo "skip $dir ($type not built)"; continue ;; esac
         run --model "$dir" --feature "$feature" "$tmp/o-$feature" >/dev/null
         expect_rc 0
-        expect_out "All good, model saved at: $tmp/o-$feature/model.onnx"
         expect_out "-[✓] all values close (atol: "  # the architecture's atol (Longformer: 1e-04)
-        [ -s "$tmp/o-$feature/model.onnx" ] || fail "no model.onnx for $dir"
         [ -f "$tmp/o-$feature/config.json" ] || fail "config.json not copied for $dir"
-        [ -z "$(ls -A "$tmp/o-$feature" | grep -v -e '^model.onnx$' -e '\.json$')" ] || fail "stray files: $(ls -A "$tmp/o-$feature")"
+        case $feature in
+        seq2seq-lm*)  # an encoder-decoder's generation graphs, in Optimum's layout
+            graphs="encoder_model.onnx decoder_model.onnx"
+            [ "$feature" = seq2seq-lm-with-past ] && graphs="$graphs decoder_with_past_model.onnx"
+            expect_out "All good, models saved at: $tmp/o-$feature"
+            for g in $graphs; do [ -s "$tmp/o-$feature/$g" ] || fail "no $g for $dir"; done
+            stray=$(ls -A "$tmp/o-$feature" | grep -v -e '^encoder_model.onnx$' -e '^decoder_model.onnx$' \
+                -e '^decoder_with_past_model.onnx$' -e '\.json$') ;;
+        *)
+            expect_out "All good, model saved at: $tmp/o-$feature/model.onnx"
+            [ -s "$tmp/o-$feature/model.onnx" ] || fail "no model.onnx for $dir"
+            stray=$(ls -A "$tmp/o-$feature" | grep -v -e '^model.onnx$' -e '\.json$') ;;
+        esac
+        [ -z "$stray" ] || fail "stray files: $(ls -A "$tmp/o-$feature")"
         echo "ok $dir"
     done ;;
 follow_transformers)

@@ -395,3 +395,143 @@ inline std::string feature_test_name(const testing::TestParamInfo<std::pair<std:
         if (c == '-') c = '_';
     return s;
 }
+
+// ---------------------------------------------------------------------------
+// Encoder-decoders: a feature of several graphs (encoder_model,
+// decoder_model, decoder_with_past_model)
+
+/// The fixture of an encoder-decoder feature: its own folder, or, for a
+/// feature whose graphs are a subset of seq2seq-lm-with-past's (seq2seq-lm:
+/// the encoder and a decoder returning logits only), that one's.
+inline std::filesystem::path seq2seq_fixture_dir(std::string_view model_type, std::string_view feature) {
+    const auto own = fixture_dir(model_type, feature);
+    if (std::filesystem::exists(own) || feature == "default") return own;
+    return fixture_dir(model_type, "seq2seq-lm-with-past");
+}
+
+/// 1-3 of check_fixture for each graph of an encoder-decoder feature: the
+/// fixture's io.safetensors holds `<graph>.input.<name>` and
+/// `<graph>.output.<name>` (tools/fixtures/seq2seq.py); each graph's
+/// reference pass matches Transformers on the outputs it has there, and
+/// ONNX Runtime matches the reference at other sizes (the encoder's
+/// length, the decoder's new tokens and its past all varied).
+inline void check_seq2seq_fixture(std::string_view model_type, std::string_view feature) {
+    const auto dir = seq2seq_fixture_dir(model_type, feature);
+    ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py";
+    const auto m = load_fixture(model_type, dir);
+    const auto& family = m.family();
+    const auto& f = family.require(feature);
+    const auto io = tf::safetensors_file::open(dir / "io.safetensors");
+    tf::weight_cache weights;
+    for (const auto* g : f.graphs()) {
+        SCOPED_TRACE(std::string(feature) + " " + std::string(g->graph));
+        const std::string prefix(g->graph);
+        const auto inputs = fixture_tensors(io, prefix + ".input.");
+        const auto expected = fixture_tensors(io, prefix + ".output.");
+        ASSERT_FALSE(inputs.empty()) << dir << ": no " << prefix << ".input.* tensors";
+        // 1. reference pass vs Transformers, on every output the fixture has (the task's own output at least)
+        const auto got = g->reference(m.config, m.weights, inputs, &weights);
+        const auto outputs = g->outputs(m.config);
+        ASSERT_TRUE(expected.contains(outputs.front().name)) << dir << ": no " << prefix << ".output." << outputs.front().name;
+        std::size_t compared = 0;
+        for (const auto& o : outputs) {
+            ASSERT_TRUE(got.contains(o.name)) << "no output " << o.name;
+            if (!expected.contains(o.name)) continue;
+            ++compared;
+            EXPECT_LE(tf::max_abs_diff(got.at(o.name), expected.at(o.name)), 1e-5)
+                << dir << " " << prefix << " output " << o.name << " vs Transformers";
+        }
+        EXPECT_GE(compared, std::size_t{1});
+        // 2 and 3. export, names and axes, ONNX Runtime at other sizes
+        const std::vector<tf::axis_sizes> sizes{{3, 9, 3, 5, 4}, {1, 1, 1, 1, 1}, {2, 17, 4, 3, 2}};
+        for (int opset : {tf::min_opset, tf::default_opset}) {
+            onnx::GraphProto graph;
+            tf::ort_runner ort(onnx_bytes(m, *g, opset, dir, &graph), 1);
+            expect_io(graph.input(), g->inputs(m.config), "inputs");
+            expect_io(graph.output(), outputs, "outputs");
+            for (const auto& n : sizes) {
+                const auto feeds = g->make_inputs(m.config, n, 7);
+                const auto ref = g->reference(m.config, m.weights, feeds, &weights);
+                const auto onnx = ort.run(feeds);
+                ASSERT_EQ(onnx.size(), ref.size());
+                for (const auto& [name, want] : ref) {
+                    ASSERT_TRUE(onnx.contains(name)) << name;
+                    EXPECT_LE(tf::max_abs_diff(onnx.at(name), want), family.atol)
+                        << model_type << "/" << feature << " " << prefix << " opset " << opset << " output " << name
+                        << " at batch " << n.batch << " encoder " << n.sequence << " decoder " << n.decoder
+                        << " past " << n.past;
+                }
+            }
+        }
+    }
+}
+
+/// Greedy generation through an encoder-decoder's graphs vs the fixture's
+/// generate() (generate.safetensors of seq2seq-lm-with-past: gen.prompt and
+/// gen.mask, the encoder's input with padding; gen.sequences, the decoder
+/// start token and the new tokens; gen.logits [N, B, V]): the encoder once,
+/// decoder_model on the start token, then decoder_with_past_model on each
+/// new token with present fed back as past; the logits within atol at
+/// every step (the reference pass's within 1e-5), the tokens equal.
+inline void check_seq2seq_generation(std::string_view model_type) {
+    const auto dir = fixture_dir(model_type, "seq2seq-lm-with-past");
+    ASSERT_TRUE(std::filesystem::exists(dir / "generate.safetensors")) << dir << ": run tools/fixtures/generate.py";
+    const auto m = load_fixture(model_type, dir);
+    const auto& f = m.family().require("seq2seq-lm-with-past");
+    const double atol = m.family().atol;
+    const auto gen = fixture_tensors(tf::safetensors_file::open(dir / "generate.safetensors"), "gen.");
+    const auto& prompt = gen.at("prompt").i;
+    const auto& mask = gen.at("mask").i;
+    const auto& sequences = gen.at("sequences").i;
+    const auto& logits = gen.at("logits").f;  // [N, B, V]
+    const auto B = prompt.shape()[0], N = logits.shape()[0], V = logits.shape()[2];
+    ASSERT_EQ(sequences.shape()[1], N + 1);
+
+    tf::weight_cache weights;
+    auto run = [&](std::string_view graph, const tf::tensor_map& feeds, tf::tensor_map* ref) {
+        const auto* g = f.part(graph);
+        EXPECT_NE(g, nullptr) << graph;
+        tf::ort_runner ort(onnx_bytes(m, *g, tf::default_opset, dir), 1);
+        if (ref) *ref = g->reference(m.config, m.weights, feeds, &weights);
+        return ort.run(feeds);
+    };
+    tf::tensor_map encoder_in{{"input_ids", tf::eval_value(xt::xarray<std::int64_t>(prompt))},
+                              {"attention_mask", tf::eval_value(xt::xarray<std::int64_t>(mask))}};
+    const auto encoded = run("encoder_model", encoder_in, nullptr);
+
+    const auto* first = f.part("decoder_model");
+    const auto* later = f.part("decoder_with_past_model");
+    ASSERT_TRUE(first && later);
+    tf::ort_runner ort_first(onnx_bytes(m, *first, tf::default_opset, dir), 1);
+    tf::ort_runner ort_later(onnx_bytes(m, *later, tf::default_opset, dir), 1);
+    tf::tensor_map feeds{{"encoder_attention_mask", tf::eval_value(xt::xarray<std::int64_t>(mask))},
+                         {"input_ids", tf::eval_value(xt::xarray<std::int64_t>(xt::view(sequences, xt::all(), xt::range(0, 1))))},
+                         {"encoder_hidden_states", encoded.at("last_hidden_state")}};
+    for (std::size_t step = 0; step < N; ++step) {
+        const bool is_first = step == 0;
+        const auto out = (is_first ? ort_first : ort_later).run(feeds);
+        const auto ref = (is_first ? first : later)->reference(m.config, m.weights, feeds, &weights);
+        const auto& l = out.at("logits").f;  // [B, 1, V]
+        xt::xarray<std::int64_t> next = xt::zeros<std::int64_t>({B, std::size_t{1}});
+        for (std::size_t b = 0; b < B; ++b) {
+            double worst = 0, worst_ref = 0;
+            std::size_t best = 0;
+            for (std::size_t v = 0; v < V; ++v) {
+                const float x = l(b, 0, v);
+                worst = std::max(worst, std::abs(static_cast<double>(x) - logits(step, b, v)));
+                worst_ref = std::max(worst_ref, std::abs(static_cast<double>(ref.at("logits").f(b, 0, v)) - logits(step, b, v)));
+                if (x > l(b, 0, best)) best = v;
+            }
+            EXPECT_LE(worst, atol) << model_type << ": ONNX Runtime logits at step " << step << " row " << b;
+            EXPECT_LE(worst_ref, 1e-5) << model_type << ": reference logits at step " << step << " row " << b;
+            ASSERT_EQ(static_cast<std::int64_t>(best), sequences(b, step + 1))
+                << model_type << ": token at step " << step << " row " << b;
+            next(b, 0) = static_cast<std::int64_t>(best);
+        }
+        // the next step: the chosen tokens, present as past (the encoder's part from the first step)
+        if (is_first) feeds.erase("encoder_hidden_states");
+        feeds.insert_or_assign("input_ids", tf::eval_value(std::move(next)));
+        for (const auto& [name, v] : out)
+            if (name.starts_with("present.")) feeds.insert_or_assign("past_key_values." + name.substr(8), v);
+    }
+}

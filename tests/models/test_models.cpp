@@ -13,6 +13,12 @@ std::vector<std::pair<std::string, std::string>> every_feature() {
         for (const auto& name : f->feature_names()) v.emplace_back(f->model_type, name);
     return v;
 }
+std::vector<std::string> every_seq2seq_generator() {
+    std::vector<std::string> v;
+    for (const auto* f : tf::registered_families())
+        if (f->feature("seq2seq-lm-with-past")) v.emplace_back(f->model_type);
+    return v;
+}
 std::vector<std::string> every_generator() {
     std::vector<std::string> v;
     for (const auto* f : tf::registered_families())
@@ -22,7 +28,12 @@ std::vector<std::string> every_generator() {
 }  // namespace
 
 class feature : public testing::TestWithParam<std::pair<std::string, std::string>> {};
-TEST_P(feature, matches_transformers_and_onnxruntime) { check_fixture(GetParam().first, GetParam().second); }
+TEST_P(feature, matches_transformers_and_onnxruntime) {
+    const auto& [type, name] = GetParam();
+    const auto* f = tf::require_family(type).feature(name);
+    if (!f->parts.empty() || tf::require_family(type).feature("seq2seq-lm-with-past")) check_seq2seq_fixture(type, name);
+    else check_fixture(type, name);
+}
 INSTANTIATE_TEST_SUITE_P(models, feature, testing::ValuesIn(every_feature()), feature_test_name);
 
 // Every family whose fixtures carry RoPE settings reads them in Transformers
@@ -77,6 +88,13 @@ std::vector<std::string> every_padded_generator() {
             v.emplace_back(f->model_type);
     return v;
 }
+// Encoder-decoders: the encoder once, then the decoders step by step, from
+// a batch whose second row's input is padded.
+class seq2seq_generation : public testing::TestWithParam<std::string> {};
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(seq2seq_generation);
+TEST_P(seq2seq_generation, greedy_tokens_are_transformers) { check_seq2seq_generation(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(models, seq2seq_generation, testing::ValuesIn(every_seq2seq_generator()), test_name);
+
 class padded_generation : public testing::TestWithParam<std::string> {};
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(padded_generation);
 TEST_P(padded_generation, greedy_tokens_are_transformers_with_left_padding) {
@@ -100,6 +118,7 @@ TEST(models, feature_tables) {
     const v no_clm{"default", "masked-lm", "sequence-classification", "multiple-choice", "token-classification",
                    "question-answering"};
     const v llama{"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification"};
+    const v seq2seq{"default", "seq2seq-lm", "seq2seq-lm-with-past"};
     const std::vector<std::pair<std::string, v>> table{
         {"bert", encoder}, {"distilbert", no_clm}, {"roberta", encoder}, {"camembert", encoder},
         {"xlm-roberta", encoder}, {"data2vec-text", no_clm}, {"ibert", no_clm}, {"xlm-roberta-xl", encoder},
@@ -143,7 +162,9 @@ TEST(models, feature_tables) {
                          "sequence-classification", "token-classification"}},
         {"gemma3_text", llama},
         {"falcon", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                    "token-classification", "question-answering"}}};
+                    "token-classification", "question-answering"}},
+        {"bart", seq2seq}, {"mbart", seq2seq}, {"plbart", seq2seq}, {"blenderbot", seq2seq},
+        {"blenderbot-small", seq2seq}, {"marian", seq2seq}, {"m2m_100", seq2seq}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -63,8 +63,20 @@ inline std::array<std::string, 2> cache_parts(std::int64_t i) {
     return {std::to_string(i) + ".key", std::to_string(i) + ".value"};
 }
 
+/// A graph input or output as the graph names it, a per-layer spec
+/// expanded (`past_key_values.0.key`, ...), with its axes ("batch",
+/// "sequence", a static size spelled as a number, "" for an axis the graph
+/// computes).
+struct io_name {
+    std::string name;
+    std::vector<std::string> axes;
+    friend bool operator==(const io_name&, const io_name&) = default;
+};
+
 /// The cache as graph inputs, `<Name>.{i}.key` and `<Name>.{i}.value` for
 /// every layer, float32, sequence axis `past_sequence` (0 on the first step).
+/// Like every spec whose graph tensors depend on the config (`per_layer`),
+/// it spells them out with expand(config).
 template <fixed_string Name = "past_key_values">
 struct cache_inputs {
     using slot_type = slot<Name>;
@@ -72,19 +84,15 @@ struct cache_inputs {
     static constexpr dtype type = dtype::f32;
     static constexpr bool per_layer = true;
 
-    /// Declare the graph inputs and put them in the slot store.
-    template <class B, class Store, CacheConfig C>
-    static void declare(B& b, Store& store, const C& c) {
+    template <CacheConfig C>
+    static std::vector<io_name> expand(const C& c) {
         const auto kv = c.cache();
-        for (std::int64_t i = 0; i < kv.layers; ++i) {
-            const auto parts = cache_parts(i);
-            for (int k = 0; k < 2; ++k) {
-                const auto axes = cache_axes(kv, k == 0, past_axis, false);
-                std::vector<std::string_view> views(axes.begin(), axes.end());
-                const auto full = std::string(name) + "." + parts[static_cast<std::size_t>(k)];
-                store.insert_or_assign(full, b.input(full, type, views));
-            }
-        }
+        std::vector<io_name> v;
+        for (std::int64_t i = 0; i < kv.layers; ++i)
+            for (int k = 0; k < 2; ++k)
+                v.push_back({std::string(name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
+                             cache_axes(kv, k == 0, past_axis, false)});
+        return v;
     }
 };
 
@@ -96,22 +104,102 @@ struct cache_outputs {
     static constexpr std::string_view name = Name.view();
     static constexpr bool per_layer = true;
 
-    template <class B, class Store, CacheConfig C>
-    static void emit(B& b, const Store& store, const C& c) {
+    template <CacheConfig C>
+    static std::vector<io_name> expand(const C& c) {
         const auto kv = c.cache();
-        for (std::int64_t i = 0; i < kv.layers; ++i) {
-            const auto parts = cache_parts(i);
-            for (int k = 0; k < 2; ++k) {
-                const auto axes = cache_axes(kv, k == 0, total_axis, true);
-                std::vector<std::string_view> views(axes.begin(), axes.end());
-                const auto full = std::string(name) + "." + parts[static_cast<std::size_t>(k)];
-                b.output(full, store.at(full), views);
-            }
-        }
+        std::vector<io_name> v;
+        for (std::int64_t i = 0; i < kv.layers; ++i)
+            for (int k = 0; k < 2; ++k)
+                v.push_back({std::string(name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
+                             cache_axes(kv, k == 0, total_axis, true)});
+        return v;
     }
 };
 
-/// Is this input or output spec a per-layer cache?
+// ---------------------------------------------------------------------------
+// An encoder-decoder's cache (Optimum's names): for every decoder layer i,
+// the self-attention's keys and values (`<Name>.{i}.decoder.key`, `.value`:
+// [batch, heads, past_decoder_sequence, head_dim], growing by the new
+// tokens) and the cross-attention's, computed once from the encoder's
+// output (`<Name>.{i}.encoder.key`, `.value`: [batch, heads,
+// encoder_sequence, head_dim]).
+
+/// The axis names of an encoder-decoder's graphs.
+inline constexpr std::string_view encoder_axis = "encoder_sequence";
+inline constexpr std::string_view decoder_axis = "decoder_sequence";
+inline constexpr std::string_view past_decoder_axis = "past_decoder_sequence";
+inline constexpr std::string_view total_decoder_axis = "past_decoder_sequence + decoder_sequence";
+
+/// The cache of an encoder-decoder: decoder layers, heads, head size.
+struct seq2seq_cache_shape {
+    std::int64_t layers = 0, heads = 0, head_dim = 0;
+};
+
+/// An encoder-decoder config says its cache's shape with seq2seq_cache().
+template <class C>
+concept Seq2SeqCacheConfig = requires(const C& c) {
+    { c.seq2seq_cache() } -> std::same_as<seq2seq_cache_shape>;
+};
+
+/// The part names of layer i of an encoder-decoder's cache: "i.decoder.key",
+/// "i.decoder.value", then, with `encoder`, "i.encoder.key", "i.encoder.value".
+inline std::vector<std::string> seq2seq_cache_parts(std::int64_t i, bool encoder) {
+    const auto n = std::to_string(i);
+    std::vector<std::string> v = {n + ".decoder.key", n + ".decoder.value"};
+    if (encoder) v.insert(v.end(), {n + ".encoder.key", n + ".encoder.value"});
+    return v;
+}
+
+/// An encoder-decoder's cache as graph inputs (`Output` false: sequence axis
+/// past_decoder_sequence) or outputs (past_decoder_sequence +
+/// decoder_sequence); `Encoder`: with the cross-attention's part, whose
+/// sequence axis is encoder_sequence (the with-past decoder returns only
+/// the self-attention's: the cross-attention's does not change).
+template <fixed_string Name, bool Output, bool Encoder = true>
+struct seq2seq_cache {
+    using slot_type = slot<Name>;
+    static constexpr std::string_view name = Name.view();
+    static constexpr dtype type = dtype::f32;
+    static constexpr bool per_layer = true;
+
+    template <Seq2SeqCacheConfig C>
+    static std::vector<io_name> expand(const C& c) {
+        const auto kv = c.seq2seq_cache();
+        auto fixed = [&](std::int64_t n) { return Output ? std::string() : std::to_string(n); };
+        std::vector<io_name> v;
+        for (std::int64_t i = 0; i < kv.layers; ++i)
+            for (const auto& part : seq2seq_cache_parts(i, Encoder)) {
+                const bool self = part.find(".decoder.") != std::string::npos;
+                v.push_back({std::string(name) + "." + part,
+                             {"batch", fixed(kv.heads),
+                              std::string(self ? (Output ? total_decoder_axis : past_decoder_axis) : encoder_axis),
+                              fixed(kv.head_dim)}});
+            }
+        return v;
+    }
+};
+template <bool Encoder = true>
+using seq2seq_cache_inputs = seq2seq_cache<"past_key_values", false, Encoder>;
+template <bool Encoder = true>
+using seq2seq_cache_outputs = seq2seq_cache<"present", true, Encoder>;
+
+/// A float32 input whose last axis is the config's width (shape().hidden_size):
+/// an encoder-decoder's `encoder_hidden_states` [batch, encoder_sequence, d_model].
+template <fixed_string Name, fixed_string... Axes>
+struct states_input {
+    using slot_type = slot<Name>;
+    static constexpr std::string_view name = Name.view();
+    static constexpr dtype type = dtype::f32;
+    static constexpr bool per_layer = true;
+
+    template <class C>
+    static std::vector<io_name> expand(const C& c) {
+        return {{std::string(name), {std::string(Axes.view())..., std::to_string(c.shape().hidden_size)}}};
+    }
+};
+
+/// Is this input or output spec one whose graph tensors the config spells
+/// out (a cache: one tensor per layer and part)?
 template <class Spec>
 inline constexpr bool is_per_layer = requires { Spec::per_layer; };
 

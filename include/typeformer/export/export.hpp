@@ -21,6 +21,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -51,11 +52,28 @@ struct built_graph {
 /// Build the graph of Family for Task and check the checkpoint against the
 /// parameters it asks for (every problem reported in one error). No weight
 /// is read: write it with write_onnx, or add the weights with materialize.
-template <Family F, class Task>
+/// A part of a feature of several graphs (`Feature`: an encoder-decoder's
+/// generation task) is checked against the parameters of every part: the
+/// checkpoint holds the encoder's and the decoder's weights, each graph uses
+/// some.
+template <Family F, class Task, class Feature = Task>
 built_graph build_graph(const typename F::config& c, const checkpoint& ck, int opset, std::string_view where) {
     onnx_backend b(&ck, opset);
     forward<model_of<F, Task>>(b, c);
-    auto report = check_params(ck, b.requests(), F::base_prefix, F::ignored(), where);
+    auto requests = b.requests();
+    if constexpr (!std::is_same_v<Task, Feature>) {
+        std::set<std::string, std::less<>> seen;
+        for (const auto& r : requests) seen.insert(r.name);
+        for_each_type(task::graphs_of<Feature>{}, [&]<class Part>() {
+            if constexpr (!std::is_same_v<Part, Task>) {
+                onnx_backend other(nullptr);
+                forward<model_of<F, Part>>(other, c);
+                for (const auto& r : other.requests())
+                    if (seen.insert(r.name).second) requests.push_back(r);
+            }
+        });
+    }
+    auto report = check_params(ck, requests, F::base_prefix, F::ignored(), where);
     auto inits = b.initializers();
     return {std::move(b.model()), std::move(inits), std::move(report)};
 }
@@ -68,10 +86,12 @@ built_graph build_graph(const typename F::config& c, const checkpoint& ck, int o
 template <Family F>
 void tie_weights(const typename F::config& c, checkpoint& ck) {
     for_each_type(typename F::features{}, [&]<class Task>() {
-        onnx_backend b(nullptr);
-        forward<model_of<F, Task>>(b, c);
-        for (const auto& r : b.requests())
-            if (!r.tied_to.empty()) ck.tie(r.name, r.tied_to);
+        for_each_type(task::graphs_of<Task>{}, [&]<class Graph>() {
+            onnx_backend b(nullptr);
+            forward<model_of<F, Graph>>(b, c);
+            for (const auto& r : b.requests())
+                if (!r.tied_to.empty()) ck.tie(r.name, r.tied_to);
+        });
     });
 }
 
@@ -121,9 +141,11 @@ tensor_map reference_outputs(const typename F::config& c, const checkpoint& ck, 
 }
 
 /// Sizes of the dynamic axes used to make validation inputs. `past` is the
-/// past length of a with-past model's cache inputs (ignored by the others).
+/// past length of a with-past model's cache inputs (ignored by the others);
+/// an encoder-decoder's encoder reads `sequence` tokens, its decoder
+/// `decoder` new ones after `past`.
 struct axis_sizes {
-    std::int64_t batch = 3, sequence = 9, choice = 3, past = 11;
+    std::int64_t batch = 3, sequence = 9, choice = 3, past = 11, decoder = 5;
 };
 
 namespace detail {
@@ -159,38 +181,38 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
     const encoder_shape sh = detail::shape_of(c);
     std::mt19937 rng(seed);
     n.sequence = std::min(n.sequence, sh.max_positions - sh.position_offset);
-    n.past = std::max<std::int64_t>(0, std::min(n.past, sh.max_positions - sh.position_offset - n.sequence));
+    n.decoder = std::min(n.decoder, sh.max_positions - sh.position_offset);
+    const bool seq2seq = Seq2SeqCacheConfig<C>;  // the past is the decoder's
+    n.past = std::max<std::int64_t>(0, std::min(n.past, sh.max_positions - sh.position_offset -
+                                                            (seq2seq ? n.decoder : n.sequence)));
     tensor_map out;
     auto size_of_axis = [&](std::string_view a) -> std::int64_t {
         if (static_extent(a) >= 0) return static_extent(a);
         if (a == "batch") return n.batch;
         if (a == "choice") return n.choice;
         if (a == "batch * num_heads") return -1;  // set by the caller
-        if (a == past_axis) return n.past;
+        if (a == past_axis || a == past_decoder_axis) return n.past;
         if (a == total_axis) return n.past + n.sequence;
+        if (a == decoder_axis) return n.decoder;
+        if (a == total_decoder_axis) return n.past + n.decoder;
         return n.sequence;
     };
     for_each_type(typename Model::inputs{}, [&]<class I>() {
-        if constexpr (is_per_layer<I>) {
-            if constexpr (CacheConfig<C>) {
-                const auto kv = c.cache();
-                std::normal_distribution<float> normal(0.f, 1.f);
-                for (std::int64_t i = 0; i < kv.layers; ++i)
-                    for (int k = 0; k < 2; ++k) {
-                        std::vector<std::size_t> shape;
-                        for (const auto& a : cache_axes(kv, k == 0, past_axis, false)) {
-                            auto d = size_of_axis(a);
-                            if (d < 0) d = n.batch * kv.kv_heads;
-                            shape.push_back(static_cast<std::size_t>(d));
-                        }
-                        xt::xarray<float> v = xt::xarray<float>::from_shape(shape);
-                        for (auto& x : v) x = normal(rng);
-                        out.emplace(std::string(I::name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
-                                    eval_value(std::move(v)));
+        if constexpr (is_per_layer<I>) {  // float32 tensors the config spells out: a cache, encoder states
+            std::normal_distribution<float> normal(0.f, 1.f);
+            for (const auto& [name, axes] : I::expand(c)) {
+                std::vector<std::size_t> shape;
+                for (const auto& a : axes) {
+                    auto d = size_of_axis(a);
+                    if (d < 0) {
+                        if constexpr (CacheConfig<C>) d = n.batch * c.cache().kv_heads;
+                        else throw error("export.inputs", "no size for the axis " + a + " of " + name);
                     }
-            } else {
-                static_assert(CacheConfig<C> || !is_per_layer<I>,  // depends on I: checked per input
-                              "a model with cache inputs needs its config (with cache()) to make inputs");
+                    shape.push_back(static_cast<std::size_t>(d));
+                }
+                xt::xarray<float> v = xt::xarray<float>::from_shape(shape);
+                for (auto& x : v) x = normal(rng);
+                out.emplace(name, eval_value(std::move(v)));
             }
             return;
         } else {
@@ -198,7 +220,8 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
         for (auto a : I::axes_type::names) shape.push_back(static_cast<std::size_t>(size_of_axis(a)));
         xt::xarray<std::int64_t> v = xt::zeros<std::int64_t>(shape);
         constexpr dummy_fill fill = detail::find_dummy(Dummies{}, I::name);
-        constexpr bool known = I::name == "input_ids" || I::name == "attention_mask" ||
+        constexpr bool mask = I::name == "attention_mask" || I::name == "encoder_attention_mask";
+        constexpr bool known = I::name == "input_ids" || I::name == "decoder_input_ids" || mask ||
                                I::name == "token_type_ids" || I::name == "position_ids";
         if constexpr (fill != nullptr) {
             fill(std::span<std::int64_t>(v.data(), v.size()), shape, sh, rng);
@@ -210,7 +233,7 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
             const auto seq = shape.empty() ? std::size_t{1} : std::max<std::size_t>(shape.back(), 1);
             for (std::size_t k = 0; k < v.size(); ++k) {
                 const std::size_t row = k / seq, pos = k % seq;
-                if (I::name == "attention_mask")
+                if (mask)
                     v.data()[k] = pos < seq - std::min(seq - 1, row % 3 * 2) ? 1 : 0;
                 else if (I::name == "position_ids")  // after the past, as Transformers counts them
                     v.data()[k] = n.past + static_cast<std::int64_t>(pos);

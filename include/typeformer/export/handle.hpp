@@ -29,19 +29,16 @@ struct loaded_config {
     const family_handle* family = nullptr;
 };
 
-/// A graph input or output as the graph names it, the cache expanded
-/// (`past_key_values.0.key`, ...), with its axes ("batch", "sequence", a
-/// static size spelled as a number, "" for an axis the graph computes).
-struct io_name {
-    std::string name;
-    std::vector<std::string> axes;
-    friend bool operator==(const io_name&, const io_name&) = default;
-};
-
-/// One feature (task) of a family, erased.
+/// One feature (task) of a family, erased: one graph (model.onnx), or, for
+/// an encoder-decoder's generation features, several (`parts`: the
+/// encoder, the decoders), each a feature_handle of its own.
 struct feature_handle {
-    std::string_view name;  ///< the legacy feature name ("masked-lm")
-    bool has_past = false;  ///< takes and returns a KV cache
+    std::string_view name;  ///< the legacy feature name ("masked-lm"); a part's: its graph's ("encoder_model")
+    std::string_view graph = "model";  ///< the graph's file, without ".onnx"
+    bool has_past = false;  ///< takes and returns a KV cache (a part of the feature does)
+    /// An encoder-decoder feature's graphs, in the order they run; empty for
+    /// a feature of one graph (whose operations are the members below).
+    std::vector<feature_handle> parts;
     /// The graph without its weights, its initializers and the parameter check (build_graph).
     built_graph (*build)(const loaded_config&, const checkpoint&, int opset, std::string_view where) = nullptr;
     /// The reference pass (reference_outputs).
@@ -52,6 +49,20 @@ struct feature_handle {
     /// The graph's inputs and outputs as the model declares them, in order.
     std::vector<io_name> (*inputs)(const loaded_config&) = nullptr;
     std::vector<io_name> (*outputs)(const loaded_config&) = nullptr;
+
+    /// The graphs of the feature: its parts, or itself.
+    [[nodiscard]] std::vector<const feature_handle*> graphs() const {
+        if (parts.empty()) return {this};
+        std::vector<const feature_handle*> v;
+        for (const auto& p : parts) v.push_back(&p);
+        return v;
+    }
+    /// The part that writes `graph` ("decoder_model"), or nullptr.
+    [[nodiscard]] const feature_handle* part(std::string_view graph_name) const {
+        for (const auto* g : graphs())
+            if (g->graph == graph_name) return g;
+        return nullptr;
+    }
 };
 
 /// One family (one `model_type`), erased.

@@ -33,17 +33,11 @@ namespace detail::erase {
 
 /// The graph inputs or outputs a model declares, the cache expanded.
 template <class C, class Specs>
-std::vector<io_name> io_names(const C& c, Specs, bool outputs) {
+std::vector<io_name> io_names(const C& c, Specs) {
     std::vector<io_name> v;
     for_each_type(Specs{}, [&]<class S>() {
         if constexpr (is_per_layer<S>) {
-            if constexpr (CacheConfig<C>) {
-                const auto kv = c.cache();
-                for (std::int64_t i = 0; i < kv.layers; ++i)
-                    for (int k = 0; k < 2; ++k)
-                        v.push_back({std::string(S::name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
-                                     cache_axes(kv, k == 0, outputs ? total_axis : past_axis, outputs)});
-            }
+            for (auto& n : S::expand(c)) v.push_back(std::move(n));
         } else {
             v.push_back({std::string(S::name), std::vector<std::string>(S::axes_type::names.begin(),
                                                                         S::axes_type::names.end())});
@@ -63,14 +57,15 @@ const typename F::config& config_of(const loaded_config& c) {
     return *static_cast<const typename F::config*>(c.config.get());
 }
 
-template <Family F, class Task>
-feature_handle feature_of() {
+/// One graph of a family: a task, or a part of the task `Feature`.
+template <Family F, class Task, class Feature = Task>
+feature_handle graph_of() {
     using model = model_of<F, Task>;
     feature_handle h;
     h.name = Task::name;
     h.has_past = task::has_past<Task>;
     h.build = [](const loaded_config& c, const checkpoint& ck, int opset, std::string_view where) {
-        return build_graph<F, Task>(config_of<F>(c), ck, opset, where);
+        return build_graph<F, Task, Feature>(config_of<F>(c), ck, opset, where);
     };
     h.reference = [](const loaded_config& c, const checkpoint& ck, const tensor_map& inputs, weight_cache* cache) {
         return reference_outputs<F, Task>(config_of<F>(c), ck, inputs, cache);
@@ -78,9 +73,26 @@ feature_handle feature_of() {
     h.make_inputs = [](const loaded_config& c, axis_sizes n, std::uint32_t seed) {
         return typeformer::make_inputs<model, dummy_inputs_of<F>>(config_of<F>(c), n, seed);
     };
-    h.inputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename model::inputs{}, false); };
-    h.outputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename model::outputs{}, true); };
+    h.inputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename model::inputs{}); };
+    h.outputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename model::outputs{}); };
     return h;
+}
+
+template <Family F, class Task>
+feature_handle feature_of() {
+    if constexpr (task::has_parts<Task>) {
+        feature_handle h;
+        h.name = Task::name;
+        for_each_type(typename Task::parts{}, [&]<class Part>() {
+            auto p = graph_of<F, Part, Task>();
+            p.graph = Part::name;
+            h.has_past = h.has_past || p.has_past;
+            h.parts.push_back(std::move(p));
+        });
+        return h;
+    } else {
+        return graph_of<F, Task>();
+    }
 }
 
 template <Family F>
@@ -120,6 +132,7 @@ family_handle choice_of(type_list<First, Rest...>) {
     };
     h.tie_weights = [](const loaded_config& c, checkpoint& ck) { c.family->tie_weights(c, ck); };
     for_each_type(typename First::features{}, [&]<class Task>() {
+        static_assert(!task::has_parts<Task>, "a family chosen among variants exports no feature of several graphs");
         feature_handle f;
         f.name = Task::name;
         f.has_past = task::has_past<Task>;

@@ -104,8 +104,6 @@ inline constexpr const char* copied_files[] = {
 
 namespace detail::pretrained {
 
-inline constexpr const char* model_file = "model.onnx";
-inline constexpr const char* data_file = "model.onnx_data";
 
 double seconds_since(std::chrono::steady_clock::time_point t0);
 #if TYPEFORMER_DEFINITIONS
@@ -199,6 +197,8 @@ TYPEFORMER_INLINE std::string changed_in_transformers5(std::string_view model_ty
         why = "4.41 lets a query see sliding_window + 1 keys, 5.x sliding_window keys; 5.x reads rope_scaling "
               "\"yarn\" as \"longrope\"";
     if (model_type == "gemma") why = "4.41 takes the MLP's activation from hidden_activation, 5.x from hidden_act";
+    if (model_type == "blenderbot-small")
+        why = "4.41 multiplies the decoder's embeddings by sqrt(d_model) where scale_embedding, 5.x does not";
     if (model_type == "gpt_bigcode" && (feature == "sequence-classification" || feature == "token-classification"))
         why = "without a position_ids input 4.41 derives the positions from attention_mask (1 at masked tokens), "
               "5.x counts 0, 1, 2, ...";
@@ -265,7 +265,11 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     report.feature = opt.feature;
     report.model_dir = model_dir;
     report.atol = opt.atol >= 0 ? opt.atol : opt.dtype == "fp16" ? fp16_atol : family.atol;
-    const fs::path target = output / model_file;
+    const auto graphs = f->graphs();
+    const bool several = graphs.size() > 1;
+    const auto file_of = [](const feature_handle* g) { return std::string(g->graph) + ".onnx"; };
+    const auto data_of = [](const feature_handle* g) { return std::string(g->graph) + ".onnx_data"; };
+    const fs::path target = output / file_of(graphs.front());
 
     const auto t0 = std::chrono::steady_clock::now();
     if (!opt.validate && !opt.force && fs::exists(target))
@@ -274,6 +278,11 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                                          "replaced by a validated export, or with --force");
     log << "typeformer: exporting " << family.model_type << " (" << f->name << ") from " << model_dir.string()
         << " at opset " << opt.opset << "\n";
+    if (several) {
+        log << "typeformer: " << graphs.size() << " graphs:";
+        for (const auto* g : graphs) log << " " << file_of(g);
+        log << "\n";
+    }
     const auto stored = m.weights.stored_dtypes();
     log << "typeformer: weights: " << m.weights.layout() << ", stored as " << stored;
     if (opt.dtype == "fp16")
@@ -281,55 +290,82 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     else if (stored != "F32")
         log << ", converted to float32 while written";
     log << "\n";
-    auto built = f->build(m.config, m.weights, opt.opset, model_dir.string());
-    if (opt.dtype == "fp16") to_fp16(built.model, built.initializers);
-    report.unused_tensors = built.params.unused;
-    if (!built.params.unused.empty()) {
-        log << "typeformer: " << built.params.unused.size()
-            << " checkpoint tensors are not used by this task (another head's):";
-        for (std::size_t k = 0; k < built.params.unused.size() && k < 5; ++k) log << " " << built.params.unused[k];
-        log << (built.params.unused.size() > 5 ? " ..." : "") << "\n";
-    }
-    check_onnx_skeleton(built.model, built.initializers);
-    for (const auto& i : built.initializers) report.weight_bytes += i.byte_size();
-    report.nodes = static_cast<std::size_t>(built.model.graph().node_size());
-    report.initializers = built.initializers.size();
-    const auto single_file = single_file_size(built.model, built.initializers);
-    const bool external = opt.external_data || single_file > max_single_file;
-    report.external_data = external;
-    char size[32];
-    std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(single_file) / (1024.0 * 1024.0));
-    report.build_seconds = seconds_since(t0);
-    log << "typeformer: graph built and checked in " << seconds(report.build_seconds) << " (" << report.nodes
-        << " nodes, " << report.initializers << " initializers, " << size << ")\n";
-    if (external && !opt.external_data)
-        log << "typeformer: the model is over 2 GiB, the limit of one protobuf file: its weights go to " << data_file
-            << " next to " << model_file << "\n";
 
-    staged_output out(output);
+    // every graph built and checked before anything is written
+    struct one_graph {
+        const feature_handle* f;
+        built_graph built;
+        bool external = false;
+    };
+    std::vector<one_graph> built;
+    std::vector<std::string> unused;  // unused by every graph
+    for (const auto* g : graphs) {
+        auto b = g->build(m.config, m.weights, opt.opset, model_dir.string());
+        if (opt.dtype == "fp16") to_fp16(b.model, b.initializers);
+        if (built.empty()) unused = b.params.unused;
+        else
+            std::erase_if(unused, [&](const std::string& n) {
+                return std::find(b.params.unused.begin(), b.params.unused.end(), n) == b.params.unused.end();
+            });
+        check_onnx_skeleton(b.model, b.initializers);
+        for (const auto& i : b.initializers) report.weight_bytes += i.byte_size();
+        report.nodes += static_cast<std::size_t>(b.model.graph().node_size());
+        report.initializers += b.initializers.size();
+        const auto single_file = single_file_size(b.model, b.initializers);
+        const bool external = opt.external_data || single_file > max_single_file;
+        report.external_data = report.external_data || external;
+        char size[32];
+        std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(single_file) / (1024.0 * 1024.0));
+        if (several)
+            log << "typeformer: " << file_of(g) << ": " << b.model.graph().node_size() << " nodes, "
+                << b.initializers.size() << " initializers, " << size << "\n";
+        else
+            log << "typeformer: graph built and checked in " << seconds(seconds_since(t0)) << " ("
+                << report.nodes << " nodes, " << report.initializers << " initializers, " << size << ")\n";
+        if (external && !opt.external_data)
+            log << "typeformer: " << (several ? file_of(g) : std::string("the model"))
+                << " is over 2 GiB, the limit of one protobuf file: its weights go to " << data_of(g) << " next to "
+                << file_of(g) << "\n";
+        built.push_back({g, std::move(b), external});
+    }
+    report.build_seconds = seconds_since(t0);
+    if (several) log << "typeformer: graphs built and checked in " << seconds(report.build_seconds) << "\n";
+    report.unused_tensors = unused;
+    if (!unused.empty()) {
+        log << "typeformer: " << unused.size() << " checkpoint tensors are not used by this task (another head's):";
+        for (std::size_t k = 0; k < unused.size() && k < 5; ++k) log << " " << unused[k];
+        log << (unused.size() > 5 ? " ..." : "") << "\n";
+    }
+
+    staged_output out(output, file_of(graphs.front()));
     const auto t1 = std::chrono::steady_clock::now();
     write_report written;
-    if (external) {
-        std::string model_bytes;  // the graph and the tensors' descriptions: small
-        out.write(data_file, [&](std::ostream& data_out) {
-            std::ostringstream model_out;
-            const bool ok = write_onnx_external(model_out, data_out, data_file, built.model, built.initializers,
-                                                &written);
-            model_bytes = std::move(model_out).str();
-            return ok;
-        });
-        out.write(model_file, [&](std::ostream& o) { return static_cast<bool>(o << model_bytes); });
-    } else {
-        out.write(model_file, [&](std::ostream& o) { return write_onnx(o, built.model, built.initializers, &written); });
+    std::vector<std::string> names;
+    for (auto& [g, b, external] : built) {
+        const auto model_file = file_of(g), data_file = data_of(g);
+        if (external) {
+            std::string model_bytes;  // the graph and the tensors' descriptions: small
+            out.write(data_file, [&](std::ostream& data_out) {
+                std::ostringstream model_out;
+                const bool ok = write_onnx_external(model_out, data_out, data_file, b.model, b.initializers,
+                                                    &written);
+                model_bytes = std::move(model_out).str();
+                return ok;
+            });
+            out.write(model_file, [&](std::ostream& o) { return static_cast<bool>(o << model_bytes); });
+        } else {
+            out.write(model_file, [&](std::ostream& o) { return write_onnx(o, b.model, b.initializers, &written); });
+        }
+        names.push_back(model_file);
+        if (external) names.push_back(data_file);
     }
     report.write_seconds = seconds_since(t1);
-    log << "typeformer: weights written in " << seconds(report.write_seconds) << " ("
-        << (external ? std::string(model_file) + " + " + data_file : std::string(model_file)) << ")\n";
+    log << "typeformer: weights written in " << seconds(report.write_seconds) << " (";
+    for (std::size_t k = 0; k < names.size(); ++k) log << (k ? " + " : "") << names[k];
+    log << ")\n";
     for (const auto& [name, count] : written.nonfinite)
         warn << "typeformer: warning: checkpoint tensor " << name << " holds " << count << " NaN or infinite value"
              << (count > 1 ? "s" : "") << "\n";
-    std::vector<std::string> names = {model_file};
-    if (external) names.emplace_back(data_file);
     for (const char* name : copied_files)
         if (fs::exists(model_dir / name)) {
             out.copy_in(model_dir / name);
@@ -340,14 +376,13 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     if (opt.validate) {
         const auto t2 = std::chrono::steady_clock::now();
         report.validated = true;
-        log << "Validating ONNX model " << target.string() << "...\n";
-        axis_sizes sizes;  // batch 3, sequence 9; with a cache, past length 11
         // the weights as float32, and the largest one: what full validation holds twice
         std::uint64_t f32_bytes = 0, largest = 0;
-        for (const auto& i : built.initializers) {
-            f32_bytes += static_cast<std::uint64_t>(i.numel()) * 4;
-            largest = std::max(largest, static_cast<std::uint64_t>(i.numel()) * 4);
-        }
+        for (const auto& one : built)
+            for (const auto& i : one.built.initializers) {
+                f32_bytes += static_cast<std::uint64_t>(i.numel()) * 4;
+                largest = std::max(largest, static_cast<std::uint64_t>(i.numel()) * 4);
+            }
         const auto available = memory_available();
         const bool bounded = opt.memory == validation_memory::bounded ||
                              (opt.memory == validation_memory::automatic && available > 0 && 2 * f32_bytes > available);
@@ -362,61 +397,74 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                                                                            ", twice over, would not fit in the " +
                                                                            gib(available) + " available")
                 << "): the reference converts each weight when it is used and keeps at most 2 x "
-                << gib(held.keep_bytes) << " of them; ONNX Runtime maps "
-                << (external ? data_file : model_file)
+                << gib(held.keep_bytes) << " of them; ONNX Runtime maps the "
+                << (report.external_data ? "weights file" : "model file")
                 << " without copying it (no prepacking, no graph optimizations); every layer runs on its real "
                    "weights\n";
         }
         weight_cache weights(held);
-        ort_runner ort(out.staged(model_file), 0, bounded);
-        // a float16 graph takes float16 inputs (a decoder's past): the reference gets the same rounded values
-        const auto make = [&] {
-            auto in = f->make_inputs(m.config, sizes, 42);
-            if (opt.dtype == "fp16")
-                for (auto& [name, v] : in)
-                    if (v.is_float())
-                        for (auto& x : v.f) x = half_to_float(float_to_half(x));
-            return in;
-        };
-        auto inputs = make();
-        if (f->has_past) {
-            log << "\t- with a past of "
-                << inputs.at("attention_mask").shape()[1] - inputs.at("input_ids").shape()[1] << " tokens:\n";
-            ok = validate_once(*f, m, weights, ort, inputs, report.atol, "past", report, log);
-            // the first step of generation: the same graph with an empty past
-            sizes.past = 0;
-            inputs = make();
-            log << "\t- with an empty past (the first step):\n";
-            ok = validate_once(*f, m, weights, ort, inputs, report.atol, "empty past", report, log) && ok;
-        } else {
-            ok = validate_once(*f, m, weights, ort, inputs, report.atol, "", report, log);
+        for (const auto& one : built) {
+            const feature_handle* g = one.f;
+            log << "Validating ONNX model " << (output / file_of(g)).string() << "...\n";
+            ort_runner ort(out.staged(file_of(g)), 0, bounded);
+            axis_sizes sizes;  // batch 3, sequence 9; with a cache, past length 11
+            // a float16 graph takes float16 inputs (a decoder's past): the reference gets the same rounded values
+            const auto make = [&] {
+                auto in = g->make_inputs(m.config, sizes, 42);
+                if (opt.dtype == "fp16")
+                    for (auto& [name, v] : in)
+                        if (v.is_float())
+                            for (auto& x : v.f) x = half_to_float(float_to_half(x));
+                return in;
+            };
+            auto inputs = make();
+            const std::string pass_name = several ? std::string(g->graph) : std::string();
+            if (g->has_past && !several) {
+                log << "\t- with a past of "
+                    << inputs.at("attention_mask").shape()[1] - inputs.at("input_ids").shape()[1] << " tokens:\n";
+                ok = validate_once(*g, m, weights, ort, inputs, report.atol, "past", report, log) && ok;
+                // the first step of generation: the same graph with an empty past
+                sizes.past = 0;
+                inputs = make();
+                log << "\t- with an empty past (the first step):\n";
+                ok = validate_once(*g, m, weights, ort, inputs, report.atol, "empty past", report, log) && ok;
+            } else {
+                // an encoder-decoder's with-past decoder always has a past: the first step is decoder_model's
+                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass_name, report, log) && ok;
+            }
         }
         report.validate_seconds = seconds_since(t2);
     }
     report.valid = ok;
     if (!ok && !opt.force) {
-        const fs::path rejected = external ? output / "invalid" : output / "model.onnx.invalid";
-        if (external) out.keep_folder_as(rejected);
-        else out.keep_as(model_file, rejected);
+        const bool folder = report.external_data || several;
+        const fs::path rejected = folder ? output / "invalid" : output / (file_of(graphs.front()) + ".invalid");
+        if (folder) out.keep_folder_as(rejected);
+        else out.keep_as(file_of(graphs.front()), rejected);
         report.model = rejected;
-        warn << "typeformer: validation failed; " << target.string() << " was left as it was and the rejected "
-             << "export is at " << rejected.string() << " (--force writes it anyway)\n";
+        warn << "typeformer: validation failed; " << (several ? output.string() : target.string())
+             << " was left as it was and the rejected export is at " << rejected.string()
+             << " (--force writes it anyway)\n";
         return report;
     }
-    const bool stale_data = !external && fs::exists(output / data_file);
+    std::vector<fs::path> stale;  // a previous export's weights; the new graph holds its own
+    for (const auto& one : built)
+        if (!one.external && fs::exists(output / data_of(one.f))) stale.push_back(output / data_of(one.f));
     out.commit();
     for (const auto& n : names) report.files.push_back(output / n);
     report.model = target;
-    if (stale_data) {  // the previous export's weights; the new model.onnx holds its own
+    for (const auto& p : stale) {
         std::error_code ec;
-        fs::remove(output / data_file, ec);
+        fs::remove(p, ec);
     }
     if (!ok) {
-        warn << "typeformer: validation failed; --force: written anyway at " << target.string() << "\n";
+        warn << "typeformer: validation failed; --force: written anyway at " << (several ? output : target).string()
+             << "\n";
         return report;
     }
-    if (opt.validate) log << "All good, model saved at: " << target.string() << "\n";
-    else log << "Model saved (not validated) at: " << target.string() << "\n";
+    const std::string saved = several ? output.string() : target.string();
+    if (opt.validate) log << "All good, model" << (several ? "s" : "") << " saved at: " << saved << "\n";
+    else log << "Model" << (several ? "s" : "") << " saved (not validated) at: " << saved << "\n";
     return report;
 }
 #endif

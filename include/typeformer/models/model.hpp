@@ -80,13 +80,18 @@ concept DeclaresTask = requires {
 };
 
 namespace detail {
+template <class F, class... G>
+constexpr bool declares_every_graph(type_list<G...>) {
+    return (DeclaresTask<F, G> && ...);
+}
 template <class F, class... Task>
 constexpr bool declares_every_task(type_list<Task...>) {
-    return (DeclaresTask<F, Task> && ...);
+    return (declares_every_graph<F>(task::graphs_of<Task>{}) && ...);
 }
 }  // namespace detail
 
-/// Does the family declare inputs(Task) and layers(Task) for every task of its `features`?
+/// Does the family declare inputs(Task) and layers(Task) for every task of
+/// its `features` (for each part of a task exported as several graphs)?
 template <class F>
 concept DeclaresEveryFeature = detail::declares_every_task<F>(typename F::features{});
 
@@ -196,13 +201,25 @@ void run_layer(B& b, slot_store<typename B::value>& store, const C& c) {
 }
 template <class I, class B, class C>
 void declare_input(B& b, slot_store<typename B::value>& store, const C& c) {
-    if constexpr (is_per_layer<I>) I::declare(b, store, c);  // a KV cache: one input per layer and part
-    else store.insert_or_assign(std::string(I::name), b.input(I::name, I::type, I::axes_type::names));
+    if constexpr (is_per_layer<I>) {  // a KV cache: one input per layer and part
+        for (const auto& [name, axes] : I::expand(c)) {
+            std::vector<std::string_view> views(axes.begin(), axes.end());
+            store.insert_or_assign(name, b.input(name, I::type, views));
+        }
+    } else {
+        store.insert_or_assign(std::string(I::name), b.input(I::name, I::type, I::axes_type::names));
+    }
 }
 template <class O, class B, class C>
 void emit_output(B& b, const slot_store<typename B::value>& store, const C& c) {
-    if constexpr (is_per_layer<O>) O::emit(b, store, c);
-    else b.output(O::name, store.at(std::string(O::name)), O::axes_type::names);
+    if constexpr (is_per_layer<O>) {
+        for (const auto& [name, axes] : O::expand(c)) {
+            std::vector<std::string_view> views(axes.begin(), axes.end());
+            b.output(name, store.at(name), views);
+        }
+    } else {
+        b.output(O::name, store.at(std::string(O::name)), O::axes_type::names);
+    }
 }
 template <class Model, class B, class... I, class... L, class... O>
 void run_model(B& b, const typename Model::config_type& c, type_list<I...>, type_list<L...>, type_list<O...>) {

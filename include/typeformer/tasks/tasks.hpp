@@ -54,6 +54,69 @@ struct causal_lm_with_past {
     using outputs = type_list<output<"logits", axes<"batch", "sequence", "">>, cache_outputs<>>;
 };
 
+// Encoder-decoders (BART, T5, ...): a generation feature is several graphs,
+// as Optimum writes them: the encoder, run once; the decoder of the first
+// step; and the decoder of every later step, which takes the cache. Each
+// graph is a task of its own (a `part`, named by its file, without
+// `.onnx`); the feature lists its parts, and the family declares inputs(Part)
+// and layers(Part) for each.
+
+/// encoder_model: input_ids, attention_mask -> last_hidden_state.
+struct encoder_part {
+    static constexpr std::string_view name = "encoder_model";
+    using outputs = type_list<output<"last_hidden_state", axes<"batch", "encoder_sequence", "">>>;
+};
+/// decoder_model: the first step's decoder (the task's output: logits with
+/// `Lm`, else the decoder's last_hidden_state); with `Cache`, it returns
+/// the cache a later step takes, the cross-attention's part included.
+template <bool Lm, bool Cache>
+struct decoder_part {
+    static constexpr std::string_view name = "decoder_model";
+    using outputs = concat<type_list<std::conditional_t<Lm, output<"logits", axes<"batch", "decoder_sequence", "">>,
+                                                        output<"last_hidden_state", axes<"batch", "decoder_sequence", "">>>>,
+                           std::conditional_t<Cache, type_list<seq2seq_cache_outputs<true>>, type_list<>>>;
+};
+/// decoder_with_past_model: every later step's decoder, taking the cache and
+/// returning its self-attention part grown by the new tokens.
+template <bool Lm>
+struct decoder_with_past_part {
+    static constexpr std::string_view name = "decoder_with_past_model";
+    using outputs = type_list<std::conditional_t<Lm, output<"logits", axes<"batch", "decoder_sequence", "">>,
+                                                 output<"last_hidden_state", axes<"batch", "decoder_sequence", "">>>,
+                              seq2seq_cache_outputs<false>>;
+};
+
+/// seq2seq-lm (Optimum's text2text-generation): the encoder and a decoder
+/// that recomputes every step.
+struct seq2seq_lm {
+    static constexpr std::string_view name = "seq2seq-lm";
+    using parts = type_list<encoder_part, decoder_part<true, false>>;
+};
+/// seq2seq-lm-with-past (text2text-generation-with-past): the encoder, the
+/// first step's decoder and the later steps' decoder with the cache.
+struct seq2seq_lm_with_past {
+    static constexpr std::string_view name = "seq2seq-lm-with-past";
+    using parts = type_list<encoder_part, decoder_part<true, true>, decoder_with_past_part<true>>;
+};
+/// default-with-past of an encoder-decoder (feature-extraction-with-past):
+/// seq2seq-lm-with-past's graphs, the decoder's hidden states for logits.
+struct seq2seq_default_with_past {
+    static constexpr std::string_view name = "default-with-past";
+    using parts = type_list<encoder_part, decoder_part<false, true>, decoder_with_past_part<false>>;
+};
+
+/// A task's graphs: its parts, or the task itself (one graph, model.onnx).
+template <class Task>
+auto graphs_of_impl() {
+    if constexpr (requires { typename Task::parts; }) return typename Task::parts{};
+    else return type_list<Task>{};
+}
+template <class Task>
+using graphs_of = decltype(graphs_of_impl<Task>());
+/// Is the task exported as several graphs?
+template <class Task>
+inline constexpr bool has_parts = requires { typename Task::parts; };
+
 /// The legacy table's features of a BERT-like encoder: the base model, the
 /// masked and causal LM heads and the four classification heads.
 using encoder_features = type_list<default_, masked_lm, causal_lm, sequence_classification, multiple_choice,
@@ -64,7 +127,9 @@ using encoder_features_no_clm = type_list<default_, masked_lm, sequence_classifi
 
 /// Does the task take and return a KV cache?
 template <class Task>
-inline constexpr bool has_past = std::is_same_v<Task, default_with_past> || std::is_same_v<Task, causal_lm_with_past>;
+inline constexpr bool has_past = std::is_same_v<Task, default_with_past> || std::is_same_v<Task, causal_lm_with_past> ||
+                                 std::is_same_v<Task, decoder_with_past_part<true>> ||
+                                 std::is_same_v<Task, decoder_with_past_part<false>>;
 
 /// A decoder's inputs: `input_ids` {batch, sequence}; with past, the cache
 /// (`past_key_values.{i}.key/.value`); then `attention_mask`, over the past

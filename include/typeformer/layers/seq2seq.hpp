@@ -1,0 +1,383 @@
+// typeformer/layers/seq2seq.hpp: the blocks of a BART-style encoder-decoder.
+//
+// One template serves BART, mBART, PLBart, Marian, M2M100, Blenderbot and
+// BlenderbotSmall; what sets them apart is a `seq2seq_style` value (where
+// the LayerNorms sit, which positions, the embedding LayerNorm, the logits
+// bias), the config's numbers and the module names (`seq2seq_names`).
+//
+// The generation features are several graphs (tasks/tasks.hpp: encoder_part,
+// decoder_part, decoder_with_past_part); the layers here build each:
+//   - seq2seq_encoder: input_ids, attention_mask -> encoder_hidden_states;
+//   - seq2seq_decoder<..., Mode>: the decoder's input_ids, the encoder's
+//     attention mask and either encoder_hidden_states (the first step, or a
+//     decoder without cache) or the cache (a later step) -> hidden_states,
+//     and with a cache the grown one (`present`);
+//   - seq2seq_lm_head: hidden_states -> logits (lm_head, final_logits_bias).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/core/cache.hpp"
+#include "typeformer/core/slots.hpp"
+#include "typeformer/layers/decoder.hpp"
+#include "typeformer/ops/composite.hpp"
+
+namespace typeformer::inline v0 {
+
+/// How an encoder-decoder numbers its positions.
+enum class seq2seq_positions : std::uint8_t {
+    /// a learned table, row position + offset (BART: 2; Blenderbot: 0)
+    learned,
+    /// Marian's fixed table: sin on the first half of the features, cos on
+    /// the second (sin(p / 10000^(2i/d)) at feature i, cos at feature d/2 + i),
+    /// computed in float64 and rounded, as MarianSinusoidalPositionalEmbedding
+    sinusoidal,
+    /// M2M100's (fairseq's) fixed table, counted over the non-padding tokens:
+    /// position cumsum(ids != pad) + past + pad at a real token, pad at a
+    /// padding token (whose row is zero); features [sin(p·f_i), cos(p·f_i)],
+    /// f_i = exp(-i · ln(10000) / (d/2 - 1)), in float32
+    sinusoidal_padded,
+};
+
+/// Where an encoder-decoder's embedding LayerNorm (`layernorm_embedding`) sits.
+enum class seq2seq_embedding_norm : std::uint8_t {
+    none,                  ///< no LayerNorm (Marian, M2M100, Blenderbot)
+    after_positions,       ///< LN(tokens + positions) (BART, mBART, PLBart)
+    decoder_tokens_only,   ///< BlenderbotSmall: the encoder as above, the decoder LN(tokens) + positions
+};
+
+/// What sets one BART-style architecture apart.
+struct seq2seq_style {
+    bool pre_norm = false;  ///< LayerNorm before each sublayer and at the end of each stack (mBART, M2M100, Blenderbot)
+    seq2seq_positions positions = seq2seq_positions::learned;
+    std::int64_t position_offset = 0;  ///< the learned table's first rows skipped (BART: 2)
+    seq2seq_embedding_norm embedding_norm = seq2seq_embedding_norm::none;
+    bool final_logits_bias = true;  ///< the LM head adds the `final_logits_bias` buffer [1, vocab]
+    /// BlenderbotSmall: the decoder's scale_embedding applies only as
+    /// Transformers 4.41 computes it (the config's scaled_small_decoder)
+    bool decoder_scale_4_41_only = false;
+};
+
+/// The module names of a BART-style model (its state dict under `model.`).
+struct seq2seq_names {
+    static constexpr std::string_view encoder = "model.encoder",
+                                      decoder = "model.decoder", lm_head = "lm_head",
+                                      logits_bias = "final_logits_bias";
+};
+
+/// What a config gives the seq2seq blocks: the numbers of one stack.
+struct seq2seq_stack_shape {
+    std::int64_t vocab_size, width, heads, ffn, layers, max_positions;
+    activation act;
+    float eps;
+    bool scale_embedding;
+    std::int64_t pad_token_id;
+};
+
+/// A BART-style config: its encoder's and decoder's numbers.
+template <class C>
+concept Seq2SeqConfig = Seq2SeqCacheConfig<C> && requires(const C& c, bool decoder) {
+    { c.encoder_stack() } -> std::same_as<seq2seq_stack_shape>;
+    { c.decoder_stack() } -> std::same_as<seq2seq_stack_shape>;
+    { c.tokens_tied_to(decoder) } -> std::convertible_to<std::string>;  ///< the table a stack's embed_tokens shares ("": none)
+    { c.lm_head_tied_to() } -> std::convertible_to<std::string>;        ///< the table the LM head shares ("": none)
+    { c.tie_word_embeddings } -> std::convertible_to<bool>;
+};
+
+namespace detail::s2s {
+
+inline constexpr float lowest = -3.4028234663852886e38f;
+
+/// Multi-head attention of q [B, S, H·D] over heads-first keys and values
+/// [B, H, T, D], scores (q · kᵀ) · D^-0.5 plus `bias` (broadcast to
+/// [B, H, S, T]), softmax, merged back to [B, S, H·D].
+template <Backend B>
+typename B::value attend(B& b, const typename B::value& q, const typename B::value& kh, const typename B::value& vh,
+                         const typename B::value& bias, std::int64_t H, std::int64_t D) {
+    auto qh = b.transpose(b.reshape(q, {0, 0, H, D}), {0, 2, 1, 3});  // [B, H, S, D]
+    auto scores = b.mul(b.matmul(qh, b.transpose(kh, {0, 1, 3, 2})),
+                        b.scalar(static_cast<float>(std::pow(static_cast<double>(D), -0.5))));
+    auto ctx = b.matmul(b.softmax(b.add(scores, bias)), vh);  // [B, H, S, D]
+    return b.reshape(b.transpose(ctx, {0, 2, 1, 3}), {0, 0, H * D});
+}
+
+/// x [B, T, H·D] as heads-first [B, H, T, D].
+template <Backend B>
+typename B::value heads_first(B& b, const typename B::value& x, std::int64_t H, std::int64_t D) {
+    return b.transpose(b.reshape(x, {0, 0, H, D}), {0, 2, 1, 3});
+}
+
+/// The padding bias [B, 1, 1, T] of a 0/1 mask [B, T].
+template <Backend B>
+typename B::value padding_bias(B& b, const typename B::value& mask) {
+    auto keep = b.cast(b.unsqueeze(mask, {1, 2}), dtype::f32);
+    return b.mul(b.sub(b.scalar(1.f), keep), b.scalar(lowest));
+}
+
+/// The causal bias [S, T] of S new tokens after `past` (int64 [1]) over the
+/// T = past + S keys of `keys` (heads-first [B, H, T, D]).
+template <Backend B>
+typename B::value causal_bias(B& b, const typename B::value& ids, const typename B::value& keys,
+                              const typename B::value* past) {
+    auto col = b.unsqueeze(b.range(keys, 2), {0});  // [1, T]
+    auto pos = b.range(ids, 1);
+    if (past) pos = b.add(pos, *past);
+    auto row = b.unsqueeze(pos, {1});  // [S, 1]
+    auto seen = b.cast(b.less(col, b.add(row, b.constant_i64({1}))), dtype::f32);
+    return b.mul(b.sub(b.scalar(1.f), seen), b.scalar(lowest));
+}
+
+/// Marian's sinusoidal table [n, d] (float64 angles, rounded to float32).
+inline std::vector<float> marian_table(std::int64_t n, std::int64_t d) {
+    std::vector<float> t(static_cast<std::size_t>(n * d));
+    const std::int64_t sentinel = d / 2 + d % 2;
+    for (std::int64_t p = 0; p < n; ++p)
+        for (std::int64_t j = 0; j < d; ++j) {
+            const double angle = static_cast<double>(p) / std::pow(10000.0, 2.0 * static_cast<double>(j / 2) /
+                                                                                static_cast<double>(d));
+            // even features' sin fill the first half, odd features' cos the second
+            if (j % 2 == 0) t[static_cast<std::size_t>(p * d + j / 2)] = static_cast<float>(std::sin(angle));
+            else t[static_cast<std::size_t>(p * d + sentinel + j / 2)] = static_cast<float>(std::cos(angle));
+        }
+    return t;
+}
+
+/// The positions' embeddings [.., S, d] of `ids` [B, S] after `past`
+/// (int64 [1], or null: none) in the style's way. `scope`: the stack's.
+template <Backend B>
+typename B::value positions(B& b, seq2seq_style style, std::string_view scope, const typename B::value& ids,
+                            const typename B::value* past, const seq2seq_stack_shape& sh) {
+    auto guard = b.scope(std::string(scope) + ".embed_positions");
+    const std::int64_t d = sh.width;
+    switch (style.positions) {
+        case seq2seq_positions::learned: {
+            auto pos = b.range(ids, 1);  // [S]
+            if (past) pos = b.add(pos, *past);
+            if (style.position_offset) pos = b.add(pos, b.constant_i64({style.position_offset}));
+            return b.gather(b.param("weight", {sh.max_positions + style.position_offset, d}), pos);  // [S, d]
+        }
+        case seq2seq_positions::sinusoidal: {
+            auto table = b.reshape(b.constant_f32(marian_table(sh.max_positions, d)), {sh.max_positions, d});
+            auto pos = b.range(ids, 1);
+            if (past) pos = b.add(pos, *past);
+            return b.gather(table, pos);  // [S, d]
+        }
+        case seq2seq_positions::sinusoidal_padded: {
+            const std::int64_t half = d / 2;
+            std::vector<float> freq(static_cast<std::size_t>(half));
+            const float step = static_cast<float>(std::log(10000.0) / static_cast<double>(half - 1));
+            for (std::int64_t i = 0; i < half; ++i)
+                freq[static_cast<std::size_t>(i)] = std::exp(static_cast<float>(i) * -step);
+            auto pad = b.constant_i64({sh.pad_token_id});
+            auto real = b.cast(b.not_equal(ids, pad), dtype::i64);  // [B, S]
+            auto counted = b.cumsum(real, 1);
+            if (past) counted = b.add(counted, *past);
+            auto pos = b.add(b.mul(counted, real), pad);  // [B, S]
+            auto angles = b.mul(b.unsqueeze(b.cast(pos, dtype::f32), {-1}), b.constant_f32(freq));  // [B, S, d/2]
+            auto emb = b.concat({b.sin(angles), b.cos(angles)}, -1);
+            if (d % 2) emb = b.concat({emb, b.mul(b.slice(emb, -1, 0, 1), b.scalar(0.f))}, -1);
+            // the padding index's row is zero
+            return b.mul(emb, b.unsqueeze(b.cast(real, dtype::f32), {-1}));
+        }
+    }
+    throw error("config.invalid", "unknown positions");
+}
+
+/// The token embeddings of a stack, times √width with scale_embedding.
+template <Backend B>
+typename B::value tokens(B& b, std::string_view scope, const typename B::value& ids, const seq2seq_stack_shape& sh,
+                         const std::string& tied_to) {
+    auto guard = b.scope(std::string(scope) + ".embed_tokens");
+    auto h = b.gather(b.param("weight", {sh.vocab_size, sh.width}, tied_to), ids);
+    if (sh.scale_embedding) h = b.mul(h, b.scalar(static_cast<float>(std::sqrt(static_cast<double>(sh.width)))));
+    return h;
+}
+
+/// The embeddings of a stack: tokens, positions and the style's LayerNorm.
+template <Backend B>
+typename B::value embed(B& b, seq2seq_style style, bool decoder, std::string_view scope, const std::string& tied_to,
+                        const typename B::value& ids, const typename B::value* past, const seq2seq_stack_shape& sh) {
+    auto h = tokens(b, scope, ids, sh, tied_to);
+    const auto norm_at = std::string(scope) + ".layernorm_embedding";
+    if (style.embedding_norm == seq2seq_embedding_norm::decoder_tokens_only && decoder)
+        return b.add(layer_norm(b, norm_at, h, sh.width, sh.eps), positions(b, style, scope, ids, past, sh));
+    h = b.add(h, positions(b, style, scope, ids, past, sh));
+    if (style.embedding_norm != seq2seq_embedding_norm::none) h = layer_norm(b, norm_at, h, sh.width, sh.eps);
+    return h;
+}
+
+/// fc1, activation, fc2 (biases).
+template <Backend B>
+typename B::value mlp(B& b, const typename B::value& x, const seq2seq_stack_shape& sh) {
+    return dense(b, "fc2", activate(b, sh.act, dense(b, "fc1", x, sh.width, sh.ffn)), sh.ffn, sh.width);
+}
+
+/// A sublayer with its residual and LayerNorm `norm`, before (pre_norm) or after the sum.
+template <Backend B, class F>
+typename B::value sublayer(B& b, bool pre_norm, std::string_view norm, const typename B::value& x,
+                           const seq2seq_stack_shape& sh, F&& f) {
+    if (pre_norm) return b.add(x, f(layer_norm(b, norm, x, sh.width, sh.eps)));
+    return layer_norm(b, norm, b.add(x, f(x)), sh.width, sh.eps);
+}
+
+}  // namespace detail::s2s
+
+/// The encoder: embeddings, encoder_layers blocks of bidirectional
+/// self-attention (padding masked) and MLP, the final LayerNorm when
+/// pre_norm. Writes encoder_hidden_states.
+template <seq2seq_style Style, class Names = seq2seq_names>
+struct seq2seq_encoder {
+    using reads = slots<"input_ids", "attention_mask">;
+    using writes = slots<"encoder_hidden_states">;
+
+    template <Backend B, Seq2SeqConfig C>
+    static void forward(B& b, io<seq2seq_encoder, typename B::value> s, const C& c) {
+        using namespace detail::s2s;
+        const auto sh = c.encoder_stack();
+        const auto E = sh.width, H = sh.heads, D = E / H;
+        auto h = embed(b, Style, false, Names::encoder, c.tokens_tied_to(false), s[sl::input_ids], nullptr, sh);
+        typename B::value bias;
+        {
+            auto guard = b.scope("encoder_attention_mask");
+            bias = padding_bias(b, s[sl::attention_mask]);
+        }
+        for (std::int64_t i = 0; i < sh.layers; ++i) {
+            auto guard = b.scope(std::string(Names::encoder) + ".layers." + std::to_string(i));
+            h = sublayer(b, Style.pre_norm, "self_attn_layer_norm", h, sh, [&](const typename B::value& x) {
+                auto g = b.scope("self_attn");
+                auto q = dense(b, "q_proj", x, E, E);
+                auto k = heads_first(b, dense(b, "k_proj", x, E, E), H, D);
+                auto v = heads_first(b, dense(b, "v_proj", x, E, E), H, D);
+                return dense(b, "out_proj", attend(b, q, k, v, bias, H, D), E, E);
+            });
+            h = sublayer(b, Style.pre_norm, "final_layer_norm", h, sh,
+                         [&](const typename B::value& x) { return mlp(b, x, sh); });
+        }
+        if (Style.pre_norm) h = layer_norm(b, std::string(Names::encoder) + ".layer_norm", h, E, sh.eps);
+        s.set(slot<"encoder_hidden_states">{}, h);
+    }
+};
+
+/// Which decoder graph: without cache (a decoder that recomputes every step,
+/// or the one-graph model), the first step (returns the cache), or a later
+/// step (takes the cache, returns its self-attention part grown).
+enum class seq2seq_step : std::uint8_t { no_cache, first, later };
+
+/// The decoder: embeddings after the past, decoder_layers blocks of causal
+/// self-attention, cross-attention over the encoder's output (padding
+/// masked by `Mask`) and MLP, the final LayerNorm when pre_norm. `Ids`: the
+/// decoder's tokens' slot ("input_ids" in a decoder graph,
+/// "decoder_input_ids" in the one-graph model). Writes hidden_states.
+template <seq2seq_style Style, seq2seq_step Step, fixed_string Ids = "input_ids",
+          fixed_string Mask = "encoder_attention_mask", class Names = seq2seq_names>
+struct seq2seq_decoder {
+    static constexpr bool later = Step == seq2seq_step::later;
+    using reads = concat<slots<Ids, Mask>, std::conditional_t<later, slots<"past_key_values">, slots<"encoder_hidden_states">>>;
+    using writes = concat<slots<"hidden_states">, std::conditional_t<Step == seq2seq_step::no_cache, slots<>, slots<"present">>>;
+
+    template <Backend B, Seq2SeqConfig C>
+    static void forward(B& b, io<seq2seq_decoder, typename B::value> s, const C& c) {
+        using namespace detail::s2s;
+        using V = typename B::value;
+        auto sh = c.decoder_stack();
+        if constexpr (Style.decoder_scale_4_41_only) sh.scale_embedding = sh.scale_embedding && c.scaled_small_decoder;
+        const auto E = sh.width, H = sh.heads, D = E / H;
+        const auto Eenc = c.encoder_stack().width;
+        const auto& ids = s[slot<Ids>{}];
+        const slot<"past_key_values"> past_slot;
+        const slot<"present"> present_slot;
+        V past;  // the past length, int64 [1]
+        if constexpr (later) {
+            auto guard = b.scope("past_length");
+            past = b.shape(s.at(past_slot, "0.decoder.key"), 2, 3);
+        }
+        const V* past_ptr = later ? &past : nullptr;
+        auto h = embed(b, Style, true, Names::decoder, c.tokens_tied_to(true), ids, past_ptr, sh);
+        V cross_bias, self_bias;
+        {
+            auto guard = b.scope("encoder_attention_mask");
+            cross_bias = padding_bias(b, s[slot<Mask>{}]);
+        }
+        for (std::int64_t i = 0; i < sh.layers; ++i) {
+            auto guard = b.scope(std::string(Names::decoder) + ".layers." + std::to_string(i));
+            const auto parts = seq2seq_cache_parts(i, true);  // decoder.key, decoder.value, encoder.key, encoder.value
+            h = sublayer(b, Style.pre_norm, "self_attn_layer_norm", h, sh, [&](const V& x) {
+                auto g = b.scope("self_attn");
+                auto q = dense(b, "q_proj", x, E, E);
+                auto k = heads_first(b, dense(b, "k_proj", x, E, E), H, D);
+                auto v = heads_first(b, dense(b, "v_proj", x, E, E), H, D);
+                if constexpr (later) {
+                    k = b.concat({s.at(past_slot, parts[0]), k}, 2);
+                    v = b.concat({s.at(past_slot, parts[1]), v}, 2);
+                }
+                if constexpr (Step != seq2seq_step::no_cache) {
+                    s.set_at(present_slot, parts[0], k);
+                    s.set_at(present_slot, parts[1], v);
+                }
+                if (i == 0) {
+                    auto m = b.scope("causal_mask");
+                    self_bias = causal_bias(b, ids, k, past_ptr);
+                }
+                return dense(b, "out_proj", attend(b, q, k, v, self_bias, H, D), E, E);
+            });
+            h = sublayer(b, Style.pre_norm, "encoder_attn_layer_norm", h, sh, [&](const V& x) {
+                auto g = b.scope("encoder_attn");
+                auto q = dense(b, "q_proj", x, E, E);
+                V k, v;
+                if constexpr (later) {
+                    k = s.at(past_slot, parts[2]);
+                    v = s.at(past_slot, parts[3]);
+                } else {
+                    const auto& enc = s[slot<"encoder_hidden_states">{}];
+                    k = heads_first(b, dense(b, "k_proj", enc, Eenc, E), H, D);
+                    v = heads_first(b, dense(b, "v_proj", enc, Eenc, E), H, D);
+                    if constexpr (Step == seq2seq_step::first) {
+                        s.set_at(present_slot, parts[2], k);
+                        s.set_at(present_slot, parts[3], v);
+                    }
+                }
+                return dense(b, "out_proj", attend(b, q, k, v, cross_bias, H, D), E, E);
+            });
+            h = sublayer(b, Style.pre_norm, "final_layer_norm", h, sh, [&](const V& x) { return mlp(b, x, sh); });
+        }
+        if (Style.pre_norm) h = layer_norm(b, std::string(Names::decoder) + ".layer_norm", h, E, sh.eps);
+        s.set(sl::hidden_states, h);
+    }
+};
+
+/// The LM head: lm_head (no bias; tied to the shared embeddings when the
+/// config ties them) plus final_logits_bias [1, vocab] where the style has it.
+template <seq2seq_style Style, class Names = seq2seq_names>
+struct seq2seq_lm_head {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"logits">;
+
+    template <Backend B, Seq2SeqConfig C>
+    static void forward(B& b, io<seq2seq_lm_head, typename B::value> s, const C& c) {
+        const auto sh = c.decoder_stack();
+        auto logits = linear_no_bias(b, Names::lm_head, s[sl::hidden_states], sh.width, sh.vocab_size,
+                                     c.lm_head_tied_to());
+        if constexpr (Style.final_logits_bias)
+            logits = b.add(logits, b.param(Names::logits_bias, {1, sh.vocab_size}));
+        s.set(sl::logits, logits);
+    }
+};
+
+/// A slot's value under another name (the encoder's output as the encoder
+/// graph's last_hidden_state).
+template <fixed_string From, fixed_string To>
+struct rename_slot {
+    using reads = slots<From>;
+    using writes = slots<To>;
+
+    template <Backend B, class C>
+    static void forward(B&, io<rename_slot, typename B::value> s, const C&) {
+        s.set(slot<To>{}, s[slot<From>{}]);
+    }
+};
+
+}  // namespace typeformer::inline v0
