@@ -15,6 +15,7 @@
 #include "typeformer/core/error.hpp"
 #include "typeformer/core/fixed_string.hpp"
 #include "typeformer/core/slots.hpp"
+#include "typeformer/core/spatial.hpp"
 #include "typeformer/core/type_list.hpp"
 #include "typeformer/export/check.hpp"
 #include "typeformer/export/export.hpp"

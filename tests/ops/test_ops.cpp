@@ -81,6 +81,15 @@ generator int_floats(std::int64_t lo, std::int64_t hi) {
         return tf::eval_value(std::move(a));
     };
 }
+/// float32 uniform in [lo, hi) (a BatchNorm's running variance).
+generator uniform(float lo, float hi) {
+    return [lo, hi](const shape_t& s, rng_t& rng) {
+        std::uniform_real_distribution<float> d(lo, hi);
+        xt::xarray<float> a = xt::zeros<float>(s);
+        for (auto& v : a) v = d(rng);
+        return tf::eval_value(std::move(a));
+    };
+}
 /// normal(0, 1) with about a quarter of the values exactly 0 (casts to boolean).
 generator normal_with_zeros() {
     return [](const shape_t& s, rng_t& rng) {
@@ -710,6 +719,228 @@ std::vector<op_case> make_cases() {
             .def([](auto& b, const auto& x) { return b.cos(x); }));
     add(at_all(op_case("sqrt", "integers").in(f32("x", int_floats(0, 100))), seq3)
             .def([](auto& b, const auto& x) { return b.sqrt(x); }));
+
+    // -- images, x [N, C, H, W]: batch 1 and 1x1 images included, odd sizes;
+    // every input on named dynamic axes (the weights too: their kernel size is
+    // then unknown to the ONNX backend, and Conv reads it from the weight)
+    using runs_t = std::vector<std::vector<shape_t>>;
+    // conv2d sums C/groups · kH · kW products (up to 147 here) in different
+    // orders (im2col + OpenBLAS here, MLAS there): relative to the magnitude
+    const bound conv_bound{1e-6, 2e-6};
+    add(at_all(op_case("conv2d", "k3 pad1").in(f32("x")).in(f32("w")).in(f32("bias")),
+               runs_t{{{1, 3, 1, 1}, {4, 3, 3, 3}, {4}}, {{3, 3, 7, 5}, {6, 3, 3, 3}, {6}}, {{2, 4, 9, 11}, {8, 4, 3, 3}, {8}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) {
+                return b.conv2d(x, w, &bias, {1, 1}, {1, 1, 1, 1});
+            }));
+    add(at_all(op_case("conv2d", "depthwise k3 pad1 groups 4").in(f32("x")).in(f32("w")).in(f32("bias")),
+               runs_t{{{1, 4, 1, 1}, {4, 1, 3, 3}, {4}}, {{3, 4, 7, 5}, {8, 1, 3, 3}, {8}}, {{2, 4, 6, 9}, {4, 1, 3, 3}, {4}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) {
+                return b.conv2d(x, w, &bias, {1, 1}, {1, 1, 1, 1}, {1, 1}, 4);
+            }));
+    // ConvNeXT's depthwise 7x7
+    add(at_all(op_case("conv2d", "depthwise k7 pad3 groups 3").in(f32("x")).in(f32("w")).in(f32("bias")),
+               runs_t{{{1, 3, 1, 1}, {3, 1, 7, 7}, {3}}, {{3, 3, 7, 5}, {3, 1, 7, 7}, {3}}, {{2, 3, 9, 10}, {6, 1, 7, 7}, {6}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) {
+                return b.conv2d(x, w, &bias, {1, 1}, {3, 3, 3, 3}, {1, 1}, 3);
+            }));
+    add(at_all(op_case("conv2d", "groups 2 no bias").in(f32("x")).in(f32("w")),
+               runs_t{{{1, 4, 3, 3}, {2, 2, 3, 3}}, {{3, 6, 7, 5}, {4, 3, 3, 3}}, {{2, 2, 5, 8}, {6, 1, 3, 3}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w) { return b.conv2d(x, w, nullptr, {1, 1}, {1, 1, 1, 1}, {1, 1}, 2); }));
+    add(at_all(op_case("conv2d", "stride 2 k3 pad1").in(f32("x")).in(f32("w")).in(f32("bias")),
+               runs_t{{{1, 3, 1, 1}, {4, 3, 3, 3}, {4}}, {{3, 3, 7, 5}, {6, 3, 3, 3}, {6}}, {{2, 3, 8, 9}, {5, 3, 3, 3}, {5}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) {
+                return b.conv2d(x, w, &bias, {2, 2}, {1, 1, 1, 1});
+            }));
+    // ResNet's stem: 7x7, stride 2, pad 3
+    add(at_all(op_case("conv2d", "stem k7 stride 2 pad3").in(f32("x")).in(f32("w")),
+               runs_t{{{1, 3, 1, 1}, {4, 3, 7, 7}}, {{3, 3, 7, 5}, {6, 3, 7, 7}}, {{2, 3, 12, 9}, {5, 3, 7, 7}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w) { return b.conv2d(x, w, nullptr, {2, 2}, {3, 3, 3, 3}); }));
+    add(at_all(op_case("conv2d", "dilation 2 k3 pad2").in(f32("x")).in(f32("w")).in(f32("bias")),
+               runs_t{{{1, 2, 1, 1}, {3, 2, 3, 3}, {3}}, {{3, 2, 7, 5}, {4, 2, 3, 3}, {4}}, {{2, 3, 9, 6}, {5, 3, 3, 3}, {5}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) {
+                return b.conv2d(x, w, &bias, {1, 1}, {2, 2, 2, 2}, {2, 2});
+            }));
+    add(at_all(op_case("conv2d", "asymmetric pads k3x2 stride 2x1 dilation 1x2").in(f32("x")).in(f32("w")).in(f32("bias")),
+               runs_t{{{1, 3, 2, 1}, {4, 3, 3, 2}, {4}}, {{3, 3, 7, 5}, {6, 3, 3, 2}, {6}}, {{2, 3, 8, 9}, {5, 3, 3, 2}, {5}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) {
+                return b.conv2d(x, w, &bias, {2, 1}, {0, 1, 2, 3}, {1, 2});
+            }));
+    // 1x1 at stride 1 without padding: sgemm on x itself
+    add(at_all(op_case("conv2d", "1x1").in(f32("x")).in(f32("w")).in(f32("bias")),
+               runs_t{{{1, 5, 1, 1}, {4, 5, 1, 1}, {4}}, {{3, 5, 7, 5}, {6, 5, 1, 1}, {6}}, {{2, 5, 4, 9}, {8, 5, 1, 1}, {8}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) { return b.conv2d(x, w, &bias); }));
+    // ResNet's projection shortcut: 1x1 at stride 2
+    add(at_all(op_case("conv2d", "1x1 stride 2").in(f32("x")).in(f32("w")),
+               runs_t{{{1, 5, 1, 1}, {4, 5, 1, 1}}, {{3, 5, 7, 5}, {6, 5, 1, 1}}, {{2, 5, 4, 9}, {8, 5, 1, 1}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w) { return b.conv2d(x, w, nullptr, {2, 2}); }));
+    // ViT's / ConvNeXT's patch embedding: kernel = stride = 4; a size not a
+    // multiple of 4 drops the rest, as torch does
+    add(at_all(op_case("conv2d", "patchify k4 stride 4").in(f32("x")).in(f32("w")).in(f32("bias")),
+               runs_t{{{1, 3, 4, 4}, {6, 3, 4, 4}, {6}}, {{3, 3, 8, 12}, {4, 3, 4, 4}, {4}}, {{2, 3, 9, 13}, {5, 3, 4, 4}, {5}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x, const auto& w, const auto& bias) {
+                return b.conv2d(x, w, &bias, {4, 4});
+            }));
+    // a weight of static shape (a constant here, a parameter in a model):
+    // kernel_shape is written, and "same" padding keeps H and W by name
+    add(at_all(op_case("conv2d", "static weight keeps named H W").in(f32("x")),
+               runs_t{{{1, 2, 1, 1}}, {{3, 2, 7, 5}}, {{2, 2, 6, 9}}})
+            .within(conv_bound)
+            .def([](auto& b, const auto& x) {
+                std::vector<float> v(3 * 2 * 3 * 3);
+                for (std::size_t k = 0; k < v.size(); ++k) v[k] = static_cast<float>(k % 7) * 0.25f - 0.75f;
+                auto w = b.reshape(b.constant_f32(v), {3, 2, 3, 3});
+                return b.conv2d(x, w, nullptr, {1, 1}, {1, 1, 1, 1});
+            }));
+
+    // batch_norm: running var positive, as a trained BatchNorm2d holds
+    const auto image_runs = runs_t{{{1, 3, 1, 1}, {3}, {3}, {3}, {3}},
+                                   {{3, 3, 7, 5}, {3}, {3}, {3}, {3}},
+                                   {{2, 5, 6, 9}, {5}, {5}, {5}, {5}}};
+    add(at_all(op_case("batch_norm", "eps 1e-5")
+                   .in(f32("x"))
+                   .in(f32("scale"))
+                   .in(f32("bias"))
+                   .in(f32("mean"))
+                   .in(f32("var", uniform(0.1f, 3.f))),
+               image_runs)
+            .within(norm_bound)
+            .def([](auto& b, const auto& x, const auto& s, const auto& bias, const auto& m, const auto& v) {
+                return b.batch_norm(x, s, bias, m, v, 1e-5f);
+            }));
+    add(at_all(op_case("batch_norm", "eps 1e-3 tiny var")
+                   .in(f32("x"))
+                   .in(f32("scale"))
+                   .in(f32("bias"))
+                   .in(f32("mean"))
+                   .in(f32("var", uniform(0.f, 1e-3f))),
+               image_runs)
+            .within(norm_bound)
+            .def([](auto& b, const auto& x, const auto& s, const auto& bias, const auto& m, const auto& v) {
+                return b.batch_norm(x, s, bias, m, v, 1e-3f);
+            }));
+
+    // pools: a max is exact; a mean divides a float sum of at most 9 values
+    const auto pool_runs = runs_t{{{1, 2, 1, 1}}, {{3, 4, 7, 5}}, {{2, 3, 8, 9}}};
+    const auto pool_runs_3 = runs_t{{{1, 2, 3, 3}}, {{3, 4, 7, 5}}, {{2, 3, 8, 10}}};
+    const bound pool_bound{1e-6, 1e-6};
+    add(at_all(op_case("max_pool2d", "resnet stem k3 stride 2 pad1").in(f32("x")), pool_runs)
+            .within({0, 0})
+            .def([](auto& b, const auto& x) { return b.max_pool2d(x, {3, 3}, {2, 2}, {1, 1, 1, 1}); }));
+    add(at_all(op_case("max_pool2d", "k2 stride 2").in(f32("x")), runs_t{{{1, 2, 2, 2}}, {{3, 4, 7, 5}}, {{2, 3, 8, 9}}})
+            .within({0, 0})
+            .def([](auto& b, const auto& x) { return b.max_pool2d(x, {2, 2}, {2, 2}, {}); }));
+    add(at_all(op_case("max_pool2d", "k3 stride 1 pad1 keeps named H W").in(f32("x")), pool_runs)
+            .within({0, 0})
+            .def([](auto& b, const auto& x) { return b.max_pool2d(x, {3, 3}, {1, 1}, {1, 1, 1, 1}); }));
+    add(at_all(op_case("max_pool2d", "k3x2 stride 2x1 asymmetric pads").in(f32("x")),
+               runs_t{{{1, 2, 2, 1}}, {{3, 4, 7, 5}}, {{2, 3, 8, 9}}})
+            .within({0, 0})
+            .def([](auto& b, const auto& x) { return b.max_pool2d(x, {3, 2}, {2, 1}, {0, 1, 1, 0}); }));
+    add(at_all(op_case("max_pool2d", "k3 stride 2 ceil_mode").in(f32("x")), pool_runs_3)
+            .within({0, 0})
+            .def([](auto& b, const auto& x) { return b.max_pool2d(x, {3, 3}, {2, 2}, {}, true); }));
+    // ceil_mode where the last window would start in the bottom padding (H or W 5, 8): dropped
+    add(at_all(op_case("max_pool2d", "k3 stride 3 pad1 ceil_mode").in(f32("x")),
+               runs_t{{{1, 2, 1, 1}}, {{3, 4, 5, 8}}, {{2, 3, 8, 5}}})
+            .within({0, 0})
+            .def([](auto& b, const auto& x) { return b.max_pool2d(x, {3, 3}, {3, 3}, {1, 1, 1, 1}, true); }));
+    for (bool include : {true, false}) {
+        const std::string pad = include ? " count pad" : " skip pad";
+        add(at_all(op_case("avg_pool2d", "k3 stride 2 pad1" + pad).in(f32("x")), pool_runs)
+                .within(pool_bound)
+                .def([include](auto& b, const auto& x) { return b.avg_pool2d(x, {3, 3}, {2, 2}, {1, 1, 1, 1}, include); }));
+        // PoolFormer's token mixer: AvgPool2d(3, 1, 1, count_include_pad=False)
+        add(at_all(op_case("avg_pool2d", "k3 stride 1 pad1 keeps named H W" + pad).in(f32("x")), pool_runs)
+                .within(pool_bound)
+                .def([include](auto& b, const auto& x) { return b.avg_pool2d(x, {3, 3}, {1, 1}, {1, 1, 1, 1}, include); }));
+        add(at_all(op_case("avg_pool2d", "k3 stride 2 ceil_mode" + pad).in(f32("x")), pool_runs_3)
+                .within(pool_bound)
+                .def([include](auto& b, const auto& x) { return b.avg_pool2d(x, {3, 3}, {2, 2}, {}, include, true); }));
+        add(at_all(op_case("avg_pool2d", "k3 stride 3 pad1 ceil_mode" + pad).in(f32("x")),
+                   runs_t{{{1, 2, 1, 1}}, {{3, 4, 5, 8}}, {{2, 3, 8, 5}}})
+                .within(pool_bound)
+                .def([include](auto& b, const auto& x) { return b.avg_pool2d(x, {3, 3}, {3, 3}, {1, 1, 1, 1}, include, true); }));
+    }
+    // ResNet-D's shortcut: AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)
+    add(at_all(op_case("avg_pool2d", "k2 stride 2 ceil_mode skip pad").in(f32("x")), pool_runs)
+            .within(pool_bound)
+            .def([](auto& b, const auto& x) { return b.avg_pool2d(x, {2, 2}, {2, 2}, {}, false, true); }));
+    add(at_all(op_case("global_avg_pool", "image").in(f32("x")), runs_t{{{1, 3, 1, 1}}, {{3, 5, 7, 5}}, {{2, 4, 9, 6}}})
+            .within(pool_bound)
+            .def([](auto& b, const auto& x) { return b.global_avg_pool(x); }));
+
+    // resize, as F.interpolate: downsampling, upsampling (2x exactly
+    // included), output size 1 and 1x1 inputs. Linear and cubic weights are
+    // computed in float on both sides from coordinates that differ by an ulp
+    // or so (ONNX Runtime divides by out / in where torch multiplies by in /
+    // out): relative to the magnitude.
+    const auto resize_runs = runs_t{{{1, 2, 1, 1}}, {{3, 2, 7, 5}}, {{2, 3, 10, 14}}, {{1, 1, 3, 4}}};
+    const bound resize_bound{1e-6, 2e-6};
+    struct resize_variant {
+        const char* name;
+        tf::resize_mode mode;
+        bool align_corners;
+    };
+    for (const auto& [name, mode, ac] : std::vector<resize_variant>{
+             {"nearest", tf::resize_mode::nearest, false},
+             {"bilinear", tf::resize_mode::bilinear, false},
+             {"bilinear align_corners", tf::resize_mode::bilinear, true},
+             {"bicubic", tf::resize_mode::bicubic, false},
+             {"bicubic align_corners", tf::resize_mode::bicubic, true}}) {
+        for (const auto& [h, w] : std::vector<std::pair<std::int64_t, std::int64_t>>{{5, 7}, {1, 1}, {1, 3}, {14, 2}}) {
+            add(at_all(op_case("resize", std::string(name) + " to " + std::to_string(h) + "x" + std::to_string(w)).in(f32("x")),
+                       resize_runs)
+                    .within(resize_bound)
+                    .def([mode, ac, h, w](auto& b, const auto& x) { return b.resize(x, h, w, mode, ac); }));
+        }
+        // to another feature map's size: y's H and W, known at run time
+        add(at_all(op_case("resize_to", std::string(name) + " to shape of y").in(f32("x")).in(f32("y")),
+                   runs_t{{{1, 2, 1, 1}, {1, 1, 4, 3}}, {{3, 2, 7, 5}, {3, 1, 14, 10}}, {{2, 3, 10, 14}, {2, 4, 3, 1}}})
+                .within(resize_bound)
+                .def([mode, ac](auto& b, const auto& x, const auto& y) { return b.resize_to(x, b.shape(y, 2, 4), mode, ac); }));
+    }
+
+    // hardsigmoid and hardswish: torch's relu6(x + 3) / 6 against ONNX's
+    // clamp(x / 6 + 1/2, 0, 1) (alpha 1/6 rounded to float): an ulp or two
+    add(at_all(op_case("hardsigmoid", "wide").in(f32("x", normal(4.f))), seq3)
+            .def([](auto& b, const auto& x) { return b.hardsigmoid(x); }));
+    add(at_all(op_case("hardswish", "wide").in(f32("x", normal(4.f))), seq3)
+            .within(wide_bound)
+            .def([](auto& b, const auto& x) { return b.hardswish(x); }));
+    add(at_all(op_case("hardswish", "image").in(f32("x", normal(4.f))), pool_runs)
+            .within(wide_bound)
+            .def([](auto& b, const auto& x) { return b.hardswish(x); }));
+
+    // reduce_l2: sums of squares (double here, float there)
+    const auto nhwc_runs = runs_t{{{1, 1, 1, 3}}, {{3, 7, 5, 4}}, {{2, 6, 9, 5}}};
+    add(at_all(op_case("reduce_l2", "axes 1 2").in(f32("x")), nhwc_runs)
+            .within(sum_bound)
+            .def([](auto& b, const auto& x) { return b.reduce_l2(x, {1, 2}); }));
+    add(at_all(op_case("reduce_l2", "axis -1").in(f32("x")), seq3)
+            .within(sum_bound)
+            .def([](auto& b, const auto& x) { return b.reduce_l2(x, {-1}); }));
+    // ConvNeXTV2's GRN on channels-last x [N, H, W, C]:
+    // Gx = ||x||_2 over H, W; Nx = Gx / (mean_C(Gx) + 1e-6); y = gamma · (x · Nx) + beta + x
+    add(at_all(op_case("reduce_l2", "ConvNeXTV2 GRN").in(f32("x")).in(f32("gamma")).in(f32("beta")),
+               runs_t{{{1, 1, 1, 3}, {3}, {3}}, {{3, 7, 5, 4}, {4}, {4}}, {{2, 6, 9, 5}, {5}, {5}}})
+            .within({1e-6, 4e-6})
+            .def([](auto& b, const auto& x, const auto& gamma, const auto& beta) {
+                auto gx = b.reduce_l2(x, {1, 2});                                           // [N, 1, 1, C]
+                auto mean = b.unsqueeze(b.reduce_mean(gx, -1), {-1});                        // [N, 1, 1, 1]
+                auto nx = b.div(gx, b.add(mean, b.scalar(1e-6f)));
+                return b.add(b.add(b.mul(gamma, b.mul(x, nx)), beta), x);
+            }));
     return c;
 }
 
@@ -847,6 +1078,63 @@ TEST(ops, case_names_are_unique) {
     for (const auto& c : cases()) EXPECT_TRUE(seen.insert(c.name()).second) << "duplicate case " << c.name();
 }
 
+// The image ops' eval against values torch 2.x computed (F.interpolate,
+// F.avg_pool2d, F.max_pool2d) on x [1, 1, 4, 6] = (7k mod 11) - 5: the
+// conformance cases above compare the eval backend with ONNX Runtime; these
+// pin the eval backend to torch where the two could agree and both be wrong:
+// nearest's floor(dst · in / out) (spelled as Gathers in the graph: ONNX
+// Runtime's Resize divides by out / in and, from 14 to 2, reads column 6
+// where torch reads 7), bilinear to size 1 (half_pixel, not
+// pytorch_half_pixel), bicubic's A = -0.75 and border, and ceil_mode's last
+// window (clipped to the padded input for the divisor, dropped when it would
+// start in the end padding).
+TEST(ops, image_ops_compute_what_torch_computes) {
+    xt::xarray<float> a = xt::zeros<float>(shape_t{1, 1, 4, 6});
+    for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>(static_cast<int>((k * 7) % 11) - 5);
+    const tf::eval_value x(a);
+    tf::eval_backend b;
+    struct expected {
+        std::string what;
+        tf::eval_value got;
+        shape_t shape;
+        std::vector<float> values;
+    };
+    using tf::resize_mode;
+    const std::vector<expected> cases{
+        {"nearest 3x2", b.resize(x, 3, 2, resize_mode::nearest, false), {1, 1, 3, 2}, {-5, 5, 4, 3, 2, 1}},
+        {"nearest 7x4", b.resize(x, 7, 4, resize_mode::nearest, false), {1, 1, 7, 4},
+         {-5, 2, 5, 1, -5, 2, 5, 1, 4, 0, 3, -1, 4, 0, 3, -1, 2, -2, 1, -3, 2, -2, 1, -3, 0, -4, -1, -5}},
+        {"bilinear 1x1", b.resize(x, 1, 1, resize_mode::bilinear, false), {1, 1, 1, 1}, {1.25f}},
+        {"bilinear 3x5", b.resize(x, 3, 5, resize_mode::bilinear, false), {1, 1, 3, 5},
+         {-2.98333287f, 0.466666311f, 1.16666663f, 1.86666548f, -2.93333387f, 2.5999999f, -0.549999893f, 1.25f,
+          -0.800001144f, -0.649999857f, -0.0666670501f, -1.56666648f, 1.33333302f, -3.46666813f, 1.63333368f}},
+        {"bilinear align_corners 3x5", b.resize(x, 3, 5, resize_mode::bilinear, true), {1, 1, 3, 5},
+         {-5, 1, 1.5f, 2, -3, 3, -0.625f, 1.25f, -1, -0.5f, 0, -2.25f, 1, -4, 2}},
+        {"bicubic 5x3", b.resize(x, 5, 3, resize_mode::bicubic, false), {1, 1, 5, 3},
+         {-1.33762527f, 1.62150025f, -1.25350022f, 1.73269558f, -0.441569567f, -3.20287514f, 1.375f, 1.765625f,
+          -1.625f, -1.54844439f, 3.97282004f, -0.0471255779f, -2.77774978f, 1.90974975f, -1.99649978f}},
+        {"bicubic align_corners 2x7", b.resize(x, 2, 7, resize_mode::bicubic, true), {1, 1, 2, 7},
+         {-5, 1.34259224f, -1.1296283f, 1.5f, 4.7407403f, 0.0787028074f, -3, 0, -4.03356409f, 1.01851809f, 2.03125f,
+          -3.09259176f, -4.34259224f, 2}},
+        {"avg_pool2d k3 s2 p1 ceil count_include_pad", b.avg_pool2d(x, {3, 3}, {2, 2}, {1, 1, 1, 1}, true, true),
+         {1, 1, 3, 4},
+         {0.111111112f, 0.444444448f, 0, -1.33333337f, 0, 0.111111112f, -0.555555582f, 0.166666672f, -0.666666687f,
+          -0.333333343f, -0.666666687f, 0.5f}},
+        {"avg_pool2d k3 s2 ceil count_include_pad", b.avg_pool2d(x, {3, 3}, {2, 2}, {}, true, true), {1, 1, 2, 3},
+         {0, 0.555555582f, -1.16666663f, 0.666666687f, 0, -0.5f}},
+        {"max_pool2d k2 s3 p1 ceil", b.max_pool2d(x, {2, 2}, {3, 3}, {1, 1, 1, 1}, true), {1, 1, 2, 3},
+         {-5, 5, -3, 2, 5, 4}},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        ASSERT_EQ(shape_text(c.got.shape()), shape_text(c.shape));
+        ASSERT_EQ(c.got.f.size(), c.values.size());
+        // torch rounds its interpolation weights in its own order: a few ulp
+        for (std::size_t k = 0; k < c.values.size(); ++k)
+            EXPECT_NEAR(c.got.f.data()[k], c.values[k], 2e-6) << "at " << k;
+    }
+}
+
 // Every member of the Backend concept (ops/vocabulary.hpp), by hand, plus
 // `activate` (ops/composite.hpp), which has cases of its own: when an op is
 // added there, add it here and give it a case above.
@@ -870,6 +1158,9 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "argmax",
 
         "constant_f32", "sin", "cos", "sqrt",
+
+        "conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "global_avg_pool", "resize", "resize_to",
+        "hardsigmoid", "hardswish", "reduce_l2",
     };
     std::set<std::string> covered;
     for (const auto& c : cases()) covered.insert(c.op);

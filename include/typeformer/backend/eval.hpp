@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <span>
@@ -29,6 +30,7 @@
 #include "typeformer/core/dtype.hpp"
 #include "typeformer/core/error.hpp"
 #include "typeformer/core/linkage.hpp"
+#include "typeformer/core/spatial.hpp"
 #include "typeformer/io/checkpoint.hpp"
 
 namespace typeformer::inline v0 {
@@ -297,6 +299,58 @@ public:
     value sin(const value& x);
     value cos(const value& x);
     value sqrt(const value& x);
+
+    // -- images: [N, C, H, W] ------------------------------------------------
+    /// nn.Conv2d (zero padding): x [N, C, H, W], w [M, C / groups, kH, kW],
+    /// optional bias [M]; returns [N, M, Ho, Wo] with
+    /// Ho = (H + top + bottom - dilation.h · (kH - 1) - 1) / stride.h + 1 (and
+    /// so for W). Computed as im2col and one sgemm per image and group (a
+    /// 1x1 kernel at stride 1 without padding multiplies x itself).
+    value conv2d(const value& x, const value& w, const value* bias, hw strides = {}, pads2d pads = {},
+                 hw dilations = {}, std::int64_t groups = 1);
+
+    /// nn.BatchNorm2d in eval mode over axis 1 of x [N, C, ...]: scale, bias
+    /// and the running mean and var are [C]. As torch computes it: per
+    /// channel a = scale / sqrt(var + eps), c = bias - mean · a; y = x · a + c.
+    value batch_norm(const value& x, const value& scale, const value& bias, const value& mean, const value& var,
+                     float eps);
+
+    /// nn.MaxPool2d (dilation 1): the maximum over each window; padded
+    /// positions never win. ceil_mode as torch: the output size rounds up,
+    /// but a window must start inside the input or its top/left padding.
+    value max_pool2d(const value& x, hw kernel, hw strides, pads2d pads, bool ceil_mode = false);
+
+    /// nn.AvgPool2d (no divisor_override): the mean over each window. With
+    /// count_include_pad the divisor is the window clipped to the padded
+    /// input (torch's pool_size), else the number of input positions in it.
+    value avg_pool2d(const value& x, hw kernel, hw strides, pads2d pads, bool count_include_pad,
+                     bool ceil_mode = false);
+
+    /// The mean over H and W, kept as [N, C, 1, 1] (nn.AdaptiveAvgPool2d(1),
+    /// x.mean((2, 3), keepdim=True); ONNX GlobalAveragePool).
+    value global_avg_pool(const value& x);
+
+    /// torch.nn.functional.interpolate(x, size=(out_h, out_w), mode,
+    /// align_corners) on x [N, C, H, W], with torch's coordinates: nearest
+    /// takes src = min(floor(dst · (in / out)), in - 1) (align_corners must be
+    /// false, as torch requires); bilinear and bicubic take src = dst · (in -
+    /// 1) / (out - 1) with align_corners (0 when out is 1), else (dst + 0.5) ·
+    /// in / out - 0.5 (bilinear clamps it at 0); bicubic uses A = -0.75 and
+    /// replicates the border pixels.
+    value resize(const value& x, std::int64_t out_h, std::int64_t out_w, resize_mode mode, bool align_corners);
+    /// resize to a size known at run time: `size` is int64 [2] (height,
+    /// width), such as shape(other, 2, 4) (SegFormer's and DETR's "to this
+    /// feature map's size").
+    value resize_to(const value& x, const value& size, resize_mode mode, bool align_corners);
+
+    /// torch's hardsigmoid: relu6(x + 3) / 6.
+    value hardsigmoid(const value& x);
+    /// torch's hardswish: x · relu6(x + 3) / 6.
+    value hardswish(const value& x);
+
+    /// The L2 norm over `axes`, kept as size-1 axes (torch.linalg.vector_norm(x,
+    /// 2, dim=axes, keepdim=True); ONNX ReduceL2): ConvNeXTV2's GRN.
+    value reduce_l2(const value& x, const std::vector<std::int64_t>& axes);
 
 private:
     static void softmax_row(float* p, std::size_t n);
@@ -849,6 +903,323 @@ TYPEFORMER_INLINE auto eval_backend::sin(const value& x) -> value { return unary
 TYPEFORMER_INLINE auto eval_backend::cos(const value& x) -> value { return unary(x, [](float v) { return std::cos(v); }); }
 
 TYPEFORMER_INLINE auto eval_backend::sqrt(const value& x) -> value { return unary(x, [](float v) { return std::sqrt(v); }); }
+
+namespace detail {
+/// The sizes of an image op's input x [N, C, H, W].
+struct image_dims {
+    std::size_t n, c, h, w;
+};
+inline image_dims image_of(const eval_value& x, const char* op) {
+    if (!x.is_float() || x.rank() != 4)
+        throw error("eval.image", std::string(op) + " expects a float32 x [N, C, H, W], got " + shape_string(x.shape()));
+    const auto& s = x.f.shape();
+    return {s[0], s[1], s[2], s[3]};
+}
+inline void check_window(const char* op, hw kernel, hw strides, pads2d pads, hw dilations = {}) {
+    if (kernel.h < 1 || kernel.w < 1 || strides.h < 1 || strides.w < 1 || dilations.h < 1 || dilations.w < 1 ||
+        pads.top < 0 || pads.left < 0 || pads.bottom < 0 || pads.right < 0)
+        throw error("eval.window", std::string(op) + ": kernel, strides and dilations must be positive, pads non-negative");
+}
+/// A pool's pads stay below its kernel (torch: at most half of it), so every window reads the input.
+inline void check_pool(const char* op, hw kernel, hw strides, pads2d pads) {
+    check_window(op, kernel, strides, pads);
+    if (pads.top >= kernel.h || pads.bottom >= kernel.h || pads.left >= kernel.w || pads.right >= kernel.w)
+        throw error("eval.window", std::string(op) + ": pads must be smaller than the kernel");
+}
+inline std::size_t window_out(const char* op, std::size_t in, std::int64_t k, std::int64_t s, std::int64_t pb,
+                              std::int64_t pe, std::int64_t d = 1, bool ceil_mode = false) {
+    const auto out = window_output_size(static_cast<std::int64_t>(in), k, s, pb, pe, d, ceil_mode);
+    if (out < 1)
+        throw error("eval.window", std::string(op) + ": no window of " + std::to_string(d * (k - 1) + 1) +
+                                       " fits an axis of " + std::to_string(in) + " padded by " +
+                                       std::to_string(pb) + " and " + std::to_string(pe));
+    return static_cast<std::size_t>(out);
+}
+
+/// How one output position of a resize reads the input along one axis: up
+/// to four input indices and their weights, as torch's upsample kernels
+/// compute them (in float, as torch does for float32).
+struct resize_taps {
+    std::size_t count = 0;
+    std::size_t index[4]{};
+    float weight[4]{};
+};
+inline std::vector<resize_taps> resize_axis(std::size_t in, std::size_t out, resize_mode mode, bool align_corners) {
+    std::vector<resize_taps> taps(out);
+    const auto last = static_cast<std::int64_t>(in) - 1;
+    if (mode == resize_mode::nearest) {
+        // torch's nearest_idx: identity and exact doubling are special-cased,
+        // which the general formula gives too
+        const float scale = static_cast<float>(in) / static_cast<float>(out);
+        for (std::size_t o = 0; o < out; ++o) {
+            const auto src = static_cast<std::int64_t>(std::floor(static_cast<float>(o) * scale));
+            taps[o] = {1, {static_cast<std::size_t>(std::min(src, last))}, {1.f}};
+        }
+        return taps;
+    }
+    // area_pixel_compute_scale and area_pixel_compute_source_index
+    const float scale = align_corners ? (out > 1 ? static_cast<float>(in - 1) / static_cast<float>(out - 1) : 0.f)
+                                      : static_cast<float>(in) / static_cast<float>(out);
+    for (std::size_t o = 0; o < out; ++o) {
+        const auto dst = static_cast<float>(o);
+        float src = align_corners ? scale * dst : scale * (dst + 0.5f) - 0.5f;
+        auto& t = taps[o];
+        if (mode == resize_mode::bilinear && src < 0.f) src = 0.f;
+        // guard_index_and_lambda: the tap left of src (at most the last) and the fraction past it
+        const auto i = std::min(static_cast<std::int64_t>(std::floor(src)), last);
+        const float lambda = std::min(std::max(src - static_cast<float>(i), 0.f), 1.f);
+        if (mode == resize_mode::bilinear) {
+            t.count = 2;
+            t.index[0] = static_cast<std::size_t>(i);
+            t.index[1] = static_cast<std::size_t>(i < last ? i + 1 : i);
+            t.weight[0] = 1.f - lambda;
+            t.weight[1] = lambda;
+        } else {
+            // cubic convolution with A = -0.75 (Keys), taps i - 1 .. i + 2 clamped to the border
+            constexpr float A = -0.75f;
+            auto inner = [](float v) { return ((A + 2.f) * v - (A + 3.f)) * v * v + 1.f; };         // |v| <= 1
+            auto outer = [](float v) { return ((A * v - 5.f * A) * v + 8.f * A) * v - 4.f * A; };  // 1 < |v| < 2
+            const float rest = 1.f - lambda;
+            t.count = 4;
+            t.weight[0] = outer(lambda + 1.f);
+            t.weight[1] = inner(lambda);
+            t.weight[2] = inner(rest);
+            t.weight[3] = outer(rest + 1.f);
+            for (std::int64_t k = 0; k < 4; ++k)
+                t.index[k] = static_cast<std::size_t>(std::clamp(i - 1 + k, std::int64_t{0}, last));
+        }
+    }
+    return taps;
+}
+}  // namespace detail
+
+TYPEFORMER_INLINE auto eval_backend::conv2d(const value& x, const value& w, const value* bias, hw strides, pads2d pads, hw dilations, std::int64_t groups) -> value {
+    const auto [N, C, H, W] = detail::image_of(x, "conv2d");
+    if (!w.is_float() || w.rank() != 4 || groups < 1)
+        throw error("eval.conv2d", "conv2d expects w [M, C/groups, kH, kW] and groups >= 1");
+    detail::check_window("conv2d", {1, 1}, strides, pads, dilations);
+    const auto M = w.f.shape()[0], Cg = w.f.shape()[1], KH = w.f.shape()[2], KW = w.f.shape()[3];
+    const auto G = static_cast<std::size_t>(groups);
+    if (Cg * G != C || M % G != 0)
+        throw error("eval.conv2d", "conv2d: x has " + std::to_string(C) + " channels, w is " + shape_string(w.shape()) +
+                                       ", groups " + std::to_string(groups));
+    if (bias && (!bias->is_float() || bias->f.size() != M))
+        throw error("eval.conv2d", "conv2d: the bias must be [" + std::to_string(M) + "]");
+    const auto kh = static_cast<std::int64_t>(KH), kw = static_cast<std::int64_t>(KW);
+    const auto Ho = detail::window_out("conv2d", H, kh, strides.h, pads.top, pads.bottom, dilations.h);
+    const auto Wo = detail::window_out("conv2d", W, kw, strides.w, pads.left, pads.right, dilations.w);
+    const std::size_t Mg = M / G, K = Cg * KH * KW, P = Ho * Wo;
+    xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{N, M, Ho, Wo});
+    // a 1x1 kernel at stride 1 without padding reads x as it is: [Cg, H·W]
+    const bool direct = KH == 1 && KW == 1 && strides == hw{} && pads == pads2d{};
+    std::vector<float> col(direct ? 0 : K * P);  // im2col: row (c, i, j), column (oh, ow)
+    for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t g = 0; g < G; ++g) {
+            const float* src = x.f.data() + (n * C + g * Cg) * H * W;
+            if (!direct) {
+                for (std::size_t c = 0; c < Cg; ++c)
+                    for (std::size_t i = 0; i < KH; ++i)
+                        for (std::size_t j = 0; j < KW; ++j) {
+                            float* row = col.data() + ((c * KH + i) * KW + j) * P;
+                            const std::int64_t dy = static_cast<std::int64_t>(i) * dilations.h - pads.top;
+                            const std::int64_t dx = static_cast<std::int64_t>(j) * dilations.w - pads.left;
+                            for (std::size_t oh = 0; oh < Ho; ++oh) {
+                                const std::int64_t ih = static_cast<std::int64_t>(oh) * strides.h + dy;
+                                float* dst = row + oh * Wo;
+                                if (ih < 0 || ih >= static_cast<std::int64_t>(H)) {
+                                    std::fill_n(dst, Wo, 0.f);
+                                    continue;
+                                }
+                                const float* line = src + (c * H + static_cast<std::size_t>(ih)) * W;
+                                for (std::size_t ow = 0; ow < Wo; ++ow) {
+                                    const std::int64_t iw = static_cast<std::int64_t>(ow) * strides.w + dx;
+                                    dst[ow] = iw < 0 || iw >= static_cast<std::int64_t>(W) ? 0.f
+                                                                                           : line[static_cast<std::size_t>(iw)];
+                                }
+                            }
+                        }
+            }
+            float* dst = out.data() + (n * M + g * Mg) * P;
+            if (bias)
+                for (std::size_t o = 0; o < Mg; ++o) std::fill_n(dst + o * P, P, bias->f.data()[g * Mg + o]);
+            // out[Mg, P] = w_g[Mg, K] · col[K, P] (+ bias)
+            detail::sgemm(false, Mg, P, K, 1.f, w.f.data() + g * Mg * K, K, direct ? src : col.data(), P,
+                          bias ? 1.f : 0.f, dst, P);
+        }
+    return value(std::move(out));
+}
+
+TYPEFORMER_INLINE auto eval_backend::batch_norm(const value& x, const value& scale, const value& bias, const value& mean, const value& var, float eps) -> value {
+    if (!x.is_float() || x.rank() < 2) throw error("eval.batch_norm", "batch_norm expects a float32 x [N, C, ...]");
+    const auto& s = x.f.shape();
+    const std::size_t N = s[0], C = s[1], inner = x.f.size() / std::max<std::size_t>(N * C, 1);
+    for (const value* p : {&scale, &bias, &mean, &var})
+        if (!p->is_float() || p->f.size() != C)
+            throw error("eval.batch_norm", "batch_norm: scale, bias, mean and var must be [" + std::to_string(C) + "]");
+    std::vector<float> a(C), c(C);
+    for (std::size_t k = 0; k < C; ++k) {
+        const float invstd = 1.f / std::sqrt(var.f.data()[k] + eps);
+        a[k] = invstd * scale.f.data()[k];
+        c[k] = bias.f.data()[k] - mean.f.data()[k] * a[k];
+    }
+    xt::xarray<float> out = xt::xarray<float>::from_shape(s);
+    for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t k = 0; k < C; ++k) {
+            const float* in = x.f.data() + (n * C + k) * inner;
+            float* o = out.data() + (n * C + k) * inner;
+            for (std::size_t j = 0; j < inner; ++j) o[j] = in[j] * a[k] + c[k];
+        }
+    return value(std::move(out));
+}
+
+TYPEFORMER_INLINE auto eval_backend::max_pool2d(const value& x, hw kernel, hw strides, pads2d pads, bool ceil_mode) -> value {
+    const auto [N, C, H, W] = detail::image_of(x, "max_pool2d");
+    detail::check_pool("max_pool2d", kernel, strides, pads);
+    const auto Ho = detail::window_out("max_pool2d", H, kernel.h, strides.h, pads.top, pads.bottom, 1, ceil_mode);
+    const auto Wo = detail::window_out("max_pool2d", W, kernel.w, strides.w, pads.left, pads.right, 1, ceil_mode);
+    xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{N, C, Ho, Wo});
+    const auto h = static_cast<std::int64_t>(H), w = static_cast<std::int64_t>(W);
+    for (std::size_t p = 0; p < N * C; ++p) {
+        const float* in = x.f.data() + p * H * W;
+        float* o = out.data() + p * Ho * Wo;
+        for (std::size_t oh = 0; oh < Ho; ++oh) {
+            const std::int64_t h0 = static_cast<std::int64_t>(oh) * strides.h - pads.top;
+            const std::int64_t h1 = std::min(h0 + kernel.h, h);
+            for (std::size_t ow = 0; ow < Wo; ++ow) {
+                const std::int64_t w0 = static_cast<std::int64_t>(ow) * strides.w - pads.left;
+                const std::int64_t w1 = std::min(w0 + kernel.w, w);
+                float best = -std::numeric_limits<float>::infinity();
+                for (std::int64_t ih = std::max<std::int64_t>(h0, 0); ih < h1; ++ih)
+                    for (std::int64_t iw = std::max<std::int64_t>(w0, 0); iw < w1; ++iw) {
+                        const float v = in[ih * w + iw];
+                        if (v > best || std::isnan(v)) best = v;  // a NaN wins and stays, as in torch
+                    }
+                o[oh * Wo + ow] = best;
+            }
+        }
+    }
+    return value(std::move(out));
+}
+
+TYPEFORMER_INLINE auto eval_backend::avg_pool2d(const value& x, hw kernel, hw strides, pads2d pads, bool count_include_pad, bool ceil_mode) -> value {
+    const auto [N, C, H, W] = detail::image_of(x, "avg_pool2d");
+    detail::check_pool("avg_pool2d", kernel, strides, pads);
+    const auto Ho = detail::window_out("avg_pool2d", H, kernel.h, strides.h, pads.top, pads.bottom, 1, ceil_mode);
+    const auto Wo = detail::window_out("avg_pool2d", W, kernel.w, strides.w, pads.left, pads.right, 1, ceil_mode);
+    xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{N, C, Ho, Wo});
+    const auto h = static_cast<std::int64_t>(H), w = static_cast<std::int64_t>(W);
+    for (std::size_t p = 0; p < N * C; ++p) {
+        const float* in = x.f.data() + p * H * W;
+        float* o = out.data() + p * Ho * Wo;
+        for (std::size_t oh = 0; oh < Ho; ++oh) {
+            // torch's cpu_avg_pool: the window clipped to the padded input, then to the input
+            std::int64_t h0 = static_cast<std::int64_t>(oh) * strides.h - pads.top;
+            std::int64_t h1 = std::min(h0 + kernel.h, h + pads.bottom);
+            const std::int64_t rows = h1 - h0;
+            h0 = std::max<std::int64_t>(h0, 0);
+            h1 = std::min(h1, h);
+            for (std::size_t ow = 0; ow < Wo; ++ow) {
+                std::int64_t w0 = static_cast<std::int64_t>(ow) * strides.w - pads.left;
+                std::int64_t w1 = std::min(w0 + kernel.w, w + pads.right);
+                const std::int64_t pool_size = rows * (w1 - w0);
+                w0 = std::max<std::int64_t>(w0, 0);
+                w1 = std::min(w1, w);
+                float sum = 0.f;
+                for (std::int64_t ih = h0; ih < h1; ++ih)
+                    for (std::int64_t iw = w0; iw < w1; ++iw) sum += in[ih * w + iw];
+                const std::int64_t count = count_include_pad ? pool_size : (h1 - h0) * (w1 - w0);
+                o[oh * Wo + ow] = h0 >= h1 || w0 >= w1 ? 0.f : sum / static_cast<float>(count);
+            }
+        }
+    }
+    return value(std::move(out));
+}
+
+TYPEFORMER_INLINE auto eval_backend::global_avg_pool(const value& x) -> value {
+    const auto [N, C, H, W] = detail::image_of(x, "global_avg_pool");
+    xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{N, C, 1, 1});
+    const std::size_t area = H * W;
+    for (std::size_t p = 0; p < N * C; ++p) {
+        const float* in = x.f.data() + p * area;
+        double sum = 0;
+        for (std::size_t k = 0; k < area; ++k) sum += in[k];
+        out.data()[p] = static_cast<float>(sum / static_cast<double>(area));
+    }
+    return value(std::move(out));
+}
+
+TYPEFORMER_INLINE auto eval_backend::resize(const value& x, std::int64_t out_h, std::int64_t out_w, resize_mode mode, bool align_corners) -> value {
+    const auto [N, C, H, W] = detail::image_of(x, "resize");
+    if (out_h < 1 || out_w < 1)
+        throw error("eval.resize", "resize to " + std::to_string(out_h) + "x" + std::to_string(out_w) + ": sizes must be positive");
+    if (mode == resize_mode::nearest && align_corners)
+        throw error("eval.resize", "resize: align_corners applies to bilinear and bicubic only (torch refuses it for nearest)");
+    const auto Ho = static_cast<std::size_t>(out_h), Wo = static_cast<std::size_t>(out_w);
+    const auto ty = detail::resize_axis(H, Ho, mode, align_corners);
+    const auto tx = detail::resize_axis(W, Wo, mode, align_corners);
+    xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{N, C, Ho, Wo});
+    for (std::size_t p = 0; p < N * C; ++p) {
+        const float* in = x.f.data() + p * H * W;
+        float* o = out.data() + p * Ho * Wo;
+        for (std::size_t oh = 0; oh < Ho; ++oh) {
+            const auto& y = ty[oh];
+            for (std::size_t ow = 0; ow < Wo; ++ow) {
+                const auto& t = tx[ow];
+                // sum over rows of (row weight · sum over columns of column weight · pixel), torch's order
+                float acc = 0.f;
+                for (std::size_t a = 0; a < y.count; ++a) {
+                    const float* line = in + y.index[a] * W;
+                    float r = 0.f;
+                    for (std::size_t b = 0; b < t.count; ++b) r += t.weight[b] * line[t.index[b]];
+                    acc += y.weight[a] * r;
+                }
+                o[oh * Wo + ow] = acc;
+            }
+        }
+    }
+    return value(std::move(out));
+}
+
+TYPEFORMER_INLINE auto eval_backend::resize_to(const value& x, const value& size, resize_mode mode, bool align_corners) -> value {
+    if (size.is_float() || size.rank() != 1 || size.i.size() != 2)
+        throw error("eval.resize", "resize_to expects the size as int64 [2] (height, width), got " + shape_string(size.shape()));
+    return resize(x, size.i.data()[0], size.i.data()[1], mode, align_corners);
+}
+
+TYPEFORMER_INLINE auto eval_backend::hardsigmoid(const value& x) -> value {
+    return unary(x, [](float v) { return std::min(std::max(v + 3.f, 0.f), 6.f) / 6.f; });
+}
+
+TYPEFORMER_INLINE auto eval_backend::hardswish(const value& x) -> value {
+    return unary(x, [](float v) { return v * std::min(std::max(v + 3.f, 0.f), 6.f) / 6.f; });
+}
+
+TYPEFORMER_INLINE auto eval_backend::reduce_l2(const value& x, const std::vector<std::int64_t>& axes) -> value {
+    if (!x.is_float()) throw error("eval.type", "reduce_l2 of an integer tensor");
+    const auto s = x.shape();
+    std::vector<bool> reduced(s.size(), false);
+    for (auto a : axes) reduced[detail::norm_axis(a, s.size())] = true;
+    std::vector<std::size_t> out_shape(s.size());
+    for (std::size_t d = 0; d < s.size(); ++d) out_shape[d] = reduced[d] ? 1 : static_cast<std::size_t>(s[d]);
+    std::vector<double> acc(detail::numel({out_shape.begin(), out_shape.end()}), 0.0);
+    // walk x in order, keeping the output offset of the current index
+    std::vector<std::size_t> idx(s.size(), 0), ostride(s.size(), 1);
+    for (std::size_t d = s.size(); d-- > 1;) ostride[d - 1] = ostride[d] * out_shape[d];
+    std::size_t off = 0;
+    for (std::size_t k = 0; k < x.f.size(); ++k) {
+        const double v = x.f.data()[k];
+        acc[off] += v * v;
+        for (std::size_t d = s.size(); d-- > 0;) {  // next index
+            if (!reduced[d]) off += ostride[d];
+            if (++idx[d] < static_cast<std::size_t>(s[d])) break;
+            if (!reduced[d]) off -= ostride[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+    xt::xarray<float> out = xt::xarray<float>::from_shape(out_shape);
+    for (std::size_t k = 0; k < acc.size(); ++k) out.data()[k] = static_cast<float>(std::sqrt(acc[k]));
+    return value(std::move(out));
+}
 
 TYPEFORMER_INLINE auto eval_backend::softmax_row(float* p, std::size_t n) -> void {
     float mx = -std::numeric_limits<float>::infinity();

@@ -29,6 +29,7 @@
 #include "typeformer/core/error.hpp"
 #include "typeformer/core/linkage.hpp"
 #include "typeformer/core/slots.hpp"
+#include "typeformer/core/spatial.hpp"
 #include "typeformer/io/checkpoint.hpp"
 
 namespace typeformer::inline v0 {
@@ -226,6 +227,30 @@ public:
     value cos(const value& x);
     value sqrt(const value& x);
 
+    // -- images: [N, C, H, W] (see the eval backend for what each computes) ---
+    /// Conv; kernel_shape from the weight's static dims (else left to the weight).
+    value conv2d(const value& x, const value& w, const value* bias, hw strides = {}, pads2d pads = {},
+                 hw dilations = {}, std::int64_t groups = 1);
+    /// BatchNormalization in inference mode: one output, epsilon only.
+    value batch_norm(const value& x, const value& scale, const value& bias, const value& mean, const value& var,
+                     float eps);
+    value max_pool2d(const value& x, hw kernel, hw strides, pads2d pads, bool ceil_mode = false);
+    value avg_pool2d(const value& x, hw kernel, hw strides, pads2d pads, bool count_include_pad,
+                     bool ceil_mode = false);
+    value global_avg_pool(const value& x);
+    /// bilinear and bicubic: Resize with `sizes` = Concat(Shape(x)[0:2],
+    /// [out_h, out_w]), half_pixel or align_corners (torch at output size 1
+    /// included: half_pixel, not pytorch_half_pixel); nearest: a Gather per
+    /// axis of torch's source indices, computed in the graph as torch does.
+    value resize(const value& x, std::int64_t out_h, std::int64_t out_w, resize_mode mode, bool align_corners);
+    value resize_to(const value& x, const value& size, resize_mode mode, bool align_corners);
+    /// HardSigmoid, alpha 1/6, beta 1/2.
+    value hardsigmoid(const value& x);
+    /// HardSwish from opset 14; x · HardSigmoid(x) below.
+    value hardswish(const value& x);
+    /// ReduceL2, keepdims 1.
+    value reduce_l2(const value& x, const std::vector<std::int64_t>& axes);
+
     // -- finishing -----------------------------------------------------------
     /// The initializers the graph uses, each with the checkpoint tensor it is
     /// read from (nullptr when the checkpoint lacks it) and whether it is
@@ -268,6 +293,18 @@ private:
     static void attr_i(onnx::NodeProto& n, const char* name, std::int64_t v);
     static void attr_f(onnx::NodeProto& n, const char* name, float v);
     static void attr_ints(onnx::NodeProto& n, const char* name, const std::vector<std::int64_t>& v);
+    static void attr_s(onnx::NodeProto& n, const char* name, const char* v);
+    /// A spatial output dim of a window op: static when the input's is, the
+    /// input's (named) when the window keeps the size, else unknown.
+    static dim window_dim(const dim& in, std::int64_t kernel, std::int64_t stride, std::int64_t pad_begin,
+                          std::int64_t pad_end, std::int64_t dilation, bool ceil_mode);
+    /// Bilinear or bicubic Resize of x [N, C, H, W] to hw_size (int64 [2]).
+    value resize_node(const value& x, const value& hw_size, resize_mode mode, bool align_corners);
+    /// Nearest resize of x [N, C, H, W] to out_h x out_w (0-D int64 names), as Gathers.
+    value nearest_node(const value& x, const std::string& out_h, const std::string& out_w, bool align_corners);
+    /// MaxPool or AveragePool with torch's padding, ceil_mode and divisor.
+    value pool_node(const char* op, const value& x, hw kernel, hw strides, pads2d pads, bool ceil_mode,
+                    bool count_include_pad);
 
     value constant(onnx::TensorProto t, std::vector<dim> shape, dtype type = dtype::f32);
     std::string scalar_i64(std::int64_t x);
@@ -711,6 +748,184 @@ TYPEFORMER_INLINE auto onnx_backend::cos(const value& x) -> value { return unary
 
 TYPEFORMER_INLINE auto onnx_backend::sqrt(const value& x) -> value { return unary("Sqrt", x); }
 
+TYPEFORMER_INLINE auto onnx_backend::conv2d(const value& x, const value& w, const value* bias, hw strides, pads2d pads, hw dilations, std::int64_t groups) -> value {
+    if (x.rank() != 4 || w.rank() != 4) throw error("export.conv2d", "conv2d expects x [N, C, H, W] and w [M, C/groups, kH, kW]");
+    const std::int64_t kh = w.shape[2].size, kw = w.shape[3].size;  // -1 when not static
+    std::vector<std::string> ins{x.name, w.name};
+    if (bias) ins.push_back(bias->name);
+    value out{{}, x.type,
+              {x.shape[0], w.shape[0], window_dim(x.shape[2], kh, strides.h, pads.top, pads.bottom, dilations.h, false),
+               window_dim(x.shape[3], kw, strides.w, pads.left, pads.right, dilations.w, false)}};
+    out.name = node("Conv", ins, [&](onnx::NodeProto& n) {
+        if (kh > 0 && kw > 0) attr_ints(n, "kernel_shape", {kh, kw});
+        attr_ints(n, "strides", {strides.h, strides.w});
+        attr_ints(n, "pads", {pads.top, pads.left, pads.bottom, pads.right});
+        attr_ints(n, "dilations", {dilations.h, dilations.w});
+        attr_i(n, "group", groups);
+    })[0];
+    return out;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::batch_norm(const value& x, const value& scale, const value& bias, const value& mean, const value& var, float eps) -> value {
+    // BatchNormalization-9 (opset 13), -14 and -15 (opsets 14 to 17) all take
+    // this spelling: five inputs, epsilon, the one output Y. spatial is gone
+    // since 9; training_mode (14) defaults to 0, where the running mean and
+    // var are inputs only and the extra outputs must be absent; 15 only lets
+    // scale/bias and mean/var differ in type.
+    value r = x;
+    r.name = node("BatchNormalization", {x.name, scale.name, bias.name, mean.name, var.name},
+                  [&](onnx::NodeProto& n) { attr_f(n, "epsilon", eps); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::pool_node(const char* op, const value& x, hw kernel, hw strides, pads2d pads, bool ceil_mode, bool count_include_pad) -> value {
+    if (x.rank() != 4) throw error("export.pool", std::string(op) + " expects x [N, C, H, W]");
+    if (kernel.h < 1 || kernel.w < 1 || strides.h < 1 || strides.w < 1 || pads.top < 0 || pads.left < 0 ||
+        pads.bottom < 0 || pads.right < 0 || pads.top >= kernel.h || pads.bottom >= kernel.h ||
+        pads.left >= kernel.w || pads.right >= kernel.w)
+        throw error("export.pool", std::string(op) + ": kernel and strides must be positive, pads in [0, kernel)");
+    value r{{}, x.type,
+            {x.shape[0], x.shape[1], window_dim(x.shape[2], kernel.h, strides.h, pads.top, pads.bottom, 1, ceil_mode),
+             window_dim(x.shape[3], kernel.w, strides.w, pads.left, pads.right, 1, ceil_mode)}};
+    // ceil_mode is spelled as floor mode over extra end padding (core/spatial.hpp),
+    // which gives torch's window count whatever a runtime's ceil_mode rounds
+    const std::int64_t eh = ceil_mode ? ceil_mode_extra_pad(kernel.h, strides.h, pads.bottom) : 0;
+    const std::int64_t ew = ceil_mode ? ceil_mode_extra_pad(kernel.w, strides.w, pads.right) : 0;
+    std::string in = x.name;
+    std::vector<std::int64_t> onnx_pads{pads.top, pads.left, pads.bottom + eh, pads.right + ew};
+    std::int64_t include = count_include_pad ? 1 : 0;
+    if (count_include_pad && (eh > 0 || ew > 0)) {
+        // torch divides by the window clipped to the padded input, where
+        // AveragePool would count the extra positions too: pad with zeros
+        // first, then average over what the window holds of the padded input
+        in = node("Pad", {x.name, constant_i64({0, 0, pads.top, pads.left, 0, 0, pads.bottom, pads.right}).name})[0];
+        onnx_pads = {0, 0, eh, ew};
+        include = 0;
+    }
+    const bool average = std::string_view(op) == "AveragePool";
+    r.name = node(op, {in}, [&](onnx::NodeProto& n) {
+        attr_ints(n, "kernel_shape", {kernel.h, kernel.w});
+        attr_ints(n, "strides", {strides.h, strides.w});
+        attr_ints(n, "pads", onnx_pads);
+        if (average) attr_i(n, "count_include_pad", include);
+    })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::max_pool2d(const value& x, hw kernel, hw strides, pads2d pads, bool ceil_mode) -> value {
+    return pool_node("MaxPool", x, kernel, strides, pads, ceil_mode, false);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::avg_pool2d(const value& x, hw kernel, hw strides, pads2d pads, bool count_include_pad, bool ceil_mode) -> value {
+    return pool_node("AveragePool", x, kernel, strides, pads, ceil_mode, count_include_pad);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::global_avg_pool(const value& x) -> value {
+    if (x.rank() != 4) throw error("export.global_avg_pool", "global_avg_pool expects x [N, C, H, W]");
+    value r{{}, x.type, {x.shape[0], x.shape[1], dim{1, {}}, dim{1, {}}}};
+    r.name = node("GlobalAveragePool", {x.name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::resize(const value& x, std::int64_t out_h, std::int64_t out_w, resize_mode mode, bool align_corners) -> value {
+    if (out_h < 1 || out_w < 1)
+        throw error("export.resize", "resize to " + std::to_string(out_h) + "x" + std::to_string(out_w) + ": sizes must be positive");
+    value r = mode == resize_mode::nearest ? nearest_node(x, scalar_i64(out_h), scalar_i64(out_w), align_corners)
+                                           : resize_node(x, constant_i64({out_h, out_w}), mode, align_corners);
+    r.shape[2] = dim{out_h, {}};
+    r.shape[3] = dim{out_w, {}};
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::resize_to(const value& x, const value& size, resize_mode mode, bool align_corners) -> value {
+    if (size.type != dtype::i64 || size.rank() != 1 || (size.shape[0].is_static() && size.shape[0].size != 2))
+        throw error("export.resize", "resize_to expects the size as int64 [2] (height, width)");
+    if (mode != resize_mode::nearest) return resize_node(x, size, mode, align_corners);
+    auto pick = [&](std::int64_t k) {
+        return node("Gather", {size.name, scalar_i64(k)}, [](onnx::NodeProto& n) { attr_i(n, "axis", 0); })[0];
+    };
+    return nearest_node(x, pick(0), pick(1), align_corners);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::hardsigmoid(const value& x) -> value {
+    value r = x;
+    r.name = node("HardSigmoid", {x.name}, [&](onnx::NodeProto& n) {
+        attr_f(n, "alpha", 1.f / 6.f);
+        attr_f(n, "beta", 0.5f);
+    })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::hardswish(const value& x) -> value {
+    if (opset_ >= 14) return unary("HardSwish", x);
+    return mul(x, hardsigmoid(x));
+}
+
+TYPEFORMER_INLINE auto onnx_backend::reduce_l2(const value& x, const std::vector<std::int64_t>& axes) -> value {
+    const auto rank = static_cast<std::int64_t>(x.rank());
+    std::vector<std::int64_t> norm;
+    value r = x;
+    for (auto a : axes) {
+        const auto ax = a < 0 ? a + rank : a;
+        if (ax < 0 || ax >= rank) throw error("export.reduce_l2", "reduce_l2: axis " + std::to_string(a) + " out of range");
+        norm.push_back(ax);
+        r.shape[static_cast<std::size_t>(ax)] = dim{1, {}};
+    }
+    if (opset_ >= 18) {
+        r.name = node("ReduceL2", {x.name, constant_i64(norm).name}, [&](onnx::NodeProto& n) { attr_i(n, "keepdims", 1); })[0];
+    } else {
+        r.name = node("ReduceL2", {x.name}, [&](onnx::NodeProto& n) {
+            attr_ints(n, "axes", norm);
+            attr_i(n, "keepdims", 1);
+        })[0];
+    }
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::resize_node(const value& x, const value& hw_size, resize_mode mode, bool align_corners) -> value {
+    if (x.rank() != 4) throw error("export.resize", "resize expects x [N, C, H, W]");
+    // sizes of all four axes: N and C as they are, then the target
+    auto sizes = concat({shape(x, 0, 2), hw_size}, 0);
+    value r{{}, x.type, {x.shape[0], x.shape[1], dim{}, dim{}}};
+    // Resize-13 (opsets 13 to 17): roi and scales are optional, left empty when sizes is given.
+    // torch's source coordinate is (dst + 0.5) · in / out - 0.5 at every output size (at size 1
+    // too, where pytorch_half_pixel would take 0): half_pixel; or dst · (in - 1) / (out - 1)
+    // (0 at size 1): align_corners. Bicubic: A = -0.75, border pixels replicated (exclude_outside 0).
+    r.name = node("Resize", {x.name, "", "", sizes.name}, [&](onnx::NodeProto& n) {
+        attr_s(n, "mode", mode == resize_mode::bilinear ? "linear" : "cubic");
+        attr_s(n, "coordinate_transformation_mode", align_corners ? "align_corners" : "half_pixel");
+        if (mode == resize_mode::bicubic) attr_f(n, "cubic_coeff_a", -0.75f);
+    })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::nearest_node(const value& x, const std::string& out_h, const std::string& out_w, bool align_corners) -> value {
+    if (x.rank() != 4) throw error("export.resize", "resize expects x [N, C, H, W]");
+    if (align_corners)
+        throw error("export.resize", "resize: align_corners applies to bilinear and bicubic only (torch refuses it for nearest)");
+    // torch's legacy nearest, src = min(floor(dst · (float(in) / out)), in - 1),
+    // in the same float operations, then a Gather. Resize (asymmetric, floor)
+    // divides dst by out / in instead, which can land below an integer where
+    // torch lands on it (14 to 2: 1 / float(2 / 14) = 6.9999995, where 1 · 7 = 7).
+    auto axis = [&](const std::string& cur, std::int64_t ax, const std::string& out) {
+        auto full = node("Shape", {x.name})[0];
+        auto in = node("Gather", {full, scalar_i64(ax)}, [](onnx::NodeProto& n) { attr_i(n, "axis", 0); })[0];
+        auto to_f = [&](const std::string& v) {
+            return node("Cast", {v}, [](onnx::NodeProto& n) { attr_i(n, "to", onnx_type(dtype::f32)); })[0];
+        };
+        auto scale = node("Div", {to_f(in), to_f(out)})[0];
+        auto dst = to_f(node("Range", {scalar_i64(0), out, scalar_i64(1)})[0]);
+        auto src = node("Cast", {node("Floor", {node("Mul", {dst, scale})[0]})[0]},
+                        [](onnx::NodeProto& n) { attr_i(n, "to", onnx_type(dtype::i64)); })[0];
+        auto last = node("Sub", {in, scalar_i64(1)})[0];
+        auto idx = node("Min", {src, last})[0];
+        return node("Gather", {cur, idx}, [ax](onnx::NodeProto& n) { attr_i(n, "axis", ax); })[0];
+    };
+    value r{{}, x.type, {x.shape[0], x.shape[1], dim{}, dim{}}};
+    r.name = axis(axis(x.name, 2, out_h), 3, out_w);
+    return r;
+}
+
 TYPEFORMER_INLINE auto onnx_backend::initializers() -> std::vector<initializer_source> {
     std::set<std::string> used;
     for (const auto& n : graph()->node())
@@ -761,6 +976,20 @@ TYPEFORMER_INLINE auto onnx_backend::attr_ints(onnx::NodeProto& n, const char* n
     a->set_name(name);
     a->set_type(onnx::AttributeProto::INTS);
     for (auto x : v) a->add_ints(x);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::attr_s(onnx::NodeProto& n, const char* name, const char* v) -> void {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(v);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::window_dim(const dim& in, std::int64_t kernel, std::int64_t stride, std::int64_t pad_begin, std::int64_t pad_end, std::int64_t dilation, bool ceil_mode) -> dim {
+    if (kernel < 1) return dim{};  // the kernel is known only at run time
+    if (in.is_static()) return dim{window_output_size(in.size, kernel, stride, pad_begin, pad_end, dilation, ceil_mode), {}};
+    if (stride == 1 && pad_begin + pad_end == dilation * (kernel - 1)) return in;
+    return dim{};
 }
 
 TYPEFORMER_INLINE auto onnx_backend::constant(onnx::TensorProto t, std::vector<dim> shape, dtype type) -> value {

@@ -14,6 +14,7 @@
 
 #include "typeformer/core/config.hpp"
 #include "typeformer/core/dtype.hpp"
+#include "typeformer/core/spatial.hpp"
 
 namespace typeformer::inline v0 {
 
@@ -81,6 +82,26 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.sin(x) } -> std::same_as<typename B::value>;   // rotary angles, computed in the graph
     { b.cos(x) } -> std::same_as<typename B::value>;
     { b.sqrt(x) } -> std::same_as<typename B::value>;  // RMSNorm
+
+    // images, x [N, C, H, W] (ViT, ResNet, ConvNeXT, Swin, SegFormer, DETR)
+    // nn.Conv2d: w [M, C/groups, kH, kW], bias [M] or null, strides, pads (top, left, bottom, right), dilations, groups
+    { b.conv2d(x, x, &x, hw{}, pads2d{}, hw{}, std::int64_t{1}) } -> std::same_as<typename B::value>;
+    // nn.BatchNorm2d in eval mode: scale, bias, running mean, running var [C], eps
+    { b.batch_norm(x, x, x, x, x, 1e-5f) } -> std::same_as<typename B::value>;
+    // nn.MaxPool2d: kernel, strides, pads, ceil_mode
+    { b.max_pool2d(x, hw{}, hw{}, pads2d{}, false) } -> std::same_as<typename B::value>;
+    // nn.AvgPool2d: kernel, strides, pads, count_include_pad, ceil_mode
+    { b.avg_pool2d(x, hw{}, hw{}, pads2d{}, true, false) } -> std::same_as<typename B::value>;
+    // mean over H and W, kept: [N, C, 1, 1]
+    { b.global_avg_pool(x) } -> std::same_as<typename B::value>;
+    // F.interpolate to (out_h, out_w): nearest (legacy), bilinear, bicubic; align_corners
+    { b.resize(x, std::int64_t{1}, std::int64_t{1}, resize_mode::bilinear, false) } -> std::same_as<typename B::value>;
+    // the same to a run-time size, int64 [2] (height, width)
+    { b.resize_to(x, x, resize_mode::bilinear, false) } -> std::same_as<typename B::value>;
+    { b.hardsigmoid(x) } -> std::same_as<typename B::value>;  // relu6(x + 3) / 6
+    { b.hardswish(x) } -> std::same_as<typename B::value>;    // x · relu6(x + 3) / 6
+    // L2 norm over axes, kept as size-1 axes (ConvNeXTV2's GRN)
+    { b.reduce_l2(x, ints) } -> std::same_as<typename B::value>;
 };
 
 }  // namespace typeformer::inline v0
