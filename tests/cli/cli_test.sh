@@ -54,11 +54,11 @@ every_feature)
         case $feature in
         seq2seq-lm*)  # an encoder-decoder's generation graphs, in Optimum's layout
             graphs="encoder_model.onnx decoder_model.onnx"
-            [ "$feature" = seq2seq-lm-with-past ] && graphs="$graphs decoder_with_past_model.onnx"
+            [ "$feature" = seq2seq-lm-with-past ] && graphs="$graphs decoder_with_past_model.onnx decoder_model_merged.onnx"
             expect_out "All good, models saved at: $tmp/o-$feature"
             for g in $graphs; do [ -s "$tmp/o-$feature/$g" ] || fail "no $g for $dir"; done
             stray=$(ls -A "$tmp/o-$feature" | grep -v -e '^encoder_model.onnx$' -e '^decoder_model.onnx$' \
-                -e '^decoder_with_past_model.onnx$' -e '\.json$') ;;
+                -e '^decoder_with_past_model.onnx$' -e '^decoder_model_merged.onnx$' -e '\.json$') ;;
         *)
             expect_out "All good, model saved at: $tmp/o-$feature/model.onnx"
             [ -s "$tmp/o-$feature/model.onnx" ] || fail "no model.onnx for $dir"

@@ -53,13 +53,16 @@ std::map<std::string, std::pair<std::string, std::string>> known_failures() {
     return m;
 }
 
-/// The feature's model with its weights, serialized.
+/// The feature's model with its weights, serialized (every graph of an encoder-decoder's feature, one after the other).
 std::string exported(const tf::loaded_model& m, std::string_view feature) {
-    const auto& f = m.family().require(feature);
-    auto model = tf::materialize(f.build(m.config, m.weights, tf::default_opset, "x"));
-    std::string bytes;
-    if (!model.SerializeToString(&bytes)) throw std::runtime_error("cannot serialize the model");
-    return bytes;
+    std::string all;
+    for (const auto* g : m.family().require(feature).graphs()) {
+        auto model = tf::materialize(g->build(m.config, m.weights, tf::default_opset, "x"));
+        std::string bytes;
+        if (!model.SerializeToString(&bytes)) throw std::runtime_error("cannot serialize the model");
+        all += std::string(g->graph) + ":" + bytes;
+    }
+    return all;
 }
 
 /// A scratch copy of a fixture folder, removed at the end.

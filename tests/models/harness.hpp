@@ -148,7 +148,8 @@ void expect_io(const Values& got, const std::vector<tf::io_name>& want, std::str
         EXPECT_EQ(got.Get(k).name(), name) << what << " " << k;
         const auto& shape = got.Get(k).type().tensor_type().shape();
         ASSERT_EQ(shape.dim_size(), static_cast<int>(axes.size())) << name;
-        EXPECT_EQ(shape.dim(0).dim_param(), axes[0] == "batch * num_heads" ? axes[0] : "batch") << name;
+        if (tf::static_extent(axes[0]) < 0)  // not a fixed-size input (a merged decoder's use_cache_branch [1])
+            EXPECT_EQ(shape.dim(0).dim_param(), axes[0] == "batch * num_heads" ? axes[0] : "batch") << name;
         for (int d = 0; d < shape.dim_size(); ++d) {
             const auto& a = axes[static_cast<std::size_t>(d)];
             if (a.empty()) continue;  // an output axis the graph computes
@@ -426,24 +427,30 @@ inline void check_seq2seq_fixture(std::string_view model_type, std::string_view 
     for (const auto* g : f.graphs()) {
         SCOPED_TRACE(std::string(feature) + " " + std::string(g->graph));
         const std::string prefix(g->graph);
-        const auto inputs = fixture_tensors(io, prefix + ".input.");
-        const auto expected = fixture_tensors(io, prefix + ".output.");
-        ASSERT_FALSE(inputs.empty()) << dir << ": no " << prefix << ".input.* tensors";
-        // 1. reference pass vs Transformers, on every output the fixture has (the task's own output at least)
-        const auto got = g->reference(m.config, m.weights, inputs, &weights);
         const auto outputs = g->outputs(m.config);
-        ASSERT_TRUE(expected.contains(outputs.front().name)) << dir << ": no " << prefix << ".output." << outputs.front().name;
-        std::size_t compared = 0;
-        for (const auto& o : outputs) {
-            ASSERT_TRUE(got.contains(o.name)) << "no output " << o.name;
-            if (!expected.contains(o.name)) continue;
-            ++compared;
-            EXPECT_LE(tf::max_abs_diff(got.at(o.name), expected.at(o.name)), 1e-5)
-                << dir << " " << prefix << " output " << o.name << " vs Transformers";
+        // the merged decoder's branches are the two decoders, compared with Transformers as parts
+        const bool merged = g->graph == "decoder_model_merged";
+        if (!merged) {
+            const auto inputs = fixture_tensors(io, prefix + ".input.");
+            const auto expected = fixture_tensors(io, prefix + ".output.");
+            ASSERT_FALSE(inputs.empty()) << dir << ": no " << prefix << ".input.* tensors";
+            // 1. reference pass vs Transformers, on every output the fixture has (the task's own output at least)
+            const auto got = g->reference(m.config, m.weights, inputs, &weights);
+            ASSERT_TRUE(expected.contains(outputs.front().name))
+                << dir << ": no " << prefix << ".output." << outputs.front().name;
+            std::size_t compared = 0;
+            for (const auto& o : outputs) {
+                ASSERT_TRUE(got.contains(o.name)) << "no output " << o.name;
+                if (!expected.contains(o.name)) continue;
+                ++compared;
+                EXPECT_LE(tf::max_abs_diff(got.at(o.name), expected.at(o.name)), 1e-5)
+                    << dir << " " << prefix << " output " << o.name << " vs Transformers";
+            }
+            EXPECT_GE(compared, std::size_t{1});
         }
-        EXPECT_GE(compared, std::size_t{1});
-        // 2 and 3. export, names and axes, ONNX Runtime at other sizes
-        const std::vector<tf::axis_sizes> sizes{{3, 9, 3, 5, 4}, {1, 1, 1, 1, 1}, {2, 17, 4, 3, 2}};
+        // 2 and 3. export, names and axes, ONNX Runtime at other sizes (the merged decoder: both branches)
+        std::vector<tf::axis_sizes> sizes{{3, 9, 3, 5, 4}, {1, 1, 1, 1, 1}, {2, 17, 4, 3, 2}};
+        if (merged) sizes.insert(sizes.end(), {{3, 9, 3, 0, 4}, {1, 1, 1, 0, 1}});
         for (int opset : {tf::min_opset, tf::default_opset}) {
             onnx::GraphProto graph;
             tf::ort_runner ort(onnx_bytes(m, *g, opset, dir, &graph), 1);
@@ -501,16 +508,30 @@ inline void check_seq2seq_generation(std::string_view model_type) {
 
     const auto* first = f.part("decoder_model");
     const auto* later = f.part("decoder_with_past_model");
-    ASSERT_TRUE(first && later);
+    const auto* merged = f.part("decoder_model_merged");
+    ASSERT_TRUE(first && later && merged);
     tf::ort_runner ort_first(onnx_bytes(m, *first, tf::default_opset, dir), 1);
     tf::ort_runner ort_later(onnx_bytes(m, *later, tf::default_opset, dir), 1);
+    tf::ort_runner ort_merged(onnx_bytes(m, *merged, tf::default_opset, dir), 1);
+    // twice: decoder_model then decoder_with_past_model, and the merged decoder alone
+    for (const bool through_merged : {false, true}) {
+    SCOPED_TRACE(through_merged ? "decoder_model_merged" : "decoder_model, decoder_with_past_model");
     tf::tensor_map feeds{{"encoder_attention_mask", tf::eval_value(xt::xarray<std::int64_t>(mask))},
                          {"input_ids", tf::eval_value(xt::xarray<std::int64_t>(xt::view(sequences, xt::all(), xt::range(0, 1))))},
                          {"encoder_hidden_states", encoded.at("last_hidden_state")}};
+    if (through_merged) {  // the first step: use_cache_branch false and an empty cache, as Optimum feeds it
+        const auto empty = merged->make_inputs(m.config, {.batch = static_cast<std::int64_t>(B), .sequence = 1,
+                                                          .past = 0, .decoder = 1}, 7);
+        for (const auto& [name, v] : empty)
+            if (name.starts_with("past_key_values.") || name == "use_cache_branch") feeds.insert_or_assign(name, v);
+    }
     for (std::size_t step = 0; step < N; ++step) {
         const bool is_first = step == 0;
-        const auto out = (is_first ? ort_first : ort_later).run(feeds);
-        const auto ref = (is_first ? first : later)->reference(m.config, m.weights, feeds, &weights);
+        if (through_merged)
+            feeds.insert_or_assign("use_cache_branch", tf::eval_value(xt::xarray<std::int64_t>({is_first ? 0 : 1}),
+                                                                      tf::dtype::boolean));
+        const auto out = through_merged ? ort_merged.run(feeds) : (is_first ? ort_first : ort_later).run(feeds);
+        const auto ref = (through_merged ? merged : is_first ? first : later)->reference(m.config, m.weights, feeds, &weights);
         const auto& l = out.at("logits").f;  // [B, 1, V]
         xt::xarray<std::int64_t> next = xt::zeros<std::int64_t>({B, std::size_t{1}});
         for (std::size_t b = 0; b < B; ++b) {
@@ -528,10 +549,12 @@ inline void check_seq2seq_generation(std::string_view model_type) {
                 << model_type << ": token at step " << step << " row " << b;
             next(b, 0) = static_cast<std::int64_t>(best);
         }
-        // the next step: the chosen tokens, present as past (the encoder's part from the first step)
-        if (is_first) feeds.erase("encoder_hidden_states");
+        // the next step: the chosen tokens, present as past (the encoder's part from the first step; the
+        // merged decoder returns it at every step, and takes the encoder's states at every step)
+        if (is_first && !through_merged) feeds.erase("encoder_hidden_states");
         feeds.insert_or_assign("input_ids", tf::eval_value(std::move(next)));
         for (const auto& [name, v] : out)
             if (name.starts_with("present.")) feeds.insert_or_assign("past_key_values." + name.substr(8), v);
+    }
     }
 }

@@ -36,6 +36,10 @@ struct feature_handle {
     std::string_view name;  ///< the legacy feature name ("masked-lm"); a part's: its graph's ("encoder_model")
     std::string_view graph = "model";  ///< the graph's file, without ".onnx"
     bool has_past = false;  ///< takes and returns a KV cache (a part of the feature does)
+    /// With a cache: the graph serves the first step too (an empty past), as
+    /// a decoder's with-past graph does; an encoder-decoder's
+    /// decoder_with_past_model always has a past.
+    bool empty_past = false;
     /// An encoder-decoder feature's graphs, in the order they run; empty for
     /// a feature of one graph (whose operations are the members below).
     std::vector<feature_handle> parts;

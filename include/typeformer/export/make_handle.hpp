@@ -7,11 +7,13 @@
 // uses the handle (export/handle.hpp).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "typeformer/export/handle.hpp"
+#include "typeformer/export/merge.hpp"
 
 namespace typeformer::inline v0 {
 
@@ -64,6 +66,7 @@ feature_handle graph_of() {
     feature_handle h;
     h.name = Task::name;
     h.has_past = task::has_past<Task>;
+    h.empty_past = task::has_past<Task> && !task::is_later_step<Task>;
     h.build = [](const loaded_config& c, const checkpoint& ck, int opset, std::string_view where) {
         return build_graph<F, Task, Feature>(config_of<F>(c), ck, opset, where);
     };
@@ -78,6 +81,67 @@ feature_handle graph_of() {
     return h;
 }
 
+/// The merged decoder of an encoder-decoder's task (export/merge.hpp): the
+/// first step's decoder `First` and a later step's `Later` behind
+/// use_cache_branch. Its reference pass is the branch's decoder's; its
+/// validation inputs are the later step's (with a past) or the first's
+/// (without, the cache inputs then empty), plus the flag.
+template <Family F, class Task, class First, class Later>
+feature_handle merged_of() {
+    using first = model_of<F, First>;
+    using later = model_of<F, Later>;
+    feature_handle h;
+    h.name = "decoder_model_merged";
+    h.graph = h.name;
+    h.has_past = true;
+    h.empty_past = true;
+    h.build = [](const loaded_config& c, const checkpoint& ck, int opset, std::string_view where) {
+        return merge_decoders(build_graph<F, First, Task>(config_of<F>(c), ck, opset, where),
+                              build_graph<F, Later, Task>(config_of<F>(c), ck, opset, where));
+    };
+    h.reference = [](const loaded_config& c, const checkpoint& ck, const tensor_map& inputs, weight_cache* cache) {
+        const auto flag = inputs.find(use_cache_branch);
+        if (flag == inputs.end() || flag->second.i.size() != 1)
+            throw error("validate.input", std::string("the merged decoder needs ") + use_cache_branch + " [1]");
+        if (flag->second.i(0) == 0) return reference_outputs<F, First>(config_of<F>(c), ck, inputs, cache);
+        auto out = reference_outputs<F, Later>(config_of<F>(c), ck, inputs, cache);
+        const std::string past = "past_key_values.";
+        for (const auto& [name, v] : inputs)  // the cross-attention's cache, passed through
+            if (name.starts_with(past) && name.find(".encoder.") != std::string::npos)
+                out.emplace("present." + name.substr(past.size()), v);
+        return out;
+    };
+    h.make_inputs = [](const loaded_config& c, axis_sizes n, std::uint32_t seed) {
+        const auto& cfg = config_of<F>(c);
+        const bool with_past = n.past > 0;
+        auto in = with_past ? typeformer::make_inputs<later, dummy_inputs_of<F>>(cfg, n, seed)
+                            : typeformer::make_inputs<first, dummy_inputs_of<F>>(cfg, n, seed);
+        // the other branch's inputs, which this one does not read: the encoder's states, or an empty cache
+        auto other = with_past ? typeformer::make_inputs<first, dummy_inputs_of<F>>(cfg, n, seed)
+                               : typeformer::make_inputs<later, dummy_inputs_of<F>>(cfg, n, seed);
+        for (auto& [name, v] : other) in.emplace(name, std::move(v));
+        in.insert_or_assign(use_cache_branch,
+                            eval_value(xt::xarray<std::int64_t>({with_past ? std::int64_t{1} : std::int64_t{0}}),
+                                       dtype::boolean));
+        return in;
+    };
+    h.inputs = [](const loaded_config& c) {
+        auto v = io_names(config_of<F>(c), typename first::inputs{});
+        for (auto& n : io_names(config_of<F>(c), typename later::inputs{}))
+            if (std::none_of(v.begin(), v.end(), [&](const io_name& x) { return x.name == n.name; }))
+                v.push_back(std::move(n));
+        v.push_back({use_cache_branch, {"1"}});
+        return v;
+    };
+    h.outputs = [](const loaded_config& c) { return io_names(config_of<F>(c), typename first::outputs{}); };
+    return h;
+}
+
+template <Family F, class Task, class First, class Later>
+feature_handle merged_of_list(type_list<First, Later>) {
+    return merged_of<F, Task, First, Later>();
+}
+
 template <Family F, class Task>
 feature_handle feature_of() {
     if constexpr (task::has_parts<Task>) {
@@ -89,6 +153,8 @@ feature_handle feature_of() {
             h.has_past = h.has_past || p.has_past;
             h.parts.push_back(std::move(p));
         });
+        if constexpr (requires { typename Task::merged; })
+            h.parts.push_back(merged_of_list<F, Task>(typename Task::merged{}));
         return h;
     } else {
         return graph_of<F, Task>();

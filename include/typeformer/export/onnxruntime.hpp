@@ -59,6 +59,7 @@ private:
     Ort::Session session_;
     std::vector<std::string> inputs_, outputs_;
     std::vector<bool> input_half_;  // per input: the graph takes float16
+    std::vector<bool> input_bool_;  // per input: the graph takes bool
 };
 
 #if TYPEFORMER_DEFINITIONS
@@ -70,6 +71,8 @@ TYPEFORMER_INLINE auto ort_runner::run(const std::map<std::string, eval_value, s
     std::vector<const char*> in_c, out_c;
     std::vector<std::vector<std::uint16_t>> halves;  // float16 copies, alive until Run returns
     halves.reserve(in_names.size());
+    std::vector<std::vector<char>> bools;  // bool copies, alive until Run returns
+    bools.reserve(in_names.size());
     for (std::size_t k = 0; k < in_names.size(); ++k) {
         const auto& n = in_names[k];
         auto it = feeds.find(n);
@@ -82,6 +85,12 @@ TYPEFORMER_INLINE auto ort_runner::run(const std::map<std::string, eval_value, s
             for (std::size_t j = 0; j < h.size(); ++j) h[j] = float_to_half(v.f.data()[j]);
             inputs.push_back(Ort::Value::CreateTensor(mem, h.data(), h.size() * sizeof(std::uint16_t), shape.data(),
                                                       shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16));
+        } else if (!v.is_float() && input_bool_[k]) {
+            // a bool input (a merged decoder's use_cache_branch), given as 0/1 integers
+            auto& b = bools.emplace_back(v.i.size());
+            for (std::size_t j = 0; j < b.size(); ++j) b[j] = v.i.data()[j] != 0;
+            inputs.push_back(Ort::Value::CreateTensor<bool>(mem, reinterpret_cast<bool*>(b.data()), b.size(),
+                                                            shape.data(), shape.size()));
         } else if (v.is_float())
             inputs.push_back(Ort::Value::CreateTensor<float>(mem, v.f.data(), v.f.size(), shape.data(), shape.size()));
         else
@@ -126,8 +135,11 @@ TYPEFORMER_INLINE auto ort_runner::run(const std::map<std::string, eval_value, s
 
 TYPEFORMER_INLINE ort_runner::ort_runner(Ort::Session s) : session_(std::move(s)), inputs_(names(session_.GetInputCount(), [&](std::size_t k, auto& a) { return session_.GetInputNameAllocated(k, a); })), outputs_(names(session_.GetOutputCount(), [&](std::size_t k, auto& a) { return session_.GetOutputNameAllocated(k, a); })) {
     for (std::size_t k = 0; k < inputs_.size(); ++k)
-        input_half_.push_back(session_.GetInputTypeInfo(k).GetTensorTypeAndShapeInfo().GetElementType() ==
-                              ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
+    {
+        const auto type = session_.GetInputTypeInfo(k).GetTensorTypeAndShapeInfo().GetElementType();
+        input_half_.push_back(type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
+        input_bool_.push_back(type == ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL);
+    }
 }
 
 TYPEFORMER_INLINE auto ort_runner::make(const char* path, const void* data, std::size_t size, int threads, bool bounded) -> Ort::Session {

@@ -418,19 +418,30 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                 return in;
             };
             auto inputs = make();
-            const std::string pass_name = several ? std::string(g->graph) : std::string();
-            if (g->has_past && !several) {
-                log << "\t- with a past of "
-                    << inputs.at("attention_mask").shape()[1] - inputs.at("input_ids").shape()[1] << " tokens:\n";
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol, "past", report, log) && ok;
-                // the first step of generation: the same graph with an empty past
-                sizes.past = 0;
-                inputs = make();
-                log << "\t- with an empty past (the first step):\n";
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol, "empty past", report, log) && ok;
+            // a pass's name in the report: "past", "empty past", or "" (one pass); prefixed with the graph's
+            const auto pass = [&](std::string what) {
+                if (!several) return what;
+                return std::string(g->graph) + (what.empty() ? "" : ", " + what);
+            };
+            if (g->has_past) {
+                std::int64_t past = sizes.past;  // as make_inputs made it
+                if (const auto k = inputs.find("past_key_values.0.decoder.key"); k != inputs.end())
+                    past = static_cast<std::int64_t>(k->second.shape()[2]);
+                else if (inputs.contains("attention_mask") && inputs.contains("input_ids"))
+                    past = static_cast<std::int64_t>(inputs.at("attention_mask").shape()[1] -
+                                                     inputs.at("input_ids").shape()[1]);
+                log << "\t- with a past of " << past << " tokens:\n";
+                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass("past"), report, log) && ok;
+                // the first step of generation: the same graph with an empty past (an encoder-decoder's
+                // decoder_with_past_model always has a past: its first step is decoder_model)
+                if (g->empty_past) {
+                    sizes.past = 0;
+                    inputs = make();
+                    log << "\t- with an empty past (the first step):\n";
+                    ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass("empty past"), report, log) && ok;
+                }
             } else {
-                // an encoder-decoder's with-past decoder always has a past: the first step is decoder_model's
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass_name, report, log) && ok;
+                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass(""), report, log) && ok;
             }
         }
         report.validate_seconds = seconds_since(t2);

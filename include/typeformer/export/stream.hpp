@@ -327,9 +327,15 @@ TYPEFORMER_INLINE void to_fp16(onnx::ModelProto& m, std::vector<initializer_sour
         auto* tt = in.mutable_type()->mutable_tensor_type();
         if (tt->elem_type() != onnx_type(dtype::f32)) continue;
         const std::string f32 = in.name() + ".f32";
-        for (auto& n : body)
+        // every reader, in the branches of an If (a merged decoder) too
+        const auto reroute = [&](auto& self, onnx::NodeProto& n) -> void {
             for (auto& x : *n.mutable_input())
                 if (x == in.name()) x = f32;
+            for (auto& a : *n.mutable_attribute())
+                if (a.type() == onnx::AttributeProto::GRAPH)
+                    for (auto& inner : *a.mutable_g()->mutable_node()) self(self, inner);
+        };
+        for (auto& n : body) reroute(reroute, n);
         cast(in.name(), f32, dtype::f32);
         tt->set_elem_type(onnx_type(dtype::f16));
     }

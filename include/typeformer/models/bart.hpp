@@ -94,7 +94,11 @@ struct bart_config {
         no_effect<"use_cache", bool>, no_effect<"decoder_start_token_id", std::int64_t>,
         no_effect<"forced_eos_token_id", any_json>, no_effect<"forced_bos_token_id", any_json>,
         // the cross-attention layers every decoder layer has
-        always<"add_cross_attention", "a decoder without cross-attention">>;
+        always<"add_cross_attention", "a decoder without cross-attention">,
+        // 4.41's tie_weights ties the encoder's weights to the decoder's when it is true
+        never<"tie_encoder_decoder", "the encoder's weights tied to the decoder's">,
+        // 5.x's cache (get_layer_types_and_kwargs) windows the self-attention's keys with it
+        absent<"sliding_window", "a sliding-window cache">>;
 
     [[nodiscard]] constexpr seq2seq_stack_shape encoder_stack() const {
         return {vocab_size, d_model, encoder_attention_heads, encoder_ffn_dim, encoder_layers,

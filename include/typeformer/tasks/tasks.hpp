@@ -94,16 +94,27 @@ struct seq2seq_lm {
 };
 /// seq2seq-lm-with-past (text2text-generation-with-past): the encoder, the
 /// first step's decoder and the later steps' decoder with the cache.
+/// Its two decoders are also written as one graph (decoder_model_merged,
+/// export/merge.hpp): `merged` names them.
 struct seq2seq_lm_with_past {
     static constexpr std::string_view name = "seq2seq-lm-with-past";
     using parts = type_list<encoder_part, decoder_part<true, true>, decoder_with_past_part<true>>;
+    using merged = type_list<decoder_part<true, true>, decoder_with_past_part<true>>;
 };
 /// default-with-past of an encoder-decoder (feature-extraction-with-past):
 /// seq2seq-lm-with-past's graphs, the decoder's hidden states for logits.
 struct seq2seq_default_with_past {
     static constexpr std::string_view name = "default-with-past";
     using parts = type_list<encoder_part, decoder_part<false, true>, decoder_with_past_part<false>>;
+    using merged = type_list<decoder_part<false, true>, decoder_with_past_part<false>>;
 };
+
+/// Is the task a later step's decoder (it always has a past: the first
+/// step is another graph's)?
+template <class Task>
+inline constexpr bool is_later_step = false;
+template <bool Lm>
+inline constexpr bool is_later_step<decoder_with_past_part<Lm>> = true;
 
 /// A task's graphs: its parts, or the task itself (one graph, model.onnx).
 template <class Task>
