@@ -127,7 +127,7 @@ inline void t5_config::read_t5(const config_reader& r, t5_config& c) {
         throw error("config.unsupported", r.where() + ": /" + key + ": " + what);
     };
     // the FFN: feed_forward_proj, then 5.x's saved dense_act_fn and is_gated_act over what it implies
-    std::string proj = "relu";
+    std::string proj = c.gated ? "gated-gelu" : "relu";  // the family's default (mT5: gated-gelu)
     if (r.has("feed_forward_proj")) r.get("feed_forward_proj", proj);
     if (proj != "relu" && proj != "gated-gelu")
         bad("feed_forward_proj", "\"" + proj + "\" is not supported (\"relu\" and \"gated-gelu\" are)");
