@@ -72,6 +72,8 @@ set(TYPEFORMER_FAMILY_LIST
   bart/blenderbot_small_family
   bart/marian_family
   bart/m2m_100_family
+  t5/t5_family
+  t5/mt5_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -164,7 +164,8 @@ TEST(models, feature_tables) {
         {"falcon", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                     "token-classification", "question-answering"}},
         {"bart", seq2seq}, {"mbart", seq2seq}, {"plbart", seq2seq}, {"blenderbot", seq2seq},
-        {"blenderbot-small", seq2seq}, {"marian", seq2seq}, {"m2m_100", seq2seq}};
+        {"blenderbot-small", seq2seq}, {"marian", seq2seq}, {"m2m_100", seq2seq}, {"t5", seq2seq},
+        {"mt5", seq2seq}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
@@ -174,5 +175,5 @@ TEST(models, feature_tables) {
         EXPECT_EQ(tf::supported_features(type), features) << type;
     }
     EXPECT_EQ(tf::supported_model_types(), types) << "the registered families, in the family list's order";
-    EXPECT_THROW(tf::supported_features("t5"), tf::error);
+    EXPECT_THROW(tf::supported_features("longt5"), tf::error);
 }

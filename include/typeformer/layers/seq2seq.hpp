@@ -92,15 +92,27 @@ namespace detail::s2s {
 
 inline constexpr float lowest = -3.4028234663852886e38f;
 
+/// How `attend` forms its scores beyond q · kᵀ: BART's scale D^-0.5, or
+/// T5's none, and an additive bias before the mask's (T5's relative
+/// position bias [1, H, S, T]).
+template <class V>
+struct attend_scores {
+    bool scaled = true;              ///< times D^-0.5 (false: T5, which folds the scale into its weights)
+    const V* position_bias = nullptr;  ///< added to the scores before `bias`, as T5 adds it
+};
+
 /// Multi-head attention of q [B, S, H·D] over heads-first keys and values
-/// [B, H, T, D], scores (q · kᵀ) · D^-0.5 plus `bias` (broadcast to
-/// [B, H, S, T]), softmax, merged back to [B, S, H·D].
+/// [B, H, T, D], scores (q · kᵀ) · D^-0.5 (unless `how` says unscaled), plus
+/// `how`'s position bias, plus `bias` (broadcast to [B, H, S, T]), softmax,
+/// merged back to [B, S, H·D].
 template <Backend B>
 typename B::value attend(B& b, const typename B::value& q, const typename B::value& kh, const typename B::value& vh,
-                         const typename B::value& bias, std::int64_t H, std::int64_t D) {
+                         const typename B::value& bias, std::int64_t H, std::int64_t D,
+                         attend_scores<typename B::value> how = {}) {
     auto qh = b.transpose(b.reshape(q, {0, 0, H, D}), {0, 2, 1, 3});  // [B, H, S, D]
-    auto scores = b.mul(b.matmul(qh, b.transpose(kh, {0, 1, 3, 2})),
-                        b.scalar(static_cast<float>(std::pow(static_cast<double>(D), -0.5))));
+    auto scores = b.matmul(qh, b.transpose(kh, {0, 1, 3, 2}));
+    if (how.scaled) scores = b.mul(scores, b.scalar(static_cast<float>(std::pow(static_cast<double>(D), -0.5))));
+    if (how.position_bias) scores = b.add(scores, *how.position_bias);
     auto ctx = b.matmul(b.softmax(b.add(scores, bias)), vh);  // [B, H, S, D]
     return b.reshape(b.transpose(ctx, {0, 2, 1, 3}), {0, 0, H * D});
 }
