@@ -462,6 +462,38 @@ docs_feature_table)
         grep -qxF "| $type | $feats |" "$doc" || fail "docs/architectures.md lacks: | $type | $feats |"
     done <"$tmp/out.txt"
     [ "$(grep -c '^| [a-z0-9_-]* | default' "$doc")" = "$(wc -l <"$tmp/out.txt")" ] || fail "docs list other models" ;;
+optimum_task_names)
+    # optimum-cli's --task names: the feature they are, the same export
+    run --model "$fixtures/bert/masked-lm" --task fill-mask "$tmp/o"
+    expect_rc 0
+    expect_out "typeformer: exporting bert (masked-lm)"
+    run --model "$fixtures/bert/default" --task feature-extraction "$tmp/o2"
+    expect_rc 0
+    expect_out "typeformer: exporting bert (default)"
+    run --model "$fixtures/bert/default" --task text-to-image "$tmp/o3"
+    expect_rc 2
+    expect_out "unknown --task text-to-image (tasks: feature-extraction"
+    run --model "$fixtures/bert/masked-lm" --task fill-mask --feature default "$tmp/o4"
+    expect_rc 2
+    expect_out "--task fill-mask is the feature masked-lm, but --feature default was given too" ;;
+seq2seq_layout)
+    # an encoder-decoder's text2text-generation-with-past: Optimum's four files, each validated; a failed
+    # validation rejects them all into OUTPUT/invalid/ and leaves a previous export as it was
+    dir="$fixtures/bart/seq2seq-lm-with-past"
+    "$exe" --list-models | grep -q "^bart:" || { echo "skip (bart not built)"; echo "PASS [$case]"; exit 0; }
+    run --model "$dir" --task text2text-generation-with-past "$tmp/o"
+    expect_rc 0
+    for g in encoder_model decoder_model decoder_with_past_model decoder_model_merged; do
+        expect_out "Validating ONNX model $tmp/o/$g.onnx..."
+        [ -s "$tmp/o/$g.onnx" ] || fail "no $g.onnx"
+    done
+    expect_out "All good, models saved at: $tmp/o"
+    [ -f "$tmp/o/generation_config.json" ] || fail "generation_config.json not copied"
+    before=$(cksum "$tmp/o/decoder_model.onnx")
+    run --model "$dir" --task text2text-generation-with-past --atol 0 "$tmp/o"
+    expect_rc 1
+    [ -s "$tmp/o/invalid/decoder_model_merged.onnx" ] || fail "the rejected graphs are not in OUTPUT/invalid/"
+    [ "$(cksum "$tmp/o/decoder_model.onnx")" = "$before" ] || fail "the previous export was changed" ;;
 docs_error_table)
     # every test docs/errors.md cites is a case of this script
     doc=$(dirname "$0")/../../docs/errors.md

@@ -35,6 +35,12 @@ int main(int argc, char** argv) {
                    "offline in the local cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)");
     app.add_option("--feature", opt.feature, "Feature (task) to export, as transformers.onnx names it")
         ->capture_default_str();
+    std::string task;
+    app.add_option("--task", task,
+                   "Task to export, as optimum-cli names it (feature-extraction, fill-mask, text-generation, "
+                   "text-generation-with-past, text2text-generation, text2text-generation-with-past, "
+                   "text-classification, token-classification, question-answering, multiple-choice, "
+                   "feature-extraction-with-past) or as --feature does; instead of --feature");
     app.add_option("--dtype", opt.dtype,
                    "Type of the exported weights and float outputs: fp32, or fp16 (float16 weights and outputs, "
                    "computed in float32; the reference then uses the same float16-rounded weights and the default "
@@ -82,6 +88,21 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
 
+    if (!task.empty()) {
+        const auto feature = tf::feature_of_task(task);
+        if (feature.empty()) {
+            std::cerr << "typeformer-export: unknown --task " << task << " (tasks:";
+            for (const auto& t : tf::optimum_tasks) std::cerr << " " << t.task;
+            std::cerr << "; or a feature name)\n";
+            return 2;
+        }
+        if (app.count("--feature") && opt.feature != feature) {
+            std::cerr << "typeformer-export: --task " << task << " is the feature " << feature
+                      << ", but --feature " << opt.feature << " was given too\n";
+            return 2;
+        }
+        opt.feature = std::string(feature);
+    }
     opt.validate = !no_validate;
     opt.follow = follow == tf::to_string(tf::follow_transformers::v4_41) ? tf::follow_transformers::v4_41
                                                                          : tf::follow_transformers::v5;

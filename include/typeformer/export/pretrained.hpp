@@ -67,6 +67,42 @@ struct export_options {
     std::ostream* warnings = &std::cerr;  ///< warnings and the failed-validation message
 };
 
+/// Optimum's task names (`optimum-cli export onnx --task`) and the feature
+/// each one is; the legacy feature names are accepted as themselves.
+struct task_name {
+    std::string_view task, feature;
+};
+inline constexpr task_name optimum_tasks[] = {
+    {"feature-extraction", "default"},
+    {"feature-extraction-with-past", "default-with-past"},
+    {"fill-mask", "masked-lm"},
+    {"text-generation", "causal-lm"},
+    {"text-generation-with-past", "causal-lm-with-past"},
+    {"text2text-generation", "seq2seq-lm"},
+    {"text2text-generation-with-past", "seq2seq-lm-with-past"},
+    {"text-classification", "sequence-classification"},
+    {"token-classification", "token-classification"},
+    {"question-answering", "question-answering"},
+    {"multiple-choice", "multiple-choice"},
+};
+
+/// The feature a task names: Optimum's task name, or a legacy feature name
+/// (any name a family's features use); empty when it is neither.
+inline std::string_view feature_of_task(std::string_view task) {
+    for (const auto& t : optimum_tasks)
+        if (t.task == task) return t.feature;
+    for (const auto& t : optimum_tasks)
+        if (t.feature == task) return t.feature;
+    return {};
+}
+
+/// Optimum's name of a feature ("seq2seq-lm-with-past": "text2text-generation-with-past"); empty if none.
+inline std::string_view task_of_feature(std::string_view feature) {
+    for (const auto& t : optimum_tasks)
+        if (t.feature == feature) return t.task;
+    return {};
+}
+
 /// The largest difference found for one output in one validation pass.
 struct output_check {
     std::string pass;    ///< "" (one pass), "past" or "empty past" (a with-past model)
