@@ -119,6 +119,8 @@ TEST(models, feature_tables) {
                    "question-answering"};
     const v llama{"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification"};
     const v seq2seq{"default", "seq2seq-lm", "seq2seq-lm-with-past"};
+    const v seq2seq_heads{"default", "seq2seq-lm", "seq2seq-lm-with-past", "sequence-classification",
+                          "question-answering"};
     const std::vector<std::pair<std::string, v>> table{
         {"bert", encoder}, {"distilbert", no_clm}, {"roberta", encoder}, {"camembert", encoder},
         {"xlm-roberta", encoder}, {"data2vec-text", no_clm}, {"ibert", no_clm}, {"xlm-roberta-xl", encoder},
@@ -163,7 +165,9 @@ TEST(models, feature_tables) {
         {"gemma3_text", llama},
         {"falcon", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                     "token-classification", "question-answering"}},
-        {"bart", seq2seq}, {"mbart", seq2seq}, {"plbart", seq2seq}, {"blenderbot", seq2seq},
+        {"bart", seq2seq_heads}, {"mbart", seq2seq_heads},
+        {"plbart", {"default", "seq2seq-lm", "seq2seq-lm-with-past", "sequence-classification"}},
+        {"blenderbot", seq2seq},
         {"blenderbot-small", seq2seq}, {"marian", seq2seq}, {"m2m_100", seq2seq}, {"t5", seq2seq},
         {"mt5", seq2seq}};
     v types;

@@ -1056,11 +1056,9 @@ struct last_token_classifier {
             auto len = b.shape(ids, 1, 2);                                 // [1]
             idx = b.add(idx, b.mul(len, b.cast(b.less(idx, b.constant_i64({0})), dtype::i64)));  // % S
         } else {
-            // argmax of position · (ids != pad): the rightmost real token (exact in float32 below 2^24 tokens)
-            idx = b.argmax(b.mul(not_pad, b.cast(b.range(ids, 1), dtype::f32)), 1);  // [B]
+            idx = last_flagged(b, not_pad);  // the rightmost real token
         }
-        auto picked = b.gather_last(b.transpose(scores, {0, 2, 1}), b.unsqueeze(idx, {1, 2}));  // [B, L, 1]
-        s.set(sl::logits, b.select(picked, -1, 0));
+        s.set(sl::logits, token_at(b, scores, idx));
     }
 };
 

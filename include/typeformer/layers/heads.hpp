@@ -63,22 +63,39 @@ constexpr activation resolve_activation(const C& c) {
 }
 }  // namespace detail
 
-/// The first token's hidden state through `Scope` (a Linear) and an activation:
-/// BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU). `Act` is an
-/// `activation` or a pointer to the config member naming one.
-template <fixed_string Scope, auto Act>
-struct first_token_pooler {
-    using reads = slots<"hidden_states">;
+/// Which token a token_pooler keeps: the first (BERT's pooler). A picker
+/// names the slots it reads besides hidden_states (`reads`) and gives
+/// `pick(b, s, hidden_states, c)` -> [batch, hidden].
+struct first_token {
+    using reads = slots<>;
+    template <Backend B, class Io, class C>
+    static typename B::value pick(B& b, Io&, const typename B::value& h, const C&) {
+        return b.select(h, 1, 0);
+    }
+};
+
+/// One token's hidden state (`Pick`: first_token, or a family's picker)
+/// through `Scope` (a Linear) and an activation: BERT's pooler (tanh),
+/// DistilBERT's pre_classifier (ReLU), BART's classification_head.dense
+/// (tanh, at the last eos). `Act` is an `activation` or a pointer to the
+/// config member naming one.
+template <fixed_string Scope, auto Act, class Pick = first_token>
+struct token_pooler {
+    using reads = concat<slots<"hidden_states">, typename Pick::reads>;
     using writes = slots<"pooled_output">;
 
     template <Backend B, EncoderConfig C>
-    static void forward(B& b, io<first_token_pooler, typename B::value> s, const C& c) {
+    static void forward(B& b, io<token_pooler, typename B::value> s, const C& c) {
         const auto hsz = c.shape().hidden_size;
-        auto first = b.select(s[sl::hidden_states], 1, 0);
+        auto token = Pick::pick(b, s, s[sl::hidden_states], c);
         s.set(sl::pooled_output,
-              activate(b, detail::resolve_activation<Act>(c), dense(b, Scope.view(), first, hsz, hsz)));
+              activate(b, detail::resolve_activation<Act>(c), dense(b, Scope.view(), token, hsz, hsz)));
     }
 };
+
+/// The first token's hidden state through `Scope` and `Act` (token_pooler).
+template <fixed_string Scope, auto Act>
+using first_token_pooler = token_pooler<Scope, Act, first_token>;
 
 /// A Linear classifier over the pooled output: `logits` [batch, num_labels],
 /// or, for multiple choice, one score per choice folded back to [batch, choice].

@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -376,6 +377,76 @@ struct seq2seq_lm_head {
         if constexpr (Style.final_logits_bias)
             logits = b.add(logits, b.param(Names::logits_bias, {1, sh.vocab_size}));
         s.set(sl::logits, logits);
+    }
+};
+
+/// How a model makes the decoder's input from input_ids when it is given
+/// none (its shift_tokens_right), as the one-graph heads of BART-style
+/// models do (sequence classification, question answering).
+enum class seq2seq_shift : std::uint8_t {
+    /// BART: decoder_start_token_id, then input_ids[:, :-1]
+    start_token,
+    /// mBART, PLBart: each row's last token that is not pad_token_id (its
+    /// eos or language id; the first token in a row of padding only, where
+    /// Transformers' gather fails), then input_ids[:, :-1]
+    wrap_last,
+};
+
+/// shift_tokens_right(input_ids): `decoder_input_ids` [B, S]. The config
+/// gives pad_token_id (which Transformers requires) and, for start_token,
+/// decoder_start_token_id; null refuses the graph, as Transformers raises.
+/// (-100, the labels' ignore index, which Transformers replaces by
+/// pad_token_id, is no valid input id: the encoder's lookup fails first.)
+template <seq2seq_shift Shift>
+struct shift_tokens_right {
+    using reads = slots<"input_ids">;
+    using writes = slots<"decoder_input_ids">;
+
+    template <Backend B, Seq2SeqConfig C>
+    static void forward(B& b, io<shift_tokens_right, typename B::value> s, const C& c) {
+        static_assert(requires { { c.decoder_start_token_id } -> std::convertible_to<std::int64_t>; },
+                      "shift_tokens_right: the config declares decoder_start_token_id (-1: null)");
+        const auto pad = c.decoder_stack().pad_token_id;
+        if (pad < 0)
+            throw error("config.invalid", "pad_token_id is null: the decoder's input is input_ids shifted right, "
+                                          "which Transformers refuses without it");
+        auto guard = b.scope("shift_tokens_right");
+        const auto& ids = s[slot<"input_ids">{}];
+        typename B::value first;  // [B, 1]
+        if constexpr (Shift == seq2seq_shift::start_token) {
+            if (c.decoder_start_token_id < 0)
+                throw error("config.invalid", "decoder_start_token_id is null: the decoder's input starts with it");
+            first = b.add(b.mul(b.slice(ids, 1, 0, 1), b.constant_i64({0})), b.constant_i64({c.decoder_start_token_id}));
+        } else {
+            auto real = b.cast(b.not_equal(ids, b.constant_i64({pad})), dtype::i64);
+            auto count = b.slice(b.cumsum(real, 1), 1, -1, std::numeric_limits<std::int64_t>::max());  // [B, 1]
+            auto last = b.clip(b.sub(count, b.constant_i64({1})), 0, std::numeric_limits<std::int64_t>::max());
+            first = b.gather_last(ids, last);
+        }
+        s.set(slot<"decoder_input_ids">{}, b.concat({first, b.slice(ids, 1, 0, -1)}, 1));
+    }
+};
+
+/// token_pooler's picker for BART-style sequence classification: each row's
+/// hidden state at its last eos_token_id in input_ids. Transformers raises
+/// when the rows hold different numbers of eos tokens, or none; the graph
+/// cannot refuse, so it takes each row's last eos whatever the counts, and
+/// the first token (position 0) in a row without eos. A null eos_token_id
+/// refuses the graph.
+struct last_eos_token {
+    using reads = slots<"input_ids">;
+
+    template <Backend B, class Io, class C>
+    static typename B::value pick(B& b, Io& s, const typename B::value& h, const C& c) {
+        static_assert(requires { { c.eos_token_id } -> std::convertible_to<std::int64_t>; },
+                      "last_eos_token: the config declares eos_token_id (-1: null)");
+        if (c.eos_token_id < 0)
+            throw error("config.invalid", "eos_token_id is null: sequence classification pools at the last eos token");
+        auto guard = b.scope("eos_token");
+        const auto& ids = s[slot<"input_ids">{}];
+        auto eos = b.sub(b.scalar(1.f), b.cast(b.cast(b.not_equal(ids, b.constant_i64({c.eos_token_id})), dtype::i64),
+                                               dtype::f32));
+        return token_at(b, h, last_flagged(b, eos));
     }
 };
 

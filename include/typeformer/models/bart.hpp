@@ -19,7 +19,10 @@
 // attention_mask and decoder_input_ids to the decoder's last_hidden_state),
 // seq2seq-lm (encoder_model.onnx, decoder_model.onnx) and
 // seq2seq-lm-with-past (and decoder_with_past_model.onnx, which takes the
-// cache), in Optimum's layout and names.
+// cache), in Optimum's layout and names. BART and mBART add
+// sequence-classification and question-answering, PLBart
+// sequence-classification (seq2seq_head_layers: one graph, input_ids and
+// attention_mask, the decoder's input shifted right inside it).
 #pragma once
 
 #include <algorithm>
@@ -53,6 +56,12 @@ struct bart_config {
     std::int64_t pad_token_id = 1;
     bool tie_word_embeddings = true;
     std::int64_t num_labels = 3;
+    /// What the one-graph heads read (sequence-classification,
+    /// question-answering): the token whose last occurrence the classifier
+    /// pools, and the decoder's first token (BART's shift_tokens_right;
+    /// mBART and PLBart wrap each row's last token instead). -1: null.
+    std::int64_t eos_token_id = 2;
+    std::int64_t decoder_start_token_id = 2;
     /// Marian: the decoder's vocabulary (0: vocab_size), and whether the
     /// encoder and the decoder share one (`model.shared`) or each has its own
     std::int64_t decoder_vocab_size = 0;
@@ -81,6 +90,8 @@ struct bart_config {
         field<"scale_embedding", &self::scale_embedding>,
         field<"pad_token_id", &self::pad_token_id, rule::any, read::null_is<std::int64_t{-1}>>,
         field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
+        field<"eos_token_id", &self::eos_token_id, rule::any, read::null_is<std::int64_t{-1}>>,
+        field<"decoder_start_token_id", &self::decoder_start_token_id, rule::any, read::null_is<std::int64_t{-1}>>,
         internal<&self::position_offset>, internal<&self::decoder_vocab_size>,
         internal<&self::shared_vocabulary>, true_under_4_41<&self::scaled_small_decoder>,
         // an encoder-decoder, whatever the key says: the export builds BART's classes
@@ -91,7 +102,7 @@ struct bart_config {
         no_effect<"activation_dropout", double>, no_effect<"encoder_layerdrop", double>,
         no_effect<"decoder_layerdrop", double>,
         // generation settings: the graphs compute one step's logits; the caller decodes
-        no_effect<"use_cache", bool>, no_effect<"decoder_start_token_id", std::int64_t>,
+        no_effect<"use_cache", bool>,
         no_effect<"forced_eos_token_id", any_json>, no_effect<"forced_bos_token_id", any_json>,
         // the cross-attention layers every decoder layer has
         always<"add_cross_attention", "a decoder without cross-attention">,
@@ -191,6 +202,34 @@ struct seq2seq_family_layers {
                      std::conditional_t<Lm, seq2seq_lm_head<Style>, expose_hidden_states>>;
 };
 
+/// The one-graph heads of BART, mBART and PLBart (...ForSequenceClassification,
+/// ...ForQuestionAnswering), in Optimum's I/O: input_ids and attention_mask
+/// {batch, sequence} only; the decoder's input is input_ids shifted right
+/// in the graph (`Shift`: the model's shift_tokens_right), the decoder's
+/// hidden states feed the head. Sequence classification pools each row's
+/// last eos (last_eos_token: what the graph computes where Transformers
+/// raises) through `classification_head.dense`, tanh and
+/// `classification_head.out_proj` to logits {batch, num_labels}; question
+/// answering scores every decoder position with `qa_outputs` (start_logits,
+/// end_logits {batch, sequence}).
+template <seq2seq_style Style, seq2seq_shift Shift>
+struct seq2seq_head_layers : seq2seq_family_layers<Style> {
+    using seq2seq_family_layers<Style>::inputs;
+    using seq2seq_family_layers<Style>::layers;
+
+    using text_inputs = type_list<input<"input_ids", dtype::i64, axes<"batch", "sequence">>,
+                                  input<"attention_mask", dtype::i64, axes<"batch", "sequence">>>;
+    using trunk = type_list<seq2seq_encoder<Style>, shift_tokens_right<Shift>,
+                            seq2seq_decoder<Style, seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">>;
+
+    static auto inputs(task::sequence_classification) -> text_inputs;
+    static auto layers(task::sequence_classification)
+        -> concat<trunk, type_list<token_pooler<"classification_head.dense", activation::tanh, last_eos_token>,
+                                   pooled_classifier<"classification_head.out_proj">>>;
+    static auto inputs(task::question_answering) -> text_inputs;
+    static auto layers(task::question_answering) -> concat<trunk, type_list<span_classifier<"qa_outputs">>>;
+};
+
 inline constexpr seq2seq_style bart_style{.pre_norm = false,
                                           .positions = seq2seq_positions::learned,
                                           .position_offset = 2,
@@ -209,12 +248,12 @@ inline constexpr seq2seq_style m2m_100_style{.pre_norm = true,
                                              .final_logits_bias = false};
 
 inline constexpr bart_config bart_defaults{.position_offset = 2};
-inline constexpr bart_config mbart_defaults{.position_offset = 2};
+inline constexpr bart_config mbart_defaults{.decoder_start_token_id = -1, .position_offset = 2};
 inline constexpr bart_config plbart_defaults{.vocab_size = 50005, .d_model = 768, .encoder_layers = 6,
                                              .decoder_layers = 6, .encoder_attention_heads = 12,
                                              .decoder_attention_heads = 12, .encoder_ffn_dim = 3072,
                                              .decoder_ffn_dim = 3072, .scale_embedding = true,
-                                             .position_offset = 2};
+                                             .decoder_start_token_id = -1, .position_offset = 2};
 inline constexpr bart_config blenderbot_defaults{.vocab_size = 8008, .d_model = 2560, .encoder_layers = 2,
                                                  .decoder_layers = 24, .encoder_attention_heads = 32,
                                                  .decoder_attention_heads = 32, .encoder_ffn_dim = 10240,
@@ -249,18 +288,23 @@ inline void marian_vocabularies(const config_reader& r, bart_config& c) {
 using marian_keys = extend<bart_config::fields, owns<"share_encoder_decoder_embeddings">, owns<"decoder_vocab_size">,
                            reads<&detail::marian_vocabularies>>;
 
+// BART and mBART have both heads; PLBart has PLBartForSequenceClassification
+// only (Transformers has no PLBartForQuestionAnswering). The other families
+// have neither.
 struct bart_family : family_base<"bart", "model", bart_config, &bart_config_from_json<bart_defaults>, type_list<>>,
-                     seq2seq_family_layers<bart_style> {
-    using features = seq2seq_family_layers<bart_style>::features;
+                     seq2seq_head_layers<bart_style, seq2seq_shift::start_token> {
+    using features = concat<seq2seq_family_layers<bart_style>::features,
+                            type_list<task::sequence_classification, task::question_answering>>;
 };
 struct mbart_family : family_base<"mbart", "model", bart_config, &bart_config_from_json<mbart_defaults>, type_list<>>,
-                      seq2seq_family_layers<mbart_style> {
-    using features = seq2seq_family_layers<mbart_style>::features;
+                      seq2seq_head_layers<mbart_style, seq2seq_shift::wrap_last> {
+    using features = concat<seq2seq_family_layers<mbart_style>::features,
+                            type_list<task::sequence_classification, task::question_answering>>;
 };
 struct plbart_family
     : family_base<"plbart", "model", bart_config, &bart_config_from_json<plbart_defaults>, type_list<>>,
-      seq2seq_family_layers<bart_style> {
-    using features = seq2seq_family_layers<bart_style>::features;
+      seq2seq_head_layers<bart_style, seq2seq_shift::wrap_last> {
+    using features = concat<seq2seq_family_layers<bart_style>::features, type_list<task::sequence_classification>>;
 };
 struct blenderbot_family
     : family_base<"blenderbot", "model", bart_config, &bart_config_from_json<blenderbot_defaults>, type_list<>>,

@@ -61,4 +61,19 @@ typename B::value attention_bias(B& b, const typename B::value& mask, bool causa
     return b.mul(b.sub(b.scalar(1.f), m), b.scalar(-3.4028234663852886e38f));
 }
 
+/// The last position along axis 1 of each row of `flags` [B, S] (float32,
+/// 1 where a token qualifies, else 0) that is 1, int64 [B]; 0 in a row with
+/// none (argmax of position · flag: exact in float32 below 2^24 tokens).
+template <Backend B>
+typename B::value last_flagged(B& b, const typename B::value& flags) {
+    return b.argmax(b.mul(flags, b.cast(b.range(flags, 1), dtype::f32)), 1);
+}
+
+/// One position of each row: x [B, S, E] at idx [B] (int64) -> [B, E].
+template <Backend B>
+typename B::value token_at(B& b, const typename B::value& x, const typename B::value& idx) {
+    auto picked = b.gather_last(b.transpose(x, {0, 2, 1}), b.unsqueeze(idx, {1, 2}));  // [B, E, 1]
+    return b.select(picked, -1, 0);
+}
+
 }  // namespace typeformer::inline v0
