@@ -175,7 +175,8 @@ inline t5_config mt5_config_from_json(const config_reader& r) {
 /// T5's and mT5's features, inputs and layers: seq2seq_family_layers'
 /// inputs, T5's blocks.
 struct t5_family_layers {
-    using features = type_list<task::default_, task::seq2seq_lm, task::seq2seq_lm_with_past>;
+    using features = type_list<task::default_, task::seq2seq_default_with_past, task::seq2seq_lm,
+                               task::seq2seq_lm_with_past>;
     using base = seq2seq_family_layers<seq2seq_style{}>;
 
     // the decoder's first layer's cross-attention has no relative_attention_bias, which older checkpoints
