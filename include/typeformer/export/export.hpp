@@ -182,7 +182,11 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
     std::mt19937 rng(seed);
     n.sequence = std::min(n.sequence, sh.max_positions - sh.position_offset);
     n.decoder = std::min(n.decoder, sh.max_positions - sh.position_offset);
-    const bool seq2seq = Seq2SeqCacheConfig<C>;  // the past is the decoder's
+    bool seq2seq = false;  // the past is an encoder-decoder's decoder's (its graphs have a decoder axis)
+    for_each_type(typename Model::inputs{}, [&]<class I>() {
+        if constexpr (!is_per_layer<I>)
+            for (auto a : I::axes_type::names) seq2seq = seq2seq || a == decoder_axis;
+    });
     n.past = std::max<std::int64_t>(0, std::min(n.past, sh.max_positions - sh.position_offset -
                                                             (seq2seq ? n.decoder : n.sequence)));
     tensor_map out;

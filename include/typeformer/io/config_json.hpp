@@ -165,6 +165,7 @@ TYPEFORMER_INLINE auto config_reader::get_num_labels(std::int64_t& out) const ->
     if (has("id2label")) {
         if (!j_["id2label"].is_object()) type_error("id2label", "an object");
         out = static_cast<std::int64_t>(j_["id2label"].size());
+        note("num_labels");  // Transformers' num_labels is this: len(id2label)
         return;
     }
     get("num_labels", out);

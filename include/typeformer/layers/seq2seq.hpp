@@ -277,20 +277,34 @@ struct seq2seq_encoder {
 
 /// Which decoder graph: without cache (a decoder that recomputes every step,
 /// or the one-graph model), the first step (returns the cache), or a later
-/// step (takes the cache, returns its self-attention part grown).
-enum class seq2seq_step : std::uint8_t { no_cache, first, later };
+/// step (takes the cache, returns its self-attention part grown); or the
+/// decoder alone (...ForCausalLM, `alone`, `alone_with_past`): no
+/// encoder, so no cross-attention sublayer (Transformers skips it without
+/// encoder_hidden_states), its own padding mask over the past and the new
+/// tokens, and a decoder-only model's cache names (past_key_values.{i}.key
+/// /.value in, present.{i}.key/.value out), one graph for every step.
+enum class seq2seq_step : std::uint8_t { no_cache, first, later, alone, alone_with_past };
 
 /// The decoder: embeddings after the past, decoder_layers blocks of causal
 /// self-attention, cross-attention over the encoder's output (padding
 /// masked by `Mask`) and MLP, the final LayerNorm when pre_norm. `Ids`: the
 /// decoder's tokens' slot ("input_ids" in a decoder graph,
-/// "decoder_input_ids" in the one-graph model). Writes hidden_states.
+/// "decoder_input_ids" in the one-graph model). The decoder alone (Step
+/// `alone`, `alone_with_past`) has no cross-attention; `Mask` is then its
+/// own padding mask [B, past + S], the self-attention's keys hidden where
+/// it is 0 or in the future. Writes hidden_states.
 template <seq2seq_style Style, seq2seq_step Step, fixed_string Ids = "input_ids",
           fixed_string Mask = "encoder_attention_mask", class Names = seq2seq_names>
 struct seq2seq_decoder {
+    static constexpr bool alone = Step == seq2seq_step::alone || Step == seq2seq_step::alone_with_past;
     static constexpr bool later = Step == seq2seq_step::later;
-    using reads = concat<slots<Ids, Mask>, std::conditional_t<later, slots<"past_key_values">, slots<"encoder_hidden_states">>>;
-    using writes = concat<slots<"hidden_states">, std::conditional_t<Step == seq2seq_step::no_cache, slots<>, slots<"present">>>;
+    /// takes the self-attention's past keys and values
+    static constexpr bool takes_past = later || Step == seq2seq_step::alone_with_past;
+    /// returns the self-attention's keys and values
+    static constexpr bool returns_present = Step != seq2seq_step::no_cache && Step != seq2seq_step::alone;
+    using reads = concat<slots<Ids, Mask>, std::conditional_t<takes_past, slots<"past_key_values">, slots<>>,
+                         std::conditional_t<later || alone, slots<>, slots<"encoder_hidden_states">>>;
+    using writes = concat<slots<"hidden_states">, std::conditional_t<returns_present, slots<"present">, slots<>>>;
 
     template <Backend B, Seq2SeqConfig C>
     static void forward(B& b, io<seq2seq_decoder, typename B::value> s, const C& c) {
@@ -307,37 +321,46 @@ struct seq2seq_decoder {
         if constexpr (later) {
             auto guard = b.scope("past_length");
             past = b.shape(s.at(past_slot, "0.decoder.key"), 2, 3);
+        } else if constexpr (Step == seq2seq_step::alone_with_past) {
+            auto guard = b.scope("past_length");
+            past = past_length(b, ids, s[slot<Mask>{}]);
         }
-        const V* past_ptr = later ? &past : nullptr;
+        const V* past_ptr = takes_past ? &past : nullptr;
         auto h = embed(b, Style, true, Names::decoder, c.tokens_tied_to(true), ids, past_ptr, sh);
         V cross_bias, self_bias;
-        {
+        if constexpr (alone) {
+            // causal and padding in one bias, finfo.min on every hidden key, as Transformers 5 masks
+            auto guard = b.scope("causal_mask");
+            self_bias = ::typeformer::causal_bias(b, ids, s[slot<Mask>{}], 0);
+        } else {
             auto guard = b.scope("encoder_attention_mask");
             cross_bias = padding_bias(b, s[slot<Mask>{}]);
         }
         for (std::int64_t i = 0; i < sh.layers; ++i) {
             auto guard = b.scope(std::string(Names::decoder) + ".layers." + std::to_string(i));
-            const auto parts = seq2seq_cache_parts(i, true);  // decoder.key, decoder.value, encoder.key, encoder.value
+            // decoder.key, decoder.value, encoder.key, encoder.value; the decoder alone: key, value
+            const auto parts = alone ? std::vector<std::string>{cache_parts(i)[0], cache_parts(i)[1]}
+                                     : seq2seq_cache_parts(i, true);
             h = sublayer(b, Style.pre_norm, "self_attn_layer_norm", h, sh, [&](const V& x) {
                 auto g = b.scope("self_attn");
                 auto q = dense(b, "q_proj", x, E, E);
                 auto k = heads_first(b, dense(b, "k_proj", x, E, E), H, D);
                 auto v = heads_first(b, dense(b, "v_proj", x, E, E), H, D);
-                if constexpr (later) {
+                if constexpr (takes_past) {
                     k = b.concat({s.at(past_slot, parts[0]), k}, 2);
                     v = b.concat({s.at(past_slot, parts[1]), v}, 2);
                 }
-                if constexpr (Step != seq2seq_step::no_cache) {
+                if constexpr (returns_present) {
                     s.set_at(present_slot, parts[0], k);
                     s.set_at(present_slot, parts[1], v);
                 }
-                if (i == 0) {
+                if (!alone && i == 0) {
                     auto m = b.scope("causal_mask");
                     self_bias = causal_bias(b, ids, k, past_ptr);
                 }
                 return dense(b, "out_proj", attend(b, q, k, v, self_bias, H, D), E, E);
             });
-            h = sublayer(b, Style.pre_norm, "encoder_attn_layer_norm", h, sh, [&](const V& x) {
+            if constexpr (!alone) h = sublayer(b, Style.pre_norm, "encoder_attn_layer_norm", h, sh, [&](const V& x) {
                 auto g = b.scope("encoder_attn");
                 auto q = dense(b, "q_proj", x, E, E);
                 V k, v;
@@ -364,7 +387,9 @@ struct seq2seq_decoder {
 
 /// The LM head: lm_head (no bias; tied to the shared embeddings when the
 /// config ties them) plus final_logits_bias [1, vocab] where the style has it.
-template <seq2seq_style Style, class Names = seq2seq_names>
+/// `Alone`: the decoder alone's (...ForCausalLM): no final_logits_bias,
+/// lm_head tied to the decoder's embed_tokens when the config ties them.
+template <seq2seq_style Style, class Names = seq2seq_names, bool Alone = false>
 struct seq2seq_lm_head {
     using reads = slots<"hidden_states">;
     using writes = slots<"logits">;
@@ -372,9 +397,11 @@ struct seq2seq_lm_head {
     template <Backend B, Seq2SeqConfig C>
     static void forward(B& b, io<seq2seq_lm_head, typename B::value> s, const C& c) {
         const auto sh = c.decoder_stack();
-        auto logits = linear_no_bias(b, Names::lm_head, s[sl::hidden_states], sh.width, sh.vocab_size,
-                                     c.lm_head_tied_to());
-        if constexpr (Style.final_logits_bias)
+        const std::string tied = Alone ? (c.tie_word_embeddings ? std::string(Names::decoder) + ".embed_tokens.weight"
+                                                                : std::string())
+                                       : std::string(c.lm_head_tied_to());
+        auto logits = linear_no_bias(b, Names::lm_head, s[sl::hidden_states], sh.width, sh.vocab_size, tied);
+        if constexpr (Style.final_logits_bias && !Alone)
             logits = b.add(logits, b.param(Names::logits_bias, {1, sh.vocab_size}));
         s.set(sl::logits, logits);
     }

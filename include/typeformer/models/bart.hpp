@@ -125,6 +125,11 @@ struct bart_config {
     [[nodiscard]] constexpr seq2seq_cache_shape seq2seq_cache() const {
         return {decoder_layers, decoder_attention_heads, d_model / decoder_attention_heads};
     }
+    /// The decoder alone's cache (causal-lm-with-past): the decoder's layers,
+    /// named as a decoder-only model's
+    [[nodiscard]] constexpr kv_cache_shape cache() const {
+        return {decoder_layers, decoder_attention_heads, d_model / decoder_attention_heads};
+    }
     /// The full names of the token embeddings a stack's table is tied to, and the LM head's.
     [[nodiscard]] std::string tokens_tied_to(bool /*decoder*/) const {
         return shared_vocabulary ? "model.shared.weight" : "";
@@ -162,9 +167,23 @@ bart_config bart_config_from_json(const config_reader& r) {
 /// layers, given the style.
 template <seq2seq_style Style>
 struct seq2seq_family_layers {
-    using features = type_list<task::default_, task::seq2seq_lm, task::seq2seq_lm_with_past>;
+    /// The encoder-decoder's features (M2M100's, which has no ...ForCausalLM)
+    using seq2seq_features = type_list<task::default_, task::seq2seq_default_with_past, task::seq2seq_lm,
+                                       task::seq2seq_lm_with_past>;
+    /// With the decoder alone's (...ForCausalLM), in the legacy table's order
+    using features = type_list<task::default_, task::seq2seq_default_with_past, task::causal_lm,
+                               task::causal_lm_with_past, task::seq2seq_lm, task::seq2seq_lm_with_past>;
 
-    static std::vector<std::string> ignored() { return {}; }
+    /// The decoder alone (causal-lm) reads no cross-attention, whose weights
+    /// every decoder layer stores (BartDecoderLayer has them, unused without
+    /// an encoder); the other features read them.
+    static std::vector<std::string> ignored() {
+        std::vector<std::string> v;
+        for (const char* m : {"q_proj", "k_proj", "v_proj", "out_proj"})
+            for (const char* p : {".weight", ".bias"}) v.push_back(std::string("encoder_attn.") + m + p);
+        v.insert(v.end(), {"encoder_attn_layer_norm.weight", "encoder_attn_layer_norm.bias"});
+        return v;
+    }
 
     using encoder_inputs = type_list<input<"input_ids", dtype::i64, axes<"batch", "encoder_sequence">>,
                                      input<"attention_mask", dtype::i64, axes<"batch", "encoder_sequence">>>;
@@ -200,6 +219,17 @@ struct seq2seq_family_layers {
     static auto layers(task::decoder_with_past_part<Lm>)
         -> type_list<seq2seq_decoder<Style, seq2seq_step::later>,
                      std::conditional_t<Lm, seq2seq_lm_head<Style>, expose_hidden_states>>;
+
+    // the decoder alone (...ForCausalLM): one graph, as the decoder-only families export it
+    template <class Task>
+        requires(std::is_same_v<Task, task::causal_lm> || std::is_same_v<Task, task::causal_lm_with_past>)
+    static auto inputs(Task) -> task::decoder_inputs<Task>;
+    template <class Task>
+        requires(std::is_same_v<Task, task::causal_lm> || std::is_same_v<Task, task::causal_lm_with_past>)
+    static auto layers(Task)
+        -> type_list<seq2seq_decoder<Style, task::has_past<Task> ? seq2seq_step::alone_with_past : seq2seq_step::alone,
+                                     "input_ids", "attention_mask">,
+                     seq2seq_lm_head<Style, seq2seq_names, true>>;
 };
 
 /// The one-graph heads of BART, mBART and PLBart (...ForSequenceClassification,
@@ -320,15 +350,21 @@ struct blenderbot_small_family
 struct marian_family
     : family_base<"marian", "model", bart_config, &bart_config_from_json<marian_defaults, marian_keys>, type_list<>>,
       seq2seq_family_layers<marian_style> {
-    using features = seq2seq_family_layers<marian_style>::features;
+    // the legacy table lists Marian's causal LM after the encoder-decoder's features
+    using features = concat<seq2seq_family_layers<marian_style>::seq2seq_features,
+                            type_list<task::causal_lm, task::causal_lm_with_past>>;
     // MarianModel's checkpoints store the fixed sinusoidal tables (MarianMTModel's do not): the graph computes them
-    static std::vector<std::string> ignored() { return {"embed_positions.weight"}; }
+    static std::vector<std::string> ignored() {
+        auto v = seq2seq_family_layers<marian_style>::ignored();
+        v.push_back("embed_positions.weight");
+        return v;
+    }
     static constexpr double atol = 1e-4;  // the legacy table's
 };
 struct m2m_100_family
     : family_base<"m2m_100", "model", bart_config, &bart_config_from_json<m2m_100_defaults>, type_list<>>,
       seq2seq_family_layers<m2m_100_style> {
-    using features = seq2seq_family_layers<m2m_100_style>::features;
+    using features = seq2seq_family_layers<m2m_100_style>::seq2seq_features;  // no M2M100ForCausalLM
 };
 
 }  // namespace typeformer::inline v0

@@ -84,7 +84,11 @@ struct t5_config {
         // generation and training settings: the graphs compute one step's logits; the caller decodes
         no_effect<"use_cache", bool>, no_effect<"decoder_start_token_id", std::int64_t>,
         no_effect<"pad_token_id", std::int64_t>, no_effect<"bos_token_id", std::int64_t>,
-        no_effect<"eos_token_id", any_json>>;
+        no_effect<"eos_token_id", any_json>,
+        // generate()'s default max_length (_get_stopping_criteria): T5 has no position table
+        no_effect<"max_position_embeddings", std::int64_t>,
+        // 4.41's tie_weights ties the encoder's weights to the decoder's when it is true
+        never<"tie_encoder_decoder", "the encoder's weights tied to the decoder's">>;
 
     [[nodiscard]] constexpr std::int64_t decoder_layers() const {
         return num_decoder_layers >= 0 ? num_decoder_layers : num_layers;
@@ -175,7 +179,8 @@ inline t5_config mt5_config_from_json(const config_reader& r) {
 /// T5's and mT5's features, inputs and layers: seq2seq_family_layers'
 /// inputs, T5's blocks.
 struct t5_family_layers {
-    using features = type_list<task::default_, task::seq2seq_lm, task::seq2seq_lm_with_past>;
+    using features = type_list<task::default_, task::seq2seq_default_with_past, task::seq2seq_lm,
+                               task::seq2seq_lm_with_past>;
     using base = seq2seq_family_layers<seq2seq_style{}>;
 
     // the decoder's first layer's cross-attention has no relative_attention_bias, which older checkpoints
