@@ -45,26 +45,28 @@ every_feature)
     types=" $("$exe" --list-models | cut -d: -f1 | tr '\n' ' ')"
     for dir in "$fixtures"/*/*/; do
         feature=$(basename "$dir")
+        o="$tmp/o-$(basename "$(dirname "$dir")")-$feature"  # a folder per fixture: layouts differ
         type=$(sed -n 's/.*"model_type": *"\([^"]*\)".*/\1/p' "$dir/config.json")
         case $types in *" $type "*) ;; *) echo "skip $dir ($type not built)"; continue ;; esac
-        run --model "$dir" --feature "$feature" "$tmp/o-$feature" >/dev/null
+        run --model "$dir" --feature "$feature" "$o" >/dev/null
         expect_rc 0
         expect_out "-[✓] all values close (atol: "  # the architecture's atol (Longformer: 1e-04)
-        [ -f "$tmp/o-$feature/config.json" ] || fail "config.json not copied for $dir"
-        case $feature in
-        seq2seq-lm*)  # an encoder-decoder's generation graphs, in Optimum's layout
+        [ -f "$o/config.json" ] || fail "config.json not copied for $dir"
+        if [ -e "$o/encoder_model.onnx" ]; then feature_kind=graphs; else feature_kind=one; fi
+        case $feature_kind in
+        graphs)  # an encoder-decoder's generation graphs, in Optimum's layout
             graphs="encoder_model.onnx decoder_model.onnx"
-            [ "$feature" = seq2seq-lm-with-past ] && graphs="$graphs decoder_with_past_model.onnx decoder_model_merged.onnx"
-            expect_out "All good, models saved at: $tmp/o-$feature"
-            for g in $graphs; do [ -s "$tmp/o-$feature/$g" ] || fail "no $g for $dir"; done
-            stray=$(ls -A "$tmp/o-$feature" | grep -v -e '^encoder_model.onnx$' -e '^decoder_model.onnx$' \
+            case $feature in *-with-past) graphs="$graphs decoder_with_past_model.onnx decoder_model_merged.onnx" ;; esac
+            expect_out "All good, models saved at: $o"
+            for g in $graphs; do [ -s "$o/$g" ] || fail "no $g for $dir"; done
+            stray=$(ls -A "$o" | grep -v -e '^encoder_model.onnx$' -e '^decoder_model.onnx$' \
                 -e '^decoder_with_past_model.onnx$' -e '^decoder_model_merged.onnx$' -e '\.json$') ;;
         *)
-            expect_out "All good, model saved at: $tmp/o-$feature/model.onnx"
-            [ -s "$tmp/o-$feature/model.onnx" ] || fail "no model.onnx for $dir"
-            stray=$(ls -A "$tmp/o-$feature" | grep -v -e '^model.onnx$' -e '\.json$') ;;
+            expect_out "All good, model saved at: $o/model.onnx"
+            [ -s "$o/model.onnx" ] || fail "no model.onnx for $dir"
+            stray=$(ls -A "$o" | grep -v -e '^model.onnx$' -e '\.json$') ;;
         esac
-        [ -z "$stray" ] || fail "stray files: $(ls -A "$tmp/o-$feature")"
+        [ -z "$stray" ] || fail "stray files: $(ls -A "$o")"
         echo "ok $dir"
     done ;;
 follow_transformers)

@@ -31,9 +31,10 @@ class feature : public testing::TestWithParam<std::pair<std::string, std::string
 TEST_P(feature, matches_transformers_and_onnxruntime) {
     const auto& [type, name] = GetParam();
     const auto* f = tf::require_family(type).feature(name);
-    // an encoder-decoder's features of several graphs, and its one-graph model (default), are in seq2seq.py's
-    // layout; its decoder alone (causal-lm*) is a decoder's single graph
-    if (!f->parts.empty() || (name == "default" && tf::require_family(type).feature("seq2seq-lm-with-past")))
+    // an encoder-decoder's features of several graphs, and its one-graph models (default and the heads), are
+    // in seq2seq.py's layout; its decoder alone (causal-lm*) is a decoder's single graph
+    const bool encoder_decoder = tf::require_family(type).feature("seq2seq-lm-with-past") != nullptr;
+    if (!f->parts.empty() || (encoder_decoder && !name.starts_with("causal-lm")))
         check_seq2seq_fixture(type, name);
     else check_fixture(type, name);
 }

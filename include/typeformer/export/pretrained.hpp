@@ -433,8 +433,9 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                                                                            ", twice over, would not fit in the " +
                                                                            gib(available) + " available")
                 << "): the reference converts each weight when it is used and keeps at most 2 x "
-                << gib(held.keep_bytes) << " of them; ONNX Runtime maps the "
-                << (report.external_data ? "weights file" : "model file")
+                << gib(held.keep_bytes) << " of them; ONNX Runtime maps "
+                << (several ? std::string("each graph's file")
+                            : report.external_data ? data_of(graphs.front()) : file_of(graphs.front()))
                 << " without copying it (no prepacking, no graph optimizations); every layer runs on its real "
                    "weights\n";
         }
