@@ -85,6 +85,13 @@ def check(exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
                          f"cache is [batch, {heads}, past, {size}] (as config.json says): ran with Optimum's "
                          f"num_key_value_heads / embed_size_per_head set from the graph")
             model.num_key_value_heads, model.embed_size_per_head = heads, size
+        # greedy as the fixtures ran generate(): the logits processors a config may carry (the BART
+        # family's forced_eos_token_id, no_repeat_ngram_size) off
+        for k in ("forced_bos_token_id", "forced_eos_token_id", "bad_words_ids", "suppress_tokens",
+                  "begin_suppress_tokens"):
+            setattr(model.generation_config, k, None)
+        model.generation_config.no_repeat_ngram_size = 0
+        model.generation_config.repetition_penalty = 1.0
         got = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new,
                              min_new_tokens=new, do_sample=False, num_beams=1, eos_token_id=None, pad_token_id=0,
                              output_logits=True, return_dict_in_generate=True)

@@ -97,17 +97,18 @@ def check(exporter: Path, fixture: Path, work: Path, merged: bool) -> tuple[bool
                                                          use_io_binding=False)
             for k, v in SETTINGS.items():
                 setattr(model.generation_config, k, v)
-            # Optimum sizes the merged decoder's first, empty cache from config.num_attention_heads,
-            # which BART-style configs map to encoder_attention_heads: where the decoder has other
-            # heads (as these fixtures' do), ONNX Runtime refuses the feed whoever exported the model.
-            # Say so, then size it from the graph.
+            # Optimum sizes the merged decoder's first, empty cache from config.num_attention_heads
+            # (BART-style configs map it to encoder_attention_heads) and hidden_size / that (not T5's
+            # d_kv): where the decoder's cache differs (as these fixtures' do), ONNX Runtime refuses
+            # the feed whoever exported the model. Say so, then size it from the graph.
             corrected = ""
             decoder = model.decoder
             heads, size = past_dims(out / ("decoder_model_merged.onnx" if merged else "decoder_with_past_model.onnx"))
             if heads and hasattr(decoder, "num_attention_heads") and (
                     decoder.num_attention_heads, decoder.embed_size_per_head) != (heads, size):
                 corrected = (f"Optimum sizes the empty cache [batch, {decoder.num_attention_heads}, 0, "
-                             f"{decoder.embed_size_per_head}] from the encoder's heads; the decoder's is "
+                             f"{decoder.embed_size_per_head}] from config.json (num_attention_heads, the encoder's "
+                             f"for BART-style configs, and hidden size / heads); the decoder's cache is "
                              f"[batch, {heads}, past, {size}]: ran with Optimum's sizes set from the graph")
                 decoder.num_attention_heads, decoder.embed_size_per_head = heads, size
             got = model.generate(input_ids=prompt, attention_mask=mask, max_new_tokens=new,
