@@ -20,6 +20,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "typeformer/core/cache.hpp"
@@ -285,6 +286,84 @@ struct seq2seq_encoder {
 /// /.value in, present.{i}.key/.value out), one graph for every step.
 enum class seq2seq_step : std::uint8_t { no_cache, first, later, alone, alone_with_past };
 
+namespace detail::s2s {
+/// What a decoder graph's step kind (seq2seq_step) takes and returns.
+template <seq2seq_step Step>
+struct step_kind {
+    static constexpr bool alone = Step == seq2seq_step::alone || Step == seq2seq_step::alone_with_past;
+    static constexpr bool later = Step == seq2seq_step::later;
+    /// takes the self-attention's past keys and values
+    static constexpr bool takes_past = later || Step == seq2seq_step::alone_with_past;
+    /// returns the self-attention's keys and values
+    static constexpr bool returns_present = Step != seq2seq_step::no_cache && Step != seq2seq_step::alone;
+    /// the decoder's reads: its tokens `Ids`, the mask `Mask`, the past, the encoder's states
+    template <fixed_string Ids, fixed_string Mask>
+    using reads = concat<slots<Ids, Mask>, std::conditional_t<takes_past, slots<"past_key_values">, slots<>>,
+                         std::conditional_t<later || alone, slots<>, slots<"encoder_hidden_states">>>;
+    using writes = concat<slots<"hidden_states">, std::conditional_t<returns_present, slots<"present">, slots<>>>;
+};
+
+/// The cache plumbing of one decoder graph, whatever its blocks (BART's,
+/// T5's): the past length, each layer's self-attention keys and values
+/// after the past (returned as present), and the cross-attention's, from
+/// the cache at a later step or projected from the encoder's states (and
+/// returned) at the first. `Layer` is the decoder whose slots it reads.
+template <seq2seq_step Step, class Layer, Backend B>
+struct step_cache {
+    using V = typename B::value;
+    using kind = step_kind<Step>;
+    B& b;
+    io<Layer, V>& s;
+    V past;                      ///< the past length, int64 [1]
+    const V* past_ptr = nullptr;  ///< &past where the graph takes a past
+
+    step_cache(B& backend, io<Layer, V>& slots_io, const V& ids, const V& mask) : b(backend), s(slots_io) {
+        if constexpr (kind::takes_past) {
+            auto guard = b.scope("past_length");
+            if constexpr (kind::later) past = b.shape(s.at(slot<"past_key_values">{}, "0.decoder.key"), 2, 3);
+            else past = past_length(b, ids, mask);  // the decoder alone: its own mask covers past and new
+            past_ptr = &past;
+        } else {
+            (void)ids, (void)mask;
+        }
+    }
+    /// Layer i's cache tensors: decoder.key, decoder.value, encoder.key,
+    /// encoder.value; the decoder alone: key, value.
+    static std::vector<std::string> parts(std::int64_t i) {
+        if (kind::alone) return {cache_parts(i)[0], cache_parts(i)[1]};
+        return seq2seq_cache_parts(i, true);
+    }
+    /// The self-attention's keys and values (heads-first) after the past.
+    void self(std::int64_t i, V& k, V& v) {
+        const auto p = parts(i);
+        if constexpr (kind::takes_past) {
+            k = b.concat({s.at(slot<"past_key_values">{}, p[0]), k}, 2);
+            v = b.concat({s.at(slot<"past_key_values">{}, p[1]), v}, 2);
+        }
+        if constexpr (kind::returns_present) {
+            s.set_at(slot<"present">{}, p[0], k);
+            s.set_at(slot<"present">{}, p[1], v);
+        }
+    }
+    /// The cross-attention's keys and values: `project(encoder_hidden_states)`
+    /// -> {k, v} heads-first, or the cache's at a later step.
+    template <class Project>
+    std::pair<V, V> cross(std::int64_t i, Project&& project) {
+        const auto p = parts(i);
+        if constexpr (kind::later) {
+            return {s.at(slot<"past_key_values">{}, p[2]), s.at(slot<"past_key_values">{}, p[3])};
+        } else {
+            auto kv = project(s[slot<"encoder_hidden_states">{}]);
+            if constexpr (Step == seq2seq_step::first) {
+                s.set_at(slot<"present">{}, p[2], kv.first);
+                s.set_at(slot<"present">{}, p[3], kv.second);
+            }
+            return kv;
+        }
+    }
+};
+}  // namespace detail::s2s
+
 /// The decoder: embeddings after the past, decoder_layers blocks of causal
 /// self-attention, cross-attention over the encoder's output (padding
 /// masked by `Mask`) and MLP, the final LayerNorm when pre_norm. `Ids`: the
@@ -296,15 +375,10 @@ enum class seq2seq_step : std::uint8_t { no_cache, first, later, alone, alone_wi
 template <seq2seq_style Style, seq2seq_step Step, fixed_string Ids = "input_ids",
           fixed_string Mask = "encoder_attention_mask", class Names = seq2seq_names>
 struct seq2seq_decoder {
-    static constexpr bool alone = Step == seq2seq_step::alone || Step == seq2seq_step::alone_with_past;
-    static constexpr bool later = Step == seq2seq_step::later;
-    /// takes the self-attention's past keys and values
-    static constexpr bool takes_past = later || Step == seq2seq_step::alone_with_past;
-    /// returns the self-attention's keys and values
-    static constexpr bool returns_present = Step != seq2seq_step::no_cache && Step != seq2seq_step::alone;
-    using reads = concat<slots<Ids, Mask>, std::conditional_t<takes_past, slots<"past_key_values">, slots<>>,
-                         std::conditional_t<later || alone, slots<>, slots<"encoder_hidden_states">>>;
-    using writes = concat<slots<"hidden_states">, std::conditional_t<returns_present, slots<"present">, slots<>>>;
+    using kind = detail::s2s::step_kind<Step>;
+    static constexpr bool alone = kind::alone;
+    using reads = typename kind::template reads<Ids, Mask>;
+    using writes = typename kind::writes;
 
     template <Backend B, Seq2SeqConfig C>
     static void forward(B& b, io<seq2seq_decoder, typename B::value> s, const C& c) {
@@ -315,17 +389,8 @@ struct seq2seq_decoder {
         const auto E = sh.width, H = sh.heads, D = E / H;
         const auto Eenc = c.encoder_stack().width;
         const auto& ids = s[slot<Ids>{}];
-        const slot<"past_key_values"> past_slot;
-        const slot<"present"> present_slot;
-        V past;  // the past length, int64 [1]
-        if constexpr (later) {
-            auto guard = b.scope("past_length");
-            past = b.shape(s.at(past_slot, "0.decoder.key"), 2, 3);
-        } else if constexpr (Step == seq2seq_step::alone_with_past) {
-            auto guard = b.scope("past_length");
-            past = past_length(b, ids, s[slot<Mask>{}]);
-        }
-        const V* past_ptr = takes_past ? &past : nullptr;
+        step_cache<Step, seq2seq_decoder, B> cache(b, s, ids, s[slot<Mask>{}]);
+        const V* past_ptr = cache.past_ptr;
         auto h = embed(b, Style, true, Names::decoder, c.tokens_tied_to(true), ids, past_ptr, sh);
         V cross_bias, self_bias;
         if constexpr (alone) {
@@ -338,22 +403,12 @@ struct seq2seq_decoder {
         }
         for (std::int64_t i = 0; i < sh.layers; ++i) {
             auto guard = b.scope(std::string(Names::decoder) + ".layers." + std::to_string(i));
-            // decoder.key, decoder.value, encoder.key, encoder.value; the decoder alone: key, value
-            const auto parts = alone ? std::vector<std::string>{cache_parts(i)[0], cache_parts(i)[1]}
-                                     : seq2seq_cache_parts(i, true);
             h = sublayer(b, Style.pre_norm, "self_attn_layer_norm", h, sh, [&](const V& x) {
                 auto g = b.scope("self_attn");
                 auto q = dense(b, "q_proj", x, E, E);
                 auto k = heads_first(b, dense(b, "k_proj", x, E, E), H, D);
                 auto v = heads_first(b, dense(b, "v_proj", x, E, E), H, D);
-                if constexpr (takes_past) {
-                    k = b.concat({s.at(past_slot, parts[0]), k}, 2);
-                    v = b.concat({s.at(past_slot, parts[1]), v}, 2);
-                }
-                if constexpr (returns_present) {
-                    s.set_at(present_slot, parts[0], k);
-                    s.set_at(present_slot, parts[1], v);
-                }
+                cache.self(i, k, v);
                 if (!alone && i == 0) {
                     auto m = b.scope("causal_mask");
                     self_bias = causal_bias(b, ids, k, past_ptr);
@@ -363,19 +418,10 @@ struct seq2seq_decoder {
             if constexpr (!alone) h = sublayer(b, Style.pre_norm, "encoder_attn_layer_norm", h, sh, [&](const V& x) {
                 auto g = b.scope("encoder_attn");
                 auto q = dense(b, "q_proj", x, E, E);
-                V k, v;
-                if constexpr (later) {
-                    k = s.at(past_slot, parts[2]);
-                    v = s.at(past_slot, parts[3]);
-                } else {
-                    const auto& enc = s[slot<"encoder_hidden_states">{}];
-                    k = heads_first(b, dense(b, "k_proj", enc, Eenc, E), H, D);
-                    v = heads_first(b, dense(b, "v_proj", enc, Eenc, E), H, D);
-                    if constexpr (Step == seq2seq_step::first) {
-                        s.set_at(present_slot, parts[2], k);
-                        s.set_at(present_slot, parts[3], v);
-                    }
-                }
+                const auto [k, v] = cache.cross(i, [&](const V& enc) {
+                    return std::pair{heads_first(b, dense(b, "k_proj", enc, Eenc, E), H, D),
+                                     heads_first(b, dense(b, "v_proj", enc, Eenc, E), H, D)};
+                });
                 return dense(b, "out_proj", attend(b, q, k, v, cross_bias, H, D), E, E);
             });
             h = sublayer(b, Style.pre_norm, "final_layer_norm", h, sh, [&](const V& x) { return mlp(b, x, sh); });

@@ -183,9 +183,10 @@ struct t5_encoder {
 template <seq2seq_step Step, fixed_string Ids = "input_ids", fixed_string Mask = "encoder_attention_mask",
           class Names = t5_names>
 struct t5_decoder {
-    static constexpr bool later = Step == seq2seq_step::later;
-    using reads = concat<slots<Ids, Mask>, std::conditional_t<later, slots<"past_key_values">, slots<"encoder_hidden_states">>>;
-    using writes = concat<slots<"hidden_states">, std::conditional_t<Step == seq2seq_step::no_cache, slots<>, slots<"present">>>;
+    using kind = detail::s2s::step_kind<Step>;
+    static_assert(!kind::alone, "t5_decoder: T5 has no decoder-alone model in Transformers");
+    using reads = typename kind::template reads<Ids, Mask>;
+    using writes = typename kind::writes;
 
     template <Backend B, T5LikeConfig C>
     static void forward(B& b, io<t5_decoder, typename B::value> s, const C& c) {
@@ -194,14 +195,8 @@ struct t5_decoder {
         const auto sh = c.t5();
         const auto E = sh.width, H = sh.heads, D = sh.head_dim, I = sh.inner();
         const auto& ids = s[slot<Ids>{}];
-        const slot<"past_key_values"> past_slot;
-        const slot<"present"> present_slot;
-        V past;  // the past length, int64 [1]
-        if constexpr (later) {
-            auto guard = b.scope("past_length");
-            past = b.shape(s.at(past_slot, "0.decoder.key"), 2, 3);
-        }
-        const V* past_ptr = later ? &past : nullptr;
+        detail::s2s::step_cache<Step, t5_decoder, B> cache(b, s, ids, s[slot<Mask>{}]);
+        const V* past_ptr = cache.past_ptr;
         auto h = detail::s2s::tokens(b, Names::decoder, ids, stack(sh, sh.decoder_layers), std::string(Names::shared));
         V cross_mask, causal, bias;
         {
@@ -210,20 +205,12 @@ struct t5_decoder {
         }
         for (std::int64_t i = 0; i < sh.decoder_layers; ++i) {
             auto guard = b.scope(std::string(Names::decoder) + ".block." + std::to_string(i));
-            const auto parts = seq2seq_cache_parts(i, true);  // decoder.key, decoder.value, encoder.key, encoder.value
             h = sublayer(b, "layer.0", h, sh, [&](const V& x) {
                 auto g = b.scope("SelfAttention");
                 auto q = linear_no_bias(b, "q", x, E, I);
                 auto k = detail::s2s::heads_first(b, linear_no_bias(b, "k", x, E, I), H, D);
                 auto v = detail::s2s::heads_first(b, linear_no_bias(b, "v", x, E, I), H, D);
-                if constexpr (later) {
-                    k = b.concat({s.at(past_slot, parts[0]), k}, 2);
-                    v = b.concat({s.at(past_slot, parts[1]), v}, 2);
-                }
-                if constexpr (Step != seq2seq_step::no_cache) {
-                    s.set_at(present_slot, parts[0], k);
-                    s.set_at(present_slot, parts[1], v);
-                }
+                cache.self(i, k, v);
                 if (i == 0) {
                     bias = position_bias(b, ids, k, past_ptr, false, sh);
                     auto m = b.scope("causal_mask");
@@ -234,19 +221,10 @@ struct t5_decoder {
             h = sublayer(b, "layer.1", h, sh, [&](const V& x) {
                 auto g = b.scope("EncDecAttention");
                 auto q = linear_no_bias(b, "q", x, E, I);
-                V k, v;
-                if constexpr (later) {
-                    k = s.at(past_slot, parts[2]);
-                    v = s.at(past_slot, parts[3]);
-                } else {
-                    const auto& enc = s[slot<"encoder_hidden_states">{}];
-                    k = detail::s2s::heads_first(b, linear_no_bias(b, "k", enc, E, I), H, D);
-                    v = detail::s2s::heads_first(b, linear_no_bias(b, "v", enc, E, I), H, D);
-                    if constexpr (Step == seq2seq_step::first) {
-                        s.set_at(present_slot, parts[2], k);
-                        s.set_at(present_slot, parts[3], v);
-                    }
-                }
+                const auto [k, v] = cache.cross(i, [&](const V& enc) {
+                    return std::pair{detail::s2s::heads_first(b, linear_no_bias(b, "k", enc, E, I), H, D),
+                                     detail::s2s::heads_first(b, linear_no_bias(b, "v", enc, E, I), H, D)};
+                });
                 return linear_no_bias(b, "o", detail::s2s::attend(b, q, k, v, cross_mask, H, D, {false, nullptr}), I, E);
             });
             h = sublayer(b, "layer.2", h, sh, [&](const V& x) { return ffn(b, x, sh); });
