@@ -72,6 +72,7 @@ set(TYPEFORMER_FAMILY_LIST
   bart/blenderbot_small_family
   bart/marian_family
   bart/m2m_100_family
+  bart/pegasus_family
   t5/t5_family
   t5/mt5_family
 )

@@ -148,8 +148,9 @@ void expect_io(const Values& got, const std::vector<tf::io_name>& want, std::str
         EXPECT_EQ(got.Get(k).name(), name) << what << " " << k;
         const auto& shape = got.Get(k).type().tensor_type().shape();
         ASSERT_EQ(shape.dim_size(), static_cast<int>(axes.size())) << name;
-        if (tf::static_extent(axes[0]) < 0)  // not a fixed-size input (a merged decoder's use_cache_branch [1])
+        if (tf::static_extent(axes[0]) < 0) {  // not a fixed-size input (a merged decoder's use_cache_branch [1])
             EXPECT_EQ(shape.dim(0).dim_param(), axes[0] == "batch * num_heads" ? axes[0] : "batch") << name;
+        }
         for (int d = 0; d < shape.dim_size(); ++d) {
             const auto& a = axes[static_cast<std::size_t>(d)];
             if (a.empty()) continue;  // an output axis the graph computes

@@ -9,6 +9,7 @@
 //                                                                   decoder: tokens only  yes
 //   marian            after each sublayer sinusoidal (sin | cos)    none                  yes
 //   m2m_100           before, and final   sinusoidal, padding-aware none                  no
+//   pegasus           before, and final   sinusoidal (sin | cos)    none                  yes
 //
 // Each model's q, k, v and out projections and fc1/fc2 have biases; the
 // scores are scaled by head_dim^-0.5; the embeddings are multiplied by
@@ -273,6 +274,7 @@ inline constexpr seq2seq_style blenderbot_small_style{
     .pre_norm = false, .positions = seq2seq_positions::learned,
     .embedding_norm = seq2seq_embedding_norm::decoder_tokens_only, .decoder_scale_4_41_only = true};
 inline constexpr seq2seq_style marian_style{.pre_norm = false, .positions = seq2seq_positions::sinusoidal};
+inline constexpr seq2seq_style pegasus_style{.pre_norm = true, .positions = seq2seq_positions::sinusoidal};
 inline constexpr seq2seq_style m2m_100_style{.pre_norm = true,
                                              .positions = seq2seq_positions::sinusoidal_padded,
                                              .final_logits_bias = false};
@@ -295,6 +297,7 @@ inline constexpr bart_config blenderbot_small_defaults{.vocab_size = 50265, .d_m
                                                        .decoder_ffn_dim = 2048, .max_position_embeddings = 512,
                                                        .pad_token_id = 0};
 inline constexpr bart_config marian_defaults{.vocab_size = 58101, .pad_token_id = 58100};
+inline constexpr bart_config pegasus_defaults{.pad_token_id = 0};
 inline constexpr bart_config m2m_100_defaults{.vocab_size = 128112, .activation_function = activation::relu,
                                               .scale_embedding = true};
 
@@ -365,6 +368,17 @@ struct m2m_100_family
     : family_base<"m2m_100", "model", bart_config, &bart_config_from_json<m2m_100_defaults>, type_list<>>,
       seq2seq_family_layers<m2m_100_style> {
     using features = seq2seq_family_layers<m2m_100_style>::seq2seq_features;  // no M2M100ForCausalLM
+};
+struct pegasus_family
+    : family_base<"pegasus", "model", bart_config, &bart_config_from_json<pegasus_defaults>, type_list<>>,
+      seq2seq_family_layers<pegasus_style> {
+    using features = seq2seq_family_layers<pegasus_style>::seq2seq_features;
+    // Pegasus's checkpoints store the fixed sinusoidal tables: the graph computes the same ones (Marian's)
+    static std::vector<std::string> ignored() {
+        auto v = seq2seq_family_layers<pegasus_style>::ignored();
+        v.push_back("embed_positions.weight");
+        return v;
+    }
 };
 
 }  // namespace typeformer::inline v0
