@@ -478,6 +478,31 @@ optimum_task_names)
     run --model "$fixtures/bert/masked-lm" --task fill-mask --feature default "$tmp/o4"
     expect_rc 2
     expect_out "--task fill-mask is the feature masked-lm, but --feature default was given too" ;;
+inferred_task)
+    # no --task nor --feature: the task config.json's architectures name, with the cache where there is one
+    run --model "$fixtures/bert/masked-lm" "$tmp/o"
+    expect_rc 0
+    expect_out "config.json's architectures name BertForMaskedLM, so fill-mask (the feature masked-lm)"
+    expect_out "typeformer: exporting bert (masked-lm)"
+    run --model "$fixtures/bert/causal-lm" "$tmp/o2"
+    expect_rc 0
+    expect_out "BertLMHeadModel, so text-generation (the feature causal-lm)"
+    if "$exe" --list-models | grep -q "^gpt2:"; then
+        run --model "$fixtures/gpt2/causal-lm-with-past" "$tmp/o3"
+        expect_rc 0
+        expect_out "GPT2LMHeadModel, so text-generation-with-past (the feature causal-lm-with-past)"
+    fi
+    edited bert/default 's/"BertModel"/"BertForPreTraining"/'
+    run --model "$tmp/model" "$tmp/o4"
+    expect_rc 0
+    expect_out "BertForPreTraining, so feature-extraction (the feature default)"
+    if "$exe" --list-models | grep -q "^distilbert:"; then
+        rm -rf "$tmp/model"
+        edited distilbert/default 's/"DistilBertModel"/"DistilBertForCausalLM"/'
+        run --model "$tmp/model" "$tmp/o5"
+        expect_rc 2
+        expect_out "config.json's architectures names DistilBertForCausalLM, whose task (text-generation, the feature causal-lm) is not exported for this model type"
+    fi ;;
 seq2seq_layout)
     # an encoder-decoder's text2text-generation-with-past: Optimum's four files, each validated; a failed
     # validation rejects them all into OUTPUT/invalid/ and leaves a previous export as it was

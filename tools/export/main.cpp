@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
         "sharded or not, f32/f16/bf16) to "
         "ONNX, then validate the graph with ONNX Runtime against typeformer's reference forward pass.\n\n"
         "Writes OUTPUT/model.onnx (with --external-data, or automatically past 2 GiB, plus OUTPUT/model.onnx_data) "
-        "and copies config.json and the tokenizer files next to it. Output is atomic: everything is written in a "
+        "and copies config.json and the tokenizer files next to it; an encoder-decoder's generation task writes "
+        "Optimum's encoder_model.onnx, decoder_model.onnx, decoder_with_past_model.onnx and "
+        "decoder_model_merged.onnx instead. Output is atomic: everything is written in a "
         "hidden staging folder inside OUTPUT, then renamed into place, so an error, a kill or a full disk leaves "
         "OUTPUT as it was. An existing model.onnx is replaced only by an export that validated; one that failed "
         "validation is left as OUTPUT/model.onnx.invalid (OUTPUT/invalid/ with external data), and --no-validate "
@@ -33,14 +35,17 @@ int main(int argc, char** argv) {
                    "A folder (config.json and weights: model.safetensors, sharded model.safetensors.index.json, "
                    "pytorch_model.bin or its sharded index), or a Hugging Face repository id (org/name) looked up "
                    "offline in the local cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)");
-    app.add_option("--feature", opt.feature, "Feature (task) to export, as transformers.onnx names it")
-        ->capture_default_str();
-    std::string task;
+    app.add_option("--feature", opt.feature,
+                   "Feature (task) to export, as transformers.onnx names it (default: --task's)");
+    std::string task = "auto";
     app.add_option("--task", task,
                    "Task to export, as optimum-cli names it (feature-extraction, fill-mask, text-generation, "
                    "text-generation-with-past, text2text-generation, text2text-generation-with-past, "
                    "text-classification, token-classification, question-answering, multiple-choice, "
-                   "feature-extraction-with-past) or as --feature does; instead of --feature");
+                   "feature-extraction-with-past) or as --feature does; instead of --feature. auto: the task "
+                   "config.json's architectures name (BertForMaskedLM: fill-mask; a decoder's or an "
+                   "encoder-decoder's generation class: with the cache), as optimum-cli infers it")
+        ->capture_default_str();
     app.add_option("--dtype", opt.dtype,
                    "Type of the exported weights and float outputs: fp32, or fp16 (float16 weights and outputs, "
                    "computed in float32; the reference then uses the same float16-rounded weights and the default "
@@ -88,7 +93,9 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
 
-    if (!task.empty()) {
+    if (task == "auto") {
+        if (!app.count("--feature")) opt.feature = "auto";
+    } else {
         const auto feature = tf::feature_of_task(task);
         if (feature.empty()) {
             std::cerr << "typeformer-export: unknown --task " << task << " (tasks:";

@@ -20,6 +20,7 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "typeformer/core/linkage.hpp"
@@ -49,7 +50,9 @@ constexpr std::string_view to_string(validation_memory v) {
 
 /// What to export and how.
 struct export_options {
-    std::string feature = "default";  ///< the feature (task), as transformers.onnx names it
+    /// the feature (task), as transformers.onnx names it; "auto": the one
+    /// config.json's `architectures` names, as optimum-cli infers it (infer_feature)
+    std::string feature = "default";
     int opset = default_opset;        ///< min_opset .. max_opset
     double atol = -1;                 ///< validation tolerance; < 0: the family's (fp16: fp16_atol)
     bool validate = true;             ///< run ONNX Runtime against the reference pass
@@ -102,6 +105,49 @@ inline std::string_view task_of_feature(std::string_view feature) {
         if (t.feature == feature) return t.task;
     return {};
 }
+
+/// The feature optimum-cli infers when it is given no task: from the class
+/// config.json's `architectures` names first, by its suffix
+/// (...ForConditionalGeneration and MarianMTModel: text2text-generation,
+/// ...ForCausalLM and ...LMHeadModel: text-generation, ...ForMaskedLM,
+/// ...ForSequenceClassification, ...ForTokenClassification,
+/// ...ForQuestionAnswering, ...ForMultipleChoice; anything else, and no
+/// `architectures`: feature-extraction), with the cache where the family
+/// exports one (optimum-cli's default for generation). `supported` is the
+/// family's feature list; `because` receives the class it read ("" when
+/// none). Throws export.feature when the family does not export the task.
+std::string infer_feature(const nlohmann::json& config, const std::vector<std::string>& supported,
+                          std::string* because = nullptr);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::string infer_feature(const nlohmann::json& config, const std::vector<std::string>& supported, std::string* because) {
+    std::string cls;
+    if (config.is_object() && config.contains("architectures") && config["architectures"].is_array() &&
+        !config["architectures"].empty() && config["architectures"][0].is_string())
+        cls = config["architectures"][0].get<std::string>();
+    if (because) *because = cls;
+    constexpr std::pair<std::string_view, std::string_view> suffixes[] = {
+        {"ForConditionalGeneration", "seq2seq-lm"}, {"MTModel", "seq2seq-lm"},
+        {"ForCausalLM", "causal-lm"},               {"LMHeadModel", "causal-lm"},
+        {"ForMaskedLM", "masked-lm"},               {"ForSequenceClassification", "sequence-classification"},
+        {"ForTokenClassification", "token-classification"}, {"ForQuestionAnswering", "question-answering"},
+        {"ForMultipleChoice", "multiple-choice"}};
+    std::string feature = "default";
+    for (const auto& [suffix, f] : suffixes)
+        if (cls.size() > suffix.size() && cls.ends_with(suffix)) {
+            feature = std::string(f);
+            break;
+        }
+    const auto has = [&](const std::string& f) { return std::find(supported.begin(), supported.end(), f) != supported.end(); };
+    if (has(feature + "-with-past")) return feature + "-with-past";
+    if (has(feature)) return feature;
+    std::string names;
+    for (const auto& n : supported) names += (names.empty() ? "" : ", ") + n;
+    throw error("export.feature", "config.json's architectures names " + cls + ", whose task (" +
+                                      std::string(task_of_feature(feature)) + ", the feature " + feature +
+                                      ") is not exported for this model type (supported: " + names +
+                                      "): give one with --task or --feature");
+}
+#endif
 
 /// The largest difference found for one output in one validation pass.
 struct output_check {
@@ -540,11 +586,21 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
     config_reader(json, where).get("model_type", model_type);
     if (model_type.empty()) throw error("config.missing_field", where + ": no model_type");
     const family_handle* family = &require_family(model_type, families);
-    (void)family->require(opt.feature);  // before the checkpoint is opened
-    detail::pretrained::note_transformers_version(json, model_type, opt.feature, opt.follow, where, *opt.log,
+    export_options chosen = opt;
+    if (opt.feature == "auto") {
+        std::string cls;
+        chosen.feature = infer_feature(json, family->feature_names(), &cls);
+        *opt.log << "typeformer: no task given: "
+                 << (cls.empty() ? std::string("config.json names no architectures")
+                                 : "config.json's architectures name " + cls)
+                 << ", so " << task_of_feature(chosen.feature) << " (the feature " << chosen.feature
+                 << "), as optimum-cli infers it\n";
+    }
+    (void)family->require(chosen.feature);  // before the checkpoint is opened
+    detail::pretrained::note_transformers_version(json, model_type, chosen.feature, opt.follow, where, *opt.log,
                                                   *opt.warnings);
     const auto m = load_model(*family, dir, json, opt.follow);
-    return export_loaded(m, dir, output, opt);
+    return export_loaded(m, dir, output, chosen);
 }
 #endif
 
