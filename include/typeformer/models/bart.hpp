@@ -247,15 +247,18 @@ struct seq2seq_family_layers {
 /// `classification_head.out_proj` to logits {batch, num_labels}; question
 /// answering scores every decoder position with `qa_outputs` (start_logits,
 /// end_logits {batch, sequence}).
-template <seq2seq_style Style, seq2seq_shift Shift>
-struct seq2seq_head_layers : seq2seq_family_layers<Style> {
-    using seq2seq_family_layers<Style>::inputs;
-    using seq2seq_family_layers<Style>::layers;
+template <seq2seq_style Style, seq2seq_shift Shift, class Names = seq2seq_names,
+          class EncoderAttention = seq2seq_self_attention>
+struct seq2seq_head_layers : seq2seq_family_layers<Style, Names, EncoderAttention> {
+    using base = seq2seq_family_layers<Style, Names, EncoderAttention>;
+    using base::inputs;
+    using base::layers;
 
     using text_inputs = type_list<input<"input_ids", dtype::i64, axes<"batch", "sequence">>,
                                   input<"attention_mask", dtype::i64, axes<"batch", "sequence">>>;
-    using trunk = type_list<seq2seq_encoder<Style>, shift_tokens_right<Shift>,
-                            seq2seq_decoder<Style, seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">>;
+    using trunk = type_list<typename base::encoder, shift_tokens_right<Shift>,
+                            typename base::template decoder<seq2seq_step::no_cache, "decoder_input_ids",
+                                                            "attention_mask">>;
 
     static auto inputs(task::sequence_classification) -> text_inputs;
     static auto layers(task::sequence_classification)
