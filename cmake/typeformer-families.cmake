@@ -73,6 +73,7 @@ set(TYPEFORMER_FAMILY_LIST
   bart/marian_family
   bart/m2m_100_family
   bart/pegasus_family
+  bigbird_pegasus/bigbird_pegasus_family
   t5/t5_family
   t5/mt5_family
 )

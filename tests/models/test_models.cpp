@@ -176,6 +176,8 @@ TEST(models, feature_tables) {
         {"plbart", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "seq2seq-lm",
                     "seq2seq-lm-with-past", "sequence-classification"}},
         {"blenderbot", bart_like}, {"blenderbot-small", bart_like}, {"marian", marian}, {"m2m_100", seq2seq}, {"pegasus", seq2seq},
+        {"bigbird_pegasus", {"default", "default-with-past", "seq2seq-lm", "seq2seq-lm-with-past",
+                             "sequence-classification", "question-answering"}},
         {"t5", seq2seq},
         {"mt5", seq2seq}};
     v types;

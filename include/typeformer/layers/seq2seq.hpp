@@ -69,6 +69,8 @@ struct seq2seq_names {
     static constexpr std::string_view encoder = "model.encoder",
                                       decoder = "model.decoder", lm_head = "lm_head",
                                       logits_bias = "final_logits_bias";
+    /// each stack's final LayerNorm (pre_norm styles), under the stack
+    static constexpr std::string_view final_norm = "layer_norm";
 };
 
 /// What a config gives the seq2seq blocks: the numbers of one stack.
@@ -78,6 +80,7 @@ struct seq2seq_stack_shape {
     float eps;
     bool scale_embedding;
     std::int64_t pad_token_id;
+    bool attention_bias = true;  ///< the attention's q, k, v and out projections have biases
 };
 
 /// A BART-style config: its encoder's and decoder's numbers.
@@ -224,6 +227,13 @@ typename B::value embed(B& b, seq2seq_style style, bool decoder, std::string_vie
     return h;
 }
 
+/// An attention projection: nn.Linear(in, out), with a bias where the stack's attention has them.
+template <Backend B>
+typename B::value projection(B& b, std::string_view scope, const typename B::value& x, std::int64_t in,
+                             std::int64_t out, const seq2seq_stack_shape& sh) {
+    return linear(b, scope, x, in, out, sh.attention_bias);
+}
+
 /// fc1, activation, fc2 (biases).
 template <Backend B>
 typename B::value mlp(B& b, const typename B::value& x, const seq2seq_stack_shape& sh) {
@@ -240,10 +250,33 @@ typename B::value sublayer(B& b, bool pre_norm, std::string_view norm, const typ
 
 }  // namespace detail::s2s
 
+/// The encoder's self-attention hook (seq2seq_encoder's `SelfAttention`):
+/// `context(b, mask, c)`, built once from the encoder's attention_mask and
+/// handed to every layer, and `forward(b, x, context, sh)`, the sublayer
+/// under the layer's `self_attn` scope. This one is BART's: the padding
+/// bias, q_proj, k_proj, v_proj, scaled dot-product attention, out_proj.
+struct seq2seq_self_attention {
+    template <Backend B, class C>
+    static typename B::value context(B& b, const typename B::value& mask, const C&) {
+        auto guard = b.scope("encoder_attention_mask");
+        return detail::s2s::padding_bias(b, mask);
+    }
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const typename B::value& bias,
+                                     const seq2seq_stack_shape& sh) {
+        using namespace detail::s2s;
+        const auto E = sh.width, H = sh.heads, D = E / H;
+        auto q = projection(b, "q_proj", x, E, E, sh);
+        auto k = heads_first(b, projection(b, "k_proj", x, E, E, sh), H, D);
+        auto v = heads_first(b, projection(b, "v_proj", x, E, E, sh), H, D);
+        return projection(b, "out_proj", attend(b, q, k, v, bias, H, D), E, E, sh);
+    }
+};
+
 /// The encoder: embeddings, encoder_layers blocks of bidirectional
-/// self-attention (padding masked) and MLP, the final LayerNorm when
-/// pre_norm. Writes encoder_hidden_states.
-template <seq2seq_style Style, class Names = seq2seq_names>
+/// self-attention (`SelfAttention`: BART's, padding masked) and MLP, the
+/// final LayerNorm when pre_norm. Writes encoder_hidden_states.
+template <seq2seq_style Style, class Names = seq2seq_names, class SelfAttention = seq2seq_self_attention>
 struct seq2seq_encoder {
     using reads = slots<"input_ids", "attention_mask">;
     using writes = slots<"encoder_hidden_states">;
@@ -252,26 +285,19 @@ struct seq2seq_encoder {
     static void forward(B& b, io<seq2seq_encoder, typename B::value> s, const C& c) {
         using namespace detail::s2s;
         const auto sh = c.encoder_stack();
-        const auto E = sh.width, H = sh.heads, D = E / H;
         auto h = embed(b, Style, false, Names::encoder, c.tokens_tied_to(false), s[sl::input_ids], nullptr, sh);
-        typename B::value bias;
-        {
-            auto guard = b.scope("encoder_attention_mask");
-            bias = padding_bias(b, s[sl::attention_mask]);
-        }
+        const auto context = SelfAttention::context(b, s[sl::attention_mask], c);
         for (std::int64_t i = 0; i < sh.layers; ++i) {
             auto guard = b.scope(std::string(Names::encoder) + ".layers." + std::to_string(i));
             h = sublayer(b, Style.pre_norm, "self_attn_layer_norm", h, sh, [&](const typename B::value& x) {
                 auto g = b.scope("self_attn");
-                auto q = dense(b, "q_proj", x, E, E);
-                auto k = heads_first(b, dense(b, "k_proj", x, E, E), H, D);
-                auto v = heads_first(b, dense(b, "v_proj", x, E, E), H, D);
-                return dense(b, "out_proj", attend(b, q, k, v, bias, H, D), E, E);
+                return SelfAttention::forward(b, x, context, sh);
             });
             h = sublayer(b, Style.pre_norm, "final_layer_norm", h, sh,
                          [&](const typename B::value& x) { return mlp(b, x, sh); });
         }
-        if (Style.pre_norm) h = layer_norm(b, std::string(Names::encoder) + ".layer_norm", h, E, sh.eps);
+        if (Style.pre_norm)
+            h = layer_norm(b, std::string(Names::encoder) + "." + std::string(Names::final_norm), h, sh.width, sh.eps);
         s.set(slot<"encoder_hidden_states">{}, h);
     }
 };
@@ -405,28 +431,29 @@ struct seq2seq_decoder {
             auto guard = b.scope(std::string(Names::decoder) + ".layers." + std::to_string(i));
             h = sublayer(b, Style.pre_norm, "self_attn_layer_norm", h, sh, [&](const V& x) {
                 auto g = b.scope("self_attn");
-                auto q = dense(b, "q_proj", x, E, E);
-                auto k = heads_first(b, dense(b, "k_proj", x, E, E), H, D);
-                auto v = heads_first(b, dense(b, "v_proj", x, E, E), H, D);
+                auto q = projection(b, "q_proj", x, E, E, sh);
+                auto k = heads_first(b, projection(b, "k_proj", x, E, E, sh), H, D);
+                auto v = heads_first(b, projection(b, "v_proj", x, E, E, sh), H, D);
                 cache.self(i, k, v);
                 if (!alone && i == 0) {
                     auto m = b.scope("causal_mask");
                     self_bias = causal_bias(b, ids, k, past_ptr);
                 }
-                return dense(b, "out_proj", attend(b, q, k, v, self_bias, H, D), E, E);
+                return projection(b, "out_proj", attend(b, q, k, v, self_bias, H, D), E, E, sh);
             });
             if constexpr (!alone) h = sublayer(b, Style.pre_norm, "encoder_attn_layer_norm", h, sh, [&](const V& x) {
                 auto g = b.scope("encoder_attn");
-                auto q = dense(b, "q_proj", x, E, E);
+                auto q = projection(b, "q_proj", x, E, E, sh);
                 const auto [k, v] = cache.cross(i, [&](const V& enc) {
-                    return std::pair{heads_first(b, dense(b, "k_proj", enc, Eenc, E), H, D),
-                                     heads_first(b, dense(b, "v_proj", enc, Eenc, E), H, D)};
+                    return std::pair{heads_first(b, projection(b, "k_proj", enc, Eenc, E, sh), H, D),
+                                     heads_first(b, projection(b, "v_proj", enc, Eenc, E, sh), H, D)};
                 });
-                return dense(b, "out_proj", attend(b, q, k, v, cross_bias, H, D), E, E);
+                return projection(b, "out_proj", attend(b, q, k, v, cross_bias, H, D), E, E, sh);
             });
             h = sublayer(b, Style.pre_norm, "final_layer_norm", h, sh, [&](const V& x) { return mlp(b, x, sh); });
         }
-        if (Style.pre_norm) h = layer_norm(b, std::string(Names::decoder) + ".layer_norm", h, E, sh.eps);
+        if (Style.pre_norm)
+            h = layer_norm(b, std::string(Names::decoder) + "." + std::string(Names::final_norm), h, E, sh.eps);
         s.set(sl::hidden_states, h);
     }
 };

@@ -165,9 +165,15 @@ bart_config bart_config_from_json(const config_reader& r) {
 }
 
 /// What the BART-style families share: the features, their inputs and
-/// layers, given the style.
-template <seq2seq_style Style>
+/// layers, given the style (and the module names, and the encoder's
+/// self-attention: seq2seq_encoder's hook).
+template <seq2seq_style Style, class Names = seq2seq_names, class EncoderAttention = seq2seq_self_attention>
 struct seq2seq_family_layers {
+    using encoder = seq2seq_encoder<Style, Names, EncoderAttention>;
+    template <seq2seq_step Step, fixed_string Ids = "input_ids", fixed_string Mask = "encoder_attention_mask">
+    using decoder = seq2seq_decoder<Style, Step, Ids, Mask, Names>;
+    using lm_head = seq2seq_lm_head<Style, Names>;
+
     /// The encoder-decoder's features (M2M100's, which has no ...ForCausalLM)
     using seq2seq_features = type_list<task::default_, task::seq2seq_default_with_past, task::seq2seq_lm,
                                        task::seq2seq_lm_with_past>;
@@ -199,27 +205,25 @@ struct seq2seq_family_layers {
     static auto inputs(task::default_) -> concat<encoder_inputs,
                                                  type_list<input<"decoder_input_ids", dtype::i64, axes<"batch", "decoder_sequence">>>>;
     static auto layers(task::default_)
-        -> type_list<seq2seq_encoder<Style>,
-                     seq2seq_decoder<Style, seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
+        -> type_list<encoder, decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
                      expose_hidden_states>;
     static auto outputs(task::default_) -> type_list<output<"last_hidden_state", axes<"batch", "decoder_sequence", "">>>;
 
     // the generation graphs
     static auto inputs(task::encoder_part) -> encoder_inputs;
     static auto layers(task::encoder_part)
-        -> type_list<seq2seq_encoder<Style>, rename_slot<"encoder_hidden_states", "last_hidden_state">>;
+        -> type_list<encoder, rename_slot<"encoder_hidden_states", "last_hidden_state">>;
     template <bool Lm, bool Cache>
     static auto inputs(task::decoder_part<Lm, Cache>) -> decoder_inputs;
     template <bool Lm, bool Cache>
     static auto layers(task::decoder_part<Lm, Cache>)
-        -> type_list<seq2seq_decoder<Style, Cache ? seq2seq_step::first : seq2seq_step::no_cache>,
-                     std::conditional_t<Lm, seq2seq_lm_head<Style>, expose_hidden_states>>;
+        -> type_list<decoder<Cache ? seq2seq_step::first : seq2seq_step::no_cache>,
+                     std::conditional_t<Lm, lm_head, expose_hidden_states>>;
     template <bool Lm>
     static auto inputs(task::decoder_with_past_part<Lm>) -> later_inputs;
     template <bool Lm>
     static auto layers(task::decoder_with_past_part<Lm>)
-        -> type_list<seq2seq_decoder<Style, seq2seq_step::later>,
-                     std::conditional_t<Lm, seq2seq_lm_head<Style>, expose_hidden_states>>;
+        -> type_list<decoder<seq2seq_step::later>, std::conditional_t<Lm, lm_head, expose_hidden_states>>;
 
     // the decoder alone (...ForCausalLM): one graph, as the decoder-only families export it
     template <class Task>
@@ -228,9 +232,9 @@ struct seq2seq_family_layers {
     template <class Task>
         requires(std::is_same_v<Task, task::causal_lm> || std::is_same_v<Task, task::causal_lm_with_past>)
     static auto layers(Task)
-        -> type_list<seq2seq_decoder<Style, task::has_past<Task> ? seq2seq_step::alone_with_past : seq2seq_step::alone,
-                                     "input_ids", "attention_mask">,
-                     seq2seq_lm_head<Style, seq2seq_names, true>>;
+        -> type_list<decoder<task::has_past<Task> ? seq2seq_step::alone_with_past : seq2seq_step::alone,
+                             "input_ids", "attention_mask">,
+                     seq2seq_lm_head<Style, Names, true>>;
 };
 
 /// The one-graph heads of BART, mBART and PLBart (...ForSequenceClassification,
@@ -243,15 +247,18 @@ struct seq2seq_family_layers {
 /// `classification_head.out_proj` to logits {batch, num_labels}; question
 /// answering scores every decoder position with `qa_outputs` (start_logits,
 /// end_logits {batch, sequence}).
-template <seq2seq_style Style, seq2seq_shift Shift>
-struct seq2seq_head_layers : seq2seq_family_layers<Style> {
-    using seq2seq_family_layers<Style>::inputs;
-    using seq2seq_family_layers<Style>::layers;
+template <seq2seq_style Style, seq2seq_shift Shift, class Names = seq2seq_names,
+          class EncoderAttention = seq2seq_self_attention>
+struct seq2seq_head_layers : seq2seq_family_layers<Style, Names, EncoderAttention> {
+    using base = seq2seq_family_layers<Style, Names, EncoderAttention>;
+    using base::inputs;
+    using base::layers;
 
     using text_inputs = type_list<input<"input_ids", dtype::i64, axes<"batch", "sequence">>,
                                   input<"attention_mask", dtype::i64, axes<"batch", "sequence">>>;
-    using trunk = type_list<seq2seq_encoder<Style>, shift_tokens_right<Shift>,
-                            seq2seq_decoder<Style, seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">>;
+    using trunk = type_list<typename base::encoder, shift_tokens_right<Shift>,
+                            typename base::template decoder<seq2seq_step::no_cache, "decoder_input_ids",
+                                                            "attention_mask">>;
 
     static auto inputs(task::sequence_classification) -> text_inputs;
     static auto layers(task::sequence_classification)

@@ -33,6 +33,18 @@
 
 namespace typeformer::inline v0 {
 
+/// attention_type: "block_sparse" or "original_full" (a config's
+/// block_sparse); anything else is refused. BigBird's and BigBird-Pegasus's.
+template <class C>
+void read_block_sparse_attention_type(const config_reader& r, C& c) {
+    std::string type = c.block_sparse ? "block_sparse" : "original_full";
+    r.get("attention_type", type);
+    if (type != "block_sparse" && type != "original_full")
+        throw error("config.unsupported", r.where() + ": /attention_type: \"" + type +
+                                              "\" is not supported (only \"block_sparse\" or \"original_full\")");
+    c.block_sparse = type == "block_sparse";
+}
+
 /// BigBirdConfig, with Transformers' defaults.
 struct big_bird_config {
     std::int64_t vocab_size = 50358;
@@ -56,15 +68,6 @@ struct big_bird_config {
     static constexpr void bias_rule(const big_bird_config& c) {
         require(c.use_bias, "use_bias=false (attention projections without bias) is not supported");
     }
-    /// attention_type: "block_sparse" or "original_full"; anything else is refused.
-    static void read_attention_type(const config_reader& r, big_bird_config& c) {
-        std::string type = c.block_sparse ? "block_sparse" : "original_full";
-        r.get("attention_type", type);
-        if (type != "block_sparse" && type != "original_full")
-            throw error("config.unsupported", r.where() + ": /attention_type: \"" + type +
-                                                  "\" is not supported (only \"block_sparse\" or \"original_full\")");
-        c.block_sparse = type == "block_sparse";
-    }
     using self = big_bird_config;
     using fields = extend<bert_core_rows<self>, field<"is_decoder", &self::is_decoder>, cross_attention_refused,
                           field<"tie_word_embeddings", &self::tie_word_embeddings>, labels<&self::num_labels>,
@@ -76,7 +79,7 @@ struct big_bird_config {
                           only<"position_embedding_type", "absolute">,
                           // the word table's padding_idx, and the id block-sparse attention pads input_ids
                           // with up to a block multiple: those positions are masked out and cut off
-                          no_effect<"pad_token_id", std::int64_t>, reads<&self::read_attention_type>>;
+                          no_effect<"pad_token_id", std::int64_t>, reads<&read_block_sparse_attention_type<self>>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const { return bert_like_shape(*this, is_decoder); }
     /// The longest sequence Transformers runs with full attention under "block_sparse".
@@ -141,7 +144,44 @@ struct big_bird_question {
     }
 };
 
-/// The attention bias for either regime, chosen by the sequence length.
+/// The block-sparse attention's context from the attention mask [B, S], for
+/// either regime, chosen by the sequence length. `c` gives is_decoder,
+/// block_sparse, block_size, num_random_blocks and full_attention_limit()
+/// (BigBird's config, BigBird-Pegasus's).
+template <Backend B, class C>
+big_bird_context<typename B::value> block_sparse_context_of(B& b, const typename B::value& mask, const C& c) {
+    auto full = attention_bias(b, mask, c.is_decoder);
+    // query_scale unread: blocks scale queries only when block-sparse
+    if (!c.block_sparse) return {full, mask, false};
+    auto f32 = [&](const typename B::value& x) { return b.cast(x, dtype::f32); };
+    auto one_f = b.scalar(1.f);
+    auto nott = [&](const typename B::value& x) { return b.sub(one_f, x); };
+    const auto one = b.constant_i64({1}), two = b.constant_i64({2});
+    const auto block = b.constant_i64({c.block_size});
+    auto length = b.shape(mask, 1, 2);                                       // [1]
+    auto last = b.sub(b.div(b.add(length, b.constant_i64({c.block_size - 1})), block), one);  // n - 1
+    auto blocks = b.div(b.range(mask, 1), block);                           // [S]: block of each token
+    auto row = b.unsqueeze(blocks, {1}), col = b.unsqueeze(blocks, {0});     // [S, 1], [1, S]
+    auto first_row = f32(b.less(row, one)), last_row = nott(f32(b.less(row, last)));
+    auto first_col = f32(b.less(col, one)), last_col = nott(f32(b.less(col, last)));
+    auto near = b.mul(f32(b.less(b.sub(row, col), two)), f32(b.less(b.sub(col, row), two)));
+    auto hidden = b.mul(b.mul(b.mul(nott(first_row), nott(last_row)), b.mul(nott(first_col), nott(last_col))),
+                        nott(near));                                        // [S, S]: not in the pattern
+    auto middle_row = b.mul(nott(first_row), nott(last_row));
+    auto repeats = b.mul(first_col, middle_row);                             // block 0 seen 1 + r times
+    auto keys = f32(b.unsqueeze(mask, {1, 2}));                              // [B, 1, 1, S]
+    auto keep = b.mul(nott(hidden), keys);                                   // [B, 1, S, S]
+    auto sparse = b.add(b.mul(nott(keep), b.scalar(-3.4028234663852886e38f)),
+                        b.mul(repeats, b.scalar(static_cast<float>(std::log1p(
+                                               static_cast<double>(c.num_random_blocks))))));
+    // above the threshold: 1; both terms stay finite, so the blend is exact
+    auto is_sparse = f32(b.less(b.constant_i64({c.full_attention_limit()}), length));  // [1]
+    auto masked_query = nott(f32(b.unsqueeze(mask, {2})));                  // [B, S, 1]
+    return {b.add(b.mul(full, nott(is_sparse)), b.mul(sparse, is_sparse)), nott(b.mul(masked_query, is_sparse)),
+            true};
+}
+
+/// The attention bias for either regime (block_sparse_context_of), in slots.
 struct block_sparse_bias {
     using reads = slots<"attention_mask">;
     using writes = slots<"attention_bias", "query_scale">;
@@ -149,41 +189,23 @@ struct block_sparse_bias {
     template <Backend B>
     static void forward(B& b, io<block_sparse_bias, typename B::value> s, const big_bird_config& c) {
         auto guard = b.scope("extended_attention_mask");
-        const auto& mask = s[sl::attention_mask];
-        auto full = attention_bias(b, mask, c.is_decoder);
-        if (!c.block_sparse) {
-            s.set(sl::attention_bias, full);
-            s.set(slot<"query_scale">{}, mask);  // unread: blocks scale queries only when block-sparse
-            return;
-        }
-        auto f32 = [&](const typename B::value& x) { return b.cast(x, dtype::f32); };
-        auto one_f = b.scalar(1.f);
-        auto nott = [&](const typename B::value& x) { return b.sub(one_f, x); };
-        const auto one = b.constant_i64({1}), two = b.constant_i64({2});
-        const auto block = b.constant_i64({c.block_size});
-        auto length = b.shape(mask, 1, 2);                                       // [1]
-        auto last = b.sub(b.div(b.add(length, b.constant_i64({c.block_size - 1})), block), one);  // n - 1
-        auto blocks = b.div(b.range(mask, 1), block);                           // [S]: block of each token
-        auto row = b.unsqueeze(blocks, {1}), col = b.unsqueeze(blocks, {0});     // [S, 1], [1, S]
-        auto first_row = f32(b.less(row, one)), last_row = nott(f32(b.less(row, last)));
-        auto first_col = f32(b.less(col, one)), last_col = nott(f32(b.less(col, last)));
-        auto near = b.mul(f32(b.less(b.sub(row, col), two)), f32(b.less(b.sub(col, row), two)));
-        auto hidden = b.mul(b.mul(b.mul(nott(first_row), nott(last_row)), b.mul(nott(first_col), nott(last_col))),
-                            nott(near));                                        // [S, S]: not in the pattern
-        auto middle_row = b.mul(nott(first_row), nott(last_row));
-        auto repeats = b.mul(first_col, middle_row);                             // block 0 seen 1 + r times
-        auto keys = f32(b.unsqueeze(mask, {1, 2}));                              // [B, 1, 1, S]
-        auto keep = b.mul(nott(hidden), keys);                                   // [B, 1, S, S]
-        auto sparse = b.add(b.mul(nott(keep), b.scalar(-3.4028234663852886e38f)),
-                            b.mul(repeats, b.scalar(static_cast<float>(std::log1p(
-                                                   static_cast<double>(c.num_random_blocks))))));
-        // above the threshold: 1; both terms stay finite, so the blend is exact
-        auto is_sparse = f32(b.less(b.constant_i64({c.full_attention_limit()}), length));  // [1]
-        s.set(sl::attention_bias, b.add(b.mul(full, nott(is_sparse)), b.mul(sparse, is_sparse)));
-        auto masked_query = nott(f32(b.unsqueeze(mask, {2})));                  // [B, S, 1]
-        s.set(slot<"query_scale">{}, nott(b.mul(masked_query, is_sparse)));
+        auto ctx = block_sparse_context_of(b, s[sl::attention_mask], c);
+        s.set(sl::attention_bias, ctx.bias);
+        s.set(slot<"query_scale">{}, ctx.query_scale);
     }
 };
+
+/// Attention of q, k, v [B, S, E] under the block-sparse context: scores
+/// scaled by head_dim^-0.5, the context's bias, and each query's context
+/// scaled by query_scale where the config is block-sparse.
+template <Backend B>
+typename B::value block_sparse_attend(B& b, const typename B::value& q, const typename B::value& k,
+                                      const typename B::value& v, const big_bird_context<typename B::value>& ctx,
+                                      std::int64_t hidden, std::int64_t heads) {
+    const float scale = 1.f / std::sqrt(static_cast<float>(hidden / heads));
+    auto out = b.attention(q, k, v, &ctx.bias, heads, scale);
+    return ctx.scale_queries ? b.mul(out, ctx.query_scale) : out;
+}
 
 /// BERT's self-attention, with the context of each query scaled by the
 /// context's query_scale (zero for masked queries in the block-sparse regime).
@@ -196,12 +218,10 @@ struct block_sparse_attention {
         auto q = dense(b, Names::q, x, hsz, hsz);
         auto k = dense(b, Names::k, x, hsz, hsz);
         auto v = dense(b, Names::v, x, hsz, hsz);
-        const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
         typename B::value out;
         {
             auto guard = b.scope(Names::attention);
-            out = b.attention(q, k, v, &ctx.bias, sh.num_heads, scale);
-            if (ctx.scale_queries) out = b.mul(out, ctx.query_scale);
+            out = block_sparse_attend(b, q, k, v, ctx, hsz, sh.num_heads);
         }
         return dense(b, Names::o, out, hsz, hsz);
     }
