@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,11 @@
 #include "typeformer/models/model.hpp"
 
 namespace typeformer::inline v0 {
+
+struct bart_config;
+namespace detail {
+void bart_aliases(const config_reader& r, bart_config& c);
+}  // namespace detail
 
 /// BartConfig and the configs that share its keys (MBartConfig, PLBartConfig,
 /// MarianConfig, M2M100Config, BlenderbotConfig, BlenderbotSmallConfig);
@@ -97,8 +103,9 @@ struct bart_config {
         internal<&self::shared_vocabulary>, true_under_4_41<&self::scaled_small_decoder>,
         // an encoder-decoder, whatever the key says: the export builds BART's classes
         no_effect<"is_encoder_decoder", bool>,
-        // num_hidden_layers is encoder_layers under another name (attribute_map)
-        no_effect<"num_hidden_layers", std::int64_t>,
+        // the attribute_map's names (num_hidden_layers: encoder_layers, hidden_size: d_model,
+        // num_attention_heads: encoder_attention_heads), read over the keys they stand for
+        owns<"num_hidden_layers">, owns<"hidden_size">, owns<"num_attention_heads">, reads<&detail::bart_aliases>,
         // training only: dropout after the activation, LayerDrop
         no_effect<"activation_dropout", double>, no_effect<"encoder_layerdrop", double>,
         no_effect<"decoder_layerdrop", double>,
@@ -158,6 +165,21 @@ struct bart_config {
     }
 };
 
+namespace detail {
+/// BartConfig's attribute_map names (hidden_size: d_model,
+/// num_attention_heads: encoder_attention_heads, num_hidden_layers:
+/// encoder_layers; 4.41 saves num_hidden_layers), read over the keys they
+/// stand for, as the config's setters apply them.
+inline void bart_aliases(const config_reader& r, bart_config& c) {
+    const auto alias = [&](const char* key, std::int64_t& field) {
+        if (r.has(key)) r.get(key, field);
+    };
+    alias("hidden_size", c.d_model);
+    alias("num_attention_heads", c.encoder_attention_heads);
+    alias("num_hidden_layers", c.encoder_layers);
+}
+}  // namespace detail
+
 /// A config.json of a BART-style model, over the family's defaults.
 template <const bart_config& Defaults, class Keys = bart_config::fields>
 bart_config bart_config_from_json(const config_reader& r) {
@@ -184,11 +206,14 @@ struct seq2seq_family_layers {
     /// The decoder alone (causal-lm) reads no cross-attention, whose weights
     /// every decoder layer stores (BartDecoderLayer has them, unused without
     /// an encoder); the other features read them.
-    static std::vector<std::string> ignored() {
+    static std::vector<std::string> ignored() { return ignored_with({}); }
+    /// ignored() and `more` (the fixed sinusoidal tables Marian's and Pegasus's checkpoints store)
+    static std::vector<std::string> ignored_with(std::initializer_list<std::string_view> more) {
         std::vector<std::string> v;
         for (const char* m : {"q_proj", "k_proj", "v_proj", "out_proj"})
             for (const char* p : {".weight", ".bias"}) v.push_back(std::string("encoder_attn.") + m + p);
         v.insert(v.end(), {"encoder_attn_layer_norm.weight", "encoder_attn_layer_norm.bias"});
+        for (const auto m : more) v.emplace_back(m);
         return v;
     }
 
@@ -365,9 +390,7 @@ struct marian_family
                             type_list<task::causal_lm, task::causal_lm_with_past>>;
     // MarianModel's checkpoints store the fixed sinusoidal tables (MarianMTModel's do not): the graph computes them
     static std::vector<std::string> ignored() {
-        auto v = seq2seq_family_layers<marian_style>::ignored();
-        v.push_back("embed_positions.weight");
-        return v;
+        return seq2seq_family_layers<marian_style>::ignored_with({"embed_positions.weight"});
     }
     static constexpr double atol = 1e-4;  // the legacy table's
 };
@@ -382,9 +405,7 @@ struct pegasus_family
     using features = seq2seq_family_layers<pegasus_style>::seq2seq_features;
     // Pegasus's checkpoints store the fixed sinusoidal tables: the graph computes the same ones (Marian's)
     static std::vector<std::string> ignored() {
-        auto v = seq2seq_family_layers<pegasus_style>::ignored();
-        v.push_back("embed_positions.weight");
-        return v;
+        return seq2seq_family_layers<pegasus_style>::ignored_with({"embed_positions.weight"});
     }
 };
 

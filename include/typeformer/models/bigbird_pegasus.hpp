@@ -30,20 +30,6 @@
 
 namespace typeformer::inline v0 {
 
-namespace detail {
-/// BigBirdPegasusConfig's attribute_map names (hidden_size: d_model,
-/// num_attention_heads: encoder_attention_heads, num_hidden_layers:
-/// encoder_layers), read over the keys they stand for, as the config's
-/// setters apply them.
-inline void bigbird_pegasus_aliases(const config_reader& r, bart_config& c) {
-    const auto alias = [&](const char* key, std::int64_t& field) {
-        if (r.has(key)) r.get(key, field);
-    };
-    alias("hidden_size", c.d_model);
-    alias("num_attention_heads", c.encoder_attention_heads);
-    alias("num_hidden_layers", c.encoder_layers);
-}
-}  // namespace detail
 
 /// BigBirdPegasusConfig: BartConfig's keys, BigBird's attention keys.
 struct bigbird_pegasus_config : bart_config {
@@ -62,7 +48,6 @@ struct bigbird_pegasus_config : bart_config {
                field<"use_bias", &self::use_bias>, internal<&self::is_decoder>,
                // PretrainedConfig's: no module of BigBird-Pegasus reads it to mask or to add cross-attention
                no_effect<"is_decoder", bool>,
-               owns<"hidden_size">, owns<"num_attention_heads">, reads<&detail::bigbird_pegasus_aliases>,
                reads<&read_block_sparse_attention_type<self>>>;
 
     [[nodiscard]] constexpr seq2seq_stack_shape encoder_stack() const {
