@@ -73,12 +73,14 @@ struct io_name {
     friend bool operator==(const io_name&, const io_name&) = default;
 };
 
-/// The cache as graph inputs, `<Name>.{i}.key` and `<Name>.{i}.value` for
-/// every layer, float32, sequence axis `past_sequence` (0 on the first step).
-/// Like every spec whose graph tensors depend on the config (`per_layer`),
-/// it spells them out with expand(config).
-template <fixed_string Name = "past_key_values">
-struct cache_inputs {
+/// A decoder's cache as graph inputs (`Output` false: `<Name>.{i}.key` and
+/// `<Name>.{i}.value` for every layer, float32, sequence axis
+/// `past_sequence`, 0 on the first step) or as the grown cache it returns
+/// (`Output` true: sequence axis `past_sequence + sequence`). Like every
+/// spec whose graph tensors depend on the config (`per_layer`), it spells
+/// them out with expand(config).
+template <fixed_string Name, bool Output>
+struct kv_cache {
     using slot_type = slot<Name>;
     static constexpr std::string_view name = Name.view();
     static constexpr dtype type = dtype::f32;
@@ -91,30 +93,14 @@ struct cache_inputs {
         for (std::int64_t i = 0; i < kv.layers; ++i)
             for (int k = 0; k < 2; ++k)
                 v.push_back({std::string(name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
-                             cache_axes(kv, k == 0, past_axis, false)});
+                             cache_axes(kv, k == 0, Output ? total_axis : past_axis, Output)});
         return v;
     }
 };
-
-/// The grown cache as graph outputs, `<Name>.{i}.key` and `.value`, sequence
-/// axis `past_sequence + sequence`.
+template <fixed_string Name = "past_key_values">
+using cache_inputs = kv_cache<Name, false>;
 template <fixed_string Name = "present">
-struct cache_outputs {
-    using slot_type = slot<Name>;
-    static constexpr std::string_view name = Name.view();
-    static constexpr bool per_layer = true;
-
-    template <CacheConfig C>
-    static std::vector<io_name> expand(const C& c) {
-        const auto kv = c.cache();
-        std::vector<io_name> v;
-        for (std::int64_t i = 0; i < kv.layers; ++i)
-            for (int k = 0; k < 2; ++k)
-                v.push_back({std::string(name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
-                             cache_axes(kv, k == 0, total_axis, true)});
-        return v;
-    }
-};
+using cache_outputs = kv_cache<Name, true>;
 
 // ---------------------------------------------------------------------------
 // An encoder-decoder's cache (Optimum's names): for every decoder layer i,
