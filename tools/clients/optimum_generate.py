@@ -19,40 +19,13 @@ differ or its export or load fails.
 
 from __future__ import annotations
 
-import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def fixtures_with_generation(root: Path, only: list[str] | None) -> list[Path]:
-    out = []
-    for d in sorted(root.glob("*/causal-lm-with-past")):
-        if not (d / "generate.safetensors").exists():
-            continue
-        if only and d.parent.name not in only:
-            continue
-        out.append(d)
-    return out
-
-
-def past_dims(model_file: Path) -> tuple[int | None, int | None]:
-    """The key/value heads and head size the graph declares for past_key_values.0.key
-    ([batch, heads, past, size]; None for another layout, e.g. BLOOM's)."""
-    import onnx
-
-    graph = onnx.load(str(model_file), load_external_data=False).graph
-    for i in graph.input:
-        if i.name == "past_key_values.0.key":
-            dims = i.type.tensor_type.shape.dim
-            if len(dims) == 4 and dims[1].HasField("dim_value") and dims[3].HasField("dim_value"):
-                return dims[1].dim_value, dims[3].dim_value
-    return None, None
+from clientlib import arguments, compare, declared_cache, export, failure, fixtures_with_generation
 
 
 def check(exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
@@ -60,12 +33,9 @@ def check(exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
     from optimum.onnxruntime import ORTModelForCausalLM
     from safetensors.torch import load_file
 
-    name = fixture.parent.name
-    out = work / name
-    run = subprocess.run([str(exporter), "--model", str(fixture), "--feature", "causal-lm-with-past", str(out)],
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        return False, f"export failed ({run.returncode}): {run.stderr.strip().splitlines()[-1:]}"
+    out = work / fixture.parent.name
+    if failed := export(exporter, fixture, "causal-lm-with-past", out):
+        return False, failed
     gen = load_file(str(fixture / "generate.safetensors"))
     prompt, want, want_logits = gen["gen.prompt"], gen["gen.sequences"], gen["gen.logits"]
     new = want.shape[1] - prompt.shape[1]
@@ -77,7 +47,7 @@ def check(exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
         # hidden / heads for most types, key/value heads from num_key_value_heads for a listed few),
         # not from the graph: where that disagrees with the graph's declared cache, ONNX Runtime
         # refuses the feed whoever exported the model. Say so, then size it from the graph.
-        heads, size = past_dims(out / "model.onnx")
+        heads, size = declared_cache(out / "model.onnx", "past_key_values.0.key")
         if heads is not None and hasattr(model, "embed_size_per_head") and (
                 model.num_key_value_heads, model.embed_size_per_head) != (heads, size):
             corrected = (f"Optimum sizes the empty past [batch, {model.num_key_value_heads}, 0, "
@@ -97,12 +67,7 @@ def check(exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
                              output_logits=True, return_dict_in_generate=True)
     said = sorted({str(w.message).splitlines()[0][:120] for w in caught
                    if "legacy" in str(w.message).lower() or "position_ids" in str(w.message)})
-    logits = torch.stack([x.to(torch.float32) for x in got.logits])
-    diff = (logits - want_logits).abs().max().item() if logits.shape == want_logits.shape else float("inf")
-    same = torch.equal(got.sequences, want)
-    note = f"tokens {'equal' if same else 'DIFFER'}, logits max |diff| {diff:.2e}"
-    if not same:
-        note += f" (got {got.sequences[0, prompt.shape[1]:].tolist()}, want {want[0, prompt.shape[1]:].tolist()})"
+    same, note = compare(got, want, want_logits, prompt.shape[1])
     if said:
         note += "; Optimum warned: " + " | ".join(said)
     if corrected:
@@ -111,12 +76,7 @@ def check(exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--exporter", type=Path, default=REPO / "build" / "typeformer-export")
-    ap.add_argument("--fixtures", type=Path, default=REPO / "tests" / "fixtures")
-    ap.add_argument("--only", nargs="+", metavar="DIR", help="fixture folders, e.g. llama qwen3 llama-llama3")
-    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, argv, "llama qwen3 llama-llama3")
     import optimum.onnxruntime  # noqa: F401 (fail early, before exporting)
     import onnxruntime
     import transformers
@@ -127,12 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         print("| fixture | result |\n|---|---|")
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for fixture in fixtures_with_generation(args.fixtures, args.only):
+        for fixture in fixtures_with_generation(args.fixtures, "causal-lm-with-past", args.only):
             model_type = json.loads((fixture / "config.json").read_text())["model_type"]
             try:
                 ok, note = check(args.exporter, fixture, Path(tmp))
             except Exception as e:  # noqa: BLE001 (reported)
-                ok, note = False, f"fails: {type(e).__name__}: " + " ".join(str(e).split())[:400]
+                ok, note = False, failure(e)
             bad += not ok
             label = f"{fixture.parent.name} ({model_type})"
             print(f"| {label} | {note} |" if args.markdown else f"{label:40s} {note}", flush=True)

@@ -22,16 +22,14 @@ an export or load fails.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from clientlib import arguments, compare, declared_cache, export, failure, fixtures_with_generation
 
 # generate()'s settings as the fixtures ran it (tools/fixtures/seq2seq.py, GEN_SETTINGS): greedy, no
 # logits processor; set on the model's generation config, which generate() fills unset arguments from
@@ -40,14 +38,6 @@ SETTINGS = dict(do_sample=False, num_beams=1, min_length=0, forced_bos_token_id=
                 encoder_repetition_penalty=1.0, bad_words_ids=None, suppress_tokens=None,
                 begin_suppress_tokens=None, sequence_bias=None, exponential_decay_length_penalty=None,
                 renormalize_logits=False, eos_token_id=None, max_length=None, min_new_tokens=None)
-
-
-def fixtures_with_generation(root: Path, only: list[str] | None) -> list[Path]:
-    out = []
-    for d in sorted(root.glob("*/seq2seq-lm-with-past")):
-        if (d / "generate.safetensors").exists() and (not only or d.parent.name in only):
-            out.append(d)
-    return out
 
 
 class Collect(logging.Handler):
@@ -61,28 +51,14 @@ class Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def past_dims(model_file: Path) -> tuple[int | None, int | None]:
-    """The heads and head size the graph declares for past_key_values.0.decoder.key."""
-    import onnx
-
-    for i in onnx.load(str(model_file), load_external_data=False).graph.input:
-        if i.name == "past_key_values.0.decoder.key":
-            dims = i.type.tensor_type.shape.dim
-            return dims[1].dim_value or None, dims[3].dim_value or None
-    return None, None
-
-
 def check(exporter: Path, fixture: Path, work: Path, merged: bool) -> tuple[bool, str]:
-    import torch
     from optimum.onnxruntime import ORTModelForSeq2SeqLM
     from safetensors.torch import load_file
 
     out = work / fixture.parent.name
-    if not (out / "encoder_model.onnx").exists():
-        run = subprocess.run([str(exporter), "--model", str(fixture), "--feature", "seq2seq-lm-with-past", str(out)],
-                             capture_output=True, text=True)
-        if run.returncode != 0:
-            return False, f"export failed ({run.returncode}): {run.stderr.strip().splitlines()[-1:]}"
+    if not (out / "encoder_model.onnx").exists():  # the second loading reuses the first's export
+        if failed := export(exporter, fixture, "seq2seq-lm-with-past", out):
+            return False, failed
     gen = load_file(str(fixture / "generate.safetensors"))
     prompt, mask, want, want_logits = gen["gen.prompt"], gen["gen.mask"], gen["gen.sequences"], gen["gen.logits"]
     new = want.shape[1] - 1
@@ -103,7 +79,8 @@ def check(exporter: Path, fixture: Path, work: Path, merged: bool) -> tuple[bool
             # the feed whoever exported the model. Say so, then size it from the graph.
             corrected = ""
             decoder = model.decoder
-            heads, size = past_dims(out / ("decoder_model_merged.onnx" if merged else "decoder_with_past_model.onnx"))
+            heads, size = declared_cache(out / ("decoder_model_merged.onnx" if merged else "decoder_with_past_model.onnx"),
+                                         "past_key_values.0.decoder.key")
             if heads and hasattr(decoder, "num_attention_heads") and (
                     decoder.num_attention_heads, decoder.embed_size_per_head) != (heads, size):
                 corrected = (f"Optimum sizes the empty cache [batch, {decoder.num_attention_heads}, 0, "
@@ -119,12 +96,8 @@ def check(exporter: Path, fixture: Path, work: Path, merged: bool) -> tuple[bool
     said = sorted({m.splitlines()[0][:140] for m in collect.messages + [str(w.message) for w in caught]
                    if "onnx" in m.lower() or "merged" in m.lower() or "legacy" in m.lower()})
     used = "merged decoder" if model.decoder.is_merged else "decoder + decoder with past"
-    logits = torch.stack([x.to(torch.float32) for x in got.logits])
-    diff = (logits - want_logits).abs().max().item() if logits.shape == want_logits.shape else float("inf")
-    same = torch.equal(got.sequences, want)
-    note = f"{used}: tokens {'equal' if same else 'DIFFER'}, logits max |diff| {diff:.2e}"
-    if not same:
-        note += f" (got {got.sequences[0].tolist()}, want {want[0].tolist()})"
+    same, note = compare(got, want, want_logits, 0)
+    note = f"{used}: {note}"
     if said:
         note += "; Optimum said: " + " | ".join(said)
     if corrected:
@@ -133,12 +106,7 @@ def check(exporter: Path, fixture: Path, work: Path, merged: bool) -> tuple[bool
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--exporter", type=Path, default=REPO / "build" / "typeformer-export")
-    ap.add_argument("--fixtures", type=Path, default=REPO / "tests" / "fixtures")
-    ap.add_argument("--only", nargs="+", metavar="DIR", help="fixture folders, e.g. bart marian")
-    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, argv, "bart marian")
     import optimum.onnxruntime  # noqa: F401 (fail early, before exporting)
     import onnxruntime
     import transformers
@@ -148,13 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         print("| fixture | loaded with | result |\n|---|---|---|")
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for fixture in fixtures_with_generation(args.fixtures, args.only):
+        for fixture in fixtures_with_generation(args.fixtures, "seq2seq-lm-with-past", args.only):
             model_type = json.loads((fixture / "config.json").read_text())["model_type"]
             for merged in (True, False):
                 try:
                     ok, note = check(args.exporter, fixture, Path(tmp), merged)
                 except Exception as e:  # noqa: BLE001 (reported)
-                    ok, note = False, f"fails: {type(e).__name__}: " + " ".join(str(e).split())[:400]
+                    ok, note = False, failure(e)
                 bad += not ok
                 label = f"{fixture.parent.name} ({model_type})"
                 how = "use_merged=True" if merged else "use_merged=False"
