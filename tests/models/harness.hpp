@@ -183,8 +183,15 @@ inline void check_fixture(std::string_view model_type, std::string_view feature,
     }
 
     // 2 and 3. export, check names and axes, run in ONNX Runtime at other shapes
+    // an image model that reads any size: at the config's size and at sizes the export never saw
+    bool any_image_size = false;
+    for (const auto& [name, axes] : f.inputs(m.config))
+        for (const auto& a : axes) any_image_size = any_image_size || a == tf::height_axis;
     const auto sizes = family.has_cache()
                            ? std::vector<tf::axis_sizes>{{3, 9, 3, 5}, {1, 1, 1, 0}, {2, 17, 4, 3}, {2, 4, 1, 0}, {1, 1, 1, 12}}
+                       : any_image_size
+                           ? std::vector<tf::axis_sizes>{{.batch = 3}, {.batch = 1, .height = 37, .width = 45},
+                                                         {.batch = 2, .height = 64, .width = 29}}
                            : std::vector<tf::axis_sizes>{{3, 9, 3}, {1, 1, 1}, {2, 17, 4}};
     for (int opset : {tf::min_opset, tf::default_opset}) {
         onnx::GraphProto g;
@@ -200,7 +207,8 @@ inline void check_fixture(std::string_view model_type, std::string_view feature,
                 ASSERT_TRUE(onnx.contains(name)) << name;
                 EXPECT_LE(tf::max_abs_diff(onnx.at(name), want), family.atol)
                     << model_type << "/" << feature << " opset " << opset << " output " << name << " at batch "
-                    << n.batch << " sequence " << n.sequence << " past " << n.past;
+                    << n.batch << " sequence " << n.sequence << " past " << n.past << " image " << n.height << " x "
+                    << n.width;
             }
         }
     }

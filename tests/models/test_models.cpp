@@ -179,7 +179,8 @@ TEST(models, feature_tables) {
         {"bigbird_pegasus", {"default", "default-with-past", "seq2seq-lm", "seq2seq-lm-with-past",
                              "sequence-classification", "question-answering"}},
         {"t5", seq2seq},
-        {"mt5", seq2seq}};
+        {"mt5", seq2seq},
+        {"vit", {"default", "image-classification", "masked-im"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -941,6 +941,19 @@ std::vector<op_case> make_cases() {
                 auto nx = b.div(gx, b.add(mean, b.scalar(1e-6f)));
                 return b.add(b.add(b.mul(gamma, b.mul(x, nx)), beta), x);
             }));
+
+    // expand: a learned token [1, 1, E] to every row of x [B, S, E] (ViT's class token), and both ways
+    add(at_all(op_case("expand", "token to batch").in(f32("t")).in(f32("x")),
+               runs_t{{{1, 1, 4}, {1, 3, 4}}, {{1, 1, 5}, {3, 7, 5}}, {{1, 1, 2}, {2, 9, 2}}})
+            .def([](auto& b, const auto& t, const auto& x) {
+                return b.concat({b.expand(t, b.concat({b.shape(x, 0, 1), b.constant_i64({1, 1})}, 0)), x}, 1);
+            }));
+    add(at_all(op_case("expand", "both ways").in(f32("x")).in(f32("y")),
+               runs_t{{{3, 1}, {1, 1, 4}}, {{1, 5}, {2, 3, 1}}, {{2, 1}, {6, 2, 1}}})
+            .def([](auto& b, const auto& x, const auto& y) { return b.expand(x, b.shape(y, 0, static_cast<std::int64_t>(y.rank()))); }));
+    add(at_all(op_case("expand", "int64").in(i64("x", ints(-9, 9))).in(f32("y")),
+               runs_t{{{1, 3}, {2, 1}}, {{4, 1}, {4, 6}}})
+            .def([](auto& b, const auto& x, const auto& y) { return b.expand(x, b.shape(y, 0, 2)); }));
     return c;
 }
 
@@ -1160,7 +1173,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "constant_f32", "sin", "cos", "sqrt",
 
         "conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "global_avg_pool", "resize", "resize_to",
-        "hardsigmoid", "hardswish", "reduce_l2",
+        "hardsigmoid", "hardswish", "reduce_l2", "expand",
     };
     std::set<std::string> covered;
     for (const auto& c : cases()) covered.insert(c.op);

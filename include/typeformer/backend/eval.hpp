@@ -352,6 +352,11 @@ public:
     /// 2, dim=axes, keepdim=True); ONNX ReduceL2): ConvNeXTV2's GRN.
     value reduce_l2(const value& x, const std::vector<std::int64_t>& axes);
 
+    /// x broadcast (numpy's rules, both ways) with `shape`, an int64 [r]
+    /// tensor (ONNX Expand; torch's expand where the shape's 1s keep x's
+    /// size): a learned token [1, 1, E] to every row of a batch.
+    value expand(const value& x, const value& shape);
+
 private:
     static void softmax_row(float* p, std::size_t n);
 
@@ -1192,6 +1197,23 @@ TYPEFORMER_INLINE auto eval_backend::hardsigmoid(const value& x) -> value {
 
 TYPEFORMER_INLINE auto eval_backend::hardswish(const value& x) -> value {
     return unary(x, [](float v) { return v * std::min(std::max(v + 3.f, 0.f), 6.f) / 6.f; });
+}
+
+TYPEFORMER_INLINE auto eval_backend::expand(const value& x, const value& shape) -> value {
+    if (shape.is_float() || shape.rank() != 1) throw error("eval.expand", "expand: the shape must be a 1-D int64 tensor");
+    const auto xs = x.shape();
+    const std::size_t rank = std::max(xs.size(), shape.i.size());
+    std::vector<std::size_t> target(rank, 1);
+    for (std::size_t d = 0; d < rank; ++d) {
+        const std::int64_t a = d + xs.size() >= rank ? xs[d + xs.size() - rank] : 1;
+        const std::int64_t b = d + shape.i.size() >= rank ? shape.i(d + shape.i.size() - rank) : 1;
+        if (a != b && a != 1 && b != 1)
+            throw error("eval.expand", "expand: sizes " + std::to_string(a) + " and " + std::to_string(b) +
+                                           " do not broadcast at axis " + std::to_string(d));
+        target[d] = static_cast<std::size_t>(a == 1 ? b : a);
+    }
+    if (x.is_float()) return value(xt::xarray<float>(xt::broadcast(x.f, target)));
+    return value(xt::xarray<std::int64_t>(xt::broadcast(x.i, target)));
 }
 
 TYPEFORMER_INLINE auto eval_backend::reduce_l2(const value& x, const std::vector<std::int64_t>& axes) -> value {

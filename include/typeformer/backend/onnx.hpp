@@ -250,6 +250,8 @@ public:
     value hardswish(const value& x);
     /// ReduceL2, keepdims 1.
     value reduce_l2(const value& x, const std::vector<std::int64_t>& axes);
+    /// Expand: the sizes where x's is static and not 1, unknown elsewhere.
+    value expand(const value& x, const value& shape);
 
     // -- finishing -----------------------------------------------------------
     /// The initializers the graph uses, each with the checkpoint tensor it is
@@ -859,6 +861,19 @@ TYPEFORMER_INLINE auto onnx_backend::hardsigmoid(const value& x) -> value {
 TYPEFORMER_INLINE auto onnx_backend::hardswish(const value& x) -> value {
     if (opset_ >= 14) return unary("HardSwish", x);
     return mul(x, hardsigmoid(x));
+}
+
+TYPEFORMER_INLINE auto onnx_backend::expand(const value& x, const value& shape) -> value {
+    if (shape.shape.size() != 1 || !shape.shape[0].is_static())
+        throw error("export.expand", "expand: the shape must be a 1-D int64 tensor of known length");
+    const auto rank = std::max(x.rank(), static_cast<std::size_t>(shape.shape[0].size));
+    value r{{}, x.type, std::vector<dim>(rank, dim{})};
+    for (std::size_t d = 0; d < x.rank(); ++d) {
+        const auto& xd = x.shape[d];
+        if (xd.is_static() && xd.size != 1) r.shape[d + rank - x.rank()] = xd;
+    }
+    r.name = node("Expand", {x.name, shape.name})[0];
+    return r;
 }
 
 TYPEFORMER_INLINE auto onnx_backend::reduce_l2(const value& x, const std::vector<std::int64_t>& axes) -> value {

@@ -184,6 +184,49 @@ struct states_input {
     }
 };
 
+/// The image an image model takes: its channels, the size its config names
+/// (image_size; 0 where it names none, as ResNet's) and whether the model
+/// reads images of any size (convolutions) or of that size only (ViT's
+/// learned positions).
+struct image_shape {
+    std::int64_t channels = 3;
+    std::int64_t height = 0;
+    std::int64_t width = 0;
+    bool any_size = false;
+};
+
+/// A config that says which images its model takes (`image()`).
+template <class C>
+concept ImageConfig = requires(const C& c) {
+    { c.image() } -> std::same_as<image_shape>;
+};
+
+/// The axis names of an image's height and width, where a model reads any size.
+inline constexpr std::string_view height_axis = "height", width_axis = "width";
+
+/// `pixel_values` [batch, channels, height, width], float32, as the config's
+/// image() spells it: the channels fixed; height and width fixed at the one
+/// size a model reads (ViT's learned positions: the graph states the size,
+/// and ONNX Runtime refuses another by name), else the named axes "height"
+/// and "width".
+template <fixed_string Name = "pixel_values">
+struct image_input {
+    using slot_type = slot<Name>;
+    static constexpr std::string_view name = Name.view();
+    static constexpr dtype type = dtype::f32;
+    static constexpr bool per_layer = true;
+
+    template <ImageConfig C>
+    static std::vector<io_name> expand(const C& c) {
+        const auto im = c.image();
+        if (!im.any_size)
+            return {{std::string(name), {"batch", std::to_string(im.channels), std::to_string(im.height),
+                                         std::to_string(im.width)}}};
+        return {{std::string(name), {"batch", std::to_string(im.channels), std::string(height_axis),
+                                     std::string(width_axis)}}};
+    }
+};
+
 /// Is this input or output spec one whose graph tensors the config spells
 /// out (a cache: one tensor per layer and part)?
 template <class Spec>

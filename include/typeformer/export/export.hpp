@@ -143,16 +143,34 @@ tensor_map reference_outputs(const typename F::config& c, const checkpoint& ck, 
 /// Sizes of the dynamic axes used to make validation inputs. `past` is the
 /// past length of a with-past model's cache inputs (ignored by the others);
 /// an encoder-decoder's encoder reads `sequence` tokens, its decoder
-/// `decoder` new ones after `past`.
+/// `decoder` new ones after `past`. An image model that reads any size
+/// reads `height` x `width` images (0: the size its config names, else 64,
+/// Optimum's).
 struct axis_sizes {
-    std::int64_t batch = 3, sequence = 9, choice = 3, past = 11, decoder = 5;
+    std::int64_t batch = 3, sequence = 9, choice = 3, past = 11, decoder = 5, height = 0, width = 0;
 };
 
 namespace detail {
 template <class C>
 encoder_shape shape_of(const C& c) {
     if constexpr (std::is_same_v<C, encoder_shape>) return c;
-    else return c.shape();
+    else if constexpr (requires { c.shape(); }) return c.shape();
+    else {  // no text: an image model's config
+        encoder_shape sh{};
+        sh.max_positions = std::int64_t{1} << 40;
+        return sh;
+    }
+}
+/// The height or width of the validation images: the requested size, else
+/// the config's, else 64.
+template <class C>
+std::int64_t image_extent(const C& c, std::int64_t requested, bool height) {
+    if (requested > 0) return requested;
+    if constexpr (ImageConfig<C>) {
+        const auto im = c.image();
+        if (const auto n = height ? im.height : im.width; n > 0) return n;
+    }
+    return 64;
 }
 }  // namespace detail
 
@@ -199,6 +217,8 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
         if (a == total_axis) return n.past + n.sequence;
         if (a == decoder_axis) return n.decoder;
         if (a == total_decoder_axis) return n.past + n.decoder;
+        if (a == height_axis) return detail::image_extent(c, n.height, true);
+        if (a == width_axis) return detail::image_extent(c, n.width, false);
         return n.sequence;
     };
     for_each_type(typename Model::inputs{}, [&]<class I>() {

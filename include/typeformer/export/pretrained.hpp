@@ -87,6 +87,8 @@ inline constexpr task_name optimum_tasks[] = {
     {"token-classification", "token-classification"},
     {"question-answering", "question-answering"},
     {"multiple-choice", "multiple-choice"},
+    {"image-classification", "image-classification"},
+    {"masked-im", "masked-im"},
 };
 
 /// The feature a task names: Optimum's task name, or a legacy feature name
@@ -111,7 +113,8 @@ inline std::string_view task_of_feature(std::string_view feature) {
 /// (...ForConditionalGeneration and MarianMTModel: text2text-generation,
 /// ...ForCausalLM and ...LMHeadModel: text-generation, ...ForMaskedLM,
 /// ...ForSequenceClassification, ...ForTokenClassification,
-/// ...ForQuestionAnswering, ...ForMultipleChoice; anything else, and no
+/// ...ForQuestionAnswering, ...ForMultipleChoice, ...ForImageClassification,
+/// ...ForMaskedImageModeling (masked-im); anything else, and no
 /// `architectures`: feature-extraction), with the cache where the family
 /// exports one (optimum-cli's default for generation). `supported` is the
 /// family's feature list; `because` receives the class it read ("" when
@@ -130,7 +133,8 @@ TYPEFORMER_INLINE std::string infer_feature(const nlohmann::json& config, const 
         {"ForCausalLM", "causal-lm"},               {"LMHeadModel", "causal-lm"},
         {"ForMaskedLM", "masked-lm"},               {"ForSequenceClassification", "sequence-classification"},
         {"ForTokenClassification", "token-classification"}, {"ForQuestionAnswering", "question-answering"},
-        {"ForMultipleChoice", "multiple-choice"}};
+        {"ForMultipleChoice", "multiple-choice"},   {"ForImageClassification", "image-classification"},
+        {"ForMaskedImageModeling", "masked-im"}};
     std::string feature = "default";
     for (const auto& [suffix, f] : suffixes)
         if (cls.size() > suffix.size() && cls.ends_with(suffix)) {

@@ -102,6 +102,8 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.hardswish(x) } -> std::same_as<typename B::value>;    // x · relu6(x + 3) / 6
     // L2 norm over axes, kept as size-1 axes (ConvNeXTV2's GRN)
     { b.reduce_l2(x, ints) } -> std::same_as<typename B::value>;
+    // x broadcast with an int64 [r] shape, numpy's rules (a learned token to every row of a batch)
+    { b.expand(x, x) } -> std::same_as<typename B::value>;
 };
 
 }  // namespace typeformer::inline v0

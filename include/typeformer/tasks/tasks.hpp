@@ -43,6 +43,19 @@ struct question_answering {
                               output<"end_logits", axes<"batch", "sequence">>>;
 };
 
+// Image models (ViT, ResNet, ...): the input is pixel_values
+// (image_input); the base model's last_hidden_state has whatever shape the
+// family says (its outputs(task::default_)).
+struct image_classification {
+    static constexpr std::string_view name = "image-classification";
+    using outputs = type_list<output<"logits", axes<"batch", "">>>;
+};
+/// masked-im: the image reconstructed from its patches (ViTForMaskedImageModeling).
+struct masked_im {
+    static constexpr std::string_view name = "masked-im";
+    using outputs = type_list<output<"reconstruction", axes<"batch", "", "", "">>>;
+};
+
 // Decoders: the with-past features take the KV cache of every
 // layer as inputs and return the grown cache after the task's outputs.
 struct default_with_past {

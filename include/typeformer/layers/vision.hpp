@@ -1,0 +1,211 @@
+// typeformer/layers/vision.hpp: the blocks of a ViT-style image encoder.
+//
+// An image becomes a sequence of patch tokens (a Conv2d whose kernel and
+// stride are the patch size), led by learned tokens (the class token, DeiT's
+// distillation token), with learned positions added; the transformer
+// encoder then runs as for text (layers/encoder.hpp), pre-LN and without an
+// attention mask. The numbers come from the config's `shape()` (an
+// encoder_shape) and `patches()` (a patch_grid).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/core/cache.hpp"
+#include "typeformer/core/error.hpp"
+#include "typeformer/core/slots.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/ops/composite.hpp"
+
+namespace typeformer::inline v0 {
+
+/// How a ViT-style model cuts its image into patches: the patch size, the
+/// grid of patches at the config's image size, and the learned tokens before
+/// them (1: the class token; 2: DeiT's class and distillation tokens).
+struct patch_grid {
+    std::int64_t patch_h = 16, patch_w = 16;
+    std::int64_t rows = 14, cols = 14;
+    std::int64_t leading_tokens = 1;
+
+    [[nodiscard]] constexpr std::int64_t patches() const { return rows * cols; }
+    [[nodiscard]] constexpr std::int64_t tokens() const { return leading_tokens + patches(); }
+};
+
+/// A ViT-style config: an encoder shape, the image it reads and its patches.
+template <class C>
+concept PatchConfig = EncoderConfig<C> && ImageConfig<C> && requires(const C& c) {
+    { c.patches() } -> std::same_as<patch_grid>;
+};
+
+/// The module names of patch_embeddings under `scope`: `projection` (the
+/// patchifying Conv2d), `cls` (the class token [1, 1, hidden]),
+/// `distillation` (DeiT's second token; empty: none) and `position` (the
+/// learned positions [1, tokens, hidden]).
+template <fixed_string Scope, fixed_string Distillation = "">
+struct vit_embedding_names {
+    static constexpr std::string_view scope = Scope.view(), projection = "patch_embeddings.projection",
+                                      cls = "cls_token", distillation = Distillation.view(),
+                                      position = "position_embeddings";
+};
+
+/// ViTEmbeddings without interpolate_pos_encoding: pixel_values [B, C, H, W]
+/// through the Conv2d(C, hidden, kernel = stride = patch) to [B, hidden, h,
+/// w], flattened to the tokens [B, h·w, hidden]; the learned tokens first
+/// (expanded to the batch), then the learned positions added. The positions
+/// fit the config's image size only: the graph's input states it.
+template <class Names>
+struct patch_embeddings {
+    using reads = slots<"pixel_values">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B, PatchConfig C>
+    static void forward(B& b, io<patch_embeddings, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const auto g = c.patches();
+        const auto hid = sh.hidden_size;
+        const auto channels = c.image().channels;
+        const auto& pixels = s[slot<"pixel_values">{}];
+        auto guard = b.scope(Names::scope);
+        typename B::value tokens;
+        {
+            auto proj = b.scope(Names::projection);
+            const auto& w = b.param("weight", {hid, channels, g.patch_h, g.patch_w});
+            const auto& bias = b.param("bias", {hid});
+            auto maps = b.conv2d(pixels, w, &bias, hw{g.patch_h, g.patch_w}, pads2d{}, hw{}, 1);
+            tokens = b.transpose(b.reshape(maps, {0, hid, -1}), {0, 2, 1});
+        }
+        // the learned tokens, [1, 1, hidden] each, repeated for every image
+        auto per_image = b.concat({b.shape(pixels, 0, 1), b.constant_i64({1, 1})}, 0);
+        std::vector<typename B::value> parts{b.expand(b.param(std::string(Names::cls), {1, 1, hid}), per_image)};
+        if constexpr (!Names::distillation.empty())
+            parts.push_back(b.expand(b.param(std::string(Names::distillation), {1, 1, hid}), per_image));
+        parts.push_back(tokens);
+        auto h = b.concat(parts, 1);
+        s.set(sl::hidden_states, b.add(h, b.param(std::string(Names::position), {1, g.tokens(), hid})));
+    }
+};
+
+/// The switches of a ViT-style attention that encoder_shape does not hold,
+/// handed to every block by vision_context.
+struct vision_block_options {
+    bool qkv_bias = true;  ///< the query, key and value Linears have biases (config `qkv_bias`)
+};
+
+/// A config that says whether its query, key and value Linears have biases.
+template <class C>
+concept VisionBlockConfig = requires(const C& c) {
+    { c.block_options() } -> std::same_as<vision_block_options>;
+};
+
+/// The stack context of an image encoder: no attention mask (every image
+/// token sees every other), the block options.
+struct vision_context {
+    using reads = slots<>;
+
+    template <Backend B, class Io, VisionBlockConfig C>
+    static vision_block_options make(B&, const Io&, const C& c) {
+        return c.block_options();
+    }
+};
+
+/// Self-attention without a mask, its query, key and value Linears with or
+/// without biases (vision_block_options::qkv_bias), the output Linear `o`
+/// with one. Names: `q`, `k`, `v`, `attention`, `o`.
+template <class Names>
+struct unmasked_self_attention {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const vision_block_options& opt,
+                                     const encoder_shape& sh) {
+        const auto hsz = sh.hidden_size;
+        auto project = [&](std::string_view scope) {
+            auto guard = b.scope(scope);
+            const auto& w = b.param("weight", {hsz, hsz});
+            if (!opt.qkv_bias) return b.linear(x, w, nullptr);
+            const auto& bias = b.param("bias", {hsz});
+            return b.linear(x, w, &bias);
+        };
+        auto q = project(Names::q);
+        auto k = project(Names::k);
+        auto v = project(Names::v);
+        const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
+        typename B::value out;
+        {
+            auto guard = b.scope(Names::attention);
+            out = b.attention(q, k, v, nullptr, sh.num_heads, scale);
+        }
+        return dense(b, Names::o, out, hsz, hsz);
+    }
+};
+
+/// ViTLayer's module names under `Stack` ("vit.encoder.layer"): the names
+/// policy of a pre-LN encoder_block for ViT and the models that copy it.
+template <fixed_string Stack>
+struct vit_layer_names {
+    static constexpr std::string_view stack = Stack.view(), q = "attention.attention.query",
+                                      k = "attention.attention.key", v = "attention.attention.value",
+                                      attention = "attention.attention", o = "attention.output.dense",
+                                      attn_norm = "layernorm_before", ffn_in = "intermediate.dense",
+                                      ffn_out = "output.dense", out_norm = "layernorm_after";
+};
+
+/// ViT's encoder: pre-LN blocks, unmasked attention.
+template <class Names>
+using vit_encoder_stack =
+    encoder_stack<Names, encoder_block<Names, unmasked_self_attention<Names>, feed_forward<Names>, norm_placement::pre>,
+                  vision_context>;
+
+/// One token of the encoder's output as `pooled_output` (no Linear): the
+/// class token that ViT's classifier reads.
+template <std::int64_t Index = 0>
+struct token_output {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"pooled_output">;
+
+    template <Backend B, class C>
+    static void forward(B& b, io<token_output, typename B::value> s, const C&) {
+        s.set(sl::pooled_output, b.select(s[sl::hidden_states], 1, Index));
+    }
+};
+
+/// The masked-image-modeling decoder of ViT and its copies
+/// (ViTForMaskedImageModeling): the patch tokens (after the `Skip` learned
+/// ones) laid back on their grid [B, hidden, h, w], a 1x1 Conv2d at
+/// `<Scope>.0` to encoder_stride² · channels, then PixelShuffle(encoder_stride):
+/// `reconstruction` [B, channels, h · stride, w · stride]. The stride is the
+/// config's `encoder_stride`, as Transformers names it.
+template <fixed_string Scope, std::int64_t Skip = 1>
+struct masked_image_decoder {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"reconstruction">;
+
+    template <Backend B, PatchConfig C>
+    static void forward(B& b, io<masked_image_decoder, typename B::value> s, const C& c) {
+        const auto sh = c.shape();
+        const auto g = c.patches();
+        const auto r = static_cast<std::int64_t>(c.encoder_stride);
+        const auto channels = c.image().channels;
+        if (g.rows != g.cols)
+            throw error("config.unsupported", "masked-im: the patch grid is " + std::to_string(g.rows) + " x " +
+                                                  std::to_string(g.cols) +
+                                                  "; Transformers lays the tokens on a square grid only");
+        auto guard = b.scope(Scope.view());
+        auto tokens = b.slice(s[sl::hidden_states], 1, Skip, Skip + g.patches());
+        auto grid = b.reshape(b.transpose(tokens, {0, 2, 1}), {0, sh.hidden_size, g.rows, g.cols});
+        typename B::value y;
+        {
+            auto conv = b.scope("0");
+            const auto& w = b.param("weight", {r * r * channels, sh.hidden_size, 1, 1});
+            const auto& bias = b.param("bias", {r * r * channels});
+            y = b.conv2d(grid, w, &bias, hw{}, pads2d{}, hw{}, 1);
+        }
+        // PixelShuffle: channel c·r² + i·r + j goes to pixel (y·r + i, x·r + j) of channel c
+        y = b.reshape(y, {0, channels, r, r, g.rows, g.cols});
+        y = b.transpose(y, {0, 1, 4, 2, 5, 3});
+        s.set(slot<"reconstruction">{}, b.reshape(y, {0, channels, g.rows * r, g.cols * r}));
+    }
+};
+
+}  // namespace typeformer::inline v0
