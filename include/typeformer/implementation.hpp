@@ -21,6 +21,7 @@
 #include "typeformer/export/export.hpp"
 #include "typeformer/export/onnxruntime.hpp"
 #include "typeformer/export/pretrained.hpp"
+#include "typeformer/export/progress.hpp"
 #include "typeformer/export/registry.hpp"
 #include "typeformer/export/stream.hpp"
 #include "typeformer/io/checkpoint.hpp"

@@ -113,7 +113,9 @@ log_format)
 help)
     run --help
     expect_rc 0
-    for opt in --model --feature --opset --atol --list-features --no-validate --external-data --force; do expect_out "$opt"; done
+    for opt in --model --feature --opset --atol --list-features --no-validate --external-data --force --quiet --progress; do
+        expect_out "$opt"
+    done
     expect_out "An existing model.onnx is replaced only by an export that validated" ;;
 list_features)
     run --list-features bert
@@ -455,15 +457,111 @@ opsets)
         expect_out "at opset $opset"
     done ;;
 docs_feature_table)
-    # docs/architectures.md lists exactly what --list-models says works
+    # docs/architectures.md lists exactly what --list-models says works: features and Optimum's tasks
     doc=$(dirname "$0")/../../docs/architectures.md
     run --list-models >/dev/null
     expect_rc 0
     while IFS= read -r line; do
-        type=${line%%:*} feats=${line#*: }
-        grep -qxF "| $type | $feats |" "$doc" || fail "docs/architectures.md lacks: | $type | $feats |"
+        type=${line%%:*} rest=${line#*: }
+        feats=${rest%%; tasks: *} tasks=${rest#*; tasks: }
+        [ "$feats" != "$rest" ] && [ -n "$tasks" ] || fail "no tasks in: $line"
+        grep -qxF "| $type | $feats | $tasks |" "$doc" || fail "docs/architectures.md lacks: | $type | $feats | $tasks |"
     done <"$tmp/out.txt"
     [ "$(grep -c '^| [a-z0-9_-]* | default' "$doc")" = "$(wc -l <"$tmp/out.txt")" ] || fail "docs list other models" ;;
+list_models_tasks)
+    # each model type: its features, then the same as optimum-cli's tasks, one for one and in the same order
+    run --list-models >/dev/null
+    expect_rc 0
+    grep -qxF "bert: default masked-lm causal-lm sequence-classification multiple-choice token-classification question-answering; tasks: feature-extraction fill-mask text-generation text-classification multiple-choice token-classification question-answering" "$tmp/out.txt" ||
+        fail "bert's line"
+    task_of() {
+        case $1 in
+        default) echo feature-extraction ;; default-with-past) echo feature-extraction-with-past ;;
+        masked-lm) echo fill-mask ;; causal-lm) echo text-generation ;; causal-lm-with-past) echo text-generation-with-past ;;
+        seq2seq-lm) echo text2text-generation ;; seq2seq-lm-with-past) echo text2text-generation-with-past ;;
+        sequence-classification) echo text-classification ;; *) echo "$1" ;;
+        esac
+    }
+    while IFS= read -r line; do
+        rest=${line#*: }
+        expected=$(for f in ${rest%%; tasks: *}; do task_of "$f"; done | tr '\n' ' ')
+        [ "$expected" = "$(echo ${rest#*; tasks: }) " ] || fail "tasks of ${line%%:*}: ${rest#*; tasks: }, expected $expected"
+        set -- ${rest#*; tasks: }
+        for f in ${rest%%; tasks: *}; do echo "$1 $f" && shift; done >>"$tmp/pairs"
+    done <"$tmp/out.txt"
+    # --task takes every task listed as the feature listed with it: both given, they must agree
+    sort -u "$tmp/pairs" | while read -r task f; do
+        "$exe" --task "$task" --feature "$f" --list-models >/dev/null || fail "--task $task is not --feature $f"
+    done || exit 1 ;;
+list_features_spellings)
+    # --list-features takes config.json's model_type (gpt_neo, xlm-roberta) and transformers.onnx's (gpt-neo:
+    # model_type with "_" as "-"): the same list
+    run --list-models >/dev/null
+    types=$(cut -d: -f1 "$tmp/out.txt")
+    checked=0
+    for type in $types; do
+        want=$("$exe" --list-features "$type") || fail "--list-features $type"
+        for other in "$(echo "$type" | tr _ -)" "$(echo "$type" | tr - _)"; do
+            [ "$other" = "$type" ] && continue
+            [ "$("$exe" --list-features "$other")" = "$want" ] || fail "--list-features $other is not --list-features $type"
+            checked=$((checked + 1))
+        done
+    done
+    # transformers.onnx's names, where the family is built
+    for legacy in big-bird bigbird-pegasus blenderbot-small data2vec-text deberta-v2 gpt-neo m2m-100 xlm-roberta; do
+        type=$(printf '%s\n' $types | grep -x -e "$legacy" -e "$(echo "$legacy" | tr - _)") || continue
+        run --list-features "$legacy" >/dev/null
+        expect_rc 0
+        [ "$(cat "$tmp/out.txt")" = "$("$exe" --list-features "$type")" ] || fail "--list-features $legacy"
+        checked=$((checked + 1))
+    done
+    echo "$checked other spellings checked"
+    run --list-features gpt-7
+    expect_rc 2
+    expect_out "model_type gpt-7 is not supported" ;;
+progress)
+    # a progress line on stderr, rewritten in place (\r) and ended by a newline: forced with --progress always,
+    # none by default when stderr is not a terminal (here a file); the log on stdout is the same either way
+    "$exe" --model "$fixtures/bert/default" --progress always "$tmp/o1" >"$tmp/log1" 2>"$tmp/err1"
+    [ $? = 0 ] || fail "exit status with --progress always"
+    cat -A "$tmp/err1"
+    n=$(grep -c . "$tmp/log1")
+    [ "$(head -c 1 "$tmp/err1")" = "$(printf '\r')" ] || fail "the progress line does not start with \\r"
+    [ "$(tail -c 1 "$tmp/err1" | od -An -c | tr -d ' ')" = '\n' ] || fail "the progress line does not end with a newline"
+    last=$(tr '\r' '\n' <"$tmp/err1" | grep . | tail -1)
+    echo "$last" | grep -Eqx 'typeformer: writing weights: 37/37 tensors, [0-9]+\.[0-9]/[0-9]+\.[0-9] MB \(100%\), [0-9]+\.[0-9] MB/s, done in [0-9]+\.[0-9] s *' ||
+        fail "final progress line: $last"
+    tr '\r' '\n' <"$tmp/err1" | grep . | grep -Evx 'typeformer: writing weights: [0-9]+/37 tensors, [0-9.]+/[0-9.]+ MB \([0-9]+%\), [0-9.]+ MB/s, ([0-9]+ s left|\? s left|done in [0-9.]+ s) *' &&
+        fail "other text on stderr"
+    "$exe" --model "$fixtures/bert/default" "$tmp/o2" >"$tmp/log2" 2>"$tmp/err2"
+    [ $? = 0 ] || fail "exit status without --progress"
+    [ ! -s "$tmp/err2" ] || fail "stderr is a file, yet: $(cat -A "$tmp/err2")"
+    "$exe" --model "$fixtures/bert/default" --progress never "$tmp/o3" >"$tmp/log3" 2>"$tmp/err3"
+    [ ! -s "$tmp/err3" ] || fail "--progress never printed: $(cat -A "$tmp/err3")"
+    times() { sed -E 's/[0-9]+\.[0-9]+ s/T s/g; s#/o[0-9]#/o#g' "$1"; }
+    [ "$(times "$tmp/log1")" = "$(times "$tmp/log2")" ] || fail "the log changed with --progress always"
+    [ "$n" -ge 8 ] || fail "a short log: $n lines"
+    run --model "$fixtures/bert/default" --progress sometimes "$tmp/o4"
+    expect_rc 2
+    expect_out "--progress" ;;
+quiet)
+    # --quiet: errors only, the exit status unchanged
+    mkdir -p "$tmp/o/.typeformer-staging.999999999"  # what a killed export left: removed without a word
+    "$exe" --model "$fixtures/bert/default" --quiet --progress always "$tmp/o" >"$tmp/log" 2>"$tmp/err"
+    [ $? = 0 ] || fail "exit status $? with --quiet"
+    [ ! -s "$tmp/log" ] && [ ! -s "$tmp/err" ] || fail "printed: $(cat "$tmp/log" "$tmp/err")"
+    [ -s "$tmp/o/model.onnx" ] && [ ! -e "$tmp/o/.typeformer-staging.999999999" ] || fail "files: $(ls -A "$tmp/o")"
+    # a failed validation: one line on stderr, exit 1
+    "$exe" --model "$fixtures/bert/masked-lm" --feature masked-lm --atol 1e-12 -q "$tmp/o" >"$tmp/log" 2>"$tmp/err"
+    [ $? = 1 ] || fail "exit status with a failed validation"
+    [ ! -s "$tmp/log" ] || fail "stdout: $(cat "$tmp/log")"
+    [ "$(cat "$tmp/err")" = "typeformer-export: validation failed (atol 1e-12); the rejected export is at $tmp/o/model.onnx.invalid" ] ||
+        fail "stderr: $(cat "$tmp/err")"
+    # bad input: the error, exit 2
+    run --model "$fixtures/bert/default" --quiet --opset 9 "$tmp/o"
+    expect_rc 2
+    [ "$(wc -l <"$tmp/out.txt")" = 1 ] || fail "more than the error"
+    expect_out "opset 9 is not supported" ;;
 optimum_task_names)
     # optimum-cli's --task names: the feature they are, the same export
     run --model "$fixtures/bert/masked-lm" --task fill-mask "$tmp/o"

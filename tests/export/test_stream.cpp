@@ -3,9 +3,13 @@
 // transposed initializers; and it passes the full checker.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 #include "typeformer/export/registry.hpp"
 
@@ -178,7 +182,9 @@ TEST(staged_output, removed_unless_committed_and_recovers_what_a_kill_left) {
     // what a killed export leaves: a staging folder of a dead process, committed or not
     fs::create_directories(root / ".typeformer-staging.999999999");
     { std::ofstream(root / ".typeformer-staging.999999999" / "model.onnx") << "half"; }
-    EXPECT_EQ(tf::staged_output::recover(root).size(), 1u);
+    std::ostringstream notes;  // what it did, said where it is told to
+    EXPECT_EQ(tf::staged_output::recover(root, "model.onnx", &notes).size(), 1u);
+    EXPECT_EQ(notes.str(), "typeformer: removed what an interrupted export left (.typeformer-staging.999999999)\n");
     EXPECT_FALSE(fs::exists(root / ".typeformer-staging.999999999"));
     fs::create_directories(root / ".typeformer-staging.999999998");
     { std::ofstream(root / ".typeformer-staging.999999998" / "model.onnx") << "complete"; }
@@ -200,4 +206,115 @@ TEST(staged_output, removed_unless_committed_and_recovers_what_a_kill_left) {
     }
     EXPECT_EQ(std::distance(fs::directory_iterator(root), fs::directory_iterator()), 1);
     fs::remove_all(root);
+}
+
+// The progress line: its text, redrawn in place, ended by a newline; and
+// the writer advancing it by every tensor and every byte it writes.
+TEST(progress_line, text_says_what_is_done_of_the_total_the_rate_and_the_time_left) {
+    std::ostringstream out;
+    tf::progress_line p(out, "typeformer: writing weights", 4, 5'000'000, std::chrono::hours(1));
+    p.add_bytes(1'000'000);
+    p.end_tensor();
+    EXPECT_EQ(p.text(2.0, false), "typeformer: writing weights: 1/4 tensors, 1.0/5.0 MB (20%), 0.5 MB/s, 8 s left");
+    EXPECT_EQ(p.text(0.0, false), "typeformer: writing weights: 1/4 tensors, 1.0/5.0 MB (20%), 0.0 MB/s, ? s left");
+    EXPECT_EQ(p.text(2.0, true), "typeformer: writing weights: 1/4 tensors, 1.0/5.0 MB (20%), 0.5 MB/s, done in 2.0 s");
+    EXPECT_EQ(out.str(), "");  // within the interval: not drawn
+}
+
+TEST(progress_line, redrawn_in_place_and_ended_by_a_newline) {
+    std::ostringstream out;
+    {
+        tf::progress_line p(out, "typeformer: writing weights", 2, 3'000'000, std::chrono::nanoseconds(0));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        p.add_bytes(1'000'000);
+        p.end_tensor();
+        p.add_bytes(2'000'000);
+        p.end_tensor();
+        p.finish();
+        p.add_bytes(1);  // finished: nothing more is drawn
+        p.finish();
+    }
+    const auto s = out.str();
+    ASSERT_FALSE(s.empty());
+    EXPECT_EQ(s.front(), '\r');
+    EXPECT_EQ(s.back(), '\n');
+    EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 1);
+    std::vector<std::string> lines;  // each drawing, after its '\r'
+    std::stringstream in(s.substr(1));
+    for (std::string line; std::getline(in, line, '\r');) lines.push_back(line);
+    ASSERT_EQ(lines.size(), 5u);  // four updates, then the final line
+    const std::regex update(R"(typeformer: writing weights: [0-2]/2 tensors, [0-9.]+/3\.0 MB \([0-9]+%\), [0-9.]+ MB/s, [0-9]+ s left *)");
+    for (std::size_t k = 0; k + 1 < lines.size(); ++k) EXPECT_TRUE(std::regex_match(lines[k], update)) << lines[k];
+    EXPECT_TRUE(lines[0].starts_with("typeformer: writing weights: 0/2 tensors, 1.0/3.0 MB (33%), ")) << lines[0];
+    EXPECT_TRUE(std::regex_match(
+        lines.back(),
+        std::regex(R"(typeformer: writing weights: 2/2 tensors, 3\.0/3\.0 MB \(100%\), [0-9.]+ MB/s, done in [0-9.]+ s *\n)")))
+        << lines.back();
+    // a shorter line is padded with blanks over what the longer one left
+    for (std::size_t k = 1; k < lines.size(); ++k) EXPECT_GE(lines[k].size(), lines[k - 1].size()) << k;
+}
+
+TEST(progress_line, destroyed_unfinished_ends_the_line_it_drew) {
+    std::ostringstream drawn, not_drawn;
+    {
+        tf::progress_line p(drawn, "w", 1, 10, std::chrono::nanoseconds(0));
+        tf::progress_line q(not_drawn, "w", 1, 10, std::chrono::hours(1));
+        p.add_bytes(5);
+        q.add_bytes(5);
+    }  // as when a write fails: the error message starts on its own line
+    EXPECT_TRUE(drawn.str().starts_with("\rw: 0/1 tensors, ")) << drawn.str();
+    EXPECT_TRUE(drawn.str().ends_with(" s left\n")) << drawn.str();
+    EXPECT_EQ(not_drawn.str(), "");
+}
+
+TEST(progress_enabled, automatic_only_on_a_terminal_stderr) {
+    std::ostringstream file;
+    EXPECT_TRUE(tf::progress_enabled(tf::progress_mode::always, file));
+    EXPECT_FALSE(tf::progress_enabled(tf::progress_mode::never, std::cerr));
+    EXPECT_FALSE(tf::progress_enabled(tf::progress_mode::automatic, file));
+    EXPECT_FALSE(tf::progress_enabled(tf::progress_mode::automatic, std::cout));
+    EXPECT_EQ(tf::progress_enabled(tf::progress_mode::automatic, std::cerr), ::isatty(STDERR_FILENO) == 1);
+}
+
+TEST(write_onnx, advances_the_progress_line_by_every_tensor_and_byte) {
+    auto ck = tf::checkpoint::open(fixture("masked-lm"));
+    ck.set_base_prefix("bert");
+    const auto cfg = bert_config(fixture("masked-lm"));
+    auto g = cfg.family->require("masked-lm").build(cfg, ck, 17, fixture("masked-lm").string());
+    std::uint64_t bytes = 0;
+    for (const auto& i : g.initializers) bytes += i.byte_size();
+    for (const bool external : {false, true}) {
+        std::ostringstream line, model, data;
+        tf::progress_line p(line, "w", g.initializers.size(), bytes, std::chrono::hours(1));
+        tf::write_report report;
+        report.progress = &p;
+        ASSERT_TRUE(external ? tf::write_onnx_external(model, data, "model.onnx_data", g.model, g.initializers, &report)
+                             : tf::write_onnx(model, g.model, g.initializers, &report));
+        EXPECT_EQ(p.tensors(), g.initializers.size());
+        EXPECT_EQ(p.bytes(), bytes);
+        p.finish();
+        EXPECT_TRUE(line.str().starts_with("\rw: " + std::to_string(g.initializers.size()) + "/" +
+                                           std::to_string(g.initializers.size()) + " tensors, "))
+            << line.str();
+    }
+}
+
+// --list-features: config.json's model_type, or transformers.onnx's (with "-" for "_")
+TEST(find_family_any_spelling, dashes_and_underscores_are_one) {
+    const auto named = [](std::string_view model_type) {
+        tf::family_handle f;
+        f.model_type = model_type;
+        return f;
+    };
+    const auto neo = named("gpt_neo"), xlmr = named("xlm-roberta"), xlm = named("xlm");
+    const tf::family_handle* families[] = {&neo, &xlmr, &xlm};
+    EXPECT_EQ(tf::find_family_any_spelling("gpt_neo", families), &neo);
+    EXPECT_EQ(tf::find_family_any_spelling("gpt-neo", families), &neo);
+    EXPECT_EQ(tf::find_family_any_spelling("xlm-roberta", families), &xlmr);
+    EXPECT_EQ(tf::find_family_any_spelling("xlm_roberta", families), &xlmr);
+    EXPECT_EQ(tf::find_family_any_spelling("xlm", families), &xlm);
+    EXPECT_EQ(tf::find_family_any_spelling("gpt.neo", families), nullptr);
+    EXPECT_EQ(tf::find_family_any_spelling("gpt-ne", families), nullptr);
+    EXPECT_EQ(tf::find_family_any_spelling("GPT-NEO", families), nullptr);
+    EXPECT_EQ(tf::find_family("gpt-neo", families), nullptr);  // config.json's model_type is matched as it is
 }

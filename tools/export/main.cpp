@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <iostream>
+#include <ostream>
+#include <string>
 
 #include "typeformer/export/pretrained.hpp"
 
@@ -56,8 +58,12 @@ int main(int argc, char** argv) {
     app.add_option("--atol", opt.atol, "Absolute tolerance for validation (default: the architecture's, 1e-5)");
     bool no_validate = false;
     app.add_flag("--no-validate", no_validate, "Write the model without validating it with ONNX Runtime");
-    app.add_option("--list-features", list_for, "List the features a model_type supports, then exit");
-    app.add_flag("--list-models", list_all, "List the supported model types and their features, then exit");
+    app.add_option("--list-features", list_for,
+                   "List the features a model_type supports, then exit (config.json's spelling, gpt_neo, or "
+                   "transformers.onnx's, gpt-neo)");
+    app.add_flag("--list-models", list_all,
+                 "List the supported model types, each with its features (transformers.onnx's names) and the "
+                 "same as optimum-cli's tasks, then exit");
     app.add_option("--revision", opt.revision,
                    "With --model org/name: the branch, tag or commit of the cached snapshot to export")
         ->capture_default_str();
@@ -81,6 +87,16 @@ int main(int argc, char** argv) {
     app.add_flag("--external-data", opt.external_data,
                  "Write the weights to OUTPUT/model.onnx_data next to model.onnx (automatic when the model is over "
                  "2 GiB, the limit of one protobuf file)");
+    bool quiet = false;
+    app.add_flag("--quiet,-q", quiet,
+                 "Print errors only: no log, no warnings, no progress line; a failed validation is one line on "
+                 "stderr (the exit status is the same)");
+    std::string progress = "auto";
+    app.add_option("--progress", progress,
+                   "A progress line on stderr while the weights are written (tensors and MB written, rate, time "
+                   "left), rewritten in place: auto (when stderr is a terminal), always, or never")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->capture_default_str();
     app.add_flag("--force", opt.force,
                  "Replace an existing OUTPUT/model.onnx even when the new export was not validated (--no-validate) "
                  "or failed validation (exit status 1 then)");
@@ -115,22 +131,38 @@ int main(int argc, char** argv) {
                                                                          : tf::follow_transformers::v5;
     for (const auto v : {tf::validation_memory::automatic, tf::validation_memory::bounded, tf::validation_memory::full})
         if (memory == tf::to_string(v)) opt.memory = v;
+    for (const auto v : {tf::progress_mode::automatic, tf::progress_mode::always, tf::progress_mode::never})
+        if (progress == tf::to_string(v)) opt.progress = v;
+    std::ostream nowhere(nullptr);  // --quiet: the log and the warnings go nowhere
+    if (quiet) {
+        opt.log = &nowhere;
+        opt.warnings = &nowhere;
+        opt.progress = tf::progress_mode::never;
+    }
     try {
         if (list_all) {
+            // "bert: default masked-lm ...; tasks: feature-extraction fill-mask ...", the tasks in the features' order
             for (const auto& type : tf::supported_model_types()) {
+                const auto features = tf::supported_features(type);
                 std::cout << type << ":";
-                for (const auto& f : tf::supported_features(type)) std::cout << " " << f;
+                for (const auto& f : features) std::cout << " " << f;
+                std::cout << "; tasks:";
+                for (const auto& f : features) {
+                    const auto t = tf::task_of_feature(f);
+                    std::cout << " " << (t.empty() ? std::string_view(f) : t);
+                }
                 std::cout << "\n";
             }
             return 0;
         }
         if (!list_for.empty()) {
-            if (!tf::find_family(list_for)) {
+            const auto* family = tf::find_family_any_spelling(list_for);
+            if (!family) {
                 std::cerr << "typeformer-export: model_type " << list_for << " is not supported (supported: "
                           << tf::joined_model_types() << ")\n";
                 return 2;
             }
-            for (const auto& f : tf::supported_features(list_for)) std::cout << f << "\n";
+            for (const auto& f : family->feature_names()) std::cout << f << "\n";
             return 0;
         }
         if (model_dir.empty()) {
@@ -138,7 +170,12 @@ int main(int argc, char** argv) {
                          "see --help\n";
             return 2;
         }
-        return tf::export_pretrained(model_dir, output, opt).ok() ? 0 : 1;
+        const auto report = tf::export_pretrained(model_dir, output, opt);
+        if (!report.ok() && quiet)  // the one line --quiet keeps of a failed validation
+            std::cerr << "typeformer-export: validation failed (atol " << report.atol << "); "
+                      << (opt.force ? "--force: written anyway at " : "the rejected export is at ")
+                      << report.model.string() << "\n";
+        return report.ok() ? 0 : 1;
     } catch (const std::exception& e) {  // typeformer::error: "[id] message"
         std::cerr << "typeformer-export: " << e.what() << "\n";
         return 2;

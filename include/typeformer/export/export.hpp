@@ -425,9 +425,10 @@ TYPEFORMER_INLINE void move_in(const std::filesystem::path& staging, const std::
 class staged_output {
 public:
     /// Create `output` if needed, recover or remove what an interrupted
-    /// export left there, and create the staging folder. `main` is the file
-    /// committed last.
-    explicit staged_output(std::filesystem::path output, std::string main = "model.onnx");
+    /// export left there (saying so on `*notes`, when not null), and create
+    /// the staging folder. `main` is the file committed last.
+    explicit staged_output(std::filesystem::path output, std::string main = "model.onnx",
+                           std::ostream* notes = &std::cerr);
     staged_output(const staged_output&) = delete;
     staged_output& operator=(const staged_output&) = delete;
     ~staged_output();
@@ -473,8 +474,10 @@ public:
 
     /// What interrupted exports left in `output`: a staging folder whose
     /// process is gone is completed if it was committed, else removed.
-    /// Returns what it did, one line each (empty when nothing was left).
-    static std::vector<std::string> recover(const std::filesystem::path& output, const std::string& main = "model.onnx");
+    /// Returns what it did, one line each (empty when nothing was left),
+    /// and writes them on `*notes` (when not null).
+    static std::vector<std::string> recover(const std::filesystem::path& output, const std::string& main = "model.onnx",
+                                            std::ostream* notes = &std::cerr);
 
 private:
     [[noreturn]] void fail(std::string_view name, std::string_view what, int err);
@@ -484,14 +487,14 @@ private:
 };
 
 #if TYPEFORMER_DEFINITIONS
-TYPEFORMER_INLINE staged_output::staged_output(std::filesystem::path output, std::string main) : output_(std::move(output)), main_(std::move(main)) {
+TYPEFORMER_INLINE staged_output::staged_output(std::filesystem::path output, std::string main, std::ostream* notes) : output_(std::move(output)), main_(std::move(main)) {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::create_directories(output_, ec);
     if (ec || !fs::is_directory(output_))
         throw error("export.output", output_.string() + ": cannot create the output folder" +
                                          (ec ? " (" + ec.message() + ")" : std::string()));
-    recover(output_, main_);
+    recover(output_, main_, notes);
     dir_ = output_ / (std::string(detail::output::staging_prefix) + std::to_string(::getpid()));
     fs::remove_all(dir_, ec);
     if (!fs::create_directory(dir_, ec) || ec)
@@ -539,7 +542,7 @@ TYPEFORMER_INLINE auto staged_output::keep_folder_as(const std::filesystem::path
     dir_.clear();
 }
 
-TYPEFORMER_INLINE auto staged_output::recover(const std::filesystem::path& output, const std::string& main) -> std::vector<std::string> {
+TYPEFORMER_INLINE auto staged_output::recover(const std::filesystem::path& output, const std::string& main, std::ostream* notes) -> std::vector<std::string> {
     namespace fs = std::filesystem;
     std::vector<std::string> done;
     std::error_code ec;
@@ -558,7 +561,8 @@ TYPEFORMER_INLINE auto staged_output::recover(const std::filesystem::path& outpu
             done.push_back("removed what an interrupted export left (" + name + ")");
         }
     }
-    for (const auto& line : done) std::cerr << "typeformer: " << line << "\n";
+    if (notes)
+        for (const auto& line : done) *notes << "typeformer: " << line << "\n";
     return done;
 }
 

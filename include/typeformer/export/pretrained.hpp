@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <string>
@@ -26,6 +27,7 @@
 #include "typeformer/core/linkage.hpp"
 #include "typeformer/export/handle.hpp"
 #include "typeformer/export/make_handle.hpp"
+#include "typeformer/export/progress.hpp"
 #include "typeformer/export/registry.hpp"
 #include "typeformer/io/hub.hpp"
 
@@ -68,6 +70,10 @@ struct export_options {
     validation_memory memory = validation_memory::automatic;  ///< how validation holds the weights
     std::ostream* log = &std::cout;       ///< progress and the validation log
     std::ostream* warnings = &std::cerr;  ///< warnings and the failed-validation message
+    /// A progress line on *warnings while the weights are written
+    /// (export/progress.hpp): `automatic` when *warnings is std::cerr and
+    /// that is a terminal, `always`, or `never`.
+    progress_mode progress = progress_mode::automatic;
 };
 
 /// Optimum's task names (`optimum-cli export onnx --task`) and the feature
@@ -423,9 +429,14 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         log << (unused.size() > 5 ? " ..." : "") << "\n";
     }
 
-    staged_output out(output, file_of(graphs.front()));
+    staged_output out(output, file_of(graphs.front()), &warn);
     const auto t1 = std::chrono::steady_clock::now();
     write_report written;
+    std::optional<progress_line> progress;
+    if (progress_enabled(opt.progress, warn)) {
+        progress.emplace(warn, "typeformer: writing weights", report.initializers, report.weight_bytes);
+        written.progress = &*progress;
+    }
     std::vector<std::string> names;
     for (auto& [g, b, external] : built) {
         const auto model_file = file_of(g), data_file = data_of(g);
@@ -445,6 +456,7 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         names.push_back(model_file);
         if (external) names.push_back(data_file);
     }
+    if (progress) progress->finish();
     report.write_seconds = seconds_since(t1);
     log << "typeformer: weights written in " << seconds(report.write_seconds) << " (";
     for (std::size_t k = 0; k < names.size(); ++k) log << (k ? " + " : "") << names[k];

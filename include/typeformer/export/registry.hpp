@@ -33,6 +33,28 @@ TYPEFORMER_INLINE const family_handle* find_family(std::string_view model_type, 
 }
 #endif
 
+/// The family `name` names: its model_type as config.json writes it, or
+/// the same with '-' and '_' taken as one (transformers.onnx spelled
+/// model_type with dashes, `model_type.replace("_", "-")`: gpt-neo,
+/// big-bird, bigbird-pegasus, m2m-100 for gpt_neo, big_bird,
+/// bigbird_pegasus, m2m_100); nullptr if none.
+const family_handle* find_family_any_spelling(std::string_view name,
+                                              std::span<const family_handle* const> families = registered_families());
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE const family_handle* find_family_any_spelling(std::string_view name, std::span<const family_handle* const> families) {
+    if (const auto* f = find_family(name, families)) return f;
+    const auto same = [](std::string_view a, std::string_view b) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t k = 0; k < a.size(); ++k)
+            if (a[k] != b[k] && !((a[k] == '-' || a[k] == '_') && (b[k] == '-' || b[k] == '_'))) return false;
+        return true;
+    };
+    for (const auto* f : families)
+        if (same(f->model_type, name)) return f;
+    return nullptr;
+}
+#endif
+
 /// The model types, in order (transformers.onnx: FeaturesManager's table keys).
 std::vector<std::string> supported_model_types(
                                                std::span<const family_handle* const> families = registered_families());

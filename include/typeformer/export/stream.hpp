@@ -28,13 +28,17 @@
 #include "typeformer/core/linkage.hpp"
 #include "typeformer/backend/onnx.hpp"
 #include "typeformer/export/check.hpp"
+#include "typeformer/export/progress.hpp"
 
 namespace typeformer::inline v0 {
 
 /// What the writer noticed on the way: tensors holding NaN or infinite
-/// values (name, count), which the exporter reports as warnings.
+/// values (name, count), which the exporter reports as warnings. With a
+/// `progress` line, the writer adds to it the bytes of each tensor's data
+/// as it writes them, and each tensor once written.
 struct write_report {
     std::vector<std::pair<std::string, std::uint64_t>> nonfinite;
+    progress_line* progress = nullptr;
 };
 
 namespace detail {
@@ -120,10 +124,11 @@ TYPEFORMER_INLINE void release(std::span<const std::byte> bytes) {
 }
 #endif
 
-/// Write the tensor's float32 data; returns how many values are NaN or infinite.
-std::uint64_t write_data(std::ostream& out, const initializer_source& s);
+/// Write the tensor's float32 data, each chunk's bytes added to `progress`
+/// (when not null) once written; returns how many values are NaN or infinite.
+std::uint64_t write_data(std::ostream& out, const initializer_source& s, progress_line* progress = nullptr);
 #if TYPEFORMER_DEFINITIONS
-TYPEFORMER_INLINE std::uint64_t write_data(std::ostream& out, const initializer_source& s) {
+TYPEFORMER_INLINE std::uint64_t write_data(std::ostream& out, const initializer_source& s, progress_line* progress) {
     if (!s.view) throw error("checkpoint.missing", "missing tensor for initializer " + s.name);
     std::uint64_t nonfinite = 0;
     if (!s.transposed && s.view->type == dtype::f32 && s.stored == dtype::f32) {
@@ -135,6 +140,7 @@ TYPEFORMER_INLINE std::uint64_t write_data(std::ostream& out, const initializer_
         for (std::size_t at = 0; at < bytes.size(); at += piece) {
             const auto part = bytes.subspan(at, std::min(piece, bytes.size() - at));
             out.write(reinterpret_cast<const char*>(part.data()), static_cast<std::streamsize>(part.size()));
+            if (progress) progress->add_bytes(part.size());
             for (std::size_t first = 0; first < part.size() / 4; first += 1024) {
                 const std::size_t m = std::min<std::size_t>(1024, part.size() / 4 - first);
                 std::memcpy(buf, part.data() + first * 4, m * 4);
@@ -162,6 +168,7 @@ TYPEFORMER_INLINE std::uint64_t write_data(std::ostream& out, const initializer_
             } else {
                 out.write(reinterpret_cast<const char*>(buf.data()), n * 4);
             }
+            if (progress) progress->add_bytes(static_cast<std::uint64_t>(n) * (s.stored == dtype::f16 ? 2 : 4));
             if (!s.transposed && s.view->mapped) {  // the source elements read so far are done with
                 const auto elem = size_of(s.view->type);
                 release(s.view->bytes.subspan(static_cast<std::size_t>(first) * elem, static_cast<std::size_t>(n) * elem));
@@ -173,10 +180,15 @@ TYPEFORMER_INLINE std::uint64_t write_data(std::ostream& out, const initializer_
 }
 #endif
 
+/// The progress line of `report`, if any.
+inline progress_line* progress_of(write_report* report) { return report ? report->progress : nullptr; }
+
+/// A tensor written: its NaN or infinite values noted, the progress line advanced.
 void note(write_report* report, const initializer_source& s, std::uint64_t nonfinite);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE void note(write_report* report, const initializer_source& s, std::uint64_t nonfinite) {
     if (report && nonfinite) report->nonfinite.emplace_back(s.name, nonfinite);
+    if (auto* p = progress_of(report)) p->end_tensor();
 }
 #endif
 }  // namespace detail::wire
@@ -212,7 +224,7 @@ TYPEFORMER_INLINE bool write_onnx(std::ostream& out, const onnx::ModelProto& ske
         out.write(headers[k].data(), static_cast<std::streamsize>(headers[k].size()));
         out.put(w::tensor_raw_data);
         w::put_varint(out, s.byte_size());
-        w::note(report, s, w::write_data(out, s));
+        w::note(report, s, w::write_data(out, s, w::progress_of(report)));
         if (k + 1 == (initializers.size() + 1) / 2) out.flush(), detail::test_pause("write");
     }
     return static_cast<bool>(out);
@@ -283,7 +295,8 @@ TYPEFORMER_INLINE bool write_onnx_external(std::ostream& model_out, std::ostream
     static const char zeros[external_alignment] = {};
     for (std::size_t k = 0; k < initializers.size() && data_out; ++k) {
         data_out.write(zeros, static_cast<std::streamsize>(offsets[k] - at));
-        detail::wire::note(report, initializers[k], detail::wire::write_data(data_out, initializers[k]));
+        detail::wire::note(report, initializers[k],
+                           detail::wire::write_data(data_out, initializers[k], detail::wire::progress_of(report)));
         at = offsets[k] + initializers[k].byte_size();
         if (k + 1 == (initializers.size() + 1) / 2) data_out.flush(), detail::test_pause("write");
     }
