@@ -619,6 +619,22 @@ seq2seq_layout)
     expect_rc 1
     [ -s "$tmp/o/invalid/decoder_model_merged.onnx" ] || fail "the rejected graphs are not in OUTPUT/invalid/"
     [ "$(cksum "$tmp/o/decoder_model.onnx")" = "$before" ] || fail "the previous export was changed" ;;
+monolith)
+    # --monolith: seq2seq-lm as one model.onnx, validated; inferred without the cache; a task with the
+    # cache refused by name, nothing written
+    dir="$fixtures/bart/seq2seq-lm-with-past"
+    "$exe" --list-models | grep -q "^bart:" || { echo "skip (bart not built)"; echo "PASS [$case]"; exit 0; }
+    run --model "$dir" --monolith "$tmp/o"
+    expect_rc 0
+    expect_out "so text2text-generation (the feature seq2seq-lm)"
+    expect_out "Validating ONNX model $tmp/o/model.onnx..."
+    expect_out "All good, model saved at: $tmp/o/model.onnx"
+    [ -s "$tmp/o/model.onnx" ] || fail "no model.onnx"
+    [ ! -e "$tmp/o/encoder_model.onnx" ] || fail "encoder_model.onnx written with --monolith"
+    run --model "$dir" --task text2text-generation-with-past --monolith "$tmp/p"
+    expect_rc 2
+    expect_out "[export.monolith] bart's seq2seq-lm-with-past (text2text-generation-with-past) cannot be one graph"
+    [ ! -e "$tmp/p/model.onnx" ] && [ ! -e "$tmp/p/encoder_model.onnx" ] || fail "a refused export wrote files" ;;
 docs_error_table)
     # every test docs/errors.md cites is a case of this script
     doc=$(dirname "$0")/../../docs/errors.md

@@ -482,6 +482,48 @@ inline void check_seq2seq_fixture(std::string_view model_type, std::string_view 
     }
 }
 
+/// seq2seq-lm as one graph (--monolith): on the seq2seq-lm fixture's encoder
+/// input and first decoder step (encoder_model.input.*, decoder_model.input.input_ids),
+/// the reference pass gives Transformers' first-step logits
+/// (decoder_model.output.logits); ONNX Runtime matches the reference at other
+/// encoder lengths and decoder lengths.
+inline void check_monolith(std::string_view model_type) {
+    const auto dir = seq2seq_fixture_dir(model_type, "seq2seq-lm");
+    ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py";
+    const auto m = load_fixture(model_type, dir);
+    const auto& f = m.family().require("seq2seq-lm");
+    ASSERT_TRUE(f.monolith) << model_type << "'s seq2seq-lm has no single-graph form";
+    const auto& g = *f.monolith;
+    EXPECT_EQ(g.graph, "model");
+    const auto io = tf::safetensors_file::open(dir / "io.safetensors");
+    const auto encoder = fixture_tensors(io, "encoder_model.input.");
+    const auto decoder = fixture_tensors(io, "decoder_model.input.");
+    const auto expected = fixture_tensors(io, "decoder_model.output.");
+    ASSERT_EQ(tf::max_abs_diff(decoder.at("encoder_attention_mask"), encoder.at("attention_mask")), 0.0);
+    const tf::tensor_map inputs{{"input_ids", encoder.at("input_ids")},
+                                {"attention_mask", encoder.at("attention_mask")},
+                                {"decoder_input_ids", decoder.at("input_ids")}};
+    tf::weight_cache weights;
+    const auto got = g.reference(m.config, m.weights, inputs, &weights);
+    ASSERT_EQ(got.size(), std::size_t{1});
+    EXPECT_LE(tf::max_abs_diff(got.at("logits"), expected.at("logits")), 1e-5) << dir << " logits vs Transformers";
+    for (int opset : {tf::min_opset, tf::default_opset}) {
+        onnx::GraphProto graph;
+        tf::ort_runner ort(onnx_bytes(m, g, opset, dir, &graph), 1);
+        expect_io(graph.input(), g.inputs(m.config), "inputs");
+        expect_io(graph.output(), g.outputs(m.config), "outputs");
+        for (const tf::axis_sizes n : {tf::axis_sizes{3, 9, 3, 0, 4}, tf::axis_sizes{1, 1, 1, 0, 1},
+                                       tf::axis_sizes{2, 17, 4, 0, 6}}) {
+            const auto feeds = g.make_inputs(m.config, n, 7);
+            const auto ref = g.reference(m.config, m.weights, feeds, &weights);
+            const auto onnx = ort.run(feeds);
+            EXPECT_LE(tf::max_abs_diff(onnx.at("logits"), ref.at("logits")), m.family().atol)
+                << model_type << " monolith opset " << opset << " at batch " << n.batch << " encoder " << n.sequence
+                << " decoder " << n.decoder;
+        }
+    }
+}
+
 /// Greedy generation through an encoder-decoder's graphs vs the fixture's
 /// generate() (generate.safetensors of seq2seq-lm-with-past: gen.prompt and
 /// gen.mask, the encoder's input with padding; gen.sequences, the decoder

@@ -99,6 +99,12 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(seq2seq_generation);
 TEST_P(seq2seq_generation, greedy_tokens_are_transformers) { check_seq2seq_generation(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(models, seq2seq_generation, testing::ValuesIn(every_seq2seq_generator()), test_name);
 
+// --monolith: every encoder-decoder's seq2seq-lm as one graph.
+class monolith : public testing::TestWithParam<std::string> {};
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(monolith);
+TEST_P(monolith, seq2seq_lm_as_one_graph) { check_monolith(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(models, monolith, testing::ValuesIn(every_seq2seq_generator()), test_name);
+
 class padded_generation : public testing::TestWithParam<std::string> {};
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(padded_generation);
 TEST_P(padded_generation, greedy_tokens_are_transformers_with_left_padding) {

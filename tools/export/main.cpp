@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
     app.add_flag("--external-data", opt.external_data,
                  "Write the weights to OUTPUT/model.onnx_data next to model.onnx (automatic when the model is over "
                  "2 GiB, the limit of one protobuf file)");
+    app.add_flag("--monolith", opt.monolith,
+                 "Write an encoder-decoder's seq2seq-lm (text2text-generation) as one model.onnx (input_ids, "
+                 "attention_mask, decoder_input_ids -> logits), as the legacy exporter did, instead of "
+                 "encoder_model.onnx and decoder_model.onnx; a task with the cache cannot be one graph");
     bool quiet = false;
     app.add_flag("--quiet,-q", quiet,
                  "Print errors only: no log, no warnings, no progress line; a failed validation is one line on "

@@ -43,6 +43,9 @@ struct feature_handle {
     /// An encoder-decoder feature's graphs, in the order they run; empty for
     /// a feature of one graph (whose operations are the members below).
     std::vector<feature_handle> parts;
+    /// A feature of several graphs that can also be written as one
+    /// (model.onnx, --monolith): that graph; null otherwise.
+    std::shared_ptr<const feature_handle> monolith;
     /// The graph without its weights, its initializers and the parameter check (build_graph).
     built_graph (*build)(const loaded_config&, const checkpoint&, int opset, std::string_view where) = nullptr;
     /// The reference pass (reference_outputs).

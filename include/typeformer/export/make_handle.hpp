@@ -155,6 +155,8 @@ feature_handle feature_of() {
         });
         if constexpr (requires { typename Task::merged; })
             h.parts.push_back(merged_of_list<F, Task>(typename Task::merged{}));
+        if constexpr (requires { F::monolith(Task{}); })
+            h.monolith = std::make_shared<const feature_handle>(graph_of<F, decltype(F::monolith(Task{}))>());
         return h;
     } else {
         return graph_of<F, Task>();

@@ -61,6 +61,11 @@ struct export_options {
     std::string dtype = "fp32";       ///< "fp32", or "fp16": float16 weights and float outputs
     bool external_data = false;       ///< weights in model.onnx_data (automatic past 2 GiB)
     bool force = false;               ///< replace model.onnx even if not validated or invalid
+    /// A feature Optimum writes as several graphs (an encoder-decoder's
+    /// seq2seq-lm) written as one model.onnx instead; a feature that is one
+    /// graph already is unchanged, one with a cache (the decoders' loop) is
+    /// refused (export.monolith).
+    bool monolith = false;
     std::string revision = "main";    ///< for a Hugging Face repository id: the cached revision
     /// Where Transformers releases compute the same checkpoint differently
     /// (Mistral's and Phi-3's windows, Qwen2's windowed layers, Phi-3's
@@ -348,6 +353,17 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     using namespace detail::pretrained;
     const family_handle& family = m.family();
     const feature_handle* f = &family.require(opt.feature);
+    if (opt.monolith && !f->parts.empty()) {
+        if (!f->monolith) {
+            const auto task = task_of_feature(f->name);
+            throw error("export.monolith",
+                        std::string(family.model_type) + "'s " + std::string(f->name) +
+                            (task.empty() ? std::string() : " (" + std::string(task) + ")") +
+                            " cannot be one graph: its decoders take the cache from one step to the next. Export "
+                            "seq2seq-lm (text2text-generation) with --monolith, or this task without --monolith");
+        }
+        f = f->monolith.get();
+    }
     if (opt.dtype != "fp32" && opt.dtype != "fp16")
         throw error("export.dtype", "dtype " + opt.dtype + " is not supported (fp32 or fp16)");
     std::ostream& log = *opt.log;
@@ -606,6 +622,12 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
     if (opt.feature == "auto") {
         std::string cls;
         chosen.feature = infer_feature(json, family->feature_names(), &cls);
+        // one graph: the task without the cache, as optimum-cli infers it with --monolith
+        if (const auto* f = family->feature(chosen.feature); opt.monolith && f && !f->parts.empty() && !f->monolith &&
+                                                             chosen.feature.ends_with("-with-past")) {
+            const auto without = chosen.feature.substr(0, chosen.feature.size() - std::string_view("-with-past").size());
+            if (const auto* g = family->feature(without); g && (g->parts.empty() || g->monolith)) chosen.feature = without;
+        }
         *opt.log << "typeformer: no task given: "
                  << (cls.empty() ? std::string("config.json names no architectures")
                                  : "config.json's architectures name " + cls)

@@ -233,6 +233,11 @@ struct seq2seq_family_layers {
         -> type_list<encoder, decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
                      expose_hidden_states>;
     static auto outputs(task::default_) -> type_list<output<"last_hidden_state", axes<"batch", "decoder_sequence", "">>>;
+    // seq2seq-lm as one graph (--monolith): default's inputs, the LM head's logits
+    static auto monolith(task::seq2seq_lm) -> task::seq2seq_lm_monolith;
+    static auto inputs(task::seq2seq_lm_monolith) -> decltype(inputs(task::default_{}));
+    static auto layers(task::seq2seq_lm_monolith)
+        -> type_list<encoder, decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">, lm_head>;
 
     // the generation graphs
     static auto inputs(task::encoder_part) -> encoder_inputs;

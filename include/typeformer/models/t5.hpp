@@ -194,6 +194,12 @@ struct t5_family_layers {
         -> type_list<t5_encoder<>, t5_decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
                      expose_hidden_states>;
     static auto outputs(task::default_) -> decltype(base::outputs(task::default_{}));
+    // seq2seq-lm as one graph (--monolith)
+    static auto monolith(task::seq2seq_lm) -> task::seq2seq_lm_monolith;
+    static auto inputs(task::seq2seq_lm_monolith) -> decltype(base::inputs(task::default_{}));
+    static auto layers(task::seq2seq_lm_monolith)
+        -> type_list<t5_encoder<>, t5_decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
+                     t5_lm_head<>>;
 
     static auto inputs(task::encoder_part) -> base::encoder_inputs;
     static auto layers(task::encoder_part)

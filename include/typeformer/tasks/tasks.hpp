@@ -122,6 +122,16 @@ struct seq2seq_default_with_past {
     using merged = type_list<decoder_part<false, true>, decoder_with_past_part<false>>;
 };
 
+/// seq2seq-lm as one graph, model.onnx (--monolith: the legacy exporter's
+/// layout, and optimum-cli's with --monolith): input_ids, attention_mask
+/// {batch, encoder_sequence} and decoder_input_ids {batch, decoder_sequence}
+/// -> logits {batch, decoder_sequence, vocab}; every step reruns the encoder.
+/// A family maps seq2seq-lm to it with `monolith(task::seq2seq_lm)`.
+struct seq2seq_lm_monolith {
+    static constexpr std::string_view name = "seq2seq-lm";
+    using outputs = type_list<output<"logits", axes<"batch", "decoder_sequence", "">>>;
+};
+
 /// Is the task a later step's decoder (it always has a past: the first
 /// step is another graph's)?
 template <class Task>
