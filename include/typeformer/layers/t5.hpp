@@ -1,4 +1,5 @@
-// typeformer/layers/t5.hpp: the blocks of T5's encoder-decoder (T5, mT5).
+// typeformer/layers/t5.hpp: the blocks of T5's encoder-decoder (T5, mT5; LongT5 passes
+// t5_encoder its own self-attention, models/longt5.hpp).
 //
 // The graphs are BART's (layers/seq2seq.hpp: the encoder, the decoder of
 // the first step, the later steps' decoder with the cache, in Optimum's
