@@ -76,6 +76,7 @@ set(TYPEFORMER_FAMILY_LIST
   bigbird_pegasus/bigbird_pegasus_family
   t5/t5_family
   t5/mt5_family
+  longt5/longt5_family
   vit/vit_family
 )
 

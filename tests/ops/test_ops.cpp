@@ -640,6 +640,18 @@ std::vector<op_case> make_cases() {
             .def([](auto& b, const auto& x) { return b.slice(b.slice(x, -1, 0, 8), -1, 2, 5); }));
     add(at_all(op_case("slice", "int64 axis 0 [1:end]").in(i64("x", ints(0, 100))), seq2)
             .def([](auto& b, const auto& x) { return b.slice(x, 0, 1, std::numeric_limits<std::int64_t>::max()); }));
+    // slice_to: a copy, exact; the end computed in the graph from the run's shape
+    add(at_all(op_case("slice_to", "axis 1 to S - 1").in(f32("x")), {{{1, 2, 8}}, {{3, 7, 12}}, {{2, 5, 20}}})
+            .def([](auto& b, const auto& x) { return b.slice_to(x, 1, b.sub(b.shape(x, 1, 2), b.constant_i64({1}))); }));
+    add(at_all(op_case("slice_to", "axis -1 past the end").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.slice_to(x, -1, b.add(b.shape(x, 2, 3), b.constant_i64({3}))); }));
+    add(at_all(op_case("slice_to", "axis 1 negative end").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.slice_to(x, 1, b.constant_i64({-1})); }));
+    // LongT5's global block positions: 0 .. S / 3 - 1 (empty below 3 tokens)
+    add(at_all(op_case("slice_to", "int64 range S / 3").in(i64("ids", ints(0, 9))), {{{1, 1}}, {{3, 7}}, {{2, 9}}})
+            .def([](auto& b, const auto& ids) {
+                return b.slice_to(b.range(ids, 1), 0, b.div(b.shape(ids, 1, 2), b.constant_i64({3})));
+            }));
     // MobileBERT's trigram input: each position with its right and left
     // neighbours, zero past either end
     add(at_all(op_case("concat", "shifted neighbours").in(f32("x")), seq3).def([](auto& b, const auto& x) {
@@ -1162,7 +1174,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
 
         "reduce_mean",
 
-        "concat", "slice",
+        "concat", "slice", "slice_to",
 
         "rotary", "unfold",
 

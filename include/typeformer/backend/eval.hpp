@@ -264,6 +264,10 @@ public:
     /// end count from the end, both are clamped to [0, dim] (so INT64_MAX
     /// means "to the end"), and end <= start gives an empty axis.
     value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end);
+    /// x[..., :end, ...] along `axis`, `end` an int64 [1] known only at run
+    /// time (a length computed in the graph), with slice's rules: a negative
+    /// end counts from the end, and it is clamped to [0, dim].
+    value slice_to(const value& x, std::int64_t axis, const value& end);
 
     /// Windows of `kernel` positions along the sequence, centred as a
     /// convolution padded by (kernel - 1) / 2 on the left (and the rest on the
@@ -512,7 +516,10 @@ TYPEFORMER_INLINE auto eval_backend::unsqueeze(const value& x, const std::vector
     for (auto& a : sorted) a = static_cast<std::int64_t>(detail::norm_axis(a, out_rank));
     std::sort(sorted.begin(), sorted.end());
     for (auto a : sorted) s.insert(s.begin() + a, 1);
-    return reshape(x, s);
+    // the dims themselves, not a Reshape spec: an empty axis is 0, not "copy"
+    const std::vector<std::size_t> target(s.begin(), s.end());
+    if (x.is_float()) return value(detail::reshaped(x.f, target));
+    return value(detail::reshaped(x.i, target), x.type);
 }
 
 TYPEFORMER_INLINE auto eval_backend::select(const value& x, std::int64_t axis, std::int64_t index) -> value {
@@ -745,6 +752,11 @@ TYPEFORMER_INLINE auto eval_backend::slice(const value& x, std::int64_t axis, st
     sv[ax] = xt::range(s, e);
     if (x.is_float()) return value(xt::xarray<float>(xt::strided_view(x.f, sv)));
     return value(xt::xarray<std::int64_t>(xt::strided_view(x.i, sv)), x.type);
+}
+
+TYPEFORMER_INLINE auto eval_backend::slice_to(const value& x, std::int64_t axis, const value& end) -> value {
+    if (end.is_float() || end.i.size() != 1) throw error("eval.slice_to", "slice_to: end must be an int64 [1]");
+    return slice(x, axis, 0, end.i.data()[0]);
 }
 
 TYPEFORMER_INLINE auto eval_backend::unfold(const value& x, std::int64_t kernel) -> value {

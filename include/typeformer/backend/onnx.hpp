@@ -205,6 +205,8 @@ public:
 
     value concat(const std::vector<value>& xs, std::int64_t axis);
     value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end);
+    /// Slice with starts 0 and `end` (int64 [1], computed in the graph) as ends.
+    value slice_to(const value& x, std::int64_t axis, const value& end);
 
     /// Windows along the sequence (see the eval backend): Pad, then one
     /// Gather with indices s + j, [S, K].
@@ -652,6 +654,14 @@ TYPEFORMER_INLINE auto onnx_backend::slice(const value& x, std::int64_t axis, st
     }
     r.name = node("Slice", {x.name, constant_i64({start}).name, constant_i64({end}).name,
                             constant_i64({ax}).name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::slice_to(const value& x, std::int64_t axis, const value& end) -> value {
+    const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+    value r = x;
+    r.shape[static_cast<std::size_t>(ax)] = dim{};  // known at run time only
+    r.name = node("Slice", {x.name, constant_i64({0}).name, end.name, constant_i64({ax}).name})[0];
     return r;
 }
 

@@ -1,4 +1,5 @@
-// typeformer/layers/t5.hpp: the blocks of T5's encoder-decoder (T5, mT5).
+// typeformer/layers/t5.hpp: the blocks of T5's encoder-decoder (T5, mT5; LongT5 passes
+// t5_encoder its own self-attention, models/longt5.hpp).
 //
 // The graphs are BART's (layers/seq2seq.hpp: the encoder, the decoder of
 // the first step, the later steps' decoder with the cache, in Optimum's
@@ -137,10 +138,45 @@ typename B::value sublayer(B& b, const std::string& layer, const typename B::val
 
 }  // namespace detail::t5
 
+/// T5's encoder self-attention (t5_encoder's `SelfAttention` hook):
+/// `context(b, ids, mask, c)`, built once before the layers, and
+/// `forward(b, x, context, layer, c)`, the sublayer's attention (under the
+/// layer's `layer.0` scope, on the normed states). This one is T5's:
+/// `SelfAttention`'s q, k, v and o over every token, the padding masked, the
+/// relative position bias (bidirectional buckets) from layer 0's table.
+struct t5_self_attention {
+    template <class V>
+    struct state {
+        V ids, mask, bias;  ///< the input ids, the padding bias, layer 0's position bias
+    };
+
+    template <Backend B, T5LikeConfig C>
+    static state<typename B::value> context(B& b, const typename B::value& ids, const typename B::value& mask,
+                                            const C&) {
+        auto guard = b.scope("encoder_attention_mask");
+        return {ids, detail::s2s::padding_bias(b, mask), {}};
+    }
+
+    template <Backend B, T5LikeConfig C>
+    static typename B::value forward(B& b, const typename B::value& x, state<typename B::value>& st,
+                                     std::int64_t layer, const C& c) {
+        const auto sh = c.t5();
+        const auto E = sh.width, H = sh.heads, D = sh.head_dim, I = sh.inner();
+        auto g = b.scope("SelfAttention");
+        auto q = linear_no_bias(b, "q", x, E, I);
+        auto k = detail::s2s::heads_first(b, linear_no_bias(b, "k", x, E, I), H, D);
+        auto v = detail::s2s::heads_first(b, linear_no_bias(b, "v", x, E, I), H, D);
+        if (layer == 0) st.bias = detail::t5::position_bias(b, st.ids, k, nullptr, true, sh);
+        return linear_no_bias(b, "o", detail::s2s::attend(b, q, k, v, st.mask, H, D, {false, &st.bias}), I, E);
+    }
+};
+
 /// T5's encoder: the shared token embeddings, encoder layers of
-/// bidirectional self-attention (relative position bias, padding masked)
-/// and FFN, each pre-norm, then final_layer_norm. Writes encoder_hidden_states.
-template <class Names = t5_names>
+/// self-attention (`SelfAttention`: T5's, bidirectional, with the relative
+/// position bias and the padding masked; LongT5 passes its local and
+/// transient-global ones) and FFN, each pre-norm, then final_layer_norm.
+/// Writes encoder_hidden_states.
+template <class Names = t5_names, class SelfAttention = t5_self_attention>
 struct t5_encoder {
     using reads = slots<"input_ids", "attention_mask">;
     using writes = slots<"encoder_hidden_states">;
@@ -150,27 +186,15 @@ struct t5_encoder {
         using namespace detail::t5;
         using V = typename B::value;
         const auto sh = c.t5();
-        const auto E = sh.width, H = sh.heads, D = sh.head_dim, I = sh.inner();
         const auto& ids = s[sl::input_ids];
         auto h = detail::s2s::tokens(b, Names::encoder, ids, stack(sh, sh.encoder_layers), std::string(Names::shared));
-        V mask, bias;
-        {
-            auto guard = b.scope("encoder_attention_mask");
-            mask = detail::s2s::padding_bias(b, s[sl::attention_mask]);
-        }
+        auto context = SelfAttention::context(b, ids, s[sl::attention_mask], c);
         for (std::int64_t i = 0; i < sh.encoder_layers; ++i) {
             auto guard = b.scope(std::string(Names::encoder) + ".block." + std::to_string(i));
-            h = sublayer(b, "layer.0", h, sh, [&](const V& x) {
-                auto g = b.scope("SelfAttention");
-                auto q = linear_no_bias(b, "q", x, E, I);
-                auto k = detail::s2s::heads_first(b, linear_no_bias(b, "k", x, E, I), H, D);
-                auto v = detail::s2s::heads_first(b, linear_no_bias(b, "v", x, E, I), H, D);
-                if (i == 0) bias = position_bias(b, ids, k, nullptr, true, sh);
-                return linear_no_bias(b, "o", detail::s2s::attend(b, q, k, v, mask, H, D, {false, &bias}), I, E);
-            });
+            h = sublayer(b, "layer.0", h, sh, [&](const V& x) { return SelfAttention::forward(b, x, context, i, c); });
             h = sublayer(b, "layer.1", h, sh, [&](const V& x) { return ffn(b, x, sh); });
         }
-        h = rms_norm(b, std::string(Names::encoder) + ".final_layer_norm", h, E, sh.eps);
+        h = rms_norm(b, std::string(Names::encoder) + ".final_layer_norm", h, sh.width, sh.eps);
         s.set(slot<"encoder_hidden_states">{}, h);
     }
 };

@@ -176,9 +176,11 @@ inline t5_config mt5_config_from_json(const config_reader& r) {
                                                .gated = true, .mt5 = true});
 }
 
-/// T5's and mT5's features, inputs and layers: seq2seq_family_layers'
-/// inputs, T5's blocks.
-struct t5_family_layers {
+/// T5's, mT5's and LongT5's features, inputs and layers:
+/// seq2seq_family_layers' inputs, T5's blocks, the encoder `Encoder`
+/// (t5_encoder with T5's self-attention, or LongT5's).
+template <class Encoder = t5_encoder<>>
+struct t5_family_layers_of {
     using features = type_list<task::default_, task::seq2seq_default_with_past, task::seq2seq_lm,
                                task::seq2seq_lm_with_past>;
     using base = seq2seq_family_layers<seq2seq_style{}>;
@@ -191,19 +193,19 @@ struct t5_family_layers {
 
     static auto inputs(task::default_) -> decltype(base::inputs(task::default_{}));
     static auto layers(task::default_)
-        -> type_list<t5_encoder<>, t5_decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
+        -> type_list<Encoder, t5_decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
                      expose_hidden_states>;
     static auto outputs(task::default_) -> decltype(base::outputs(task::default_{}));
     // seq2seq-lm as one graph (--monolith)
     static auto monolith(task::seq2seq_lm) -> task::seq2seq_lm_monolith;
     static auto inputs(task::seq2seq_lm_monolith) -> decltype(base::inputs(task::default_{}));
     static auto layers(task::seq2seq_lm_monolith)
-        -> type_list<t5_encoder<>, t5_decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
+        -> type_list<Encoder, t5_decoder<seq2seq_step::no_cache, "decoder_input_ids", "attention_mask">,
                      t5_lm_head<>>;
 
     static auto inputs(task::encoder_part) -> base::encoder_inputs;
     static auto layers(task::encoder_part)
-        -> type_list<t5_encoder<>, rename_slot<"encoder_hidden_states", "last_hidden_state">>;
+        -> type_list<Encoder, rename_slot<"encoder_hidden_states", "last_hidden_state">>;
     template <bool Lm, bool Cache>
     static auto inputs(task::decoder_part<Lm, Cache>) -> base::decoder_inputs;
     template <bool Lm, bool Cache>
@@ -216,6 +218,7 @@ struct t5_family_layers {
     static auto layers(task::decoder_with_past_part<Lm>)
         -> type_list<t5_decoder<seq2seq_step::later>, std::conditional_t<Lm, t5_lm_head<>, expose_hidden_states>>;
 };
+using t5_family_layers = t5_family_layers_of<>;
 
 struct t5_family : family_base<"t5", "", t5_config, &t5_config_from_json, type_list<>>, t5_family_layers {
     using features = t5_family_layers::features;
