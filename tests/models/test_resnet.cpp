@@ -7,7 +7,7 @@
 namespace {
 
 /// ResNet's loader refuses `json`, naming `key`.
-void expect_refused(const nlohmann::json& json, std::string_view key) {
+void expect_resnet_refused(const nlohmann::json& json, std::string_view key) {
     try {
         (void)tf::resnet_config_from_json(tf::config_reader(json, "config.json"));
         ADD_FAILURE() << "accepted: " << json.dump();
@@ -33,13 +33,14 @@ TEST(resnet, defaults_are_resnet_50) {
 }
 
 TEST(resnet, refusals_name_the_key) {
-    expect_refused({{"layer_type", "preactivation"}}, "layer_type");
-    expect_refused({{"hidden_sizes", {8, 16}}, {"depths", {1, 1, 1}}}, "hidden_sizes");
-    expect_refused({{"hidden_sizes", {8, 16, 24, 32, 40, 48, 56, 64, 72}}, {"depths", {1, 1, 1, 1, 1, 1, 1, 1, 1}}},
-                   "hidden_sizes");
-    expect_refused({{"hidden_act", "mish"}}, "hidden_act");
-    expect_refused({{"layer_type", "bottleneck"}, {"hidden_sizes", {2, 8}}, {"depths", {1, 1}}}, "hidden_sizes");
-    expect_refused({{"depths", {1, -1, 1, 1}}}, "depths");
+    expect_resnet_refused({{"layer_type", "preactivation"}}, "layer_type");
+    expect_resnet_refused({{"hidden_sizes", {8, 16}}, {"depths", {1, 1, 1}}}, "hidden_sizes");
+    expect_resnet_refused({{"hidden_sizes", {8, 16, 24, 32, 40, 48, 56, 64, 72}},
+                           {"depths", {1, 1, 1, 1, 1, 1, 1, 1, 1}}},
+                          "hidden_sizes");
+    expect_resnet_refused({{"hidden_act", "mish"}}, "hidden_act");
+    expect_resnet_refused({{"layer_type", "bottleneck"}, {"hidden_sizes", {2, 8}}, {"depths", {1, 1}}}, "hidden_sizes");
+    expect_resnet_refused({{"depths", {1, -1, 1, 1}}}, "depths");
 }
 
 // Transformers builds a stage's first layer whatever its depth: a stage of
@@ -51,7 +52,8 @@ TEST(resnet, depth_zero_is_one_layer) {
     json["depths"][0] = 0;
     const auto m = tf::load_model(tf::require_family("resnet"), dir, json);
     const auto io = tf::safetensors_file::open(dir / "io.safetensors");
-    const auto got = m.family().require("default").reference(m.config, m.weights, fixture_tensors(io, "input."), nullptr);
+    const auto got =
+        m.family().require("default").reference(m.config, m.weights, fixture_tensors(io, "input."), nullptr);
     const auto want = fixture_tensors(io, "output.");
     EXPECT_LE(tf::max_abs_diff(got.at("last_hidden_state"), want.at("last_hidden_state")), 1e-5);
 }
