@@ -77,6 +77,7 @@ set(TYPEFORMER_FAMILY_LIST
   t5/t5_family
   t5/mt5_family
   vit/vit_family
+  deit/deit_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -180,7 +180,8 @@ TEST(models, feature_tables) {
                              "sequence-classification", "question-answering"}},
         {"t5", seq2seq},
         {"mt5", seq2seq},
-        {"vit", {"default", "image-classification", "masked-im"}}};
+        {"vit", {"default", "image-classification", "masked-im"}},
+        {"deit", {"default", "image-classification", "masked-im"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
