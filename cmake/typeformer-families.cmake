@@ -78,6 +78,8 @@ set(TYPEFORMER_FAMILY_LIST
   t5/mt5_family
   vit/vit_family
   deit/deit_family
+  beit/beit_family
+  beit/data2vec_vision_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -181,7 +181,9 @@ TEST(models, feature_tables) {
         {"t5", seq2seq},
         {"mt5", seq2seq},
         {"vit", {"default", "image-classification", "masked-im"}},
-        {"deit", {"default", "image-classification", "masked-im"}}};
+        {"deit", {"default", "image-classification", "masked-im"}},
+        {"beit", {"default", "image-classification"}},
+        {"data2vec-vision", {"default", "image-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
