@@ -78,6 +78,9 @@ set(TYPEFORMER_FAMILY_LIST
   t5/mt5_family
   longt5/longt5_family
   vit/vit_family
+  deit/deit_family
+  beit/beit_family
+  beit/data2vec_vision_family
   resnet/resnet_family
   convnext/convnext_family
   convnext/convnextv2_family

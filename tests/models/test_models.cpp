@@ -188,6 +188,9 @@ TEST(models, feature_tables) {
         {"mt5", seq2seq},
         {"longt5", seq2seq},
         {"vit", {"default", "image-classification", "masked-im"}},
+        {"deit", {"default", "image-classification", "masked-im"}},
+        {"beit", {"default", "image-classification"}},
+        {"data2vec-vision", {"default", "image-classification"}},
         {"resnet", {"default", "image-classification"}},
         {"convnext", {"default", "image-classification"}},
         {"convnextv2", {"default", "image-classification"}}};

@@ -124,8 +124,9 @@ inline std::string_view task_of_feature(std::string_view feature) {
 /// (...ForConditionalGeneration and MarianMTModel: text2text-generation,
 /// ...ForCausalLM and ...LMHeadModel: text-generation, ...ForMaskedLM,
 /// ...ForSequenceClassification, ...ForTokenClassification,
-/// ...ForQuestionAnswering, ...ForMultipleChoice, ...ForImageClassification,
-/// ...ForMaskedImageModeling (masked-im); anything else, and no
+/// ...ForQuestionAnswering, ...ForMultipleChoice, ...ForImageClassification
+/// and ...ForImageClassificationWithTeacher (DeiT's: the Hub tags it
+/// image-classification), ...ForMaskedImageModeling (masked-im); anything else, and no
 /// `architectures`: feature-extraction), with the cache where the family
 /// exports one (optimum-cli's default for generation). `supported` is the
 /// family's feature list; `because` receives the class it read ("" when
@@ -145,6 +146,7 @@ TYPEFORMER_INLINE std::string infer_feature(const nlohmann::json& config, const 
         {"ForMaskedLM", "masked-lm"},               {"ForSequenceClassification", "sequence-classification"},
         {"ForTokenClassification", "token-classification"}, {"ForQuestionAnswering", "question-answering"},
         {"ForMultipleChoice", "multiple-choice"},   {"ForImageClassification", "image-classification"},
+        {"ForImageClassificationWithTeacher", "image-classification"},  // DeiT's distilled checkpoints
         {"ForMaskedImageModeling", "masked-im"}};
     std::string feature = "default";
     for (const auto& [suffix, f] : suffixes)

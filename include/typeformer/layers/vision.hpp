@@ -2,14 +2,18 @@
 //
 // An image becomes a sequence of patch tokens (a Conv2d whose kernel and
 // stride are the patch size), led by learned tokens (the class token, DeiT's
-// distillation token), with learned positions added; the transformer
-// encoder then runs as for text (layers/encoder.hpp), pre-LN and without an
-// attention mask. The numbers come from the config's `shape()` (an
-// encoder_shape) and `patches()` (a patch_grid).
+// distillation token), with learned positions added (or not: BEiT's are
+// optional); the transformer encoder then runs as for text
+// (layers/encoder.hpp), pre-LN and without an attention mask, and with
+// BEiT's switches (a relative position bias, per layer or shared, no bias on
+// the key, layer scale) where the config's `block_options()` sets them. The
+// numbers come from the config's `shape()` (an encoder_shape) and
+// `patches()` (a patch_grid).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,12 +27,15 @@
 namespace typeformer::inline v0 {
 
 /// How a ViT-style model cuts its image into patches: the patch size, the
-/// grid of patches at the config's image size, and the learned tokens before
-/// them (1: the class token; 2: DeiT's class and distillation tokens).
+/// grid of patches at the config's image size, the learned tokens before
+/// them (1: the class token; 2: DeiT's class and distillation tokens) and
+/// whether learned absolute positions are added (BEiT's
+/// `use_absolute_position_embeddings`; ViT's always are).
 struct patch_grid {
     std::int64_t patch_h = 16, patch_w = 16;
     std::int64_t rows = 14, cols = 14;
     std::int64_t leading_tokens = 1;
+    bool positions = true;
 
     [[nodiscard]] constexpr std::int64_t patches() const { return rows * cols; }
     [[nodiscard]] constexpr std::int64_t tokens() const { return leading_tokens + patches(); }
@@ -54,8 +61,9 @@ struct vit_embedding_names {
 /// ViTEmbeddings without interpolate_pos_encoding: pixel_values [B, C, H, W]
 /// through the Conv2d(C, hidden, kernel = stride = patch) to [B, hidden, h,
 /// w], flattened to the tokens [B, h·w, hidden]; the learned tokens first
-/// (expanded to the batch), then the learned positions added. The positions
-/// fit the config's image size only: the graph's input states it.
+/// (expanded to the batch), then the learned positions added where
+/// patch_grid::positions says so. The positions fit the config's image size
+/// only: the graph's input states it.
 template <class Names>
 struct patch_embeddings {
     using reads = slots<"pixel_values">;
@@ -84,78 +92,181 @@ struct patch_embeddings {
             parts.push_back(b.expand(b.param(std::string(Names::distillation), {1, 1, hid}), per_image));
         parts.push_back(tokens);
         auto h = b.concat(parts, 1);
-        s.set(sl::hidden_states, b.add(h, b.param(std::string(Names::position), {1, g.tokens(), hid})));
+        if (g.positions) h = b.add(h, b.param(std::string(Names::position), {1, g.tokens(), hid}));
+        s.set(sl::hidden_states, h);
     }
 };
 
-/// The switches of a ViT-style attention that encoder_shape does not hold,
+/// The switches of a ViT-style block that encoder_shape does not hold,
 /// handed to every block by vision_context.
 struct vision_block_options {
     bool qkv_bias = true;  ///< the query, key and value Linears have biases (config `qkv_bias`)
+    bool key_bias = true;  ///< with qkv_bias, the key Linear's too (BEiT's key has none)
+    /// BEiT's layer scale (`layer_scale_init_value` > 0): each sublayer's
+    /// output is multiplied by a learned vector, `lambda_1` (attention) and
+    /// `lambda_2` (feed-forward).
+    bool layer_scale = false;
+    /// BEiT's relative position bias: each layer's own table
+    /// (`use_relative_position_bias`), and one table all layers add
+    /// (`use_shared_relative_position_bias`); both may be set, and add.
+    bool relative_bias = false;
+    bool shared_relative_bias = false;
 };
 
-/// A config that says whether its query, key and value Linears have biases.
+/// A config that says which switches its blocks take.
 template <class C>
 concept VisionBlockConfig = requires(const C& c) {
     { c.block_options() } -> std::same_as<vision_block_options>;
 };
 
+/// BEiT's relative position index over a window of rows x cols patches led
+/// by the class token, as BeitRelativePositionBias builds it: T = rows·cols
+/// + 1 tokens; entry [i][j] (row-major, T·T) of two patches p = i - 1, q =
+/// j - 1 at (r_p, c_p), (r_q, c_q) is (r_p - r_q + rows - 1)·(2·cols - 1) +
+/// (c_p - c_q + cols - 1); with N = (2·rows - 1)·(2·cols - 1) + 3, the class
+/// token's row is N - 3 (class to patch), its column N - 2 (patch to class)
+/// and [0][0] N - 1.
+inline std::vector<std::int64_t> relative_position_index(std::int64_t rows, std::int64_t cols) {
+    const auto area = rows * cols, t = area + 1, n = (2 * rows - 1) * (2 * cols - 1) + 3;
+    std::vector<std::int64_t> index(static_cast<std::size_t>(t * t));
+    for (std::int64_t i = 0; i < t; ++i)
+        for (std::int64_t j = 0; j < t; ++j) {
+            std::int64_t v;
+            if (i == 0 && j == 0) v = n - 1;
+            else if (j == 0) v = n - 2;
+            else if (i == 0) v = n - 3;
+            else {
+                const auto p = i - 1, q = j - 1;
+                v = (p / cols - q / cols + rows - 1) * (2 * cols - 1) + (p % cols - q % cols + cols - 1);
+            }
+            index[static_cast<std::size_t>(i * t + j)] = v;
+        }
+    return index;
+}
+
+/// A relative position bias at `scope` (its `relative_position_bias_table`,
+/// [N, heads], N as relative_position_index says) for the config's patch
+/// grid: the table gathered at the constant index, as the additive
+/// attention bias [heads, T, T]. Transformers 5 resizes the table
+/// (bilinear) to the window of the image it is given; at the config's
+/// image size, the only size a model with this bias takes, that resize is
+/// the identity.
+template <Backend B>
+typename B::value relative_position_bias(B& b, std::string_view scope, const patch_grid& g, std::int64_t heads) {
+    auto guard = b.scope(scope);
+    const auto n = (2 * g.rows - 1) * (2 * g.cols - 1) + 3, t = g.patches() + 1;
+    const auto& table = b.param("relative_position_bias_table", {n, heads});
+    auto bias = b.gather(table, b.constant_i64(relative_position_index(g.rows, g.cols)));
+    return b.transpose(b.reshape(bias, {t, t, heads}), {2, 0, 1});
+}
+
+/// What vision_context hands every block: the switches, the patch grid and,
+/// with a shared relative position bias, that bias [heads, T, T].
+template <class V>
+struct vision_block_context {
+    vision_block_options options;
+    patch_grid grid;
+    std::optional<V> shared_bias;
+};
+
 /// The stack context of an image encoder: no attention mask (every image
-/// token sees every other), the block options.
+/// token sees every other), the block options and, where they say so, the
+/// shared relative position bias, built once from the table at `SharedBias`
+/// (BEiT's `beit.encoder.relative_position_bias`; empty: a model without one).
+template <fixed_string SharedBias = "">
 struct vision_context {
     using reads = slots<>;
 
-    template <Backend B, class Io, VisionBlockConfig C>
-    static vision_block_options make(B&, const Io&, const C& c) {
-        return c.block_options();
+    template <Backend B, class Io, class C>
+        requires VisionBlockConfig<C> && PatchConfig<C>
+    static vision_block_context<typename B::value> make(B& b, const Io&, const C& c) {
+        vision_block_context<typename B::value> ctx{c.block_options(), c.patches(), std::nullopt};
+        if (ctx.options.shared_relative_bias) {
+            if constexpr (SharedBias.view().empty())
+                throw error("config.unsupported", "this model has no shared relative position bias");
+            else
+                ctx.shared_bias = relative_position_bias(b, SharedBias.view(), ctx.grid, c.shape().num_heads);
+        }
+        return ctx;
     }
 };
 
 /// Self-attention without a mask, its query, key and value Linears with or
-/// without biases (vision_block_options::qkv_bias), the output Linear `o`
-/// with one. Names: `q`, `k`, `v`, `attention`, `o`.
+/// without biases (vision_block_options::qkv_bias, ::key_bias), the output
+/// Linear `o` with one; BEiT's relative position biases added to the
+/// scores (the layer's own at `relative_bias`, and the shared one) and its
+/// layer scale (`lambda_1`) on the output. Names: `q`, `k`, `v`,
+/// `attention`, `o`, `relative_bias`, `attn_scale`.
 template <class Names>
 struct unmasked_self_attention {
     template <Backend B>
-    static typename B::value forward(B& b, const typename B::value& x, const vision_block_options& opt,
-                                     const encoder_shape& sh) {
+    static typename B::value forward(B& b, const typename B::value& x,
+                                     const vision_block_context<typename B::value>& ctx, const encoder_shape& sh) {
+        const auto& opt = ctx.options;
         const auto hsz = sh.hidden_size;
-        auto project = [&](std::string_view scope) {
+        auto project = [&](std::string_view scope, bool biased) {
             auto guard = b.scope(scope);
             const auto& w = b.param("weight", {hsz, hsz});
-            if (!opt.qkv_bias) return b.linear(x, w, nullptr);
+            if (!biased) return b.linear(x, w, nullptr);
             const auto& bias = b.param("bias", {hsz});
             return b.linear(x, w, &bias);
         };
-        auto q = project(Names::q);
-        auto k = project(Names::k);
-        auto v = project(Names::v);
+        auto q = project(Names::q, opt.qkv_bias);
+        auto k = project(Names::k, opt.qkv_bias && opt.key_bias);
+        auto v = project(Names::v, opt.qkv_bias);
+        std::optional<typename B::value> bias = ctx.shared_bias;
+        if (opt.relative_bias) {
+            auto own = relative_position_bias(b, Names::relative_bias, ctx.grid, sh.num_heads);
+            bias = bias ? b.add(own, *bias) : own;
+        }
         const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
         typename B::value out;
         {
             auto guard = b.scope(Names::attention);
-            out = b.attention(q, k, v, nullptr, sh.num_heads, scale);
+            out = b.attention(q, k, v, bias ? &*bias : nullptr, sh.num_heads, scale);
         }
-        return dense(b, Names::o, out, hsz, hsz);
+        out = dense(b, Names::o, out, hsz, hsz);
+        if (opt.layer_scale) out = b.mul(out, b.param(std::string(Names::attn_scale), {hsz}));
+        return out;
+    }
+};
+
+/// The position-wise feed-forward of an image encoder's block (Linear,
+/// activation, Linear), times BEiT's layer scale (`ffn_scale`) where the
+/// block options say so. Names: `ffn_in`, `ffn_out`, `ffn_scale`.
+template <class Names>
+struct vision_feed_forward {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x,
+                                     const vision_block_context<typename B::value>& ctx, const encoder_shape& sh) {
+        auto y = feed_forward<Names>::forward(b, x, sh);
+        if (ctx.options.layer_scale) y = b.mul(y, b.param(std::string(Names::ffn_scale), {sh.hidden_size}));
+        return y;
     }
 };
 
 /// ViTLayer's module names under `Stack` ("vit.encoder.layer"): the names
-/// policy of a pre-LN encoder_block for ViT and the models that copy it.
+/// policy of a pre-LN encoder_block for ViT and the models that copy it
+/// (DeiT's, BEiT's: its relative position bias and layer scale too).
 template <fixed_string Stack>
 struct vit_layer_names {
     static constexpr std::string_view stack = Stack.view(), q = "attention.attention.query",
                                       k = "attention.attention.key", v = "attention.attention.value",
                                       attention = "attention.attention", o = "attention.output.dense",
                                       attn_norm = "layernorm_before", ffn_in = "intermediate.dense",
-                                      ffn_out = "output.dense", out_norm = "layernorm_after";
+                                      ffn_out = "output.dense", out_norm = "layernorm_after",
+                                      relative_bias = "attention.attention.relative_position_bias",
+                                      attn_scale = "lambda_1", ffn_scale = "lambda_2";
 };
 
-/// ViT's encoder: pre-LN blocks, unmasked attention.
-template <class Names>
+/// ViT's encoder: pre-LN blocks, unmasked attention; with BEiT's switches
+/// where the config's block_options() sets them (`SharedBias`: the module
+/// of the shared relative position bias, vision_context).
+template <class Names, fixed_string SharedBias = "">
 using vit_encoder_stack =
-    encoder_stack<Names, encoder_block<Names, unmasked_self_attention<Names>, feed_forward<Names>, norm_placement::pre>,
-                  vision_context>;
+    encoder_stack<Names,
+                  encoder_block<Names, unmasked_self_attention<Names>, vision_feed_forward<Names>, norm_placement::pre>,
+                  vision_context<SharedBias>>;
 
 /// One token of the encoder's output as `pooled_output` (no Linear): the
 /// class token that ViT's classifier reads.

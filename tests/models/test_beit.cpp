@@ -1,0 +1,85 @@
+// BEiT and Data2VecVision: the image sizes each config takes, the relative
+// position index, and the keys the two model types read differently (the
+// features: test_models.cpp).
+#include "typeformer/models/beit.hpp"
+
+#include "harness.hpp"
+
+namespace {
+nlohmann::json fixture_config(std::string_view model_type, std::string_view feature) {
+    return tf::config_reader::load(fixture_dir(model_type, feature) / "config.json");
+}
+tf::beit_config load(std::string_view model_type, const nlohmann::json& j) {
+    tf::config_reader r(j, "config.json");
+    return model_type == "beit" ? tf::beit_config_from_json(r) : tf::data2vec_vision_config_from_json(r);
+}
+std::string refusal(std::string_view model_type, const nlohmann::json& j) {
+    try {
+        (void)load(model_type, j);
+    } catch (const tf::error& e) {
+        return e.what();
+    }
+    return "";
+}
+}  // namespace
+
+// Learned positions or a relative bias fix the image size; a model with
+// neither reads any size (its fixture is checked at 37 x 45 and 64 x 29).
+TEST(beit, image_size_is_fixed_by_positions_or_a_relative_bias) {
+    EXPECT_TRUE(tf::beit_config{}.image().any_size);
+    EXPECT_FALSE((tf::beit_config{.use_absolute_position_embeddings = true}.image().any_size));
+    EXPECT_FALSE((tf::beit_config{.use_relative_position_bias = true}.image().any_size));
+    EXPECT_FALSE((tf::beit_config{.use_shared_relative_position_bias = true}.image().any_size));
+    EXPECT_TRUE(load("data2vec-vision", fixture_config("data2vec-vision", "default")).image().any_size);
+    const auto fixed = load("beit", fixture_config("beit", "default")).image();
+    EXPECT_FALSE(fixed.any_size);
+    EXPECT_EQ(fixed.height, 30);
+    EXPECT_EQ(fixed.width, 30);
+}
+
+// BeitRelativePositionBias' index: the class token's row, column and corner
+// take the table's last three rows; two patches take the row of their
+// offset, the same for every pair at that offset.
+TEST(beit, relative_position_index) {
+    const std::int64_t rows = 2, cols = 3, t = rows * cols + 1, n = (2 * rows - 1) * (2 * cols - 1) + 3;
+    const auto index = tf::relative_position_index(rows, cols);
+    ASSERT_EQ(index.size(), static_cast<std::size_t>(t * t));
+    EXPECT_EQ(index[0], n - 1);
+    for (std::int64_t j = 1; j < t; ++j) EXPECT_EQ(index[j], n - 3);
+    for (std::int64_t i = 1; i < t; ++i) EXPECT_EQ(index[i * t], n - 2);
+    // patch p = (r, c) is token 1 + r·cols + c: offset (dr, dc) -> (dr + rows - 1)·(2·cols - 1) + dc + cols - 1
+    auto at = [&](std::int64_t r1, std::int64_t c1, std::int64_t r2, std::int64_t c2) {
+        return index[(1 + r1 * cols + c1) * t + 1 + r2 * cols + c2];
+    };
+    EXPECT_EQ(at(0, 0, 0, 0), (rows - 1) * (2 * cols - 1) + cols - 1);
+    EXPECT_EQ(at(1, 2, 0, 0), (1 + rows - 1) * (2 * cols - 1) + 2 + cols - 1);
+    EXPECT_EQ(at(0, 0, 1, 2), (-1 + rows - 1) * (2 * cols - 1) - 2 + cols - 1);
+    EXPECT_EQ(at(1, 1, 0, 0), at(1, 2, 0, 1));
+    std::set<std::int64_t> used(index.begin(), index.end());
+    EXPECT_EQ(static_cast<std::int64_t>(used.size()), n) << "every row of the table is read";
+}
+
+// BEiT's attention reads head_dim (another width is refused) and its forward
+// is_causal; Data2VecVision's reads neither.
+TEST(beit, head_dim_and_is_causal_by_model_type) {
+    auto j = fixture_config("beit", "default");
+    j["head_dim"] = 16;
+    EXPECT_NE(refusal("beit", j).find("head_dim"), std::string::npos);
+    EXPECT_EQ(refusal("data2vec-vision", j), "");
+    j["head_dim"] = 8;
+    EXPECT_EQ(refusal("beit", j), "");
+    j["is_causal"] = false;
+    EXPECT_NE(refusal("beit", j).find("is_causal"), std::string::npos);
+    EXPECT_EQ(refusal("data2vec-vision", j), "");
+}
+
+// image_size and patch_size are single numbers (a [height, width] pair is
+// refused by name), and layer scale is on iff layer_scale_init_value > 0.
+TEST(beit, config_switches) {
+    auto j = fixture_config("beit", "image-classification");
+    EXPECT_FALSE(load("beit", j).block_options().layer_scale);
+    EXPECT_TRUE(load("beit", fixture_config("beit", "default")).block_options().layer_scale);
+    EXPECT_FALSE(load("beit", j).block_options().key_bias);
+    j["image_size"] = {28, 35};
+    EXPECT_NE(refusal("beit", j).find("image_size"), std::string::npos);
+}
