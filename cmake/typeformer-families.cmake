@@ -78,6 +78,7 @@ set(TYPEFORMER_FAMILY_LIST
   t5/mt5_family
   longt5/longt5_family
   vit/vit_family
+  swin/swin_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -187,7 +187,8 @@ TEST(models, feature_tables) {
         {"t5", seq2seq},
         {"mt5", seq2seq},
         {"longt5", seq2seq},
-        {"vit", {"default", "image-classification", "masked-im"}}};
+        {"vit", {"default", "image-classification", "masked-im"}},
+        {"swin", {"default", "image-classification", "masked-im"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
