@@ -81,6 +81,7 @@ set(TYPEFORMER_FAMILY_LIST
   deit/deit_family
   beit/beit_family
   beit/data2vec_vision_family
+  swin/swin_family
   resnet/resnet_family
   convnext/convnext_family
   convnext/convnextv2_family

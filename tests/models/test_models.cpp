@@ -191,6 +191,7 @@ TEST(models, feature_tables) {
         {"deit", {"default", "image-classification", "masked-im"}},
         {"beit", {"default", "image-classification"}},
         {"data2vec-vision", {"default", "image-classification"}},
+        {"swin", {"default", "image-classification", "masked-im"}},
         {"resnet", {"default", "image-classification"}},
         {"convnext", {"default", "image-classification"}},
         {"convnextv2", {"default", "image-classification"}}};

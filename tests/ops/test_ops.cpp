@@ -647,6 +647,22 @@ std::vector<op_case> make_cases() {
             .def([](auto& b, const auto& x) { return b.slice_to(x, -1, b.add(b.shape(x, 2, 3), b.constant_i64({3}))); }));
     add(at_all(op_case("slice_to", "axis 1 negative end").in(f32("x")), seq3)
             .def([](auto& b, const auto& x) { return b.slice_to(x, 1, b.constant_i64({-1})); }));
+    // roll: a copy, exact; shifts of either sign, past the axis' length, zero
+    for (std::int64_t k : {-1, 2, 0, -9, 13}) {
+        add(at_all(op_case("roll", "axis 1 by " + std::to_string(k)).in(f32("x")), {{{1, 2, 8}}, {{3, 7, 12}}, {{2, 5, 20}}})
+                .def([k](auto& b, const auto& x) { return b.roll(x, 1, b.constant_i64({k})); }));
+    }
+    // Swin's: -(w / 2) along the last two of [B, H, W, C] when min(H, W) > w = 3, else 0; run-time H and W
+    add(at_all(op_case("roll", "swin shift on H and W").in(f32("x")),
+               {{{1, 2, 5, 3}}, {{2, 4, 7, 2}}, {{1, 6, 3, 4}}, {{2, 5, 9, 1}}})
+            .def([](auto& b, const auto& x) {
+                auto w = b.constant_i64({3});
+                auto on = b.mul(b.cast(b.less(w, b.shape(x, 1, 2)), tf::dtype::i64), b.cast(b.less(w, b.shape(x, 2, 3)), tf::dtype::i64));
+                auto shift = b.sub(b.constant_i64({0}), b.mul(on, b.constant_i64({1})));
+                return b.roll(b.roll(x, 1, shift), -2, shift);
+            }));
+    add(at_all(op_case("roll", "int64 axis 0").in(i64("x", ints(0, 100))), {{{3, 4}}, {{1, 2}}, {{5, 1}}})
+            .def([](auto& b, const auto& x) { return b.roll(x, 0, b.constant_i64({-2})); }));
     // LongT5's global block positions: 0 .. S / 3 - 1 (empty below 3 tokens)
     add(at_all(op_case("slice_to", "int64 range S / 3").in(i64("ids", ints(0, 9))), {{{1, 1}}, {{3, 7}}, {{2, 9}}})
             .def([](auto& b, const auto& ids) {
@@ -1174,7 +1190,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
 
         "reduce_mean",
 
-        "concat", "slice", "slice_to",
+        "concat", "slice", "slice_to", "roll",
 
         "rotary", "unfold",
 

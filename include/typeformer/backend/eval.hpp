@@ -268,6 +268,10 @@ public:
     /// time (a length computed in the graph), with slice's rules: a negative
     /// end counts from the end, and it is clamped to [0, dim].
     value slice_to(const value& x, std::int64_t axis, const value& end);
+    /// torch.roll along `axis` by `shift`, an int64 [1] known only at run time
+    /// (Swin's cyclic shift): out[i] = x[(i - shift) mod n]; a negative shift
+    /// rolls towards the start. The axis must not be empty.
+    value roll(const value& x, std::int64_t axis, const value& shift);
 
     /// Windows of `kernel` positions along the sequence, centred as a
     /// convolution padded by (kernel - 1) / 2 on the left (and the rest on the
@@ -757,6 +761,15 @@ TYPEFORMER_INLINE auto eval_backend::slice(const value& x, std::int64_t axis, st
 TYPEFORMER_INLINE auto eval_backend::slice_to(const value& x, std::int64_t axis, const value& end) -> value {
     if (end.is_float() || end.i.size() != 1) throw error("eval.slice_to", "slice_to: end must be an int64 [1]");
     return slice(x, axis, 0, end.i.data()[0]);
+}
+
+TYPEFORMER_INLINE auto eval_backend::roll(const value& x, std::int64_t axis, const value& shift) -> value {
+    if (shift.is_float() || shift.i.size() != 1) throw error("eval.roll", "roll: shift must be an int64 [1]");
+    const auto ax = static_cast<std::int64_t>(detail::norm_axis(axis, x.rank()));
+    const std::int64_t n = x.shape()[static_cast<std::size_t>(ax)];
+    if (n == 0) throw error("eval.roll", "roll: the axis is empty");
+    const std::int64_t k = ((shift.i.data()[0] % n) + n) % n;
+    return concat({slice(x, ax, n - k, n), slice(x, ax, 0, n - k)}, ax);
 }
 
 TYPEFORMER_INLINE auto eval_backend::unfold(const value& x, std::int64_t kernel) -> value {

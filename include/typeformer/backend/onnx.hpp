@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <span>
@@ -207,6 +208,9 @@ public:
     value slice(const value& x, std::int64_t axis, std::int64_t start, std::int64_t end);
     /// Slice with starts 0 and `end` (int64 [1], computed in the graph) as ends.
     value slice_to(const value& x, std::int64_t axis, const value& end);
+    /// torch.roll by a run-time shift (see the eval backend): k = Mod(shift,
+    /// n) (the divisor's sign: in [0, n)), then Concat(x[n - k:], x[:n - k]).
+    value roll(const value& x, std::int64_t axis, const value& shift);
 
     /// Windows along the sequence (see the eval backend): Pad, then one
     /// Gather with indices s + j, [S, K].
@@ -662,6 +666,19 @@ TYPEFORMER_INLINE auto onnx_backend::slice_to(const value& x, std::int64_t axis,
     value r = x;
     r.shape[static_cast<std::size_t>(ax)] = dim{};  // known at run time only
     r.name = node("Slice", {x.name, constant_i64({0}).name, end.name, constant_i64({ax}).name})[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::roll(const value& x, std::int64_t axis, const value& shift) -> value {
+    const auto ax = axis < 0 ? axis + static_cast<std::int64_t>(x.rank()) : axis;
+    const auto n = shape(x, ax, ax + 1);
+    const auto k = node("Mod", {shift.name, n.name}, [](onnx::NodeProto& m) { attr_i(m, "fmod", 0); })[0];
+    const auto start = node("Sub", {n.name, k})[0];
+    const auto axes = constant_i64({ax}).name;
+    const auto tail = node("Slice", {x.name, start, constant_i64({std::numeric_limits<std::int64_t>::max()}).name, axes})[0];
+    const auto head = node("Slice", {x.name, constant_i64({0}).name, start, axes})[0];
+    value r = x;
+    r.name = node("Concat", {tail, head}, [&](onnx::NodeProto& m) { attr_i(m, "axis", ax); })[0];
     return r;
 }
 

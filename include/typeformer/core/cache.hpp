@@ -208,8 +208,10 @@ inline constexpr std::string_view height_axis = "height", width_axis = "width";
 /// image() spells it: the channels fixed; height and width fixed at the one
 /// size a model reads (ViT's learned positions: the graph states the size,
 /// and ONNX Runtime refuses another by name), else the named axes "height"
-/// and "width".
-template <fixed_string Name = "pixel_values">
+/// and "width". `ConfigSize`: the config's size whatever image() says (a
+/// task that reads that size only, as Swin's masked-im, whose decoder lays
+/// the tokens on a square).
+template <fixed_string Name = "pixel_values", bool ConfigSize = false>
 struct image_input {
     using slot_type = slot<Name>;
     static constexpr std::string_view name = Name.view();
@@ -219,7 +221,7 @@ struct image_input {
     template <ImageConfig C>
     static std::vector<io_name> expand(const C& c) {
         const auto im = c.image();
-        if (!im.any_size)
+        if (!im.any_size || ConfigSize)
             return {{std::string(name), {"batch", std::to_string(im.channels), std::to_string(im.height),
                                          std::to_string(im.width)}}};
         return {{std::string(name), {"batch", std::to_string(im.channels), std::string(height_axis),

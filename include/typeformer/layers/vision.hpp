@@ -281,6 +281,19 @@ struct token_output {
     }
 };
 
+/// The mean of the encoder's output over its tokens as `pooled_output` (no
+/// Linear): Swin's AdaptiveAvgPool1d(1) pooler, which its classifier reads.
+struct mean_token_output {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"pooled_output">;
+
+    template <Backend B, class C>
+    static void forward(B& b, io<mean_token_output, typename B::value> s, const C&) {
+        auto guard = b.scope("pooler");
+        s.set(sl::pooled_output, b.reduce_mean(s[sl::hidden_states], 1));
+    }
+};
+
 /// The masked-image-modeling decoder of ViT and its copies
 /// (ViTForMaskedImageModeling): the patch tokens (after the `Skip` learned
 /// ones) laid back on their grid [B, hidden, h, w], a 1x1 Conv2d at

@@ -68,6 +68,8 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.slice(x, std::int64_t{0}, std::int64_t{0}, std::int64_t{1}) } -> std::same_as<typename B::value>;
     // x[..., :end, ...] with `end` an int64 [1] computed in the graph (a length known at run time only)
     { b.slice_to(x, std::int64_t{0}, x) } -> std::same_as<typename B::value>;
+    // torch.roll along an axis by an int64 [1] shift computed in the graph (Swin's cyclic shift)
+    { b.roll(x, std::int64_t{0}, x) } -> std::same_as<typename B::value>;
 
     // rotary position embedding, interleaved pairs: x [B, S, H·D], sin and cos [S, D/2]
     { b.rotary(x, x, x, std::int64_t{1}) } -> std::same_as<typename B::value>;
