@@ -206,3 +206,45 @@ TEST(models, feature_tables) {
     EXPECT_EQ(tf::supported_model_types(), types) << "the registered families, in the family list's order";
     EXPECT_THROW(tf::supported_features("umt5"), tf::error);
 }
+
+// Optimum's exporter (TextDecoderWithPositionIdsOnnxConfig) gives
+// position_ids {batch, sequence}, the last input, after attention_mask, to
+// the feature-extraction and text-generation graphs (with and without past)
+// of these model types (MODEL_TYPES_REQUIRING_POSITION_IDS; OPT's from
+// Transformers 4.46; Falcon's rotary variant only, test_falcon.cpp), and to
+// no classifier of any decoder. Without it ORTModelForCausalLM calls the
+// export "legacy", and a left-padded batch gets other positions than
+// generate()'s.
+TEST(models, position_ids_where_optimum_gives_them) {
+    const std::vector<std::string_view> optimum{"codegen", "gpt2",    "gpt_bigcode", "gpt_neo", "gpt_neox",
+                                                "gptj",    "granite", "llama",       "mistral", "olmo2",
+                                                "opt",     "phi",     "phi3",        "qwen2",   "qwen3",
+                                                "qwen3_moe", "smollm3", "stablelm"};
+    const std::vector<std::string_view> generation{"default", "default-with-past", "causal-lm", "causal-lm-with-past"};
+    auto in = [](const auto& list, std::string_view x) { return std::find(list.begin(), list.end(), x) != list.end(); };
+    std::size_t checked = 0;
+    for (const auto* f : tf::registered_families()) {
+        if (!f->feature("causal-lm-with-past") || f->feature("seq2seq-lm-with-past")) continue;  // decoder-only
+        for (const auto& feature : f->feature_names()) {
+            const auto m = load_fixture(f->model_type, fixture_dir(f->model_type, feature));
+            std::vector<std::string> names;
+            std::vector<std::string> position_axes;
+            for (const auto& i : m.family().require(feature).inputs(m.config)) {
+                names.push_back(i.name);
+                if (i.name == "position_ids") position_axes = i.axes;
+            }
+            const bool takes = in(names, "position_ids");
+            if (!in(generation, feature)) {
+                EXPECT_FALSE(takes) << f->model_type << " " << feature << ": Optimum gives a classifier no position_ids";
+                continue;
+            }
+            if (!in(optimum, f->model_type)) continue;
+            ++checked;
+            ASSERT_GE(names.size(), 3u) << f->model_type << " " << feature;
+            EXPECT_EQ(names.back(), "position_ids") << f->model_type << " " << feature;
+            EXPECT_EQ(names[names.size() - 2], "attention_mask") << f->model_type << " " << feature;
+            EXPECT_EQ(position_axes, (std::vector<std::string>{"batch", "sequence"})) << f->model_type << " " << feature;
+        }
+    }
+    if (tf::find_family("gpt2")) EXPECT_GE(checked, 4u);
+}

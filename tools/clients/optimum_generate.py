@@ -20,12 +20,25 @@ differ or its export or load fails.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 from clientlib import arguments, compare, declared_cache, export, failure, fixtures_with_generation
+
+
+class LoggedWarnings(logging.Handler):
+    """What Optimum's loggers warn (the "legacy" export without position_ids is
+    a logger.warning, not a warnings.warn)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def check(exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
@@ -40,33 +53,39 @@ def check(exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
     prompt, want, want_logits = gen["gen.prompt"], gen["gen.sequences"], gen["gen.logits"]
     new = want.shape[1] - prompt.shape[1]
     corrected = ""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = ORTModelForCausalLM.from_pretrained(out, use_cache=True, use_io_binding=False)
-        # Optimum sizes the first step's empty past from the config by model_type (head size
-        # hidden / heads for most types, key/value heads from num_key_value_heads for a listed few),
-        # not from the graph: where that disagrees with the graph's declared cache, ONNX Runtime
-        # refuses the feed whoever exported the model. Say so, then size it from the graph.
-        heads, size = declared_cache(out / "model.onnx", "past_key_values.0.key")
-        if heads is not None and hasattr(model, "embed_size_per_head") and (
-                model.num_key_value_heads, model.embed_size_per_head) != (heads, size):
-            corrected = (f"Optimum sizes the empty past [batch, {model.num_key_value_heads}, 0, "
-                         f"{model.embed_size_per_head}] for model_type {model.config.model_type}, the graph's "
-                         f"cache is [batch, {heads}, past, {size}] (as config.json says): ran with Optimum's "
-                         f"num_key_value_heads / embed_size_per_head set from the graph")
-            model.num_key_value_heads, model.embed_size_per_head = heads, size
-        # greedy as the fixtures ran generate(): the logits processors a config may carry (the BART
-        # family's forced_eos_token_id, no_repeat_ngram_size) off
-        for k in ("forced_bos_token_id", "forced_eos_token_id", "bad_words_ids", "suppress_tokens",
-                  "begin_suppress_tokens"):
-            setattr(model.generation_config, k, None)
-        model.generation_config.no_repeat_ngram_size = 0
-        model.generation_config.repetition_penalty = 1.0
-        got = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new,
-                             min_new_tokens=new, do_sample=False, num_beams=1, eos_token_id=None, pad_token_id=0,
-                             output_logits=True, return_dict_in_generate=True)
-    said = sorted({str(w.message).splitlines()[0][:120] for w in caught
-                   if "legacy" in str(w.message).lower() or "position_ids" in str(w.message)})
+    logged = LoggedWarnings()
+    optimum_logger = logging.getLogger("optimum")
+    optimum_logger.addHandler(logged)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = ORTModelForCausalLM.from_pretrained(out, use_cache=True, use_io_binding=False)
+            # Optimum sizes the first step's empty past from the config by model_type (head size
+            # hidden / heads for most types, key/value heads from num_key_value_heads for a listed few),
+            # not from the graph: where that disagrees with the graph's declared cache, ONNX Runtime
+            # refuses the feed whoever exported the model. Say so, then size it from the graph.
+            heads, size = declared_cache(out / "model.onnx", "past_key_values.0.key")
+            if heads is not None and hasattr(model, "embed_size_per_head") and (
+                    model.num_key_value_heads, model.embed_size_per_head) != (heads, size):
+                corrected = (f"Optimum sizes the empty past [batch, {model.num_key_value_heads}, 0, "
+                             f"{model.embed_size_per_head}] for model_type {model.config.model_type}, the graph's "
+                             f"cache is [batch, {heads}, past, {size}] (as config.json says): ran with Optimum's "
+                             f"num_key_value_heads / embed_size_per_head set from the graph")
+                model.num_key_value_heads, model.embed_size_per_head = heads, size
+            # greedy as the fixtures ran generate(): the logits processors a config may carry (the BART
+            # family's forced_eos_token_id, no_repeat_ngram_size) off
+            for k in ("forced_bos_token_id", "forced_eos_token_id", "bad_words_ids", "suppress_tokens",
+                      "begin_suppress_tokens"):
+                setattr(model.generation_config, k, None)
+            model.generation_config.no_repeat_ngram_size = 0
+            model.generation_config.repetition_penalty = 1.0
+            got = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new,
+                                 min_new_tokens=new, do_sample=False, num_beams=1, eos_token_id=None, pad_token_id=0,
+                                 output_logits=True, return_dict_in_generate=True)
+    finally:
+        optimum_logger.removeHandler(logged)
+    messages = [str(w.message) for w in caught] + logged.messages
+    said = sorted({m.splitlines()[0][:120] for m in messages if "legacy" in m.lower() or "position_ids" in m})
     same, note = compare(got, want, want_logits, prompt.shape[1])
     if said:
         note += "; Optimum warned: " + " | ".join(said)

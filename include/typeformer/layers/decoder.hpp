@@ -198,6 +198,11 @@ struct decoder_positions {
     }
 };
 
+/// A trunk's first layers where the graph takes no position_ids input
+/// (`Input` false): decoder_positions; none where it takes them.
+template <bool Input>
+using decoder_positions_unless = std::conditional_t<Input, type_list<>, type_list<decoder_positions>>;
+
 /// How an architecture's attention combines its masks. The choices give the
 /// same result except for a query whose every visible key is padding (a
 /// left-padding position), where Transformers' outputs depend on it; they are

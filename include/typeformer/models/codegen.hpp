@@ -68,7 +68,7 @@ struct codegen_family
     static std::vector<std::string> ignored() { return {"attn.causal_mask", "attn.masked_bias"}; }
 
     template <class Task>
-    static auto inputs(Task) -> task::decoder_inputs<Task>;
+    static auto inputs(Task) -> task::decoder_inputs<Task, task::generation_position_ids<Task>>;
 
     using parts = gptj_like<codegen_attention>;
     template <class Task>

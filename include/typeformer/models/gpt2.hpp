@@ -3,8 +3,8 @@
 // Learned word and position embeddings; pre-LN blocks whose projections are
 // Conv1D (weights stored [in, out]) with one fused `c_attn` for q, k and v;
 // a tanh GELU (`gelu_new`); a final `ln_f`. The LM head is tied to `wte`.
-// Positions count on from the past (the legacy exporter gives no
-// position_ids input).
+// The model and the causal LM (with and without past) take position_ids,
+// as Optimum gives them; the classifiers count positions on from the past.
 #pragma once
 
 #include <cmath>
@@ -109,16 +109,17 @@ struct gpt2_family
     static std::vector<std::string> ignored() { return {"attn.bias", "attn.masked_bias"}; }
 
     template <class Task>
-    static auto inputs(Task) -> task::decoder_inputs<Task>;
+    static auto inputs(Task) -> task::decoder_inputs<Task, task::generation_position_ids<Task>>;
 
     struct embedding_names {
         static constexpr std::string_view word = "transformer.wte", position = "transformer.wpe";
     };
     using block = decoder_block<gpt2_names::layer, gpt2_attention, gpt2_mlp>;
     template <class Task>
-    using trunk = type_list<decoder_positions, decoder_embeddings<embedding_names>,
-                            decoder_stack<gpt2_names::layer, block, decoder_context, task::has_past<Task>>,
-                            decoder_final_norm<"transformer.ln_f">>;
+    using trunk = concat<decoder_positions_unless<task::generation_position_ids<Task>>,
+                         type_list<decoder_embeddings<embedding_names>,
+                                   decoder_stack<gpt2_names::layer, block, decoder_context, task::has_past<Task>>,
+                                   decoder_final_norm<"transformer.ln_f">>>;
     using lm = decoder_lm_head<"lm_head", "transformer.wte.weight">;
 
     template <class Task>

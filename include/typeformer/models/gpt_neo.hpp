@@ -7,8 +7,9 @@
 // between global (causal) and local attention as `attention_layers` says; a
 // local layer sees only the `window_size` most recent keys (key j from the
 // query at position p iff p - window_size < j <= p), through the stack's
-// windowed bias (decoder_context). Positions count on from the past (the
-// legacy exporter gives no position_ids input).
+// windowed bias (decoder_context). The model and the causal LM (with and
+// without past) take position_ids, as Optimum gives them; the classifier
+// counts positions on from the past.
 #pragma once
 
 #include <array>
@@ -194,14 +195,15 @@ struct gpt_neo_family
     static std::vector<std::string> ignored() { return {"attn.attention.bias", "attn.attention.masked_bias"}; }
 
     template <class Task>
-    static auto inputs(Task) -> task::decoder_inputs<Task>;
+    static auto inputs(Task) -> task::decoder_inputs<Task, task::generation_position_ids<Task>>;
 
     using block = decoder_block<gpt_neo_names::layer, projected_attention<gpt_neo_names::self_attention>,
                                 plain_mlp<gpt_neo_names::mlp>>;
     template <class Task>
-    using trunk = type_list<decoder_positions, decoder_embeddings<gpt_neo_names::embeddings>,
-                            decoder_stack<gpt_neo_names::layer, block, decoder_context, task::has_past<Task>>,
-                            decoder_final_norm<"transformer.ln_f">>;
+    using trunk = concat<decoder_positions_unless<task::generation_position_ids<Task>>,
+                         type_list<decoder_embeddings<gpt_neo_names::embeddings>,
+                                   decoder_stack<gpt_neo_names::layer, block, decoder_context, task::has_past<Task>>,
+                                   decoder_final_norm<"transformer.ln_f">>>;
     using lm = decoder_lm_head<"lm_head", "transformer.wte.weight">;
 
     template <class Task>

@@ -7,8 +7,10 @@
 // both are added to the residual. q, k, v and out projections have no bias;
 // scores are scaled by 1/√head_dim; the MLP is fc_in, the activation, fc_out
 // (both with biases). A final `ln_f`; the LM head has a bias and is not tied
-// to `wte` unless the config says tie_word_embeddings. Positions count on
-// from the past (the legacy exporter gives no position_ids input).
+// to `wte` unless the config says tie_word_embeddings. The model and the
+// causal LM (with and without past) take position_ids, as Optimum gives
+// them, for the rotary tables; the classifiers count positions on from the
+// past.
 #pragma once
 
 #include <cmath>
@@ -107,9 +109,10 @@ template <class Attention>
 struct gptj_like {
     using block = decoder_block<gptj_names::layer, Attention, plain_mlp<gptj_names::mlp>, true>;
     template <class Task>
-    using trunk = type_list<decoder_positions, decoder_embeddings<gptj_names::embeddings>,
-                            decoder_stack<gptj_names::layer, block, decoder_context, task::has_past<Task>>,
-                            decoder_final_norm<"transformer.ln_f">>;
+    using trunk = concat<decoder_positions_unless<task::generation_position_ids<Task>>,
+                         type_list<decoder_embeddings<gptj_names::embeddings>,
+                                   decoder_stack<gptj_names::layer, block, decoder_context, task::has_past<Task>>,
+                                   decoder_final_norm<"transformer.ln_f">>>;
     using lm = decoder_lm_head<"lm_head", "transformer.wte.weight", true>;
 };
 
@@ -121,7 +124,7 @@ struct gptj_family
     static std::vector<std::string> ignored() { return {"attn.bias", "attn.masked_bias"}; }
 
     template <class Task>
-    static auto inputs(Task) -> task::decoder_inputs<Task>;
+    static auto inputs(Task) -> task::decoder_inputs<Task, task::generation_position_ids<Task>>;
 
     using parts = gptj_like<projected_attention<gptj_names::self_attention>>;
     template <class Task>

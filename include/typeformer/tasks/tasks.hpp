@@ -177,6 +177,15 @@ using decoder_inputs = concat<
                        type_list<input<"attention_mask", dtype::i64, axes<"batch", "sequence">>>>,
     std::conditional_t<PositionIds, type_list<input<"position_ids", dtype::i64, axes<"batch", "sequence">>>, type_list<>>>;
 
+/// Does Optimum give a decoder's graph for the task a `position_ids` input
+/// (TextDecoderWithPositionIdsOnnxConfig: feature-extraction and
+/// text-generation, with and without past; never a classifier's)? For the
+/// model types whose Optimum config is one (GPT-2, GPT-J, CodeGen, GPT-Neo...).
+template <class Task>
+inline constexpr bool generation_position_ids =
+    std::is_same_v<Task, default_> || std::is_same_v<Task, default_with_past> || std::is_same_v<Task, causal_lm> ||
+    std::is_same_v<Task, causal_lm_with_past>;
+
 /// The text inputs of the legacy table: axes {batch, sequence}, or
 /// {batch, choice, sequence} under multiple-choice.
 template <class Task, fixed_string... Names>
