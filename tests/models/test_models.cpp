@@ -195,7 +195,8 @@ TEST(models, feature_tables) {
         {"resnet", {"default", "image-classification"}},
         {"convnext", {"default", "image-classification"}},
         {"convnextv2", {"default", "image-classification"}},
-        {"yolos", {"default", "object-detection"}}};
+        {"yolos", {"default", "object-detection"}},
+        {"levit", {"default", "image-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
