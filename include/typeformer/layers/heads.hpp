@@ -116,6 +116,21 @@ struct pooled_classifier {
     }
 };
 
+/// DETR's MLP prediction head (YOLOS copies it): `depth` Linears at
+/// `<scope>.layers.<i>`, in -> hidden -> ... -> hidden -> out, a ReLU after
+/// each but the last.
+template <Backend B>
+typename B::value mlp_prediction_head(B& b, std::string_view scope, typename B::value x, std::int64_t in,
+                                      std::int64_t hidden, std::int64_t out, std::int64_t depth) {
+    auto guard = b.scope(scope);
+    for (std::int64_t i = 0; i < depth; ++i) {
+        const bool last = i + 1 == depth;
+        x = dense(b, "layers." + std::to_string(i), x, i == 0 ? in : hidden, last ? out : hidden);
+        if (!last) x = b.relu(x);
+    }
+    return x;
+}
+
 /// A Linear classifier on every token: `logits` [batch, sequence, num_labels].
 template <fixed_string Scope>
 struct token_classifier {

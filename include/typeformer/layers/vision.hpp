@@ -29,16 +29,20 @@ namespace typeformer::inline v0 {
 /// How a ViT-style model cuts its image into patches: the patch size, the
 /// grid of patches at the config's image size, the learned tokens before
 /// them (1: the class token; 2: DeiT's class and distillation tokens) and
-/// whether learned absolute positions are added (BEiT's
-/// `use_absolute_position_embeddings`; ViT's always are).
+/// after them (YOLOS's detection tokens), whether learned absolute
+/// positions are added (BEiT's `use_absolute_position_embeddings`; ViT's
+/// always are) and whether they are resized to the run's patch grid
+/// (YOLOS: any image size; see resized_positions).
 struct patch_grid {
     std::int64_t patch_h = 16, patch_w = 16;
     std::int64_t rows = 14, cols = 14;
     std::int64_t leading_tokens = 1;
     bool positions = true;
+    std::int64_t trailing_tokens = 0;
+    bool resize_positions = false;
 
     [[nodiscard]] constexpr std::int64_t patches() const { return rows * cols; }
-    [[nodiscard]] constexpr std::int64_t tokens() const { return leading_tokens + patches(); }
+    [[nodiscard]] constexpr std::int64_t tokens() const { return leading_tokens + patches() + trailing_tokens; }
 };
 
 /// A ViT-style config: an encoder shape, the image it reads and its patches.
@@ -49,21 +53,46 @@ concept PatchConfig = EncoderConfig<C> && ImageConfig<C> && requires(const C& c)
 
 /// The module names of patch_embeddings under `scope`: `projection` (the
 /// patchifying Conv2d), `cls` (the class token [1, 1, hidden]),
-/// `distillation` (DeiT's second token; empty: none) and `position` (the
-/// learned positions [1, tokens, hidden]).
-template <fixed_string Scope, fixed_string Distillation = "">
+/// `distillation` (DeiT's second token; empty: none), `trailing` (the
+/// tokens after the patches, [1, patch_grid::trailing_tokens, hidden]:
+/// YOLOS's `detection_tokens`; empty: none) and `position` (the learned
+/// positions [1, tokens, hidden]).
+template <fixed_string Scope, fixed_string Distillation = "", fixed_string Trailing = "">
 struct vit_embedding_names {
     static constexpr std::string_view scope = Scope.view(), projection = "patch_embeddings.projection",
                                       cls = "cls_token", distillation = Distillation.view(),
-                                      position = "position_embeddings";
+                                      trailing = Trailing.view(), position = "position_embeddings";
 };
+
+/// Learned positions `table` [N, tokens, hidden] (tokens as patch_grid::tokens()
+/// counts them) fitted to a patch grid of `size` (int64 [2]: rows, cols,
+/// known at run time), as YOLOS's InterpolateInitialPositionEmbeddings and
+/// InterpolateMidPositionEmbeddings do: the leading and trailing tokens'
+/// rows kept, the patches' rows laid on the config's grid [N, hidden, rows,
+/// cols], resized (bicubic, align_corners false) to `size` and flattened
+/// back: [N, leading + size[0]·size[1] + trailing, hidden]. At the config's
+/// grid the resize is the identity.
+template <Backend B>
+typename B::value resized_positions(B& b, const typename B::value& table, const patch_grid& g, std::int64_t hidden,
+                                    const typename B::value& size) {
+    const auto lead = g.leading_tokens, end = lead + g.patches();
+    std::vector<typename B::value> parts;
+    if (lead > 0) parts.push_back(b.slice(table, 1, 0, lead));
+    auto grid = b.reshape(b.transpose(b.slice(table, 1, lead, end), {0, 2, 1}), {-1, hidden, g.rows, g.cols});
+    auto resized = b.resize_to(grid, size, resize_mode::bicubic, false);
+    parts.push_back(b.transpose(b.reshape(resized, {0, hidden, -1}), {0, 2, 1}));
+    if (g.trailing_tokens > 0) parts.push_back(b.slice(table, 1, end, end + g.trailing_tokens));
+    return parts.size() == 1 ? parts[0] : b.concat(parts, 1);
+}
 
 /// ViTEmbeddings without interpolate_pos_encoding: pixel_values [B, C, H, W]
 /// through the Conv2d(C, hidden, kernel = stride = patch) to [B, hidden, h,
 /// w], flattened to the tokens [B, h·w, hidden]; the learned tokens first
-/// (expanded to the batch), then the learned positions added where
-/// patch_grid::positions says so. The positions fit the config's image size
-/// only: the graph's input states it.
+/// (expanded to the batch) and the trailing ones last, then the learned
+/// positions added where patch_grid::positions says so. The positions fit
+/// the config's image size only (the graph's input states it), unless
+/// patch_grid::resize_positions says to resize them to the run's h x w
+/// (resized_positions: YOLOS's embeddings, which take any size).
 template <class Names>
 struct patch_embeddings {
     using reads = slots<"pixel_values">;
@@ -77,13 +106,14 @@ struct patch_embeddings {
         const auto channels = c.image().channels;
         const auto& pixels = s[slot<"pixel_values">{}];
         auto guard = b.scope(Names::scope);
-        typename B::value tokens;
+        typename B::value tokens, run_grid;
         {
             auto proj = b.scope(Names::projection);
             const auto& w = b.param("weight", {hid, channels, g.patch_h, g.patch_w});
             const auto& bias = b.param("bias", {hid});
             auto maps = b.conv2d(pixels, w, &bias, hw{g.patch_h, g.patch_w}, pads2d{}, hw{}, 1);
             tokens = b.transpose(b.reshape(maps, {0, hid, -1}), {0, 2, 1});
+            if (g.resize_positions) run_grid = b.shape(maps, 2, 4);
         }
         // the learned tokens, [1, 1, hidden] each, repeated for every image
         auto per_image = b.concat({b.shape(pixels, 0, 1), b.constant_i64({1, 1})}, 0);
@@ -91,8 +121,13 @@ struct patch_embeddings {
         if constexpr (!Names::distillation.empty())
             parts.push_back(b.expand(b.param(std::string(Names::distillation), {1, 1, hid}), per_image));
         parts.push_back(tokens);
+        if constexpr (!Names::trailing.empty())
+            parts.push_back(b.expand(b.param(std::string(Names::trailing), {1, g.trailing_tokens, hid}), per_image));
         auto h = b.concat(parts, 1);
-        if (g.positions) h = b.add(h, b.param(std::string(Names::position), {1, g.tokens(), hid}));
+        if (g.positions) {
+            auto table = b.param(std::string(Names::position), {1, g.tokens(), hid});
+            h = b.add(h, g.resize_positions ? resized_positions(b, table, g, hid, run_grid) : table);
+        }
         s.set(sl::hidden_states, h);
     }
 };
@@ -259,14 +294,15 @@ struct vit_layer_names {
                                       attn_scale = "lambda_1", ffn_scale = "lambda_2";
 };
 
-/// ViT's encoder: pre-LN blocks, unmasked attention; with BEiT's switches
-/// where the config's block_options() sets them (`SharedBias`: the module
-/// of the shared relative position bias, vision_context).
+/// ViTLayer: a pre-LN block, unmasked attention; with BEiT's switches
+/// where the config's block_options() sets them.
+template <class Names>
+using vit_block = encoder_block<Names, unmasked_self_attention<Names>, vision_feed_forward<Names>, norm_placement::pre>;
+
+/// ViT's encoder: vit_blocks (`SharedBias`: the module of BEiT's shared
+/// relative position bias, vision_context).
 template <class Names, fixed_string SharedBias = "">
-using vit_encoder_stack =
-    encoder_stack<Names,
-                  encoder_block<Names, unmasked_self_attention<Names>, vision_feed_forward<Names>, norm_placement::pre>,
-                  vision_context<SharedBias>>;
+using vit_encoder_stack = encoder_stack<Names, vit_block<Names>, vision_context<SharedBias>>;
 
 /// One token of the encoder's output as `pooled_output` (no Linear): the
 /// class token that ViT's classifier reads.

@@ -29,13 +29,9 @@ struct deit_config : vit_config {
     /// config.json's `architectures` that is one of its two classes (none:
     /// DeiTForImageClassification).
     static void read_head(const config_reader& r, deit_config& c) {
-        if (!r.has("architectures") || r.is_null("architectures")) return;
-        std::vector<std::string> names;
-        r.get_list("architectures", names);
-        for (const auto& n : names) {
-            if (n == "DeiTForImageClassificationWithTeacher") c.with_teacher = true;
-            if (n == "DeiTForImageClassificationWithTeacher" || n == "DeiTForImageClassification") return;
-        }
+        c.with_teacher = first_architecture_of(r, {"DeiTForImageClassificationWithTeacher",
+                                                   "DeiTForImageClassification"}) ==
+                         "DeiTForImageClassificationWithTeacher";
     }
 
     using base_config = vit_config;

@@ -2,6 +2,7 @@
 // a family maps each task it supports to one.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,19 @@ C load_config(const config_reader& r, C start = {}) {
     Keys::load(r, start);
     check_loaded(start, r.where());
     return start;
+}
+
+/// The first of config.json's `architectures` that is one of `classes`, as
+/// Transformers' auto classes pick a checkpoint's head (DeiT's and LeViT's
+/// image classifiers, with or without the teacher); empty when none is.
+inline std::string first_architecture_of(const config_reader& r, std::initializer_list<std::string_view> classes) {
+    if (!r.has("architectures") || r.is_null("architectures")) return {};
+    std::vector<std::string> names;
+    r.get_list("architectures", names);
+    for (const auto& n : names)
+        for (const auto c : classes)
+            if (n == c) return n;
+    return {};
 }
 
 /// A model: its config type, its inputs, its layers and its outputs. The

@@ -55,6 +55,8 @@ struct masked_im {
     static constexpr std::string_view name = "masked-im";
     using outputs = type_list<output<"reconstruction", axes<"batch", "", "", "">>>;
 };
+/// object-detection: per query, class logits (no-object last) and a box (cx, cy, w, h in [0, 1]).
+struct object_detection { static constexpr std::string_view name = "object-detection"; using outputs = type_list<output<"logits", axes<"batch", "", "">>, output<"pred_boxes", axes<"batch", "", "">>>; };
 
 // Decoders: the with-past features take the KV cache of every
 // layer as inputs and return the grown cache after the task's outputs.
