@@ -85,6 +85,7 @@ set(TYPEFORMER_FAMILY_LIST
   resnet/resnet_family
   convnext/convnext_family
   convnext/convnextv2_family
+  segformer/segformer_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

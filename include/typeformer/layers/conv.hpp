@@ -124,6 +124,20 @@ typename B::value channels_first(B& b, const typename B::value& x) {
     return b.transpose(x, {0, 3, 1, 2});
 }
 
+/// A feature map [N, C, H, W] as tokens [N, H·W, C], row by row.
+template <Backend B>
+typename B::value map_to_tokens(B& b, const typename B::value& x, std::int64_t channels) {
+    return b.transpose(b.reshape(x, {0, channels, -1}), {0, 2, 1});
+}
+/// Tokens [N, H·W, C] laid back on their map [N, C, H, W]; `size` is int64
+/// [2] (H, W), computed in the graph (such as shape(map, 2, 4)).
+template <Backend B>
+typename B::value tokens_to_map(B& b, const typename B::value& tokens, const typename B::value& size,
+                                std::int64_t channels) {
+    auto dims = b.concat({b.shape(tokens, 0, 1), b.constant_i64({channels}), size}, 0);
+    return b.reshape(b.transpose(tokens, {0, 2, 1}), dims);
+}
+
 /// A LayerNorm over the channels of each pixel of [N, C, H, W] at `scope`
 /// (ConvNeXT's data_format "channels_first"): weight and bias [C].
 template <Backend B>

@@ -55,6 +55,12 @@ struct masked_im {
     static constexpr std::string_view name = "masked-im";
     using outputs = type_list<output<"reconstruction", axes<"batch", "", "", "">>>;
 };
+/// semantic-segmentation: a score per label for every position of a feature
+/// map, [batch, num_labels, h, w] at a fraction of the image's size (SegFormer, MobileViT).
+struct semantic_segmentation {
+    static constexpr std::string_view name = "semantic-segmentation";
+    using outputs = type_list<output<"logits", axes<"batch", "", "", "">>>;
+};
 
 // Decoders: the with-past features take the KV cache of every
 // layer as inputs and return the grown cache after the task's outputs.
