@@ -86,6 +86,7 @@ set(TYPEFORMER_FAMILY_LIST
   convnext/convnext_family
   convnext/convnextv2_family
   segformer/segformer_family
+  mobilevit/mobilevit_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -195,7 +195,8 @@ TEST(models, feature_tables) {
         {"resnet", {"default", "image-classification"}},
         {"convnext", {"default", "image-classification"}},
         {"convnextv2", {"default", "image-classification"}},
-        {"segformer", {"default", "image-classification", "semantic-segmentation"}}};
+        {"segformer", {"default", "image-classification", "semantic-segmentation"}},
+        {"mobilevit", {"default", "image-classification", "semantic-segmentation"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

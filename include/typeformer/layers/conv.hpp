@@ -64,10 +64,12 @@ void read_stage_list(const Reader& r, const char* key, stage_list& out) {
 }
 
 /// An nn.Conv2d: channels in and out, a square kernel, stride and symmetric
-/// padding, groups (the input channels: depthwise), with or without a bias.
+/// padding, groups (the input channels: depthwise), with or without a bias,
+/// dilation.
 struct conv2d_spec {
     std::int64_t in = 1, out = 1, kernel = 1, stride = 1, padding = 0, groups = 1;
     bool bias = false;
+    std::int64_t dilation = 1;
 };
 
 /// nn.Conv2d at `scope`: `weight` [out, in / groups, k, k], `bias` [out] when spec.bias.
@@ -77,9 +79,10 @@ typename B::value conv2d_module(B& b, std::string_view scope, const typename B::
     const auto& w = b.param("weight", {s.out, s.in / s.groups, s.kernel, s.kernel});
     const hw stride{s.stride, s.stride};
     const pads2d pads{s.padding, s.padding, s.padding, s.padding};
-    if (!s.bias) return b.conv2d(x, w, nullptr, stride, pads, hw{}, s.groups);
+    const hw dilation{s.dilation, s.dilation};
+    if (!s.bias) return b.conv2d(x, w, nullptr, stride, pads, dilation, s.groups);
     const auto& bias = b.param("bias", {s.out});
-    return b.conv2d(x, w, &bias, stride, pads, hw{}, s.groups);
+    return b.conv2d(x, w, &bias, stride, pads, dilation, s.groups);
 }
 
 /// nn.BatchNorm2d(channels, eps) in eval mode at `scope`: weight, bias,
