@@ -87,6 +87,8 @@ set(TYPEFORMER_FAMILY_LIST
   convnext/convnextv2_family
   yolos/yolos_family
   levit/levit_family
+  segformer/segformer_family
+  mobilevit/mobilevit_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -196,7 +196,9 @@ TEST(models, feature_tables) {
         {"convnext", {"default", "image-classification"}},
         {"convnextv2", {"default", "image-classification"}},
         {"yolos", {"default", "object-detection"}},
-        {"levit", {"default", "image-classification"}}};
+        {"levit", {"default", "image-classification"}},
+        {"segformer", {"default", "image-classification", "semantic-segmentation"}},
+        {"mobilevit", {"default", "image-classification", "semantic-segmentation"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -101,6 +101,7 @@ inline constexpr task_name optimum_tasks[] = {
     {"image-classification", "image-classification"},
     {"masked-im", "masked-im"},
     {"object-detection", "object-detection"},
+    {"semantic-segmentation", "semantic-segmentation"},
 };
 
 /// The feature a task names: Optimum's task name, or a legacy feature name
@@ -149,7 +150,8 @@ TYPEFORMER_INLINE std::string infer_feature(const nlohmann::json& config, const 
         {"ForTokenClassification", "token-classification"}, {"ForQuestionAnswering", "question-answering"},
         {"ForMultipleChoice", "multiple-choice"},   {"ForImageClassification", "image-classification"},
         {"ForImageClassificationWithTeacher", "image-classification"},  // DeiT's distilled checkpoints
-        {"ForMaskedImageModeling", "masked-im"},    {"ForObjectDetection", "object-detection"}};
+        {"ForMaskedImageModeling", "masked-im"},    {"ForObjectDetection", "object-detection"},
+        {"ForSemanticSegmentation", "semantic-segmentation"}};
     std::string feature = "default";
     for (const auto& [suffix, f] : suffixes)
         if (cls.size() > suffix.size() && cls.ends_with(suffix)) {

@@ -64,10 +64,12 @@ void read_stage_list(const Reader& r, const char* key, stage_list& out) {
 }
 
 /// An nn.Conv2d: channels in and out, a square kernel, stride and symmetric
-/// padding, groups (the input channels: depthwise), with or without a bias.
+/// padding, groups (the input channels: depthwise), with or without a bias,
+/// dilation.
 struct conv2d_spec {
     std::int64_t in = 1, out = 1, kernel = 1, stride = 1, padding = 0, groups = 1;
     bool bias = false;
+    std::int64_t dilation = 1;
 };
 
 /// nn.Conv2d at `scope`: `weight` [out, in / groups, k, k], `bias` [out] when spec.bias.
@@ -77,9 +79,10 @@ typename B::value conv2d_module(B& b, std::string_view scope, const typename B::
     const auto& w = b.param("weight", {s.out, s.in / s.groups, s.kernel, s.kernel});
     const hw stride{s.stride, s.stride};
     const pads2d pads{s.padding, s.padding, s.padding, s.padding};
-    if (!s.bias) return b.conv2d(x, w, nullptr, stride, pads, hw{}, s.groups);
+    const hw dilation{s.dilation, s.dilation};
+    if (!s.bias) return b.conv2d(x, w, nullptr, stride, pads, dilation, s.groups);
     const auto& bias = b.param("bias", {s.out});
-    return b.conv2d(x, w, &bias, stride, pads, hw{}, s.groups);
+    return b.conv2d(x, w, &bias, stride, pads, dilation, s.groups);
 }
 
 /// nn.BatchNorm2d(channels, eps) in eval mode at `scope`: weight, bias,
@@ -122,6 +125,20 @@ typename B::value channels_last(B& b, const typename B::value& x) {
 template <Backend B>
 typename B::value channels_first(B& b, const typename B::value& x) {
     return b.transpose(x, {0, 3, 1, 2});
+}
+
+/// A feature map [N, C, H, W] as tokens [N, H·W, C], row by row.
+template <Backend B>
+typename B::value map_to_tokens(B& b, const typename B::value& x, std::int64_t channels) {
+    return b.transpose(b.reshape(x, {0, channels, -1}), {0, 2, 1});
+}
+/// Tokens [N, H·W, C] laid back on their map [N, C, H, W]; `size` is int64
+/// [2] (H, W), computed in the graph (such as shape(map, 2, 4)).
+template <Backend B>
+typename B::value tokens_to_map(B& b, const typename B::value& tokens, const typename B::value& size,
+                                std::int64_t channels) {
+    auto dims = b.concat({b.shape(tokens, 0, 1), b.constant_i64({channels}), size}, 0);
+    return b.reshape(b.transpose(tokens, {0, 2, 1}), dims);
 }
 
 /// A LayerNorm over the channels of each pixel of [N, C, H, W] at `scope`

@@ -56,7 +56,16 @@ struct masked_im {
     using outputs = type_list<output<"reconstruction", axes<"batch", "", "", "">>>;
 };
 /// object-detection: per query, class logits (no-object last) and a box (cx, cy, w, h in [0, 1]).
-struct object_detection { static constexpr std::string_view name = "object-detection"; using outputs = type_list<output<"logits", axes<"batch", "", "">>, output<"pred_boxes", axes<"batch", "", "">>>; };
+struct object_detection {
+    static constexpr std::string_view name = "object-detection";
+    using outputs = type_list<output<"logits", axes<"batch", "", "">>, output<"pred_boxes", axes<"batch", "", "">>>;
+};
+/// semantic-segmentation: a score per label for every position of a feature
+/// map, [batch, num_labels, h, w] at a fraction of the image's size (SegFormer, MobileViT).
+struct semantic_segmentation {
+    static constexpr std::string_view name = "semantic-segmentation";
+    using outputs = type_list<output<"logits", axes<"batch", "", "", "">>>;
+};
 
 // Decoders: the with-past features take the KV cache of every
 // layer as inputs and return the grown cache after the task's outputs.
