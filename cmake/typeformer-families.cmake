@@ -85,6 +85,8 @@ set(TYPEFORMER_FAMILY_LIST
   resnet/resnet_family
   convnext/convnext_family
   convnext/convnextv2_family
+  detr/detr_family
+  detr/table_transformer_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -194,7 +194,9 @@ TEST(models, feature_tables) {
         {"swin", {"default", "image-classification", "masked-im"}},
         {"resnet", {"default", "image-classification"}},
         {"convnext", {"default", "image-classification"}},
-        {"convnextv2", {"default", "image-classification"}}};
+        {"convnextv2", {"default", "image-classification"}},
+        {"detr", {"default", "object-detection"}},
+        {"table-transformer", {"default", "object-detection"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -100,6 +100,7 @@ inline constexpr task_name optimum_tasks[] = {
     {"multiple-choice", "multiple-choice"},
     {"image-classification", "image-classification"},
     {"masked-im", "masked-im"},
+    {"object-detection", "object-detection"},
 };
 
 /// The feature a task names: Optimum's task name, or a legacy feature name
@@ -126,7 +127,8 @@ inline std::string_view task_of_feature(std::string_view feature) {
 /// ...ForSequenceClassification, ...ForTokenClassification,
 /// ...ForQuestionAnswering, ...ForMultipleChoice, ...ForImageClassification
 /// and ...ForImageClassificationWithTeacher (DeiT's: the Hub tags it
-/// image-classification), ...ForMaskedImageModeling (masked-im); anything else, and no
+/// image-classification), ...ForMaskedImageModeling (masked-im), ...ForObjectDetection
+/// (object-detection); anything else, and no
 /// `architectures`: feature-extraction), with the cache where the family
 /// exports one (optimum-cli's default for generation). `supported` is the
 /// family's feature list; `because` receives the class it read ("" when
@@ -147,7 +149,7 @@ TYPEFORMER_INLINE std::string infer_feature(const nlohmann::json& config, const 
         {"ForTokenClassification", "token-classification"}, {"ForQuestionAnswering", "question-answering"},
         {"ForMultipleChoice", "multiple-choice"},   {"ForImageClassification", "image-classification"},
         {"ForImageClassificationWithTeacher", "image-classification"},  // DeiT's distilled checkpoints
-        {"ForMaskedImageModeling", "masked-im"}};
+        {"ForMaskedImageModeling", "masked-im"},      {"ForObjectDetection", "object-detection"}};
     std::string feature = "default";
     for (const auto& [suffix, f] : suffixes)
         if (cls.size() > suffix.size() && cls.ends_with(suffix)) {
