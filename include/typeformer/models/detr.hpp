@@ -87,7 +87,9 @@ struct detr_config {
         no_effect<"class_cost", double>, no_effect<"bbox_cost", double>, no_effect<"giou_cost", double>,
         no_effect<"mask_loss_coefficient", double>, no_effect<"dice_loss_coefficient", double>,
         no_effect<"bbox_loss_coefficient", double>, no_effect<"giou_loss_coefficient", double>,
-        no_effect<"eos_coefficient", double>, encoder_generic_keys, no_effect<"tie_word_embeddings", bool>,
+        no_effect<"eos_coefficient", double>,
+        never<"tie_encoder_decoder", "the encoder's weights tied to the decoder's (4.41's tie_weights)">,
+        encoder_generic_keys, no_effect<"tie_word_embeddings", bool>,
         reads<&self::read_backbone>>;
 
     /// The encoder's numbers (the validation inputs read the labels from here).
@@ -157,6 +159,8 @@ inline void detr_config::read_backbone(const config_reader& r, detr_config& c) {
     if (timm && r.follows() == follow_transformers::v4_41)
         throw error("config.unsupported", r.where() + ": /use_timm_backbone: true with a backbone_config is not "
                                                       "supported (Transformers 4.41 refuses the pair)");
+    // 4.41 builds a backbone config that says use_timm_backbone as a timm backbone
+    sub->require_false("use_timm_backbone", "a timm backbone, which the timm package builds");
     c.backbone = load_config<resnet_config>(*sub);
     c.backbone.frozen_batch_norm = true;
     std::vector<std::string> features;
