@@ -177,14 +177,15 @@ std::int64_t image_extent(const C& c, std::int64_t requested, bool height) {
 namespace detail {
 /// A pixel_mask [batch, height, width]: 1 on the image, 0 on the padding at
 /// its bottom and right, as an image processor pads a batch to its largest
-/// image: row 0 of every three unpadded, row 1 without its last quarter of
-/// rows and third of columns, row 2 without its last third of columns
-/// (never a row all padding).
+/// image: row 0 of every three unpadded, row 1 the top-left quarter (half
+/// the rows and columns, rounding down, at least one), row 2 without its
+/// last third of columns; never a row all padding.
 inline void fill_pixel_mask(std::span<std::int64_t> v, const std::vector<std::size_t>& shape) {
     const std::size_t H = shape.at(1), W = shape.at(2);
     for (std::size_t k = 0; k < v.size(); ++k) {
         const std::size_t row = k / (H * W), y = k / W % H, x = k % W;
-        const std::size_t h = row % 3 == 1 ? H - H / 4 : H, w = row % 3 == 0 ? W : W - W / 3;
+        const std::size_t h = row % 3 == 1 ? std::max<std::size_t>(H / 2, 1) : H;
+        const std::size_t w = row % 3 == 0 ? W : row % 3 == 1 ? std::max<std::size_t>(W / 2, 1) : W - W / 3;
         v[k] = y < h && x < w ? 1 : 0;
     }
 }
