@@ -89,6 +89,8 @@ set(TYPEFORMER_FAMILY_LIST
   levit/levit_family
   segformer/segformer_family
   mobilevit/mobilevit_family
+  detr/detr_family
+  detr/table_transformer_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -99,6 +99,8 @@ constexpr std::string_view not_in_transformers4_41[] = {"qwen3",  "olmo2",     "
 const generic_key* generic(std::string_view key) {
     for (const auto& g : generic_keys)
         if (g.key == key) return &g;
+    // a nested config's own generic attributes (DETR's backbone_config: "backbone_config.return_dict")
+    if (const auto dot = key.find('.'); key.starts_with("backbone_config.")) return generic(key.substr(dot + 1));
     return nullptr;
 }
 

@@ -198,7 +198,9 @@ TEST(models, feature_tables) {
         {"yolos", {"default", "object-detection"}},
         {"levit", {"default", "image-classification"}},
         {"segformer", {"default", "image-classification", "semantic-segmentation"}},
-        {"mobilevit", {"default", "image-classification", "semantic-segmentation"}}};
+        {"mobilevit", {"default", "image-classification", "semantic-segmentation"}},
+        {"detr", {"default", "object-detection"}},
+        {"table-transformer", {"default", "object-detection"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

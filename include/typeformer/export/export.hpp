@@ -175,6 +175,20 @@ std::int64_t image_extent(const C& c, std::int64_t requested, bool height) {
 }  // namespace detail
 
 namespace detail {
+/// A pixel_mask [batch, height, width]: 1 on the image, 0 on the padding at
+/// its bottom and right, as an image processor pads a batch to its largest
+/// image: row 0 of every three unpadded, row 1 the top-left quarter (half
+/// the rows and columns, rounding down, at least one), row 2 without its
+/// last third of columns; never a row all padding.
+inline void fill_pixel_mask(std::span<std::int64_t> v, const std::vector<std::size_t>& shape) {
+    const std::size_t H = shape.at(1), W = shape.at(2);
+    for (std::size_t k = 0; k < v.size(); ++k) {
+        const std::size_t row = k / (H * W), y = k / W % H, x = k % W;
+        const std::size_t h = row % 3 == 1 ? std::max<std::size_t>(H / 2, 1) : H;
+        const std::size_t w = row % 3 == 0 ? W : row % 3 == 1 ? std::max<std::size_t>(W / 2, 1) : W - W / 3;
+        v[k] = y < h && x < w ? 1 : 0;
+    }
+}
 template <class... D>
 constexpr dummy_fill find_dummy(type_list<D...>, [[maybe_unused]] std::string_view name) {
     dummy_fill f = nullptr;
@@ -245,10 +259,13 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
         xt::xarray<std::int64_t> v = xt::zeros<std::int64_t>(shape);
         constexpr dummy_fill fill = detail::find_dummy(Dummies{}, I::name);
         constexpr bool mask = I::name == "attention_mask" || I::name == "encoder_attention_mask";
+        constexpr bool pixel_mask = I::name == "pixel_mask";
         constexpr bool known = I::name == "input_ids" || I::name == "decoder_input_ids" || mask ||
-                               I::name == "token_type_ids" || I::name == "position_ids";
+                               I::name == "token_type_ids" || I::name == "position_ids" || pixel_mask;
         if constexpr (fill != nullptr) {
             fill(std::span<std::int64_t>(v.data(), v.size()), shape, sh, rng);
+        } else if constexpr (pixel_mask) {  // [batch, height, width], padded as a DETR image processor pads a batch
+            detail::fill_pixel_mask(std::span<std::int64_t>(v.data(), v.size()), shape);
         } else if constexpr (!known) {
             static_assert(detail::input_has_no_validation_values<typename I::slot_type>::value,
                           "make_inputs: an input other than input_ids, attention_mask, token_type_ids and "

@@ -98,21 +98,39 @@ typename B::value batch_norm_module(B& b, std::string_view scope, const typename
     return b.batch_norm(x, w, bias, mean, var, eps);
 }
 
+/// DETR's DetrFrozenBatchNorm2d at `scope` (the same four tensors as
+/// BatchNorm2d's), as it computes: scale = weight · rsqrt(running_var +
+/// 1e-5), shift = bias - running_mean · scale, x · scale + shift, each
+/// [1, C, 1, 1]; the rounding differs from BatchNorm2d's (x - mean) /
+/// sqrt(var + eps) · weight + bias, so it is spelled as it is.
+template <Backend B>
+typename B::value frozen_batch_norm_module(B& b, std::string_view scope, const typename B::value& x,
+                                           std::int64_t channels) {
+    auto guard = b.scope(scope);
+    auto per_channel = [&](const char* name) { return b.reshape(b.param(name, {channels}), {1, channels, 1, 1}); };
+    auto scale = b.mul(per_channel("weight"),
+                       b.div(b.scalar(1.f), b.sqrt(b.add(per_channel("running_var"), b.scalar(1e-5f)))));
+    auto shift = b.sub(per_channel("bias"), b.mul(per_channel("running_mean"), scale));
+    return b.add(b.mul(x, scale), shift);
+}
+
 /// The module names of conv_norm_act under its scope: the convolution and
 /// the BatchNorm (ResNet's ResNetConvLayer and ResNetShortCut).
 struct conv_norm_names {
     static constexpr std::string_view conv = "convolution", norm = "normalization";
 };
 
-/// Conv2d without bias, BatchNorm2d, then the activation if any, at
-/// `scope`: ResNet's ResNetConvLayer (padding kernel / 2) and, without an
-/// activation, its 1x1 ResNetShortCut (padding 0).
+/// Conv2d without bias, BatchNorm2d (`frozen`: DETR's frozen one), then
+/// the activation if any, at `scope`: ResNet's ResNetConvLayer (padding
+/// kernel / 2) and, without an activation, its 1x1 ResNetShortCut (padding 0).
 template <class Names = conv_norm_names, Backend B>
 typename B::value conv_norm_act(B& b, std::string_view scope, const typename B::value& x, conv2d_spec s,
-                                std::optional<activation> act) {
+                                std::optional<activation> act, bool frozen = false) {
     auto guard = b.scope(scope);
     s.bias = false;
-    auto y = batch_norm_module(b, Names::norm, conv2d_module(b, Names::conv, x, s), s.out);
+    auto conv = conv2d_module(b, Names::conv, x, s);
+    auto y = frozen ? frozen_batch_norm_module(b, Names::norm, conv, s.out)
+                    : batch_norm_module(b, Names::norm, conv, s.out);
     return act ? activate(b, *act, y) : y;
 }
 

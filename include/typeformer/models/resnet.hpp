@@ -35,6 +35,9 @@ struct resnet_config {
     bool downsample_in_first_stage = false;
     bool downsample_in_bottleneck = false;
     std::int64_t num_labels = 2;
+    /// No key: DETR's backbone replaces every BatchNorm2d by a frozen one
+    /// (conv_norm_act's `frozen`), which its own loader sets.
+    bool frozen_batch_norm = false;
 
     using self = resnet_config;
 
@@ -67,7 +70,7 @@ struct resnet_config {
         internal<&self::depths>, internal<&self::bottleneck>, field<"hidden_act", &self::hidden_act>,
         field<"downsample_in_first_stage", &self::downsample_in_first_stage>,
         field<"downsample_in_bottleneck", &self::downsample_in_bottleneck>, labels<&self::num_labels>,
-        rules<&self::stages_rule>,
+        internal<&self::frozen_batch_norm>, rules<&self::stages_rule>,
         // ResNetBackbone's choice of stages to return: the exported ResNetModel and
         // ResNetForImageClassification run every stage whatever it says (5.x keeps them as
         // _out_features and _out_indices)
@@ -102,20 +105,27 @@ struct resnet_config {
 /// ResNetConfig from config.json.
 inline resnet_config resnet_config_from_json(const config_reader& r) { return load_config<resnet_config>(r); }
 
-/// ResNetEmbeddings at "resnet.embedder": the ResNetConvLayer `embedder`
-/// (7x7, stride 2, padding 3, hidden_act) to embedding_size channels, then
-/// MaxPool2d(3, stride 2, padding 1).
+/// ResNetEmbeddings at `embedder` (under the caller's scope): the
+/// ResNetConvLayer `embedder` (7x7, stride 2, padding 3, hidden_act) to
+/// embedding_size channels, then MaxPool2d(3, stride 2, padding 1).
+template <Backend B>
+typename B::value resnet_stem(B& b, const typename B::value& pixels, const resnet_config& c) {
+    auto guard = b.scope("embedder");
+    auto x = conv_norm_act(b, "embedder", pixels,
+                           {.in = c.num_channels, .out = c.embedding_size, .kernel = 7, .stride = 2, .padding = 3},
+                           c.hidden_act, c.frozen_batch_norm);
+    return b.max_pool2d(x, hw{3, 3}, hw{2, 2}, pads2d{1, 1, 1, 1}, false);
+}
+
+/// ResNetEmbeddings at "resnet.embedder" (resnet_stem).
 struct resnet_embedder {
     using reads = slots<"pixel_values">;
     using writes = slots<"hidden_states">;
 
     template <Backend B>
     static void forward(B& b, io<resnet_embedder, typename B::value> s, const resnet_config& c) {
-        auto guard = b.scope("resnet.embedder");
-        auto x = conv_norm_act(b, "embedder", s[slot<"pixel_values">{}],
-                               {.in = c.num_channels, .out = c.embedding_size, .kernel = 7, .stride = 2, .padding = 3},
-                               c.hidden_act);
-        s.set(sl::hidden_states, b.max_pool2d(x, hw{3, 3}, hw{2, 2}, pads2d{1, 1, 1, 1}, false));
+        auto guard = b.scope("resnet");
+        s.set(sl::hidden_states, resnet_stem(b, s[slot<"pixel_values">{}], c));
     }
 };
 
@@ -130,27 +140,28 @@ struct resnet_stage {
         const auto width = c.hidden_sizes[i];
         const auto stride = i > 0 || c.downsample_in_first_stage ? 2 : 1;
         const auto depth = std::max<std::int64_t>(c.depths[i], 1);
+        const bool frozen = c.frozen_batch_norm;
         return repeat_blocks(b, "layers", depth, x, [&](const typename B::value& in, std::int64_t j) {
             const auto from = j > 0 ? width : i > 0 ? c.hidden_sizes[i - 1] : c.embedding_size;
             const auto st = j > 0 ? 1 : stride;
             auto residual = in;
             if (from != width || st != 1)
                 residual = conv_norm_act(b, "shortcut", in, {.in = from, .out = width, .kernel = 1, .stride = st},
-                                         std::nullopt);
+                                         std::nullopt, frozen);
             typename B::value h;
             if (c.bottleneck) {
                 const auto r = width / 4;
                 const auto first = c.downsample_in_bottleneck ? st : 1, second = c.downsample_in_bottleneck ? 1 : st;
                 h = conv_norm_act(b, "layer.0", in, {.in = from, .out = r, .kernel = 1, .stride = first},
-                                  activation::relu);
+                                  activation::relu, frozen);
                 h = conv_norm_act(b, "layer.1", h, {.in = r, .out = r, .kernel = 3, .stride = second, .padding = 1},
-                                  activation::relu);
-                h = conv_norm_act(b, "layer.2", h, {.in = r, .out = width, .kernel = 1}, std::nullopt);
+                                  activation::relu, frozen);
+                h = conv_norm_act(b, "layer.2", h, {.in = r, .out = width, .kernel = 1}, std::nullopt, frozen);
             } else {
                 h = conv_norm_act(b, "layer.0", in, {.in = from, .out = width, .kernel = 3, .stride = st, .padding = 1},
-                                  activation::relu);
+                                  activation::relu, frozen);
                 h = conv_norm_act(b, "layer.1", h, {.in = width, .out = width, .kernel = 3, .padding = 1},
-                                  std::nullopt);
+                                  std::nullopt, frozen);
             }
             return activate(b, c.hidden_act, b.add(h, residual));
         });

@@ -50,15 +50,16 @@ struct image_classification {
     static constexpr std::string_view name = "image-classification";
     using outputs = type_list<output<"logits", axes<"batch", "">>>;
 };
+/// object-detection (DETR, YOLOS): per query, the class logits (num_labels + 1,
+/// the last "no object") and the box (centre x, y, width, height in [0, 1]).
+struct object_detection {
+    static constexpr std::string_view name = "object-detection";
+    using outputs = type_list<output<"logits", axes<"batch", "", "">>, output<"pred_boxes", axes<"batch", "", "">>>;
+};
 /// masked-im: the image reconstructed from its patches (ViTForMaskedImageModeling).
 struct masked_im {
     static constexpr std::string_view name = "masked-im";
     using outputs = type_list<output<"reconstruction", axes<"batch", "", "", "">>>;
-};
-/// object-detection: per query, class logits (no-object last) and a box (cx, cy, w, h in [0, 1]).
-struct object_detection {
-    static constexpr std::string_view name = "object-detection";
-    using outputs = type_list<output<"logits", axes<"batch", "", "">>, output<"pred_boxes", axes<"batch", "", "">>>;
 };
 /// semantic-segmentation: a score per label for every position of a feature
 /// map, [batch, num_labels, h, w] at a fraction of the image's size (SegFormer, MobileViT).

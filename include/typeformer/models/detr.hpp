@@ -1,0 +1,421 @@
+// typeformer/models/detr.hpp: DETR (`model_type` "detr") and Table
+// Transformer ("table-transformer"), one family template.
+//
+// The backbone is Transformers' ResNet (models/resnet.hpp) with frozen
+// BatchNorms, run up to the stage whose feature map DETR reads; the pixel
+// mask is resized (nearest) to that map; a 1x1 Conv2d projects the map to
+// d_model and it is flattened into tokens, with the 2-D sine positions
+// (normalised, scale 2π, temperature 10000) computed from the resized mask.
+// The encoder adds the positions to its queries and keys in every layer
+// and masks the padding; the decoder starts from zeros with num_queries
+// learned query positions (added to the self-attention's queries and keys
+// and to the cross-attention's queries; the image positions to its keys),
+// and ends in a LayerNorm. DETR's layers are post-LN; Table Transformer's
+// pre-LN, with a final encoder LayerNorm too. Object detection: a Linear to
+// num_labels + 1 classes and a 3-layer MLP to 4 sigmoid box coordinates.
+// Any image size: the graph's height and width are named axes.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numbers>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "typeformer/io/config_json.hpp"
+#include "typeformer/layers/conv.hpp"
+#include "typeformer/layers/encoder.hpp"
+#include "typeformer/layers/heads.hpp"
+#include "typeformer/models/model.hpp"
+#include "typeformer/models/resnet.hpp"
+
+namespace typeformer::inline v0 {
+
+/// DetrConfig (and TableTransformerConfig, the same keys), with
+/// Transformers' defaults; the backbone a ResNetConfig.
+struct detr_config {
+    resnet_config backbone{};           // backbone_config (null: ResNet-50's, out_features ["stage4"])
+    std::int64_t backbone_stages = 4;   // the stages run: the last of out_features is stage<backbone_stages>
+    std::int64_t num_queries = 100;
+    std::int64_t d_model = 256;
+    std::int64_t encoder_layers = 6;
+    std::int64_t encoder_ffn_dim = 2048;
+    std::int64_t encoder_attention_heads = 8;
+    std::int64_t decoder_layers = 6;
+    std::int64_t decoder_ffn_dim = 2048;
+    std::int64_t decoder_attention_heads = 8;
+    activation activation_function = activation::relu;
+    bool auxiliary_loss = false;  // the decoder's LayerNorm after every layer too (its output feeds the next)
+    std::int64_t num_labels = 2;
+
+    using self = detr_config;
+
+    static constexpr void shape_rule(const detr_config& c) {
+        require(c.d_model % 4 == 0,
+                "d_model must be divisible by 4 (the sine positions pair sines and cosines over d_model / 2 features)");
+        require(c.backbone_stages >= 1 && c.backbone_stages <= c.backbone.hidden_sizes.size(),
+                "the backbone must run at least one stage, and no more than it has");
+    }
+    static void read_backbone(const config_reader& r, detr_config& c);
+
+    using fields = field_table<
+        internal<&self::backbone>, internal<&self::backbone_stages>,
+        field<"num_queries", &self::num_queries, rule::positive>, field<"d_model", &self::d_model, rule::positive>,
+        field<"encoder_layers", &self::encoder_layers, rule::non_negative>,
+        field<"encoder_ffn_dim", &self::encoder_ffn_dim, rule::positive>,
+        field<"encoder_attention_heads", &self::encoder_attention_heads, rule::positive>,
+        multiple_of<"d_model", "encoder_attention_heads">,
+        field<"decoder_layers", &self::decoder_layers, rule::non_negative>,
+        field<"decoder_ffn_dim", &self::decoder_ffn_dim, rule::positive>,
+        field<"decoder_attention_heads", &self::decoder_attention_heads, rule::positive>,
+        multiple_of<"d_model", "decoder_attention_heads">,
+        field<"activation_function", &self::activation_function>, field<"auxiliary_loss", &self::auxiliary_loss>,
+        labels<&self::num_labels>, rules<&self::shape_rule>,
+        only<"position_embedding_type", "sine">,
+        absent<"backbone_kwargs", "keyword arguments of a timm backbone">,
+        // the timm backbone's in_chans and output stride: with Transformers' ResNet, its own
+        // num_channels and strides hold (the pixels' channels are backbone_config's num_channels)
+        no_effect<"num_channels", std::int64_t>, no_effect<"dilation", any_json>,
+        // whether Transformers loads the backbone's pretrained weights first: the checkpoint holds them
+        no_effect<"use_pretrained_backbone", bool>,
+        // training only: layer drop, the dropout after the activation, the loss and its matcher
+        no_effect<"encoder_layerdrop", double>, no_effect<"decoder_layerdrop", double>,
+        no_effect<"activation_dropout", double>, no_effect<"init_xavier_std", double>,
+        no_effect<"class_cost", double>, no_effect<"bbox_cost", double>, no_effect<"giou_cost", double>,
+        no_effect<"mask_loss_coefficient", double>, no_effect<"dice_loss_coefficient", double>,
+        no_effect<"bbox_loss_coefficient", double>, no_effect<"giou_loss_coefficient", double>,
+        no_effect<"eos_coefficient", double>,
+        never<"tie_encoder_decoder", "the encoder's weights tied to the decoder's (4.41's tie_weights)">,
+        encoder_generic_keys, no_effect<"tie_word_embeddings", bool>,
+        reads<&self::read_backbone>>;
+
+    /// The encoder's numbers (the validation inputs read the labels from here).
+    [[nodiscard]] constexpr encoder_shape shape() const {
+        return {.vocab_size = 0,
+                .hidden_size = d_model,
+                .num_heads = encoder_attention_heads,
+                .intermediate_size = encoder_ffn_dim,
+                .num_layers = encoder_layers,
+                .max_positions = std::int64_t{1} << 40,
+                .type_vocab_size = 0,
+                .act = activation_function,
+                .eps = 1e-5f,
+                .causal = false,
+                .num_labels = num_labels};
+    }
+    [[nodiscard]] constexpr encoder_shape decoder_shape() const {
+        auto sh = shape();
+        sh.num_heads = decoder_attention_heads;
+        sh.intermediate_size = decoder_ffn_dim;
+        sh.num_layers = decoder_layers;
+        return sh;
+    }
+    /// The width of the feature map the transformer reads.
+    [[nodiscard]] constexpr std::int64_t feature_channels() const {
+        return backbone.hidden_sizes[backbone_stages - 1];
+    }
+    [[nodiscard]] constexpr image_shape image() const { return {backbone.num_channels, 0, 0, true}; }
+};
+
+/// backbone_config: a ResNetConfig (Transformers' own backbone), read as
+/// the resnet family reads one, its BatchNorms frozen; the transformer reads
+/// the feature map of the last of its out_features, which must be a stage
+/// (the later stages' weights would be left unread). Absent or null: with
+/// use_timm_backbone false, ResNet-50's config with out_features
+/// ["stage4"], as Transformers builds it; with use_timm_backbone true (the
+/// default) a timm backbone, refused, as is a backbone_config of another
+/// model_type ("timm_backbone"): the timm package builds those.
+inline void detr_config::read_backbone(const config_reader& r, detr_config& c) {
+    bool timm = true;
+    r.get("use_timm_backbone", timm);
+    if (r.has("backbone") && !r.is_null("backbone")) {
+        std::string name;
+        r.get("backbone", name);
+        if (name != "resnet50")
+            throw error("config.unsupported", r.where() + ": /backbone: \"" + name +
+                                                  "\" is not supported (a backbone loaded by name; the export "
+                                                  "builds the one backbone_config describes)");
+    }
+    std::optional<config_reader> sub;
+    if (!r.child("backbone_config", sub)) {
+        if (timm)
+            throw error("config.unsupported",
+                        r.where() + ": /use_timm_backbone: true is not supported (a timm backbone, which the timm "
+                                    "package builds; Transformers' ResNet backbone, use_timm_backbone false, is)");
+        c.backbone = resnet_config{};  // ResNetConfig(out_features=["stage4"])
+        c.backbone.frozen_batch_norm = true;
+        c.backbone_stages = 4;
+        return;
+    }
+    std::string type;
+    sub->get("model_type", type);
+    if (type != "resnet")
+        throw error("config.unsupported", r.where() + ": /backbone_config/model_type: \"" + type +
+                                              "\" is not supported (the timm package builds a timm backbone; "
+                                              "Transformers' ResNet, \"resnet\", is)");
+    if (timm && r.follows() == follow_transformers::v4_41)
+        throw error("config.unsupported", r.where() + ": /use_timm_backbone: true with a backbone_config is not "
+                                                      "supported (Transformers 4.41 refuses the pair)");
+    // 4.41 builds a backbone config that says use_timm_backbone as a timm backbone
+    sub->require_false("use_timm_backbone", "a timm backbone, which the timm package builds");
+    c.backbone = load_config<resnet_config>(*sub);
+    c.backbone.frozen_batch_norm = true;
+    std::vector<std::string> features;
+    for (const char* key : {"_out_features", "out_features"})
+        if (sub->has(key) && !sub->is_null(key)) sub->get_list(key, features, ',');
+    const auto stages = c.backbone.hidden_sizes.size();
+    if (features.empty()) features.push_back("stage" + std::to_string(stages));  // the backbone's default: the last
+    const auto& last = features.back();
+    if (last != "stage" + std::to_string(stages))
+        throw error("config.unsupported",
+                    r.where() + ": /backbone_config/out_features: the last is \"" + last +
+                        "\"; only the last stage's (\"stage" + std::to_string(stages) +
+                        "\") is supported (the later stages' weights would be left unread)");
+    c.backbone_stages = stages;
+}
+
+/// DETR's family: `PreLN` false (DETR: post-LN layers, a final decoder
+/// LayerNorm) or true (Table Transformer: pre-LN layers, final encoder and
+/// decoder LayerNorms).
+template <bool PreLN>
+struct detr_style {
+    static constexpr bool pre_ln = PreLN;
+};
+
+namespace detail::detr {
+
+/// nn.MultiheadAttention-like DetrAttention at `scope`: q_proj(query),
+/// k_proj(key), v_proj(value), scores scaled by head_dim^-0.5, the additive
+/// bias (null: none), out_proj.
+template <Backend B>
+typename B::value attention(B& b, std::string_view scope, const typename B::value& query,
+                            const typename B::value& key, const typename B::value& value,
+                            const typename B::value* bias, const encoder_shape& sh) {
+    auto guard = b.scope(scope);
+    const auto d = sh.hidden_size;
+    auto q = dense(b, "q_proj", query, d, d);
+    auto k = dense(b, "k_proj", key, d, d);
+    auto v = dense(b, "v_proj", value, d, d);
+    const float scale = static_cast<float>(std::pow(static_cast<double>(d / sh.num_heads), -0.5));
+    return dense(b, "out_proj", b.attention(q, k, v, bias, sh.num_heads, scale), d, d);
+}
+
+/// DetrSinePositionEmbedding(d_model / 2, normalize=True) of the mask
+/// [B, h, w] (float 0/1), as tokens [B, h·w, d_model]: y and x the running
+/// sums of the mask down the rows and along the columns, each divided by
+/// its last value + 1e-6 and times 2π; feature k of either at position p is
+/// p / 10000^(2·floor(k / 2) / D), sine for even k, cosine for odd; the y
+/// features first.
+template <Backend B>
+typename B::value sine_positions(B& b, const typename B::value& mask, std::int64_t d_model) {
+    auto guard = b.scope("position_embedding");
+    const std::int64_t D = d_model / 2;
+    std::vector<float> dim_t(static_cast<std::size_t>(D));
+    for (std::int64_t i = 0; i < D; ++i) {
+        const float e = static_cast<float>(2 * (i / 2)) / static_cast<float>(D);
+        dim_t[static_cast<std::size_t>(i)] = std::pow(10000.f, e);
+    }
+    auto freq = b.constant_f32(dim_t);
+    const float scale = static_cast<float>(2 * std::numbers::pi);
+    auto embed = [&](std::int64_t axis) {
+        auto running = b.cumsum(mask, axis);
+        auto last = b.slice(running, axis, -1, std::numeric_limits<std::int64_t>::max());
+        auto norm = b.mul(b.div(running, b.add(last, b.scalar(1e-6f))), b.scalar(scale));
+        auto p = b.reshape(b.div(b.unsqueeze(norm, {3}), freq), {0, 0, 0, D / 2, 2});  // [B, h, w, D/2, 2]
+        auto sc = b.concat({b.sin(b.slice(p, 4, 0, 1)), b.cos(b.slice(p, 4, 1, 2))}, 4);
+        return b.reshape(sc, {0, 0, 0, D});
+    };
+    auto pos = b.concat({embed(1), embed(2)}, 3);  // [B, h, w, d_model]
+    return b.reshape(pos, {0, -1, d_model});
+}
+
+}  // namespace detail::detr
+
+/// The backbone, the mask, the projection and the positions: pixel_values
+/// and pixel_mask to `hidden_states` [B, h·w, d_model] (the projected
+/// feature map's pixels, row by row), `position_embeddings` (the same
+/// shape) and `attention_bias` [B, 1, 1, h·w] (finfo.min at padding).
+struct detr_backbone {
+    using reads = slots<"pixel_values", "pixel_mask">;
+    using writes = slots<"hidden_states", "position_embeddings", "attention_bias">;
+
+    template <Backend B>
+    static void forward(B& b, io<detr_backbone, typename B::value> s, const detr_config& c) {
+        const auto& pixels = s[slot<"pixel_values">{}];
+        typename B::value features;
+        {
+            auto guard = b.scope("model.backbone.conv_encoder.model");
+            features = resnet_stem(b, pixels, c.backbone);
+            for (std::int64_t i = 0; i < c.backbone_stages; ++i) {
+                auto stage = b.scope("encoder.stages." + std::to_string(i));
+                features = resnet_stage::forward(b, features, c.backbone, i);
+            }
+        }
+        typename B::value mask;  // [B, h, w], 1 on the image, 0 on the padding
+        {
+            // F.interpolate(pixel_mask[None].float(), size=map's).to(bool)[0]
+            auto guard = b.scope("pixel_mask");
+            auto m = b.unsqueeze(b.cast(s[slot<"pixel_mask">{}], dtype::f32), {1});
+            m = b.resize_to(m, b.shape(features, 2, 4), resize_mode::nearest, false);
+            mask = b.select(b.cast(b.not_equal(m, b.scalar(0.f)), dtype::f32), 1, 0);
+        }
+        const auto d = c.d_model;
+        typename B::value tokens;
+        {
+            auto guard = b.scope("model.input_projection");
+            const auto& w = b.param("weight", {d, c.feature_channels(), 1, 1});
+            const auto& bias = b.param("bias", {d});
+            auto projected = b.conv2d(features, w, &bias, hw{}, pads2d{}, hw{}, 1);
+            tokens = b.transpose(b.reshape(projected, {0, d, -1}), {0, 2, 1});
+        }
+        s.set(sl::hidden_states, tokens);
+        s.set(slot<"position_embeddings">{}, detail::detr::sine_positions(b, mask, d));
+        auto guard = b.scope("extended_attention_mask");
+        s.set(sl::attention_bias, attention_bias(b, b.reshape(mask, {0, -1}), false));
+    }
+};
+
+/// What every encoder layer reads besides its input: the padding's bias
+/// and the image positions.
+template <class V>
+struct detr_encoder_context {
+    V bias, positions;
+};
+struct detr_encoder_inputs {
+    using reads = slots<"attention_bias", "position_embeddings">;
+    template <Backend B, class Io, class C>
+    static detr_encoder_context<typename B::value> make(B&, const Io& s, const C&) {
+        return {s[sl::attention_bias], s[slot<"position_embeddings">{}]};
+    }
+};
+
+/// DetrEncoderLayer's self-attention: the positions added to the queries
+/// and keys, not the values.
+struct detr_self_attention {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x,
+                                     const detr_encoder_context<typename B::value>& ctx, const encoder_shape& sh) {
+        auto qk = b.add(x, ctx.positions);
+        return detail::detr::attention(b, "self_attn", qk, qk, x, &ctx.bias, sh);
+    }
+};
+
+/// DetrEncoderLayer's module names (under "model.encoder.layers").
+struct detr_encoder_names {
+    static constexpr std::string_view stack = "model.encoder.layers", attn_norm = "self_attn_layer_norm",
+                                      ffn_in = "fc1", ffn_out = "fc2", out_norm = "final_layer_norm";
+};
+
+/// The encoder: encoder_layers blocks, post-LN (DETR) or pre-LN (Table
+/// Transformer, then its final `model.encoder.layernorm`).
+template <class Style>
+using detr_encoder = encoder_stack<
+    detr_encoder_names,
+    encoder_block<detr_encoder_names, detr_self_attention, feed_forward<detr_encoder_names>,
+                  Style::pre_ln ? norm_placement::pre : norm_placement::post>,
+    detr_encoder_inputs>;
+
+/// The decoder over the encoder's `hidden_states`: queries start at zero
+/// [B, num_queries, d_model]; each layer at `model.decoder.layers.<i>` runs
+/// self-attention (the learned query positions
+/// `model.query_position_embeddings` added to its queries and keys),
+/// cross-attention (query positions on the queries, image positions on the
+/// keys, the padding masked) and the feed-forward, post-LN or pre-LN as
+/// Style says; `model.decoder.layernorm` after the last layer (and after
+/// every layer with auxiliary_loss, its output feeding the next).
+template <class Style>
+struct detr_decoder {
+    using reads = slots<"hidden_states", "position_embeddings", "attention_bias", "pixel_values">;
+    using writes = slots<"hidden_states">;
+
+    template <Backend B>
+    static void forward(B& b, io<detr_decoder, typename B::value> s, const detr_config& c) {
+        const auto sh = c.decoder_shape();
+        const auto d = c.d_model;
+        const auto& memory = s[sl::hidden_states];
+        const auto& positions = s[slot<"position_embeddings">{}];
+        const auto& bias = s[sl::attention_bias];
+        auto query_pos = b.unsqueeze(b.param("model.query_position_embeddings.weight", {c.num_queries, d}), {0});
+        typename B::value h;
+        {
+            auto guard = b.scope("model.decoder.queries");
+            auto shape = b.concat({b.shape(s[slot<"pixel_values">{}], 0, 1), b.constant_i64({c.num_queries, d})}, 0);
+            h = b.expand(b.reshape(b.scalar(0.f), {1, 1, 1}), shape);
+        }
+        auto norm = [&](std::string_view scope, const typename B::value& x) {
+            return layer_norm(b, scope, x, d, sh.eps);
+        };
+        for (std::int64_t i = 0; i < sh.num_layers; ++i) {
+            {
+            auto guard = b.scope("model.decoder.layers." + std::to_string(i));
+            auto self_attn = [&](const typename B::value& x) {
+                auto qk = b.add(x, query_pos);
+                return detail::detr::attention(b, "self_attn", qk, qk, x, nullptr, sh);
+            };
+            auto cross_attn = [&](const typename B::value& x) {
+                return detail::detr::attention(b, "encoder_attn", b.add(x, query_pos), b.add(memory, positions),
+                                               memory, &bias, sh);
+            };
+            auto ffn = [&](const typename B::value& x) { return feed_forward<detr_encoder_names>::forward(b, x, sh); };
+            if constexpr (Style::pre_ln) {
+                h = b.add(h, self_attn(norm("self_attn_layer_norm", h)));
+                h = b.add(h, cross_attn(norm("encoder_attn_layer_norm", h)));
+                h = b.add(h, ffn(norm("final_layer_norm", h)));
+            } else {
+                h = norm("self_attn_layer_norm", b.add(h, self_attn(h)));
+                h = norm("encoder_attn_layer_norm", b.add(h, cross_attn(h)));
+                h = norm("final_layer_norm", b.add(h, ffn(h)));
+            }
+            }
+            if (c.auxiliary_loss) h = norm("model.decoder.layernorm", h);
+        }
+        s.set(sl::hidden_states, norm("model.decoder.layernorm", h));
+    }
+};
+
+/// DetrForObjectDetection's heads over the decoder's output: `logits` from
+/// class_labels_classifier (num_labels + 1), `pred_boxes` the sigmoid of
+/// bbox_predictor (Linear, ReLU, Linear, ReLU, Linear to 4).
+struct detr_detection_heads {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"logits", "pred_boxes">;
+
+    template <Backend B>
+    static void forward(B& b, io<detr_detection_heads, typename B::value> s, const detr_config& c) {
+        const auto d = c.d_model;
+        const auto& h = s[sl::hidden_states];
+        s.set(sl::logits, dense(b, "class_labels_classifier", h, d, c.num_labels + 1));
+        s.set(slot<"pred_boxes">{}, b.sigmoid(mlp_prediction_head(b, "bbox_predictor", h, d, d, 4, 3)));
+    }
+};
+
+/// DetrConfig (TableTransformerConfig) from config.json.
+inline detr_config detr_config_from_json(const config_reader& r) { return load_config<detr_config>(r); }
+
+/// DETR's family template: the model type and the layers' style.
+template <fixed_string ModelType, class Style>
+struct detr_like_family : family_base<ModelType, "model", detr_config, &detr_config_from_json,
+                                      type_list<task::default_, task::object_detection>> {
+    /// BatchNorm's step counter (training only).
+    static std::vector<std::string> ignored() { return {"num_batches_tracked"}; }
+
+    template <class Task>
+    static auto inputs(Task) -> type_list<image_input<>, input<"pixel_mask", dtype::i64, axes<"batch", "height", "width">>>;
+
+    using trunk = concat<type_list<detr_backbone, detr_encoder<Style>>,
+                         std::conditional_t<Style::pre_ln, type_list<final_layer_norm<"model.encoder.layernorm">>,
+                                            type_list<>>,
+                         type_list<detr_decoder<Style>>>;
+    static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
+    static auto layers(task::object_detection) -> concat<trunk, type_list<detr_detection_heads>>;
+    /// last_hidden_state [batch, num_queries, d_model]: the decoder's.
+    static auto outputs(task::default_) -> type_list<output<"last_hidden_state", axes<"batch", "", "">>>;
+};
+
+using detr_family = detr_like_family<"detr", detr_style<false>>;
+using table_transformer_family = detr_like_family<"table-transformer", detr_style<true>>;
+
+}  // namespace typeformer::inline v0
