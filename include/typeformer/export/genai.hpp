@@ -96,7 +96,8 @@ inline std::optional<int> layer_of(std::string_view name, std::string_view prefi
 }
 
 /// A token id of config.json or generation_config.json: an integer, a
-/// list of them (the first, or all with `all`), or nothing (null, absent).
+/// list of them (the first, or all with `all`), or nothing (null, absent,
+/// anything else).
 inline std::optional<nlohmann::json> token_id(const nlohmann::json& j, const char* key, bool all) {
     if (!j.is_object() || !j.contains(key)) return std::nullopt;
     const auto& v = j[key];
@@ -182,15 +183,31 @@ TYPEFORMER_INLINE nlohmann::ordered_json genai_config(const onnx::ModelProto& gr
     outputs["present_value_names"] = "present.%d.value";
 
     // special tokens: generation_config.json's where it sets them, else config.json's (as GenAI's builder reads them)
+    // An id outside the vocabulary is never generated, and GenAI refuses a config naming one ("eos_token_id (N)
+    // must be in range [0, vocab_size)"): such ids are left out, which generates the same tokens.
     const nlohmann::json none = nlohmann::json::object();
     const nlohmann::json& gen = generation ? *generation : none;
-    const auto token = [&](const char* key, bool all) {
-        if (auto v = token_id(gen, key, all)) return v;
-        return token_id(config, key, all);
+    const auto in_vocab = [&](const nlohmann::json& id) {
+        return id.get<std::int64_t>() >= 0 && id.get<std::int64_t>() < vocab;
     };
-    // no eos_token_id anywhere (Transformers then never ends a sequence early): none written, and GenAI
-    // generates up to max_length
+    const auto token = [&](const char* key, bool all) -> std::optional<nlohmann::json> {
+        auto v = token_id(gen, key, true);
+        if (!v) v = token_id(config, key, true);
+        if (!v) return std::nullopt;
+        nlohmann::json ids = nlohmann::json::array();
+        for (const auto& id : v->is_array() ? *v : nlohmann::json::array({*v}))
+            if (in_vocab(id)) ids.push_back(id);
+        if (ids.empty()) return std::nullopt;
+        if (!all || ids.size() == 1) return ids[0];
+        return ids;
+    };
+    // Without an eos_token_id Transformers never ends a sequence early; GenAI cannot be told so (without one in
+    // genai_config.json it ends at its default, pad_token_id or 0)
     const auto eos = token("eos_token_id", true);
+    if (!eos)
+        fail("neither generation_config.json nor config.json names an eos_token_id within the vocabulary (0 to " +
+             std::to_string(vocab - 1) + "), and GenAI, given none, ends a sequence at a token of its own choosing; "
+             "name the end of sequence in generation_config.json's eos_token_id");
     // GenAI pads a finished row with pad_token_id: without one, the first eos, as GenAI's builder does
     std::optional<nlohmann::json> pad = token("pad_token_id", false);
     if (!pad && eos) pad = eos->is_array() ? (*eos)[0] : *eos;
@@ -220,10 +237,10 @@ TYPEFORMER_INLINE nlohmann::ordered_json genai_config(const onnx::ModelProto& gr
     decoder["num_key_value_heads"] = kv_heads;
 
     nlohmann::ordered_json model;
-    if (bos) model["bos_token_id"] = *bos;
+    if (bos) model["bos_token_id"] = *bos;  // GenAI's tokenizer adds it where the tokenizer's config says
     model["context_length"] = dims.max_positions;
     model["decoder"] = decoder;
-    if (eos) model["eos_token_id"] = *eos;
+    model["eos_token_id"] = *eos;
     if (pad) model["pad_token_id"] = *pad;
     model["type"] = type;
     model["vocab_size"] = vocab;
