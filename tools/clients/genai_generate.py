@@ -44,7 +44,7 @@ from pathlib import Path
 from clientlib import arguments, failure, fixtures_with_generation
 
 # the model types typeformer-export --genai writes (typeformer/export/genai.hpp)
-GENAI_TYPES = ("gpt2", "llama", "mistral", "qwen2", "qwen3", "phi", "phi3", "gemma", "gemma2", "gemma3_text",
+GENAI_TYPES = ("llama", "mistral", "qwen2", "qwen3", "phi", "phi3", "gemma", "gemma2", "gemma3_text",
                "granite", "smollm3")
 
 

@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     app.add_flag("--genai", opt.genai,
                  "Also write genai_config.json next to model.onnx, for ONNX Runtime GenAI (onnxruntime-genai): "
                  "causal-lm-with-past (text-generation-with-past, chosen when --task is auto) of a model type GenAI "
-                 "runs (gpt2, llama, mistral, qwen2, qwen3, phi, phi3, gemma, gemma2, gemma3_text, granite, "
+                 "runs (llama, mistral, qwen2, qwen3, phi, phi3, gemma, gemma2, gemma3_text, granite, "
                  "smollm3); the graph's input and output names, its cache's sizes, the special tokens and "
                  "generation_config.json's search defaults. Anything else is refused");
     bool quiet = false;

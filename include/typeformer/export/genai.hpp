@@ -28,11 +28,15 @@ namespace typeformer::inline v0 {
 /// with GenAI's name for it (the same as config.json's). A model type
 /// outside this list (olmo2, mixtral, qwen3_moe, gpt_neox, falcon, ...) is
 /// refused: GenAI 0.18 stops at "Unsupported model_type in config.json".
+/// GenAI has a gpt2 type, but it does not run the cache GPT-2's graph has
+/// here (past_key_values.%d.key/value, as for every other decoder): it
+/// stops at "Model input was not found" for a graph that GenAI's llama type
+/// runs as it is; gpt2 is refused too, by name.
 struct genai_type {
     std::string_view model_type, genai;
 };
 inline constexpr genai_type genai_model_types[] = {
-    {"gpt2", "gpt2"},       {"llama", "llama"},   {"mistral", "mistral"}, {"qwen2", "qwen2"},
+    {"llama", "llama"},     {"mistral", "mistral"}, {"qwen2", "qwen2"},
     {"qwen3", "qwen3"},     {"phi", "phi"},       {"phi3", "phi3"},       {"gemma", "gemma"},
     {"gemma2", "gemma2"},   {"gemma3_text", "gemma3_text"}, {"granite", "granite"}, {"smollm3", "smollm3"},
 };
@@ -62,6 +66,10 @@ nlohmann::ordered_json genai_config(const onnx::ModelProto& graph, std::string_v
 
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE void require_genai(std::string_view model_type, std::string_view feature) {
+    if (model_type == "gpt2")
+        throw error("export.genai", "--genai: ONNX Runtime GenAI (0.18) does not run model type gpt2 as typeformer "
+                                    "exports it: GenAI's gpt2 type does not take the cache as past_key_values.%d.key "
+                                    "and .value (it stops at \"Model input was not found\")");
     if (genai_type_of(model_type).empty()) {
         std::string known;
         for (const auto& t : genai_model_types) known += (known.empty() ? "" : ", ") + std::string(t.model_type);
