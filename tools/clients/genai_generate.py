@@ -14,7 +14,13 @@ and compare the tokens and every step's logits with Transformers'.
 generate_padded.safetensors (a left-padded batch, where the family takes
 position_ids) is run row by row, each row's prompt without its padding:
 GenAI 0.18's append_tokens takes a batch of token ids and no attention
-mask, so a row padded with pad_token_id attends to its padding.
+mask, and does not generate from a left-padded batch what Transformers
+does.
+
+Phi-3 under LongRoPE: Transformers' generation loop drops its cache once
+the sequence outgrows original_max_position_embeddings and reruns the
+whole sequence (long factors for every position); the script does the same
+with GenAI (a new generator over the sequence at that step), and says so.
 
 The fixtures ran generate() without an end of sequence (eos_token_id=None,
 8 new tokens always) and with every prompt token attended to; GenAI ends a
@@ -80,9 +86,11 @@ def write_tokenizer(folder: Path, vocab_size: int) -> None:
         {"tokenizer_class": "GPT2Tokenizer", "model_max_length": 1 << 20, "add_prefix_space": False}, indent=2))
 
 
-def generate(og, model, prompt, new: int):
+def generate(og, model, prompt, new: int, restart_at: int = 0):
     """Greedy generation of `new` tokens from the token ids `prompt` [B, P]: the sequences [B, P + new] and
-    each step's logits [new, B, V]."""
+    each step's logits [new, B, V]. `restart_at` > 0: once the sequence outgrows it, from a past no longer
+    than it, the cache is dropped and the whole sequence run again, as Transformers' Phi-3 generation loop
+    does under LongRoPE (its prepare_inputs_for_generation)."""
     import numpy as np
 
     params = og.GeneratorParams(model)
@@ -90,11 +98,30 @@ def generate(og, model, prompt, new: int):
     gen = og.Generator(model, params)
     gen.append_tokens(prompt.astype(np.int32))
     logits = []
+    restarted = False
     while not gen.is_done():
         logits.append(np.array(gen.get_logits()).reshape(prompt.shape[0], -1))
         gen.generate_next_token()
+        length = len(gen.get_sequence(0))
+        if restart_at and not restarted and length >= restart_at + 1 and length - 1 <= restart_at and \
+                length < prompt.shape[1] + new:
+            seqs = np.stack([np.array(gen.get_sequence(b), dtype=np.int32) for b in range(prompt.shape[0])])
+            gen = og.Generator(model, params)
+            gen.append_tokens(seqs)
+            restarted = True
     seqs = np.stack([np.array(gen.get_sequence(b), dtype=np.int64) for b in range(prompt.shape[0])])
     return seqs, np.stack(logits)
+
+
+def longrope_restart(config: dict) -> int:
+    """Where Transformers' Phi-3 generation reruns the sequence (original_max_position_embeddings under
+    LongRoPE); 0 for any other model."""
+    if config.get("model_type") != "phi3":
+        return 0
+    rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
+    if rope.get("rope_type", rope.get("type")) not in ("longrope", "su", "yarn"):
+        return 0
+    return int(config.get("original_max_position_embeddings") or rope.get("original_max_position_embeddings") or 0)
 
 
 def compare(seqs, logits, want, want_logits, first_new: int) -> tuple[bool, str]:
@@ -150,7 +177,8 @@ def check(og, exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
     gen = load_file(str(fixture / "generate.safetensors"))
     prompt, want, want_logits = gen["gen.prompt"], gen["gen.sequences"], gen["gen.logits"]
     new = want.shape[1] - prompt.shape[1]
-    seqs, logits = generate(og, model, prompt, new)
+    restart = longrope_restart(config)
+    seqs, logits = generate(og, model, prompt, new, restart)
     same, note = compare(seqs, logits, want, want_logits, prompt.shape[1])
     ok = ok and same
     notes.append(f"batch of {prompt.shape[0]}: {note}")
@@ -162,12 +190,15 @@ def check(og, exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
         rows = []
         for b in range(prompt.shape[0]):
             real = prompt[b][mask[b] == 1][None, :]
-            seqs, logits = generate(og, model, real, new)
+            seqs, logits = generate(og, model, real, new, restart)
             same, note = compare(seqs[:, real.shape[1]:], logits, want[b:b + 1, prompt.shape[1]:],
                                  want_logits[:, b:b + 1], 0)
             ok = ok and same
             rows.append(f"row {b} ({real.shape[1]} of {prompt.shape[1]} tokens) {note}")
         notes.append("left-padded, each row alone: " + "; ".join(rows))
+    if restart:
+        notes.append(f"the cache dropped once the sequence outgrew {restart} tokens, as Transformers' Phi-3 loop "
+                     "does under LongRoPE")
     notes.append(f"eos_token_id {eos}, pad_token_id {pad}")
     return ok, "; ".join(notes)
 
