@@ -635,6 +635,74 @@ monolith)
     expect_rc 2
     expect_out "[export.monolith] bart's seq2seq-lm-with-past (text2text-generation-with-past) cannot be one graph"
     [ ! -e "$tmp/p/model.onnx" ] && [ ! -e "$tmp/p/encoder_model.onnx" ] || fail "a refused export wrote files" ;;
+genai)
+    # --genai: causal-lm-with-past inferred, genai_config.json written with the export, naming the graph's own
+    # inputs and outputs; a feature or a model type GenAI does not run refused by name, nothing written
+    "$exe" --list-models | grep -q "^llama:" || { echo "skip (llama not built)"; echo "PASS [$case]"; exit 0; }
+    dir="$fixtures/llama/causal-lm-with-past"
+    run --model "$dir" --genai "$tmp/o"
+    expect_rc 0
+    expect_out "no task given: --genai, so text-generation-with-past (the feature causal-lm-with-past)"
+    expect_out "genai_config.json written for ONNX Runtime GenAI (model type llama)"
+    expect_out "All good, model saved at: $tmp/o/model.onnx"
+    j="$tmp/o/genai_config.json"
+    [ -s "$j" ] || fail "no genai_config.json"
+    has() { grep -qF -- "$1" "$j" || fail "genai_config.json lacks: $1"; }
+    has '"type": "llama"'
+    has '"filename": "model.onnx"'
+    has '"context_length": 64'
+    has '"vocab_size": 99'
+    has '"hidden_size": 32'
+    has '"num_attention_heads": 4'
+    has '"num_key_value_heads": 2'
+    has '"head_size": 8'
+    has '"num_hidden_layers": 2'
+    has '"eos_token_id": 2'
+    has '"pad_token_id": 2'
+    has '"bos_token_id": 1'
+    has '"past_present_share_buffer": false'
+    has '"do_sample": false'
+    has '"max_length": 64'
+    # every name it gives is one of the graph's (the names are stored as they are in model.onnx)
+    for n in input_ids attention_mask position_ids logits; do
+        has "\"$n\": \"$n\""
+        grep -aqF "$n" "$tmp/o/model.onnx" || fail "model.onnx has no $n"
+    done
+    has '"past_key_names": "past_key_values.%d.key"'
+    has '"past_value_names": "past_key_values.%d.value"'
+    has '"present_key_names": "present.%d.key"'
+    has '"present_value_names": "present.%d.value"'
+    for i in 0 1; do
+        for n in past_key_values.$i.key past_key_values.$i.value present.$i.key present.$i.value; do
+            grep -aqF "$n" "$tmp/o/model.onnx" || fail "model.onnx has no $n"
+        done
+    done
+    ! grep -aqF "past_key_values.2.key" "$tmp/o/model.onnx" || fail "model.onnx has more layers than num_hidden_layers"
+    # generation_config.json's search settings and special tokens win; it is copied too
+    cp -r "$dir" "$tmp/model"
+    echo '{"eos_token_id": [2, 5], "do_sample": true, "top_k": 4, "max_length": 32}' >"$tmp/model/generation_config.json"
+    run --model "$tmp/model" --task text-generation-with-past --genai --no-validate "$tmp/g"
+    expect_rc 0
+    tr -d ' \n' <"$tmp/g/genai_config.json" >"$tmp/g.txt"
+    for s in '"eos_token_id":[2,5]' '"pad_token_id":2' '"do_sample":true' '"top_k":4' '"max_length":32'; do
+        grep -qF -- "$s" "$tmp/g.txt" || fail "generation_config.json not followed: $s"
+    done
+    [ -f "$tmp/g/generation_config.json" ] || fail "generation_config.json not copied"
+    # a feature GenAI does not run: refused before anything is written
+    run --model "$fixtures/llama/causal-lm" --task text-generation --genai "$tmp/p"
+    expect_rc 2
+    expect_out "[export.genai] --genai: ONNX Runtime GenAI runs a decoder's causal-lm-with-past"
+    [ ! -e "$tmp/p/model.onnx" ] && [ ! -e "$tmp/p/genai_config.json" ] || fail "a refused export wrote files"
+    # a model type this build exports and GenAI does not run, if the build has one
+    genai_types=" llama mistral qwen2 qwen3 phi phi3 gemma gemma2 gemma3_text granite smollm3 "
+    other=$("$exe" --list-models | cut -d: -f1 | while read -r t; do
+        case $genai_types in *" $t "*) ;; *) echo "$t" ;; esac; done | head -1)
+    if [ -z "$other" ]; then echo "every model type built is one GenAI runs"; echo "PASS [$case]"; exit 0; fi
+    model=$(grep -l "\"model_type\": \"$other\"" "$fixtures"/*/*/config.json | head -1)
+    run --model "$(dirname "$model")" --genai "$tmp/q"
+    expect_rc 2
+    expect_out "[export.genai] --genai: ONNX Runtime GenAI (0.18) does not run model type $other"
+    [ ! -e "$tmp/q/model.onnx" ] || fail "a refused export wrote files" ;;
 docs_error_table)
     # every test docs/errors.md cites is a case of this script
     doc=$(dirname "$0")/../../docs/errors.md

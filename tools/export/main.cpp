@@ -91,6 +91,12 @@ int main(int argc, char** argv) {
                  "Write an encoder-decoder's seq2seq-lm (text2text-generation) as one model.onnx (input_ids, "
                  "attention_mask, decoder_input_ids -> logits), as the legacy exporter did, instead of "
                  "encoder_model.onnx and decoder_model.onnx; a task with the cache cannot be one graph");
+    app.add_flag("--genai", opt.genai,
+                 "Also write genai_config.json next to model.onnx, for ONNX Runtime GenAI (onnxruntime-genai): "
+                 "causal-lm-with-past (text-generation-with-past, chosen when --task is auto) of a model type GenAI "
+                 "runs (llama, mistral, qwen2, qwen3, phi, phi3, gemma, gemma2, gemma3_text, granite, "
+                 "smollm3); the graph's input and output names, its cache's sizes, the special tokens and "
+                 "generation_config.json's search defaults. Anything else is refused");
     bool quiet = false;
     app.add_flag("--quiet,-q", quiet,
                  "Print errors only: no log, no warnings, no progress line; a failed validation is one line on "

@@ -72,6 +72,13 @@ struct feature_handle {
     }
 };
 
+/// A decoder's sizes as its config states them (Transformers' defaults for
+/// absent keys), for the files written next to its graph
+/// (genai_config.json); 0 where the config does not say.
+struct model_dims {
+    std::int64_t hidden_size = 0, num_attention_heads = 0, max_positions = 0;
+};
+
 /// One family (one `model_type`), erased.
 struct family_handle {
     std::string_view model_type;   ///< config.json's model_type
@@ -81,6 +88,8 @@ struct family_handle {
     loaded_config (*load)(const config_reader&) = nullptr;
     /// Declare the tied weights of every feature to the checkpoint (tie_weights).
     void (*tie_weights)(const loaded_config&, checkpoint&) = nullptr;
+    /// The config's sizes (its shape()); null for a family whose config has none.
+    model_dims (*dims)(const loaded_config&) = nullptr;
     std::vector<feature_handle> features;
 
     /// The feature named `name`, or nullptr.

@@ -173,6 +173,11 @@ family_handle family_of() {
         return loaded_config{std::make_shared<const typename F::config>(F::load(r)), &handle_of<F>()};
     };
     h.tie_weights = [](const loaded_config& c, checkpoint& ck) { typeformer::tie_weights<F>(config_of<F>(c), ck); };
+    if constexpr (requires(const typename F::config& c) { c.shape().max_positions; })
+        h.dims = [](const loaded_config& c) {
+            const auto s = config_of<F>(c).shape();
+            return model_dims{s.hidden_size, s.num_heads, s.max_positions};
+        };
     for_each_type(typename F::features{}, [&]<class Task>() { h.features.push_back(feature_of<F, Task>()); });
     return h;
 }
@@ -199,6 +204,7 @@ family_handle choice_of(type_list<First, Rest...>) {
         return variants[k]->load(r);
     };
     h.tie_weights = [](const loaded_config& c, checkpoint& ck) { c.family->tie_weights(c, ck); };
+    h.dims = [](const loaded_config& c) { return c.family->dims ? c.family->dims(c) : model_dims{}; };
     for_each_type(typename First::features{}, [&]<class Task>() {
         static_assert(!task::has_parts<Task>, "a family chosen among variants exports no feature of several graphs");
         feature_handle f;

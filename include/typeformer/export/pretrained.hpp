@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "typeformer/core/linkage.hpp"
+#include "typeformer/export/genai.hpp"
 #include "typeformer/export/handle.hpp"
 #include "typeformer/export/make_handle.hpp"
 #include "typeformer/export/progress.hpp"
@@ -66,6 +67,11 @@ struct export_options {
     /// graph already is unchanged, one with a cache (the decoders' loop) is
     /// refused (export.monolith).
     bool monolith = false;
+    /// Also write genai_config.json next to model.onnx, the file ONNX
+    /// Runtime GenAI generates from (export/genai.hpp): for causal-lm-with-past
+    /// (chosen by feature "auto") of a model type GenAI runs; anything else
+    /// is refused (export.genai).
+    bool genai = false;
     std::string revision = "main";    ///< for a Hugging Face repository id: the cached revision
     /// Where Transformers releases compute the same checkpoint differently
     /// (Mistral's and Phi-3's windows, Qwen2's windowed layers, Phi-3's
@@ -370,6 +376,7 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         }
         f = f->monolith.get();
     }
+    if (opt.genai) require_genai(family.model_type, f->name);
     if (opt.dtype != "fp32" && opt.dtype != "fp16")
         throw error("export.dtype", "dtype " + opt.dtype + " is not supported (fp32 or fp16)");
     std::ostream& log = *opt.log;
@@ -442,6 +449,19 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                 << file_of(g) << "\n";
         built.push_back({g, std::move(b), external});
     }
+    // genai_config.json from the graph built (its names, its cache's sizes) and the checkpoint's files
+    std::string genai_json;
+    if (opt.genai) {
+        std::optional<nlohmann::json> generation;
+        if (fs::exists(model_dir / "generation_config.json"))
+            generation = config_reader::load(model_dir / "generation_config.json");
+        const auto config = config_reader::load(model_dir / "config.json");
+        if (!family.dims)
+            throw error("export.genai", "--genai: " + std::string(family.model_type) + "'s config states no sizes");
+        genai_json = genai_config(built.front().built.model, family.model_type, family.dims(m.config), config,
+                                  generation ? &*generation : nullptr, file_of(graphs.front()))
+                         .dump(2) + "\n";
+    }
     report.build_seconds = seconds_since(t0);
     if (several) log << "typeformer: graphs built and checked in " << seconds(report.build_seconds) << "\n";
     report.unused_tensors = unused;
@@ -491,6 +511,12 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
             out.copy_in(model_dir / name);
             names.emplace_back(name);
         }
+    if (opt.genai) {
+        out.write("genai_config.json", [&](std::ostream& o) { return static_cast<bool>(o << genai_json); });
+        names.emplace_back("genai_config.json");
+        log << "typeformer: genai_config.json written for ONNX Runtime GenAI (model type "
+            << genai_type_of(family.model_type) << ")\n";
+    }
 
     bool ok = true;
     if (opt.validate) {
@@ -625,7 +651,11 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
     if (model_type.empty()) throw error("config.missing_field", where + ": no model_type");
     const family_handle* family = &require_family(model_type, families);
     export_options chosen = opt;
-    if (opt.feature == "auto") {
+    if (opt.feature == "auto" && opt.genai) {
+        chosen.feature = std::string(genai_feature);  // the one feature GenAI runs
+        *opt.log << "typeformer: no task given: --genai, so " << task_of_feature(chosen.feature) << " (the feature "
+                 << chosen.feature << "), the graph ONNX Runtime GenAI runs\n";
+    } else if (opt.feature == "auto") {
         std::string cls;
         chosen.feature = infer_feature(json, family->feature_names(), &cls);
         // one graph: the task without the cache, as optimum-cli infers it with --monolith
@@ -640,7 +670,8 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
                  << ", so " << task_of_feature(chosen.feature) << " (the feature " << chosen.feature
                  << "), as optimum-cli infers it\n";
     }
-    (void)family->require(chosen.feature);  // before the checkpoint is opened
+    if (opt.genai) require_genai(model_type, chosen.feature);  // before the checkpoint is opened
+    (void)family->require(chosen.feature);
     detail::pretrained::note_transformers_version(json, model_type, chosen.feature, opt.follow, where, *opt.log,
                                                   *opt.warnings);
     const auto m = load_model(*family, dir, json, opt.follow);
