@@ -11,7 +11,7 @@ tf::detr_config load(const nlohmann::json& json, tf::follow_transformers follow 
 }
 
 /// The DETR loader refuses `json`, naming `key`.
-void expect_refused(const nlohmann::json& json, std::string_view key,
+void expect_detr_refused(const nlohmann::json& json, std::string_view key,
                     tf::follow_transformers follow = tf::follow_transformers::v5) {
     try {
         (void)load(json, follow);
@@ -22,7 +22,7 @@ void expect_refused(const nlohmann::json& json, std::string_view key,
     }
 }
 
-nlohmann::json fixture_config(std::string_view model_type, std::string_view feature) {
+nlohmann::json detr_fixture_config(std::string_view model_type, std::string_view feature) {
     return tf::config_reader::load(fixture_dir(model_type, feature) / "config.json");
 }
 
@@ -48,7 +48,7 @@ double row_diff(const tf::eval_value& a, const tf::eval_value& b, std::size_t ro
 // the timm package builds it); use_timm_backbone false gives Transformers'
 // ResNet-50 with out_features ["stage4"].
 TEST(detr, defaults) {
-    expect_refused(nlohmann::json::object(), "/use_timm_backbone");
+    expect_detr_refused(nlohmann::json::object(), "/use_timm_backbone");
     const auto c = load({{"use_timm_backbone", false}});
     EXPECT_TRUE(tf::check(c));
     EXPECT_EQ(c.d_model, 256);
@@ -65,7 +65,7 @@ TEST(detr, defaults) {
 }
 
 TEST(detr, the_fixture_backbone_is_read_frozen) {
-    const auto c = load(fixture_config("detr", "object-detection"));
+    const auto c = load(detr_fixture_config("detr", "object-detection"));
     EXPECT_TRUE(c.backbone.frozen_batch_norm);
     EXPECT_EQ(c.backbone.num_channels, 2);
     EXPECT_EQ(c.backbone_stages, 3);
@@ -75,25 +75,25 @@ TEST(detr, the_fixture_backbone_is_read_frozen) {
 }
 
 TEST(detr, refusals_name_the_key) {
-    const auto base = fixture_config("detr", "default");
+    const auto base = detr_fixture_config("detr", "default");
     auto with = [&](auto edit) {
         auto j = base;
         edit(j);
         return j;
     };
-    expect_refused(with([](auto& j) { j["position_embedding_type"] = "learned"; }), "/position_embedding_type");
-    expect_refused(with([](auto& j) {
+    expect_detr_refused(with([](auto& j) { j["position_embedding_type"] = "learned"; }), "/position_embedding_type");
+    expect_detr_refused(with([](auto& j) {
                        j["backbone_config"] = {{"model_type", "timm_backbone"}, {"backbone", "resnet50"}};
                    }),
                    "/backbone_config/model_type");
-    expect_refused(with([](auto& j) { j["backbone_config"]["out_features"] = {"stage2", "stage3"}; }),
+    expect_detr_refused(with([](auto& j) { j["backbone_config"]["out_features"] = {"stage2", "stage3"}; }),
                    "/backbone_config/out_features");
-    expect_refused(with([](auto& j) { j["backbone_config"]["use_timm_backbone"] = true; }), "/use_timm_backbone");
-    expect_refused(with([](auto& j) { j["backbone"] = "resnet18"; }), "/backbone");
-    expect_refused(with([](auto& j) { j["backbone_kwargs"] = {{"out_indices", {4}}}; }), "/backbone_kwargs");
-    expect_refused(with([](auto& j) { j["tie_encoder_decoder"] = true; }), "/tie_encoder_decoder");
+    expect_detr_refused(with([](auto& j) { j["backbone_config"]["use_timm_backbone"] = true; }), "/use_timm_backbone");
+    expect_detr_refused(with([](auto& j) { j["backbone"] = "resnet18"; }), "/backbone");
+    expect_detr_refused(with([](auto& j) { j["backbone_kwargs"] = {{"out_indices", {4}}}; }), "/backbone_kwargs");
+    expect_detr_refused(with([](auto& j) { j["tie_encoder_decoder"] = true; }), "/tie_encoder_decoder");
     // Transformers 4.41 refuses use_timm_backbone true beside a backbone_config; 5.x ignores it
-    expect_refused(with([](auto& j) { j["use_timm_backbone"] = true; }), "/use_timm_backbone",
+    expect_detr_refused(with([](auto& j) { j["use_timm_backbone"] = true; }), "/use_timm_backbone",
                    tf::follow_transformers::v4_41);
     EXPECT_EQ(load(with([](auto& j) { j["use_timm_backbone"] = true; })).backbone_stages, 4);
     try {
