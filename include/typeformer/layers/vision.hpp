@@ -51,6 +51,33 @@ concept PatchConfig = EncoderConfig<C> && ImageConfig<C> && requires(const C& c)
     { c.patches() } -> std::same_as<patch_grid>;
 };
 
+/// The encoder_shape of a config that names its members as ViTConfig does
+/// (hidden_size, num_hidden_layers, num_attention_heads, intermediate_size,
+/// hidden_act, layer_norm_eps, num_labels): no vocabulary, no position limit.
+template <class C>
+[[nodiscard]] constexpr encoder_shape vit_like_shape(const C& c) {
+    return {.vocab_size = 0,
+            .hidden_size = c.hidden_size,
+            .num_heads = c.num_attention_heads,
+            .intermediate_size = c.intermediate_size,
+            .num_layers = c.num_hidden_layers,
+            .max_positions = std::int64_t{1} << 40,
+            .type_vocab_size = 0,
+            .act = c.hidden_act,
+            .eps = static_cast<float>(c.layer_norm_eps),
+            .causal = false,
+            .num_labels = c.num_labels};
+}
+
+/// The rules of such a config with a `head_dim` (0: hidden_size /
+/// num_attention_heads), an `image_size` and a `patch_size` (ViT's, BEiT's).
+template <class C>
+constexpr void vit_like_rules(const C& c) {
+    require(c.head_dim == 0 || c.head_dim * c.num_attention_heads == c.hidden_size,
+            "head_dim must be hidden_size / num_attention_heads (attention at another width is not supported)");
+    require(c.image_size >= c.patch_size, "image_size must be at least patch_size");
+}
+
 /// The module names of patch_embeddings under `scope`: `projection` (the
 /// patchifying Conv2d), `cls` (the class token [1, 1, hidden]),
 /// `distillation` (DeiT's second token; empty: none), `trailing` (the

@@ -55,9 +55,7 @@ struct beit_config {
     using self = beit_config;
 
     static constexpr void shape_rule(const beit_config& c) {
-        require(c.head_dim == 0 || c.head_dim * c.num_attention_heads == c.hidden_size,
-                "head_dim must be hidden_size / num_attention_heads (attention at another width is not supported)");
-        require(c.image_size >= c.patch_size, "image_size must be at least patch_size");
+        vit_like_rules(c);
     }
 
     /// The keys both model types read; beit_keys and data2vec_vision_keys
@@ -97,19 +95,7 @@ struct beit_config {
         // PreTrainedModel ties output to input embeddings; BEiT has neither
         no_effect<"tie_word_embeddings", bool>>;
 
-    [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = 0,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = std::int64_t{1} << 40,
-                .type_vocab_size = 0,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = false,
-                .num_labels = num_labels};
-    }
+    [[nodiscard]] constexpr encoder_shape shape() const { return vit_like_shape(*this); }
     /// One size where the learned positions or a relative bias fix it; any otherwise.
     [[nodiscard]] constexpr image_shape image() const {
         const bool fixed =

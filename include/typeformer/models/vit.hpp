@@ -40,9 +40,7 @@ struct vit_config {
     using self = vit_config;
 
     static constexpr void shape_rule(const vit_config& c) {
-        require(c.head_dim == 0 || c.head_dim * c.num_attention_heads == c.hidden_size,
-                "head_dim must be hidden_size / num_attention_heads (attention at another width is not supported)");
-        require(c.image_size >= c.patch_size, "image_size must be at least patch_size");
+        vit_like_rules(c);
     }
 
     using fields = field_table<
@@ -65,19 +63,7 @@ struct vit_config {
                             "differently to an encoder">,
         labels<&self::num_labels>>;
 
-    [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = 0,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = std::int64_t{1} << 40,
-                .type_vocab_size = 0,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = false,
-                .num_labels = num_labels};
-    }
+    [[nodiscard]] constexpr encoder_shape shape() const { return vit_like_shape(*this); }
     [[nodiscard]] constexpr image_shape image() const { return {num_channels, image_size, image_size, false}; }
     [[nodiscard]] constexpr patch_grid patches() const {
         return {patch_size, patch_size, image_size / patch_size, image_size / patch_size, 1};

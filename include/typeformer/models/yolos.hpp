@@ -88,19 +88,7 @@ struct yolos_config {
         // PreTrainedModel ties output to input embeddings; YOLOS has neither
         no_effect<"tie_word_embeddings", bool>, labels<&self::num_labels>, encoder_generic_keys>;
 
-    [[nodiscard]] constexpr encoder_shape shape() const {
-        return {.vocab_size = 0,
-                .hidden_size = hidden_size,
-                .num_heads = num_attention_heads,
-                .intermediate_size = intermediate_size,
-                .num_layers = num_hidden_layers,
-                .max_positions = std::int64_t{1} << 40,
-                .type_vocab_size = 0,
-                .act = hidden_act,
-                .eps = static_cast<float>(layer_norm_eps),
-                .causal = false,
-                .num_labels = num_labels};
-    }
+    [[nodiscard]] constexpr encoder_shape shape() const { return vit_like_shape(*this); }
     [[nodiscard]] constexpr image_shape image() const { return {num_channels, image_height, image_width, true}; }
     [[nodiscard]] constexpr patch_grid patches() const {
         return {.patch_h = patch_size,
