@@ -16,23 +16,11 @@
 # Disk: about 1.6 GB for the checkpoint (bart-large) and 4 GB for each export.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${BUILD_DIR:-$repo/build}
-python=${PYTHON:-$repo/.venv-fixtures5/bin/python}
-optimum_python=${OPTIMUM_PYTHON:-$repo/.venv-clients/bin/python}
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 model=${MODEL:-bart-large}
-out=$build/bench
 ckpt=$out/$model
 results=$out/seq2seq.md
-mkdir -p "$out"
-
-if [ ! -d "$build" ] || [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" -j2 --target typeformer-export >/dev/null
-exporter=$build/typeformer-export
-measure() { python3 "$repo/bench/peak_memory.py" "$@"; }
-field() { python3 -c "import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print('' if v is None else v)" "$1" "$2"; }
-size_gb() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1e9:.2f}')" "$(du -cb "$1"/*.onnx* | tail -1 | cut -f1)"; }
 
 if [ ! -f "$ckpt/model.safetensors" ]; then
   "$python" - "$ckpt" "$model" <<'PY'
@@ -53,9 +41,6 @@ print(f"{shape}: {sum(p.numel() for p in m.parameters()) / 1e6:.0f}M parameters 
 PY
 fi
 
-rows=()
-add() { rows+=("$1"); echo "$1" >&2; }
-
 dir=$out/$model-typeformer
 rm -rf "$dir"
 set +e
@@ -63,9 +48,9 @@ measure --json "$out/s2s-typeformer.json" -- "$exporter" --model "$ckpt" --task 
   > "$out/s2s-typeformer.log" 2>&1
 rc=$?
 set -e
-written=$(grep -o 'weights written in [0-9.]* s' "$out/s2s-typeformer.log" | grep -o '[0-9.]* s' || true)
-verdict=$(grep -q '^All good' "$out/s2s-typeformer.log" && echo "All good" || echo "exit $rc")
-worst=$(grep -o 'max diff: [0-9.e+-]*' "$out/s2s-typeformer.log" | awk '{print $3}' | sort -g | tail -1)
+written=$(written_in "$out/s2s-typeformer.log")
+verdict=$(verdict_of "$out/s2s-typeformer.log" "$rc")
+worst=$(worst_diff "$out/s2s-typeformer.log")
 add "| typeformer-export | $(field "$out/s2s-typeformer.json" wall_s) s (weights written in $written) | $(field "$out/s2s-typeformer.json" peak_rss_gib) GiB | $(field "$out/s2s-typeformer.json" peak_anon_gib) GiB | $(size_gb "$dir") GB in 4 graphs; every graph validated: $verdict, largest difference $worst |"
 
 if [ -x "$optimum_python" ]; then
