@@ -69,6 +69,20 @@ template <class C>
             .num_labels = c.num_labels};
 }
 
+/// The rows of the keys ViTConfig has and the image configs that copy it
+/// keep (BEiT's, Data2VecVision's), for a config `C` whose members are named
+/// as the keys: `using fields = extend<vit_core_rows<self>, ...its own rows...>;`
+template <class C>
+using vit_core_rows =
+    field_table<field<"hidden_size", &C::hidden_size, rule::positive>,
+                field<"num_hidden_layers", &C::num_hidden_layers, rule::non_negative>,
+                field<"num_attention_heads", &C::num_attention_heads, rule::positive>,
+                multiple_of<"hidden_size", "num_attention_heads">,
+                field<"intermediate_size", &C::intermediate_size, rule::positive>, field<"hidden_act", &C::hidden_act>,
+                field<"layer_norm_eps", &C::layer_norm_eps, rule::positive>,
+                field<"image_size", &C::image_size, rule::positive>, field<"patch_size", &C::patch_size, rule::positive>,
+                field<"num_channels", &C::num_channels, rule::positive>>;
+
 /// The rules of such a config with a `head_dim` (0: hidden_size /
 /// num_attention_heads), an `image_size` and a `patch_size` (ViT's, BEiT's).
 template <class C>

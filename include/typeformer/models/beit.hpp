@@ -60,15 +60,8 @@ struct beit_config {
 
     /// The keys both model types read; beit_keys and data2vec_vision_keys
     /// add head_dim (BEiT's attention reads it, Data2VecVision's does not).
-    using fields = field_table<
-        field<"hidden_size", &self::hidden_size, rule::positive>,
-        field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-        field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-        multiple_of<"hidden_size", "num_attention_heads">,
-        field<"intermediate_size", &self::intermediate_size, rule::positive>, field<"hidden_act", &self::hidden_act>,
-        field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-        field<"image_size", &self::image_size, rule::positive>, field<"patch_size", &self::patch_size, rule::positive>,
-        field<"num_channels", &self::num_channels, rule::positive>,
+    using fields = extend<
+        vit_core_rows<self>,
         field<"use_absolute_position_embeddings", &self::use_absolute_position_embeddings>,
         field<"use_relative_position_bias", &self::use_relative_position_bias>,
         field<"use_shared_relative_position_bias", &self::use_shared_relative_position_bias>,

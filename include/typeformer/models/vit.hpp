@@ -43,15 +43,8 @@ struct vit_config {
         vit_like_rules(c);
     }
 
-    using fields = field_table<
-        field<"hidden_size", &self::hidden_size, rule::positive>,
-        field<"num_hidden_layers", &self::num_hidden_layers, rule::non_negative>,
-        field<"num_attention_heads", &self::num_attention_heads, rule::positive>,
-        multiple_of<"hidden_size", "num_attention_heads">,
-        field<"intermediate_size", &self::intermediate_size, rule::positive>, field<"hidden_act", &self::hidden_act>,
-        field<"layer_norm_eps", &self::layer_norm_eps, rule::positive>,
-        field<"image_size", &self::image_size, rule::positive>, field<"patch_size", &self::patch_size, rule::positive>,
-        field<"num_channels", &self::num_channels, rule::positive>, field<"qkv_bias", &self::qkv_bias>,
+    using fields = extend<
+        vit_core_rows<self>, field<"qkv_bias", &self::qkv_bias>,
         field<"encoder_stride", &self::encoder_stride, rule::positive>,
         field<"head_dim", &self::head_dim, rule::non_negative>, rules<&self::shape_rule>,
         // ViTModel's pooler: no exported task reads pooler_output
