@@ -127,6 +127,24 @@ inline double fixture_diff(const tf::safetensors_file& io, const tf::tensor_map&
     return worst;
 }
 
+/// The config family F reads from config.json's text (a family test's
+/// defaults and refusals).
+template <class F>
+typename F::config config_from_text(const char* text) {
+    const auto j = nlohmann::json::parse(text);
+    return F::load(tf::config_reader(j, "config.json"));
+}
+/// "<error id>: <message>" of F reading config.json's text; "none" when it reads it.
+template <class F>
+std::string config_error(const char* text) {
+    try {
+        (void)config_from_text<F>(text);
+    } catch (const tf::error& e) {
+        return std::string(e.id()) + ": " + e.what();
+    }
+    return "none";
+}
+
 /// The model of (model_type, feature) built in memory, checked with full
 /// shape inference, serialized for ONNX Runtime.
 inline std::string onnx_bytes(const tf::loaded_model& m, const tf::feature_handle& f, int opset,

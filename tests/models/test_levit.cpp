@@ -6,23 +6,8 @@
 
 #include "harness.hpp"
 
-namespace {
-tf::levit_config load_levit(const char* text) {
-    const auto j = nlohmann::json::parse(text);
-    return tf::levit_family::load(tf::config_reader(j, "config.json"));
-}
-std::string levit_error(const char* text) {
-    try {
-        load_levit(text);
-    } catch (const tf::error& e) {
-        return std::string(e.id()) + ": " + e.what();
-    }
-    return "none";
-}
-}  // namespace
-
 TEST(levit, config_reading) {
-    const auto d = load_levit("{}");  // LevitConfig's defaults: levit-128S
+    const auto d = config_from_text<tf::levit_family>("{}");  // LevitConfig's defaults: levit-128S
     EXPECT_EQ(d.stem_side(), 14);
     EXPECT_EQ(d.resolution(0), 14);
     EXPECT_EQ(d.resolution(1), 7);
@@ -30,11 +15,11 @@ TEST(levit, config_reading) {
     EXPECT_FALSE(d.image().any_size);
     EXPECT_EQ(d.image().height, 224);
     EXPECT_FALSE(d.with_teacher);
-    EXPECT_TRUE(load_levit(R"({"architectures": ["LevitForImageClassificationWithTeacher"]})").with_teacher);
-    EXPECT_FALSE(load_levit(R"({"architectures": ["LevitForImageClassification",
+    EXPECT_TRUE(config_from_text<tf::levit_family>(R"({"architectures": ["LevitForImageClassificationWithTeacher"]})").with_teacher);
+    EXPECT_FALSE(config_from_text<tf::levit_family>(R"({"architectures": ["LevitForImageClassification",
                                                   "LevitForImageClassificationWithTeacher"]})").with_teacher);
     // config.json as Transformers saves it: the computed down_ops, then [""]
-    EXPECT_EQ(levit_error(R"({"down_ops": [["Subsample", 16, 8, 4, 2, 2], ["Subsample", 16, 16, 4, 2, 2], [""]]})"),
+    EXPECT_EQ(config_error<tf::levit_family>(R"({"down_ops": [["Subsample", 16, 8, 4, 2, 2], ["Subsample", 16, 16, 4, 2, 2], [""]]})"),
               "none");
 }
 
@@ -55,15 +40,15 @@ TEST(levit, attention_bias_index) {
 
 TEST(levit, config_refusals) {
     auto has = [](const std::string& e, const char* what) { return e.find(what) != std::string::npos; };
-    const auto stages = levit_error(R"({"hidden_sizes": [16, 32], "num_attention_heads": [2, 2], "depths": [1, 1],
+    const auto stages = config_error<tf::levit_family>(R"({"hidden_sizes": [16, 32], "num_attention_heads": [2, 2], "depths": [1, 1],
                                         "key_dim": [4, 4], "mlp_ratio": [2, 2], "attention_ratio": [2, 2]})");
     EXPECT_TRUE(has(stages, "3 stages")) << stages;
-    const auto size = levit_error(R"({"image_size": 200})");  // stem 13, 200 // 16 = 12
+    const auto size = config_error<tf::levit_family>(R"({"image_size": 200})");  // stem 13, 200 // 16 = 12
     EXPECT_TRUE(has(size, "image_size")) << size;
-    const auto ops = levit_error(R"({"down_ops": [["Subsample", 16, 8, 4, 2, 2], ["Subsample", 16, 16, 2, 2, 2]]})");
+    const auto ops = config_error<tf::levit_family>(R"({"down_ops": [["Subsample", 16, 8, 4, 2, 2], ["Subsample", 16, 16, 2, 2, 2]]})");
     EXPECT_TRUE(has(ops, "config.unsupported") && has(ops, "down_ops")) << ops;
-    EXPECT_TRUE(has(levit_error(R"({"image_size": [224, 224]})"), "image_size"));
-    EXPECT_TRUE(has(levit_error(R"({"hidden_sizes": [4, 256, 384]})"), "hidden_sizes"));
+    EXPECT_TRUE(has(config_error<tf::levit_family>(R"({"image_size": [224, 224]})"), "image_size"));
+    EXPECT_TRUE(has(config_error<tf::levit_family>(R"({"hidden_sizes": [4, 256, 384]})"), "hidden_sizes"));
 }
 
 // The reference pass against Transformers and ONNX Runtime against the

@@ -4,23 +4,8 @@
 
 #include "harness.hpp"
 
-namespace {
-tf::longt5_config load_longt5(const char* text) {
-    const auto j = nlohmann::json::parse(text);
-    return tf::longt5_family::load(tf::config_reader(j, "config.json"));
-}
-std::string longt5_error(const char* text) {
-    try {
-        load_longt5(text);
-    } catch (const tf::error& e) {
-        return std::string(e.id()) + ": " + e.what();
-    }
-    return "none";
-}
-}  // namespace
-
 TEST(longt5, config_reading) {
-    const auto d = load_longt5("{}");  // LongT5Config's defaults
+    const auto d = config_from_text<tf::longt5_family>("{}");  // LongT5Config's defaults
     EXPECT_EQ(d.local_radius, 127);
     EXPECT_EQ(d.block_len(), 128);
     EXPECT_EQ(d.global_block_size, 16);
@@ -28,7 +13,7 @@ TEST(longt5, config_reading) {
     EXPECT_FALSE(d.t5().gated);
     EXPECT_TRUE(d.t5().scale_decoder_outputs);
     EXPECT_EQ(d.t5().decoder_layers, 6);
-    const auto tg = load_longt5(R"({"encoder_attention_type": "transient-global", "local_radius": 3,
+    const auto tg = config_from_text<tf::longt5_family>(R"({"encoder_attention_type": "transient-global", "local_radius": 3,
                                     "global_block_size": 5, "feed_forward_proj": "gated-gelu",
                                     "tie_word_embeddings": false})");
     EXPECT_TRUE(tg.transient_global);
@@ -37,20 +22,20 @@ TEST(longt5, config_reading) {
     EXPECT_TRUE(tg.t5().gated);
     EXPECT_FALSE(tg.t5().scale_decoder_outputs);  // LongT5 v1.1's configs: untied, so not scaled
     // as Transformers 5 saves it: scale_decoder_outputs over tie_word_embeddings (null: no scaling)
-    EXPECT_FALSE(load_longt5(R"({"tie_word_embeddings": true, "scale_decoder_outputs": null})").t5().scale_decoder_outputs);
-    EXPECT_TRUE(load_longt5(R"({"encoder_attention_type": "local"})").t5().scale_decoder_outputs);
+    EXPECT_FALSE(config_from_text<tf::longt5_family>(R"({"tie_word_embeddings": true, "scale_decoder_outputs": null})").t5().scale_decoder_outputs);
+    EXPECT_TRUE(config_from_text<tf::longt5_family>(R"({"encoder_attention_type": "local"})").t5().scale_decoder_outputs);
 }
 
 TEST(longt5, config_refusals) {
-    const auto e = longt5_error(R"({"encoder_attention_type": "global"})");
+    const auto e = config_error<tf::longt5_family>(R"({"encoder_attention_type": "global"})");
     EXPECT_NE(e.find("config.unsupported"), std::string::npos) << e;
     EXPECT_NE(e.find("encoder_attention_type"), std::string::npos) << e;
-    EXPECT_NE(longt5_error(R"({"local_radius": -1})").find("local_radius"), std::string::npos);
-    EXPECT_NE(longt5_error(R"({"global_block_size": 0})").find("global_block_size"), std::string::npos);
+    EXPECT_NE(config_error<tf::longt5_family>(R"({"local_radius": -1})").find("local_radius"), std::string::npos);
+    EXPECT_NE(config_error<tf::longt5_family>(R"({"global_block_size": 0})").find("global_block_size"), std::string::npos);
     // T5's refusals hold for LongT5
-    EXPECT_NE(longt5_error(R"({"feed_forward_proj": "gated-silu"})").find("feed_forward_proj"), std::string::npos);
-    EXPECT_NE(longt5_error(R"({"is_causal": true})").find("is_causal"), std::string::npos);
-    EXPECT_NE(longt5_error(R"({"tie_encoder_decoder": true})").find("tie_encoder_decoder"), std::string::npos);
+    EXPECT_NE(config_error<tf::longt5_family>(R"({"feed_forward_proj": "gated-silu"})").find("feed_forward_proj"), std::string::npos);
+    EXPECT_NE(config_error<tf::longt5_family>(R"({"is_causal": true})").find("is_causal"), std::string::npos);
+    EXPECT_NE(config_error<tf::longt5_family>(R"({"tie_encoder_decoder": true})").find("tie_encoder_decoder"), std::string::npos);
 }
 
 // One encoder graph serves every length: ONNX Runtime against the reference

@@ -6,30 +6,15 @@
 
 #include "harness.hpp"
 
-namespace {
-tf::swin_config load_swin(const char* text) {
-    const auto j = nlohmann::json::parse(text);
-    return tf::swin_family::load(tf::config_reader(j, "config.json"));
-}
-std::string swin_error(const char* text) {
-    try {
-        load_swin(text);
-    } catch (const tf::error& e) {
-        return std::string(e.id()) + ": " + e.what();
-    }
-    return "none";
-}
-}  // namespace
-
 TEST(swin, config_reading) {
-    const auto d = load_swin("{}");  // SwinConfig's defaults: swin-tiny
+    const auto d = config_from_text<tf::swin_family>("{}");  // SwinConfig's defaults: swin-tiny
     EXPECT_EQ(d.stages, 4);
     EXPECT_EQ(d.width(), 768);
     EXPECT_EQ(d.shape().hidden_size, 768);
     EXPECT_EQ(d.swin().mlp_width(0), 384);
     EXPECT_TRUE(d.image().any_size);
     EXPECT_EQ(d.patches().rows, 7);  // 224 / 4 = 56, halved three times
-    const auto c = load_swin(R"({"image_size": [40, 24], "patch_size": [4, 2], "depths": [1, 3], "num_heads": [2, 4],
+    const auto c = config_from_text<tf::swin_family>(R"({"image_size": [40, 24], "patch_size": [4, 2], "depths": [1, 3], "num_heads": [2, 4],
                                  "embed_dim": 12, "mlp_ratio": 2.5, "num_layers": 2,
                                  "use_absolute_embeddings": true})");
     EXPECT_EQ(c.stages, 2);
@@ -46,16 +31,16 @@ TEST(swin, config_reading) {
 
 TEST(swin, config_refusals) {
     auto has = [](const std::string& e, const char* what) { return e.find(what) != std::string::npos; };
-    const auto layers = swin_error(R"({"depths": [2, 2], "num_heads": [2, 4], "num_layers": 3})");
+    const auto layers = config_error<tf::swin_family>(R"({"depths": [2, 2], "num_heads": [2, 4], "num_layers": 3})");
     EXPECT_TRUE(has(layers, "config.unsupported") && has(layers, "num_layers")) << layers;
-    EXPECT_TRUE(has(swin_error(R"({"depths": [2, 2], "num_heads": [2]})"), "num_heads"));
-    EXPECT_TRUE(has(swin_error(R"({"depths": [1, 1, 1, 1, 1, 1, 1, 1, 1], "num_heads": [1, 1, 1, 1, 1, 1, 1, 1, 1]})"),
+    EXPECT_TRUE(has(config_error<tf::swin_family>(R"({"depths": [2, 2], "num_heads": [2]})"), "num_heads"));
+    EXPECT_TRUE(has(config_error<tf::swin_family>(R"({"depths": [1, 1, 1, 1, 1, 1, 1, 1, 1], "num_heads": [1, 1, 1, 1, 1, 1, 1, 1, 1]})"),
                     "depths"));
-    EXPECT_TRUE(has(swin_error(R"({"embed_dim": 10, "depths": [2], "num_heads": [3]})"), "num_heads"));
-    const auto absolute = swin_error(R"({"use_absolute_embeddings": true, "image_size": 30, "patch_size": 4})");
+    EXPECT_TRUE(has(config_error<tf::swin_family>(R"({"embed_dim": 10, "depths": [2], "num_heads": [3]})"), "num_heads"));
+    const auto absolute = config_error<tf::swin_family>(R"({"use_absolute_embeddings": true, "image_size": 30, "patch_size": 4})");
     EXPECT_TRUE(has(absolute, "use_absolute_embeddings")) << absolute;
-    EXPECT_TRUE(has(swin_error(R"({"image_size": [1, 2, 3]})"), "image_size"));
-    EXPECT_TRUE(has(swin_error(R"({"is_causal": true})"), "is_causal"));
+    EXPECT_TRUE(has(config_error<tf::swin_family>(R"({"image_size": [1, 2, 3]})"), "image_size"));
+    EXPECT_TRUE(has(config_error<tf::swin_family>(R"({"is_causal": true})"), "is_causal"));
 }
 
 // One graph for every image size: ONNX Runtime against the reference pass

@@ -6,23 +6,8 @@
 
 #include "harness.hpp"
 
-namespace {
-tf::yolos_config load_yolos(const char* text) {
-    const auto j = nlohmann::json::parse(text);
-    return tf::yolos_family::load(tf::config_reader(j, "config.json"));
-}
-std::string yolos_error(const char* text) {
-    try {
-        load_yolos(text);
-    } catch (const tf::error& e) {
-        return std::string(e.id()) + ": " + e.what();
-    }
-    return "none";
-}
-}  // namespace
-
 TEST(yolos, config_reading) {
-    const auto d = load_yolos("{}");  // YolosConfig's defaults: yolos-base
+    const auto d = config_from_text<tf::yolos_family>("{}");  // YolosConfig's defaults: yolos-base
     EXPECT_EQ(d.image_height, 512);
     EXPECT_EQ(d.image_width, 864);
     EXPECT_EQ(d.num_detection_tokens, 100);
@@ -33,7 +18,7 @@ TEST(yolos, config_reading) {
     EXPECT_EQ(g.cols, 54);
     EXPECT_EQ(g.tokens(), 1 + 32 * 54 + 100);
     EXPECT_TRUE(g.resize_positions);
-    const auto c = load_yolos(R"({"image_size": [30, 20], "patch_size": 4, "num_detection_tokens": 3,
+    const auto c = config_from_text<tf::yolos_family>(R"({"image_size": [30, 20], "patch_size": 4, "num_detection_tokens": 3,
                                   "use_mid_position_embeddings": false, "num_hidden_layers": 1})");
     EXPECT_EQ(c.patches().rows, 7);
     EXPECT_EQ(c.patches().cols, 5);
@@ -43,20 +28,20 @@ TEST(yolos, config_reading) {
 TEST(yolos, config_refusals) {
     auto has = [](const std::string& e, const char* what) { return e.find(what) != std::string::npos; };
     // Transformers indexes image_size: an integer fails there
-    const auto single = yolos_error(R"({"image_size": 224})");
+    const auto single = config_error<tf::yolos_family>(R"({"image_size": 224})");
     EXPECT_TRUE(has(single, "image_size")) << single;
-    EXPECT_TRUE(has(yolos_error(R"({"image_size": [1, 2, 3]})"), "image_size"));
+    EXPECT_TRUE(has(config_error<tf::yolos_family>(R"({"image_size": [1, 2, 3]})"), "image_size"));
     // its interpolation divides by patch_size as a number
-    EXPECT_TRUE(has(yolos_error(R"({"patch_size": [16, 16]})"), "patch_size"));
+    EXPECT_TRUE(has(config_error<tf::yolos_family>(R"({"patch_size": [16, 16]})"), "patch_size"));
     // mid-layer positions sized by h·w // p² but laid on (h // p) x (w // p)
-    const auto mid = yolos_error(R"({"image_size": [31, 36], "patch_size": 6})");
+    const auto mid = config_error<tf::yolos_family>(R"({"image_size": [31, 36], "patch_size": 6})");
     EXPECT_TRUE(has(mid, "use_mid_position_embeddings")) << mid;
-    EXPECT_EQ(yolos_error(R"({"image_size": [31, 36], "patch_size": 6, "use_mid_position_embeddings": false})"),
+    EXPECT_EQ(config_error<tf::yolos_family>(R"({"image_size": [31, 36], "patch_size": 6, "use_mid_position_embeddings": false})"),
               "none");
-    EXPECT_TRUE(has(yolos_error(R"({"num_hidden_layers": 1})"), "use_mid_position_embeddings"));
-    EXPECT_TRUE(has(yolos_error(R"({"num_detection_tokens": 0})"), "num_detection_tokens"));
-    EXPECT_TRUE(has(yolos_error(R"({"image_size": [10, 30], "patch_size": 16})"), "image_size"));
-    EXPECT_TRUE(has(yolos_error(R"({"is_causal": true})"), "is_causal"));
+    EXPECT_TRUE(has(config_error<tf::yolos_family>(R"({"num_hidden_layers": 1})"), "use_mid_position_embeddings"));
+    EXPECT_TRUE(has(config_error<tf::yolos_family>(R"({"num_detection_tokens": 0})"), "num_detection_tokens"));
+    EXPECT_TRUE(has(config_error<tf::yolos_family>(R"({"image_size": [10, 30], "patch_size": 16})"), "image_size"));
+    EXPECT_TRUE(has(config_error<tf::yolos_family>(R"({"is_causal": true})"), "is_causal"));
 }
 
 // One graph for every image size: the learned positions resized in the
