@@ -92,8 +92,13 @@ inline tf::follow_transformers fixture_follows(const std::filesystem::path& dir)
 /// A fixture folder loaded as the exporter loads a checkpoint, following
 /// the Transformers that made it.
 inline tf::loaded_model load_fixture(std::string_view model_type, const std::filesystem::path& dir) {
-    return tf::load_model(tf::require_family(model_type), dir, tf::config_reader::load(dir / "config.json"),
-                          fixture_follows(dir));
+    const auto json = tf::config_reader::load(dir / "config.json");
+    if (const auto* c = tf::find_composite(model_type)) {  // a multimodal checkpoint: its text decoder
+        const auto text = tf::composite_text_config(*c, json, (dir / "config.json").string());
+        return tf::load_model(tf::require_family(text["model_type"].get<std::string>()), dir, json,
+                              fixture_follows(dir), c);
+    }
+    return tf::load_model(tf::require_family(model_type), dir, json, fixture_follows(dir));
 }
 
 /// max |got - want| over the positions a fixture defines: every position,

@@ -2,6 +2,12 @@
 // saved by Transformers 4.57 (features and generation: test_models.cpp).
 #include "typeformer/models/gemma3_text.hpp"
 
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
 #include "harness.hpp"
 
 namespace {
@@ -140,4 +146,80 @@ TEST(gemma3_text, checkpoint_saved_by_transformers_4_57) {
     ASSERT_TRUE(f.build(a.config, a.weights, tf::default_opset, "x").model.SerializeToString(&ga));
     ASSERT_TRUE(f.build(b.config, b.weights, tf::default_opset, "x").model.SerializeToString(&gb));
     EXPECT_TRUE(ga == gb) << "sliding_window_pattern 3 and its layer_types give different graphs";
+}
+
+// A multimodal Gemma3ForConditionalGeneration checkpoint exports its text
+// decoder (export/composite.hpp; its outputs and generation:
+// test_models.cpp's composite suite). Here: what the export chooses and
+// says, and what it refuses.
+namespace {
+struct composite_copy {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                ("tf-composite-" + std::to_string(::getpid()) + "-" +
+                                 testing::UnitTest::GetInstance()->current_test_info()->name());
+    explicit composite_copy(const std::function<void(nlohmann::json&)>& edit = {}) {
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir / "model");
+        const auto src = fixture_dir("gemma3", "causal-lm-with-past");
+        std::filesystem::copy_file(src / "model.safetensors", dir / "model" / "model.safetensors");
+        auto json = tf::config_reader::load(src / "config.json");
+        if (edit) edit(json);
+        std::ofstream(dir / "model" / "config.json") << json.dump(2);
+    }
+    ~composite_copy() { std::filesystem::remove_all(dir); }
+    std::string exported(std::string feature, std::string* error_id = nullptr) const {
+        std::ostringstream log, warn;
+        tf::export_options opt{.feature = std::move(feature), .validate = true, .force = true};
+        opt.log = &log;
+        opt.warnings = &warn;
+        try {
+            const auto r = tf::export_pretrained(dir / "model", dir / "onnx", opt);
+            EXPECT_TRUE(r.ok()) << log.str();
+            return log.str() + "feature " + r.feature;
+        } catch (const tf::error& e) {
+            if (!error_id) throw;
+            *error_id = e.id();
+            return e.what();
+        }
+    }
+};
+}  // namespace
+
+TEST(gemma3_text, composite_checkpoint_exports_its_text_decoder) {
+    const composite_copy c;
+    const auto log = c.exported("auto");
+    EXPECT_NE(log.find("gemma3 is a multimodal checkpoint, so text-generation-with-past"), std::string::npos) << log;
+    EXPECT_NE(log.find("its text decoder (text_config, gemma3_text) exports for text; the vision tower "
+                       "(vision_config) is not exported (34 tensors set aside: multi_modal_projector."),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("feature causal-lm-with-past"), std::string::npos) << log;
+    EXPECT_TRUE(std::filesystem::exists(c.dir / "onnx" / "model.onnx"));
+}
+
+TEST(gemma3_text, composite_checkpoint_refusals) {
+    std::string id;
+    auto msg = composite_copy().exported("sequence-classification", &id);
+    EXPECT_EQ(id, "export.feature");
+    EXPECT_NE(msg.find("a multimodal checkpoint exports its text decoder for text alone"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("the vision tower (vision_config) is not exported"), std::string::npos) << msg;
+
+    msg = composite_copy([](nlohmann::json& j) { j.erase("text_config"); }).exported("causal-lm", &id);
+    EXPECT_EQ(id, "config.missing_field");
+    EXPECT_NE(msg.find("has no text_config object"), std::string::npos) << msg;
+
+    msg = composite_copy([](nlohmann::json& j) { j["text_config"]["model_type"] = "gemma9_text"; })
+              .exported("causal-lm", &id);
+    EXPECT_EQ(id, "export.model_type");
+    EXPECT_NE(msg.find("text_config names model_type gemma9_text, which is not supported"), std::string::npos) << msg;
+
+    msg = composite_copy([](nlohmann::json& j) { j["quantization_config"] = {{"quant_method", "bitsandbytes"}}; })
+              .exported("causal-lm", &id);
+    EXPECT_EQ(id, "config.unsupported");
+    EXPECT_NE(msg.find("/quantization_config: a quantized checkpoint is not supported"), std::string::npos) << msg;
+
+    // text_config's own keys are read and refused as the text family's, naming where they are
+    msg = composite_copy([](nlohmann::json& j) { j["text_config"]["use_bidirectional_attention"] = true; })
+              .exported("causal-lm", &id);
+    EXPECT_NE(msg.find("config.json: /text_config: /use_bidirectional_attention"), std::string::npos) << msg;
 }

@@ -118,6 +118,47 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(generation);
 TEST_P(generation, greedy_tokens_are_transformers) { check_generation(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(models, generation, testing::ValuesIn(every_generator()), test_name);  // blenderbot-small
 
+// Multimodal checkpoints (export/composite.hpp): the text decoder of every
+// fixture folder tests/fixtures/<composite model_type>[-variant]/<feature>,
+// where its text family is built: outputs, the export, and greedy
+// generation (plain and left-padded) where the fixture has it.
+struct composite_fixture {
+    std::string type, folder, feature;
+};
+std::vector<composite_fixture> every_composite_fixture() {
+    std::vector<composite_fixture> v;
+    const auto root = fixture_dir("x", "y").parent_path().parent_path();
+    for (const auto& c : tf::composite_types())
+        for (const auto& d : std::filesystem::directory_iterator(root)) {
+            const auto folder = d.path().filename().string();
+            if (folder != c.model_type && !folder.starts_with(std::string(c.model_type) + "-")) continue;
+            for (const auto& fd : std::filesystem::directory_iterator(d.path())) {
+                const auto json = tf::config_reader::load(fd.path() / "config.json");
+                const auto text = tf::composite_text_config(c, json, "config.json")["model_type"].get<std::string>();
+                if (tf::find_family(text)) v.push_back({std::string(c.model_type), folder, fd.path().filename().string()});
+            }
+        }
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.folder + a.feature < b.folder + b.feature; });
+    return v;
+}
+class composite : public testing::TestWithParam<composite_fixture> {};
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(composite);
+TEST_P(composite, text_decoder_matches_transformers) {
+    const auto& [type, folder, feature] = GetParam();
+    const auto dir = fixture_dir(folder, feature);
+    check_fixture(type, feature, dir);
+    if (std::filesystem::exists(dir / "generate.safetensors")) check_generation(type, dir);
+    if (std::filesystem::exists(dir / "generate_padded.safetensors"))
+        check_generation(type, dir, 0, "generate_padded.safetensors");
+}
+INSTANTIATE_TEST_SUITE_P(models, composite, testing::ValuesIn(every_composite_fixture()),
+                         [](const testing::TestParamInfo<composite_fixture>& i) {
+                             std::string n = i.param.folder + "_" + i.param.feature;
+                             for (auto& ch : n)
+                                 if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                             return n;
+                         });
+
 // The feature table is the one transformers.onnx / Optimum give each model type.
 // (A build with some families only, TYPEFORMER_FAMILIES, checks those.)
 TEST(models, feature_tables) {

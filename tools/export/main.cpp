@@ -8,10 +8,23 @@
 #include <iostream>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "typeformer/export/pretrained.hpp"
 
 namespace tf = typeformer;
+
+namespace {
+/// The features a multimodal checkpoint exports from its text decoder: the
+/// text-generation features of its default text family, where that is built.
+std::vector<std::string> composite_features(const tf::composite_type& c) {
+    std::vector<std::string> out;
+    if (const auto* f = tf::find_family(c.text_model_type))
+        for (const auto& name : f->feature_names())
+            if (tf::composite_exports(name)) out.push_back(name);
+    return out;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{
@@ -163,9 +176,23 @@ int main(int argc, char** argv) {
                 }
                 std::cout << "\n";
             }
+            // multimodal checkpoints whose text decoder exports (export/composite.hpp)
+            for (const auto& c : tf::composite_types()) {
+                const auto features = composite_features(c);
+                if (features.empty()) continue;
+                std::cout << c.model_type << ":";
+                for (const auto& f : features) std::cout << " " << f;
+                std::cout << "; tasks:";
+                for (const auto& f : features) std::cout << " " << tf::task_of_feature(f);
+                std::cout << "\n";
+            }
             return 0;
         }
         if (!list_for.empty()) {
+            if (const auto* c = tf::find_composite(list_for); c && !composite_features(*c).empty()) {
+                for (const auto& f : composite_features(*c)) std::cout << f << "\n";
+                return 0;
+            }
             const auto* family = tf::find_family_any_spelling(list_for);
             if (!family) {
                 std::cerr << "typeformer-export: model_type " << list_for << " is not supported (supported: "

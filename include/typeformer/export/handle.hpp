@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "typeformer/export/composite.hpp"
 #include "typeformer/export/export.hpp"
 #include "typeformer/io/config_json.hpp"
 
@@ -124,18 +125,37 @@ struct family_handle {
 struct loaded_model {
     loaded_config config;
     checkpoint weights;
+    /// The multimodal checkpoint whose text decoder this is (composite.hpp), or nullptr.
+    const composite_type* composite = nullptr;
 
     [[nodiscard]] const family_handle& family() const { return *config.family; }
 };
 
 /// Load `dir` (config.json and the weights) as the family `f` reads it,
 /// following the model code of the Transformers release `follow` where
-/// releases compute the same config.json differently.
+/// releases compute the same config.json differently. With `composite`,
+/// `json` is config.json's whole object and the text decoder is loaded:
+/// its config from text_config (composite_text_config), its tensors from
+/// the language model's prefix, the other towers' set aside.
 inline loaded_model load_model(const family_handle& f, const std::filesystem::path& dir, const nlohmann::json& json,
-                               follow_transformers follow = follow_transformers::v5) {
+                               follow_transformers follow = follow_transformers::v5,
+                               const composite_type* composite = nullptr) {
     loaded_model m;
-    m.config = f.load(config_reader(json, (dir / "config.json").string()).follow(follow));
+    const auto where = (dir / "config.json").string();
+    if (composite)
+        m.config = f.load(config_reader(composite_text_config(*composite, json, where), where + ": /text_config")
+                              .follow(follow));
+    else m.config = f.load(config_reader(json, where).follow(follow));
+    m.composite = composite;
     m.weights = checkpoint::open(dir);
+    if (composite) {
+        m.weights.select_renamed(composite_renames());
+        if (m.weights.tensors().empty())
+            throw error("checkpoint.mismatch",
+                        dir.string() + ": no tensor of " + std::string(composite->class_name) +
+                            "'s language model (looked for model.language_model.*, language_model.model.*, "
+                            "lm_head.*, language_model.lm_head.*)");
+    }
     m.weights.set_base_prefix(std::string(m.family().base_prefix));
     m.family().tie_weights(m.config, m.weights);
     return m;

@@ -399,6 +399,18 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                                          "replaced by a validated export, or with --force");
     log << "typeformer: exporting " << family.model_type << " (" << f->name << ") from " << model_dir.string()
         << " at opset " << opt.opset << "\n";
+    if (m.composite) {
+        const auto& aside = m.weights.set_aside();
+        log << "typeformer: " << m.composite->model_type << " is a multimodal checkpoint ("
+            << m.composite->class_name << "): its text decoder (text_config, " << family.model_type
+            << ") exports for text; " << m.composite->towers << " is not exported";
+        if (!aside.empty()) {
+            log << " (" << aside.size() << " tensors set aside:";
+            for (std::size_t k = 0; k < aside.size() && k < 3; ++k) log << " " << aside[k];
+            log << (aside.size() > 3 ? " ...)" : ")");
+        }
+        log << "\n";
+    }
     if (several) {
         log << "typeformer: " << graphs.size() << " graphs:";
         for (const auto* g : graphs) log << " " << file_of(g);
@@ -455,7 +467,9 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         std::optional<nlohmann::json> generation;
         if (fs::exists(model_dir / "generation_config.json"))
             generation = config_reader::load(model_dir / "generation_config.json");
-        const auto config = config_reader::load(model_dir / "config.json");
+        auto config = config_reader::load(model_dir / "config.json");
+        if (m.composite)  // GenAI reads the text decoder's settings
+            config = composite_text_config(*m.composite, config, (model_dir / "config.json").string());
         if (!family.dims)
             throw error("export.genai", "--genai: " + std::string(family.model_type) + "'s config states no sizes");
         genai_json = genai_config(built.front().built.model, family.model_type, family.dims(m.config), config,
@@ -649,12 +663,34 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
     std::string model_type;
     config_reader(json, where).get("model_type", model_type);
     if (model_type.empty()) throw error("config.missing_field", where + ": no model_type");
-    const family_handle* family = &require_family(model_type, families);
+    const composite_type* composite = find_composite(model_type);
+    std::string family_type = model_type;
+    if (composite) {
+        family_type = composite_text_config(*composite, json, where)["model_type"].get<std::string>();
+        if (!find_family(family_type, families))
+            throw error("export.model_type", where + ": " + model_type + " (a multimodal " +
+                                                 std::string(composite->class_name) +
+                                                 " checkpoint) exports its text decoder, whose text_config names "
+                                                 "model_type " + family_type + ", which is not supported (supported: " +
+                                                 joined_model_types(families) + ")");
+        if (opt.feature != "auto" && !composite_exports(opt.feature))
+            throw error("export.feature",
+                        "feature " + opt.feature + " is not supported for " + model_type +
+                            ": a multimodal checkpoint exports its text decoder for text alone (default, "
+                            "default-with-past, causal-lm, causal-lm-with-past); " + std::string(composite->towers) +
+                            " is not exported");
+    }
+    const family_handle* family = &require_family(family_type, families);
     export_options chosen = opt;
     if (opt.feature == "auto" && opt.genai) {
         chosen.feature = std::string(genai_feature);  // the one feature GenAI runs
         *opt.log << "typeformer: no task given: --genai, so " << task_of_feature(chosen.feature) << " (the feature "
                  << chosen.feature << "), the graph ONNX Runtime GenAI runs\n";
+    } else if (opt.feature == "auto" && composite) {
+        chosen.feature = "causal-lm-with-past";
+        *opt.log << "typeformer: no task given: " << model_type << " is a multimodal checkpoint, so "
+                 << task_of_feature(chosen.feature) << " (the feature " << chosen.feature
+                 << ") from its text decoder\n";
     } else if (opt.feature == "auto") {
         std::string cls;
         chosen.feature = infer_feature(json, family->feature_names(), &cls);
@@ -670,11 +706,11 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
                  << ", so " << task_of_feature(chosen.feature) << " (the feature " << chosen.feature
                  << "), as optimum-cli infers it\n";
     }
-    if (opt.genai) require_genai(model_type, chosen.feature);  // before the checkpoint is opened
+    if (opt.genai) require_genai(family_type, chosen.feature);  // before the checkpoint is opened
     (void)family->require(chosen.feature);
-    detail::pretrained::note_transformers_version(json, model_type, chosen.feature, opt.follow, where, *opt.log,
+    detail::pretrained::note_transformers_version(json, family_type, chosen.feature, opt.follow, where, *opt.log,
                                                   *opt.warnings);
-    const auto m = load_model(*family, dir, json, opt.follow);
+    const auto m = load_model(*family, dir, json, opt.follow, composite);
     return export_loaded(m, dir, output, chosen);
 }
 #endif

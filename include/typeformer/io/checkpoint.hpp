@@ -18,6 +18,11 @@
 // prefix ("encoder.layer.0..."); as in Transformers, such a checkpoint is
 // read with the prefix added.
 //
+// A composite checkpoint (a multimodal ...ForConditionalGeneration) holds one
+// model among others: `select_renamed` reads the tensors under some prefixes
+// as the model's ("model.language_model.layers.0..." as "model.layers.0...")
+// and sets the others aside (a vision tower).
+//
 // Tied weights (an LM head sharing the word embeddings) may be stored once
 // under either name, or both: `tie(a, b)` makes a lookup of either fall back
 // to the other.
@@ -58,6 +63,15 @@ public:
     /// Set the architecture's base-model prefix ("bert", "distilbert").
     void set_base_prefix(std::string prefix);
 
+    /// Read only the tensors whose names start with one of the `from`
+    /// prefixes, each as `to` + the rest of its name (the first matching
+    /// pair wins); every other tensor is set aside. A rename that gives two
+    /// tensors one name is checkpoint.duplicate.
+    void select_renamed(std::vector<std::pair<std::string, std::string>> renames);
+
+    /// The tensors select_renamed set aside, under their stored names.
+    [[nodiscard]] const std::vector<std::string>& set_aside() const noexcept { return set_aside_; }
+
     /// Declare two full names as one tied tensor: a lookup of either that the
     /// checkpoint lacks falls back to the other.
     void tie(std::string a, std::string b);
@@ -95,6 +109,8 @@ private:
 
     std::vector<part> parts_;
     std::string base_prefix_;
+    std::vector<std::pair<std::string, std::string>> renames_;
+    std::vector<std::string> set_aside_;
     std::string layout_;
     std::map<std::string, const tensor_view*, std::less<>> by_name_;
     std::multimap<std::string, std::string, std::less<>> ties_;
@@ -140,6 +156,11 @@ TYPEFORMER_INLINE auto checkpoint::add(pytorch_file f) -> void {
 
 TYPEFORMER_INLINE auto checkpoint::set_base_prefix(std::string prefix) -> void {
     base_prefix_ = std::move(prefix);
+    reindex();
+}
+
+TYPEFORMER_INLINE auto checkpoint::select_renamed(std::vector<std::pair<std::string, std::string>> renames) -> void {
+    renames_ = std::move(renames);
     reindex();
 }
 
@@ -238,23 +259,35 @@ TYPEFORMER_INLINE auto checkpoint::open_file(const std::filesystem::path& file) 
 
 TYPEFORMER_INLINE auto checkpoint::reindex() -> void {
     by_name_.clear();
-    bool has_prefix = base_prefix_.empty();
-    for (const auto& p : parts_)
-        for (const auto& t : *p.tensors)
-            if (!base_prefix_.empty() && t.name.starts_with(base_prefix_ + ".")) has_prefix = true;
-    std::map<std::string_view, const part*> first_file;
+    set_aside_.clear();
+    // each tensor under the name the model reads it by (select_renamed), or none
+    std::vector<std::pair<std::string, const tensor_view*>> named;
+    std::map<const tensor_view*, const part*> file_of;
     for (const auto& p : parts_)
         for (const auto& t : *p.tensors) {
-            std::string name(t.name);
-            if (!has_prefix) name = base_prefix_ + "." + name;
-            if (!by_name_.emplace(name, &t).second) {
-                const auto* other = first_file[t.name];
-                throw error("checkpoint.duplicate",
-                            "tensor " + std::string(t.name) + " is stored twice: in " +
-                                (other ? other->path.string() : std::string("?")) + " and in " + p.path.string());
+            file_of[&t] = &p;
+            if (renames_.empty()) {
+                named.emplace_back(std::string(t.name), &t);
+                continue;
             }
-            first_file[t.name] = &p;
+            const auto r = std::find_if(renames_.begin(), renames_.end(),
+                                        [&](const auto& ft) { return t.name.starts_with(ft.first); });
+            if (r == renames_.end()) set_aside_.emplace_back(t.name);
+            else named.emplace_back(r->second + std::string(t.name.substr(r->first.size())), &t);
         }
+    bool has_prefix = base_prefix_.empty();
+    for (const auto& [name, t] : named)
+        if (!base_prefix_.empty() && name.starts_with(base_prefix_ + ".")) has_prefix = true;
+    for (auto& [name, t] : named) {
+        if (!has_prefix) name = base_prefix_ + "." + name;
+        if (const auto [it, fresh] = by_name_.emplace(name, t); !fresh) {
+            const auto* a = it->second;
+            const std::string how = a->name == t->name ? "" : " (as " + std::string(a->name) + " and " + std::string(t->name) + ")";
+            throw error("checkpoint.duplicate", "tensor " + name + " is stored twice" + how + ": in " +
+                                                    file_of[a]->path.string() + " and in " +
+                                                    file_of[t]->path.string());
+        }
+    }
 }
 #endif  // TYPEFORMER_DEFINITIONS
 
