@@ -592,6 +592,49 @@ void read_layer_windows(const config_reader& r, llama_config& c, Default sliding
     }
 }
 
+/// A model whose sliding layers take sliding_window (Gemma 3, OLMo 3): a
+/// null (or non-positive) sliding_window where some layer slides is
+/// refused (Transformers cannot build that model).
+inline void sliding_layers_need_window(const config_reader& r, const llama_config& c) {
+    bool sliding = false;
+    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) sliding = sliding || !c.full_attention_layers.has(i);
+    if (sliding && c.sliding_window <= 0) {
+        const std::string value = r.is_null("sliding_window") ? "null" : std::to_string(c.sliding_window);
+        throw error("config.invalid", r.where() + ": /sliding_window: " + value +
+                                          " with sliding layers (Transformers cannot build that model)");
+    }
+}
+
+/// The sliding layers' RoPE of Transformers 5's rope_parameters keyed by
+/// layer type (Gemma 3, OLMo 3): rope_parameters.sliding_attention's
+/// rope_theta into `theta` (when `legacy_key` names a top-level key that
+/// config.json also has, the two must agree: config.invalid otherwise); a
+/// scaling there, or a partial_rotary_factor other than 1, is refused by
+/// name (`model` names whose scaling is on the full-attention layers).
+inline void read_sliding_rope(const config_reader& r, double& theta, const char* legacy_key, const char* model) {
+    std::optional<config_reader> params, local;
+    if (!r.child("rope_parameters", params) || !params->child("sliding_attention", local)) return;
+    if (local->has("rope_theta")) {
+        double t = theta;
+        local->get("rope_theta", t);
+        if (legacy_key && r.has(legacy_key) && t != theta)
+            throw error("config.invalid", r.where() + ": /" + legacy_key +
+                                              " and /rope_parameters/sliding_attention/rope_theta disagree");
+        theta = t;
+    }
+    const char* key = nullptr;
+    const std::string type = rope_type_of(*local, key);
+    if (!type.empty() && type != "default")
+        throw error("config.unsupported", local->where() + ": /" + key + ": \"" + type +
+                                              "\" is not supported (a RoPE scaling on the sliding layers; " +
+                                              model + "'s scaling is on the full-attention layers)");
+    double factor = 1.0;
+    local->get("partial_rotary_factor", factor);
+    if (factor != 1.0)
+        throw error("config.unsupported", local->where() + ": /partial_rotary_factor: " + std::to_string(factor) +
+                                              " is not supported (" + model + " turns the whole head)");
+}
+
 inline void qwen2_windows(const config_reader& r, llama_config& c) {
     qwen_windows(r, c, r.follows() == follow_transformers::v4_41);
 }
