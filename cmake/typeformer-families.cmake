@@ -92,6 +92,7 @@ set(TYPEFORMER_FAMILY_LIST
   detr/detr_family
   detr/table_transformer_family
   olmo3/olmo3_family
+  seed_oss/seed_oss_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -201,7 +201,9 @@ TEST(models, feature_tables) {
         {"mobilevit", {"default", "image-classification", "semantic-segmentation"}},
         {"detr", {"default", "object-detection"}},
         {"table-transformer", {"default", "object-detection"}},
-        {"olmo3", llama}};
+        {"olmo3", llama},
+        {"seed_oss", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                      "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

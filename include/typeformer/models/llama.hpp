@@ -88,6 +88,7 @@ struct llama_config {
     double partial_rotary_factor = 1.0;
     bool attention_bias = false;      ///< Llama: biases on q, k, v and o
     bool qkv_bias_only = false;       ///< Qwen2: biases on q, k, v, none on o
+    bool o_bias_only = false;         ///< SeedOSS (attention_out_bias): a bias on o without attention_bias
     bool mlp_bias = false;            ///< Llama: biases on gate, up and down
     std::int64_t pretraining_tp = 1;  ///< Llama: sliced matmuls, the same function
     std::int64_t sliding_window = 0;  ///< Mistral, Qwen2; 0: None (no window)
@@ -128,7 +129,7 @@ struct llama_config {
     [[nodiscard]] rotary_spec rotary() const;
     [[nodiscard]] float attention_scale() const { return 1.f / std::sqrt(static_cast<float>(head_size())); }
     [[nodiscard]] constexpr bool qkv_bias() const { return attention_bias || qkv_bias_only; }
-    [[nodiscard]] constexpr bool o_bias() const { return attention_bias; }
+    [[nodiscard]] constexpr bool o_bias() const { return attention_bias || o_bias_only; }
     /// The span of the causal window (decoder_context: p - j < span) on
     /// the windowed layers: Transformers' sliding_window w (w + 1 as 4.41's
     /// eager mask reads it); 0 when no layer has a window.
@@ -185,7 +186,7 @@ struct llama_config {
         internal<&self::rope_beta_fast>, internal<&self::rope_beta_slow>, internal<&self::rope_truncate>,
         internal<&self::rope_attention_factor, rule::positive, "the RoPE attention factor">,
         internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">,
-        internal<&self::attention_bias>, internal<&self::qkv_bias_only>,
+        internal<&self::attention_bias>, internal<&self::qkv_bias_only>, internal<&self::o_bias_only>,
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
         internal<&self::sliding_window, rule::non_negative, "sliding_window">, true_under_4_41<&self::window_includes_edge>,
         internal<&self::first_window_layer, rule::non_negative, "max_window_layers">,
