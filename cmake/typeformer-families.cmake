@@ -93,6 +93,7 @@ set(TYPEFORMER_FAMILY_LIST
   detr/table_transformer_family
   olmo3/olmo3_family
   seed_oss/seed_oss_family
+  ernie4_5/ernie4_5_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

@@ -203,7 +203,8 @@ TEST(models, feature_tables) {
         {"table-transformer", {"default", "object-detection"}},
         {"olmo3", llama},
         {"seed_oss", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                      "token-classification"}}};
+                      "token-classification"}},
+        {"ernie4_5", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
