@@ -241,7 +241,11 @@ TEST(models, feature_tables) {
         {"segformer", {"default", "image-classification", "semantic-segmentation"}},
         {"mobilevit", {"default", "image-classification", "semantic-segmentation"}},
         {"detr", {"default", "object-detection"}},
-        {"table-transformer", {"default", "object-detection"}}};
+        {"table-transformer", {"default", "object-detection"}},
+        {"olmo3", llama},
+        {"seed_oss", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                      "token-classification"}},
+        {"ernie4_5", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

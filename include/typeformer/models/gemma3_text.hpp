@@ -77,27 +77,7 @@ namespace detail {
 /// is refused.
 inline void gemma3_local_rope(const config_reader& r, gemma3_text_config& c) {
     r.get("rope_local_base_freq", c.rope_local_theta);
-    std::optional<config_reader> params, local;
-    if (!r.child("rope_parameters", params) || !params->child("sliding_attention", local)) return;
-    if (local->has("rope_theta")) {
-        double theta = c.rope_local_theta;
-        local->get("rope_theta", theta);
-        if (r.has("rope_local_base_freq") && theta != c.rope_local_theta)
-            throw error("config.invalid", r.where() + ": /rope_local_base_freq and "
-                                                      "/rope_parameters/sliding_attention/rope_theta disagree");
-        c.rope_local_theta = theta;
-    }
-    const char* key = nullptr;
-    const std::string type = rope_type_of(*local, key);
-    if (!type.empty() && type != "default")
-        throw error("config.unsupported", local->where() + ": /" + key + ": \"" + type +
-                                              "\" is not supported (a RoPE scaling on the sliding layers; "
-                                              "Gemma 3's scaling is on the full-attention layers)");
-    double factor = 1.0;
-    local->get("partial_rotary_factor", factor);
-    if (factor != 1.0)
-        throw error("config.unsupported", local->where() + ": /partial_rotary_factor: " + std::to_string(factor) +
-                                              " is not supported (Gemma 3 turns the whole head)");
+    read_sliding_rope(r, c.rope_local_theta, "rope_local_base_freq", "Gemma 3");
 }
 
 /// attn_logit_softcapping: Gemma3Attention stores it and never hands it to
@@ -112,13 +92,7 @@ inline void gemma3_windows(const config_reader& r, gemma3_text_config& c) {
     if (pattern <= 0 && !r.has("layer_types"))
         throw error("config.invalid", r.where() + ": /sliding_window_pattern: must be positive");
     read_layer_windows(r, c, [&](std::int64_t i) { return pattern > 0 && (i + 1) % pattern != 0; });
-    bool sliding = false;
-    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) sliding = sliding || !c.full_attention_layers.has(i);
-    if (sliding && c.sliding_window <= 0) {
-        const std::string value = r.is_null("sliding_window") ? "null" : std::to_string(c.sliding_window);
-        throw error("config.invalid", r.where() + ": /sliding_window: " + value +
-                                          " with sliding layers (Transformers cannot build that model)");
-    }
+    sliding_layers_need_window(r, c);
 }
 }  // namespace detail
 

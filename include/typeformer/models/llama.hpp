@@ -86,8 +86,12 @@ struct llama_config {
     /// Rotary embeddings on the first int(head size · f) features of each
     /// head (Phi-3's partial_rotary_factor; the Llama members refuse f != 1).
     double partial_rotary_factor = 1.0;
+    /// ERNIE 4.5: the rotary embeddings turn the pairs (2i, 2i+1) (its
+    /// rotate_half interleaves), not the halves (i, i + R/2).
+    bool rope_interleaved = false;
     bool attention_bias = false;      ///< Llama: biases on q, k, v and o
     bool qkv_bias_only = false;       ///< Qwen2: biases on q, k, v, none on o
+    bool o_bias_only = false;         ///< SeedOSS (attention_out_bias): a bias on o without attention_bias
     bool mlp_bias = false;            ///< Llama: biases on gate, up and down
     std::int64_t pretraining_tp = 1;  ///< Llama: sliced matmuls, the same function
     std::int64_t sliding_window = 0;  ///< Mistral, Qwen2; 0: None (no window)
@@ -128,7 +132,7 @@ struct llama_config {
     [[nodiscard]] rotary_spec rotary() const;
     [[nodiscard]] float attention_scale() const { return 1.f / std::sqrt(static_cast<float>(head_size())); }
     [[nodiscard]] constexpr bool qkv_bias() const { return attention_bias || qkv_bias_only; }
-    [[nodiscard]] constexpr bool o_bias() const { return attention_bias; }
+    [[nodiscard]] constexpr bool o_bias() const { return attention_bias || o_bias_only; }
     /// The span of the causal window (decoder_context: p - j < span) on
     /// the windowed layers: Transformers' sliding_window w (w + 1 as 4.41's
     /// eager mask reads it); 0 when no layer has a window.
@@ -185,7 +189,8 @@ struct llama_config {
         internal<&self::rope_beta_fast>, internal<&self::rope_beta_slow>, internal<&self::rope_truncate>,
         internal<&self::rope_attention_factor, rule::positive, "the RoPE attention factor">,
         internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">,
-        internal<&self::attention_bias>, internal<&self::qkv_bias_only>,
+        internal<&self::attention_bias>, internal<&self::qkv_bias_only>, internal<&self::o_bias_only>,
+        internal<&self::rope_interleaved>,
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
         internal<&self::sliding_window, rule::non_negative, "sliding_window">, true_under_4_41<&self::window_includes_edge>,
         internal<&self::first_window_layer, rule::non_negative, "max_window_layers">,
@@ -352,7 +357,7 @@ inline rotary_spec llama_config::rotary() const {
     rotary_spec r;
     r.dims = rotary_dims();
     r.base = rope_theta;
-    r.interleaved = false;
+    r.interleaved = rope_interleaved;
     r.position_scale = rope_linear_factor;
     switch (rope_scaling) {
         case rope_scaling_kind::llama3: r.inv_freq = detail::llama3_frequencies(*this); break;
@@ -590,6 +595,49 @@ void read_layer_windows(const config_reader& r, llama_config& c, Default sliding
         }
         if (!windowed) c.full_attention_layers.add(i);
     }
+}
+
+/// A model whose sliding layers take sliding_window (Gemma 3, OLMo 3): a
+/// null (or non-positive) sliding_window where some layer slides is
+/// refused (Transformers cannot build that model).
+inline void sliding_layers_need_window(const config_reader& r, const llama_config& c) {
+    bool sliding = false;
+    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) sliding = sliding || !c.full_attention_layers.has(i);
+    if (sliding && c.sliding_window <= 0) {
+        const std::string value = r.is_null("sliding_window") ? "null" : std::to_string(c.sliding_window);
+        throw error("config.invalid", r.where() + ": /sliding_window: " + value +
+                                          " with sliding layers (Transformers cannot build that model)");
+    }
+}
+
+/// The sliding layers' RoPE of Transformers 5's rope_parameters keyed by
+/// layer type (Gemma 3, OLMo 3): rope_parameters.sliding_attention's
+/// rope_theta into `theta` (when `legacy_key` names a top-level key that
+/// config.json also has, the two must agree: config.invalid otherwise); a
+/// scaling there, or a partial_rotary_factor other than 1, is refused by
+/// name (`model` names whose scaling is on the full-attention layers).
+inline void read_sliding_rope(const config_reader& r, double& theta, const char* legacy_key, const char* model) {
+    std::optional<config_reader> params, local;
+    if (!r.child("rope_parameters", params) || !params->child("sliding_attention", local)) return;
+    if (local->has("rope_theta")) {
+        double t = theta;
+        local->get("rope_theta", t);
+        if (legacy_key && r.has(legacy_key) && t != theta)
+            throw error("config.invalid", r.where() + ": /" + legacy_key +
+                                              " and /rope_parameters/sliding_attention/rope_theta disagree");
+        theta = t;
+    }
+    const char* key = nullptr;
+    const std::string type = rope_type_of(*local, key);
+    if (!type.empty() && type != "default")
+        throw error("config.unsupported", local->where() + ": /" + key + ": \"" + type +
+                                              "\" is not supported (a RoPE scaling on the sliding layers; " +
+                                              model + "'s scaling is on the full-attention layers)");
+    double factor = 1.0;
+    local->get("partial_rotary_factor", factor);
+    if (factor != 1.0)
+        throw error("config.unsupported", local->where() + ": /partial_rotary_factor: " + std::to_string(factor) +
+                                              " is not supported (" + model + " turns the whole head)");
 }
 
 inline void qwen2_windows(const config_reader& r, llama_config& c) {
