@@ -91,6 +91,8 @@ set(TYPEFORMER_FAMILY_LIST
   mobilevit/mobilevit_family
   detr/detr_family
   detr/table_transformer_family
+  qwen3_5_text/qwen3_5_text_family
+  qwen3_next/qwen3_next_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

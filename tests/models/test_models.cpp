@@ -200,7 +200,10 @@ TEST(models, feature_tables) {
         {"segformer", {"default", "image-classification", "semantic-segmentation"}},
         {"mobilevit", {"default", "image-classification", "semantic-segmentation"}},
         {"detr", {"default", "object-detection"}},
-        {"table-transformer", {"default", "object-detection"}}};
+        {"table-transformer", {"default", "object-detection"}},
+        {"qwen3_5_text", llama},
+        {"qwen3_next", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                        "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
