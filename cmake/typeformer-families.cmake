@@ -94,6 +94,8 @@ set(TYPEFORMER_FAMILY_LIST
   olmo3/olmo3_family
   seed_oss/seed_oss_family
   ernie4_5/ernie4_5_family
+  qwen3_5_text/qwen3_5_text_family
+  qwen3_next/qwen3_next_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

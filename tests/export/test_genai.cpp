@@ -277,4 +277,37 @@ TEST(genai_config, refused_by_name) {
               std::string::npos);
 }
 
+// A hybrid decoder (qwen3_5_text): the attention layers' keys and values and
+// the recurrent layers' conv and recurrent states, each layer once, named in
+// genai_config.json as GenAI's Qwen3.5 runtime reads them.
+TEST(genai_config, hybrid_names_its_states) {
+    const auto dir = fixtures / "qwen3_5_text" / "causal-lm-with-past";
+    if (!tf::find_family("qwen3_5_text")) GTEST_SKIP() << "qwen3_5_text is not built";
+    const auto b = build(dir);
+    const auto& family = b.m.family();
+    const auto generation = nlohmann::json::parse(R"({"eos_token_id": 5})");
+    const auto j = tf::genai_config(b.graph, family.model_type, family.dims(b.m.config), b.config, &generation);
+    const auto& decoder = j["model"]["decoder"];
+    const auto in = io(b.graph.graph().input()), out = io(b.graph.graph().output());
+    EXPECT_EQ(j["model"]["type"], "qwen3_5_text");
+    EXPECT_EQ(decoder["num_hidden_layers"], 3);
+    EXPECT_EQ(decoder["num_key_value_heads"], 2);
+    EXPECT_EQ(decoder["head_size"], 16);
+    EXPECT_EQ(decoder["inputs"]["past_conv_names"], "past_key_values.%d.conv");
+    EXPECT_EQ(decoder["inputs"]["past_recurrent_names"], "past_key_values.%d.recurrent");
+    EXPECT_EQ(decoder["outputs"]["present_conv_names"], "present.%d.conv");
+    EXPECT_EQ(decoder["outputs"]["present_recurrent_names"], "present.%d.recurrent");
+    // layers 0 and 2 recurrent, layer 1 attention (the fixture's layer_types)
+    for (int i = 0; i < 3; ++i) {
+        const bool recurrent = i != 1;
+        EXPECT_EQ(in.contains(layer_name("past_key_values.%d.conv", i)), recurrent) << i;
+        EXPECT_EQ(in.contains(layer_name("past_key_values.%d.recurrent", i)), recurrent) << i;
+        EXPECT_EQ(in.contains(layer_name("past_key_values.%d.key", i)), !recurrent) << i;
+        EXPECT_EQ(out.contains(layer_name("present.%d.conv", i)), recurrent) << i;
+        EXPECT_EQ(out.contains(layer_name("present.%d.value", i)), !recurrent) << i;
+    }
+    // another model type's graph with such inputs is refused: GenAI feeds them to its hybrid types only
+    EXPECT_THROW((void)tf::genai_config(b.graph, "qwen3", family.dims(b.m.config), b.config, &generation), tf::error);
+}
+
 }  // namespace

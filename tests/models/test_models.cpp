@@ -245,7 +245,10 @@ TEST(models, feature_tables) {
         {"olmo3", llama},
         {"seed_oss", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                       "token-classification"}},
-        {"ernie4_5", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}}};
+        {"ernie4_5", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}},
+        {"qwen3_5_text", llama},
+        {"qwen3_next", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                        "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

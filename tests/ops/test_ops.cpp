@@ -317,6 +317,14 @@ std::vector<op_case> make_cases() {
             .def([](auto& b, const auto& x) { return b.sigmoid(x); }));
     add(at_all(op_case("sigmoid", "wide").in(f32("x", normal(4.f))), seq3)
             .def([](auto& b, const auto& x) { return b.sigmoid(x); }));
+    // exp and softplus: libm's and ONNX Runtime's (vectorised) exp and log differ by an ulp or two
+    add(at_all(op_case("exp", "normal").in(f32("x")), seq3).within({1e-6, 1e-6})
+            .def([](auto& b, const auto& x) { return b.exp(x); }));
+    add(at_all(op_case("softplus", "normal").in(f32("x")), seq3).within({1e-6, 1e-6})
+            .def([](auto& b, const auto& x) { return b.softplus(x); }));
+    // past torch's threshold (20): x itself, which log(exp(x) + 1) rounds to in float32
+    add(at_all(op_case("softplus", "wide").in(f32("x", normal(12.f))), seq3).within({1e-6, 1e-6})
+            .def([](auto& b, const auto& x) { return b.softplus(x); }));
     add(at_all(op_case("gelu", "normal").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.gelu(x); }));
     add(at_all(op_case("gelu", "wide").in(f32("x", normal(4.f))), seq3)
             .within(wide_bound)
@@ -725,6 +733,51 @@ std::vector<op_case> make_cases() {
                {{{1, 4, 2}, {4, 4, 2}}, {{3, 4, 7}, {6, 4, 2}}, {{2, 8, 5}, {8, 8, 2}}})
             .within(sum_bound)
             .def([](auto& b, const auto& x, const auto& w) { return b.conv1d(x, w, nullptr, 0, 1); }));
+    // gated_delta_rule: the recurrence of Gated DeltaNet (Qwen3-Next, Qwen3.5): a Scan in the graph, a loop in
+    // the reference; q and k L2-normalised as the layers give them, g a log decay (negative), beta in (0, 1).
+    // Each step adds Dk products per output: the errors grow with the sequence, bounded as sums.
+    {
+        const auto unit_rows = [](float scale) {
+            return generator([scale](const shape_t& s, rng_t& rng) {
+                std::normal_distribution<float> d(0.f, 1.f);
+                xt::xarray<float> a = xt::zeros<float>(s);
+                const std::size_t n = s.back();
+                for (std::size_t r = 0; r < a.size() / n; ++r) {
+                    float sum = 0.f;
+                    for (std::size_t j = 0; j < n; ++j) sum += (a.data()[r * n + j] = d(rng)) * a.data()[r * n + j];
+                    for (std::size_t j = 0; j < n; ++j) a.data()[r * n + j] *= scale / std::sqrt(sum + 1e-6f);
+                }
+                return tf::eval_value(std::move(a));
+            });
+        };
+        const generator zeros = [](const shape_t& s, rng_t&) { return tf::eval_value(xt::xarray<float>(xt::zeros<float>(s))); };
+        const std::vector<std::vector<shape_t>> runs{
+            {{1, 1, 1, 4}, {1, 1, 1, 4}, {1, 1, 1, 4}, {1, 1, 1}, {1, 1, 1}, {1, 1, 4, 4}},
+            {{2, 3, 7, 4}, {2, 3, 7, 4}, {2, 3, 7, 6}, {2, 3, 7}, {2, 3, 7}, {2, 3, 4, 6}},
+            {{3, 2, 70, 8}, {3, 2, 70, 8}, {3, 2, 70, 5}, {3, 2, 70}, {3, 2, 70}, {3, 2, 8, 5}}};
+        const auto rule = [](auto& b, const auto& q, const auto& k, const auto& v, const auto& g, const auto& beta,
+                             const auto& state) { return b.gated_delta_rule(q, k, v, g, beta, state); };
+        add(at_all(op_case("gated_delta_rule", "with a state")
+                       .in(f32("q", unit_rows(0.5f)))
+                       .in(f32("k", unit_rows(1.f)))
+                       .in(f32("v"))
+                       .in(f32("g", uniform(-1.f, 0.f)))
+                       .in(f32("beta", uniform(0.f, 1.f)))
+                       .in(f32("state")),
+                   runs)
+                .within({1e-5, 1e-5})
+                .def(rule));
+        add(at_all(op_case("gated_delta_rule", "first step zero state")
+                       .in(f32("q", unit_rows(0.35f)))
+                       .in(f32("k", unit_rows(1.f)))
+                       .in(f32("v", normal(2.f)))
+                       .in(f32("g", uniform(-3.f, 0.f)))
+                       .in(f32("beta", uniform(0.f, 1.f)))
+                       .in(f32("state", zeros)),
+                   runs)
+                .within({1e-5, 1e-5})
+                .def(rule));
+    }
 
     // ties (integer-valued floats) must pick the first maximum, as torch.argmax and ONNX ArgMax do
     add(at_all(op_case("argmax", "last axis ties").in(f32("x", int_floats(0, 3))), seq3)
@@ -1182,7 +1235,7 @@ TEST(ops, image_ops_compute_what_torch_computes) {
 TEST(ops, every_op_of_the_vocabulary_has_a_case) {
     const std::vector<std::string> vocabulary{
         "input",   "output",    "scope",    "param",   "scalar",     "constant_i64", "add",       "sub",
-        "mul",     "div",       "less",     "tanh",    "relu",       "sigmoid",      "gelu",      "gelu_tanh",
+        "mul",     "div",       "less",     "tanh",    "relu",       "sigmoid",      "gelu",      "gelu_tanh", "exp", "softplus",
         "activate", "cast",     "round_bf16", "reshape",  "shape",   "flatten",    "transpose",    "unsqueeze", "select",
         "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention",
 
@@ -1196,7 +1249,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
 
         "gather_last", "clip", "conv1d",
 
-        "argmax",
+        "argmax", "gated_delta_rule",
 
         "constant_f32", "sin", "cos", "sqrt",
 

@@ -200,6 +200,10 @@ public:
     value tanh(const value& x);
     value relu(const value& x);
     value sigmoid(const value& x);
+    /// exp(x), float32.
+    value exp(const value& x);
+    /// torch's F.softplus (beta 1, threshold 20): x where x > 20, else log1p(exp(x)).
+    value softplus(const value& x);
     /// GELU, exact (erf) form: x/2 · (1 + erf(x/√2)).
     value gelu(const value& x);
     /// GELU, tanh approximation: x/2 · (1 + tanh(√(2/π)(x + 0.044715x³))).
@@ -298,6 +302,15 @@ public:
     /// nn.Conv1d with stride 1: x [B, C, L], w [O, C / groups, K], optional
     /// bias [O], `pad` zeros on both ends; returns [B, O, L + 2·pad - K + 1].
     value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups);
+
+    /// The gated delta rule (Gated DeltaNet's recurrence), one step at a
+    /// time: q, k [B, H, S, Dk], v [B, H, S, Dv], g and beta [B, H, S],
+    /// state [B, H, Dk, Dv]; for t = 0 .. S-1, in float32:
+    ///   state ·= exp(g_t);  delta = (v_t - k_tᵀ·state) · beta_t;
+    ///   state += k_t ⊗ delta;  o_t = q_tᵀ·state.
+    /// Returns [B, H, S + Dk, Dv]: rows :S the outputs o, rows S: the final state.
+    value gated_delta_rule(const value& q, const value& k, const value& v, const value& g, const value& beta,
+                           const value& state);
 
     /// Index of the first maximum of a float tensor along `axis`, which
     /// disappears (ONNX ArgMax, keepdims 0, select_last_index 0); int64.
@@ -452,6 +465,12 @@ TYPEFORMER_INLINE auto eval_backend::tanh(const value& x) -> value { return unar
 TYPEFORMER_INLINE auto eval_backend::relu(const value& x) -> value { return unary(x, [](float v) { return v > 0.f ? v : 0.f; }); }
 
 TYPEFORMER_INLINE auto eval_backend::sigmoid(const value& x) -> value { return unary(x, [](float v) { return 1.f / (1.f + std::exp(-v)); }); }
+
+TYPEFORMER_INLINE auto eval_backend::exp(const value& x) -> value { return unary(x, [](float v) { return std::exp(v); }); }
+
+TYPEFORMER_INLINE auto eval_backend::softplus(const value& x) -> value {
+    return unary(x, [](float v) { return v > 20.f ? v : std::log1p(std::exp(v)); });
+}
 
 TYPEFORMER_INLINE auto eval_backend::gelu(const value& x) -> value {
     return unary(x, [](float v) { return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f)); });
@@ -896,6 +915,44 @@ TYPEFORMER_INLINE auto eval_backend::conv1d(const value& x, const value& w, cons
                 out.data()[(b * O + o) * T + t] = acc;
             }
         }
+    return value(std::move(out));
+}
+
+TYPEFORMER_INLINE auto eval_backend::gated_delta_rule(const value& q, const value& k, const value& v,
+                                                      const value& g, const value& beta, const value& state)
+    -> value {
+    if (!q.is_float() || !k.is_float() || !v.is_float() || !g.is_float() || !beta.is_float() || !state.is_float() ||
+        q.rank() != 4 || k.rank() != 4 || v.rank() != 4 || g.rank() != 3 || beta.rank() != 3 || state.rank() != 4)
+        throw error("eval.gated_delta_rule", "gated_delta_rule expects float32 q, k [B, H, S, Dk], v [B, H, S, Dv], "
+                                             "g, beta [B, H, S] and state [B, H, Dk, Dv]");
+    const auto sq = q.f.shape(), sv = v.f.shape(), ss = state.f.shape();
+    const std::size_t B = sq[0], H = sq[1], S = sq[2], Dk = sq[3], Dv = sv[3];
+    if (k.f.shape() != sq || sv[0] != B || sv[1] != H || sv[2] != S || g.f.shape()[0] != B || g.f.shape()[1] != H ||
+        g.f.shape()[2] != S || beta.f.shape() != g.f.shape() || ss[0] != B || ss[1] != H || ss[2] != Dk || ss[3] != Dv)
+        throw error("eval.gated_delta_rule", "gated_delta_rule: the shapes of q, k, v, g, beta and state disagree");
+    xt::xarray<float> out = xt::xarray<float>::from_shape(std::vector<std::size_t>{B, H, S + Dk, Dv});
+    std::vector<float> st(Dk * Dv), mem(Dv), delta(Dv);
+    for (std::size_t bh = 0; bh < B * H; ++bh) {
+        std::copy_n(state.f.data() + bh * Dk * Dv, Dk * Dv, st.data());
+        for (std::size_t t = 0; t < S; ++t) {
+            const float* qt = q.f.data() + (bh * S + t) * Dk;
+            const float* kt = k.f.data() + (bh * S + t) * Dk;
+            const float* vt = v.f.data() + (bh * S + t) * Dv;
+            const float decay = std::exp(g.f.data()[bh * S + t]), bt = beta.f.data()[bh * S + t];
+            for (auto& x : st) x *= decay;
+            std::fill(mem.begin(), mem.end(), 0.f);
+            for (std::size_t i = 0; i < Dk; ++i)
+                for (std::size_t j = 0; j < Dv; ++j) mem[j] += kt[i] * st[i * Dv + j];
+            for (std::size_t j = 0; j < Dv; ++j) delta[j] = (vt[j] - mem[j]) * bt;
+            for (std::size_t i = 0; i < Dk; ++i)
+                for (std::size_t j = 0; j < Dv; ++j) st[i * Dv + j] += kt[i] * delta[j];
+            float* ot = out.data() + (bh * (S + Dk) + t) * Dv;
+            std::fill_n(ot, Dv, 0.f);
+            for (std::size_t i = 0; i < Dk; ++i)
+                for (std::size_t j = 0; j < Dv; ++j) ot[j] += qt[i] * st[i * Dv + j];
+        }
+        std::copy_n(st.data(), Dk * Dv, out.data() + (bh * (S + Dk) + S) * Dv);
+    }
     return value(std::move(out));
 }
 

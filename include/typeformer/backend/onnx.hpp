@@ -170,6 +170,10 @@ public:
     value tanh(const value& x);
     value relu(const value& x);
     value sigmoid(const value& x);
+    value exp(const value& x);
+    /// Softplus, log(exp(x) + 1) (torch's threshold 20 changes the result
+    /// by less than a float32 ulp there).
+    value softplus(const value& x);
     value gelu(const value& x);
     value gelu_tanh(const value& x);
     value cast(const value& x, dtype to);
@@ -225,6 +229,12 @@ public:
     value gather_last(const value& x, const value& idx);
     value clip(const value& x, std::int64_t lo, std::int64_t hi);
     value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups);
+    /// The gated delta rule (see the eval backend): one Scan over axis 2 of
+    /// q, k, v, g and beta, the state [B, H, Dk, Dv] its loop-carried
+    /// variable, the body the recurrence's step (Exp, MatMul, Mul, Add);
+    /// then Concat(outputs, final state) along axis 2.
+    value gated_delta_rule(const value& q, const value& k, const value& v, const value& g, const value& beta,
+                           const value& state);
 
     value argmax(const value& x, std::int64_t axis);
 
@@ -416,6 +426,10 @@ TYPEFORMER_INLINE auto onnx_backend::tanh(const value& x) -> value { return unar
 TYPEFORMER_INLINE auto onnx_backend::relu(const value& x) -> value { return unary("Relu", x); }
 
 TYPEFORMER_INLINE auto onnx_backend::sigmoid(const value& x) -> value { return unary("Sigmoid", x); }
+
+TYPEFORMER_INLINE auto onnx_backend::exp(const value& x) -> value { return unary("Exp", x); }
+
+TYPEFORMER_INLINE auto onnx_backend::softplus(const value& x) -> value { return unary("Softplus", x); }
 
 TYPEFORMER_INLINE auto onnx_backend::gelu(const value& x) -> value {
     // x/2 · (1 + erf(x/√2)), the exporter's spelling before opset 20
@@ -749,6 +763,91 @@ TYPEFORMER_INLINE auto onnx_backend::conv1d(const value& x, const value& w, cons
         attr_i(n, "group", groups);
     })[0];
     return out;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::gated_delta_rule(const value& q, const value& k, const value& v,
+                                                      const value& g, const value& beta, const value& state)
+    -> value {
+    if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4 || g.rank() != 3 || beta.rank() != 3 || state.rank() != 4)
+        throw error("export.gated_delta_rule", "gated_delta_rule expects q, k [B, H, S, Dk], v [B, H, S, Dv], "
+                                               "g, beta [B, H, S] and state [B, H, Dk, Dv]");
+    // the step's graph: its names carry the Scan node's, unique in the model
+    std::string base = path_.slashed() + "/GatedDeltaRule";
+    if (const auto count = name_counts_[base]++; count > 0) base += "_" + std::to_string(count);
+    onnx::GraphProto body;
+    body.set_name(base + "/step");
+    const auto local = [&](std::string_view n) { return base + "/step/" + std::string(n); };
+    const auto unknown = [](std::size_t rank) { return std::vector<dim>(rank, dim{}); };
+    const auto body_io = [&](onnx::ValueInfoProto* vi, std::string_view n, std::size_t rank) {
+        write_value_info(vi, value{local(n), dtype::f32, unknown(rank)});
+    };
+    body_io(body.add_input(), "state_in", 4);
+    body_io(body.add_input(), "q", 3);
+    body_io(body.add_input(), "k", 3);
+    body_io(body.add_input(), "v", 3);
+    body_io(body.add_input(), "g", 2);
+    body_io(body.add_input(), "beta", 2);
+    const auto step = [&](std::string_view op, std::vector<std::string> ins, std::string_view out) {
+        auto* n = body.add_node();
+        n->set_name(local(out) + "/" + std::string(op));
+        n->set_op_type(std::string(op));
+        for (auto& i : ins) n->add_input(local(i));
+        n->add_output(local(out));
+    };
+    const auto axes = [&](std::string_view out, std::vector<std::int64_t> a) {
+        auto* n = body.add_node();
+        n->set_name(local(out) + "/Constant");
+        n->set_op_type("Constant");
+        n->add_output(local(out));
+        auto* at = n->add_attribute();
+        at->set_name("value");
+        at->set_type(onnx::AttributeProto::TENSOR);
+        auto* t = at->mutable_t();
+        t->set_data_type(onnx_type(dtype::i64));
+        t->add_dims(static_cast<std::int64_t>(a.size()));
+        for (auto x : a) t->add_int64_data(x);
+    };
+    axes("axis_2", {2});
+    axes("axis_3", {3});
+    axes("axes_2_3", {2, 3});
+    step("Exp", {"g"}, "decay");
+    step("Unsqueeze", {"decay", "axes_2_3"}, "decay_4d");
+    step("Mul", {"state_in", "decay_4d"}, "decayed");            // [B, H, Dk, Dv]
+    step("Unsqueeze", {"k", "axis_2"}, "k_row");                 // [B, H, 1, Dk]
+    step("MatMul", {"k_row", "decayed"}, "memory_row");          // [B, H, 1, Dv]
+    step("Squeeze", {"memory_row", "axis_2"}, "memory");         // [B, H, Dv]
+    step("Sub", {"v", "memory"}, "error");
+    step("Unsqueeze", {"beta", "axis_2"}, "beta_col");           // [B, H, 1]
+    step("Mul", {"error", "beta_col"}, "delta");                 // [B, H, Dv]
+    step("Unsqueeze", {"k", "axis_3"}, "k_col");                 // [B, H, Dk, 1]
+    step("Unsqueeze", {"delta", "axis_2"}, "delta_row");         // [B, H, 1, Dv]
+    step("Mul", {"k_col", "delta_row"}, "update");               // [B, H, Dk, Dv]
+    step("Add", {"decayed", "update"}, "state_out");
+    step("Unsqueeze", {"q", "axis_2"}, "q_row");                 // [B, H, 1, Dk]
+    step("MatMul", {"q_row", "state_out"}, "out_row");           // [B, H, 1, Dv]
+    step("Squeeze", {"out_row", "axis_2"}, "out");               // [B, H, Dv]
+    body_io(body.add_output(), "state_out", 4);
+    body_io(body.add_output(), "out", 3);
+
+    auto* n = graph()->add_node();
+    n->set_name(base);
+    n->set_op_type("Scan");
+    for (const auto* x : {&state, &q, &k, &v, &g, &beta}) n->add_input(x->name);
+    const std::string final_state = base + "_state", outputs = base + "_outputs";
+    n->add_output(final_state);
+    n->add_output(outputs);
+    attr_i(*n, "num_scan_inputs", 5);
+    attr_ints(*n, "scan_input_axes", {2, 2, 2, 2, 2});
+    attr_ints(*n, "scan_output_axes", {2});
+    auto* at = n->add_attribute();
+    at->set_name("body");
+    at->set_type(onnx::AttributeProto::GRAPH);
+    *at->mutable_g() = std::move(body);
+
+    value r{{}, dtype::f32, {q.shape[0], q.shape[1], dim{}, v.shape[3]}};
+    if (q.shape[2].is_static() && q.shape[3].is_static()) r.shape[2] = dim{q.shape[2].size + q.shape[3].size, {}};
+    r.name = node("Concat", {outputs, final_state}, [&](onnx::NodeProto& c) { attr_i(c, "axis", 2); })[0];
+    return r;
 }
 
 TYPEFORMER_INLINE auto onnx_backend::argmax(const value& x, std::int64_t axis) -> value {

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "typeformer/core/config.hpp"
 #include "typeformer/core/dtype.hpp"
 #include "typeformer/core/fixed_string.hpp"
 #include "typeformer/core/slots.hpp"
@@ -33,6 +34,18 @@ enum class kv_layout {
 struct kv_cache_shape {
     std::int64_t layers = 0, kv_heads = 0, head_dim = 0;
     kv_layout layout = kv_layout::heads_first;
+};
+
+/// The recurrent layers of a hybrid decoder (Qwen3-Next, Qwen3.5: Gated
+/// DeltaNet layers among the attention ones), which carry states instead
+/// of keys and values: `<Name>.{i}.conv`, the last conv_kernel - 1 inputs
+/// of the layer's causal depthwise convolution [batch, conv_dim,
+/// conv_kernel - 1], and `<Name>.{i}.recurrent`, the delta rule's state
+/// [batch, value_heads, key_head_dim, value_head_dim]. Both have fixed
+/// sizes; an empty past (the first step) is zeros.
+struct linear_cache_shape {
+    layer_set layers{};  ///< the recurrent layers; the others have keys and values
+    std::int64_t conv_dim = 0, conv_kernel = 0, value_heads = 0, key_head_dim = 0, value_head_dim = 0;
 };
 
 /// A config with a KV cache says its shape with cache().
@@ -58,9 +71,24 @@ inline std::vector<std::string> cache_axes(const kv_cache_shape& kv, bool key, s
     return {"batch", fixed(kv.kv_heads), std::string(seq), fixed(kv.head_dim)};
 }
 
-/// The part names of layer i: "i.key", "i.value".
-inline std::array<std::string, 2> cache_parts(std::int64_t i) {
+/// The part names of layer i: "i.key", "i.value"; a recurrent layer's
+/// (`recurrent`): "i.conv", "i.recurrent".
+inline std::array<std::string, 2> cache_parts(std::int64_t i, bool recurrent = false) {
+    if (recurrent) return {std::to_string(i) + ".conv", std::to_string(i) + ".recurrent"};
     return {std::to_string(i) + ".key", std::to_string(i) + ".value"};
+}
+
+/// A hybrid decoder's config says its recurrent layers with linear_cache().
+template <class C>
+concept LinearCacheConfig = requires(const C& c) {
+    { c.linear_cache() } -> std::same_as<linear_cache_shape>;
+};
+
+/// Whether layer i of a config's decoder is a recurrent one (LinearCacheConfig).
+template <class C>
+constexpr bool recurrent_layer(const C& c, std::int64_t i) {
+    if constexpr (LinearCacheConfig<C>) return c.linear_cache().layers.has(i);
+    else return false;
 }
 
 /// A graph input or output as the graph names it, a per-layer spec
@@ -85,15 +113,30 @@ struct kv_cache {
     static constexpr std::string_view name = Name.view();
     static constexpr dtype type = dtype::f32;
     static constexpr bool per_layer = true;
+    /// A recurrent layer's states (fixed sizes, no past axis) are zeros at past length 0 (make_inputs).
+    static constexpr bool zero_states_without_past = true;
 
     template <CacheConfig C>
     static std::vector<io_name> expand(const C& c) {
         const auto kv = c.cache();
         std::vector<io_name> v;
-        for (std::int64_t i = 0; i < kv.layers; ++i)
+        for (std::int64_t i = 0; i < kv.layers; ++i) {
+            if constexpr (LinearCacheConfig<C>) {
+                const auto lc = c.linear_cache();
+                if (lc.layers.has(i)) {
+                    auto fixed = [&](std::int64_t n) { return Output ? std::string() : std::to_string(n); };
+                    const auto parts = cache_parts(i, true);
+                    v.push_back({std::string(name) + "." + parts[0],
+                                 {"batch", fixed(lc.conv_dim), fixed(lc.conv_kernel - 1)}});
+                    v.push_back({std::string(name) + "." + parts[1],
+                                 {"batch", fixed(lc.value_heads), fixed(lc.key_head_dim), fixed(lc.value_head_dim)}});
+                    continue;
+                }
+            }
             for (int k = 0; k < 2; ++k)
                 v.push_back({std::string(name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
                              cache_axes(kv, k == 0, Output ? total_axis : past_axis, Output)});
+        }
         return v;
     }
 };

@@ -249,7 +249,12 @@ tensor_map make_inputs(const C& c, axis_sizes n, std::uint32_t seed = 42) {
                     shape.push_back(static_cast<std::size_t>(d));
                 }
                 xt::xarray<float> v = xt::xarray<float>::from_shape(shape);
-                for (auto& x : v) x = normal(rng);
+                bool zeros = false;  // a recurrent layer's state at an empty past: none seen yet
+                if constexpr (requires { I::zero_states_without_past; })
+                    zeros = n.past == 0 && std::none_of(axes.begin(), axes.end(), [](const std::string& a) {
+                                return a == past_axis || a == total_axis;
+                            });
+                for (auto& x : v) x = zeros ? 0.f : normal(rng);
                 out.emplace(name, eval_value(std::move(v)));
             }
             return;

@@ -31,7 +31,11 @@ namespace typeformer::inline v0 {
 /// GenAI has a gpt2 type, but it does not run the cache GPT-2's graph has
 /// here (past_key_values.%d.key/value, as for every other decoder): it
 /// stops at "Model input was not found" for a graph that GenAI's llama type
-/// runs as it is; gpt2 is refused too, by name.
+/// runs as it is; gpt2 is refused too, by name. A hybrid decoder's
+/// recurrent layers (qwen3_5_text) take past_key_values.%d.conv and
+/// .recurrent instead of keys and values: genai_config.json names them
+/// (past_conv_names, past_recurrent_names, and the present ones), and GenAI
+/// feeds them, zeros on the first step. GenAI 0.18 has no qwen3_next type.
 struct genai_type {
     std::string_view model_type, genai;
 };
@@ -40,6 +44,7 @@ inline constexpr genai_type genai_model_types[] = {
     {"qwen3", "qwen3"},     {"phi", "phi"},       {"phi3", "phi3"},       {"gemma", "gemma"},
     {"gemma2", "gemma2"},   {"gemma3_text", "gemma3_text"}, {"granite", "granite"}, {"smollm3", "smollm3"},
     {"ernie4_5", "ernie4_5"},
+    {"qwen3_5_text", "qwen3_5_text"},
 };
 
 /// The one feature GenAI runs: a decoder's logits with its cache.
@@ -134,6 +139,9 @@ TYPEFORMER_INLINE nlohmann::ordered_json genai_config(const onnx::ModelProto& gr
     int layers = -1;  // the cache's layers: past_key_values.0 .. layers - 1
     std::int64_t kv_heads = 0, head_size = 0;
     std::vector<int> keys, values, present_keys, present_values;
+    // a hybrid decoder's recurrent layers (their states: .conv, .recurrent, all sizes but the batch fixed)
+    std::vector<int> convs, states, present_convs, present_states;
+    const bool hybrid = model_type == "qwen3_5_text";
     for (const auto& in : graph.graph().input()) {
         const auto& name = in.name();
         if (name == "input_ids" || name == "attention_mask" || name == "position_ids") {
@@ -144,10 +152,19 @@ TYPEFORMER_INLINE nlohmann::ordered_json genai_config(const onnx::ModelProto& gr
             if (d.size() != 4 || d[0] >= 0 || d[1] <= 0 || d[2] >= 0 || d[3] <= 0)
                 fail(name + " is not {batch, kv_heads, past_sequence, head_size} with kv_heads and head_size fixed, "
                             "the cache layout GenAI allocates");
-            if (*k == 0) kv_heads = d[1], head_size = d[3];
+            if (keys.size() == 1) kv_heads = d[1], head_size = d[3];
             else if (d[1] != kv_heads || d[3] != head_size)
-                fail(name + "'s heads or head size differ from past_key_values.0.key's (GenAI sizes every layer's "
+                fail(name + "'s heads or head size differ from the first layer's (GenAI sizes every layer's "
                             "cache alike)");
+        } else if (const auto c = hybrid ? layer_of(name, "past_key_values.", ".conv") : std::nullopt) {
+            convs.push_back(*c);
+            const auto d = dims_of(in);
+            if (d.size() != 3 || d[1] <= 0 || d[2] <= 0) fail(name + " is not {batch, conv_dim, kernel - 1}, fixed");
+        } else if (const auto s = hybrid ? layer_of(name, "past_key_values.", ".recurrent") : std::nullopt) {
+            states.push_back(*s);
+            const auto d = dims_of(in);
+            if (d.size() != 4 || d[1] <= 0 || d[2] <= 0 || d[3] <= 0)
+                fail(name + " is not {batch, value_heads, key_head_dim, value_head_dim}, fixed");
         } else if (const auto v = layer_of(name, "past_key_values.", ".value")) {
             values.push_back(*v);
             const auto d = dims_of(in);
@@ -162,22 +179,30 @@ TYPEFORMER_INLINE nlohmann::ordered_json genai_config(const onnx::ModelProto& gr
         const auto& name = out.name();
         if (const auto k = layer_of(name, "present.", ".key")) present_keys.push_back(*k);
         else if (const auto v = layer_of(name, "present.", ".value")) present_values.push_back(*v);
+        else if (const auto c = layer_of(name, "present.", ".conv")) present_convs.push_back(*c);
+        else if (const auto s = layer_of(name, "present.", ".recurrent")) present_states.push_back(*s);
     }
-    std::sort(keys.begin(), keys.end());
-    const auto every_layer = [&](std::vector<int> v) {
-        std::sort(v.begin(), v.end());
-        for (std::size_t i = 0; i < v.size(); ++i)
-            if (v[i] != static_cast<int>(i)) return false;
-        return v == keys;
-    };
+    for (auto* v : {&keys, &values, &present_keys, &present_values, &convs, &states, &present_convs, &present_states})
+        std::sort(v->begin(), v->end());
+    // every layer 0 .. n-1 once: keys and values, or (a hybrid's recurrent layer) conv and recurrent states
+    std::vector<int> all = keys;
+    all.insert(all.end(), convs.begin(), convs.end());
+    std::sort(all.begin(), all.end());
+    bool every = values == keys && present_keys == keys && present_values == keys && states == convs &&
+                 present_convs == convs && present_states == convs;
+    for (std::size_t i = 0; i < all.size(); ++i) every = every && all[i] == static_cast<int>(i);
     if (!inputs.contains("input_ids")) fail("it has no input_ids input");
     if (keys.empty()) fail("it takes no cache (past_key_values.%d.key)");
-    if (!every_layer(keys) || !every_layer(values) || !every_layer(present_keys) || !every_layer(present_values))
+    if (!every)
         fail("its past_key_values.%d.key/value inputs and present.%d.key/value outputs are not one pair for every "
              "layer 0 .. n-1");
-    layers = static_cast<int>(keys.size());
+    layers = static_cast<int>(all.size());
     inputs["past_key_names"] = "past_key_values.%d.key";
     inputs["past_value_names"] = "past_key_values.%d.value";
+    if (!convs.empty()) {
+        inputs["past_conv_names"] = "past_key_values.%d.conv";
+        inputs["past_recurrent_names"] = "past_key_values.%d.recurrent";
+    }
 
     std::int64_t vocab = 0;
     for (const auto& out : graph.graph().output())
@@ -190,6 +215,10 @@ TYPEFORMER_INLINE nlohmann::ordered_json genai_config(const onnx::ModelProto& gr
     outputs["logits"] = "logits";
     outputs["present_key_names"] = "present.%d.key";
     outputs["present_value_names"] = "present.%d.value";
+    if (!convs.empty()) {
+        outputs["present_conv_names"] = "present.%d.conv";
+        outputs["present_recurrent_names"] = "present.%d.recurrent";
+    }
 
     // special tokens: generation_config.json's where it sets them, else config.json's (as GenAI's builder reads them)
     // An id outside the vocabulary is never generated, and GenAI refuses a config naming one ("eos_token_id (N)

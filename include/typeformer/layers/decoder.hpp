@@ -295,6 +295,12 @@ struct decoder_tables {
     bool has_local_rotary = false;
     V alibi;
     bool has_alibi = false;
+    /// A hybrid decoder's (LinearCacheConfig) recurrent layers zero the
+    /// padding tokens of their input: [B, S, 1], 1 at a token, 0 at
+    /// padding; 1 everywhere for a single new token (Transformers'
+    /// create_recurrent_attention_mask: a decode step is never masked).
+    V token_mask;
+    bool has_token_mask = false;
 };
 
 namespace detail {
@@ -479,6 +485,16 @@ struct decoder_context {
                 t.has_alibi = true;
             }
         }
+        if constexpr (LinearCacheConfig<C>) {
+            auto guard = b.scope("token_mask");
+            // the mask's last S columns: positions past .. past + S - 1
+            auto cols = b.add(b.range(ids, 1), past_length(b, ids, mask));                         // [S]
+            auto keep = b.transpose(b.gather(b.transpose(b.cast(mask, dtype::f32), {1, 0}), cols), {1, 0});  // [B, S]
+            auto single = b.cast(b.less(b.shape(ids, 1, 2), b.constant_i64({2})), dtype::f32);   // [1]: S == 1
+            keep = b.sub(b.add(keep, single), b.mul(keep, single));                                 // keep or single
+            t.token_mask = b.unsqueeze(keep, {-1});
+            t.has_token_mask = true;
+        }
         return t;
     }
 
@@ -542,7 +558,9 @@ typename B::value apply_rotary(B& b, const typename B::value& x, const typename 
 // The attention core
 
 /// One layer's cache: the past it was given (null on a model without past
-/// inputs) and the present it returns, both [B, KVH, T, D].
+/// inputs) and the present it returns, both [B, KVH, T, D]. A recurrent
+/// layer of a hybrid decoder (layers/gated_delta.hpp) keeps its states
+/// there instead: key its convolution's state, value its recurrent state.
 template <class V>
 struct layer_cache {
     const V* past_key = nullptr;
@@ -610,13 +628,14 @@ namespace detail {
 /// projections q [B, S, H·D], k and v [B, S, KVH·D]: the cached attention in
 /// the scope `attention` (rotary when `rotate`, grouped-query heads, the
 /// config's scale and softcap, the windowed bias on a layer with a window),
-/// then the output Linear `o` (a bias when the config's o_bias()).
+/// times sigmoid(gate) where given (Qwen3-Next's gated attention), then
+/// the output Linear `o` (a bias when the config's o_bias()).
 template <Backend B, DecoderConfig C>
 typename B::value attend_and_project(B& b, std::string_view attention, std::string_view o,
                                      const typename B::value& q, const typename B::value& k,
                                      const typename B::value& v, const decoder_tables<typename B::value>& t,
                                      const C& c, std::int64_t layer, layer_cache<typename B::value>& cache,
-                                     bool rotate) {
+                                     bool rotate, const typename B::value* gate = nullptr) {
     const auto sh = c.shape();
     const auto kv = c.cache();
     const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
@@ -626,6 +645,7 @@ typename B::value attend_and_project(B& b, std::string_view attention, std::stri
         auto guard = b.scope(attention);
         out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), attention_softcap(c)},
                                rotate ? &r : nullptr, window_of(c, layer) > 0);
+        if (gate) out = b.mul(out, b.sigmoid(*gate));
     }
     return linear(b, o, out, H * D, sh.hidden_size, c.o_bias());
 }
@@ -660,7 +680,10 @@ struct projected_attention {
 /// features (`PerHead`: Qwen3, Gemma 3, a weight [head_dim]) or over the
 /// whole projection (OLMo 2: a weight [heads · head_dim]), eps the config's,
 /// scaled by (1 + weight) where the config's norm() is Gemma's.
-template <class Names, bool PerHead>
+/// `Gated` (Qwen3-Next, Qwen3.5): `Names::q` projects to twice the heads,
+/// each head's head_dim query features then head_dim gate features; the
+/// attention's output is multiplied by sigmoid(gate) before `o`.
+template <class Names, bool PerHead, bool Gated = false>
 struct qk_normed_attention {
     template <Backend B, DecoderConfig C>
     static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
@@ -677,10 +700,17 @@ struct qk_normed_attention {
             else
                 return rms_norm(b, scope, y, heads * D, sh.eps, plus_one);
         };
-        auto q = normed(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
         auto k = normed(Names::k_norm, linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias), KVH);
         auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
-        return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, true);
+        if constexpr (Gated) {
+            auto qg = b.reshape(linear(b, Names::q, x, sh.hidden_size, 2 * H * D, qkv_bias), {0, 0, H, 2 * D});
+            auto gate = b.reshape(b.slice(qg, -1, D, 2 * D), {0, 0, H * D});
+            auto q = normed(Names::q_norm, b.reshape(b.slice(qg, -1, 0, D), {0, 0, H * D}), H);
+            return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, true, &gate);
+        } else {
+            auto q = normed(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
+            return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, true);
+        }
     }
 };
 
@@ -921,20 +951,25 @@ struct decoder_stack {
         for (std::int64_t i = 0; i < kv.layers; ++i) {
             auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
             layer_cache<typename B::value> cache;
-            [[maybe_unused]] const auto parts = cache_parts(i);
+            const bool recurrent = recurrent_layer(c, i);  // states, not keys and values (LinearCacheConfig)
+            [[maybe_unused]] const auto parts = cache_parts(i, recurrent);
             typename B::value past_k, past_v;
             if constexpr (Past) {
                 auto g = b.scope("past");
-                past_k = detail::cache_to_heads_first(b, s.at(slot<"past_key_values">{}, parts[0]), kv, true);
-                past_v = detail::cache_to_heads_first(b, s.at(slot<"past_key_values">{}, parts[1]), kv, false);
+                past_k = s.at(slot<"past_key_values">{}, parts[0]);
+                past_v = s.at(slot<"past_key_values">{}, parts[1]);
+                if (!recurrent) {
+                    past_k = detail::cache_to_heads_first(b, past_k, kv, true);
+                    past_v = detail::cache_to_heads_first(b, past_v, kv, false);
+                }
                 cache.past_key = &past_k;
                 cache.past_value = &past_v;
             }
             h = Block::forward(b, h, t, c, i, cache);
             if constexpr (Past) {
                 auto g = b.scope("present");
-                s.set_at(slot<"present">{}, parts[0], detail::cache_from_heads_first(b, cache.key, kv, true));
-                s.set_at(slot<"present">{}, parts[1], detail::cache_from_heads_first(b, cache.value, kv, false));
+                s.set_at(slot<"present">{}, parts[0], recurrent ? cache.key : detail::cache_from_heads_first(b, cache.key, kv, true));
+                s.set_at(slot<"present">{}, parts[1], recurrent ? cache.value : detail::cache_from_heads_first(b, cache.value, kv, false));
             }
         }
         s.set(sl::hidden_states, h);

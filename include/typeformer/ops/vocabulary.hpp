@@ -38,6 +38,8 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.tanh(x) } -> std::same_as<typename B::value>;
     { b.relu(x) } -> std::same_as<typename B::value>;
     { b.sigmoid(x) } -> std::same_as<typename B::value>;
+    { b.exp(x) } -> std::same_as<typename B::value>;
+    { b.softplus(x) } -> std::same_as<typename B::value>;  // torch's F.softplus (threshold 20)
     { b.gelu(x) } -> std::same_as<typename B::value>;
     { b.gelu_tanh(x) } -> std::same_as<typename B::value>;
     { b.cast(x, dtype::f32) } -> std::same_as<typename B::value>;
@@ -81,6 +83,10 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.conv1d(x, x, &x, std::int64_t{1}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
     { b.argmax(x, 0) } -> std::same_as<typename B::value>;
+
+    // the gated delta rule (Gated DeltaNet), a recurrence over the sequence: q, k [B, H, S, Dk],
+    // v [B, H, S, Dv], g, beta [B, H, S], state [B, H, Dk, Dv] -> [B, H, S + Dk, Dv] (outputs, then the state)
+    { b.gated_delta_rule(x, x, x, x, x, x) } -> std::same_as<typename B::value>;
 
     { b.constant_f32(std::vector<float>{}) } -> std::same_as<typename B::value>;  // a float32 vector [n]
     { b.sin(x) } -> std::same_as<typename B::value>;   // rotary angles, computed in the graph
