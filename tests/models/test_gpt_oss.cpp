@@ -4,6 +4,9 @@
 #include "typeformer/models/gpt_oss.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <span>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -111,8 +114,14 @@ TEST(gpt_oss, reads_its_switches) {
 
 TEST(gpt_oss, refuses_what_it_cannot_export) {
     auto j = gpt_oss_tiny();
-    j["quantization_config"] = nlohmann::json::parse(R"({"quant_method": "mxfp4"})");
-    gpt_oss_refused(j, "config.unsupported", "quantization_config");
+    j["quantization_config"] = nlohmann::json::parse(R"({"quant_method": "gptq", "bits": 4})");
+    gpt_oss_refused(j, "config.unsupported", "/quantization_config/quant_method: \"gptq\" is not supported");
+    j["quantization_config"] = nlohmann::json::parse(R"({"quant_method": "mxfp4", "group_size": 64})");
+    gpt_oss_refused(j, "config.unsupported", "/quantization_config/group_size");
+    j["quantization_config"] = nlohmann::json::parse(R"({"quant_method": "mxfp4", "dequantize": true,
+        "modules_to_not_convert": ["lm_head"]})");
+    EXPECT_TRUE(gpt_oss_load(j).mxfp4_experts);
+    EXPECT_FALSE(gpt_oss_load(gpt_oss_tiny()).mxfp4_experts);
 
     j = gpt_oss_tiny();
     j["token_classification_bias"] = false;
@@ -152,4 +161,67 @@ TEST(gpt_oss, yarn_fixture_matches_transformers5) {
     check_generation("gpt_oss", dir);
     check_generation("gpt_oss", dir, 0, "generate_padded.safetensors");
     check_rope_schemas("gpt_oss", "causal-lm-with-past", dir);
+}
+
+// MXFP4 as Transformers dequantizes it: value k of a row is byte k / 2's low
+// nibble (even k) or high nibble (odd k), an FP4 e2m1 code (the sign in bit
+// 3), times 2^(scale - 127) for each 32 values; the rows [E, R, K] come out
+// transposed, [E, K, R].
+TEST(gpt_oss, mxfp4_dequantizes_as_transformers) {
+    // one expert, 2 rows of 32 values: row 0 bytes 0x2F (k even: code 15 = -6, k odd: code 2 = 1), scale 2^-1;
+    // row 1 bytes 0x81 (0.5, then code 8 = -0), scale 2^3
+    std::vector<std::uint8_t> blocks(32), scales{126, 130};
+    for (std::size_t i = 0; i < 16; ++i) {
+        blocks[i] = 0x2F;
+        blocks[16 + i] = 0x81;
+    }
+    tf::tensor_view b, s;
+    b.name = "x_blocks";
+    b.type = tf::dtype::u8;
+    b.shape = {1, 2, 1, 16};
+    b.bytes = std::as_bytes(std::span<const std::uint8_t>(blocks));
+    s.name = "x_scales";
+    s.type = tf::dtype::u8;
+    s.shape = {1, 2, 1};
+    s.bytes = std::as_bytes(std::span<const std::uint8_t>(scales));
+    const auto w = tf::detail::dequantize_mxfp4(b, s, 1, 2, 32);  // [1, 32, 2]
+    ASSERT_EQ(w.size(), 64u);
+    for (std::size_t k = 0; k < 32; ++k) {
+        EXPECT_EQ(w[k * 2 + 0], k % 2 == 0 ? -3.f : 0.5f) << k;
+        EXPECT_EQ(w[k * 2 + 1], k % 2 == 0 ? 4.f : -0.f) << k;
+    }
+    b.shape = {1, 2, 2, 16};
+    try {
+        (void)tf::detail::dequantize_mxfp4(b, s, 1, 2, 32);
+        ADD_FAILURE() << "a mis-shaped block accepted";
+    } catch (const tf::error& e) {
+        EXPECT_EQ(std::string(e.id()), "checkpoint.mismatch");
+        EXPECT_NE(std::string(e.what()).find("x_blocks [1, 2, 2, 16]"), std::string::npos) << e.what();
+    }
+}
+
+// The experts stored as MXFP4 (gpt_oss-mxfp4, made by Transformers 5 from
+// weights rounded to MXFP4; Transformers' own dequantization of the stored
+// blocks gives those weights exactly): dequantized while loading, the
+// reference and the export match Transformers, and greedy generation (also
+// left-padded) gives its tokens. The same blocks under a config.json
+// without quantization_config are refused by name.
+TEST(gpt_oss, mxfp4_fixture_matches_transformers5) {
+    const auto dir = fixture_dir("gpt_oss-mxfp4", "causal-lm-with-past");
+    ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py under Transformers 5";
+    check_fixture("gpt_oss", "causal-lm-with-past", dir);
+    check_generation("gpt_oss", dir);
+    check_generation("gpt_oss", dir, 0, "generate_padded.safetensors");
+
+    auto json = tf::config_reader::load(dir / "config.json");
+    ASSERT_EQ(json["quantization_config"]["quant_method"], "mxfp4");
+    json.erase("quantization_config");
+    try {
+        (void)tf::load_model(tf::require_family("gpt_oss"), dir, json);
+        ADD_FAILURE() << "MXFP4 blocks accepted without quantization_config";
+    } catch (const tf::error& e) {
+        EXPECT_EQ(std::string(e.id()), "checkpoint.mismatch");
+        EXPECT_NE(std::string(e.what()).find("model.layers.0.mlp.experts.gate_up_proj: stored as MXFP4"),
+                  std::string::npos) << e.what();
+    }
 }

@@ -25,16 +25,27 @@
 //     every key honoured); absent rope_parameters and rope_scaling, GPT-OSS's
 //     own default (yarn, factor 32, beta_fast 32, beta_slow 1, truncate
 //     false, original_max_position_embeddings 4096) on rope_theta 150000.
-// A quantized checkpoint (quantization_config, MXFP4 experts) is refused by
-// name (pretrained_config_rows).
+// MXFP4 checkpoints (quantization_config {"quant_method": "mxfp4"}, as the
+// hub's GPT-OSS checkpoints are stored): the experts' `gate_up_proj_blocks` /
+// `down_proj_blocks` (uint8, two FP4 e2m1 values a byte, the low nibble
+// first) and `..._scales` (uint8 e8m0 exponents, one per 32 values) are
+// dequantized to float32 while loading (gpt_oss_family::make_weights), as
+// Transformers' dequantization computes them: value · 2^(scale - 127), the
+// rows of [E, out, in] transposed to the [E, in, out] the experts use. Any
+// other quantization is refused by name.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
+#include "typeformer/io/checkpoint.hpp"
 #include "typeformer/models/llama.hpp"
 
 namespace typeformer::inline v0 {
@@ -45,6 +56,8 @@ struct gpt_oss_config : llama_config {
     std::int64_t num_experts_per_tok = 4;
     double swiglu_alpha = 1.702;
     double swiglu_limit = 7.0;
+    /// quantization_config {"quant_method": "mxfp4"}: the experts are stored as MXFP4 blocks and scales.
+    bool mxfp4_experts = false;
 
     [[nodiscard]] constexpr moe_spec moe() const {
         return {.experts = num_local_experts,
@@ -62,7 +75,8 @@ struct gpt_oss_config : llama_config {
     using fields = extend<llama_config::fields, field<"num_local_experts", &self::num_local_experts, rule::positive>,
                           field<"num_experts_per_tok", &self::num_experts_per_tok, rule::positive>,
                           field<"swiglu_alpha", &self::swiglu_alpha>,
-                          field<"swiglu_limit", &self::swiglu_limit, rule::positive>, rules<&self::experts_rule>>;
+                          field<"swiglu_limit", &self::swiglu_limit, rule::positive>,
+                          internal<&self::mxfp4_experts>, rules<&self::experts_rule>>;
 };
 
 namespace detail {
@@ -93,6 +107,72 @@ inline void gpt_oss_experts_alias(const config_reader& r, gpt_oss_config& c) {
     c.num_local_experts = n;
 }
 
+/// quantization_config: absent, null or empty (a float checkpoint), or
+/// MXFP4 experts ({"quant_method": "mxfp4"}; modules_to_not_convert names
+/// what is stored unquantized and dequantize asks Transformers for float
+/// weights: neither changes what the export reads, which dequantizes any
+/// expert tensor stored as MXFP4). Any other method or key is refused.
+inline void gpt_oss_quantization(const config_reader& r, gpt_oss_config& c) {
+    const auto* q = r.raw("quantization_config");
+    if (!q || q->is_null() || (q->is_object() && q->empty())) return;
+    if (!q->is_object())
+        throw error("config.type_error", r.where() + ": /quantization_config: expected an object, got " + q->dump());
+    const auto method = q->find("quant_method");
+    if (method == q->end() || *method != "mxfp4")
+        throw error("config.unsupported",
+                    r.where() + ": /quantization_config/quant_method: " +
+                        (method == q->end() ? std::string("absent") : method->dump()) +
+                        " is not supported (only \"mxfp4\": GPT-OSS's experts stored as MXFP4 blocks and scales, "
+                        "dequantized to float32 while loading)");
+    for (const auto& [key, value] : q->items()) {
+        if (key == "quant_method") continue;
+        if (key == "modules_to_not_convert" && (value.is_null() || value.is_array())) continue;
+        if (key == "dequantize" && value.is_boolean()) continue;
+        throw error("config.unsupported", r.where() + ": /quantization_config/" + key + ": " + value.dump() +
+                                              " is not supported (an MXFP4 quantization_config reads quant_method, "
+                                              "modules_to_not_convert and dequantize)");
+    }
+    c.mxfp4_experts = true;
+}
+
+/// MXFP4's FP4 (e2m1) values by their 4-bit code, the sign in the high bit.
+inline constexpr std::array<float, 16> fp4_values{0.f,  0.5f,  1.f,  1.5f,  2.f,  3.f,  4.f,  6.f,
+                                                  -0.f, -0.5f, -1.f, -1.5f, -2.f, -3.f, -4.f, -6.f};
+
+/// One MXFP4 tensor dequantized: blocks [E, R, G, 16] (uint8, value k of a
+/// row in byte k / 2, the low nibble for even k) and scales [E, R, G] (uint8,
+/// 2^(s - 127) for each 32 values) to float32 [E, G · 32, R] (each expert's
+/// [R, K] transposed, as Transformers' convert_moe_packed_tensors returns it).
+inline std::vector<float> dequantize_mxfp4(const tensor_view& blocks, const tensor_view& scales, std::int64_t E,
+                                           std::int64_t R, std::int64_t K) {
+    const std::int64_t G = K / 32;
+    const std::vector<std::int64_t> want_blocks{E, R, G, 16}, want_scales{E, R, G};
+    auto shape = [](const std::vector<std::int64_t>& s) {
+        std::string t = "[";
+        for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+        return t + "]";
+    };
+    if (blocks.type != dtype::u8 || scales.type != dtype::u8 || blocks.shape != want_blocks ||
+        scales.shape != want_scales || K % 32 != 0)
+        throw error("checkpoint.mismatch",
+                    std::string(blocks.name) + " " + shape(blocks.shape) + " and " + std::string(scales.name) + " " +
+                        shape(scales.shape) + ": expected MXFP4 uint8 blocks " + shape(want_blocks) +
+                        " and scales " + shape(want_scales) + " (the config's experts, rows and columns / 32)");
+    const auto* b = reinterpret_cast<const std::uint8_t*>(blocks.bytes.data());
+    const auto* s = reinterpret_cast<const std::uint8_t*>(scales.bytes.data());
+    std::vector<float> out(static_cast<std::size_t>(E * K * R));
+    for (std::int64_t e = 0; e < E; ++e)
+        for (std::int64_t r = 0; r < R; ++r)
+            for (std::int64_t k = 0; k < K; ++k) {
+                const std::int64_t g = k / 32, at = (e * R + r) * G + g;
+                const std::uint8_t byte = b[at * 16 + (k % 32) / 2];
+                const int code = k % 2 == 0 ? byte & 0x0F : byte >> 4;
+                out[static_cast<std::size_t>((e * K + k) * R + r)] =
+                    std::ldexp(fp4_values[static_cast<std::size_t>(code)], static_cast<int>(s[at]) - 127);
+            }
+    return out;
+}
+
 /// Without rope_parameters or rope_scaling, GptOssConfig writes its own
 /// RoPE: yarn, factor 32, beta_fast 32, beta_slow 1, truncate false,
 /// original_max_position_embeddings 4096 (attention factor 0.1 · ln 32 + 1).
@@ -118,6 +198,7 @@ using gpt_oss_keys =
     extend<gpt_oss_config::fields, field<"attention_bias", &llama_config::attention_bias>, window_key,
            owns<"layer_types">, reads<&detail::no_4_41_reading>, reads<&detail::gpt_oss_windows>,
            reads<&detail::gpt_oss_experts_alias>, reads<&detail::gpt_oss_default_rope>,
+           owns<"quantization_config">, reads<&detail::gpt_oss_quantization>,
            reads<&detail::whole_head_rotary>, reads<&detail::llama_rope_scaling>,
            // the experts' activation is the clamped SwiGLU; nothing in GptOss's model code reads hidden_act
            no_effect<"hidden_act", std::string>,
@@ -192,10 +273,44 @@ using gpt_oss_features = type_list<task::default_, task::default_with_past, task
                                    task::causal_lm_with_past, task::sequence_classification,
                                    task::token_classification>;
 
-using gpt_oss_family =
-    llama_like_family<"gpt_oss", gpt_oss_config, &gpt_oss_config_from_json,
-                      decoder_block<gpt_oss_names::layer, projected_attention<gpt_oss_names::layer, false, true>,
-                                    gpt_oss_experts<gpt_oss_names::layer>>,
-                      decoder_embedding_options{}, gpt_oss_features, token_classifier<"score">>;
+struct gpt_oss_family
+    : llama_like_family<"gpt_oss", gpt_oss_config, &gpt_oss_config_from_json,
+                        decoder_block<gpt_oss_names::layer, projected_attention<gpt_oss_names::layer, false, true>,
+                                      gpt_oss_experts<gpt_oss_names::layer>>,
+                        decoder_embedding_options{}, gpt_oss_features, token_classifier<"score">> {
+    /// The rotary buffer, and the MXFP4 tensors make_weights dequantizes.
+    static std::vector<std::string> ignored() {
+        return {"rotary_emb.inv_freq", "mlp.experts.gate_up_proj_blocks", "mlp.experts.gate_up_proj_scales",
+                "mlp.experts.down_proj_blocks", "mlp.experts.down_proj_scales"};
+    }
+    /// MXFP4 experts (quantization_config): each layer's gate_up_proj and
+    /// down_proj dequantized from their _blocks and _scales to float32. MXFP4
+    /// tensors in a checkpoint whose config.json says nothing of them are
+    /// refused by name.
+    static void make_weights(const gpt_oss_config& c, checkpoint& ck) {
+        auto made = std::make_shared<made_tensors>();
+        made->source = "MXFP4 experts (dequantized)";
+        const std::int64_t E = c.num_local_experts, H = c.hidden_size, I = c.intermediate_size;
+        for (std::int64_t l = 0; l < c.num_hidden_layers; ++l)
+            for (const auto& [name, rows, cols] : {std::tuple{"gate_up_proj", 2 * I, H}, std::tuple{"down_proj", H, I}}) {
+                const std::string full = "model.layers." + std::to_string(l) + ".mlp.experts." + name;
+                const auto* blocks = ck.find(full + "_blocks");
+                const auto* scales = ck.find(full + "_scales");
+                if (!blocks && !scales) continue;
+                if (!c.mxfp4_experts)
+                    throw error("checkpoint.mismatch", full + ": stored as MXFP4 (_blocks, _scales), but config.json "
+                                                              "has no quantization_config {\"quant_method\": \"mxfp4\"}");
+                if (!blocks || !scales)
+                    throw error("checkpoint.missing", full + (blocks ? "_scales" : "_blocks") + " is missing (MXFP4 "
+                                                                                                 "needs both)");
+                std::string stored(blocks->name);
+                stored.resize(stored.size() - std::string_view("_blocks").size());
+                made->names.push_back(stored);
+                made->shapes.push_back({E, cols, rows});
+                made->data.push_back(detail::dequantize_mxfp4(*blocks, *scales, E, rows, cols));
+            }
+        if (!made->names.empty()) ck.add(made);
+    }
+};
 
 }  // namespace typeformer::inline v0
