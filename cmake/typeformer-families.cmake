@@ -96,6 +96,7 @@ set(TYPEFORMER_FAMILY_LIST
   ernie4_5/ernie4_5_family
   qwen3_5_text/qwen3_5_text_family
   qwen3_next/qwen3_next_family
+  gpt_oss/gpt_oss_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

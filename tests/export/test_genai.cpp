@@ -99,7 +99,7 @@ TEST_P(genai, config_names_the_graph) {
     const auto& decoder = model["decoder"];
     const auto in = io(b.graph.graph().input()), out = io(b.graph.graph().output());
 
-    EXPECT_EQ(model["type"], std::string(family.model_type));
+    EXPECT_EQ(model["type"], std::string(tf::genai_type_of(family.model_type)));  // GPT-OSS: "gptoss"
     EXPECT_EQ(decoder["filename"], "model.onnx");
     // every name given is the graph's, and every graph input is one GenAI feeds
     const int layers = decoder["num_hidden_layers"].get<int>();

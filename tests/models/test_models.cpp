@@ -248,7 +248,9 @@ TEST(models, feature_tables) {
         {"ernie4_5", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}},
         {"qwen3_5_text", llama},
         {"qwen3_next", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                        "token-classification"}}};
+                        "token-classification"}},
+        {"gpt_oss", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                     "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY
@@ -273,7 +275,7 @@ TEST(models, position_ids_where_optimum_gives_them) {
     const std::vector<std::string_view> optimum{"codegen", "gpt2",    "gpt_bigcode", "gpt_neo", "gpt_neox",
                                                 "gptj",    "granite", "llama",       "mistral", "olmo2",
                                                 "opt",     "phi",     "phi3",        "qwen2",   "qwen3",
-                                                "qwen3_moe", "smollm3", "stablelm"};
+                                                "qwen3_moe", "smollm3", "stablelm", "gpt_oss"};
     const std::vector<std::string_view> generation{"default", "default-with-past", "causal-lm", "causal-lm-with-past"};
     auto in = [](const auto& list, std::string_view x) { return std::find(list.begin(), list.end(), x) != list.end(); };
     std::size_t checked = 0;

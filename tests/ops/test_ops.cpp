@@ -720,6 +720,10 @@ std::vector<op_case> make_cases() {
     add(at_all(op_case("clip", "int64").in(i64("x", ints(-20, 20))), seq2)
             .def([](auto& b, const auto& x) { return b.clip(x, -5, 7); }));
     add(at_all(op_case("clip", "float32").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.clip(x, -1, 1); }));
+    add(at_all(op_case("clamp", "float bounds").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.clamp(x, -0.75f, 0.5f); }));
+    add(at_all(op_case("clamp", "upper only").in(f32("x")), seq3)
+            .def([](auto& b, const auto& x) { return b.clamp(x, -std::numeric_limits<float>::infinity(), 0.25f); }));
     // conv1d: a sum of C/groups · K products
     add(at_all(op_case("conv1d", "k3 pad1").in(f32("x")).in(f32("w")).in(f32("bias")),
                {{{1, 4, 1}, {4, 4, 3}, {4}}, {{3, 4, 7}, {6, 4, 3}, {6}}, {{2, 8, 5}, {8, 8, 3}, {8}}})
@@ -1247,7 +1251,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
 
         "rotary", "unfold",
 
-        "gather_last", "clip", "conv1d",
+        "gather_last", "clip", "clamp", "conv1d",
 
         "argmax", "gated_delta_rule",
 

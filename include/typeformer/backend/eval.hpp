@@ -298,6 +298,9 @@ public:
 
     /// Elementwise clamp to [lo, hi] (torch.clamp, ONNX Clip), int64 or float32.
     value clip(const value& x, std::int64_t lo, std::int64_t hi);
+    /// Elementwise float32 clamp to [lo, hi] (torch.clamp with float bounds,
+    /// ONNX Clip); an infinite bound clamps one side only.
+    value clamp(const value& x, float lo, float hi);
 
     /// nn.Conv1d with stride 1: x [B, C, L], w [O, C / groups, K], optional
     /// bias [O], `pad` zeros on both ends; returns [B, O, L + 2·pad - K + 1].
@@ -886,6 +889,11 @@ TYPEFORMER_INLINE auto eval_backend::clip(const value& x, std::int64_t lo, std::
     xt::xarray<std::int64_t> out = x.i;
     for (auto& v : out) v = std::min(std::max(v, lo), hi);
     return value(std::move(out), x.type);
+}
+
+TYPEFORMER_INLINE auto eval_backend::clamp(const value& x, float lo, float hi) -> value {
+    if (!x.is_float()) throw error("eval.clamp", "clamp expects float32");
+    return unary(x, [lo, hi](float v) { return std::min(std::max(v, lo), hi); });
 }
 
 TYPEFORMER_INLINE auto eval_backend::conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups) -> value {

@@ -228,6 +228,7 @@ public:
     /// data's leading axes: to (shape(x) · [1, ..., 1, 0] + [0, ..., 0, 1]).
     value gather_last(const value& x, const value& idx);
     value clip(const value& x, std::int64_t lo, std::int64_t hi);
+    value clamp(const value& x, float lo, float hi);
     value conv1d(const value& x, const value& w, const value* bias, std::int64_t pad, std::int64_t groups);
     /// The gated delta rule (see the eval backend): one Scan over axis 2 of
     /// q, k, v, g and beta, the state [B, H, Dk, Dv] its loop-carried
@@ -744,6 +745,13 @@ TYPEFORMER_INLINE auto onnx_backend::clip(const value& x, std::int64_t lo, std::
     const bool f = x.type == dtype::f32;
     const std::string l = f ? scalar(static_cast<float>(lo)).name : scalar_i64(lo);
     const std::string h = f ? scalar(static_cast<float>(hi)).name : scalar_i64(hi);
+    value out = x;
+    out.name = node("Clip", {x.name, l, h})[0];
+    return out;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::clamp(const value& x, float lo, float hi) -> value {
+    const std::string l = scalar(lo).name, h = scalar(hi).name;
     value out = x;
     out.name = node("Clip", {x.name, l, h})[0];
     return out;

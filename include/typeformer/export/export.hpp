@@ -82,7 +82,9 @@ built_graph build_graph(const typename F::config& c, const checkpoint& ck, int o
 /// the checkpoint, so that a tied tensor stored under either of its names, or
 /// under both, is found (an LM head's decoder saved without the embeddings,
 /// or the embeddings without the decoder). Builds each feature's graph once
-/// without weights; reads nothing.
+/// without weights; reads nothing. A family that declares
+/// `static void make_weights(const config&, checkpoint&)` then adds the
+/// tensors it makes from stored ones (GPT-OSS's MXFP4 experts, dequantized).
 template <Family F>
 void tie_weights(const typename F::config& c, checkpoint& ck) {
     for_each_type(typename F::features{}, [&]<class Task>() {
@@ -93,6 +95,7 @@ void tie_weights(const typename F::config& c, checkpoint& ck) {
                 if (!r.tied_to.empty()) ck.tie(r.name, r.tied_to);
         });
     });
+    if constexpr (requires { F::make_weights(c, ck); }) F::make_weights(c, ck);
 }
 
 /// --dtype fp16: the default validation tolerance. The reference runs in

@@ -25,7 +25,7 @@ namespace typeformer::inline v0 {
 
 /// The model types GenAI's decoder-only runtime (onnxruntime-genai 0.18)
 /// accepts in genai_config.json that are also typeformer families, each
-/// with GenAI's name for it (the same as config.json's). A model type
+/// with GenAI's name for it (config.json's, but GPT-OSS's "gptoss"). A model type
 /// outside this list (olmo2, olmo3, seed_oss, mixtral, qwen3_moe, gpt_neox, falcon, ...) is
 /// refused: GenAI 0.18 stops at "Unsupported model_type in config.json".
 /// GenAI has a gpt2 type, but it does not run the cache GPT-2's graph has
@@ -45,6 +45,7 @@ inline constexpr genai_type genai_model_types[] = {
     {"gemma2", "gemma2"},   {"gemma3_text", "gemma3_text"}, {"granite", "granite"}, {"smollm3", "smollm3"},
     {"ernie4_5", "ernie4_5"},
     {"qwen3_5_text", "qwen3_5_text"},
+    {"gpt_oss", "gptoss"},
 };
 
 /// The one feature GenAI runs: a decoder's logits with its cache.

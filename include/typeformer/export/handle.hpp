@@ -87,7 +87,8 @@ struct family_handle {
     double atol = 1e-5;            ///< its validation tolerance
     /// Read config.json (the config's check included).
     loaded_config (*load)(const config_reader&) = nullptr;
-    /// Declare the tied weights of every feature to the checkpoint (tie_weights).
+    /// Declare the tied weights of every feature to the checkpoint, and add
+    /// the tensors the family makes from stored ones (tie_weights).
     void (*tie_weights)(const loaded_config&, checkpoint&) = nullptr;
     /// The config's sizes (its shape()); null for a family whose config has none.
     model_dims (*dims)(const loaded_config&) = nullptr;

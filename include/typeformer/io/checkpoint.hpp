@@ -48,6 +48,17 @@
 
 namespace typeformer::inline v0 {
 
+/// Tensors made while loading, from tensors a checkpoint stores in another
+/// form (GPT-OSS's MXFP4 experts, dequantized to float32): named as the
+/// files would name them, in float32. checkpoint::add keeps them alive.
+struct made_tensors {
+    std::string source;  ///< what they were made from, for messages
+    std::vector<std::string> names;
+    std::vector<std::vector<std::int64_t>> shapes;
+    std::vector<std::vector<float>> data;
+    std::vector<tensor_view> views;  ///< filled by checkpoint::add
+};
+
 class checkpoint {
 public:
     checkpoint() = default;
@@ -59,6 +70,8 @@ public:
     /// Add one more file's tensors (tests, shards).
     void add(safetensors_file f);
     void add(pytorch_file f);
+    /// Add tensors made from stored ones (made_tensors), looked up as the files' own.
+    void add(std::shared_ptr<made_tensors> made);
 
     /// Set the architecture's base-model prefix ("bert", "distilbert").
     void set_base_prefix(std::string prefix);
@@ -151,6 +164,25 @@ TYPEFORMER_INLINE auto checkpoint::add(safetensors_file f) -> void {
 TYPEFORMER_INLINE auto checkpoint::add(pytorch_file f) -> void {
     auto p = std::make_shared<pytorch_file>(std::move(f));
     parts_.push_back({p->path(), &p->tensors(), p});
+    reindex();
+}
+
+TYPEFORMER_INLINE auto checkpoint::add(std::shared_ptr<made_tensors> made) -> void {
+    if (made->names.size() != made->shapes.size() || made->names.size() != made->data.size())
+        throw error("checkpoint.mismatch", made->source + ": made tensors without a name, shape or data each");
+    made->views.clear();
+    for (std::size_t i = 0; i < made->names.size(); ++i) {
+        tensor_view t;
+        t.name = made->names[i];
+        t.type = dtype::f32;
+        t.shape = made->shapes[i];
+        if (t.numel() != static_cast<std::int64_t>(made->data[i].size()))
+            throw error("checkpoint.mismatch", made->source + ": " + made->names[i] + " has the wrong number of values");
+        t.bytes = std::as_bytes(std::span<const float>(made->data[i]));
+        t.mapped = false;
+        made->views.push_back(std::move(t));
+    }
+    parts_.push_back({made->source, &made->views, made});
     reindex();
 }
 

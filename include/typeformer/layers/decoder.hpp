@@ -582,11 +582,15 @@ struct attention_dims {
 /// scores scaled, plus ALiBi, plus the causal (or, with `local`, the
 /// windowed) bias; softmax; the weighted values merged back to [B, S, H·D].
 /// With `local`, the rotary tables are the windowed layers' where the
-/// tables have them (the local_rotary hook).
+/// tables have them (the local_rotary hook). With `sinks` [H] (GPT-OSS's
+/// attention sinks), each head's sink logit joins its row of scores as one
+/// more column, never masked: the softmax gives it probability mass, and
+/// the column is dropped before the values are weighted.
 template <Backend B>
 typename B::value cached_attention(B& b, typename B::value q, typename B::value k, const typename B::value& v,
                                    const decoder_tables<typename B::value>& t, layer_cache<typename B::value>& cache,
-                                   const attention_dims& a, const rotary_spec* rotate, bool local) {
+                                   const attention_dims& a, const rotary_spec* rotate, bool local,
+                                   const typename B::value* sinks = nullptr) {
     const std::int64_t H = a.heads, KVH = a.kv_heads, D = a.head_dim, G = H / KVH;
     if (rotate && t.has_rotary) {
         auto guard = b.scope("rotary");
@@ -614,7 +618,17 @@ typename B::value cached_attention(B& b, typename B::value q, typename B::value 
     if (a.softcap > 0.f) scores = detail::softcap(b, scores, a.softcap);
     if (t.has_alibi) scores = b.add(scores, b.reshape(t.alibi, {0, KVH, G, 1, -1}));
     scores = b.add(scores, b.unsqueeze(local ? t.local_bias : t.bias, {2}));
-    auto ctx = b.matmul(b.softmax(scores), b.unsqueeze(vh, {2}));  // [B, KVH, G, S, D]
+    typename B::value probs;
+    if (sinks) {
+        // the sink [1, KVH, G, 1, 1] expanded to [B, KVH, G, S, 1]
+        auto sink = b.expand(b.reshape(*sinks, {1, KVH, G, 1, 1}),
+                             b.concat({b.shape(scores, 0, 4), b.constant_i64({1})}, 0));
+        auto keys = b.shape(scores, 4, 5);  // [1]: T
+        probs = b.slice_to(b.softmax(b.concat({scores, sink}, -1)), -1, keys);
+    } else {
+        probs = b.softmax(scores);
+    }
+    auto ctx = b.matmul(probs, b.unsqueeze(vh, {2}));  // [B, KVH, G, S, D]
     ctx = b.transpose(b.reshape(ctx, {0, H, -1, D}), {0, 2, 1, 3});  // [B, S, H, D]
     return b.reshape(ctx, {0, 0, H * D});
 }
@@ -628,14 +642,16 @@ namespace detail {
 /// projections q [B, S, H·D], k and v [B, S, KVH·D]: the cached attention in
 /// the scope `attention` (rotary when `rotate`, grouped-query heads, the
 /// config's scale and softcap, the windowed bias on a layer with a window),
-/// times sigmoid(gate) where given (Qwen3-Next's gated attention), then
+/// a learned sink logit per head joined to each softmax where `sinks`
+/// (`<attention>.sinks`, GPT-OSS), times sigmoid(gate) where given
+/// (Qwen3-Next's gated attention), then
 /// the output Linear `o` (a bias when the config's o_bias()).
 template <Backend B, DecoderConfig C>
 typename B::value attend_and_project(B& b, std::string_view attention, std::string_view o,
                                      const typename B::value& q, const typename B::value& k,
                                      const typename B::value& v, const decoder_tables<typename B::value>& t,
                                      const C& c, std::int64_t layer, layer_cache<typename B::value>& cache,
-                                     bool rotate, const typename B::value* gate = nullptr) {
+                                     bool rotate, const typename B::value* gate = nullptr, bool sinks = false) {
     const auto sh = c.shape();
     const auto kv = c.cache();
     const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
@@ -643,8 +659,10 @@ typename B::value attend_and_project(B& b, std::string_view attention, std::stri
     typename B::value out;
     {
         auto guard = b.scope(attention);
+        typename B::value sink;
+        if (sinks) sink = b.param("sinks", {H});
         out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale(), attention_softcap(c)},
-                               rotate ? &r : nullptr, window_of(c, layer) > 0);
+                               rotate ? &r : nullptr, window_of(c, layer) > 0, sinks ? &sink : nullptr);
         if (gate) out = b.mul(out, b.sigmoid(*gate));
     }
     return linear(b, o, out, H * D, sh.hidden_size, c.o_bias());
@@ -655,9 +673,11 @@ typename B::value attend_and_project(B& b, std::string_view attention, std::stri
 /// config's qkv_bias() says (Qwen2: always; Llama: `attention_bias`), and o's
 /// when o_bias() says; rotary from the config (`PerLayerRope`: on the layers
 /// the config's rope_layer(layer) names, SmolLM3); grouped-query heads;
-/// scale 1/√head_dim; the windowed bias on layers with a window.
+/// scale 1/√head_dim; the windowed bias on layers with a window; with
+/// `Sinks`, a learned sink logit per head, `<attention>.sinks` [heads],
+/// joined to each softmax (GPT-OSS; cached_attention).
 /// Names: `q`, `k`, `v`, `o`, `attention` (the scope of the core).
-template <class Names, bool PerLayerRope = false>
+template <class Names, bool PerLayerRope = false, bool Sinks = false>
 struct projected_attention {
     template <Backend B, DecoderConfig C>
     static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
@@ -671,7 +691,8 @@ struct projected_attention {
         auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
         bool rotate = true;
         if constexpr (PerLayerRope) rotate = c.rope_layer(layer);
-        return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, rotate);
+        return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, rotate, nullptr,
+                                          Sinks);
     }
 };
 
@@ -753,7 +774,49 @@ struct moe_spec {
     std::int64_t top_k = 0;         ///< num_experts_per_tok
     std::int64_t intermediate = 0;  ///< each expert's gated MLP width
     bool normalize = true;          ///< the top-k weights divided by their sum (Mixtral; Qwen3-MoE's norm_topk_prob)
+    /// GPT-OSS: the top_k picked from the router's logits, and the softmax
+    /// taken over those top_k logits only (normalize is then moot).
+    bool softmax_over_top_k = false;
 };
+
+namespace detail {
+/// Each expert's routing weight [B, S, E] from the router's logits
+/// [B, S, E], 0 where the token did not pick the expert: the top_k experts
+/// as top_k argmaxes in turn (a tie goes to the lower index) of the
+/// softmax's probabilities, divided by their sum when normalize (summed in
+/// the top-k order, as torch sums topk's values); or, with
+/// softmax_over_top_k, of the logits, the weights then the softmax of the
+/// top_k logits (GPT-OSS's router).
+template <Backend B>
+typename B::value moe_weights(B& b, const typename B::value& logits, const moe_spec& m) {
+    auto scores = m.softmax_over_top_k ? logits : b.softmax(logits);  // [B, S, E]
+    auto experts = b.range(scores, 2);                                 // [E]
+    // out of the next argmax: probabilities are <= 1; a logit minus float32's largest is below any other
+    auto knock_out = b.scalar(m.softmax_over_top_k ? 3.4028234663852886e38f : 2.f);
+    auto left = scores;
+    std::vector<typename B::value> picked, value;
+    for (std::int64_t k = 0; k < m.top_k; ++k) {
+        auto idx = b.unsqueeze(b.argmax(left, -1), {-1});  // [B, S, 1]
+        auto hot = b.cast(b.cast(b.not_equal(experts, idx), dtype::i64), dtype::f32);
+        hot = b.sub(b.scalar(1.f), hot);                    // one-hot [B, S, E]
+        picked.push_back(hot);
+        value.push_back(b.gather_last(scores, idx));        // [B, S, 1]
+        left = b.sub(left, b.mul(hot, knock_out));
+    }
+    if (m.softmax_over_top_k) {
+        auto top = b.softmax(b.concat(value, -1));  // [B, S, K]
+        for (std::int64_t k = 0; k < m.top_k; ++k) value[static_cast<std::size_t>(k)] = b.slice(top, -1, k, k + 1);
+    }
+    auto total = value[0];
+    for (std::size_t k = 1; k < value.size(); ++k) total = b.add(total, value[k]);
+    typename B::value weights;
+    for (std::size_t k = 0; k < picked.size(); ++k) {
+        auto w = b.mul(picked[k], m.normalize && !m.softmax_over_top_k ? b.div(value[k], total) : value[k]);
+        weights = k == 0 ? w : b.add(weights, w);
+    }
+    return weights;
+}
+}  // namespace detail
 
 /// A sparse mixture-of-experts MLP (Mixtral, Qwen3-MoE), evaluated densely
 /// with the same result as Transformers' per-expert loop:
@@ -776,27 +839,8 @@ struct sparse_moe_mlp {
         const auto sh = c.shape();
         const moe_spec m = c.moe();
         const std::int64_t H = sh.hidden_size, E = m.experts, I = m.intermediate;
-        typename B::value weights;  // [B, S, E]: each expert's weight, 0 where not picked
-        {
-            auto probs = b.softmax(linear_no_bias(b, Names::router, x, H, E));  // [B, S, E]
-            auto experts = b.range(probs, 2);                                    // [E]
-            auto left = probs;
-            std::vector<typename B::value> picked, value;
-            for (std::int64_t k = 0; k < m.top_k; ++k) {
-                auto idx = b.unsqueeze(b.argmax(left, -1), {-1});  // [B, S, 1]
-                auto hot = b.cast(b.cast(b.not_equal(experts, idx), dtype::i64), dtype::f32);
-                hot = b.sub(b.scalar(1.f), hot);                    // one-hot [B, S, E]
-                picked.push_back(hot);
-                value.push_back(b.gather_last(probs, idx));         // [B, S, 1]
-                left = b.sub(left, b.mul(hot, b.scalar(2.f)));      // out of the next argmax (probabilities <= 1)
-            }
-            auto total = value[0];
-            for (std::size_t k = 1; k < value.size(); ++k) total = b.add(total, value[k]);
-            for (std::size_t k = 0; k < picked.size(); ++k) {
-                auto w = b.mul(picked[k], m.normalize ? b.div(value[k], total) : value[k]);
-                weights = k == 0 ? w : b.add(weights, w);
-            }
-        }
+        // [B, S, E]: each expert's weight, 0 where not picked
+        auto weights = detail::moe_weights(b, linear_no_bias(b, Names::router, x, H, E), m);
         typename B::value out;
         for (std::int64_t e = 0; e < E; ++e) {
             const std::string at = std::string(Names::experts) + "." + std::to_string(e) + ".";

@@ -80,6 +80,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
 
     { b.gather_last(x, x) } -> std::same_as<typename B::value>;
     { b.clip(x, std::int64_t{0}, std::int64_t{1}) } -> std::same_as<typename B::value>;
+    { b.clamp(x, 0.f, 1.f) } -> std::same_as<typename B::value>;  // float bounds, infinite: one side
     { b.conv1d(x, x, &x, std::int64_t{1}, std::int64_t{1}) } -> std::same_as<typename B::value>;
 
     { b.argmax(x, 0) } -> std::same_as<typename B::value>;
