@@ -92,6 +92,7 @@ set(TYPEFORMER_FAMILY_LIST
   detr/detr_family
   detr/table_transformer_family
   deepseek_v3/deepseek_v3_family
+  mistral4/mistral4_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".
