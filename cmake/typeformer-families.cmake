@@ -97,6 +97,8 @@ set(TYPEFORMER_FAMILY_LIST
   qwen3_5_text/qwen3_5_text_family
   qwen3_next/qwen3_next_family
   gpt_oss/gpt_oss_family
+  deepseek_v3/deepseek_v3_family
+  mistral4/mistral4_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

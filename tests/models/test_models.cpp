@@ -206,6 +206,10 @@ TEST(models, feature_tables) {
                      "token-classification"}},
         {"qwen3_moe", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                        "token-classification"}},
+        {"deepseek_v3", {"default", "default-with-past", "causal-lm", "causal-lm-with-past",
+                         "sequence-classification", "token-classification"}},
+        {"mistral4", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                      "token-classification"}},
         {"phi", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                  "token-classification"}},
         {"gpt_neox", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
@@ -275,7 +279,9 @@ TEST(models, position_ids_where_optimum_gives_them) {
     const std::vector<std::string_view> optimum{"codegen", "gpt2",    "gpt_bigcode", "gpt_neo", "gpt_neox",
                                                 "gptj",    "granite", "llama",       "mistral", "olmo2",
                                                 "opt",     "phi",     "phi3",        "qwen2",   "qwen3",
-                                                "qwen3_moe", "smollm3", "stablelm", "gpt_oss"};
+                                                "qwen3_moe", "smollm3", "stablelm", "gpt_oss",
+                                                "qwen3_moe", "smollm3", "stablelm", "deepseek_v3",
+                                                "mistral4"};
     const std::vector<std::string_view> generation{"default", "default-with-past", "causal-lm", "causal-lm-with-past"};
     auto in = [](const auto& list, std::string_view x) { return std::find(list.begin(), list.end(), x) != list.end(); };
     std::size_t checked = 0;

@@ -30,10 +30,15 @@ enum class kv_layout {
     bloom,        ///< key [batch·heads, head_dim, sequence], value [batch·heads, sequence, head_dim]
 };
 
-/// The cache of one model: layers, key/value heads, head size and layout.
+/// The cache of one model: layers, key/value heads, head size and layout;
+/// the values' head size where it differs from the keys' (DeepSeek-V3's
+/// latent cache: the normalised latent as the key, the rotated key part
+/// as the value).
 struct kv_cache_shape {
     std::int64_t layers = 0, kv_heads = 0, head_dim = 0;
     kv_layout layout = kv_layout::heads_first;
+    std::int64_t value_head_dim = 0;  ///< 0: head_dim
+    [[nodiscard]] constexpr std::int64_t value_dim() const { return value_head_dim > 0 ? value_head_dim : head_dim; }
 };
 
 /// The recurrent layers of a hybrid decoder (Qwen3-Next, Qwen3.5: Gated
@@ -66,9 +71,9 @@ inline std::vector<std::string> cache_axes(const kv_cache_shape& kv, bool key, s
     auto fixed = [&](std::int64_t n) { return for_output ? std::string() : std::to_string(n); };
     if (kv.layout == kv_layout::bloom) {
         if (key) return {"batch * num_heads", fixed(kv.head_dim), std::string(seq)};
-        return {"batch * num_heads", std::string(seq), fixed(kv.head_dim)};
+        return {"batch * num_heads", std::string(seq), fixed(kv.value_dim())};
     }
-    return {"batch", fixed(kv.kv_heads), std::string(seq), fixed(kv.head_dim)};
+    return {"batch", fixed(kv.kv_heads), std::string(seq), fixed(key ? kv.head_dim : kv.value_dim())};
 }
 
 /// The part names of layer i: "i.key", "i.value"; a recurrent layer's

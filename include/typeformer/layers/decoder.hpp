@@ -253,6 +253,9 @@ struct rotary_spec {
     std::int64_t dims = 0;      ///< rotated features per head (the first `dims`); 0: no rotary
     double base = 10000.0;      ///< θ of inv_freq = 1 / θ^(2i / dims)
     bool interleaved = false;   ///< pairs (2i, 2i+1) (GPT-J, CodeGen) or halves (i, i + dims/2) (Llama)
+    /// With interleaved: the turned pairs written back as halves (y_2i at i,
+    /// y_2i+1 at i + dims/2), as DeepSeek-V3's apply_rotary_pos_emb_interleave writes them.
+    bool halves_out = false;
     double position_scale = 1;  ///< linear scaling: positions divided by this factor
     /// Per-frequency divisors of inv_freq (Phi-3's "su"/longrope short or long
     /// factors); empty: none.
@@ -301,6 +304,7 @@ struct decoder_tables {
     /// create_recurrent_attention_mask: a decode step is never masked).
     V token_mask;
     bool has_token_mask = false;
+    V position_ids;  ///< the positions the tables were made for (Mistral 4's query scaling reads them)
 };
 
 namespace detail {
@@ -450,6 +454,7 @@ struct decoder_context {
         decoder_tables<typename B::value> t;
         const auto& ids = s[sl::input_ids];
         const auto& mask = s[sl::attention_mask];
+        t.position_ids = s[slot<"position_ids">{}];
         {
             auto guard = b.scope("causal_mask");
             t.bias = causal_bias(b, ids, mask, 0, detail::mask_sum_of(c), detail::mask_scale_of(c));
@@ -543,9 +548,9 @@ typename B::value apply_rotary(B& b, const typename B::value& x, const typename 
     if (r.interleaved) {
         auto pairs = b.reshape(rot, {0, 0, 0, R / 2, 2});
         auto x0 = b.select(pairs, -1, 0), x1 = b.select(pairs, -1, 1);  // [B, S, N, R/2]
-        auto y0 = b.unsqueeze(b.sub(b.mul(x0, c), b.mul(x1, s)), {-1});
-        auto y1 = b.unsqueeze(b.add(b.mul(x1, c), b.mul(x0, s)), {-1});
-        y = b.reshape(b.concat({y0, y1}, -1), {0, 0, 0, R});
+        auto y0 = b.sub(b.mul(x0, c), b.mul(x1, s)), y1 = b.add(b.mul(x1, c), b.mul(x0, s));
+        if (r.halves_out) y = b.concat({y0, y1}, -1);
+        else y = b.reshape(b.concat({b.unsqueeze(y0, {-1}), b.unsqueeze(y1, {-1})}, -1), {0, 0, 0, R});
     } else {
         auto x1 = b.slice(rot, -1, 0, R / 2), x2 = b.slice(rot, -1, R / 2, R);
         y = b.concat({b.sub(b.mul(x1, c), b.mul(x2, s)), b.add(b.mul(x2, c), b.mul(x1, s))}, -1);
@@ -768,6 +773,12 @@ struct gated_mlp {
     }
 };
 
+/// How a router turns its logits into scores.
+enum class moe_scoring : std::uint8_t {
+    softmax,  ///< over the experts, float32 (Mixtral, Qwen3-MoE, Mistral 4)
+    sigmoid,  ///< each expert on its own (DeepSeek-V3)
+};
+
 /// The routing of a sparse mixture-of-experts MLP (a config's `moe()`).
 struct moe_spec {
     std::int64_t experts = 0;       ///< num_local_experts, num_experts
@@ -777,31 +788,100 @@ struct moe_spec {
     /// GPT-OSS: the top_k picked from the router's logits, and the softmax
     /// taken over those top_k logits only (normalize is then moot).
     bool softmax_over_top_k = false;
+    moe_scoring scoring = moe_scoring::softmax;
+    /// The router's `e_score_correction_bias` [experts] added to the scores
+    /// for choosing only; the weights are the scores themselves (DeepSeek-V3).
+    bool correction_bias = false;
+    /// Group-limited routing (n_group, topk_group): the experts split into
+    /// `groups` groups of experts / groups, each scored by the sum of its two
+    /// best choice scores; only the experts of the `topk_groups` best groups
+    /// can be chosen. topk_groups == groups: no limit.
+    std::int64_t groups = 1, topk_groups = 1;
+    double normalize_eps = 0;  ///< added to the sum the weights are divided by (DeepSeek-V3: 1e-20)
+    double scaling = 1;        ///< the weights times this (routed_scaling_factor)
+    /// Shared experts: one gated MLP this wide at `Names::shared_experts`
+    /// (`gate_proj`, `up_proj`, `down_proj` as the experts name theirs),
+    /// added to every token's output; 0: none.
+    std::int64_t shared_intermediate = 0;
+    /// The experts as Transformers 5 holds them (Mistral 4's checkpoints):
+    /// `Names::experts`.gate_up_proj [experts, 2 · intermediate, hidden]
+    /// (gate rows, then up rows) and .down_proj [experts, hidden,
+    /// intermediate]; false: one gated MLP a module (`<experts>.<e>.gate_proj`, ...).
+    bool fused_experts = false;
 };
 
 namespace detail {
-/// Each expert's routing weight [B, S, E] from the router's logits
-/// [B, S, E], 0 where the token did not pick the expert: the top_k experts
-/// as top_k argmaxes in turn (a tie goes to the lower index) of the
-/// softmax's probabilities, divided by their sum when normalize (summed in
-/// the top-k order, as torch sums topk's values); or, with
-/// softmax_over_top_k, of the logits, the weights then the softmax of the
-/// top_k logits (GPT-OSS's router).
+/// The gated MLP at `<at><gate>`, `<at><up>`, `<at><down>` (no biases), width I.
+template <class Names, Backend B>
+typename B::value expert_mlp(B& b, const std::string& at, const typename B::value& x, std::int64_t H, std::int64_t I,
+                             activation act) {
+    auto g = activate(b, act, linear_no_bias(b, at + std::string(Names::expert_gate), x, H, I));
+    auto u = linear_no_bias(b, at + std::string(Names::expert_up), x, H, I);
+    return linear_no_bias(b, at + std::string(Names::expert_down), b.mul(g, u), I, H);
+}
+
+/// `x` with the one-hot rows `hot` pushed below every other value (out of
+/// the next argmax).
 template <Backend B>
-typename B::value moe_weights(B& b, const typename B::value& logits, const moe_spec& m) {
-    auto scores = m.softmax_over_top_k ? logits : b.softmax(logits);  // [B, S, E]
-    auto experts = b.range(scores, 2);                                 // [E]
-    // out of the next argmax: probabilities are <= 1; a logit minus float32's largest is below any other
-    auto knock_out = b.scalar(m.softmax_over_top_k ? 3.4028234663852886e38f : 2.f);
-    auto left = scores;
+typename B::value push_down(B& b, const typename B::value& x, const typename B::value& hot) {
+    return b.add(x, b.mul(hot, b.scalar(-3.0e38f)));
+}
+
+/// The one-hot [.., n] of idx [.., 1] over the last axis of x.
+template <Backend B>
+typename B::value one_hot_last(B& b, const typename B::value& x, const typename B::value& idx, std::int64_t axis) {
+    auto hot = b.cast(b.cast(b.not_equal(b.range(x, axis), idx), dtype::i64), dtype::f32);
+    return b.sub(b.scalar(1.f), hot);
+}
+
+/// Each expert's routing weight [B, S, E] from the router's logits
+/// [B, S, E], 0 where the token did not pick the expert:
+///   - the scores: the softmax (or, moe_spec::scoring, the sigmoid) of the
+///     logits, in float32; with softmax_over_top_k (GPT-OSS) the logits
+///     themselves;
+///   - the choice: the scores plus `correction` where given (DeepSeek-V3's
+///     e_score_correction_bias), the experts outside the best groups out of
+///     it under group-limited routing;
+///   - the top_k experts of the choice, as top_k argmaxes in turn (a tie
+///     goes to the lower index), weighted by their scores: divided by their
+///     sum (plus normalize_eps) when normalize (summed in the top-k order,
+///     as torch sums topk's values), or with softmax_over_top_k the softmax
+///     of the top_k logits; times the spec's scaling.
+template <Backend B>
+typename B::value moe_weights(B& b, const typename B::value& logits, const moe_spec& m,
+                              const typename B::value* correction = nullptr) {
+    const std::int64_t E = m.experts;
+    auto probs = m.softmax_over_top_k             ? logits
+                 : m.scoring == moe_scoring::sigmoid ? b.sigmoid(logits)
+                                                     : b.softmax(logits);  // [B, S, E]
+    auto choice = correction ? b.add(probs, *correction) : probs;
+    if (m.groups > 1 && m.topk_groups < m.groups) {
+        const std::int64_t G = m.groups, P = E / G;
+        auto grouped = b.reshape(choice, {0, 0, G, P});                  // [B, S, G, P]
+        auto i1 = b.unsqueeze(b.argmax(grouped, -1), {-1});              // [B, S, G, 1]
+        auto second = push_down(b, grouped, one_hot_last(b, grouped, i1, 3));
+        auto i2 = b.unsqueeze(b.argmax(second, -1), {-1});
+        auto best = b.reshape(b.add(b.gather_last(grouped, i1), b.gather_last(grouped, i2)), {0, 0, G});
+        typename B::value keep;                                          // [B, S, G]: 1 on the kept groups
+        auto left = best;
+        for (std::int64_t k = 0; k < m.topk_groups; ++k) {
+            auto hot = one_hot_last(b, best, b.unsqueeze(b.argmax(left, -1), {-1}), 2);
+            keep = k == 0 ? hot : b.add(keep, hot);
+            left = push_down(b, left, hot);
+        }
+        keep = b.reshape(b.mul(b.unsqueeze(keep, {-1}),
+                               b.constant_f32(std::vector<float>(static_cast<std::size_t>(P), 1.f))),
+                         {0, 0, E});                                     // [B, S, E]
+        choice = b.add(b.mul(choice, keep), b.mul(b.sub(b.scalar(1.f), keep), b.scalar(-3.4028234663852886e38f)));
+    }
+    auto left = choice;
     std::vector<typename B::value> picked, value;
     for (std::int64_t k = 0; k < m.top_k; ++k) {
         auto idx = b.unsqueeze(b.argmax(left, -1), {-1});  // [B, S, 1]
-        auto hot = b.cast(b.cast(b.not_equal(experts, idx), dtype::i64), dtype::f32);
-        hot = b.sub(b.scalar(1.f), hot);                    // one-hot [B, S, E]
+        auto hot = one_hot_last(b, probs, idx, 2);         // one-hot [B, S, E]
         picked.push_back(hot);
-        value.push_back(b.gather_last(scores, idx));        // [B, S, 1]
-        left = b.sub(left, b.mul(hot, knock_out));
+        value.push_back(b.gather_last(probs, idx));        // [B, S, 1]
+        left = push_down(b, left, hot);
     }
     if (m.softmax_over_top_k) {
         auto top = b.softmax(b.concat(value, -1));  // [B, S, K]
@@ -809,26 +889,35 @@ typename B::value moe_weights(B& b, const typename B::value& logits, const moe_s
     }
     auto total = value[0];
     for (std::size_t k = 1; k < value.size(); ++k) total = b.add(total, value[k]);
+    if (m.normalize_eps != 0) total = b.add(total, b.scalar(static_cast<float>(m.normalize_eps)));
     typename B::value weights;
     for (std::size_t k = 0; k < picked.size(); ++k) {
-        auto w = b.mul(picked[k], m.normalize && !m.softmax_over_top_k ? b.div(value[k], total) : value[k]);
+        auto v = m.normalize && !m.softmax_over_top_k ? b.div(value[k], total) : value[k];
+        if (m.scaling != 1) v = b.mul(v, b.scalar(static_cast<float>(m.scaling)));
+        auto w = b.mul(picked[k], v);
         weights = k == 0 ? w : b.add(weights, w);
     }
     return weights;
 }
 }  // namespace detail
 
-/// A sparse mixture-of-experts MLP (Mixtral, Qwen3-MoE), evaluated densely
-/// with the same result as Transformers' per-expert loop:
+/// A sparse mixture-of-experts MLP (Mixtral, Qwen3-MoE, DeepSeek-V3,
+/// Mistral 4), evaluated densely with the same result as Transformers'
+/// per-expert loop:
 ///   - the router `Names::router` (a Linear without bias) scores each token
-///     for each expert, softmax in float32;
+///     for each expert, softmax or sigmoid in float32 (moe_spec::scoring),
+///     plus the correction bias for choosing where the spec says;
+///   - with group-limited routing, the experts outside the best groups out
+///     of the choice;
 ///   - the top_k experts per token, as top_k argmaxes in turn (a tie goes to
-///     the lower index), their probabilities divided by their sum when
-///     normalize (summed in the top-k order, as torch sums topk's values);
+///     the lower index), their scores divided by their sum when
+///     normalize (summed in the top-k order, as torch sums topk's values),
+///     times the spec's scaling;
 ///   - every expert's gated MLP, `Names::experts`.<e>.`Names::expert_gate` /
 ///     `expert_up` / `expert_down` (no biases), times its weight (0 where
 ///     the token did not pick it), added up in expert order, as Transformers
-///     adds the picked experts' outputs (adding an exact 0 changes nothing).
+///     adds the picked experts' outputs (adding an exact 0 changes nothing);
+///     then the shared experts' MLP, where the spec has them.
 /// The config declares `moe_spec moe() const`.
 template <class Names>
 struct sparse_moe_mlp {
@@ -839,16 +928,39 @@ struct sparse_moe_mlp {
         const auto sh = c.shape();
         const moe_spec m = c.moe();
         const std::int64_t H = sh.hidden_size, E = m.experts, I = m.intermediate;
+        typename B::value correction;
+        if (m.correction_bias) {
+            auto g = b.scope(Names::router);
+            correction = b.param("e_score_correction_bias", {E});
+        }
         // [B, S, E]: each expert's weight, 0 where not picked
-        auto weights = detail::moe_weights(b, linear_no_bias(b, Names::router, x, H, E), m);
-        typename B::value out;
+        auto weights = detail::moe_weights(b, linear_no_bias(b, Names::router, x, H, E), m,
+                                           m.correction_bias ? &correction : nullptr);
+        typename B::value out, gate_up, down;  // fused: [E, H, 2I] and [E, I, H]
+        if (m.fused_experts) {
+            auto g = b.scope(Names::experts);
+            gate_up = b.transpose(b.param("gate_up_proj", {E, 2 * I, H}), {0, 2, 1});
+            down = b.transpose(b.param("down_proj", {E, H, I}), {0, 2, 1});
+        }
         for (std::int64_t e = 0; e < E; ++e) {
-            const std::string at = std::string(Names::experts) + "." + std::to_string(e) + ".";
-            auto g = activate(b, sh.act, linear_no_bias(b, at + std::string(Names::expert_gate), x, H, I));
-            auto u = linear_no_bias(b, at + std::string(Names::expert_up), x, H, I);
-            auto y = linear_no_bias(b, at + std::string(Names::expert_down), b.mul(g, u), I, H);
+            typename B::value y;
+            if (m.fused_experts) {
+                auto gu = b.matmul(x, b.select(gate_up, 0, e));  // [B, S, 2I]: gate, up
+                auto h = b.mul(activate(b, sh.act, b.slice(gu, -1, 0, I)), b.slice(gu, -1, I, 2 * I));
+                y = b.matmul(h, b.select(down, 0, e));
+            } else {
+                y = detail::expert_mlp<Names>(b, std::string(Names::experts) + "." + std::to_string(e) + ".", x, H, I,
+                                              sh.act);
+            }
             y = b.mul(y, b.slice(weights, -1, e, e + 1));
             out = e == 0 ? y : b.add(out, y);
+        }
+        if (m.shared_intermediate > 0) {
+            if constexpr (requires { Names::shared_experts; })
+                out = b.add(out, detail::expert_mlp<Names>(b, std::string(Names::shared_experts) + ".", x, H,
+                                                           m.shared_intermediate, sh.act));
+            else
+                throw error("config.invalid", "sparse_moe_mlp: shared experts without Names::shared_experts");
         }
         return out;
     }
