@@ -747,6 +747,8 @@ std::vector<op_case> make_cases() {
             .def([](auto& b, const auto& x) { return b.cos(x); }));
     add(at_all(op_case("sqrt", "integers").in(f32("x", int_floats(0, 100))), seq3)
             .def([](auto& b, const auto& x) { return b.sqrt(x); }));
+    add(at_all(op_case("log", "integers").in(f32("x", int_floats(1, 3000))), seq3)
+            .def([](auto& b, const auto& x) { return b.log(x); }));
 
     // -- images, x [N, C, H, W]: batch 1 and 1x1 images included, odd sizes;
     // every input on named dynamic axes (the weights too: their kernel size is

@@ -307,6 +307,7 @@ public:
     value sin(const value& x);
     value cos(const value& x);
     value sqrt(const value& x);
+    value log(const value& x);  ///< natural logarithm (Llama 4's attention temperature)
 
     // -- images: [N, C, H, W] ------------------------------------------------
     /// nn.Conv2d (zero padding): x [N, C, H, W], w [M, C / groups, kH, kW],
@@ -933,6 +934,7 @@ TYPEFORMER_INLINE auto eval_backend::sin(const value& x) -> value { return unary
 TYPEFORMER_INLINE auto eval_backend::cos(const value& x) -> value { return unary(x, [](float v) { return std::cos(v); }); }
 
 TYPEFORMER_INLINE auto eval_backend::sqrt(const value& x) -> value { return unary(x, [](float v) { return std::sqrt(v); }); }
+TYPEFORMER_INLINE auto eval_backend::log(const value& x) -> value { return unary(x, [](float v) { return std::log(v); }); }
 
 namespace detail {
 /// The sizes of an image op's input x [N, C, H, W].

@@ -232,6 +232,7 @@ public:
     value sin(const value& x);
     value cos(const value& x);
     value sqrt(const value& x);
+    value log(const value& x);
 
     // -- images: [N, C, H, W] (see the eval backend for what each computes) ---
     /// Conv; kernel_shape from the weight's static dims (else left to the weight).
@@ -776,6 +777,7 @@ TYPEFORMER_INLINE auto onnx_backend::sin(const value& x) -> value { return unary
 TYPEFORMER_INLINE auto onnx_backend::cos(const value& x) -> value { return unary("Cos", x); }
 
 TYPEFORMER_INLINE auto onnx_backend::sqrt(const value& x) -> value { return unary("Sqrt", x); }
+TYPEFORMER_INLINE auto onnx_backend::log(const value& x) -> value { return unary("Log", x); }
 
 TYPEFORMER_INLINE auto onnx_backend::conv2d(const value& x, const value& w, const value* bias, hw strides, pads2d pads, hw dilations, std::int64_t groups) -> value {
     if (x.rank() != 4 || w.rank() != 4) throw error("export.conv2d", "conv2d expects x [N, C, H, W] and w [M, C/groups, kH, kW]");

@@ -69,7 +69,8 @@
 //   owns<Key>                  a `reads` function of the table reads Key,
 //                              which a generic row (load_config's
 //                              pretrained_config_rows) would otherwise
-//                              refuse: Qwen2's layer_types
+//                              refuse: Qwen2's layer_types, Llama 4's
+//                              attention_chunk_size
 #pragma once
 
 #include <cstddef>
@@ -250,6 +251,7 @@ struct always : detail::row {
 
 template <fixed_string Key, fixed_string Why>
 struct absent : detail::row {
+    static constexpr std::string_view generic_key = Key.view();  // a family may own it (owns<Key>)
     template <class Reader, class C>
     static void load(const Reader& r, C&) {
         const auto* v = r.raw(Key.data);
