@@ -123,3 +123,31 @@ TEST(llama4_text, odd_sizes_layer_types_and_llama3) {
     check_generation("llama4_text", dir);
     check_generation("llama4_text", dir, 0, "generate_padded.safetensors");
 }
+
+// The chunked bias against Transformers' rule, key j visible from the query
+// at p iff mask[j], j <= p and (j - l) // chunk == (p - l) // chunk (Python's
+// floor division), l the row's left padding: 3 new tokens after a past of 6,
+// rows left-padded by 0, 2 and 5, chunks of 3 and 4.
+TEST(llama4_text, chunked_bias_is_transformers_rule) {
+    tf::eval_backend b;
+    const std::size_t T = 9, S = 3;
+    const std::int64_t pads[] = {0, 2, 5};
+    xt::xarray<std::int64_t> mask = xt::ones<std::int64_t>({std::size_t{3}, T});
+    for (std::size_t r = 0; r < 3; ++r)
+        for (std::int64_t j = 0; j < pads[r]; ++j) mask(r, static_cast<std::size_t>(j)) = 0;
+    const xt::xarray<std::int64_t> ids = xt::zeros<std::int64_t>({std::size_t{3}, S});
+    auto floordiv = [](std::int64_t a, std::int64_t c) { return a >= 0 ? a / c : -((-a + c - 1) / c); };
+    for (const std::int64_t chunk : {3, 4}) {
+        const auto bias = tf::chunked_bias(b, tf::eval_value(ids), tf::eval_value(mask), chunk).f;  // [B, 1, S, T]
+        ASSERT_EQ(bias.dimension(), 4u);
+        for (std::size_t r = 0; r < 3; ++r)
+            for (std::size_t i = 0; i < S; ++i)
+                for (std::size_t j = 0; j < T; ++j) {
+                    const auto p = static_cast<std::int64_t>(T - S + i), k = static_cast<std::int64_t>(j);
+                    const bool seen = mask(r, j) == 1 && k <= p &&
+                                      floordiv(k - pads[r], chunk) == floordiv(p - pads[r], chunk);
+                    EXPECT_EQ(bias(r, 0, i, j), seen ? 0.f : -3.4028234663852886e38f)
+                        << "chunk " << chunk << " row " << r << " query " << p << " key " << k;
+                }
+    }
+}
