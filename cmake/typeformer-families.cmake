@@ -99,6 +99,7 @@ set(TYPEFORMER_FAMILY_LIST
   gpt_oss/gpt_oss_family
   deepseek_v3/deepseek_v3_family
   mistral4/mistral4_family
+  llama4_text/llama4_text_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

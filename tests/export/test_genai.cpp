@@ -261,6 +261,10 @@ TEST(genai_config, refused_by_name) {
     EXPECT_NE(refusal([] { tf::require_genai("olmo2", "causal-lm-with-past"); }).find("does not run model type olmo2"),
               std::string::npos);
     EXPECT_NE(refusal([] { tf::require_genai("llama", "causal-lm"); }).find("not causal-lm"), std::string::npos);
+    // GenAI 0.18 has no Llama 4 (its chunked attention and experts): refused by name
+    EXPECT_NE(refusal([] { tf::require_genai("llama4_text", "causal-lm-with-past"); })
+                  .find("does not run model type llama4_text"),
+              std::string::npos);
     EXPECT_NE(refusal([] { tf::require_genai("bert", "masked-lm"); }).find("model type bert"), std::string::npos);
     // GenAI's gpt2 type does not take the cache by the names every decoder's graph has here
     EXPECT_NE(refusal([] { tf::require_genai("gpt2", "causal-lm-with-past"); }).find("does not run model type gpt2"),

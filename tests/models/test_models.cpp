@@ -254,7 +254,8 @@ TEST(models, feature_tables) {
         {"qwen3_next", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                         "token-classification"}},
         {"gpt_oss", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                     "token-classification"}}};
+                     "token-classification"}},
+        {"llama4_text", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

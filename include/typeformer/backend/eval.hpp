@@ -323,7 +323,7 @@ public:
     value sin(const value& x);
     value cos(const value& x);
     value sqrt(const value& x);
-    value log(const value& x);  ///< the natural logarithm (Llama 4's query scaling)
+    value log(const value& x);  ///< the natural logarithm (Llama 4's attention temperature, Mistral 4's query scaling)
 
     // -- images: [N, C, H, W] ------------------------------------------------
     /// nn.Conv2d (zero padding): x [N, C, H, W], w [M, C / groups, kH, kW],

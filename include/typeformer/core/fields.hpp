@@ -70,7 +70,8 @@
 //                              which a generic row (load_config's
 //                              pretrained_config_rows) would otherwise
 //                              refuse: Qwen2's layer_types, GPT-OSS's
-//                              quantization_config
+//                              quantization_config, Llama 4's
+//                              attention_chunk_size
 #pragma once
 
 #include <cstddef>

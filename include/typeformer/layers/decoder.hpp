@@ -56,6 +56,10 @@ namespace typeformer::inline v0 {
 ///   local_rotary      rotary_spec local_rotary() const    Gemma 3's: a second rotary table, for the
 ///                     layers with a window (window(layer) > 0; rotary() serves the others); same
 ///                     dims and layout as rotary(), another base or scaling. Needs rotary and windows.
+///   chunks            std::int64_t attention_chunk() const  Llama 4's: the windowed layers
+///                     (window(layer) > 0) see the keys of their query's chunk of this many
+///                     tokens, counted from each row's first unmasked one (chunked_bias), instead
+///                     of a sliding window; 0: the sliding window. Needs windows.
 /// A misspelt or mistyped member, or a hook set without its member, is a
 /// compile error that names the hook (see DecoderConfig).
 struct decoder_hooks {
@@ -67,6 +71,7 @@ struct decoder_hooks {
     bool multipliers = false;
     bool softcaps = false;
     bool local_rotary = false;
+    bool chunks = false;
 };
 
 /// The caps of the softcaps hook (Gemma 2's attn_logit_softcapping and
@@ -248,6 +253,31 @@ typename B::value causal_bias(B& b, const typename B::value& ids, const typename
     return hidden(b.mul(keep, seen));                                                        // [B, 1, S, T]
 }
 
+/// The additive bias [B, 1, S, T] of chunked causal attention (Llama 4's
+/// chunked_attention layers, as Transformers' create_chunked_causal_mask
+/// builds it): key j is visible from the query at absolute position p iff
+/// mask[b, j] = 1, j <= p and (j - l) // chunk == (p - l) // chunk, where l
+/// is row b's count of leading masked tokens (its left padding). For j <= p
+/// the last is j >= p - ((p - l) mod chunk); a query inside the left padding
+/// (p < l) sees no key either way. Hidden keys get finfo(float32).min.
+template <Backend B>
+typename B::value chunked_bias(B& b, const typename B::value& ids, const typename B::value& mask, std::int64_t chunk) {
+    auto col = b.unsqueeze(b.range(mask, 1), {0});                                   // [1, T]
+    auto row = b.unsqueeze(b.add(b.range(ids, 1), past_length(b, ids, mask)), {1});  // [S, 1]
+    auto causal = b.cast(b.less(col, b.add(row, b.constant_i64({1}))), dtype::f32);   // [S, T]
+    // l: the index of the first unmasked key (argmax of the mask; a row without one sees nothing anyway)
+    auto lead = b.unsqueeze(b.argmax(b.cast(mask, dtype::f32), 1), {1, 2});          // [B, 1, 1]
+    auto rel = b.sub(row, lead);                                                      // [B, S, 1]: p - l
+    rel = b.sub(rel, b.mul(rel, b.cast(b.less(rel, b.constant_i64({0})), dtype::i64)));  // max(p - l, 0)
+    auto c = b.constant_i64({chunk});
+    auto start = b.sub(row, b.sub(rel, b.mul(b.div(rel, c), c)));                     // p - ((p - l) mod chunk)
+    auto in_chunk = b.sub(b.scalar(1.f), b.cast(b.less(col, start), dtype::f32));    // [B, S, T]
+    auto keep = b.cast(b.unsqueeze(mask, {1}), dtype::f32);                           // [B, 1, T]
+    auto seen = b.mul(b.mul(causal, in_chunk), keep);                                 // [B, S, T]
+    auto hidden = b.mul(b.sub(b.scalar(1.f), seen), b.scalar(-3.4028234663852886e38f));
+    return b.unsqueeze(hidden, {1});                                                  // [B, 1, S, T]
+}
+
 /// Rotary position embeddings as a config states them.
 struct rotary_spec {
     std::int64_t dims = 0;      ///< rotated features per head (the first `dims`); 0: no rotary
@@ -368,6 +398,13 @@ consteval bool decoder_hooks_checked() {
                   "decoder hook local_rotary: local_rotary() returns a rotary_spec");
     static_assert(!h.local_rotary || (h.rotary && h.windows),
                   "decoder hook local_rotary: the windowed layers' rotary table needs hooks.rotary and hooks.windows");
+    constexpr bool chunks = requires(const C& c) { c.attention_chunk(); };
+    static_assert(h.chunks == chunks,
+                  "decoder hook chunks: a config declares `std::int64_t attention_chunk() const` iff it sets "
+                  "hooks.chunks");
+    static_assert(!chunks || requires(const C& c) { { c.attention_chunk() } -> std::same_as<std::int64_t>; },
+                  "decoder hook chunks: attention_chunk() returns std::int64_t");
+    static_assert(!h.chunks || h.windows, "decoder hook chunks: the chunked layers are the windowed ones (hooks.windows)");
     return true;
 }
 
@@ -385,6 +422,11 @@ template <class C>
 float mask_scale_of(const C& c) {
     if constexpr (hooks_of<C>().attention_scale) return c.attention_scale();
     else return 1.f;
+}
+template <class C>
+std::int64_t attention_chunk_of(const C& c) {
+    if constexpr (hooks_of<C>().chunks) return c.attention_chunk();
+    else return 0;
 }
 template <class C>
 std::int64_t window_of(const C& c, std::int64_t layer) {
@@ -460,7 +502,10 @@ struct decoder_context {
             t.bias = causal_bias(b, ids, mask, 0, detail::mask_sum_of(c), detail::mask_scale_of(c));
             if (const auto w = detail::any_window(c); w > 0) {
                 auto g = b.scope("window");
-                t.local_bias = causal_bias(b, ids, mask, w, detail::mask_sum_of(c), detail::mask_scale_of(c));
+                if (const auto chunk = detail::attention_chunk_of(c); chunk > 0)
+                    t.local_bias = chunked_bias(b, ids, mask, chunk);
+                else
+                    t.local_bias = causal_bias(b, ids, mask, w, detail::mask_sum_of(c), detail::mask_scale_of(c));
                 t.has_local = true;
             }
         }

@@ -93,7 +93,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.sin(x) } -> std::same_as<typename B::value>;   // rotary angles, computed in the graph
     { b.cos(x) } -> std::same_as<typename B::value>;
     { b.sqrt(x) } -> std::same_as<typename B::value>;  // RMSNorm
-    { b.log(x) } -> std::same_as<typename B::value>;   // Llama 4's query scaling (Mistral 4)
+    { b.log(x) } -> std::same_as<typename B::value>;   // natural logarithm (Llama 4's and Mistral 4's query scaling)
 
     // images, x [N, C, H, W] (ViT, ResNet, ConvNeXT, Swin, SegFormer, DETR)
     // nn.Conv2d: w [M, C/groups, kH, kW], bias [M] or null, strides, pads (top, left, bottom, right), dilations, groups
