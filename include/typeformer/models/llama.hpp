@@ -86,6 +86,9 @@ struct llama_config {
     /// Rotary embeddings on the first int(head size · f) features of each
     /// head (Phi-3's partial_rotary_factor; the Llama members refuse f != 1).
     double partial_rotary_factor = 1.0;
+    /// The rotary pairs are neighbours (2i, 2i + 1), as GLM's rotate_half
+    /// turns them; false: the halves (i, i + R/2) of Llama's.
+    bool rope_interleaved = false;
     bool attention_bias = false;      ///< Llama: biases on q, k, v and o
     bool qkv_bias_only = false;       ///< Qwen2: biases on q, k, v, none on o
     bool mlp_bias = false;            ///< Llama: biases on gate, up and down
@@ -184,7 +187,7 @@ struct llama_config {
         internal<&self::rope_high_freq_factor>, internal<&self::rope_original_max_positions>,
         internal<&self::rope_beta_fast>, internal<&self::rope_beta_slow>, internal<&self::rope_truncate>,
         internal<&self::rope_attention_factor, rule::positive, "the RoPE attention factor">,
-        internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">,
+        internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">, internal<&self::rope_interleaved>,
         internal<&self::attention_bias>, internal<&self::qkv_bias_only>,
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
         internal<&self::sliding_window, rule::non_negative, "sliding_window">, true_under_4_41<&self::window_includes_edge>,
@@ -352,7 +355,7 @@ inline rotary_spec llama_config::rotary() const {
     rotary_spec r;
     r.dims = rotary_dims();
     r.base = rope_theta;
-    r.interleaved = false;
+    r.interleaved = rope_interleaved;
     r.position_scale = rope_linear_factor;
     switch (rope_scaling) {
         case rope_scaling_kind::llama3: r.inv_freq = detail::llama3_frequencies(*this); break;
