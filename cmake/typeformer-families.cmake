@@ -92,6 +92,7 @@ set(TYPEFORMER_FAMILY_LIST
   detr/detr_family
   detr/table_transformer_family
   glm4/glm4_family
+  exaone4/exaone4_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

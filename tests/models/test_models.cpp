@@ -202,7 +202,9 @@ TEST(models, feature_tables) {
         {"detr", {"default", "object-detection"}},
         {"table-transformer", {"default", "object-detection"}},
         {"glm4", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                  "token-classification"}}};
+                  "token-classification"}},
+        {"exaone4", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                     "token-classification"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -659,8 +659,10 @@ struct projected_attention {
 /// embeddings: `Names::q_norm` / `Names::k_norm` over each head's head_dim
 /// features (`PerHead`: Qwen3, Gemma 3, a weight [head_dim]) or over the
 /// whole projection (OLMo 2: a weight [heads · head_dim]), eps the config's,
-/// scaled by (1 + weight) where the config's norm() is Gemma's.
-template <class Names, bool PerHead>
+/// scaled by (1 + weight) where the config's norm() is Gemma's; rotary on
+/// every layer, or (`PerLayerRope`, EXAONE 4) on those the config's
+/// rope_layer(layer) names.
+template <class Names, bool PerHead, bool PerLayerRope = false>
 struct qk_normed_attention {
     template <Backend B, DecoderConfig C>
     static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
@@ -680,7 +682,9 @@ struct qk_normed_attention {
         auto q = normed(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
         auto k = normed(Names::k_norm, linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias), KVH);
         auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
-        return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, true);
+        bool rotate = true;
+        if constexpr (PerLayerRope) rotate = c.rope_layer(layer);
+        return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, rotate);
     }
 };
 
