@@ -93,6 +93,7 @@ set(TYPEFORMER_FAMILY_LIST
   detr/table_transformer_family
   glm4/glm4_family
   exaone4/exaone4_family
+  granite_swa/granite_swa_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

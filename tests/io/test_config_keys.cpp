@@ -95,7 +95,7 @@ constexpr generic_key generic_keys[] = {
 // under 4.41 has no cases for them).
 constexpr std::string_view not_in_transformers4_41[] = {"qwen3",  "olmo2",     "granite",    "smollm3",
                                                         "gemma2", "qwen3_moe", "gemma3_text",
-                                                        "glm4",   "exaone4"};
+                                                        "glm4",   "exaone4",   "granite_swa"};
 
 const generic_key* generic(std::string_view key) {
     for (const auto& g : generic_keys)

@@ -204,7 +204,8 @@ TEST(models, feature_tables) {
         {"glm4", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                   "token-classification"}},
         {"exaone4", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
-                     "token-classification"}}};
+                     "token-classification"}},
+        {"granite_swa", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

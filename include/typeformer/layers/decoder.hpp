@@ -564,11 +564,16 @@ struct attention_dims {
 /// scores scaled, plus ALiBi, plus the causal (or, with `local`, the
 /// windowed) bias; softmax; the weighted values merged back to [B, S, H·D].
 /// With `local`, the rotary tables are the windowed layers' where the
-/// tables have them (the local_rotary hook).
+/// tables have them (the local_rotary hook). With `sinks` ([H], GPT-OSS's
+/// and Granite SWA's learned attention sinks), each head's softmax takes
+/// one more logit, its sink, whose share is dropped: the probabilities are
+/// exp(s_j) / (sum_j exp(s_j) + exp(sink)), as Transformers' softmax(s) ·
+/// sigmoid(logsumexp(s) - sink) scales them.
 template <Backend B>
 typename B::value cached_attention(B& b, typename B::value q, typename B::value k, const typename B::value& v,
                                    const decoder_tables<typename B::value>& t, layer_cache<typename B::value>& cache,
-                                   const attention_dims& a, const rotary_spec* rotate, bool local) {
+                                   const attention_dims& a, const rotary_spec* rotate, bool local,
+                                   const typename B::value* sinks = nullptr) {
     const std::int64_t H = a.heads, KVH = a.kv_heads, D = a.head_dim, G = H / KVH;
     if (rotate && t.has_rotary) {
         auto guard = b.scope("rotary");
@@ -596,7 +601,16 @@ typename B::value cached_attention(B& b, typename B::value q, typename B::value 
     if (a.softcap > 0.f) scores = detail::softcap(b, scores, a.softcap);
     if (t.has_alibi) scores = b.add(scores, b.reshape(t.alibi, {0, KVH, G, 1, -1}));
     scores = b.add(scores, b.unsqueeze(local ? t.local_bias : t.bias, {2}));
-    auto ctx = b.matmul(b.softmax(scores), b.unsqueeze(vh, {2}));  // [B, KVH, G, S, D]
+    typename B::value probs;
+    if (sinks) {
+        auto guard = b.scope("sinks");
+        auto column = b.concat({b.shape(scores, 0, 4), b.constant_i64({1})}, 0);        // [B, KVH, G, S, 1]
+        auto sink = b.expand(b.reshape(*sinks, {1, KVH, G, 1, 1}), column);
+        probs = b.slice(b.softmax(b.concat({scores, sink}, -1)), -1, 0, -1);            // the sink's share dropped
+    } else {
+        probs = b.softmax(scores);
+    }
+    auto ctx = b.matmul(probs, b.unsqueeze(vh, {2}));  // [B, KVH, G, S, D]
     ctx = b.transpose(b.reshape(ctx, {0, H, -1, D}), {0, 2, 1, 3});  // [B, S, H, D]
     return b.reshape(ctx, {0, 0, H * D});
 }
