@@ -80,3 +80,15 @@ TEST(glm4, refuses_what_it_cannot_export_exactly) {
               std::string::npos);
     EXPECT_NE(config_error<glm4_f>(glm4_with(R"({"is_causal": false})").c_str()).find("is_causal"), std::string::npos);
 }
+
+// tools/fixtures/cases/glm4.py's glm4-yarn: YaRN over the turned half of a
+// 16-wide head, in GLM's interleaved layout, matches Transformers 5 through
+// the reference pass and ONNX Runtime, and greedy generation (plain and
+// left-padded) gives its tokens.
+TEST(glm4, yarn_on_the_turned_features_matches_transformers5) {
+    if (!tf::find_family("glm4")) GTEST_SKIP() << "glm4 is not built";
+    const auto dir = fixture_dir("glm4-yarn", "causal-lm-with-past");
+    check_fixture("glm4", "causal-lm-with-past", dir);
+    check_generation("glm4", dir);
+    check_generation("glm4", dir, 0, "generate_padded.safetensors");
+}
