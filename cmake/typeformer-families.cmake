@@ -100,6 +100,9 @@ set(TYPEFORMER_FAMILY_LIST
   deepseek_v3/deepseek_v3_family
   mistral4/mistral4_family
   llama4_text/llama4_text_family
+  glm4/glm4_family
+  exaone4/exaone4_family
+  granite_swa/granite_swa_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

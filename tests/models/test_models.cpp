@@ -255,7 +255,12 @@ TEST(models, feature_tables) {
                         "token-classification"}},
         {"gpt_oss", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                      "token-classification"}},
-        {"llama4_text", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}}};
+        {"llama4_text", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}},
+        {"glm4", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                  "token-classification"}},
+        {"exaone4", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
+                     "token-classification"}},
+        {"granite_swa", {"default", "default-with-past", "causal-lm", "causal-lm-with-past"}}};
     v types;
     for (const auto& [type, features] : table) {
 #ifndef TYPEFORMER_EVERY_FAMILY

@@ -632,10 +632,11 @@ struct attention_dims {
 /// scores scaled, plus ALiBi, plus the causal (or, with `local`, the
 /// windowed) bias; softmax; the weighted values merged back to [B, S, H·D].
 /// With `local`, the rotary tables are the windowed layers' where the
-/// tables have them (the local_rotary hook). With `sinks` [H] (GPT-OSS's
-/// attention sinks), each head's sink logit joins its row of scores as one
-/// more column, never masked: the softmax gives it probability mass, and
-/// the column is dropped before the values are weighted.
+/// tables have them (the local_rotary hook). With `sinks` ([H], GPT-OSS's
+/// and Granite SWA's learned attention sinks), each head's softmax takes
+/// one more logit, its sink, whose share is dropped: the probabilities are
+/// exp(s_j) / (sum_j exp(s_j) + exp(sink)), as Transformers' softmax(s) ·
+/// sigmoid(logsumexp(s) - sink) scales them.
 template <Backend B>
 typename B::value cached_attention(B& b, typename B::value q, typename B::value k, const typename B::value& v,
                                    const decoder_tables<typename B::value>& t, layer_cache<typename B::value>& cache,
@@ -750,11 +751,13 @@ struct projected_attention {
 /// embeddings: `Names::q_norm` / `Names::k_norm` over each head's head_dim
 /// features (`PerHead`: Qwen3, Gemma 3, a weight [head_dim]) or over the
 /// whole projection (OLMo 2: a weight [heads · head_dim]), eps the config's,
-/// scaled by (1 + weight) where the config's norm() is Gemma's.
+/// scaled by (1 + weight) where the config's norm() is Gemma's; rotary on
+/// every layer, or (`PerLayerRope`, EXAONE 4) on those the config's
+/// rope_layer(layer) names.
 /// `Gated` (Qwen3-Next, Qwen3.5): `Names::q` projects to twice the heads,
 /// each head's head_dim query features then head_dim gate features; the
 /// attention's output is multiplied by sigmoid(gate) before `o`.
-template <class Names, bool PerHead, bool Gated = false>
+template <class Names, bool PerHead, bool Gated = false, bool PerLayerRope = false>
 struct qk_normed_attention {
     template <Backend B, DecoderConfig C>
     static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
@@ -773,14 +776,17 @@ struct qk_normed_attention {
         };
         auto k = normed(Names::k_norm, linear(b, Names::k, x, sh.hidden_size, KVH * D, qkv_bias), KVH);
         auto v = linear(b, Names::v, x, sh.hidden_size, KVH * D, qkv_bias);
+        bool rotate = true;
+        if constexpr (PerLayerRope) rotate = c.rope_layer(layer);
         if constexpr (Gated) {
             auto qg = b.reshape(linear(b, Names::q, x, sh.hidden_size, 2 * H * D, qkv_bias), {0, 0, H, 2 * D});
             auto gate = b.reshape(b.slice(qg, -1, D, 2 * D), {0, 0, H * D});
             auto q = normed(Names::q_norm, b.reshape(b.slice(qg, -1, 0, D), {0, 0, H * D}), H);
-            return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, true, &gate);
+            return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, rotate,
+                                              &gate);
         } else {
             auto q = normed(Names::q_norm, linear(b, Names::q, x, sh.hidden_size, H * D, qkv_bias), H);
-            return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, true);
+            return detail::attend_and_project(b, Names::attention, Names::o, q, k, v, t, c, layer, cache, rotate);
         }
     }
 };

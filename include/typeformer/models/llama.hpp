@@ -86,8 +86,8 @@ struct llama_config {
     /// Rotary embeddings on the first int(head size · f) features of each
     /// head (Phi-3's partial_rotary_factor; the Llama members refuse f != 1).
     double partial_rotary_factor = 1.0;
-    /// ERNIE 4.5: the rotary embeddings turn the pairs (2i, 2i+1) (its
-    /// rotate_half interleaves), not the halves (i, i + R/2).
+    /// The rotary pairs are neighbours (2i, 2i + 1), as ERNIE 4.5's and
+    /// GLM's rotate_half turn them; false: the halves (i, i + R/2) of Llama's.
     bool rope_interleaved = false;
     bool attention_bias = false;      ///< Llama: biases on q, k, v and o
     bool qkv_bias_only = false;       ///< Qwen2: biases on q, k, v, none on o
