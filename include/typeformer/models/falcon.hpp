@@ -110,7 +110,7 @@ struct falcon_config : llama_config {
         internal<&self::rope_high_freq_factor>, internal<&self::rope_original_max_positions>,
         internal<&self::rope_beta_fast>, internal<&self::rope_beta_slow>, internal<&self::rope_truncate>,
         internal<&self::rope_attention_factor, rule::positive, "the RoPE attention factor">,
-        internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">,
+        internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">, internal<&self::rope_interleaved>,
         // None is falsy in FalconDecoderLayer's and FalconAttention's tests
         field<"bias", &self::attention_bias, rule::any, read::null_is<false>>, internal<&self::qkv_bias_only>,
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
