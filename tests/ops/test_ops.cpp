@@ -1202,7 +1202,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
 
         "argmax",
 
-        "constant_f32", "sin", "cos", "sqrt",
+        "constant_f32", "sin", "cos", "sqrt", "log",
 
         "conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "global_avg_pool", "resize", "resize_to",
         "hardsigmoid", "hardswish", "reduce_l2", "expand",
