@@ -113,6 +113,7 @@ struct falcon_config : llama_config {
         internal<&self::partial_rotary_factor, rule::positive, "partial_rotary_factor">, internal<&self::rope_interleaved>,
         // None is falsy in FalconDecoderLayer's and FalconAttention's tests
         field<"bias", &self::attention_bias, rule::any, read::null_is<false>>, internal<&self::qkv_bias_only>,
+        internal<&self::o_bias_only>,
         internal<&self::mlp_bias>, internal<&self::pretraining_tp, rule::positive, "pretraining_tp">,
         internal<&self::sliding_window, rule::non_negative, "sliding_window">, internal<&self::window_includes_edge>,
         internal<&self::first_window_layer, rule::non_negative, "max_window_layers">,
