@@ -334,7 +334,7 @@ struct decoder_tables {
     /// create_recurrent_attention_mask: a decode step is never masked).
     V token_mask;
     bool has_token_mask = false;
-    V position_ids;  ///< the positions the tables were made for (Mistral 4's query scaling reads them)
+    V position_ids;  ///< the positions the tables were made for, with the rotary hook (Mistral 4's query scaling reads them)
 };
 
 namespace detail {
@@ -496,7 +496,6 @@ struct decoder_context {
         decoder_tables<typename B::value> t;
         const auto& ids = s[sl::input_ids];
         const auto& mask = s[sl::attention_mask];
-        t.position_ids = s[slot<"position_ids">{}];
         {
             auto guard = b.scope("causal_mask");
             t.bias = causal_bias(b, ids, mask, 0, detail::mask_sum_of(c), detail::mask_scale_of(c));
@@ -510,6 +509,7 @@ struct decoder_context {
             }
         }
         if constexpr (detail::hooks_of<C>().rotary) {
+            t.position_ids = s[slot<"position_ids">{}];
             const rotary_spec r = c.rotary();
             if (r.dims > 0) {
                 auto guard = b.scope("rotary_emb");
