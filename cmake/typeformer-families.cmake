@@ -91,6 +91,7 @@ set(TYPEFORMER_FAMILY_LIST
   mobilevit/mobilevit_family
   detr/detr_family
   detr/table_transformer_family
+  gemma4_text/gemma4_text_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

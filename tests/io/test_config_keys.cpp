@@ -94,7 +94,8 @@ constexpr generic_key generic_keys[] = {
 // Model types Transformers 4.41 does not have: no .tf4.txt list (config_keys.py
 // under 4.41 has no cases for them).
 constexpr std::string_view not_in_transformers4_41[] = {"qwen3",  "olmo2",     "granite",    "smollm3",
-                                                        "gemma2", "qwen3_moe", "gemma3_text"};
+                                                        "gemma2", "qwen3_moe", "gemma3_text",
+                                                        "gemma4_text"};
 
 const generic_key* generic(std::string_view key) {
     for (const auto& g : generic_keys)

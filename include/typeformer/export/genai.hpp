@@ -39,6 +39,7 @@ inline constexpr genai_type genai_model_types[] = {
     {"llama", "llama"},     {"mistral", "mistral"}, {"qwen2", "qwen2"},
     {"qwen3", "qwen3"},     {"phi", "phi"},       {"phi3", "phi3"},       {"gemma", "gemma"},
     {"gemma2", "gemma2"},   {"gemma3_text", "gemma3_text"}, {"granite", "granite"}, {"smollm3", "smollm3"},
+    {"gemma4_text", "gemma4_text"},
 };
 
 /// The one feature GenAI runs: a decoder's logits with its cache.
