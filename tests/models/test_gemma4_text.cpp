@@ -58,6 +58,14 @@ TEST(gemma4_text, rope_per_layer_type_and_layer_types) {
     const auto sliding = c.local_rotary();
     EXPECT_FLOAT_EQ(sliding.inv_freq[3], 1.f / std::pow(10.f, 0.75f));  // the whole head
     for (std::int64_t i = 0; i < 7; ++i) EXPECT_EQ(c.window(i), i == 1 || i == 6 ? 0 : 3) << "layer " << i;
+    // the top-level rope_theta and partial_rotary_factor fill what an object leaves out
+    const auto top = config_from_text<gemma4_f>(gemma4_with(R"(, "rope_theta": 100.0, "partial_rotary_factor": 0.5,
+        "rope_parameters": {"full_attention": {"rope_type": "proportional"},
+                            "sliding_attention": {"rope_type": "default", "rope_theta": 10.0}})")
+                                                    .c_str());
+    EXPECT_EQ(top.full_rope.theta, 100.0);
+    EXPECT_EQ(top.full_rope.proportion, 0.5);
+    EXPECT_EQ(top.sliding_rope.theta, 10.0);
 }
 
 // attention_k_eq_v: the full-attention layers take v from k_proj.
@@ -90,9 +98,13 @@ TEST(gemma4_text, refuses_what_it_cannot_export) {
     refused(R"(, "num_kv_shared_layers": 2)", "config.unsupported", "/num_kv_shared_layers: 2");
     refused(R"(, "enable_moe_block": true)", "config.unsupported", "enable_moe_block");
     refused(R"(, "use_bidirectional_attention": "all")", "config.", "use_bidirectional_attention");
-    refused(R"(, "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0}})",
+    refused(R"(, "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6},
+        "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}})",
             "config.unsupported", "\"linear\" is not supported");
     refused(R"(, "rope_scaling": {"rope_type": "linear", "factor": 2.0})", "config.unsupported", "rope_scaling");
+    // a layer type without its RoPE object: Transformers cannot build that model
+    refused(R"(, "rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 1e6}})",
+            "config.invalid", "/sliding_attention: missing");
     refused(R"(, "sliding_window": null)", "config.invalid", "/sliding_window");
     // use_double_wide_mlp only widens the layers that share keys and values: none here
     EXPECT_EQ(config_error<gemma4_f>(gemma4_with(R"(, "use_double_wide_mlp": true)").c_str()), "none");

@@ -115,20 +115,37 @@ struct gemma4_text_config : llama_config {
 
 namespace detail {
 /// rope_parameters keyed by layer type: "default" or "proportional" each
-/// (partial_rotary_factor, factor); other types refused by name. The
-/// Llama rows' partial_rotary_factor (the full layers') is this reader's.
+/// (partial_rotary_factor, factor); other types refused by name; the
+/// top-level rope_theta and partial_rotary_factor fill what an object
+/// leaves out (5.x's standardisation); a layer type some layer has must be
+/// there. The Llama rows' partial_rotary_factor (the full layers') is this
+/// reader's.
 inline void gemma4_rope_params(const config_reader& r, gemma4_text_config& c) {
     c.partial_rotary_factor = 1.0;  // the tables turn the whole head (proportional's zeros included)
     std::optional<config_reader> params;
-    if (!r.child("rope_parameters", params)) return;
-    auto one = [&](const char* type_name, gemma4_rope& p) {
+    if (!r.child("rope_parameters", params)) return;  // null or absent: Gemma4TextConfig's defaults
+    // 5.x's standardize_rope_params: the top-level rope_theta and partial_rotary_factor fill what a
+    // layer type's object leaves out
+    std::optional<double> top_theta, top_proportion;
+    if (r.has("rope_theta") && !r.is_null("rope_theta")) r.get("rope_theta", top_theta.emplace());
+    if (r.has("partial_rotary_factor") && !r.is_null("partial_rotary_factor"))
+        r.get("partial_rotary_factor", top_proportion.emplace());
+    auto one = [&](const char* type_name, gemma4_rope& p, bool used) {
         std::optional<config_reader> t;
-        if (!params->child(type_name, t)) return;
-        t->get("rope_theta", p.theta);
+        if (!params->child(type_name, t)) {
+            if (used)
+                throw error("config.invalid", params->where() + ": /" + type_name +
+                                                  ": missing, and a layer is of that type (Transformers cannot "
+                                                  "build that model)");
+            return;
+        }
+        if (t->has("rope_theta")) t->get("rope_theta", p.theta);
+        else if (top_theta) p.theta = *top_theta;
+        else throw error("config.invalid", t->where() + ": /rope_theta: missing");
         const char* key = nullptr;
         std::string type = rope_type_of(*t, key);
         if (type.empty()) type = "default";
-        double proportion = 1.0, factor = 1.0;
+        double proportion = top_proportion.value_or(1.0), factor = 1.0;
         t->get("partial_rotary_factor", proportion);
         t->get("factor", factor);
         if (type == "default") {
@@ -146,8 +163,11 @@ inline void gemma4_rope_params(const config_reader& r, gemma4_text_config& c) {
         }
         if (!(p.theta > 0)) throw error("config.invalid", t->where() + ": /rope_theta: must be positive");
     };
-    one("full_attention", c.full_rope);
-    one("sliding_attention", c.sliding_rope);
+    bool full = false, sliding = false;
+    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i)
+        (c.full_attention_layers.has(i) ? full : sliding) = true;
+    one("full_attention", c.full_rope, full);
+    one("sliding_attention", c.sliding_rope, sliding);
 }
 
 /// The layer types: layer_types, else every sixth layer full; the last
