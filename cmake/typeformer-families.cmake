@@ -103,6 +103,7 @@ set(TYPEFORMER_FAMILY_LIST
   glm4/glm4_family
   exaone4/exaone4_family
   granite_swa/granite_swa_family
+  gemma4_text/gemma4_text_family
 )
 
 # The name of a family list entry: its type less "_family" / "_families".

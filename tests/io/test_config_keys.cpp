@@ -94,7 +94,7 @@ constexpr generic_key generic_keys[] = {
 // Model types Transformers 4.41 does not have: no .tf4.txt list (config_keys.py
 // under 4.41 has no cases for them).
 constexpr std::string_view not_in_transformers4_41[] = {"qwen3",  "olmo2",     "granite",    "smollm3",
-                                                        "gemma2", "qwen3_moe", "gemma3_text", "olmo3", "seed_oss", "ernie4_5", "qwen3_5_text", "qwen3_next", "gpt_oss", "deepseek_v3", "mistral4", "llama4_text", "glm4", "exaone4", "granite_swa"};
+                                                        "gemma2", "qwen3_moe", "gemma3_text", "olmo3", "seed_oss", "ernie4_5", "qwen3_5_text", "qwen3_next", "gpt_oss", "deepseek_v3", "mistral4", "llama4_text", "glm4", "exaone4", "granite_swa", "gemma4_text"};
 
 const generic_key* generic(std::string_view key) {
     for (const auto& g : generic_keys)

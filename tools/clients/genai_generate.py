@@ -51,7 +51,7 @@ from clientlib import arguments, failure, fixtures_with_generation
 
 # the model types typeformer-export --genai writes (typeformer/export/genai.hpp)
 GENAI_TYPES = ("llama", "mistral", "qwen2", "qwen3", "phi", "phi3", "gemma", "gemma2", "gemma3_text",
-               "granite", "smollm3", "ernie4_5", "qwen3_5_text", "gpt_oss")
+               "granite", "smollm3", "ernie4_5", "qwen3_5_text", "gpt_oss", "gemma4_text")
 
 
 def byte_symbols() -> list[str]:

@@ -46,6 +46,7 @@ inline constexpr genai_type genai_model_types[] = {
     {"ernie4_5", "ernie4_5"},
     {"qwen3_5_text", "qwen3_5_text"},
     {"gpt_oss", "gptoss"},
+    {"gemma4_text", "gemma4_text"},
 };
 
 /// The one feature GenAI runs: a decoder's logits with its cache.

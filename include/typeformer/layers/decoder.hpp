@@ -159,12 +159,25 @@ typename B::value rms_norm(B& b, std::string_view scope, const typename B::value
     return b.mul(normed, plus_one ? b.add(w, b.scalar(1.f)) : w);
 }
 
+/// RMSNorm as x · (1 / sqrt(mean(x²) + eps)), times `weight` where the
+/// module has one (Gemma 4: torch.pow(·, -0.5), which torch computes as the
+/// reciprocal of the square root, then a product; rms_norm divides).
+template <Backend B>
+typename B::value rms_norm_reciprocal(B& b, std::string_view scope, const typename B::value& x, std::int64_t n,
+                                      float eps, bool weight = true) {
+    auto guard = b.scope(scope);
+    auto var = b.unsqueeze(b.reduce_mean(b.mul(x, x), -1), {-1});
+    auto normed = b.mul(x, b.div(b.scalar(1.f), b.sqrt(b.add(var, b.scalar(eps)))));
+    return weight ? b.mul(normed, b.param("weight", {n})) : normed;
+}
+
 /// Which norm a decoder uses.
 enum class norm_kind {
     layer_norm,    ///< nn.LayerNorm (weight and bias)
     layer_norm_plain,  ///< nn.LayerNorm(elementwise_affine=False): no weight, no bias (OPT)
     rms,           ///< RMSNorm · weight (Llama, Mistral, Qwen2, Phi-3)
     rms_plus_one,  ///< RMSNorm · (1 + weight) (Gemma)
+    rms_reciprocal,  ///< RMSNorm · weight, x times 1 / sqrt(...) (Gemma 4; rms_norm_reciprocal)
 };
 
 template <Backend B>
@@ -176,6 +189,7 @@ typename B::value norm(B& b, norm_kind k, std::string_view scope, const typename
         return b.layer_norm(x, b.constant_f32(std::vector<float>(static_cast<std::size_t>(n), 1.f)),
                             b.constant_f32(std::vector<float>(static_cast<std::size_t>(n), 0.f)), eps);
     }
+    if (k == norm_kind::rms_reciprocal) return rms_norm_reciprocal(b, scope, x, n, eps);
     return rms_norm(b, scope, x, n, eps, k == norm_kind::rms_plus_one);
 }
 
@@ -315,8 +329,9 @@ inline std::vector<float> rotary_inv_freq(const rotary_spec& r, const std::vecto
 
 /// What a decoder stack hands every block: the causal bias, the windowed
 /// bias (when some layer has a window), the rotary sin/cos [.., S, R/2]
-/// (when rotary), those of the windowed layers (the local_rotary hook) and
-/// an ALiBi bias [B, H, 1, T] (BLOOM).
+/// (when rotary), those of the windowed layers (the local_rotary hook), an
+/// ALiBi bias [B, H, 1, T] (BLOOM) and, where a family's context makes them,
+/// per-layer inputs (Gemma 4's [B, S, P], by layer; empty: none).
 template <class V>
 struct decoder_tables {
     V bias;
@@ -335,6 +350,7 @@ struct decoder_tables {
     V token_mask;
     bool has_token_mask = false;
     V position_ids;  ///< the positions the tables were made for, with the rotary hook (Mistral 4's query scaling reads them)
+    std::vector<V> per_layer{};
 };
 
 namespace detail {

@@ -726,12 +726,14 @@ inline constexpr bool llama_takes_positions =
 /// `Config` its config type (llama_config or one derived from it), `Load`
 /// its loader (config_reader -> Config), `Block` its decoder layer and
 /// `Embedding` what its embeddings add (decoder_embedding_options: Gemma scales them),
-/// `Features` its tasks and `TokenHead` its token classifier, where it has one.
+/// `Features` its tasks, `TokenHead` its token classifier, where it has one,
+/// and `Context` what its stack hands every block (decoder_context; Gemma 4
+/// adds per-layer inputs).
 template <fixed_string ModelType, class Config, auto Load,
           class Block = decoder_block<llama_names::layer, projected_attention<llama_names::layer>,
                                       llama_mlp<llama_names::layer>>,
           decoder_embedding_options Embedding = decoder_embedding_options{}, class Features = llama_features,
-          class TokenHead = void>
+          class TokenHead = void, class Context = decoder_context>
 struct llama_like_family : family_base<ModelType, "model", Config, Load, Features> {
     using config = Config;
     /// The rotary inv_freq buffer older checkpoints carry.
@@ -743,7 +745,7 @@ struct llama_like_family : family_base<ModelType, "model", Config, Load, Feature
     template <class Task>
     using trunk = concat<std::conditional_t<llama_takes_positions<Task>, type_list<>, type_list<decoder_positions>>,
                          type_list<decoder_embeddings<llama_names::embeddings, Embedding>,
-                                   decoder_stack<llama_names::layer, Block, decoder_context, task::has_past<Task>>,
+                                   decoder_stack<llama_names::layer, Block, Context, task::has_past<Task>>,
                                    decoder_final_norm<"model.norm">>>;
     using lm = decoder_lm_head<"lm_head", "model.embed_tokens.weight">;
 

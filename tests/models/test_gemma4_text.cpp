@@ -1,0 +1,111 @@
+// Gemma 4 (text): what its fixtures do not show: its defaults, the RoPE per
+// layer type (proportional), the layer types, k = v, and its refusals
+// (features and generation: test_models.cpp).
+#include "typeformer/models/gemma4_text.hpp"
+
+#include "harness.hpp"
+
+namespace {
+using gemma4_f = tf::gemma4_text_family;
+
+constexpr const char* gemma4_tiny = R"({"hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "head_dim": 8, "global_head_dim": 8, "intermediate_size": 37, "num_hidden_layers": 7, "vocab_size": 99)";
+
+/// gemma4_tiny with `more` (",\"key\": value, ...") before its closing brace.
+std::string gemma4_with(std::string_view more) { return std::string(gemma4_tiny) + std::string(more) + "}"; }
+}  // namespace
+
+// Gemma4TextConfig's defaults: every sixth layer full (and the last one),
+// windows of 512, per-layer inputs of 256, the full layers' proportional RoPE
+// (a quarter of each head, theta 1e6), the sliding layers' default one.
+TEST(gemma4_text, defaults_are_transformers) {
+    const auto c = config_from_text<gemma4_f>(gemma4_with("").c_str());
+    for (std::int64_t i = 0; i < 7; ++i) EXPECT_EQ(c.window(i), i == 5 || i == 6 ? 0 : 512) << "layer " << i;
+    EXPECT_EQ(c.hidden_size_per_layer_input, 256);
+    EXPECT_EQ(c.vocab_size_per_layer_input, 262144);
+    EXPECT_EQ(c.attention_scale(), 1.f);
+    EXPECT_EQ(c.norm(), tf::norm_kind::rms_reciprocal);
+    EXPECT_EQ(c.softcaps().logits, 0.f);
+    EXPECT_EQ(c.shape().act, tf::activation::gelu_new);
+    EXPECT_TRUE(c.tie_word_embeddings);
+    EXPECT_FALSE(c.k_is_v(5));
+    const auto full = c.rotary(), sliding = c.local_rotary();
+    EXPECT_EQ(full.dims, 8);
+    EXPECT_EQ(sliding.dims, 8);
+    // proportional 0.25 of 8 features: int(0.25 * 8 // 2) = 1 angle of 4, theta^(0/8) = 1; the rest unturned
+    EXPECT_EQ(full.inv_freq, (std::vector<float>{1.f, 0.f, 0.f, 0.f}));
+    EXPECT_EQ(sliding.inv_freq[0], 1.f);
+    EXPECT_FLOAT_EQ(sliding.inv_freq[1], 1.f / std::pow(10000.f, 0.25f));
+    EXPECT_GT(sliding.inv_freq[3], 0.f);
+}
+
+// proportional: the first int(f * D // 2) frequencies theta^(-2i/D) (over the
+// whole head, not the rotated part), divided by factor; default ignores
+// partial_rotary_factor; the last layer is full whatever layer_types says.
+TEST(gemma4_text, rope_per_layer_type_and_layer_types) {
+    const auto c = config_from_text<gemma4_f>(gemma4_with(R"(, "rope_parameters": {
+        "full_attention": {"rope_type": "proportional", "partial_rotary_factor": 0.5, "factor": 2.0, "rope_theta": 100.0},
+        "sliding_attention": {"rope_type": "default", "partial_rotary_factor": 0.5, "rope_theta": 10.0}},
+        "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "sliding_attention",
+                        "sliding_attention", "sliding_attention", "sliding_attention"], "sliding_window": 3)")
+                                                      .c_str());
+    const auto full = c.rotary();
+    ASSERT_EQ(full.inv_freq.size(), 4u);
+    EXPECT_FLOAT_EQ(full.inv_freq[0], 0.5f);
+    EXPECT_FLOAT_EQ(full.inv_freq[1], 1.f / std::pow(100.f, 0.25f) / 2.f);
+    EXPECT_EQ(full.inv_freq[2], 0.f);
+    EXPECT_EQ(full.inv_freq[3], 0.f);
+    const auto sliding = c.local_rotary();
+    EXPECT_FLOAT_EQ(sliding.inv_freq[3], 1.f / std::pow(10.f, 0.75f));  // the whole head
+    for (std::int64_t i = 0; i < 7; ++i) EXPECT_EQ(c.window(i), i == 1 || i == 6 ? 0 : 3) << "layer " << i;
+    // the top-level rope_theta and partial_rotary_factor fill what an object leaves out
+    const auto top = config_from_text<gemma4_f>(gemma4_with(R"(, "rope_theta": 100.0, "partial_rotary_factor": 0.5,
+        "rope_parameters": {"full_attention": {"rope_type": "proportional"},
+                            "sliding_attention": {"rope_type": "default", "rope_theta": 10.0}})")
+                                                    .c_str());
+    EXPECT_EQ(top.full_rope.theta, 100.0);
+    EXPECT_EQ(top.full_rope.proportion, 0.5);
+    EXPECT_EQ(top.sliding_rope.theta, 10.0);
+}
+
+// attention_k_eq_v: the full-attention layers take v from k_proj.
+TEST(gemma4_text, k_eq_v_on_full_layers) {
+    const auto c = config_from_text<gemma4_f>(gemma4_with(R"(, "attention_k_eq_v": true)").c_str());
+    for (std::int64_t i = 0; i < 7; ++i) EXPECT_EQ(c.k_is_v(i), i == 5 || i == 6) << "layer " << i;
+    // the same number of key/value heads written as num_global_key_value_heads is fine
+    EXPECT_EQ(config_error<gemma4_f>(
+                  gemma4_with(R"(, "attention_k_eq_v": true, "num_global_key_value_heads": 2)").c_str()),
+              "none");
+}
+
+TEST(gemma4_text, refuses_what_it_cannot_export) {
+    auto refused = [](std::string_view more, std::string_view id, std::string_view names) {
+        const auto e = config_error<gemma4_f>(gemma4_with(more).c_str());
+        EXPECT_EQ(e.substr(0, id.size()), id) << e;
+        EXPECT_NE(e.find(names), std::string::npos) << e;
+    };
+    // per-layer head sizes: global_head_dim (512 when absent), per_layer_config, other global kv heads
+    EXPECT_NE(config_error<gemma4_f>(R"({"hidden_size": 32, "num_attention_heads": 4, "head_dim": 8})")
+                  .find("/global_head_dim: 512"),
+              std::string::npos);
+    refused(R"(, "per_layer_config": {"6": {"head_dim": 16}})", "config.unsupported", "/per_layer_config");
+    refused(R"(, "attention_k_eq_v": true, "num_global_key_value_heads": 1)", "config.unsupported",
+            "/num_global_key_value_heads: 1");
+    // 5.x writes an empty per_layer_config when no layer differs: global_head_dim is then not read
+    EXPECT_EQ(config_error<gemma4_f>(
+                  R"({"hidden_size": 32, "num_attention_heads": 4, "head_dim": 8, "per_layer_config": {}})"),
+              "none");
+    refused(R"(, "num_kv_shared_layers": 2)", "config.unsupported", "/num_kv_shared_layers: 2");
+    refused(R"(, "enable_moe_block": true)", "config.unsupported", "enable_moe_block");
+    refused(R"(, "use_bidirectional_attention": "all")", "config.", "use_bidirectional_attention");
+    refused(R"(, "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6},
+        "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}})",
+            "config.unsupported", "\"linear\" is not supported");
+    refused(R"(, "rope_scaling": {"rope_type": "linear", "factor": 2.0})", "config.unsupported", "rope_scaling");
+    // a layer type without its RoPE object: Transformers cannot build that model
+    refused(R"(, "rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 1e6}})",
+            "config.invalid", "/sliding_attention: missing");
+    refused(R"(, "sliding_window": null)", "config.invalid", "/sliding_window");
+    // use_double_wide_mlp only widens the layers that share keys and values: none here
+    EXPECT_EQ(config_error<gemma4_f>(gemma4_with(R"(, "use_double_wide_mlp": true)").c_str()), "none");
+}
