@@ -694,7 +694,7 @@ genai)
     expect_out "[export.genai] --genai: ONNX Runtime GenAI runs a decoder's causal-lm-with-past"
     [ ! -e "$tmp/p/model.onnx" ] && [ ! -e "$tmp/p/genai_config.json" ] || fail "a refused export wrote files"
     # a model type this build exports and GenAI does not run, if the build has one
-    genai_types=" llama mistral qwen2 qwen3 phi phi3 gemma gemma2 gemma3_text granite smollm3 "
+    genai_types=" llama mistral qwen2 qwen3 phi phi3 gemma gemma2 gemma3_text granite smollm3 gemma4_text "
     other=$("$exe" --list-models | cut -d: -f1 | while read -r t; do
         case $genai_types in *" $t "*) ;; *) echo "$t" ;; esac; done | head -1)
     if [ -z "$other" ]; then echo "every model type built is one GenAI runs"; echo "PASS [$case]"; exit 0; fi
