@@ -1,8 +1,7 @@
 // typeformer/export/composite.hpp: multimodal checkpoints whose text
 // decoder exports on its own.
 //
-// Most released Gemma 3, Mistral 3, Llama 4, Gemma 4 and Qwen 3.5
-// checkpoints are `...ForConditionalGeneration` folders: config.json nests
+// Most released Gemma 3, Mistral 3, Llama 4 and Qwen 3.5 checkpoints are `...ForConditionalGeneration` folders: config.json nests
 // the language model's config under `text_config` beside a vision (or
 // audio) tower's, and the weights hold every tower. Given text alone, such
 // a model is its text decoder: the logits Transformers computes from
@@ -60,6 +59,11 @@ inline const std::vector<composite_type>& composite_types() {
         {"mistral3", "mistral", "Mistral3ForConditionalGeneration", true, true, "the vision tower (vision_config)",
          {"vision_config", "image_token_index", "image_token_id", "projector_hidden_act", "vision_feature_layer",
           "multimodal_projector_bias", "spatial_merge_size"}},
+        // the text model is a submodule (language_model, a Llama4ForCausalLM) tied by its own config
+        {"llama4", "llama4_text", "Llama4ForConditionalGeneration", false, false, "the vision tower (vision_config)",
+         {"vision_config", "boi_token_index", "eoi_token_index", "image_token_index", "image_token_id"}},
+        {"qwen3_5", "qwen3_5_text", "Qwen3_5ForConditionalGeneration", true, false, "the vision tower (vision_config)",
+         {"vision_config", "image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id"}},
     };
     return types;
 }
