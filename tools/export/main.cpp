@@ -4,6 +4,7 @@
 // calls the library and returns its verdict as the exit status.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <ostream>
@@ -189,7 +190,9 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (!list_for.empty()) {
-            if (const auto* c = tf::find_composite(list_for); c && !composite_features(*c).empty()) {
+            std::string underscored = list_for;  // transformers.onnx's spelling: "-" for "_"
+            std::replace(underscored.begin(), underscored.end(), '-', '_');
+            if (const auto* c = tf::find_composite(underscored); c && !composite_features(*c).empty()) {
                 for (const auto& f : composite_features(*c)) std::cout << f << "\n";
                 return 0;
             }

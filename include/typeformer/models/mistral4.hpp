@@ -145,10 +145,16 @@ inline deepseek_v3_config mistral4_config_from_json(const config_reader& r) {
     return load_config<deepseek_v3_config, mistral4_keys>(r, c);
 }
 
-using mistral4_family =
-    llama_like_family<"mistral4", deepseek_v3_config, &mistral4_config_from_json,
-                      decoder_block<deepseek_v3_names::layer, latent_attention<deepseek_v3_names::layer>,
-                                    sparse_or_dense_mlp<deepseek_v3_names::layer>>,
-                      decoder_embedding_options{}, mixtral_features, token_classifier<"score">>;
+/// The family, validated at atol 5e-5: at the validation's random inputs
+/// and caches ONNX Runtime and the reference pass differ by up to 1.1e-5
+/// (the latent's expansion and the experts round differently in float32);
+/// the reference still matches Transformers within 1e-5 on the fixtures.
+struct mistral4_family
+    : llama_like_family<"mistral4", deepseek_v3_config, &mistral4_config_from_json,
+                        decoder_block<deepseek_v3_names::layer, latent_attention<deepseek_v3_names::layer>,
+                                      sparse_or_dense_mlp<deepseek_v3_names::layer>>,
+                        decoder_embedding_options{}, mixtral_features, token_classifier<"score">> {
+    static constexpr double atol = 5e-5;
+};
 
 }  // namespace typeformer::inline v0
