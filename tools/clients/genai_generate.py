@@ -147,6 +147,17 @@ def unused_ids(fixture: Path, vocab: int, n: int) -> list[int]:
     return [i for i in range(vocab) if i not in seen][:n]
 
 
+# multimodal checkpoints whose text decoder typeformer exports: text_config's model_type where it names none
+COMPOSITE_TEXT = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "qwen3_5": "qwen3_5_text"}
+
+
+def text_part(config: dict) -> dict:
+    """The text decoder's config: a multimodal checkpoint's text_config (its model_type filled in), else config."""
+    if config.get("model_type") in COMPOSITE_TEXT and isinstance(config.get("text_config"), dict):
+        return {"model_type": COMPOSITE_TEXT[config["model_type"]], **config["text_config"]}
+    return config
+
+
 def check(og, exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
     import shutil
 
@@ -157,7 +168,7 @@ def check(og, exporter: Path, fixture: Path, work: Path) -> tuple[bool, str]:
     # attended to, and GenAI ends a row at eos_token_id and takes a prompt's trailing pad_token_id for padding
     model_dir = work / (fixture.parent.name + "-model")
     shutil.copytree(fixture, model_dir)
-    config = json.loads((fixture / "config.json").read_text())
+    config = text_part(json.loads((fixture / "config.json").read_text()))
     eos, pad = unused_ids(fixture, config["vocab_size"], 2)
     (model_dir / "generation_config.json").write_text(json.dumps({"eos_token_id": eos, "pad_token_id": pad}))
     out = work / fixture.parent.name
@@ -215,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     skipped = []
     with tempfile.TemporaryDirectory() as tmp:
         for fixture in fixtures_with_generation(args.fixtures, "causal-lm-with-past", args.only):
-            model_type = json.loads((fixture / "config.json").read_text())["model_type"]
+            model_type = text_part(json.loads((fixture / "config.json").read_text()))["model_type"]
             if model_type not in GENAI_TYPES:
                 skipped.append(f"{fixture.parent.name} ({model_type})")
                 continue
