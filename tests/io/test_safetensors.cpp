@@ -215,6 +215,29 @@ TEST_F(SafetensorsTest, UnalignedTensorIsReadable) {
     EXPECT_EQ(tf::to_i64(*st.find("a")), (std::vector<std::int64_t>{1, 2}));
 }
 
+// float8 tensors (F8_E4M3: e4m3fn, F8_E5M2) read exactly as float32, at
+// an odd offset too. e4m3fn: 0x38 1, 0xc0 -2, 0x7e 448 (the largest), 0x01
+// 2^-9 (the smallest subnormal), 0x7f NaN; e5m2: 0x3c 1, 0xfc -inf, 0x01 2^-16.
+TEST_F(SafetensorsTest, Float8IsReadExactly) {
+    const std::string data("\x07\x38\xc0\x7e\x01\x7f\x3c\xfc\x01", 9);
+    std::string header = R"({"pad":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+                         R"("a":{"dtype":"F8_E4M3","shape":[5],"data_offsets":[1,6]},)"
+                         R"("b":{"dtype":"F8_E5M2","shape":[3],"data_offsets":[6,9]}})";
+    header.append((8 - header.size() % 8) % 8, ' ');
+    const auto st = tf::safetensors_file::open(write_file(header, data));
+    const auto& a = *st.find("a");
+    EXPECT_EQ(a.type, tf::dtype::f8_e4m3);
+    const auto fa = tf::to_f32(a);
+    ASSERT_EQ(fa.size(), 5u);
+    EXPECT_EQ(fa[0], 1.f);
+    EXPECT_EQ(fa[1], -2.f);
+    EXPECT_EQ(fa[2], 448.f);
+    EXPECT_EQ(fa[3], 0.001953125f);
+    EXPECT_TRUE(std::isnan(fa[4]));
+    EXPECT_EQ(tf::to_f32(*st.find("b")),
+              (std::vector<float>{1.f, -std::numeric_limits<float>::infinity(), 1.f / 65536}));
+}
+
 TEST_F(SafetensorsTest, HeaderWithoutPaddingAndTrailingBytesIsAccepted) {
     std::string data(4, '\0');
     data += "extra";
@@ -403,10 +426,10 @@ TEST_F(SafetensorsTest, DataOffsetsReversed) {
 
 TEST_F(SafetensorsTest, UnknownDtype) {
     const auto msg = open_error(
-        write_file(R"({"w":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}})", std::string(1, '\0')),
+        write_file(R"({"w":{"dtype":"F8_E8M0","shape":[1],"data_offsets":[0,1]}})", std::string(1, '\0')),
         "safetensors.dtype");
     EXPECT_CONTAINS(msg, "\"w\"");
-    EXPECT_CONTAINS(msg, "F8_E4M3");
+    EXPECT_CONTAINS(msg, "F8_E8M0");
 }
 
 TEST_F(SafetensorsTest, DuplicateName) {

@@ -10,14 +10,16 @@
 
 namespace typeformer::inline v0 {
 
-enum class dtype : std::uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, boolean };
+/// f8_e4m3: float8 e4m3fn (safetensors F8_E4M3; no infinities, 0x7f/0xff NaN);
+/// f8_e5m2: float8 e5m2 (F8_E5M2; IEEE-like, the upper byte of a half).
+enum class dtype : std::uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, boolean, f8_e4m3, f8_e5m2 };
 
 [[nodiscard]] constexpr std::size_t size_of(dtype t) noexcept {
     switch (t) {
         case dtype::f64: case dtype::i64: return 8;
         case dtype::f32: case dtype::i32: return 4;
         case dtype::f16: case dtype::bf16: case dtype::i16: return 2;
-        case dtype::i8: case dtype::u8: case dtype::boolean: return 1;
+        case dtype::i8: case dtype::u8: case dtype::boolean: case dtype::f8_e4m3: case dtype::f8_e5m2: return 1;
     }
     return 0;
 }
@@ -35,13 +37,15 @@ enum class dtype : std::uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, bo
         case dtype::i8: return "I8";
         case dtype::u8: return "U8";
         case dtype::boolean: return "BOOL";
+        case dtype::f8_e4m3: return "F8_E4M3";
+        case dtype::f8_e5m2: return "F8_E5M2";
     }
     return "?";
 }
 
 [[nodiscard]] constexpr std::optional<dtype> dtype_from_safetensors(std::string_view s) noexcept {
     for (auto t : {dtype::f32, dtype::f16, dtype::bf16, dtype::f64, dtype::i64, dtype::i32,
-                   dtype::i16, dtype::i8, dtype::u8, dtype::boolean})
+                   dtype::i16, dtype::i8, dtype::u8, dtype::boolean, dtype::f8_e4m3, dtype::f8_e5m2})
         if (safetensors_name(t) == s) return t;
     return std::nullopt;
 }
@@ -59,6 +63,8 @@ enum class dtype : std::uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, bo
         case dtype::f16: return 10;
         case dtype::f64: return 11;
         case dtype::bf16: return 16;
+        case dtype::f8_e4m3: return 17;  // FLOAT8E4M3FN
+        case dtype::f8_e5m2: return 19;  // FLOAT8E5M2
     }
     return 0;
 }
@@ -86,6 +92,31 @@ enum class dtype : std::uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, bo
     float f;
     std::memcpy(&f, &bits, 4);
     return f;
+}
+
+/// float8 e4m3fn -> float (exact): sign, 4 exponent bits (bias 7), 3
+/// mantissa bits; exponent 0 subnormal (m/8 · 2^-6); no infinities, the
+/// all-ones code (0x7f, 0xff) NaN. Largest finite value 448.
+[[nodiscard]] inline float f8_e4m3_to_float(std::uint8_t v) noexcept {
+    const std::uint32_t sign = static_cast<std::uint32_t>(v & 0x80u) << 24;
+    const std::uint32_t exp = (v >> 3) & 0xfu, man = v & 0x7u;
+    std::uint32_t bits;
+    if (exp == 0xfu && man == 0x7u) {
+        bits = sign | 0x7fc00000u;  // NaN
+    } else if (exp == 0) {
+        const float m = static_cast<float>(man) * 0.001953125f;  // man / 8 · 2^-6, exact
+        return sign ? -m : m;
+    } else {
+        bits = sign | ((exp + 127 - 7) << 23) | (man << 20);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+/// float8 e5m2 -> float (exact): the upper byte of an IEEE half.
+[[nodiscard]] inline float f8_e5m2_to_float(std::uint8_t v) noexcept {
+    return half_to_float(static_cast<std::uint16_t>(static_cast<std::uint16_t>(v) << 8));
 }
 
 /// float -> IEEE half, rounded to nearest even (overflow to infinity, NaN kept NaN).

@@ -49,10 +49,15 @@
 namespace typeformer::inline v0 {
 
 /// Tensors made while loading, from tensors a checkpoint stores in another
-/// form (GPT-OSS's MXFP4 experts, dequantized to float32): named as the
-/// files would name them, in float32. checkpoint::add keeps them alive.
+/// form (GPT-OSS's MXFP4 experts, block-scaled FP8 Linear weights,
+/// dequantized to float32): named as the files would name them, in float32.
+/// checkpoint::add keeps them alive.
 struct made_tensors {
     std::string source;  ///< what they were made from, for messages
+    /// The made tensors take the place of stored tensors of the same names
+    /// (an FP8 `weight` read as its dequantized float32); otherwise a name
+    /// stored twice is checkpoint.duplicate.
+    bool replaces_stored = false;
     std::vector<std::string> names;
     std::vector<std::vector<std::int64_t>> shapes;
     std::vector<std::vector<float>> data;
@@ -109,6 +114,7 @@ private:
         std::filesystem::path path;
         const std::vector<tensor_view>* tensors;
         std::shared_ptr<const void> owner;
+        bool replaces = false;  ///< made tensors that take the place of stored ones
     };
 
     [[noreturn]] static void fail_index(const std::filesystem::path& index, const std::string& msg);
@@ -182,7 +188,7 @@ TYPEFORMER_INLINE auto checkpoint::add(std::shared_ptr<made_tensors> made) -> vo
         t.mapped = false;
         made->views.push_back(std::move(t));
     }
-    parts_.push_back({made->source, &made->views, made});
+    parts_.push_back({made->source, &made->views, made, made->replaces_stored});
     reindex();
 }
 
@@ -220,7 +226,8 @@ TYPEFORMER_INLINE auto checkpoint::tensors() const -> const std::map<std::string
 TYPEFORMER_INLINE auto checkpoint::stored_dtypes() const -> std::string {
     std::set<std::string_view> names;
     for (const auto& [n, t] : by_name_)
-        if (t->type == dtype::f32 || t->type == dtype::f16 || t->type == dtype::bf16 || t->type == dtype::f64)
+        if (t->type == dtype::f32 || t->type == dtype::f16 || t->type == dtype::bf16 || t->type == dtype::f64 ||
+            t->type == dtype::f8_e4m3 || t->type == dtype::f8_e5m2)
             names.insert(safetensors_name(t->type));
     std::string s;
     for (auto n : names) s += (s.empty() ? "" : ", ") + std::string(n);
@@ -314,6 +321,10 @@ TYPEFORMER_INLINE auto checkpoint::reindex() -> void {
         if (!has_prefix) name = base_prefix_ + "." + name;
         if (const auto [it, fresh] = by_name_.emplace(name, t); !fresh) {
             const auto* a = it->second;
+            if (file_of[t]->replaces != file_of[a]->replaces) {  // a made tensor in place of the stored one
+                if (file_of[t]->replaces) it->second = t;
+                continue;
+            }
             const std::string how = a->name == t->name ? "" : " (as " + std::string(a->name) + " and " + std::string(t->name) + ")";
             throw error("checkpoint.duplicate", "tensor " + name + " is stored twice" + how + ": in " +
                                                     file_of[a]->path.string() + " and in " +
@@ -322,6 +333,82 @@ TYPEFORMER_INLINE auto checkpoint::reindex() -> void {
     }
 }
 #endif  // TYPEFORMER_DEFINITIONS
+
+/// Block-scaled FP8 (a quantization_config {"quant_method": "fp8"}, as
+/// DeepSeek-V3's checkpoints are stored): a quantized Linear's `weight`
+/// [out, in] in F8_E4M3 and its `weight_scale_inv` [out / rows, in / cols]
+/// (a float per block of rows × cols values). The float weight is each
+/// value times its block's scale (float32), as Transformers' dequantization
+/// computes it.
+struct fp8_block_size {
+    std::int64_t rows = 128, cols = 128;
+};
+
+/// Every weight the checkpoint stores with a `weight_scale_inv`,
+/// dequantized to float32 (made tensors that replace the stored FP8 ones).
+/// `block`: quantization_config's weight_block_size, or none where
+/// config.json declares no FP8 quantization (then any scale is refused).
+/// Refused by name: a scale without its weight, a weight not stored as
+/// F8_E4M3, a scale grid other than [out / rows, in / cols], a weight that
+/// is not a whole number of blocks (Transformers derives the block from the
+/// scale grid and cannot read partial blocks), a scale stored as bytes
+/// (UE8M0).
+[[nodiscard]] std::shared_ptr<made_tensors> dequantize_fp8_blocks(const checkpoint& ck,
+                                                                  std::optional<fp8_block_size> block);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::shared_ptr<made_tensors> dequantize_fp8_blocks(const checkpoint& ck,
+                                                                      std::optional<fp8_block_size> block) {
+    constexpr std::string_view suffix = "_scale_inv";
+    auto made = std::make_shared<made_tensors>();
+    made->source = "block-scaled FP8 weights (dequantized)";
+    made->replaces_stored = true;
+    const auto dims = [](const std::vector<std::int64_t>& v) {
+        std::string s = "[";
+        for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+        return s + "]";
+    };
+    for (const auto& [full, scale] : ck.tensors()) {
+        if (!full.ends_with(std::string(".weight") + std::string(suffix))) continue;
+        const std::string weight_name = full.substr(0, full.size() - suffix.size());
+        if (!block)
+            throw error("checkpoint.mismatch", full + ": a block-scaled FP8 weight's scale, but config.json has no "
+                                                      "quantization_config {\"quant_method\": \"fp8\"}");
+        const auto* w = ck.find(weight_name);
+        if (!w) throw error("checkpoint.missing", weight_name + " is missing (" + full + " scales it)");
+        if (w->type != dtype::f8_e4m3)
+            throw error("checkpoint.mismatch", weight_name + ": stored as " + std::string(safetensors_name(w->type)) +
+                                                   " with a weight_scale_inv; block-scaled FP8 (fmt e4m3) stores "
+                                                   "F8_E4M3");
+        if (scale->type == dtype::u8)
+            throw error("checkpoint.mismatch", full + ": UE8M0 scales (U8) are not supported (float scales only)");
+        if (w->shape.size() != 2)
+            throw error("checkpoint.mismatch", weight_name + ": " + dims(w->shape) +
+                                                   ": block-scaled FP8 weights are read as 2-D Linear weights only");
+        const std::int64_t out = w->shape[0], in = w->shape[1];
+        if (out % block->rows != 0 || in % block->cols != 0)
+            throw error("checkpoint.mismatch",
+                        weight_name + ": " + dims(w->shape) + " is not a whole number of " +
+                            std::to_string(block->rows) + " x " + std::to_string(block->cols) +
+                            " blocks (weight_block_size; Transformers' dequantization derives the block from the "
+                            "scale grid and cannot read a partial block)");
+        const std::vector<std::int64_t> grid{out / block->rows, in / block->cols};
+        if (scale->shape != grid)
+            throw error("checkpoint.mismatch", full + ": " + dims(scale->shape) + ", expected " + dims(grid) +
+                                                   " (one scale per block of weight_block_size)");
+        std::vector<float> values(static_cast<std::size_t>(out * in)), scales(static_cast<std::size_t>(grid[0] * grid[1]));
+        read_as_f32(*w, values);
+        read_as_f32(*scale, scales);
+        for (std::int64_t r = 0; r < out; ++r)
+            for (std::int64_t c = 0; c < in; ++c)
+                values[static_cast<std::size_t>(r * in + c)] *=
+                    scales[static_cast<std::size_t>((r / block->rows) * grid[1] + c / block->cols)];
+        made->names.emplace_back(w->name);
+        made->shapes.push_back(w->shape);
+        made->data.push_back(std::move(values));
+    }
+    return made;
+}
+#endif
 
 /// One parameter a model asks for: its name, a tied alternative, its shape.
 struct param_request {

@@ -466,7 +466,7 @@ void convert(const tensor_view& t, std::span<To> out, F f, std::size_t first = 0
 }  // namespace detail::safetensors
 
 /// Converts elements [first, first + out.size()) of a floating tensor (F32,
-/// F16, BF16, F64) to float into `out`. Works on unaligned data.
+/// F16, BF16, F64, F8_E4M3, F8_E5M2) to float into `out`. Works on unaligned data.
 void read_range_as_f32(const tensor_view& t, std::size_t first, std::span<float> out);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE void read_range_as_f32(const tensor_view& t, std::size_t first, std::span<float> out) {
@@ -480,15 +480,17 @@ TYPEFORMER_INLINE void read_range_as_f32(const tensor_view& t, std::size_t first
         case dtype::f16: d::convert<std::uint16_t>(t, out, half_to_float, first); return;
         case dtype::bf16: d::convert<std::uint16_t>(t, out, bf16_to_float, first); return;
         case dtype::f64: d::convert<double>(t, out, [](double v) { return static_cast<float>(v); }, first); return;
+        case dtype::f8_e4m3: d::convert<std::uint8_t>(t, out, f8_e4m3_to_float, first); return;
+        case dtype::f8_e5m2: d::convert<std::uint8_t>(t, out, f8_e5m2_to_float, first); return;
         default:
             throw error("safetensors.convert", "tensor \"" + std::string(t.name) + "\" has dtype " +
                                                    std::string(safetensors_name(t.type)) +
-                                                   ", expected F32, F16, BF16 or F64");
+                                                   ", expected F32, F16, BF16, F64, F8_E4M3 or F8_E5M2");
     }
 }
 #endif
 
-/// Converts a floating tensor (F32, F16, BF16, F64) to float into `out`, which
+/// Converts a floating tensor (F32, F16, BF16, F64, F8_E4M3, F8_E5M2) to float into `out`, which
 /// must have numel() elements. Works on unaligned data.
 void read_as_f32(const tensor_view& t, std::span<float> out);
 #if TYPEFORMER_DEFINITIONS
@@ -496,13 +498,14 @@ TYPEFORMER_INLINE void read_as_f32(const tensor_view& t, std::span<float> out) {
     namespace d = detail::safetensors;
     d::check_out_size(t, out.size());
     switch (t.type) {
-        case dtype::f32: case dtype::f16: case dtype::bf16: case dtype::f64:
+        case dtype::f32: case dtype::f16: case dtype::bf16: case dtype::f64: case dtype::f8_e4m3:
+        case dtype::f8_e5m2:
             read_range_as_f32(t, 0, out);
             return;
         default:
             throw error("safetensors.convert", "tensor \"" + std::string(t.name) + "\" has dtype " +
                                                    std::string(safetensors_name(t.type)) +
-                                                   ", expected F32, F16, BF16 or F64");
+                                                   ", expected F32, F16, BF16, F64, F8_E4M3 or F8_E5M2");
     }
 }
 #endif

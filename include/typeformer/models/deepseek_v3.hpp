@@ -27,17 +27,31 @@
 //     best of n_group groups, the weights renormalised (norm_topk_prob) and
 //     times routed_scaling_factor, plus the shared experts
 //     (`mlp.shared_experts`, moe_intermediate_size · n_shared_experts wide).
+// Block-scaled FP8 checkpoints (quantization_config {"quant_method": "fp8",
+// "fmt": "e4m3", "activation_scheme": "dynamic", "weight_block_size": [bo,
+// bi]}, as the released DeepSeek-V3 checkpoints are stored): every Linear
+// weight stored as F8_E4M3 with a `weight_scale_inv` (a float per bo × bi
+// block) is dequantized to float32 while loading (deepseek_v3_family::
+// make_weights, io/checkpoint.hpp's dequantize_fp8_blocks): value × its
+// block's scale, as Transformers' dequantization computes it (the model
+// Transformers runs without a GPU or with dequantize; its FP8 kernels,
+// which also quantize the activations, are not what the export computes).
 // Refused by name: num_key_value_heads other than num_attention_heads
 // (Transformers' eager attention cannot run it), a partial rotary factor,
-// a quantization_config (block-scaled FP8 checkpoints).
+// any other quantization (another quant_method or fmt, activation_scheme
+// static, per-tensor scales (weight_block_size null), UE8M0 scales, FP4
+// experts, FP8 embeddings), a weight that is not a whole number of blocks.
 #pragma once
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "typeformer/io/checkpoint.hpp"
 #include "typeformer/models/mixtral.hpp"
 
 namespace typeformer::inline v0 {
@@ -66,6 +80,9 @@ struct deepseek_v3_config : llama_config {
     double llama4_beta = 0;
     std::int64_t llama4_original = 0;
     bool fused_experts = false;  ///< Mistral 4: the experts stored as Transformers 5 holds them (moe_spec)
+    /// quantization_config {"quant_method": "fp8"}: weight_block_size (rows,
+    /// cols) of the block-scaled FP8 weights; 0: a float checkpoint.
+    std::int64_t fp8_block_rows = 0, fp8_block_cols = 0;
 
     [[nodiscard]] constexpr std::int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
     [[nodiscard]] constexpr kv_cache_shape cache() const {
@@ -126,7 +143,8 @@ struct deepseek_v3_config : llama_config {
         field<"routed_scaling_factor", &self::routed_scaling_factor>,
         field<"first_k_dense_replace", &self::first_k_dense_replace, rule::non_negative>, internal<&self::scoring>,
         internal<&self::mscale, rule::positive, "the softmax scale's mscale">, internal<&self::llama4_beta>,
-        internal<&self::llama4_original>, internal<&self::fused_experts>, rules<&self::latent_rule>>;
+        internal<&self::llama4_original>, internal<&self::fused_experts>, internal<&self::fp8_block_rows>,
+        internal<&self::fp8_block_cols>, rules<&self::latent_rule>>;
 };
 
 namespace detail {
@@ -158,13 +176,73 @@ inline void deepseek_v3_latent(const config_reader& r, deepseek_v3_config& c) {
     }
     no_4_41_reading(r, c);
 }
+
+/// quantization_config: absent, null or empty (a float checkpoint), or
+/// block-scaled FP8 (FineGrainedFP8Config): quant_method "fp8", fmt "e4m3",
+/// activation_scheme "dynamic", weight_block_size [rows, cols];
+/// modules_to_not_convert (ignored_layers), dequantize and scale_fmt
+/// "float" change nothing the export reads (it dequantizes exactly the
+/// weights stored with a weight_scale_inv). Anything else is refused by name.
+inline void deepseek_v3_fp8(const config_reader& r, deepseek_v3_config& c) {
+    const auto* q = r.raw("quantization_config");
+    if (!q || q->is_null() || (q->is_object() && q->empty())) return;
+    const std::string at = r.where() + ": /quantization_config";
+    if (!q->is_object()) throw error("config.type_error", at + ": expected an object, got " + q->dump());
+    const auto method = q->find("quant_method");
+    if (method == q->end() || *method != "fp8")
+        throw error("config.unsupported",
+                    at + "/quant_method: " + (method == q->end() ? std::string("absent") : method->dump()) +
+                        " is not supported (only \"fp8\": block-scaled FP8 weights, dequantized to float32 while "
+                        "loading)");
+    const auto lower = [](std::string s) {
+        for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return s;
+    };
+    std::int64_t rows = 128, cols = 128;  // FineGrainedFP8Config's default weight_block_size
+    for (const auto& [key, value] : q->items()) {
+        const std::string where = at + "/" + key + ": " + value.dump();
+        if (key == "quant_method") continue;
+        if (key == "modules_to_not_convert" || key == "ignored_layers") {
+            if (!value.is_null() && !value.is_array()) throw error("config.type_error", where + ": expected a list");
+            continue;
+        }
+        if (key == "dequantize") {
+            if (!value.is_boolean()) throw error("config.type_error", where + ": expected a boolean");
+            continue;
+        }
+        if (key == "modules_to_convert" && value.is_null()) continue;
+        if (key == "fmt" && value == "e4m3") continue;
+        if (key == "activation_scheme" && value.is_string()) {
+            const auto scheme = lower(value.get<std::string>());
+            if (scheme == "dynamic") continue;
+            if (scheme != "static") throw error("config.invalid", where + ": must be \"dynamic\" or \"static\"");
+            throw error("config.unsupported", where + " is not supported (static activation scales; only \"dynamic\")");
+        }
+        if (key == "scale_fmt" && value == "float") continue;
+        if (key == "expert_dtype" && value == "fp8") continue;
+        if (key == "weight_block_size" && value.is_array() && value.size() == 2 && value[0].is_number_integer() &&
+            value[1].is_number_integer()) {
+            rows = value[0].get<std::int64_t>();
+            cols = value[1].get<std::int64_t>();
+            if (rows <= 0 || cols <= 0) throw error("config.invalid", where + ": must be two positive integers");
+            continue;
+        }
+        throw error("config.unsupported",
+                    where + " is not supported (a block-scaled FP8 quantization_config reads quant_method, fmt "
+                            "\"e4m3\", activation_scheme \"dynamic\", weight_block_size [rows, cols], scale_fmt "
+                            "\"float\", expert_dtype \"fp8\", modules_to_not_convert, dequantize)");
+    }
+    c.fp8_block_rows = rows;
+    c.fp8_block_cols = cols;
+}
 }  // namespace detail
 
 /// The keys DeepseekV3Config reads beyond the shared rows.
 using deepseek_v3_keys =
     extend<deepseek_v3_config::fields, field<"hidden_act", &llama_config::hidden_act>,
            field<"attention_bias", &llama_config::attention_bias>, reads<&detail::whole_head_rotary>,
-           reads<&detail::llama_rope_scaling>, reads<&detail::deepseek_v3_latent>,
+           reads<&detail::llama_rope_scaling>, reads<&detail::deepseek_v3_latent>, owns<"quantization_config">,
+           reads<&detail::deepseek_v3_fp8>,
            // computed by __post_init__ from qk_nope_head_dim and qk_rope_head_dim, whatever config.json says
            no_effect<"qk_head_dim", std::int64_t>,
            // the multi-token prediction modules are not part of the model Transformers builds
@@ -283,6 +361,18 @@ struct deepseek_v3_family
                                       sparse_or_dense_mlp<deepseek_v3_names::layer>>,
                         decoder_embedding_options{}, mixtral_features, token_classifier<"score">> {
     static constexpr double atol = 5e-5;
+
+    /// The rotary buffer, and the FP8 scales make_weights applies.
+    static std::vector<std::string> ignored() { return {"rotary_emb.inv_freq", ".weight_scale_inv"}; }
+    /// Block-scaled FP8 weights (quantization_config fp8): every weight
+    /// stored with a weight_scale_inv, dequantized to float32; scales in a
+    /// checkpoint whose config.json says nothing of them are refused by name.
+    static void make_weights(const deepseek_v3_config& c, checkpoint& ck) {
+        std::optional<fp8_block_size> block;
+        if (c.fp8_block_rows > 0) block = fp8_block_size{c.fp8_block_rows, c.fp8_block_cols};
+        auto made = dequantize_fp8_blocks(ck, block);
+        if (!made->names.empty()) ck.add(made);
+    }
 };
 
 }  // namespace typeformer::inline v0
