@@ -42,7 +42,10 @@ std::vector<std::string> genai_fixtures(bool want_end = true) {
         if (!fs::exists(dir / "config.json")) continue;
         const auto j = tf::config_reader::load(dir / "config.json");
         const auto type = j.value("model_type", std::string());
-        if (tf::find_family(type) && !tf::genai_type_of(type).empty() && has_end(j) == want_end)
+        // a cache whose layers differ in size (Gemma 4's full-attention layers: 5.x writes them as
+        // per_layer_config) is refused by name: see layers_of_other_sizes_refused
+        const bool layer_sizes = j.contains("per_layer_config") && !j["per_layer_config"].empty();
+        if (tf::find_family(type) && !tf::genai_type_of(type).empty() && has_end(j) == want_end && !layer_sizes)
             v.push_back(d.path().filename().string());
     }
     std::sort(v.begin(), v.end());
@@ -315,3 +318,23 @@ TEST(genai_config, hybrid_names_its_states) {
 }
 
 }  // namespace
+
+// A cache whose layers have other heads or head sizes (Gemma 4's full-attention
+// layers: global_head_dim, num_global_key_value_heads) is refused by name:
+// GenAI sizes every layer's cache alike.
+TEST(genai_config, layers_of_other_sizes_refused) {
+    const auto dir = fixtures / "gemma4_text" / "causal-lm-with-past";
+    if (!tf::find_family("gemma4_text") || !fs::exists(dir / "config.json")) GTEST_SKIP() << "gemma4_text is not built";
+    const auto b = build(dir);
+    const auto& family = b.m.family();
+    try {
+        (void)tf::genai_config(b.graph, family.model_type, family.dims(b.m.config), b.config, nullptr);
+        ADD_FAILURE() << "not refused";
+    } catch (const tf::error& e) {
+        EXPECT_EQ(e.id(), "export.genai");
+        EXPECT_NE(std::string(e.what()).find("past_key_values.3.key's heads or head size differ from the first "
+                                             "layer's (GenAI sizes every layer's cache alike)"),
+                  std::string::npos)
+            << e.what();
+    }
+}

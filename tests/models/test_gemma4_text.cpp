@@ -1,5 +1,7 @@
 // Gemma 4 (text): what its fixtures do not show: its defaults, the RoPE per
-// layer type (proportional), the layer types, k = v, and its refusals
+// layer type (proportional), the layer types, k = v, the full-attention
+// layers' own sizes as the hub's config.json and 5.x's per_layer_config
+// state them, and its refusals
 // (features and generation: test_models.cpp).
 #include "typeformer/models/gemma4_text.hpp"
 
@@ -78,19 +80,69 @@ TEST(gemma4_text, k_eq_v_on_full_layers) {
               "none");
 }
 
+// The full-attention layers' own head size and key/value heads: global_head_dim
+// (512 when absent) and, with attention_k_eq_v only, num_global_key_value_heads
+// (the hub's form), or per_layer_config (5.x's saved form): the same model.
+// Their projections, RoPE table and cache take those sizes; the cache's
+// inputs state each layer's.
+TEST(gemma4_text, full_layers_own_sizes) {
+    const auto absent = config_from_text<gemma4_f>(R"({"hidden_size": 32, "num_attention_heads": 4, "head_dim": 8,
+        "num_hidden_layers": 7})");
+    EXPECT_EQ(absent.layer_head_size(6), 512);
+    EXPECT_EQ(absent.layer_head_size(4), 8);
+    const auto hub = config_from_text<gemma4_f>(gemma4_with(R"(, "global_head_dim": 16, "attention_k_eq_v": true,
+        "num_global_key_value_heads": 1)").c_str());
+    const auto saved = config_from_text<gemma4_f>(
+        R"({"hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
+            "intermediate_size": 37, "num_hidden_layers": 7, "vocab_size": 99, "attention_k_eq_v": true,
+            "per_layer_config": {"5": {"head_dim": 16, "num_key_value_heads": 1},
+                                 "6": {"head_dim": 16, "num_key_value_heads": 1}}})");
+    for (const auto* c : {&hub, &saved}) {
+        const auto kv = c->cache();
+        for (std::int64_t i = 0; i < 7; ++i) {
+            const bool full = i >= 5;
+            EXPECT_EQ(kv.of_layer(i).head_dim, full ? 16 : 8) << "layer " << i;
+            EXPECT_EQ(kv.of_layer(i).kv_heads, full ? 1 : 2) << "layer " << i;
+        }
+        EXPECT_FALSE(kv.uniform());
+        EXPECT_EQ(c->rotary().dims, 16);
+        EXPECT_EQ(c->rotary().inv_freq.size(), 8u);  // proportional 0.25 over 16 features: 2 angles of 8
+        EXPECT_GT(c->rotary().inv_freq[1], 0.f);
+        EXPECT_EQ(c->rotary().inv_freq[2], 0.f);
+        EXPECT_EQ(c->local_rotary().dims, 8);
+        const auto inputs = tf::cache_inputs<>::expand(*c);
+        ASSERT_EQ(inputs.size(), 14u);
+        EXPECT_EQ(inputs[0].axes, (std::vector<std::string>{"batch", "2", "past_sequence", "8"}));
+        EXPECT_EQ(inputs[13].name, "past_key_values.6.value");
+        EXPECT_EQ(inputs[13].axes, (std::vector<std::string>{"batch", "1", "past_sequence", "16"}));
+    }
+    // without attention_k_eq_v num_global_key_value_heads is not used
+    const auto no_k_eq_v = config_from_text<gemma4_f>(gemma4_with(R"(, "global_head_dim": 16,
+        "num_global_key_value_heads": 1)").c_str());
+    EXPECT_EQ(no_k_eq_v.cache().of_layer(6).kv_heads, 2);
+    EXPECT_EQ(no_k_eq_v.cache().of_layer(6).head_dim, 16);
+    // one size on every layer: the cache is uniform
+    EXPECT_TRUE(config_from_text<gemma4_f>(gemma4_with("").c_str()).cache().uniform());
+}
+
 TEST(gemma4_text, refuses_what_it_cannot_export) {
     auto refused = [](std::string_view more, std::string_view id, std::string_view names) {
         const auto e = config_error<gemma4_f>(gemma4_with(more).c_str());
         EXPECT_EQ(e.substr(0, id.size()), id) << e;
         EXPECT_NE(e.find(names), std::string::npos) << e;
     };
-    // per-layer head sizes: global_head_dim (512 when absent), per_layer_config, other global kv heads
-    EXPECT_NE(config_error<gemma4_f>(R"({"hidden_size": 32, "num_attention_heads": 4, "head_dim": 8})")
-                  .find("/global_head_dim: 512"),
-              std::string::npos);
-    refused(R"(, "per_layer_config": {"6": {"head_dim": 16}})", "config.unsupported", "/per_layer_config");
-    refused(R"(, "attention_k_eq_v": true, "num_global_key_value_heads": 1)", "config.unsupported",
-            "/num_global_key_value_heads: 1");
+    // per_layer_config other than Gemma4TextConfig's own: the full layers' sizes alike, none on a sliding
+    // layer, only head_dim and num_key_value_heads
+    refused(R"(, "per_layer_config": {"6": {"head_dim": 16}})", "config.unsupported",
+            "(another full-attention layer's differ)");
+    refused(R"(, "per_layer_config": {"5": {"head_dim": 16}, "6": {"head_dim": 16}, "2": {"head_dim": 16}})",
+            "config.unsupported", "/per_layer_config/2 (a sliding layer)");
+    refused(R"(, "per_layer_config": {"5": {"intermediate_size": 16}, "6": {"intermediate_size": 16}})",
+            "config.unsupported", "/per_layer_config/5/intermediate_size");
+    refused(R"(, "per_layer_config": {"9": {"head_dim": 16}})", "config.unsupported", "/per_layer_config/9");
+    refused(R"(, "attention_k_eq_v": true, "num_global_key_value_heads": 3)", "config.invalid",
+            "3 key/value heads do not divide num_attention_heads 4");
+    refused(R"(, "global_head_dim": 0)", "config.invalid", "/global_head_dim");
     // 5.x writes an empty per_layer_config when no layer differs: global_head_dim is then not read
     EXPECT_EQ(config_error<gemma4_f>(
                   R"({"hidden_size": 32, "num_attention_heads": 4, "head_dim": 8, "per_layer_config": {}})"),
@@ -108,4 +160,16 @@ TEST(gemma4_text, refuses_what_it_cannot_export) {
     refused(R"(, "sliding_window": null)", "config.invalid", "/sliding_window");
     // use_double_wide_mlp only widens the layers that share keys and values: none here
     EXPECT_EQ(config_error<gemma4_f>(gemma4_with(R"(, "use_double_wide_mlp": true)").c_str()), "none");
+}
+
+// gemma4_text-uniform: one head size and one number of key/value heads on every
+// layer (the form GenAI's runtime takes): it matches Transformers through the
+// reference pass and ONNX Runtime, and greedy generation (plain and
+// left-padded) gives Transformers' tokens.
+TEST(gemma4_text, uniform_fixture_matches_transformers_and_generates_its_tokens) {
+    const auto dir = fixture_dir("gemma4_text-uniform", "causal-lm-with-past");
+    ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py under Transformers 5";
+    check_fixture("gemma4_text", "causal-lm-with-past", dir);
+    check_generation("gemma4_text", dir);
+    check_generation("gemma4_text", dir, 0, "generate_padded.safetensors");
 }

@@ -33,12 +33,33 @@ enum class kv_layout {
 /// The cache of one model: layers, key/value heads, head size and layout;
 /// the values' head size where it differs from the keys' (DeepSeek-V3's
 /// latent cache: the normalised latent as the key, the rotated key part
-/// as the value).
+/// as the value). Some layers may have sizes of their own (Gemma 4's
+/// full-attention layers: global_head_dim, num_global_key_value_heads):
+/// `own_layers`, with `own_kv_heads` and `own_head_dim`; of_layer(i) is
+/// layer i's shape.
 struct kv_cache_shape {
     std::int64_t layers = 0, kv_heads = 0, head_dim = 0;
     kv_layout layout = kv_layout::heads_first;
     std::int64_t value_head_dim = 0;  ///< 0: head_dim
+    layer_set own_layers{};           ///< layers whose sizes are own_kv_heads and own_head_dim
+    std::int64_t own_kv_heads = 0, own_head_dim = 0;
     [[nodiscard]] constexpr std::int64_t value_dim() const { return value_head_dim > 0 ? value_head_dim : head_dim; }
+    /// Layer i's shape: the own sizes on an own layer (heads-first keys and values of one head size).
+    [[nodiscard]] constexpr kv_cache_shape of_layer(std::int64_t i) const {
+        if (!own_layers.has(i)) return *this;
+        kv_cache_shape s = *this;
+        s.kv_heads = own_kv_heads;
+        s.head_dim = own_head_dim;
+        s.value_head_dim = 0;
+        s.own_layers = {};
+        return s;
+    }
+    /// Whether every layer has the same sizes.
+    [[nodiscard]] constexpr bool uniform() const {
+        for (std::int64_t i = 0; i < layers; ++i)
+            if (own_layers.has(i) && (own_kv_heads != kv_heads || own_head_dim != head_dim)) return false;
+        return true;
+    }
 };
 
 /// The recurrent layers of a hybrid decoder (Qwen3-Next, Qwen3.5: Gated
@@ -140,7 +161,7 @@ struct kv_cache {
             }
             for (int k = 0; k < 2; ++k)
                 v.push_back({std::string(name) + "." + cache_parts(i)[static_cast<std::size_t>(k)],
-                             cache_axes(kv, k == 0, Output ? total_axis : past_axis, Output)});
+                             cache_axes(kv.of_layer(i), k == 0, Output ? total_axis : past_axis, Output)});
         }
         return v;
     }

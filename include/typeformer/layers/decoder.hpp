@@ -534,7 +534,10 @@ struct decoder_context {
             }
             if constexpr (detail::hooks_of<C>().local_rotary) {
                 const rotary_spec local = c.local_rotary();
-                if (local.dims != r.dims || local.interleaved != r.interleaved)
+                // the same features, unless the windowed layers' head size is not the others' (a cache with
+                // sizes of its own on some layers: Gemma 4's full-attention layers)
+                const auto kv = c.cache();
+                if ((local.dims != r.dims && kv.uniform()) || local.interleaved != r.interleaved)
                     throw error("config.invalid", "local_rotary: the windowed layers' rotary table must turn the "
                                                   "same features in the same layout as rotary()'s");
                 if (r.dims > 0 && detail::any_window(c) > 0) {
@@ -720,9 +723,11 @@ typename B::value attend_and_project(B& b, std::string_view attention, std::stri
                                      const C& c, std::int64_t layer, layer_cache<typename B::value>& cache,
                                      bool rotate, const typename B::value* gate = nullptr, bool sinks = false) {
     const auto sh = c.shape();
-    const auto kv = c.cache();
+    const auto kv = c.cache().of_layer(layer);
     const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
-    const rotary_spec r = c.rotary();
+    rotary_spec r;
+    if constexpr (hooks_of<C>().local_rotary) r = window_of(c, layer) > 0 && t.has_local_rotary ? c.local_rotary() : c.rotary();
+    else r = c.rotary();
     typename B::value out;
     {
         auto guard = b.scope(attention);
@@ -1168,10 +1173,11 @@ struct decoder_stack {
 
     template <Backend B, DecoderConfig C>
     static void forward(B& b, io<decoder_stack, typename B::value> s, const C& c) {
-        const auto kv = c.cache();
+        const auto all = c.cache();
         auto h = s[sl::hidden_states];
         const auto t = Context::template make<B>(b, s, c);
-        for (std::int64_t i = 0; i < kv.layers; ++i) {
+        for (std::int64_t i = 0; i < all.layers; ++i) {
+            const auto kv = all.of_layer(i);
             auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
             layer_cache<typename B::value> cache;
             const bool recurrent = recurrent_layer(c, i);  // states, not keys and values (LinearCacheConfig)

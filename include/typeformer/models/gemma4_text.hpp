@@ -30,14 +30,19 @@
 //     sliding_window keys; final_logit_softcapping caps the logits;
 //   - attention_k_eq_v: the full-attention layers have no v_proj, their
 //     values are the k_proj output (v-normalised, not rotated).
-// Refused by name, as not exact here yet: per-layer head sizes (a
-// full-attention layer whose global_head_dim, or with attention_k_eq_v
-// num_global_key_value_heads, is not head_dim / num_key_value_heads; a
-// non-empty per_layer_config: one cache shape serves every layer), shared
-// key/value layers (num_kv_shared_layers > 0; use_double_wide_mlp only
-// widens those, so it has no effect without them), the MoE block
-// (enable_moe_block) and a bidirectional mask (use_bidirectional_attention).
-// The cache is Llama's: past_key_values.{i}.key/.value for every layer.
+//   - the full-attention layers' own sizes: global_head_dim (512 by
+//     default) for their q/k/v/o projections, q/k/v norms, RoPE table and
+//     cache, and, with attention_k_eq_v, num_global_key_value_heads
+//     key/value heads (5.x's saved form: per_layer_config, the same
+//     overrides on every full-attention layer); the sliding layers keep
+//     head_dim and num_key_value_heads. The cache is Llama's names,
+//     past_key_values.{i}.key/.value for every layer, each input stating
+//     its layer's heads and head size.
+// Refused by name, as not exact here yet: shared key/value layers
+// (num_kv_shared_layers > 0; use_double_wide_mlp only widens those, so it
+// has no effect without them), a per_layer_config of another form, the MoE
+// block (enable_moe_block) and a bidirectional mask
+// (use_bidirectional_attention).
 // Gemma 4's text model has no sequence or token classification head.
 #pragma once
 
@@ -68,6 +73,10 @@ struct gemma4_text_config : llama_config {
     std::int64_t hidden_size_per_layer_input = 256;  ///< 0: no per-layer inputs
     std::int64_t vocab_size_per_layer_input = 262144;
     bool attention_k_eq_v = false;
+    /// The full-attention layers' head size (global_head_dim) and key/value
+    /// heads (num_global_key_value_heads with attention_k_eq_v); 0: head_dim,
+    /// num_key_value_heads.
+    std::int64_t global_head_dim = 0, global_kv_heads = 0;
     gemma4_rope full_rope{1000000.0, 0.25, 1.0};
     gemma4_rope sliding_rope{10000.0, 1.0, 1.0};
 
@@ -76,14 +85,39 @@ struct gemma4_text_config : llama_config {
     [[nodiscard]] constexpr decoder_softcaps softcaps() const {
         return {0.f, static_cast<float>(final_logit_softcapping)};
     }
-    /// A layer type's table over the whole head: inv_freq as Transformers'
-    /// default / proportional init computes it in float32.
-    [[nodiscard]] rotary_spec rope_of(const gemma4_rope& p) const {
+    /// Whether layer `layer` has the full-attention layers' sizes.
+    [[nodiscard]] constexpr bool global_layer(std::int64_t layer) const {
+        return layer >= 0 && layer < num_hidden_layers && full_attention_layers.has(layer);
+    }
+    [[nodiscard]] constexpr std::int64_t full_head_size() const {
+        return global_head_dim > 0 ? global_head_dim : head_size();
+    }
+    [[nodiscard]] constexpr std::int64_t full_kv_heads() const {
+        return global_kv_heads > 0 ? global_kv_heads : kv_heads();
+    }
+    /// Layer i's head size and key/value heads.
+    [[nodiscard]] constexpr std::int64_t layer_head_size(std::int64_t layer) const {
+        return global_layer(layer) ? full_head_size() : head_size();
+    }
+    [[nodiscard]] constexpr std::int64_t layer_kv_heads(std::int64_t layer) const {
+        return global_layer(layer) ? full_kv_heads() : kv_heads();
+    }
+    /// The cache: the sliding layers' sizes, the full-attention layers' own.
+    [[nodiscard]] constexpr kv_cache_shape cache() const {
+        kv_cache_shape kv{num_hidden_layers, kv_heads(), head_size()};
+        for (std::int64_t i = 0; i < num_hidden_layers; ++i)
+            if (global_layer(i)) kv.own_layers.add(i);
+        kv.own_kv_heads = full_kv_heads();
+        kv.own_head_dim = full_head_size();
+        return kv;
+    }
+    /// A layer type's table over the whole head of D features: inv_freq as
+    /// Transformers' default / proportional init computes it in float32.
+    [[nodiscard]] rotary_spec rope_of(const gemma4_rope& p, std::int64_t D) const {
         rotary_spec r;
-        r.dims = head_size();
+        r.dims = D;
         r.base = p.theta;
         r.interleaved = false;
-        const std::int64_t D = head_size();
         const auto angles = static_cast<std::int64_t>(std::floor(p.proportion * static_cast<double>(D) / 2));
         r.inv_freq.assign(static_cast<std::size_t>(D / 2), 0.f);
         for (std::int64_t i = 0; i < angles && i < D / 2; ++i) {
@@ -94,8 +128,8 @@ struct gemma4_text_config : llama_config {
         }
         return r;
     }
-    [[nodiscard]] rotary_spec rotary() const { return rope_of(full_rope); }
-    [[nodiscard]] rotary_spec local_rotary() const { return rope_of(sliding_rope); }
+    [[nodiscard]] rotary_spec rotary() const { return rope_of(full_rope, full_head_size()); }
+    [[nodiscard]] rotary_spec local_rotary() const { return rope_of(sliding_rope, head_size()); }
     /// Whether layer `layer` takes v from k (attention_k_eq_v, full-attention layers).
     [[nodiscard]] constexpr bool k_is_v(std::int64_t layer) const {
         return attention_k_eq_v && full_attention_layers.has(layer);
@@ -109,7 +143,8 @@ struct gemma4_text_config : llama_config {
                           field<"hidden_size_per_layer_input", &self::hidden_size_per_layer_input,
                                 rule::non_negative, read::null_is<std::int64_t{0}>>,
                           field<"vocab_size_per_layer_input", &self::vocab_size_per_layer_input, rule::positive>,
-                          field<"attention_k_eq_v", &self::attention_k_eq_v>, internal<&self::full_rope>,
+                          field<"attention_k_eq_v", &self::attention_k_eq_v>, internal<&self::global_head_dim>,
+                          internal<&self::global_kv_heads>, internal<&self::full_rope>,
                           internal<&self::sliding_rope>>;
 };
 
@@ -181,40 +216,77 @@ inline void gemma4_windows(const config_reader& r, gemma4_text_config& c) {
         throw error("config.invalid", r.where() + ": /sliding_window: must be positive with sliding layers");
 }
 
-/// One head size and one number of key/value heads on every layer: the
-/// full-attention layers' global_head_dim (512 by default) and, with
-/// attention_k_eq_v, num_global_key_value_heads must be head_dim and
-/// num_key_value_heads; where config.json has per_layer_config (5.x writes
-/// it, empty when no layer differs) those two are not read, and a
-/// non-empty one is refused by the generic rows.
-inline void gemma4_uniform_heads(const config_reader& r, gemma4_text_config& c) {
+/// The full-attention layers' sizes. config.json as the hub has it:
+/// global_head_dim (512 by default) and, with attention_k_eq_v,
+/// num_global_key_value_heads (null: num_key_value_heads). As 5.x's to_dict
+/// writes it: per_layer_config, by layer index, the overrides of the layers
+/// that differ (head_dim, num_key_value_heads), and the two keys above not
+/// read. Here every full-attention layer must have the same overrides and
+/// no sliding layer any (what Gemma4TextConfig itself makes); another
+/// per_layer_config is refused by name.
+inline void gemma4_layer_heads(const config_reader& r, gemma4_text_config& c) {
     const std::int64_t D = c.head_size(), KVH = c.kv_heads();
-    auto refuse = [&](const std::string& what) {
-        throw error("config.unsupported", r.where() + ": " + what +
-                                              " is not supported (per-layer head sizes: the cache has one shape "
-                                              "for every layer)");
-    };
-    if (r.has("per_layer_config")) {
-        // written by 5.x's to_dict (empty when no layer differs); a non-empty one is the generic rows'
-        // refusal ("per-layer config overrides"). With it, global_head_dim and num_global_key_value_heads
-        // are popped and unused.
-        (void)r.has("global_head_dim");
+    std::int64_t global = 512, global_kv = KVH;
+    if (const auto* per = r.raw("per_layer_config"); per && !per->is_null()) {
+        (void)r.has("global_head_dim");  // popped and unused when per_layer_config is there
         (void)r.has("num_global_key_value_heads");
-        return;
+        auto refuse = [&](const std::string& what) {
+            throw error("config.unsupported", r.where() + ": /per_layer_config" + what +
+                                                  " is not supported (Gemma 4: the full-attention layers' "
+                                                  "head_dim and num_key_value_heads, alike on every one)");
+        };
+        if (!per->is_object()) refuse(": " + per->dump());
+        global = D;
+        bool first = true;
+        for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+            const auto key = std::to_string(i);
+            const bool full = c.full_attention_layers.has(i);
+            std::int64_t d = D, kvh = KVH;
+            if (per->contains(key)) {
+                const auto& o = (*per)[key];
+                if (!o.is_object()) refuse("/" + key + ": " + o.dump());
+                for (const auto& [k, v] : o.items()) {
+                    if ((k != "head_dim" && k != "num_key_value_heads") || !v.is_number_integer() ||
+                        v.get<std::int64_t>() <= 0)
+                        refuse("/" + key + "/" + k + ": " + v.dump());
+                    (k == "head_dim" ? d : kvh) = v.get<std::int64_t>();
+                }
+                if (!full && (d != D || kvh != KVH)) refuse("/" + key + " (a sliding layer): " + o.dump());
+            }
+            if (!full) continue;
+            if (!first && (d != global || kvh != global_kv))
+                refuse("/" + key + ": " + (per->contains(key) ? (*per)[key].dump() : std::string("{}")) +
+                       " (another full-attention layer's differ)");
+            global = d, global_kv = kvh, first = false;
+        }
+        for (const auto& [k, v] : per->items()) {
+            std::size_t used = 0;
+            std::int64_t i = -1;
+            try {
+                i = std::stoll(k, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used != k.size() || i < 0 || i >= c.num_hidden_layers) refuse("/" + k + ": " + v.dump());
+        }
+    } else {
+        r.get("global_head_dim", global);
+        if (r.is_null("num_global_key_value_heads")) (void)r.has("num_global_key_value_heads");
+        else if (c.attention_k_eq_v) r.get("num_global_key_value_heads", global_kv);
+        else {
+            std::int64_t unused = 0;  // read by Gemma4TextConfig, used only with attention_k_eq_v
+            r.get("num_global_key_value_heads", unused);
+        }
+        if (global <= 0) throw error("config.invalid", r.where() + ": /global_head_dim: must be positive");
+        if (global_kv <= 0)
+            throw error("config.invalid", r.where() + ": /num_global_key_value_heads: must be positive");
     }
-    bool full = false;
-    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) full = full || c.full_attention_layers.has(i);
-    std::int64_t global = 512;
-    r.get("global_head_dim", global);
-    std::int64_t global_kv = KVH;
-    if (r.is_null("num_global_key_value_heads")) (void)r.has("num_global_key_value_heads");
-    else r.get("num_global_key_value_heads", global_kv);
-    if (!full) return;
-    if (global != D)
-        refuse("/global_head_dim: " + std::to_string(global) + " (head_dim " + std::to_string(D) + ")");
-    if (c.attention_k_eq_v && global_kv != KVH)
-        refuse("/num_global_key_value_heads: " + std::to_string(global_kv) + " (num_key_value_heads " +
-               std::to_string(KVH) + ")");
+    if (c.num_attention_heads % global_kv != 0)
+        throw error("config.invalid", r.where() + ": the full-attention layers' " + std::to_string(global_kv) +
+                                          " key/value heads do not divide num_attention_heads " +
+                                          std::to_string(c.num_attention_heads));
+    c.global_head_dim = global;
+    c.global_kv_heads = global_kv;
 }
 
 /// Shared key/value layers and their double-wide MLP: refused when any
@@ -244,7 +316,7 @@ using gemma4_text_keys =
     extend<gemma4_text_config::fields, field<"hidden_activation", &llama_config::hidden_act>,
            field<"attention_bias", &llama_config::attention_bias>, window_key, owns<"layer_types">,
            reads<&detail::no_4_41_reading>, reads<&detail::gemma4_windows>, reads<&detail::gemma4_rope_params>,
-           reads<&detail::gemma4_uniform_heads>, reads<&detail::gemma4_no_kv_sharing>, reads<&detail::gemma4_no_moe>,
+           reads<&detail::gemma4_layer_heads>, owns<"per_layer_config">, reads<&detail::gemma4_no_kv_sharing>, reads<&detail::gemma4_no_moe>,
            no_effect<"use_double_wide_mlp", bool>,
            // 5.x's per-layer config machinery (class settings) and an output flag
            no_effect<"allow_global_per_layer_attribute_access", bool>, no_effect<"per_layer_attributes", any_json>,
@@ -323,7 +395,8 @@ struct gemma4_attention {
     static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
                                      const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
         const auto sh = c.shape();
-        const std::int64_t H = sh.num_heads, D = c.head_size(), KVH = c.kv_heads();
+        const auto kv = c.cache().of_layer(layer);
+        const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
         const bool bias = c.qkv_bias();
         auto per_head = [&](const typename B::value& y, std::int64_t heads) { return b.reshape(y, {0, 0, heads, D}); };
         auto merged = [&](const typename B::value& y, std::int64_t heads) { return b.reshape(y, {0, 0, heads * D}); };
