@@ -91,35 +91,12 @@ inline granite_config granite_swa_config_from_json(const config_reader& r) {
     return load_config<granite_config, granite_swa_keys>(r, c);
 }
 
-/// Granite SWA's attention: Llama's projections (biases where
-/// attention_bias), rotary where the layer has a RoPE base, the window on
-/// the sliding layers, the per-head sinks `self_attn.sinks`, then o_proj.
-struct granite_swa_attention {
-    template <Backend B, DecoderConfig C>
-    static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
-                                     const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
-        const auto sh = c.shape();
-        const auto kv = c.cache();
-        const std::int64_t H = sh.num_heads, D = kv.head_dim, KVH = kv.kv_heads;
-        const bool bias = c.qkv_bias();
-        auto q = linear(b, "self_attn.q_proj", x, sh.hidden_size, H * D, bias);
-        auto k = linear(b, "self_attn.k_proj", x, sh.hidden_size, KVH * D, bias);
-        auto v = linear(b, "self_attn.v_proj", x, sh.hidden_size, KVH * D, bias);
-        const rotary_spec r = c.rotary();
-        typename B::value out;
-        {
-            auto guard = b.scope("self_attn");
-            const auto sinks = b.param("sinks", {H});
-            out = cached_attention(b, q, k, v, t, cache, {H, KVH, D, c.attention_scale()},
-                                   c.rope_layer(layer) ? &r : nullptr, c.window(layer) > 0, &sinks);
-        }
-        return linear(b, "self_attn.o_proj", out, H * D, sh.hidden_size, c.o_bias());
-    }
-};
-
 using granite_swa_family =
     llama_like_family<"granite_swa", granite_config, &granite_swa_config_from_json,
-                      decoder_block<llama_names::layer, granite_swa_attention, llama_mlp<llama_names::layer>>,
+                      // Llama's projections (biases where attention_bias), rotary where the layer has a RoPE base
+                      // (rope_layer), the window on the sliding layers, the per-head sinks `self_attn.sinks`
+                      decoder_block<llama_names::layer, projected_attention<llama_names::layer, true, true>,
+                                    llama_mlp<llama_names::layer>>,
                       decoder_embedding_options{}, granite_features>;
 
 }  // namespace typeformer::inline v0
