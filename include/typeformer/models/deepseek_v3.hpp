@@ -148,13 +148,9 @@ struct deepseek_v3_config : llama_config {
 };
 
 namespace detail {
-/// What DeepseekV3Config's __post_init__ and attribute_map do: head_dim is
-/// qk_rope_head_dim (the rotary table's width, whatever config.json says),
-/// num_local_experts is n_routed_experts; and the softmax scale's mscale²
-/// (yarn_apply_mscale: a RoPE scaling other than "default" with a non-zero
-/// mscale_all_dim: 0.1 · mscale_all_dim · ln(factor) + 1 where factor > 1).
-inline void deepseek_v3_latent(const config_reader& r, deepseek_v3_config& c) {
-    c.head_dim = c.qk_rope_head_dim;
+/// num_local_experts, the attribute_map's name for n_routed_experts (both
+/// given: they must agree).
+inline void deepseek_v3_experts_alias(const config_reader& r, deepseek_v3_config& c) {
     if (r.has("num_local_experts")) {
         std::int64_t local = 0;
         r.get("num_local_experts", local);
@@ -163,6 +159,16 @@ inline void deepseek_v3_latent(const config_reader& r, deepseek_v3_config& c) {
         if (local <= 0) throw error("config.invalid", r.where() + ": /num_local_experts: must be positive");
         c.n_routed_experts = local;
     }
+}
+
+/// What DeepseekV3Config's __post_init__ and attribute_map do: head_dim is
+/// qk_rope_head_dim (the rotary table's width, whatever config.json says),
+/// num_local_experts is n_routed_experts; and the softmax scale's mscale²
+/// (yarn_apply_mscale: a RoPE scaling other than "default" with a non-zero
+/// mscale_all_dim: 0.1 · mscale_all_dim · ln(factor) + 1 where factor > 1).
+inline void deepseek_v3_latent(const config_reader& r, deepseek_v3_config& c) {
+    c.head_dim = c.qk_rope_head_dim;
+    deepseek_v3_experts_alias(r, c);
     if (const auto rs = rope_scaling_of(r)) {
         double all_dim = 0;
         rs->get("mscale_all_dim", all_dim);

@@ -38,14 +38,7 @@ inline void mistral4_latent(const config_reader& r, deepseek_v3_config& c) {
     c.scoring = moe_scoring::softmax;
     c.fused_experts = true;  // Transformers 5 saves Mistral 4's experts as it holds them
     c.head_dim = c.qk_head_dim();
-    if (r.has("num_local_experts")) {
-        std::int64_t local = 0;
-        r.get("num_local_experts", local);
-        if (r.has("n_routed_experts") && local != c.n_routed_experts)
-            throw error("config.invalid", r.where() + ": /n_routed_experts and /num_local_experts disagree");
-        if (local <= 0) throw error("config.invalid", r.where() + ": /num_local_experts: must be positive");
-        c.n_routed_experts = local;
-    }
+    deepseek_v3_experts_alias(r, c);
     // rope_parameters, or 4.x's rope_scaling (Transformers 5 takes it as rope_parameters)
     std::optional<config_reader> params;
     if (!r.child("rope_parameters", params)) r.child("rope_scaling", params);
