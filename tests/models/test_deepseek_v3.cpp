@@ -249,11 +249,46 @@ TEST(deepseek_v3, fp8_fixture_dequantizes_as_transformers5_and_generates_its_tok
     auto other = json;
     other["quantization_config"]["weight_block_size"] = {4, 8};
     refused(other, "model.layers.0.mlp.down_proj.weight_scale_inv: [4, 5], expected [8, 5]");
-    other["quantization_config"]["weight_block_size"] = {8, 16};
-    refused(other, "model.layers.0.mlp.down_proj.weight: [32, 40] is not a whole number of 8 x 16 blocks");
+    other["quantization_config"]["weight_block_size"] = {8, 16};  // [32, 40]: 4 x 3 blocks, the last column partial
+    refused(other, "model.layers.0.mlp.down_proj.weight_scale_inv: [4, 5], expected [4, 3]");
     json.erase("quantization_config");
     refused(json, "model.layers.0.mlp.down_proj.weight_scale_inv: a block-scaled FP8 weight's scale, but config.json "
                   "has no quantization_config");
+}
+
+// deepseek_v3-fp8-partial: blocks of 16 x 16, which most of its weights are
+// not a whole number of (as DeepSeek-V3's kv_a_proj_with_mqa [576, 7168] is
+// not of 128 x 128): the last block row or column partial, with a scale of
+// its own. Dequantized, every weight equals Transformers' (FP8Linear's
+// dequantization, fp8.safetensors); the model matches Transformers and
+// generates its tokens.
+TEST(deepseek_v3, fp8_partial_blocks_dequantize_as_transformers5) {
+    const auto dir = fixture_dir("deepseek_v3-fp8-partial", "causal-lm-with-past");
+    ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py";
+    const auto json = tf::config_reader::load(dir / "config.json");
+    const auto config = config_from_text<tf::deepseek_v3_family>(json.dump().c_str());
+    ASSERT_EQ(config.fp8_block_rows, 16);
+    auto ck = tf::checkpoint::open(dir);
+    tf::deepseek_v3_family::make_weights(config, ck);
+    const auto want = tf::safetensors_file::open(dir / "fp8.safetensors");
+    int compared = 0, partial = 0;
+    for (const auto& t : want.tensors()) {
+        if (!t.name.starts_with("dequantized.")) continue;
+        const std::string name(t.name.substr(std::string_view("dequantized.").size()));
+        const auto* got = ck.find(name);
+        ASSERT_NE(got, nullptr) << name;
+        ASSERT_EQ(got->shape, t.shape) << name;
+        std::vector<float> a(static_cast<std::size_t>(t.numel())), b(a.size());
+        tf::read_as_f32(*got, a);
+        tf::read_as_f32(t, b);
+        EXPECT_EQ(a, b) << name;
+        ++compared;
+        partial += t.shape[0] % 16 != 0 || t.shape[1] % 16 != 0;
+    }
+    EXPECT_EQ(compared, 10 + 3 + 27);
+    EXPECT_GT(partial, 10);
+    check_fixture("deepseek_v3", "causal-lm-with-past", dir);
+    check_generation("deepseek_v3", dir);
 }
 
 // tools/fixtures/cases/deepseek_v3.py's deepseek_v3-yarn (DeepSeek-V3's own

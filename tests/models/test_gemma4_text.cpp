@@ -147,8 +147,12 @@ TEST(gemma4_text, refuses_what_it_cannot_export) {
     EXPECT_EQ(config_error<gemma4_f>(
                   R"({"hidden_size": 32, "num_attention_heads": 4, "head_dim": 8, "per_layer_config": {}})"),
               "none");
-    refused(R"(, "num_kv_shared_layers": 2)", "config.unsupported", "/num_kv_shared_layers: 2");
-    refused(R"(, "enable_moe_block": true)", "config.unsupported", "enable_moe_block");
+    // shared keys and values need a producing layer of each sharing layer's type; the MoE block its sizes
+    refused(R"(, "num_kv_shared_layers": 7)", "config.invalid", "num_kv_shared_layers must be below");
+    refused(R"(, "num_kv_shared_layers": 6)", "config.invalid", "a sharing layer's type");
+    refused(R"(, "enable_moe_block": true)", "config.invalid", "enable_moe_block needs num_experts");
+    refused(R"(, "enable_moe_block": true, "num_experts": 2, "top_k_experts": 3, "moe_intermediate_size": 4)",
+            "config.invalid", "top_k_experts must be at most num_experts");
     refused(R"(, "use_bidirectional_attention": "all")", "config.", "use_bidirectional_attention");
     refused(R"(, "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6},
         "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}})",
@@ -159,7 +163,41 @@ TEST(gemma4_text, refuses_what_it_cannot_export) {
             "config.invalid", "/sliding_attention: missing");
     refused(R"(, "sliding_window": null)", "config.invalid", "/sliding_window");
     // use_double_wide_mlp only widens the layers that share keys and values: none here
-    EXPECT_EQ(config_error<gemma4_f>(gemma4_with(R"(, "use_double_wide_mlp": true)").c_str()), "none");
+    const auto wide = config_from_text<gemma4_f>(gemma4_with(R"(, "use_double_wide_mlp": true)").c_str());
+    EXPECT_EQ(wide.layer_intermediate(6), wide.intermediate_size);
+}
+
+TEST(gemma4_text, shared_keys_and_values) {
+    // 7 layers, 1, 5 and 6 full, the last 3 sharing: each reuses the last layer of its type before them
+    // (layer 4, sliding, layer 3's; layers 5 and 6, full, layer 1's); the cache holds layers 0-3
+    const auto c = config_from_text<gemma4_f>(gemma4_with(R"(, "num_kv_shared_layers": 3, "use_double_wide_mlp": true,
+        "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "sliding_attention",
+                        "sliding_attention", "full_attention", "full_attention"])").c_str());
+    EXPECT_EQ(c.cache().layers, 4);
+    EXPECT_EQ(c.kv_source(3), -1);
+    EXPECT_EQ(c.kv_source(4), 3);
+    EXPECT_EQ(c.kv_source(5), 1);
+    EXPECT_EQ(c.kv_source(6), 1);
+    EXPECT_EQ(c.layer_intermediate(3), c.intermediate_size);
+    EXPECT_EQ(c.layer_intermediate(4), 2 * c.intermediate_size);
+}
+
+// gemma4_text-shared (the last 2 of 5 layers sharing keys and values, double-wide MLPs) and
+// gemma4_text-moe (the MoE block beside every MLP, the last layer sharing): each matches Transformers
+// through the reference pass and ONNX Runtime, and generation (plain and left-padded) gives its tokens.
+TEST(gemma4_text, shared_and_moe_fixtures_match_transformers_and_generate_its_tokens) {
+    for (const char* model : {"gemma4_text-shared", "gemma4_text-moe"}) {
+        SCOPED_TRACE(model);
+        for (const char* feature : {"default", "causal-lm-with-past"}) {
+            const auto dir = fixture_dir(model, feature);
+            ASSERT_TRUE(std::filesystem::exists(dir))
+                << dir << " is missing: run tools/fixtures/generate.py under Transformers 5";
+            check_fixture("gemma4_text", feature, dir);
+        }
+        const auto dir = fixture_dir(model, "causal-lm-with-past");
+        check_generation("gemma4_text", dir);
+        check_generation("gemma4_text", dir, 0, "generate_padded.safetensors");
+    }
 }
 
 // gemma4_text-uniform: one head size and one number of key/value heads on every

@@ -148,7 +148,8 @@ def unused_ids(fixture: Path, vocab: int, n: int) -> list[int]:
 
 
 # multimodal checkpoints whose text decoder typeformer exports: text_config's model_type where it names none
-COMPOSITE_TEXT = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "qwen3_5": "qwen3_5_text"}
+COMPOSITE_TEXT = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text", "qwen3_5": "qwen3_5_text",
+                  "gemma4": "gemma4_text"}
 
 
 def text_part(config: dict) -> dict:

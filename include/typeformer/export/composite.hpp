@@ -1,7 +1,8 @@
 // typeformer/export/composite.hpp: multimodal checkpoints whose text
 // decoder exports on its own.
 //
-// Most released Gemma 3, Mistral 3, Llama 4 and Qwen 3.5 checkpoints are `...ForConditionalGeneration` folders: config.json nests
+// Most released Gemma 3, Gemma 4, Mistral 3, Llama 4 and Qwen 3.5 checkpoints are
+// `...ForConditionalGeneration` folders: config.json nests
 // the language model's config under `text_config` beside a vision (or
 // audio) tower's, and the weights hold every tower. Given text alone, such
 // a model is its text decoder: the logits Transformers computes from
@@ -64,6 +65,10 @@ inline const std::vector<composite_type>& composite_types() {
          {"vision_config", "boi_token_index", "eoi_token_index", "image_token_index", "image_token_id"}},
         {"qwen3_5", "qwen3_5_text", "Qwen3_5ForConditionalGeneration", true, false, "the vision tower (vision_config)",
          {"vision_config", "image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id"}},
+        {"gemma4", "gemma4_text", "Gemma4ForConditionalGeneration", true, true,
+         "the vision and audio towers (vision_config, audio_config)",
+         {"vision_config", "audio_config", "boi_token_id", "eoi_token_id", "image_token_id", "video_token_id",
+          "boa_token_id", "eoa_token_index", "audio_token_id"}},
     };
     return types;
 }

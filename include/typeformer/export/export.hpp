@@ -73,7 +73,10 @@ built_graph build_graph(const typename F::config& c, const checkpoint& ck, int o
             }
         });
     }
-    auto report = check_params(ck, requests, F::base_prefix, F::ignored(), where);
+    std::vector<std::string> ignored;
+    if constexpr (requires { { F::ignored(c) } -> std::same_as<std::vector<std::string>>; }) ignored = F::ignored(c);
+    else ignored = F::ignored();
+    auto report = check_params(ck, requests, F::base_prefix, ignored, where);
     auto inits = b.initializers();
     return {std::move(b.model()), std::move(inits), std::move(report)};
 }

@@ -336,10 +336,12 @@ TYPEFORMER_INLINE auto checkpoint::reindex() -> void {
 
 /// Block-scaled FP8 (a quantization_config {"quant_method": "fp8"}, as
 /// DeepSeek-V3's checkpoints are stored): a quantized Linear's `weight`
-/// [out, in] in F8_E4M3 and its `weight_scale_inv` [out / rows, in / cols]
-/// (a float per block of rows × cols values). The float weight is each
-/// value times its block's scale (float32), as Transformers' dequantization
-/// computes it.
+/// [out, in] in F8_E4M3 and its `weight_scale_inv` [⌈out / rows⌉,
+/// ⌈in / cols⌉] (a float per block of rows × cols values; the last block
+/// row or column partial where the weight is not a whole number of
+/// blocks, as DeepSeek-V3's kv_a_proj_with_mqa [576, 7168] is). The float
+/// weight is each value times its block's scale (float32), as
+/// Transformers' FP8Linear computes it.
 struct fp8_block_size {
     std::int64_t rows = 128, cols = 128;
 };
@@ -349,10 +351,8 @@ struct fp8_block_size {
 /// `block`: quantization_config's weight_block_size, or none where
 /// config.json declares no FP8 quantization (then any scale is refused).
 /// Refused by name: a scale without its weight, a weight not stored as
-/// F8_E4M3, a scale grid other than [out / rows, in / cols], a weight that
-/// is not a whole number of blocks (Transformers derives the block from the
-/// scale grid and cannot read partial blocks), a scale stored as bytes
-/// (UE8M0).
+/// F8_E4M3, a scale grid other than [⌈out / rows⌉, ⌈in / cols⌉], a scale
+/// stored as bytes (UE8M0).
 [[nodiscard]] std::shared_ptr<made_tensors> dequantize_fp8_blocks(const checkpoint& ck,
                                                                   std::optional<fp8_block_size> block);
 #if TYPEFORMER_DEFINITIONS
@@ -385,16 +385,13 @@ TYPEFORMER_INLINE std::shared_ptr<made_tensors> dequantize_fp8_blocks(const chec
             throw error("checkpoint.mismatch", weight_name + ": " + dims(w->shape) +
                                                    ": block-scaled FP8 weights are read as 2-D Linear weights only");
         const std::int64_t out = w->shape[0], in = w->shape[1];
-        if (out % block->rows != 0 || in % block->cols != 0)
-            throw error("checkpoint.mismatch",
-                        weight_name + ": " + dims(w->shape) + " is not a whole number of " +
-                            std::to_string(block->rows) + " x " + std::to_string(block->cols) +
-                            " blocks (weight_block_size; Transformers' dequantization derives the block from the "
-                            "scale grid and cannot read a partial block)");
-        const std::vector<std::int64_t> grid{out / block->rows, in / block->cols};
+        // a partial last block row or column has a scale of its own (FP8Linear's ceil-divided grid)
+        const std::vector<std::int64_t> grid{(out + block->rows - 1) / block->rows, (in + block->cols - 1) / block->cols};
         if (scale->shape != grid)
             throw error("checkpoint.mismatch", full + ": " + dims(scale->shape) + ", expected " + dims(grid) +
-                                                   " (one scale per block of weight_block_size)");
+                                                   " (one scale per block of weight_block_size " +
+                                                   std::to_string(block->rows) + " x " + std::to_string(block->cols) +
+                                                   ", a partial block included)");
         std::vector<float> values(static_cast<std::size_t>(out * in)), scales(static_cast<std::size_t>(grid[0] * grid[1]));
         read_as_f32(*w, values);
         read_as_f32(*scale, scales);

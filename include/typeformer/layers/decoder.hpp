@@ -60,6 +60,11 @@ namespace typeformer::inline v0 {
 ///                     (window(layer) > 0) see the keys of their query's chunk of this many
 ///                     tokens, counted from each row's first unmasked one (chunked_bias), instead
 ///                     of a sliding window; 0: the sliding window. Needs windows.
+///   kv_sharing        std::int64_t kv_source(std::int64_t layer) const  Gemma 4's shared keys and
+///                     values: -1 where the layer computes its own, else the earlier layer whose
+///                     keys and values (past included) it attends to, computing none. The cache
+///                     (cache().layers) holds only the layers before the first sharing one; the
+///                     stack runs num_hidden_layers (shape().num_layers). Sharing layers come last.
 /// A misspelt or mistyped member, or a hook set without its member, is a
 /// compile error that names the hook (see DecoderConfig).
 struct decoder_hooks {
@@ -72,6 +77,7 @@ struct decoder_hooks {
     bool softcaps = false;
     bool local_rotary = false;
     bool chunks = false;
+    bool kv_sharing = false;
 };
 
 /// The caps of the softcaps hook (Gemma 2's attn_logit_softcapping and
@@ -414,6 +420,12 @@ consteval bool decoder_hooks_checked() {
                   "decoder hook local_rotary: local_rotary() returns a rotary_spec");
     static_assert(!h.local_rotary || (h.rotary && h.windows),
                   "decoder hook local_rotary: the windowed layers' rotary table needs hooks.rotary and hooks.windows");
+    constexpr bool kv_sharing = requires(const C& c) { c.kv_source(std::int64_t{}); };
+    static_assert(h.kv_sharing == kv_sharing,
+                  "decoder hook kv_sharing: a config declares `std::int64_t kv_source(std::int64_t layer) const` iff "
+                  "it sets hooks.kv_sharing");
+    static_assert(!kv_sharing || requires(const C& c) { { c.kv_source(std::int64_t{}) } -> std::same_as<std::int64_t>; },
+                  "decoder hook kv_sharing: kv_source(layer) returns std::int64_t");
     constexpr bool chunks = requires(const C& c) { c.attention_chunk(); };
     static_assert(h.chunks == chunks,
                   "decoder hook chunks: a config declares `std::int64_t attention_chunk() const` iff it sets "
@@ -635,6 +647,11 @@ struct layer_cache {
     const V* past_key = nullptr;
     const V* past_value = nullptr;
     V key, value;
+    /// An earlier layer's keys and values [B, KVH, T, D] (past included)
+    /// that this layer attends to instead of its own (the kv_sharing hook);
+    /// it then writes no key or value.
+    const V* shared_key = nullptr;
+    const V* shared_value = nullptr;
 };
 
 /// The numbers of one attention.
@@ -668,18 +685,25 @@ typename B::value cached_attention(B& b, typename B::value q, typename B::value 
         const auto& sin = own ? t.local_sin : t.sin;
         const auto& cos = own ? t.local_cos : t.cos;
         q = apply_rotary(b, q, sin, cos, H, D, *rotate);
-        k = apply_rotary(b, k, sin, cos, KVH, D, *rotate);
+        if (!cache.shared_key) k = apply_rotary(b, k, sin, cos, KVH, D, *rotate);
     }
     auto heads_first = [&](const typename B::value& x, std::int64_t n) {
         return b.transpose(b.reshape(x, {0, 0, n, D}), {0, 2, 1, 3});  // [B, n, S, D]
     };
-    auto kh = heads_first(k, KVH), vh = heads_first(v, KVH);
-    if (cache.past_key) {
-        kh = b.concat({*cache.past_key, kh}, 2);
-        vh = b.concat({*cache.past_value, vh}, 2);
+    typename B::value kh, vh;
+    if (cache.shared_key) {  // another layer's keys and values, past included (kv_sharing); k and v unused
+        kh = *cache.shared_key;
+        vh = *cache.shared_value;
+    } else {
+        kh = heads_first(k, KVH);
+        vh = heads_first(v, KVH);
+        if (cache.past_key) {
+            kh = b.concat({*cache.past_key, kh}, 2);
+            vh = b.concat({*cache.past_value, vh}, 2);
+        }
+        cache.key = kh;
+        cache.value = vh;
     }
-    cache.key = kh;
-    cache.value = vh;
     // [B, KVH, G, S, D] x [B, KVH, 1, D, T] -> [B, KVH, G, S, T]
     auto qg = b.reshape(heads_first(q, H), {0, KVH, G, -1, D});
     auto kt = b.unsqueeze(b.transpose(kh, {0, 1, 3, 2}), {2});
@@ -892,6 +916,30 @@ typename B::value expert_mlp(B& b, const std::string& at, const typename B::valu
     return linear_no_bias(b, at + std::string(Names::expert_down), b.mul(g, u), I, H);
 }
 
+/// The experts as Transformers 5 holds them, at `scope`: gate_up_proj
+/// [E, 2I, H] (gate rows, then up rows) and down_proj [E, H, I]; each
+/// expert's gated MLP of x [B, S, H] times its weight (weights [B, S, E], 0
+/// where not picked), added up in expert order.
+template <Backend B>
+typename B::value fused_experts(B& b, std::string_view scope, const typename B::value& x,
+                                const typename B::value& weights, std::int64_t E, std::int64_t H, std::int64_t I,
+                                activation act) {
+    typename B::value gate_up, down;  // [E, H, 2I] and [E, I, H]
+    {
+        auto g = b.scope(scope);
+        gate_up = b.transpose(b.param("gate_up_proj", {E, 2 * I, H}), {0, 2, 1});
+        down = b.transpose(b.param("down_proj", {E, H, I}), {0, 2, 1});
+    }
+    typename B::value out;
+    for (std::int64_t e = 0; e < E; ++e) {
+        auto gu = b.matmul(x, b.select(gate_up, 0, e));  // [B, S, 2I]: gate, up
+        auto h = b.mul(activate(b, act, b.slice(gu, -1, 0, I)), b.slice(gu, -1, I, 2 * I));
+        auto y = b.mul(b.matmul(h, b.select(down, 0, e)), b.slice(weights, -1, e, e + 1));
+        out = e == 0 ? y : b.add(out, y);
+    }
+    return out;
+}
+
 /// `x` with the one-hot rows `hot` pushed below every other value (out of
 /// the next argmax).
 template <Backend B>
@@ -1008,24 +1056,16 @@ struct sparse_moe_mlp {
         // [B, S, E]: each expert's weight, 0 where not picked
         auto weights = detail::moe_weights(b, linear_no_bias(b, Names::router, x, H, E), m,
                                            m.correction_bias ? &correction : nullptr);
-        typename B::value out, gate_up, down;  // fused: [E, H, 2I] and [E, I, H]
+        typename B::value out;
         if (m.fused_experts) {
-            auto g = b.scope(Names::experts);
-            gate_up = b.transpose(b.param("gate_up_proj", {E, 2 * I, H}), {0, 2, 1});
-            down = b.transpose(b.param("down_proj", {E, H, I}), {0, 2, 1});
-        }
-        for (std::int64_t e = 0; e < E; ++e) {
-            typename B::value y;
-            if (m.fused_experts) {
-                auto gu = b.matmul(x, b.select(gate_up, 0, e));  // [B, S, 2I]: gate, up
-                auto h = b.mul(activate(b, sh.act, b.slice(gu, -1, 0, I)), b.slice(gu, -1, I, 2 * I));
-                y = b.matmul(h, b.select(down, 0, e));
-            } else {
-                y = detail::expert_mlp<Names>(b, std::string(Names::experts) + "." + std::to_string(e) + ".", x, H, I,
-                                              sh.act);
+            out = detail::fused_experts(b, Names::experts, x, weights, E, H, I, sh.act);
+        } else {
+            for (std::int64_t e = 0; e < E; ++e) {
+                auto y = detail::expert_mlp<Names>(b, std::string(Names::experts) + "." + std::to_string(e) + ".", x,
+                                                   H, I, sh.act);
+                y = b.mul(y, b.slice(weights, -1, e, e + 1));
+                out = e == 0 ? y : b.add(out, y);
             }
-            y = b.mul(y, b.slice(weights, -1, e, e + 1));
-            out = e == 0 ? y : b.add(out, y);
         }
         if (m.shared_intermediate > 0) {
             if constexpr (requires { Names::shared_experts; })
@@ -1176,10 +1216,29 @@ struct decoder_stack {
         const auto all = c.cache();
         auto h = s[sl::hidden_states];
         const auto t = Context::template make<B>(b, s, c);
-        for (std::int64_t i = 0; i < all.layers; ++i) {
+        constexpr bool sharing = detail::hooks_of<C>().kv_sharing;
+        // with kv_sharing, the layers after the cache's share an earlier layer's keys and values
+        const std::int64_t layers = sharing ? c.shape().num_layers : all.layers;
+        std::vector<layer_cache<typename B::value>> kept;
+        if constexpr (sharing) kept.resize(static_cast<std::size_t>(layers));
+        for (std::int64_t i = 0; i < layers; ++i) {
             const auto kv = all.of_layer(i);
             auto guard = b.scope(std::string(Names::stack) + "." + std::to_string(i));
             layer_cache<typename B::value> cache;
+            if constexpr (sharing) {
+                const std::int64_t source = c.kv_source(i);
+                if ((source >= 0) != (i >= all.layers) || source >= i)
+                    throw error("config.invalid", "layer " + std::to_string(i) + " shares the keys and values of layer " +
+                                                      std::to_string(source) + ", but the cache holds " +
+                                                      std::to_string(all.layers) + " layers");
+                if (source >= 0) {
+                    const auto& from = kept[static_cast<std::size_t>(source)];
+                    cache.shared_key = &from.key;
+                    cache.shared_value = &from.value;
+                    h = Block::forward(b, h, t, c, i, cache);
+                    continue;
+                }
+            }
             const bool recurrent = recurrent_layer(c, i);  // states, not keys and values (LinearCacheConfig)
             [[maybe_unused]] const auto parts = cache_parts(i, recurrent);
             typename B::value past_k, past_v;
@@ -1195,6 +1254,10 @@ struct decoder_stack {
                 cache.past_value = &past_v;
             }
             h = Block::forward(b, h, t, c, i, cache);
+            if constexpr (sharing) {
+                kept[static_cast<std::size_t>(i)].key = cache.key;
+                kept[static_cast<std::size_t>(i)].value = cache.value;
+            }
             if constexpr (Past) {
                 auto g = b.scope("present");
                 s.set_at(slot<"present">{}, parts[0], recurrent ? cache.key : detail::cache_from_heads_first(b, cache.key, kv, true));

@@ -40,7 +40,10 @@
 // (Transformers' eager attention cannot run it), a partial rotary factor,
 // any other quantization (another quant_method or fmt, activation_scheme
 // static, per-tensor scales (weight_block_size null), UE8M0 scales, FP4
-// experts, FP8 embeddings), a weight that is not a whole number of blocks.
+// experts, FP8 embeddings). A weight that is not a whole number of blocks
+// has a partial last block row or column with a scale of its own (the scale
+// grid ceil-divided, as Transformers' FP8Linear computes it; its
+// dequantizing loader refuses such weights).
 #pragma once
 
 #include <cctype>

@@ -38,11 +38,24 @@
 //     head_dim and num_key_value_heads. The cache is Llama's names,
 //     past_key_values.{i}.key/.value for every layer, each input stating
 //     its layer's heads and head size.
-// Refused by name, as not exact here yet: shared key/value layers
-// (num_kv_shared_layers > 0; use_double_wide_mlp only widens those, so it
-// has no effect without them), a per_layer_config of another form, the MoE
-// block (enable_moe_block) and a bidirectional mask
-// (use_bidirectional_attention).
+//   - shared keys and values (num_kv_shared_layers N > 0): the last N
+//     layers compute no keys or values; each attends to those of the last
+//     earlier layer of its own type (past included), and has no cache
+//     entry: the cache holds past_key_values.{i} for the first L - N
+//     layers only, as Transformers' cache does. use_double_wide_mlp
+//     doubles those layers' MLP width.
+//   - the MoE block (enable_moe_block): beside every layer's MLP, experts
+//     routed from the MLP's input (the residual): a router (RMSNorm
+//     without weight, times `router.scale` and hidden^-0.5, a Linear to
+//     num_experts, softmax, the top_k_experts renormalised, times
+//     `router.per_expert_scale`), the experts' gated MLPs of width
+//     moe_intermediate_size (`experts.gate_up_proj`, `experts.down_proj`)
+//     on pre_feedforward_layernorm_2 of the residual; the MLP's output
+//     through post_feedforward_layernorm_1 plus the experts' through
+//     post_feedforward_layernorm_2, then the layer's post-feedforward norm.
+// Refused by name, as not exact here yet: a per_layer_config of another
+// form and a bidirectional mask on text (use_bidirectional_attention
+// "all"; "vision" only concerns image tokens, and is read).
 // Gemma 4's text model has no sequence or token classification head.
 #pragma once
 
@@ -68,7 +81,7 @@ struct gemma4_rope {
 /// two RoPE settings, the logit cap and k = v.
 struct gemma4_text_config : llama_config {
     static constexpr decoder_hooks hooks{.rotary = true, .windows = true, .attention_scale = true,
-                                         .softcaps = true, .local_rotary = true};
+                                         .softcaps = true, .local_rotary = true, .kv_sharing = true};
     double final_logit_softcapping = 0;  ///< 0: null (none)
     std::int64_t hidden_size_per_layer_input = 256;  ///< 0: no per-layer inputs
     std::int64_t vocab_size_per_layer_input = 262144;
@@ -77,6 +90,10 @@ struct gemma4_text_config : llama_config {
     /// heads (num_global_key_value_heads with attention_k_eq_v); 0: head_dim,
     /// num_key_value_heads.
     std::int64_t global_head_dim = 0, global_kv_heads = 0;
+    std::int64_t num_kv_shared_layers = 0;  ///< the last layers, sharing earlier layers' keys and values
+    bool use_double_wide_mlp = false;       ///< the sharing layers' MLP twice intermediate_size wide
+    bool enable_moe_block = false;
+    std::int64_t num_experts = 0, top_k_experts = 0, moe_intermediate_size = 0;  ///< 0: null
     gemma4_rope full_rope{1000000.0, 0.25, 1.0};
     gemma4_rope sliding_rope{10000.0, 1.0, 1.0};
 
@@ -102,9 +119,42 @@ struct gemma4_text_config : llama_config {
     [[nodiscard]] constexpr std::int64_t layer_kv_heads(std::int64_t layer) const {
         return global_layer(layer) ? full_kv_heads() : kv_heads();
     }
-    /// The cache: the sliding layers' sizes, the full-attention layers' own.
+    /// The first layer that shares an earlier layer's keys and values.
+    [[nodiscard]] constexpr std::int64_t first_shared_layer() const { return num_hidden_layers - num_kv_shared_layers; }
+    /// The layer whose keys and values layer `layer` attends to: the last
+    /// layer of its type before the sharing ones; -1: its own.
+    [[nodiscard]] constexpr std::int64_t kv_source(std::int64_t layer) const {
+        if (layer < first_shared_layer()) return -1;
+        const bool full = full_attention_layers.has(layer);
+        for (std::int64_t j = first_shared_layer() - 1; j >= 0; --j)
+            if (full_attention_layers.has(j) == full) return j;
+        return -1;
+    }
+    /// Layer i's MLP width (twice intermediate_size on a sharing layer with use_double_wide_mlp).
+    [[nodiscard]] constexpr std::int64_t layer_intermediate(std::int64_t layer) const {
+        return intermediate_size * (use_double_wide_mlp && layer >= first_shared_layer() ? 2 : 1);
+    }
+    [[nodiscard]] constexpr moe_spec moe() const {
+        return {.experts = num_experts, .top_k = top_k_experts, .intermediate = moe_intermediate_size,
+                .normalize = true, .fused_experts = true};
+    }
+    static constexpr void sharing_rule(const gemma4_text_config& c) {
+        require(c.num_kv_shared_layers < c.num_hidden_layers,
+                "num_kv_shared_layers must be below num_hidden_layers (a layer must compute keys and values)");
+        for (std::int64_t i = c.first_shared_layer(); i < c.num_hidden_layers; ++i)
+            require(c.kv_source(i) >= 0, "num_kv_shared_layers: a sharing layer's type (layer_types) must "
+                                         "be the type of an earlier, non-sharing layer");
+    }
+    static constexpr void moe_rule(const gemma4_text_config& c) {
+        if (!c.enable_moe_block) return;
+        require(c.num_experts > 0 && c.moe_intermediate_size > 0 && c.top_k_experts > 0,
+                "enable_moe_block needs num_experts, top_k_experts and moe_intermediate_size");
+        require(c.top_k_experts <= c.num_experts, "top_k_experts must be at most num_experts");
+    }
+    /// The cache: the sliding layers' sizes, the full-attention layers' own;
+    /// the layers before the sharing ones.
     [[nodiscard]] constexpr kv_cache_shape cache() const {
-        kv_cache_shape kv{num_hidden_layers, kv_heads(), head_size()};
+        kv_cache_shape kv{first_shared_layer(), kv_heads(), head_size()};
         for (std::int64_t i = 0; i < num_hidden_layers; ++i)
             if (global_layer(i)) kv.own_layers.add(i);
         kv.own_kv_heads = full_kv_heads();
@@ -143,7 +193,16 @@ struct gemma4_text_config : llama_config {
                           field<"hidden_size_per_layer_input", &self::hidden_size_per_layer_input,
                                 rule::non_negative, read::null_is<std::int64_t{0}>>,
                           field<"vocab_size_per_layer_input", &self::vocab_size_per_layer_input, rule::positive>,
-                          field<"attention_k_eq_v", &self::attention_k_eq_v>, internal<&self::global_head_dim>,
+                          field<"attention_k_eq_v", &self::attention_k_eq_v>,
+                          field<"num_kv_shared_layers", &self::num_kv_shared_layers, rule::non_negative>,
+                          field<"use_double_wide_mlp", &self::use_double_wide_mlp>,
+                          field<"enable_moe_block", &self::enable_moe_block>,
+                          field<"num_experts", &self::num_experts, rule::non_negative, read::null_is<std::int64_t{0}>>,
+                          field<"top_k_experts", &self::top_k_experts, rule::non_negative,
+                                read::null_is<std::int64_t{0}>>,
+                          field<"moe_intermediate_size", &self::moe_intermediate_size, rule::non_negative,
+                                read::null_is<std::int64_t{0}>>,
+                          rules<&self::sharing_rule>, rules<&self::moe_rule>, internal<&self::global_head_dim>,
                           internal<&self::global_kv_heads>, internal<&self::full_rope>,
                           internal<&self::sliding_rope>>;
 };
@@ -289,25 +348,18 @@ inline void gemma4_layer_heads(const config_reader& r, gemma4_text_config& c) {
     c.global_kv_heads = global_kv;
 }
 
-/// Shared key/value layers and their double-wide MLP: refused when any
-/// layer shares (use_double_wide_mlp only widens sharing layers).
-inline void gemma4_no_kv_sharing(const config_reader& r, gemma4_text_config&) {
-    std::int64_t shared = 0;
-    r.get("num_kv_shared_layers", shared);
-    if (shared != 0)
-        throw error("config.unsupported", r.where() + ": /num_kv_shared_layers: " + std::to_string(shared) +
-                                              " is not supported (layers that reuse an earlier layer's keys and "
-                                              "values)");
-}
-
-/// The MoE block's keys: only read with enable_moe_block, which is refused.
-inline void gemma4_no_moe(const config_reader& r, gemma4_text_config&) {
-    r.require_false("enable_moe_block", "the MoE block beside the MLP");
-    for (const char* key : {"num_experts", "top_k_experts", "moe_intermediate_size"})
-        if (!r.is_null(key)) {
-            std::int64_t ignored = 0;
-            r.get(key, ignored);
-        }
+/// use_bidirectional_attention: null, or "vision" (only image and video
+/// tokens, marked by mm_token_type_ids, see each other; text is causal, and
+/// the export takes text alone); "all" (every token every other: not a
+/// causal model, and the sliding window halved) is refused by name.
+inline void gemma4_bidirectional(const config_reader& r, gemma4_text_config&) {
+    const auto* v = r.raw("use_bidirectional_attention");
+    (void)r.has("use_bidirectional_attention");
+    if (!v || v->is_null() || (v->is_boolean() && !v->get<bool>()) || (v->is_string() && v->get<std::string>() == "vision"))
+        return;
+    throw error("config.unsupported", r.where() + ": /use_bidirectional_attention: " + v->dump() +
+                                          " is not supported (a bidirectional mask in a causal model; null and "
+                                          "\"vision\" are)");
 }
 }  // namespace detail
 
@@ -316,13 +368,12 @@ using gemma4_text_keys =
     extend<gemma4_text_config::fields, field<"hidden_activation", &llama_config::hidden_act>,
            field<"attention_bias", &llama_config::attention_bias>, window_key, owns<"layer_types">,
            reads<&detail::no_4_41_reading>, reads<&detail::gemma4_windows>, reads<&detail::gemma4_rope_params>,
-           reads<&detail::gemma4_layer_heads>, owns<"per_layer_config">, reads<&detail::gemma4_no_kv_sharing>, reads<&detail::gemma4_no_moe>,
-           no_effect<"use_double_wide_mlp", bool>,
+           reads<&detail::gemma4_layer_heads>, owns<"per_layer_config">,
            // 5.x's per-layer config machinery (class settings) and an output flag
            no_effect<"allow_global_per_layer_attribute_access", bool>, no_effect<"per_layer_attributes", any_json>,
            no_effect<"output_router_logits", bool>,
            absent<"rope_scaling", "Gemma 4's RoPE settings are rope_parameters keyed by layer type">,
-           never<"use_bidirectional_attention", "a bidirectional mask in a causal model">>;
+           reads<&detail::gemma4_bidirectional>>;
 
 /// Gemma4TextConfig from config.json, with Gemma 4's defaults.
 inline gemma4_text_config gemma4_text_config_from_json(const config_reader& r) {
@@ -349,7 +400,11 @@ namespace gemma4_text_names {
 struct layer : gemma3_text_names::layer {
     static constexpr std::string_view v_norm = "self_attn.v_norm", ple_gate = "per_layer_input_gate",
                                       ple_projection = "per_layer_projection",
-                                      ple_norm = "post_per_layer_input_norm", scalar = "layer_scalar";
+                                      ple_norm = "post_per_layer_input_norm", scalar = "layer_scalar",
+                                      router = "router", experts = "experts",
+                                      pre_experts_norm = "pre_feedforward_layernorm_2",
+                                      post_mlp_norm = "post_feedforward_layernorm_1",
+                                      post_experts_norm = "post_feedforward_layernorm_2";
 };
 struct per_layer {
     static constexpr std::string_view table = "model.embed_tokens_per_layer",
@@ -388,7 +443,8 @@ struct gemma4_text_context {
 
 /// Gemma 4's attention: q and k normalised per head (· weight), v per head
 /// without a weight, v from k_proj on the layers the config's k_is_v names;
-/// the rest is the Llama family's (attend_and_project).
+/// on a sharing layer, q only (the keys and values are the cache's
+/// shared ones); the rest is the Llama family's (attend_and_project).
 template <class Names>
 struct gemma4_attention {
     template <Backend B, DecoderConfig C>
@@ -403,6 +459,8 @@ struct gemma4_attention {
         auto q = merged(rms_norm_reciprocal(b, Names::q_norm,
                                             per_head(linear(b, Names::q, x, sh.hidden_size, H * D, bias), H), D, sh.eps),
                         H);
+        if (cache.shared_key)  // an earlier layer's keys and values (kv_source): no k or v of its own
+            return detail::attend_and_project(b, Names::attention, Names::o, q, q, q, t, c, layer, cache, true);
         auto k_raw = linear(b, Names::k, x, sh.hidden_size, KVH * D, bias);
         auto v_raw = c.k_is_v(layer) ? k_raw : linear(b, Names::v, x, sh.hidden_size, KVH * D, bias);
         auto k = merged(rms_norm_reciprocal(b, Names::k_norm, per_head(k_raw, KVH), D, sh.eps), KVH);
@@ -411,22 +469,52 @@ struct gemma4_attention {
     }
 };
 
-/// Gemma 4's layer: Gemma 2's four norms (post_norm_block with pre-norms),
-/// then the per-layer input (when the tables have them), then times
-/// `layer_scalar`.
-template <class Names, class Attention, class Mlp>
+/// Gemma 4's layer: Gemma 2's four norms around attention and MLP (the
+/// MLP layer_intermediate(layer) wide), the MoE block beside the MLP where
+/// the config enables it, then the per-layer input (when the tables have
+/// them), then times `layer_scalar`.
+template <class Names, class Attention>
 struct gemma4_block {
     template <Backend B, DecoderConfig C>
     static typename B::value forward(B& b, const typename B::value& x, const decoder_tables<typename B::value>& t,
                                      const C& c, std::int64_t layer, layer_cache<typename B::value>& cache) {
         const auto sh = c.shape();
-        auto h = post_norm_block<Names, Attention, Mlp, true>::forward(b, x, t, c, layer, cache);
+        const std::int64_t H = sh.hidden_size, I = c.layer_intermediate(layer);
+        auto rms = [&](std::string_view scope, const typename B::value& y, std::int64_t n, bool weight = true) {
+            return rms_norm_reciprocal(b, scope, y, n, sh.eps, weight);
+        };
+        auto a = Attention::forward(b, rms(Names::norm_1, x, H), t, c, layer, cache);
+        auto h = b.add(x, rms(Names::post_norm_1, a, H));
+        auto in = rms(Names::norm_2, h, H);
+        auto g = activate(b, sh.act, linear_no_bias(b, Names::gate, in, H, I));
+        auto m = linear_no_bias(b, Names::down, b.mul(g, linear_no_bias(b, Names::up, in, H, I)), I, H);
+        if (c.enable_moe_block) {
+            const moe_spec spec = c.moe();
+            const std::int64_t E = spec.experts;
+            typename B::value logits;
+            {
+                auto guard = b.scope(Names::router);
+                auto r = rms("norm", h, H, false);
+                r = b.mul(b.mul(r, b.param("scale", {H})),
+                          b.scalar(static_cast<float>(std::pow(static_cast<double>(H), -0.5))));
+                logits = linear_no_bias(b, "proj", r, H, E);
+            }
+            auto weights = detail::moe_weights(b, logits, spec);
+            {
+                auto guard = b.scope(Names::router);
+                weights = b.mul(weights, b.param("per_expert_scale", {E}));
+            }
+            auto e = detail::fused_experts(b, Names::experts, rms(Names::pre_experts_norm, h, H), weights, E, H,
+                                           spec.intermediate, sh.act);
+            m = b.add(rms(Names::post_mlp_norm, m, H), rms(Names::post_experts_norm, e, H));
+        }
+        h = b.add(h, rms(Names::post_norm_2, m, H));
         if (!t.per_layer.empty()) {
             const std::int64_t P = c.hidden_size_per_layer_input;
-            auto g = activate(b, sh.act, linear_no_bias(b, Names::ple_gate, h, sh.hidden_size, P));
-            g = b.mul(g, t.per_layer[static_cast<std::size_t>(layer)]);
-            auto p = linear_no_bias(b, Names::ple_projection, g, P, sh.hidden_size);
-            h = b.add(h, rms_norm_reciprocal(b, Names::ple_norm, p, sh.hidden_size, sh.eps));
+            auto pg = activate(b, sh.act, linear_no_bias(b, Names::ple_gate, h, H, P));
+            pg = b.mul(pg, t.per_layer[static_cast<std::size_t>(layer)]);
+            auto p = linear_no_bias(b, Names::ple_projection, pg, P, H);
+            h = b.add(h, rms(Names::ple_norm, p, H));
         }
         return b.mul(h, b.param(Names::scalar, {1}));
     }
@@ -443,11 +531,21 @@ using gemma4_text_features =
 /// still matches Transformers within 1e-5 on the fixtures.
 struct gemma4_text_family
     : llama_like_family<"gemma4_text", gemma4_text_config, &gemma4_text_config_from_json,
-                        gemma4_block<gemma4_text_names::layer, gemma4_attention<gemma4_text_names::layer>,
-                                     gated_mlp<gemma4_text_names::layer>>,
+                        gemma4_block<gemma4_text_names::layer, gemma4_attention<gemma4_text_names::layer>>,
                         decoder_embedding_options{.scale_by_sqrt_hidden = true}, gemma4_text_features, void,
                         gemma4_text_context> {
     static constexpr double atol = 1e-4;
+    using llama_like_family::ignored;
+    /// The sharing layers' key/value projections and norms, which the
+    /// released checkpoints store and Transformers does not load.
+    static std::vector<std::string> ignored(const gemma4_text_config& c) {
+        auto v = ignored();
+        for (std::int64_t i = c.first_shared_layer(); i < c.num_hidden_layers; ++i)
+            for (const char* part : {"k_proj.weight", "k_proj.bias", "v_proj.weight", "v_proj.bias", "k_norm.weight",
+                                     "v_norm.weight"})
+                v.push_back("model.layers." + std::to_string(i) + ".self_attn." + part);
+        return v;
+    }
 };
 
 }  // namespace typeformer::inline v0

@@ -113,7 +113,9 @@ concept DeclaresEveryFeature = detail::declares_every_task<F>(typename F::featur
 /// export uses: `model_type` (config.json's), `base_prefix` (the base
 /// model's state-dict prefix), `atol` (its validation tolerance), `config`
 /// and `load(config_reader)` (config.json read and checked), `ignored()`
-/// (checkpoint tensors a model may leave unused), `features` (a type_list of
+/// (checkpoint tensors a model may leave unused; a family whose unused
+/// tensors depend on the config also declares `ignored(const config&)`,
+/// which the export then calls instead), `features` (a type_list of
 /// tasks), and for each feature `inputs(Task)` and `layers(Task)`, function
 /// declarations whose return types are type lists (overloads select per
 /// task, at no compile cost). A family that lacks one fails here, naming it.
