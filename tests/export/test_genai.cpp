@@ -144,7 +144,12 @@ TEST_P(genai, config_names_the_graph) {
     // the sizes config.json states (the fixtures write every key)
     EXPECT_EQ(decoder["hidden_size"].get<std::int64_t>(), first_of(b.config, {"hidden_size", "n_embd"}));
     EXPECT_EQ(decoder["num_attention_heads"].get<std::int64_t>(), first_of(b.config, {"num_attention_heads", "n_head"}));
-    EXPECT_EQ(decoder["num_hidden_layers"].get<std::int64_t>(), first_of(b.config, {"num_hidden_layers", "n_layer"}));
+    // the cache's layers: Gemma 4's layers that share another's keys and values have no cache entry
+    const std::int64_t shared = b.config.contains("num_kv_shared_layers") && b.config["num_kv_shared_layers"].is_number_integer()
+                                    ? b.config["num_kv_shared_layers"].get<std::int64_t>()
+                                    : 0;
+    EXPECT_EQ(decoder["num_hidden_layers"].get<std::int64_t>(),
+              first_of(b.config, {"num_hidden_layers", "n_layer"}) - shared);
     EXPECT_EQ(model["context_length"].get<std::int64_t>(),
               first_of(b.config, {"max_position_embeddings", "n_positions"}));
     if (b.config.contains("num_key_value_heads") && b.config["num_key_value_heads"].is_number_integer())

@@ -192,8 +192,16 @@ struct phi3_mlp {
 using phi3_features = type_list<task::default_, task::default_with_past, task::causal_lm, task::causal_lm_with_past,
                                 task::sequence_classification>;
 
-using phi3_family = llama_like_family<"phi3", phi3_config, &phi3_config_from_json,
-                                      decoder_block<phi3_names::layer, phi3_attention, phi3_mlp>,
-                                      decoder_embedding_options{}, phi3_features>;
+/// The family, validated at atol 5e-5: under LongRoPE past
+/// original_max_position_embeddings (its attention factor scales sin and
+/// cos), ONNX Runtime and the reference pass differ by up to 1.3e-5 at the
+/// validation's random inputs on an AVX-512 machine (float32 round-off of
+/// logits up to 9); the reference still matches Transformers within 1e-5
+/// on the fixtures.
+struct phi3_family : llama_like_family<"phi3", phi3_config, &phi3_config_from_json,
+                                       decoder_block<phi3_names::layer, phi3_attention, phi3_mlp>,
+                                       decoder_embedding_options{}, phi3_features> {
+    static constexpr double atol = 5e-5;
+};
 
 }  // namespace typeformer::inline v0
