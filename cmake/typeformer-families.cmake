@@ -91,6 +91,7 @@ set(TYPEFORMER_FAMILY_LIST
   mobilevit/mobilevit_family
   detr/detr_family
   detr/table_transformer_family
+  conditional_detr/conditional_detr_family
   olmo3/olmo3_family
   seed_oss/seed_oss_family
   ernie4_5/ernie4_5_family

@@ -245,6 +245,7 @@ TEST(models, feature_tables) {
         {"mobilevit", {"default", "image-classification", "semantic-segmentation"}},
         {"detr", {"default", "object-detection"}},
         {"table-transformer", {"default", "object-detection"}},
+        {"conditional_detr", {"default", "object-detection"}},
         {"olmo3", llama},
         {"seed_oss", {"default", "default-with-past", "causal-lm", "causal-lm-with-past", "sequence-classification",
                       "token-classification"}},

@@ -13,7 +13,9 @@
 // and ends in a LayerNorm. DETR's layers are post-LN; Table Transformer's
 // pre-LN, with a final encoder LayerNorm too. Object detection: a Linear to
 // num_labels + 1 classes and a 3-layer MLP to 4 sigmoid box coordinates.
-// Any image size: the graph's height and width are named axes.
+// Any image size: the graph's height and width are named axes. The family
+// template takes its decoder, heads and config loader as policies:
+// Conditional DETR (models/conditional_detr.hpp) replaces those three.
 #pragma once
 
 #include <cmath>
@@ -34,8 +36,10 @@
 
 namespace typeformer::inline v0 {
 
-/// DetrConfig (and TableTransformerConfig, the same keys), with
-/// Transformers' defaults; the backbone a ResNetConfig.
+/// DetrConfig (and TableTransformerConfig, the same keys; Conditional
+/// DETR's, models/conditional_detr.hpp, differ in their loss's), with
+/// Transformers' defaults; the backbone a ResNetConfig. The table holds the
+/// keys they share; detr_keys adds DETR's own.
 struct detr_config {
     resnet_config backbone{};           // backbone_config (null: ResNet-50's, out_features ["stage4"])
     std::int64_t backbone_stages = 4;   // the stages run: the last of out_features is stage<backbone_stages>
@@ -87,7 +91,6 @@ struct detr_config {
         no_effect<"class_cost", double>, no_effect<"bbox_cost", double>, no_effect<"giou_cost", double>,
         no_effect<"mask_loss_coefficient", double>, no_effect<"dice_loss_coefficient", double>,
         no_effect<"bbox_loss_coefficient", double>, no_effect<"giou_loss_coefficient", double>,
-        no_effect<"eos_coefficient", double>,
         never<"tie_encoder_decoder", "the encoder's weights tied to the decoder's (4.41's tie_weights)">,
         encoder_generic_keys, no_effect<"tie_word_embeddings", bool>,
         reads<&self::read_backbone>>;
@@ -203,6 +206,32 @@ typename B::value attention(B& b, std::string_view scope, const typename B::valu
     return dense(b, "out_proj", b.attention(q, k, v, bias, sh.num_heads, scale), d, d);
 }
 
+inline constexpr float two_pi = static_cast<float>(2 * std::numbers::pi);
+
+/// 10000^(2·floor(k / 2) / D) for k < D: the sine features' divisors.
+inline std::vector<float> sine_divisors(std::int64_t D) {
+    std::vector<float> dim_t(static_cast<std::size_t>(D));
+    for (std::int64_t i = 0; i < D; ++i) {
+        const float e = static_cast<float>(2 * (i / 2)) / static_cast<float>(D);
+        dim_t[static_cast<std::size_t>(i)] = std::pow(10000.f, e);
+    }
+    return dim_t;
+}
+
+/// The D sine features of positions p [..., 1] of rank `rank` (already
+/// scaled): feature k is p / freq[k], its sine for even k, its cosine for
+/// odd k (freq the constant sine_divisors(D)); [..., D].
+template <Backend B>
+typename B::value sine_features(B& b, const typename B::value& p, std::int64_t rank, const typename B::value& freq,
+                                std::int64_t D) {
+    std::vector<std::int64_t> pairs(static_cast<std::size_t>(rank - 1), 0), whole = pairs;
+    pairs.insert(pairs.end(), {D / 2, 2});
+    whole.push_back(D);
+    auto x = b.reshape(b.div(p, freq), pairs);  // [..., D/2, 2]
+    auto sc = b.concat({b.sin(b.slice(x, rank, 0, 1)), b.cos(b.slice(x, rank, 1, 2))}, rank);
+    return b.reshape(sc, whole);
+}
+
 /// DetrSinePositionEmbedding(d_model / 2, normalize=True) of the mask
 /// [B, h, w] (float 0/1), as tokens [B, h·w, d_model]: y and x the running
 /// sums of the mask down the rows and along the columns, each divided by
@@ -213,23 +242,24 @@ template <Backend B>
 typename B::value sine_positions(B& b, const typename B::value& mask, std::int64_t d_model) {
     auto guard = b.scope("position_embedding");
     const std::int64_t D = d_model / 2;
-    std::vector<float> dim_t(static_cast<std::size_t>(D));
-    for (std::int64_t i = 0; i < D; ++i) {
-        const float e = static_cast<float>(2 * (i / 2)) / static_cast<float>(D);
-        dim_t[static_cast<std::size_t>(i)] = std::pow(10000.f, e);
-    }
-    auto freq = b.constant_f32(dim_t);
-    const float scale = static_cast<float>(2 * std::numbers::pi);
+    auto freq = b.constant_f32(sine_divisors(D));
     auto embed = [&](std::int64_t axis) {
         auto running = b.cumsum(mask, axis);
         auto last = b.slice(running, axis, -1, std::numeric_limits<std::int64_t>::max());
-        auto norm = b.mul(b.div(running, b.add(last, b.scalar(1e-6f))), b.scalar(scale));
-        auto p = b.reshape(b.div(b.unsqueeze(norm, {3}), freq), {0, 0, 0, D / 2, 2});  // [B, h, w, D/2, 2]
-        auto sc = b.concat({b.sin(b.slice(p, 4, 0, 1)), b.cos(b.slice(p, 4, 1, 2))}, 4);
-        return b.reshape(sc, {0, 0, 0, D});
+        auto norm = b.mul(b.div(running, b.add(last, b.scalar(1e-6f))), b.scalar(two_pi));
+        return sine_features(b, b.unsqueeze(norm, {3}), 4, freq, D);
     };
     auto pos = b.concat({embed(1), embed(2)}, 3);  // [B, h, w, d_model]
     return b.reshape(pos, {0, -1, d_model});
+}
+
+/// The decoder's first input: zeros [B, num_queries, d_model], B the
+/// batch of `pixels`.
+template <Backend B>
+typename B::value zero_queries(B& b, const typename B::value& pixels, const detr_config& c) {
+    auto guard = b.scope("model.decoder.queries");
+    auto shape = b.concat({b.shape(pixels, 0, 1), b.constant_i64({c.num_queries, c.d_model})}, 0);
+    return b.expand(b.reshape(b.scalar(0.f), {1, 1, 1}), shape);
 }
 
 }  // namespace detail::detr
@@ -339,12 +369,7 @@ struct detr_decoder {
         const auto& positions = s[slot<"position_embeddings">{}];
         const auto& bias = s[sl::attention_bias];
         auto query_pos = b.unsqueeze(b.param("model.query_position_embeddings.weight", {c.num_queries, d}), {0});
-        typename B::value h;
-        {
-            auto guard = b.scope("model.decoder.queries");
-            auto shape = b.concat({b.shape(s[slot<"pixel_values">{}], 0, 1), b.constant_i64({c.num_queries, d})}, 0);
-            h = b.expand(b.reshape(b.scalar(0.f), {1, 1, 1}), shape);
-        }
+        auto h = detail::detr::zero_queries(b, s[slot<"pixel_values">{}], c);
         auto norm = [&](std::string_view scope, const typename B::value& x) {
             return layer_norm(b, scope, x, d, sh.eps);
         };
@@ -392,12 +417,20 @@ struct detr_detection_heads {
     }
 };
 
-/// DetrConfig (TableTransformerConfig) from config.json.
-inline detr_config detr_config_from_json(const config_reader& r) { return load_config<detr_config>(r); }
+/// DetrConfig's (TableTransformerConfig's) keys: the shared table and the
+/// loss's no-object weight.
+using detr_keys = extend<detr_config::fields, no_effect<"eos_coefficient", double>>;
 
-/// DETR's family template: the model type and the layers' style.
-template <fixed_string ModelType, class Style>
-struct detr_like_family : family_base<ModelType, "model", detr_config, &detr_config_from_json,
+/// DetrConfig (TableTransformerConfig) from config.json.
+inline detr_config detr_config_from_json(const config_reader& r) { return load_config<detr_config, detr_keys>(r); }
+
+/// DETR's family template: the model type, the layers' style and the
+/// policies a DETR variant replaces: its decoder (a layer writing
+/// `hidden_states`), its object-detection heads and its config loader. The
+/// backbone, the sine positions and the encoder are DETR's.
+template <fixed_string ModelType, class Style, class Decoder = detr_decoder<Style>,
+          class DetectionHeads = detr_detection_heads, auto Load = &detr_config_from_json>
+struct detr_like_family : family_base<ModelType, "model", detr_config, Load,
                                       type_list<task::default_, task::object_detection>> {
     /// BatchNorm's step counter (training only).
     static std::vector<std::string> ignored() { return {"num_batches_tracked"}; }
@@ -408,9 +441,9 @@ struct detr_like_family : family_base<ModelType, "model", detr_config, &detr_con
     using trunk = concat<type_list<detr_backbone, detr_encoder<Style>>,
                          std::conditional_t<Style::pre_ln, type_list<final_layer_norm<"model.encoder.layernorm">>,
                                             type_list<>>,
-                         type_list<detr_decoder<Style>>>;
+                         type_list<Decoder>>;
     static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
-    static auto layers(task::object_detection) -> concat<trunk, type_list<detr_detection_heads>>;
+    static auto layers(task::object_detection) -> concat<trunk, type_list<DetectionHeads>>;
     /// last_hidden_state [batch, num_queries, d_model]: the decoder's.
     static auto outputs(task::default_) -> type_list<output<"last_hidden_state", axes<"batch", "", "">>>;
 };
