@@ -447,9 +447,11 @@ inline std::filesystem::path seq2seq_fixture_dir(std::string_view model_type, st
 /// `<graph>.output.<name>` (tools/fixtures/seq2seq.py); each graph's
 /// reference pass matches Transformers on the outputs it has there, and
 /// ONNX Runtime matches the reference at other sizes (the encoder's
-/// length, the decoder's new tokens and its past all varied).
-inline void check_seq2seq_fixture(std::string_view model_type, std::string_view feature) {
-    const auto dir = seq2seq_fixture_dir(model_type, feature);
+/// length, the decoder's new tokens and its past all varied). `dir`: a
+/// variant's folder (default: the feature's own, or seq2seq_fixture_dir's).
+inline void check_seq2seq_fixture(std::string_view model_type, std::string_view feature,
+                                  std::filesystem::path dir = {}) {
+    if (dir.empty()) dir = seq2seq_fixture_dir(model_type, feature);
     ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py";
     const auto m = load_fixture(model_type, dir);
     const auto& family = m.family();
@@ -556,8 +558,8 @@ inline void check_monolith(std::string_view model_type) {
 /// decoder_model on the start token, then decoder_with_past_model on each
 /// new token with present fed back as past; the logits within atol at
 /// every step (the reference pass's within 1e-5), the tokens equal.
-inline void check_seq2seq_generation(std::string_view model_type) {
-    const auto dir = fixture_dir(model_type, "seq2seq-lm-with-past");
+inline void check_seq2seq_generation(std::string_view model_type, std::filesystem::path dir = {}) {
+    if (dir.empty()) dir = fixture_dir(model_type, "seq2seq-lm-with-past");
     ASSERT_TRUE(std::filesystem::exists(dir / "generate.safetensors")) << dir << ": run tools/fixtures/generate.py";
     const auto m = load_fixture(model_type, dir);
     const auto& f = m.family().require("seq2seq-lm-with-past");
