@@ -26,6 +26,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -34,6 +35,8 @@
 #include "typeformer/export/pretrained.hpp"
 #include "typeformer/export/registry.hpp"
 #include "typeformer/io/safetensors.hpp"
+
+#include <unistd.h>
 
 #include <xtensor/xbuilder.hpp>
 
@@ -432,6 +435,35 @@ inline std::string feature_test_name(const testing::TestParamInfo<std::pair<std:
 // ---------------------------------------------------------------------------
 // Encoder-decoders: a feature of several graphs (encoder_model,
 // decoder_model, decoder_with_past_model)
+
+/// A scratch output folder for export_pretrained, removed with it; named
+/// after the running test.
+struct export_folder {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                ("tf-export-" + std::to_string(::getpid()) + "-" +
+                                 testing::UnitTest::GetInstance()->current_test_info()->name());
+    export_folder() { std::filesystem::remove_all(dir); }
+    ~export_folder() { std::filesystem::remove_all(dir); }
+    export_folder(const export_folder&) = delete;
+    export_folder& operator=(const export_folder&) = delete;
+    /// Export `model` as `feature`, validated: the log; with `error_id`, a
+    /// typeformer::error's id there and its text returned.
+    std::string exported(const std::filesystem::path& model, std::string feature, std::string* error_id = nullptr) const {
+        std::ostringstream log, warn;
+        tf::export_options opt{.feature = std::move(feature), .validate = true, .force = true};
+        opt.log = &log;
+        opt.warnings = &warn;
+        try {
+            const auto r = tf::export_pretrained(model, dir, opt);
+            EXPECT_TRUE(r.ok()) << log.str();
+            return log.str();
+        } catch (const tf::error& e) {
+            if (!error_id) throw;
+            *error_id = e.id();
+            return e.what();
+        }
+    }
+};
 
 /// The fixture of an encoder-decoder feature: its own folder, or, for a
 /// feature whose graphs are a subset of seq2seq-lm-with-past's (seq2seq-lm:

@@ -3,35 +3,7 @@
 // says and refuses (features and generation: test_models.cpp).
 #include "typeformer/models/bart.hpp"
 
-#include <sstream>
-
 #include "harness.hpp"
-
-namespace {
-struct export_folder {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                ("tf-bart-" + std::to_string(::getpid()) + "-" +
-                                 testing::UnitTest::GetInstance()->current_test_info()->name());
-    export_folder() { std::filesystem::remove_all(dir); }
-    ~export_folder() { std::filesystem::remove_all(dir); }
-    /// Export `model` as `feature`: the log, or the error's id and text.
-    std::string exported(const std::filesystem::path& model, std::string feature, std::string* error_id = nullptr) const {
-        std::ostringstream log, warn;
-        tf::export_options opt{.feature = std::move(feature), .validate = true, .force = true};
-        opt.log = &log;
-        opt.warnings = &warn;
-        try {
-            const auto r = tf::export_pretrained(model, dir, opt);
-            EXPECT_TRUE(r.ok()) << log.str();
-            return log.str();
-        } catch (const tf::error& e) {
-            if (!error_id) throw;
-            *error_id = e.id();
-            return e.what();
-        }
-    }
-};
-}  // namespace
 
 // BartForCausalLM.from_pretrained(a saved BartForConditionalGeneration, untied)
 // reads model.decoder.* and lm_head and leaves the encoder, model.shared and
