@@ -26,6 +26,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -34,6 +35,8 @@
 #include "typeformer/export/pretrained.hpp"
 #include "typeformer/export/registry.hpp"
 #include "typeformer/io/safetensors.hpp"
+
+#include <unistd.h>
 
 #include <xtensor/xbuilder.hpp>
 
@@ -433,6 +436,35 @@ inline std::string feature_test_name(const testing::TestParamInfo<std::pair<std:
 // Encoder-decoders: a feature of several graphs (encoder_model,
 // decoder_model, decoder_with_past_model)
 
+/// A scratch output folder for export_pretrained, removed with it; named
+/// after the running test.
+struct export_folder {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                ("tf-export-" + std::to_string(::getpid()) + "-" +
+                                 testing::UnitTest::GetInstance()->current_test_info()->name());
+    export_folder() { std::filesystem::remove_all(dir); }
+    ~export_folder() { std::filesystem::remove_all(dir); }
+    export_folder(const export_folder&) = delete;
+    export_folder& operator=(const export_folder&) = delete;
+    /// Export `model` as `feature`, validated: the log; with `error_id`, a
+    /// typeformer::error's id there and its text returned.
+    std::string exported(const std::filesystem::path& model, std::string feature, std::string* error_id = nullptr) const {
+        std::ostringstream log, warn;
+        tf::export_options opt{.feature = std::move(feature), .validate = true, .force = true};
+        opt.log = &log;
+        opt.warnings = &warn;
+        try {
+            const auto r = tf::export_pretrained(model, dir, opt);
+            EXPECT_TRUE(r.ok()) << log.str();
+            return log.str();
+        } catch (const tf::error& e) {
+            if (!error_id) throw;
+            *error_id = e.id();
+            return e.what();
+        }
+    }
+};
+
 /// The fixture of an encoder-decoder feature: its own folder, or, for a
 /// feature whose graphs are a subset of seq2seq-lm-with-past's (seq2seq-lm:
 /// the encoder and a decoder returning logits only), that one's.
@@ -447,9 +479,11 @@ inline std::filesystem::path seq2seq_fixture_dir(std::string_view model_type, st
 /// `<graph>.output.<name>` (tools/fixtures/seq2seq.py); each graph's
 /// reference pass matches Transformers on the outputs it has there, and
 /// ONNX Runtime matches the reference at other sizes (the encoder's
-/// length, the decoder's new tokens and its past all varied).
-inline void check_seq2seq_fixture(std::string_view model_type, std::string_view feature) {
-    const auto dir = seq2seq_fixture_dir(model_type, feature);
+/// length, the decoder's new tokens and its past all varied). `dir`: a
+/// variant's folder (default: the feature's own, or seq2seq_fixture_dir's).
+inline void check_seq2seq_fixture(std::string_view model_type, std::string_view feature,
+                                  std::filesystem::path dir = {}) {
+    if (dir.empty()) dir = seq2seq_fixture_dir(model_type, feature);
     ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is missing: run tools/fixtures/generate.py";
     const auto m = load_fixture(model_type, dir);
     const auto& family = m.family();
@@ -556,8 +590,8 @@ inline void check_monolith(std::string_view model_type) {
 /// decoder_model on the start token, then decoder_with_past_model on each
 /// new token with present fed back as past; the logits within atol at
 /// every step (the reference pass's within 1e-5), the tokens equal.
-inline void check_seq2seq_generation(std::string_view model_type) {
-    const auto dir = fixture_dir(model_type, "seq2seq-lm-with-past");
+inline void check_seq2seq_generation(std::string_view model_type, std::filesystem::path dir = {}) {
+    if (dir.empty()) dir = fixture_dir(model_type, "seq2seq-lm-with-past");
     ASSERT_TRUE(std::filesystem::exists(dir / "generate.safetensors")) << dir << ": run tools/fixtures/generate.py";
     const auto m = load_fixture(model_type, dir);
     const auto& f = m.family().require("seq2seq-lm-with-past");

@@ -8,7 +8,9 @@
 // the family's forward pass again.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -128,6 +130,8 @@ struct loaded_model {
     checkpoint weights;
     /// The multimodal checkpoint whose text decoder this is (composite.hpp), or nullptr.
     const composite_type* composite = nullptr;
+    /// The decoder alone read from a whole encoder-decoder checkpoint (select_decoder_alone).
+    bool decoder_of_encoder_decoder = false;
 
     [[nodiscard]] const family_handle& family() const { return *config.family; }
 };
@@ -160,6 +164,43 @@ inline loaded_model load_model(const family_handle& f, const std::filesystem::pa
     m.weights.set_base_prefix(std::string(m.family().base_prefix));
     m.family().tie_weights(m.config, m.weights);
     return m;
+}
+
+/// The decoder alone (causal-lm, causal-lm-with-past: a BART-style
+/// ...ForCausalLM, `model.decoder.*` and `lm_head`) of an encoder-decoder
+/// family, from a whole encoder-decoder checkpoint (a
+/// ...ForConditionalGeneration or ...Model folder: `model.encoder.*`,
+/// `model.shared`). Transformers' ...ForCausalLM.from_pretrained loads such
+/// a folder as its own: it reads `model.decoder.*` and `lm_head.*` and
+/// leaves the rest unused (the encoder, `model.shared`, final_logits_bias,
+/// which the causal LM does not add). So does the export: those tensors are
+/// set aside (checkpoint::select_renamed). It never reads `model.shared` for
+/// the decoder's embeddings: from a checkpoint that stores the tied table
+/// there only (as save_pretrained writes a tied model), Transformers leaves
+/// `model.decoder.embed_tokens`, and the LM head tied to it, newly
+/// initialized (random), a function no export can reproduce: refused, saying
+/// so. Other checkpoints and features are left as they are.
+inline void select_decoder_alone(loaded_model& m, std::string_view feature, const std::filesystem::path& dir) {
+    if (m.composite || !feature.starts_with("causal-lm") || !m.family().feature("seq2seq-lm-with-past")) return;
+    const auto& t = m.weights.tensors();
+    const bool whole = std::any_of(t.begin(), t.end(), [](const auto& kv) {
+        return kv.first.starts_with("model.encoder.") || kv.first == "model.shared.weight";
+    });
+    if (!whole) return;
+    // stored names: a ...ForConditionalGeneration's (model.decoder.*), a bare ...Model's (decoder.*, read
+    // under the base prefix)
+    m.weights.select_renamed({{"model.decoder.", "model.decoder."}, {"decoder.", "decoder."}, {"lm_head.", "lm_head."}});
+    m.decoder_of_encoder_decoder = true;
+    if (!m.weights.find("model.decoder.embed_tokens.weight"))
+        throw error("checkpoint.mismatch",
+                    dir.string() + ": " + std::string(feature) + " exports " + std::string(m.family().model_type) +
+                        "'s decoder alone (...ForCausalLM), and this is a whole encoder-decoder checkpoint that "
+                        "stores the decoder's token embeddings only as model.shared.weight (tied, as "
+                        "save_pretrained writes them): Transformers' ...ForCausalLM.from_pretrained reads "
+                        "model.decoder.* and lm_head.* only, so it leaves model.decoder.embed_tokens.weight (and "
+                        "the LM head tied to it) newly initialized, random; there is no decoder-alone model to "
+                        "export. Export seq2seq-lm(-with-past) from it, or a checkpoint that stores "
+                        "model.decoder.embed_tokens.weight (a ...ForCausalLM's)");
 }
 
 }  // namespace typeformer::inline v0

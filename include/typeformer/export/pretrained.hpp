@@ -411,6 +411,15 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         }
         log << "\n";
     }
+    if (m.decoder_of_encoder_decoder) {
+        const auto& aside = m.weights.set_aside();
+        log << "typeformer: a whole encoder-decoder checkpoint: " << f->name
+            << " exports its decoder alone (model.decoder.*, lm_head), as ...ForCausalLM.from_pretrained loads it; "
+               "the encoder, model.shared and final_logits_bias are not used ("
+            << aside.size() << " tensors set aside:";
+        for (std::size_t k = 0; k < aside.size() && k < 3; ++k) log << " " << aside[k];
+        log << (aside.size() > 3 ? " ...)" : ")") << "\n";
+    }
     if (several) {
         log << "typeformer: " << graphs.size() << " graphs:";
         for (const auto* g : graphs) log << " " << file_of(g);
@@ -710,7 +719,8 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
     (void)family->require(chosen.feature);
     detail::pretrained::note_transformers_version(json, family_type, chosen.feature, opt.follow, where, *opt.log,
                                                   *opt.warnings);
-    const auto m = load_model(*family, dir, json, opt.follow, composite);
+    auto m = load_model(*family, dir, json, opt.follow, composite);
+    select_decoder_alone(m, chosen.feature, dir);
     return export_loaded(m, dir, output, chosen);
 }
 #endif

@@ -461,7 +461,10 @@ struct seq2seq_decoder {
 /// The LM head: lm_head (no bias; tied to the shared embeddings when the
 /// config ties them) plus final_logits_bias [1, vocab] where the style has it.
 /// `Alone`: the decoder alone's (...ForCausalLM): no final_logits_bias,
-/// lm_head tied to the decoder's embed_tokens when the config ties them.
+/// lm_head tied to the decoder's embed_tokens when the config ties them;
+/// untied, it has the config's vocab_size rows (nn.Linear(hidden_size,
+/// vocab_size)), which differ from the decoder's table under Marian's
+/// decoder_vocab_size only.
 template <seq2seq_style Style, class Names = seq2seq_names, bool Alone = false>
 struct seq2seq_lm_head {
     using reads = slots<"hidden_states">;
@@ -473,7 +476,10 @@ struct seq2seq_lm_head {
         const std::string tied = Alone ? (c.tie_word_embeddings ? std::string(Names::decoder) + ".embed_tokens.weight"
                                                                 : std::string())
                                        : std::string(c.lm_head_tied_to());
-        auto logits = linear_no_bias(b, Names::lm_head, s[sl::hidden_states], sh.width, sh.vocab_size, tied);
+        auto vocab = sh.vocab_size;
+        if constexpr (Alone)
+            if (!c.tie_word_embeddings) vocab = c.vocab_size;
+        auto logits = linear_no_bias(b, Names::lm_head, s[sl::hidden_states], sh.width, vocab, tied);
         if constexpr (Style.final_logits_bias && !Alone)
             logits = b.add(logits, b.param(Names::logits_bias, {1, sh.vocab_size}));
         s.set(sl::logits, logits);

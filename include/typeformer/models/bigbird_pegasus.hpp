@@ -124,12 +124,15 @@ inline constexpr seq2seq_style bigbird_pegasus_style{.pre_norm = true, .position
 /// BigBirdPegasusForSequenceClassification and ...ForQuestionAnswering are
 /// BART's heads (seq2seq_head_layers: the decoder's input shifted right
 /// behind decoder_start_token_id in the graph, `classification_head` at the
-/// last eos, `qa_outputs`).
+/// last eos, `qa_outputs`). BigBirdPegasusForCausalLM is the decoder alone
+/// (causal-lm, causal-lm-with-past), as BART's: the template's decoder
+/// without its cross-attention, `lm_head` tied to
+/// `model.decoder.embed_tokens`, no final_logits_bias.
 struct bigbird_pegasus_family
     : family_base<"bigbird_pegasus", "model", bigbird_pegasus_config, &bigbird_pegasus_config_from_json, type_list<>>,
       seq2seq_head_layers<bigbird_pegasus_style, seq2seq_shift::start_token, bigbird_pegasus_names,
                           bigbird_pegasus_encoder_attention> {
-    using features = concat<seq2seq_family_layers<bigbird_pegasus_style>::seq2seq_features,
+    using features = concat<seq2seq_family_layers<bigbird_pegasus_style>::features,
                             type_list<task::sequence_classification, task::question_answering>>;
 };
 
