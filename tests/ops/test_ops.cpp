@@ -490,6 +490,22 @@ std::vector<op_case> make_cases() {
                 return b.layer_norm(b.add(x, b.scalar(3.f)), g, be, 1e-12f);
             }));
 
+    // rms_norm: the same decomposition in both below opset 23; from 23,
+    // ONNX Runtime's RMSNormalization (its own sum of squares and order of
+    // operations): a few ulp, scaled by |scale|, relative to the magnitude.
+    for (float eps : {1e-6f, 1e-5f}) {
+        std::ostringstream v;
+        v << "eps " << eps;
+        add(at_all(op_case("rms_norm", v.str()).in(f32("x")).in(f32("scale")),
+                   {{{1, 1, 8}, {8}}, {{3, 7, 12}, {12}}, {{2, 5, 20}, {20}}})
+                .within(norm_bound)
+                .def([eps](auto& b, const auto& x, const auto& s) { return b.rms_norm(x, s, eps); }));
+    }
+    add(at_all(op_case("rms_norm", "4d heads").in(f32("x", normal(3.f))).in(f32("scale")),
+               {{{1, 1, 1, 8}, {8}}, {{3, 7, 2, 12}, {12}}, {{2, 5, 4, 16}, {16}}})
+            .within(norm_bound)
+            .def([](auto& b, const auto& x, const auto& s) { return b.rms_norm(x, s, 1e-6f); }));
+
     // softmax: exp in both, normalised by a float (here: double) sum
     add(at_all(op_case("softmax", "3d").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.softmax(x); }));
     add(at_all(op_case("softmax", "4d wide").in(f32("x", normal(5.f))), {{{1, 1, 1, 1}}, {{3, 2, 7, 7}}, {{2, 4, 5, 9}}})
@@ -1245,7 +1261,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "input",   "output",    "scope",    "param",   "scalar",     "constant_i64", "add",       "sub",
         "mul",     "div",       "less",     "tanh",    "relu",       "sigmoid",      "gelu",      "gelu_tanh", "exp", "softplus",
         "activate", "cast",     "round_bf16", "reshape",  "shape",   "flatten",    "transpose",    "unsqueeze", "select",
-        "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention",
+        "range",   "gather",    "matmul",   "linear",  "layer_norm", "rms_norm",     "softmax",      "attention",
 
         "not_equal", "cumsum",
 

@@ -4,7 +4,8 @@
 // are symbolic: a tensor name, an element type and a shape whose dims are
 // static sizes, named dynamic axes (`dim_param`) or unknown. Each op is
 // spelled as the target opset requires (13 to 23); high-level ops (layer
-// norm, GELU, attention) are decomposed where the opset has no native op.
+// norm, RMS norm, GELU, attention) are decomposed where the opset has no
+// native op (LayerNormalization 17, Gelu 20, RMSNormalization 23).
 // From opset 18 the Reduce ops take their axes as an input; every other op
 // emitted keeps one spelling from 13 to 23 (later versions only add types or
 // optional inputs and attributes whose defaults are the earlier behaviour).
@@ -200,6 +201,9 @@ public:
 
     // -- normalisation and attention ----------------------------------------
     value layer_norm(const value& x, const value& gamma, const value& beta, float eps);
+    /// RMSNorm over the last axis, x / sqrt(mean(x²) + eps) · scale:
+    /// RMSNormalization from opset 23, ReduceMean, Add, Sqrt, Div, Mul below.
+    value rms_norm(const value& x, const value& scale, float eps);
     value softmax(const value& x);
     value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads, float scale);
 
@@ -439,12 +443,18 @@ TYPEFORMER_INLINE auto onnx_backend::exp(const value& x) -> value { return unary
 TYPEFORMER_INLINE auto onnx_backend::softplus(const value& x) -> value { return unary("Softplus", x); }
 
 TYPEFORMER_INLINE auto onnx_backend::gelu(const value& x) -> value {
+    if (opset_ >= 20) return unary("Gelu", x);  // approximate "none": erf
     // x/2 · (1 + erf(x/√2)), the exporter's spelling before opset 20
     auto t = unary("Erf", div(x, scalar(1.41421356237309505f)));
     return mul(mul(x, add(t, scalar(1.f))), scalar(0.5f));
 }
 
 TYPEFORMER_INLINE auto onnx_backend::gelu_tanh(const value& x) -> value {
+    if (opset_ >= 20) {
+        value r = x;
+        r.name = node("Gelu", {x.name}, [](onnx::NodeProto& n) { attr_s(n, "approximate", "tanh"); })[0];
+        return r;
+    }
     auto cube = mul(mul(x, x), x);
     auto inner = mul(add(x, mul(cube, scalar(0.044715f))), scalar(0.79788456080286536f));
     return mul(mul(x, scalar(0.5f)), add(unary("Tanh", inner), scalar(1.f)));
@@ -597,6 +607,20 @@ TYPEFORMER_INLINE auto onnx_backend::layer_norm(const value& x, const value& gam
     auto var = reduce_mean_last(mul(centered, centered));
     auto normed = div(centered, unary("Sqrt", add(var, scalar(eps))));
     return add(mul(normed, gamma), beta);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::rms_norm(const value& x, const value& scale, float eps) -> value {
+    if (opset_ >= 23) {
+        // stash_type 1: computed in float32
+        value r = x;
+        r.name = node("RMSNormalization", {x.name, scale.name}, [&](onnx::NodeProto& n) {
+            attr_i(n, "axis", -1);
+            attr_f(n, "epsilon", eps);
+        })[0];
+        return r;
+    }
+    auto var = unsqueeze(reduce_mean(mul(x, x), -1), {-1});
+    return mul(div(x, sqrt(add(var, scalar(eps)))), scale);
 }
 
 TYPEFORMER_INLINE auto onnx_backend::softmax(const value& x) -> value {
