@@ -1253,6 +1253,30 @@ TEST(ops, image_ops_compute_what_torch_computes) {
     }
 }
 
+// The checker every export passes knows the opsets the backend targets: the
+// spelling of opset 17 that changed at 18 (ReduceMean's axes as an attribute)
+// passes at 17 and is refused at 18, for an unknown attribute.
+TEST(ops, the_checker_refuses_an_opset_17_spelling_at_18) {
+    for (int opset : {17, 18}) {
+        tf::onnx_backend ob(nullptr, opset);
+        const std::vector<std::string_view> axes{"a", "b"}, out_axes{"a", ""};
+        const auto x = ob.input("x", tf::dtype::f32, axes);
+        tf::onnx_value r{ob.node("ReduceMean", {x.name},
+                                 [](onnx::NodeProto& n) {
+                                     auto* a = n.add_attribute();
+                                     a->set_name("axes");
+                                     a->set_type(onnx::AttributeProto::INTS);
+                                     a->add_ints(-1);
+                                 })[0],
+                         tf::dtype::f32, {x.shape[0], tf::dim{1, {}}}};
+        ob.output("y", r, out_axes);
+        if (opset == 17)
+            EXPECT_NO_THROW(tf::check_onnx(ob.model()));
+        else
+            EXPECT_THROW(tf::check_onnx(ob.model()), tf::error);
+    }
+}
+
 // Every member of the Backend concept (ops/vocabulary.hpp), by hand, plus
 // `activate` (ops/composite.hpp), which has cases of its own: when an op is
 // added there, add it here and give it a case above.
