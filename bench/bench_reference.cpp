@@ -10,7 +10,7 @@
 //
 // Any registered model_type runs: the family is reached through its handle
 // (typeformer_families), so this program compiles no forward pass of its own.
-// Setup (not timed): the checkpoint is mapped, the graph is built (opset 17),
+// Setup (not timed): the checkpoint is mapped, the graph is built (opset 18),
 // serialized once and loaded into one ONNX Runtime session. The reference keeps one weight cache across
 // iterations (weights are converted to float32 arrays once, in the warm-up
 // run, as a session would), so each reference iteration is one forward pass;

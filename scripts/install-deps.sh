@@ -3,7 +3,13 @@
 # checks, prints where things are, and touches no network.
 #
 #   1. Debian packages (apt-get, only the missing ones).
-#   2. The ONNX Runtime C/C++ SDK, unless CMake can already find one on the
+#   2. ONNX, the C++ library (the graph's protobuf classes, the checker and
+#      shape inference), built from the source distribution PyPI carries
+#      (onnx-<version>.tar.gz, fetched by pip download, its sha256 pinned)
+#      against Debian's protobuf, as static libraries with ONNX_ML=1 and
+#      ONNX_NAMESPACE=onnx, into ${TYPEFORMER_DEPS:-<repo>/.deps}/onnx.
+#      Debian's libonnx-dev (1.12) stops at opset 17; it is not used.
+#   3. The ONNX Runtime C/C++ SDK, unless CMake can already find one on the
 #      system. It is assembled into ${TYPEFORMER_DEPS:-<repo>/.deps}/onnxruntime:
 #        lib/      libonnxruntime.so from the official Microsoft build that
 #                  Maven Central ships (com.microsoft.onnxruntime:onnxruntime jar)
@@ -17,6 +23,10 @@
 #              TYPEFORMER_DEBIAN_MIRROR (default http://deb.debian.org/debian).
 set -euo pipefail
 
+# Pinned ONNX: the sdist on PyPI carries the C++ sources (no GitHub needed).
+ONNX_VERSION=1.23.2
+ONNX_SDIST_SHA256=008cb0467b2bbee41448acc7da8b6f4e704624cb0d327a2d5adafc7ce19bc5b8
+
 # Pinned ONNX Runtime. Both sources must carry this exact upstream version:
 # the Maven jar (its sha256 is pinned) and Debian's libonnxruntime-dev.
 ORT_VERSION=1.23.2
@@ -26,7 +36,7 @@ ORT_API=$(cut -d. -f2 <<<"$ORT_VERSION")   # ORT_API_VERSION is the minor number
 
 APT_PACKAGES=(
   cmake ninja-build g++ pkg-config
-  libonnx-dev libprotobuf-dev protobuf-compiler
+  libprotobuf-dev protobuf-compiler
   libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev
   nlohmann-json3-dev libgtest-dev libbenchmark-dev libcli11-dev
   unzip time python3
@@ -36,6 +46,7 @@ APT_PACKAGES=(
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 deps_dir=${TYPEFORMER_DEPS:-$repo_root/.deps}
 ort_prefix=$deps_dir/onnxruntime
+onnx_prefix=$deps_dir/onnx
 cache_dir=$deps_dir/cache
 debian_mirror=${TYPEFORMER_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
@@ -91,9 +102,28 @@ elif ! ort_prefix_complete; then
   [ -n "$ort_jar_platform" ] || die "no prebuilt ONNX Runtime for $(uname -m); install one where CMake finds it"
 fi
 
+# ------------------------------------------------------------------------ ONNX
+
+onnx_prefix_complete() {
+  [ -f "$onnx_prefix/.typeformer-onnx-version" ] &&
+    [ "$(cat "$onnx_prefix/.typeformer-onnx-version")" = "$ONNX_VERSION" ] &&
+    [ -f "$onnx_prefix/lib/libonnx.a" ] && [ -f "$onnx_prefix/lib/libonnx_proto.a" ] &&
+    [ -f "$onnx_prefix/include/onnx/onnx-ml.pb.h" ] &&
+    [ -f "$onnx_prefix/lib/cmake/ONNX/ONNXConfig.cmake" ]
+}
+
+onnx_needed=false
+onnx_prefix_complete || onnx_needed=true
+
 # ------------------------------------------------------------- Debian packages
 
 packages=("${APT_PACKAGES[@]}")
+# pip only fetches the ONNX sdist; needed only when that is to be done, the
+# sdist is not cached yet and python3 has no pip.
+if $onnx_needed && [ ! -f "$cache_dir/onnx-$ONNX_VERSION.tar.gz" ] &&
+   ! python3 -m pip --version >/dev/null 2>&1; then
+  packages+=(python3-pip)
+fi
 # Maven only fetches the ONNX Runtime jar; needed only when that is to be done
 # and the jar is not cached yet.
 if $ort_needed && [ ! -f "$cache_dir/onnxruntime-$ORT_VERSION.jar" ]; then
@@ -114,6 +144,89 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   log "Debian packages: all ${#packages[@]} present"
 fi
+
+# ----------------------------------------------------------------- ONNX: build
+
+fetch_onnx_sdist() {
+  sdist=$cache_dir/onnx-$ONNX_VERSION.tar.gz
+  if [ ! -f "$sdist" ]; then
+    log "fetching the onnx $ONNX_VERSION source distribution from PyPI (pip download)"
+    rm -rf "$cache_dir/pip-tmp"
+    mkdir -p "$cache_dir/pip-tmp"
+    # --no-binary onnx: the sdist, not a wheel. pip prepares its metadata in
+    # an isolated environment (setuptools and the like, as wheels); nothing
+    # is installed. (--no-binary :all: would build those from source too.)
+    python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary onnx \
+      -d "$cache_dir/pip-tmp" "onnx==$ONNX_VERSION" >"$cache_dir/pip.log" 2>&1 || {
+      tail -n 20 "$cache_dir/pip.log" >&2
+      die "pip could not download onnx==$ONNX_VERSION (log: $cache_dir/pip.log)"
+    }
+    rm -f "$cache_dir/pip.log"
+    mv "$cache_dir/pip-tmp/onnx-$ONNX_VERSION.tar.gz" "$sdist" ||
+      die "pip download gave no onnx-$ONNX_VERSION.tar.gz"
+    rm -rf "$cache_dir/pip-tmp"
+  fi
+  echo "$ONNX_SDIST_SHA256  $sdist" | sha256sum -c --quiet - >/dev/null 2>&1 || {
+    rm -f "$sdist"
+    die "sha256 of onnx-$ONNX_VERSION.tar.gz is not the pinned one (deleted; rerun to refetch)"
+  }
+}
+
+# The libraries, headers and CMake package (targets ONNX::onnx and
+# ONNX::onnx_proto) of ONNX $ONNX_VERSION, linked against the system's shared
+# libprotobuf: the one typeformer links.
+build_onnx() {
+  local rel_prefix=${onnx_prefix#"$repo_root"/}
+  log "building ONNX $ONNX_VERSION (static onnx, onnx_proto) into $rel_prefix"
+  mkdir -p "$cache_dir"
+  local sdist  # set by fetch_onnx_sdist
+  fetch_onnx_sdist
+
+  local stage="$onnx_prefix.tmp.$$" work="$deps_dir/onnx-build.$$"
+  rm -rf "$stage" "$work"
+  mkdir -p "$stage" "$work"
+  trap 'rm -rf "$stage" "$work"' EXIT
+  tar -xzf "$sdist" -C "$work"
+  local src=$work/onnx-$ONNX_VERSION
+  [ -f "$src/CMakeLists.txt" ] || die "onnx-$ONNX_VERSION.tar.gz has no CMakeLists.txt"
+  # ONNX asks for CMake 3.26; bookworm has 3.25.1, which configures, builds
+  # and installs it as built here (no Python module, no tests) all the same.
+  local cmake_version
+  cmake_version=$(cmake --version | sed -n 's/^cmake version \([0-9.]*\).*/\1/p')
+  if [ "$(printf '%s\n3.26\n' "$cmake_version" | sort -V | head -n1)" != 3.26 ]; then
+    sed -i 's/^cmake_minimum_required(VERSION 3\.26)/cmake_minimum_required(VERSION 3.25)/' "$src/CMakeLists.txt"
+  fi
+  local jobs=${TYPEFORMER_ONNX_JOBS:-2} t0 t1
+  t0=$(date +%s)
+  cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$stage" -DCMAKE_INSTALL_LIBDIR=lib \
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DBUILD_SHARED_LIBS=OFF \
+    -DONNX_ML=1 -DONNX_NAMESPACE=onnx -DONNX_USE_PROTOBUF_SHARED_LIBS=ON \
+    -DONNX_BUILD_PYTHON=OFF -DONNX_BUILD_TESTS=OFF -DONNX_WERROR=OFF \
+    >"$work/configure.log" 2>&1 || {
+    tail -n 30 "$work/configure.log" >&2
+    die "configuring ONNX $ONNX_VERSION failed"
+  }
+  cmake --build "$work/build" -j "$jobs" >"$work/build.log" 2>&1 || {
+    tail -n 30 "$work/build.log" >&2
+    die "building ONNX $ONNX_VERSION failed"
+  }
+  cmake --install "$work/build" >/dev/null || die "installing ONNX $ONNX_VERSION failed"
+  t1=$(date +%s)
+  echo "$ONNX_VERSION" >"$stage/.typeformer-onnx-version"
+  rm -rf "$onnx_prefix"
+  mv "$stage" "$onnx_prefix"
+  rm -rf "$work"
+  trap - EXIT
+  log "ONNX $ONNX_VERSION built in $((t1 - t0)) s (-j$jobs)"
+}
+
+if $onnx_needed; then
+  build_onnx
+else
+  log "ONNX $ONNX_VERSION: already in $onnx_prefix"
+fi
+log "ONNX prefix: $onnx_prefix (cmake/onnx.cmake finds it; or -DONNX_DIR=$onnx_prefix/lib/cmake/ONNX)"
 
 # ------------------------------------------------------ ONNX Runtime: assemble
 

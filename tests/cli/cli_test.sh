@@ -295,7 +295,7 @@ output_not_a_folder)
     expect_out "[export.output] $tmp/file/o: cannot create the output folder" ;;
 bad_opset)
     refused --model "$fixtures/bert/default" --opset 9
-    expect_out "opset 9 is not supported (supported: 13 to 17)"
+    expect_out "opset 9 is not supported (supported: 13 to 23)"
     expect_intact ;;
 failed_validation_keeps_previous_model)
     previous
@@ -451,7 +451,7 @@ large_external_data)
     echo "peak RSS: $rss KiB for a checkpoint of $((size / 1048576)) MiB"
     [ "$rss" -lt 400000 ] || fail "peak RSS $rss KiB" ;;
 opsets)
-    for opset in 13 14 15 16 17; do
+    for opset in 13 14 15 16 17 18 19 20 21 22 23; do
         run --model "$fixtures/distilbert/multiple-choice" --feature multiple-choice --opset $opset "$tmp/o$opset" >/dev/null
         expect_rc 0
         expect_out "at opset $opset"

@@ -490,6 +490,22 @@ std::vector<op_case> make_cases() {
                 return b.layer_norm(b.add(x, b.scalar(3.f)), g, be, 1e-12f);
             }));
 
+    // rms_norm: the same decomposition in both below opset 23; from 23,
+    // ONNX Runtime's RMSNormalization (its own sum of squares and order of
+    // operations): a few ulp, scaled by |scale|, relative to the magnitude.
+    for (float eps : {1e-6f, 1e-5f}) {
+        std::ostringstream v;
+        v << "eps " << eps;
+        add(at_all(op_case("rms_norm", v.str()).in(f32("x")).in(f32("scale")),
+                   {{{1, 1, 8}, {8}}, {{3, 7, 12}, {12}}, {{2, 5, 20}, {20}}})
+                .within(norm_bound)
+                .def([eps](auto& b, const auto& x, const auto& s) { return b.rms_norm(x, s, eps); }));
+    }
+    add(at_all(op_case("rms_norm", "4d heads").in(f32("x", normal(3.f))).in(f32("scale")),
+               {{{1, 1, 1, 8}, {8}}, {{3, 7, 2, 12}, {12}}, {{2, 5, 4, 16}, {16}}})
+            .within(norm_bound)
+            .def([](auto& b, const auto& x, const auto& s) { return b.rms_norm(x, s, 1e-6f); }));
+
     // softmax: exp in both, normalised by a float (here: double) sum
     add(at_all(op_case("softmax", "3d").in(f32("x")), seq3).def([](auto& b, const auto& x) { return b.softmax(x); }));
     add(at_all(op_case("softmax", "4d wide").in(f32("x", normal(5.f))), {{{1, 1, 1, 1}}, {{3, 2, 7, 7}}, {{2, 4, 5, 9}}})
@@ -1237,6 +1253,30 @@ TEST(ops, image_ops_compute_what_torch_computes) {
     }
 }
 
+// The checker every export passes knows the opsets the backend targets: the
+// spelling of opset 17 that changed at 18 (ReduceMean's axes as an attribute)
+// passes at 17 and is refused at 18, for an unknown attribute.
+TEST(ops, the_checker_refuses_an_opset_17_spelling_at_18) {
+    for (int opset : {17, 18}) {
+        tf::onnx_backend ob(nullptr, opset);
+        const std::vector<std::string_view> axes{"a", "b"}, out_axes{"a", ""};
+        const auto x = ob.input("x", tf::dtype::f32, axes);
+        tf::onnx_value r{ob.node("ReduceMean", {x.name},
+                                 [](onnx::NodeProto& n) {
+                                     auto* a = n.add_attribute();
+                                     a->set_name("axes");
+                                     a->set_type(onnx::AttributeProto::INTS);
+                                     a->add_ints(-1);
+                                 })[0],
+                         tf::dtype::f32, {x.shape[0], tf::dim{1, {}}}};
+        ob.output("y", r, out_axes);
+        if (opset == 17)
+            EXPECT_NO_THROW(tf::check_onnx(ob.model()));
+        else
+            EXPECT_THROW(tf::check_onnx(ob.model()), tf::error);
+    }
+}
+
 // Every member of the Backend concept (ops/vocabulary.hpp), by hand, plus
 // `activate` (ops/composite.hpp), which has cases of its own: when an op is
 // added there, add it here and give it a case above.
@@ -1245,7 +1285,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "input",   "output",    "scope",    "param",   "scalar",     "constant_i64", "add",       "sub",
         "mul",     "div",       "less",     "tanh",    "relu",       "sigmoid",      "gelu",      "gelu_tanh", "exp", "softplus",
         "activate", "cast",     "round_bf16", "reshape",  "shape",   "flatten",    "transpose",    "unsqueeze", "select",
-        "range",   "gather",    "matmul",   "linear",  "layer_norm", "softmax",      "attention",
+        "range",   "gather",    "matmul",   "linear",  "layer_norm", "rms_norm",     "softmax",      "attention",
 
         "not_equal", "cumsum",
 

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
                    "--atol becomes 1e-2). Checkpoints stored as F32, F16 or BF16 are converted while written")
         ->check(CLI::IsMember({"fp32", "fp16"}))
         ->capture_default_str();
-    app.add_option("--opset", opt.opset, "ONNX opset to target (13 to 17)")->capture_default_str();
+    app.add_option("--opset", opt.opset, "ONNX opset to target: 13 to 23 (default 18)")->capture_default_str();
     app.add_option("--atol", opt.atol, "Absolute tolerance for validation (default: the architecture's, 1e-5)");
     bool no_validate = false;
     app.add_flag("--no-validate", no_validate, "Write the model without validating it with ONNX Runtime");

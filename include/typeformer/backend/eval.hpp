@@ -242,6 +242,9 @@ public:
     /// LayerNorm over the last axis.
     value layer_norm(const value& x, const value& gamma, const value& beta, float eps);
 
+    /// RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · scale.
+    value rms_norm(const value& x, const value& scale, float eps);
+
     /// Softmax over the last axis.
     value softmax(const value& x);
 
@@ -646,6 +649,13 @@ TYPEFORMER_INLINE auto eval_backend::layer_norm(const value& x, const value& gam
             o[j] = static_cast<float>((in[j] - mean) * inv) * gamma.f.data()[j] + beta.f.data()[j];
     }
     return value(std::move(out));
+}
+
+TYPEFORMER_INLINE auto eval_backend::rms_norm(const value& x, const value& scale, float eps) -> value {
+    // the steps of the decomposition, in its order: the reference the
+    // families were checked against with RMSNorm written as a composite
+    auto var = unsqueeze(reduce_mean(mul(x, x), -1), {-1});
+    return mul(div(x, sqrt(add(var, scalar(eps)))), scale);
 }
 
 TYPEFORMER_INLINE auto eval_backend::softmax(const value& x) -> value {

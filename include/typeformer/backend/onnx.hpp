@@ -3,8 +3,12 @@
 // The same forward that computes on the eval backend emits nodes here. Values
 // are symbolic: a tensor name, an element type and a shape whose dims are
 // static sizes, named dynamic axes (`dim_param`) or unknown. Each op is
-// spelled as the target opset requires (13 to 17); high-level ops (layer
-// norm, GELU, attention) are decomposed where the opset has no native op.
+// spelled as the target opset requires (13 to 23); high-level ops (layer
+// norm, RMS norm, GELU, attention) are decomposed where the opset has no
+// native op (LayerNormalization 17, Gelu 20, RMSNormalization 23).
+// From opset 18 the Reduce ops take their axes as an input; every other op
+// emitted keeps one spelling from 13 to 23 (later versions only add types or
+// optional inputs and attributes whose defaults are the earlier behaviour).
 //
 // Parameters are recorded as requests (name, tied alternative, shape) while
 // the graph is built; `finish()` turns the ones the graph uses into
@@ -54,8 +58,8 @@ struct onnx_value {
 };
 
 inline constexpr int min_opset = 13;
-inline constexpr int max_opset = 17;  // the newest opset the ONNX checker we build against knows
-inline constexpr int default_opset = 17;
+inline constexpr int max_opset = 23;  // ONNX 1.18 or later knows it (cmake/onnx.cmake)
+inline constexpr int default_opset = 18;
 
 /// A float32 initializer of the exported graph and where its data comes from:
 /// a checkpoint tensor, possibly stored transposed ([in, out] for a Linear).
@@ -197,6 +201,9 @@ public:
 
     // -- normalisation and attention ----------------------------------------
     value layer_norm(const value& x, const value& gamma, const value& beta, float eps);
+    /// RMSNorm over the last axis, x / sqrt(mean(x²) + eps) · scale:
+    /// RMSNormalization from opset 23, ReduceMean, Add, Sqrt, Div, Mul below.
+    value rms_norm(const value& x, const value& scale, float eps);
     value softmax(const value& x);
     value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads, float scale);
 
@@ -221,7 +228,7 @@ public:
     value unfold(const value& x, std::int64_t kernel);
 
     /// Rotary position embedding, interleaved pairs (see the eval backend):
-    /// decomposed, as no opset up to 17 has RotaryEmbedding (opset 23).
+    /// decomposed at every opset (RotaryEmbedding, opset 23, is not used).
     value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads);
 
     /// GatherElements on the last axis, the indices first expanded to the
@@ -351,7 +358,9 @@ TYPEFORMER_INLINE onnx_backend::onnx_backend(const checkpoint* weights, int opse
     if (opset < min_opset || opset > max_opset)
         throw error("export.opset", "opset " + std::to_string(opset) + " is not supported (supported: " +
                                         std::to_string(min_opset) + " to " + std::to_string(max_opset) + ")");
-    model_.set_ir_version(8);
+    // the IR version each opset came out with (onnx.helper's VERSION_TABLE):
+    // 8 up to 18, 9 for 19 and 20, 10 for 21 and 22, 11 for 23
+    model_.set_ir_version(opset <= 18 ? 8 : opset <= 20 ? 9 : opset <= 22 ? 10 : 11);
     model_.set_producer_name("typeformer");
     model_.set_producer_version("0.1.0");
     auto* op = model_.add_opset_import();
@@ -434,12 +443,18 @@ TYPEFORMER_INLINE auto onnx_backend::exp(const value& x) -> value { return unary
 TYPEFORMER_INLINE auto onnx_backend::softplus(const value& x) -> value { return unary("Softplus", x); }
 
 TYPEFORMER_INLINE auto onnx_backend::gelu(const value& x) -> value {
+    if (opset_ >= 20) return unary("Gelu", x);  // approximate "none": erf
     // x/2 · (1 + erf(x/√2)), the exporter's spelling before opset 20
     auto t = unary("Erf", div(x, scalar(1.41421356237309505f)));
     return mul(mul(x, add(t, scalar(1.f))), scalar(0.5f));
 }
 
 TYPEFORMER_INLINE auto onnx_backend::gelu_tanh(const value& x) -> value {
+    if (opset_ >= 20) {
+        value r = x;
+        r.name = node("Gelu", {x.name}, [](onnx::NodeProto& n) { attr_s(n, "approximate", "tanh"); })[0];
+        return r;
+    }
     auto cube = mul(mul(x, x), x);
     auto inner = mul(add(x, mul(cube, scalar(0.044715f))), scalar(0.79788456080286536f));
     return mul(mul(x, scalar(0.5f)), add(unary("Tanh", inner), scalar(1.f)));
@@ -592,6 +607,20 @@ TYPEFORMER_INLINE auto onnx_backend::layer_norm(const value& x, const value& gam
     auto var = reduce_mean_last(mul(centered, centered));
     auto normed = div(centered, unary("Sqrt", add(var, scalar(eps))));
     return add(mul(normed, gamma), beta);
+}
+
+TYPEFORMER_INLINE auto onnx_backend::rms_norm(const value& x, const value& scale, float eps) -> value {
+    if (opset_ >= 23) {
+        // stash_type 1: computed in float32
+        value r = x;
+        r.name = node("RMSNormalization", {x.name, scale.name}, [&](onnx::NodeProto& n) {
+            attr_i(n, "axis", -1);
+            attr_f(n, "epsilon", eps);
+        })[0];
+        return r;
+    }
+    auto var = unsqueeze(reduce_mean(mul(x, x), -1), {-1});
+    return mul(div(x, sqrt(add(var, scalar(eps)))), scale);
 }
 
 TYPEFORMER_INLINE auto onnx_backend::softmax(const value& x) -> value {
@@ -905,7 +934,7 @@ TYPEFORMER_INLINE auto onnx_backend::conv2d(const value& x, const value& w, cons
 }
 
 TYPEFORMER_INLINE auto onnx_backend::batch_norm(const value& x, const value& scale, const value& bias, const value& mean, const value& var, float eps) -> value {
-    // BatchNormalization-9 (opset 13), -14 and -15 (opsets 14 to 17) all take
+    // BatchNormalization-9 (opset 13), -14 and -15 (opsets 14 to 23) all take
     // this spelling: five inputs, epsilon, the one output Y. spatial is gone
     // since 9; training_mode (14) defaults to 0, where the running mean and
     // var are inputs only and the extra outputs must be absent; 15 only lets
@@ -1038,7 +1067,8 @@ TYPEFORMER_INLINE auto onnx_backend::resize_node(const value& x, const value& hw
     // sizes of all four axes: N and C as they are, then the target
     auto sizes = concat({shape(x, 0, 2), hw_size}, 0);
     value r{{}, x.type, {x.shape[0], x.shape[1], dim{}, dim{}}};
-    // Resize-13 (opsets 13 to 17): roi and scales are optional, left empty when sizes is given.
+    // Resize-13, -18 and -19 (opsets 13 to 23): roi and scales are optional, left empty when
+    // sizes is given; 18's antialias, axes and keep_aspect_ratio_policy keep their defaults.
     // torch's source coordinate is (dst + 0.5) · in / out - 0.5 at every output size (at size 1
     // too, where pytorch_half_pixel would take 0): half_pixel; or dst · (in - 1) / (out - 1)
     // (0 at size 1): align_corners. Bicubic: A = -0.75, border pixels replicated (exclude_outside 0).

@@ -367,18 +367,21 @@ TYPEFORMER_INLINE void to_fp16(onnx::ModelProto& m, std::vector<initializer_sour
 #endif
 
 /// The ONNX checker and strict shape inference on a graph without its
-/// weights: each initializer is present with its name, type and dims and a
-/// one-byte stand-in for its data (the checker reads neither).
+/// weights: each initializer is declared as a graph input of its name, type
+/// and dims, which is all that checking and inferring the graph reads of it.
+/// (A stand-in initializer will not do: ONNX 1.23's checker wants raw_data
+/// of the declared size.)
 void check_onnx_skeleton(const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers);
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE void check_onnx_skeleton(const onnx::ModelProto& skeleton, const std::vector<initializer_source>& initializers) {
     onnx::ModelProto m = skeleton;
     for (const auto& s : initializers) {
-        auto* t = m.mutable_graph()->add_initializer();
-        t->set_name(s.name);
-        t->set_data_type(onnx_type(s.stored));
-        for (auto d : s.dims) t->add_dims(d);
-        t->set_raw_data(std::string(1, '\0'));
+        auto* in = m.mutable_graph()->add_input();
+        in->set_name(s.name);
+        auto* tt = in->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(onnx_type(s.stored));
+        auto* shape = tt->mutable_shape();
+        for (auto d : s.dims) shape->add_dim()->set_dim_value(d);
     }
     check_onnx(m);
 }

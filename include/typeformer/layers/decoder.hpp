@@ -160,9 +160,8 @@ typename B::value rms_norm(B& b, std::string_view scope, const typename B::value
                            bool plus_one = false) {
     auto guard = b.scope(scope);
     const auto& w = b.param("weight", {n});
-    auto var = b.unsqueeze(b.reduce_mean(b.mul(x, x), -1), {-1});
-    auto normed = b.div(x, b.sqrt(b.add(var, b.scalar(eps))));
-    return b.mul(normed, plus_one ? b.add(w, b.scalar(1.f)) : w);
+    if (plus_one) return b.rms_norm(x, b.add(w, b.scalar(1.f)), eps);
+    return b.rms_norm(x, w, eps);
 }
 
 /// RMSNorm as x · (1 / sqrt(mean(x²) + eps)), times `weight` where the

@@ -58,6 +58,7 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.matmul(x, x) } -> std::same_as<typename B::value>;
     { b.linear(x, x, &x) } -> std::same_as<typename B::value>;
     { b.layer_norm(x, x, x, 1e-5f) } -> std::same_as<typename B::value>;
+    { b.rms_norm(x, x, 1e-5f) } -> std::same_as<typename B::value>;  // x / sqrt(mean(x²) + eps) · scale
     { b.softmax(x) } -> std::same_as<typename B::value>;
     { b.attention(x, x, x, &x, std::int64_t{1}, 1.f) } -> std::same_as<typename B::value>;
 
