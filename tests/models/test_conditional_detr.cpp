@@ -2,6 +2,7 @@
 // themselves (features: test_models.cpp).
 #include "typeformer/models/conditional_detr.hpp"
 
+#include "detr_test_helpers.hpp"
 #include "harness.hpp"
 
 namespace conditional_detr_test {
@@ -30,21 +31,12 @@ tf::tensor_map fixture_outputs(std::string_view feature) {
                            "output.");
 }
 
-/// The reference pass of a fixture's feature on its inputs, `edit`ed.
+/// The reference pass of a Conditional DETR fixture's feature, `edit`ed.
 template <class Edit>
 tf::tensor_map reference_with(std::string_view feature, Edit edit) {
-    const auto dir = fixture_dir("conditional_detr", feature);
-    const auto m = load_fixture("conditional_detr", dir);
-    auto inputs = fixture_tensors(tf::safetensors_file::open(dir / "io.safetensors"), "input.");
-    auto config = typed_config<tf::detr_config>(m.config);
-    edit(config, inputs);
-    return m.family().require(feature).reference(with_config(m.config, config), m.weights, inputs, nullptr);
+    return detr_test::reference_with("conditional_detr", feature, edit);
 }
-
-double row_diff(const tf::eval_value& a, const tf::eval_value& b, std::size_t row) {
-    return tf::max_abs_diff(tf::eval_value(xt::xarray<float>(xt::view(a.f, row))),
-                            tf::eval_value(xt::xarray<float>(xt::view(b.f, row))));
-}
+using detr_test::row_diff;
 
 }  // namespace conditional_detr_test
 

@@ -2,6 +2,7 @@
 // not show by themselves (features: test_models.cpp).
 #include "typeformer/models/detr.hpp"
 
+#include "detr_test_helpers.hpp"
 #include "harness.hpp"
 
 namespace {
@@ -26,21 +27,8 @@ nlohmann::json detr_fixture_config(std::string_view model_type, std::string_view
     return tf::config_reader::load(fixture_dir(model_type, feature) / "config.json");
 }
 
-/// The reference pass of a fixture's feature on its inputs, `edit`ed.
-template <class Edit>
-tf::tensor_map reference_with(std::string_view model_type, std::string_view feature, Edit edit) {
-    const auto dir = fixture_dir(model_type, feature);
-    const auto m = load_fixture(model_type, dir);
-    auto inputs = fixture_tensors(tf::safetensors_file::open(dir / "io.safetensors"), "input.");
-    auto config = typed_config<tf::detr_config>(m.config);
-    edit(config, inputs);
-    return m.family().require(feature).reference(with_config(m.config, config), m.weights, inputs, nullptr);
-}
-
-double row_diff(const tf::eval_value& a, const tf::eval_value& b, std::size_t row) {
-    return tf::max_abs_diff(tf::eval_value(xt::xarray<float>(xt::view(a.f, row))),
-                            tf::eval_value(xt::xarray<float>(xt::view(b.f, row))));
-}
+using detr_test::reference_with;
+using detr_test::row_diff;
 
 }  // namespace
 
