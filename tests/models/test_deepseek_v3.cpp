@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness.hpp"
@@ -29,6 +30,34 @@ tf::deepseek_v3_config deepseek_load(const char* extra) {
 }
 std::string deepseek_refusal(const char* extra) {
     return config_error<tf::deepseek_v3_family>(deepseek_with(extra).c_str());
+}
+
+/// Every `dequantized.<name>` tensor of the fixture's fp8.safetensors
+/// (Transformers' own dequantization) against `<name>` in `ck` after the
+/// family's make_weights: float32, same shape, the same values bit for bit.
+/// Returns how many were compared and how many of those have a partial
+/// block of rows x cols.
+std::pair<int, int> expect_dequantized_as_transformers(const std::filesystem::path& dir, const tf::checkpoint& ck,
+                                                       std::int64_t rows, std::int64_t cols) {
+    const auto want = tf::safetensors_file::open(dir / "fp8.safetensors");
+    int compared = 0, partial = 0;
+    for (const auto& t : want.tensors()) {
+        if (!t.name.starts_with("dequantized.")) continue;
+        const std::string name(t.name.substr(std::string_view("dequantized.").size()));
+        const auto* got = ck.find(name);
+        EXPECT_NE(got, nullptr) << name;
+        if (!got) continue;
+        EXPECT_EQ(got->type, tf::dtype::f32) << name;
+        EXPECT_EQ(got->shape, t.shape) << name;
+        if (got->shape != t.shape) continue;
+        std::vector<float> a(static_cast<std::size_t>(t.numel())), b(a.size());
+        tf::read_as_f32(*got, a);
+        tf::read_as_f32(t, b);
+        EXPECT_EQ(a, b) << name;
+        ++compared;
+        partial += t.shape[0] % rows != 0 || t.shape[1] % cols != 0;
+    }
+    return {compared, partial};
 }
 }  // namespace
 
@@ -215,21 +244,8 @@ TEST(deepseek_v3, fp8_fixture_dequantizes_as_transformers5_and_generates_its_tok
     ASSERT_NE(stored, nullptr);
     EXPECT_EQ(stored->type, tf::dtype::f8_e4m3);
     tf::deepseek_v3_family::make_weights(config, ck);
-    const auto want = tf::safetensors_file::open(dir / "fp8.safetensors");
-    int compared = 0;
-    for (const auto& t : want.tensors()) {
-        if (!t.name.starts_with("dequantized.")) continue;
-        const std::string name(t.name.substr(std::string_view("dequantized.").size()));
-        const auto* got = ck.find(name);
-        ASSERT_NE(got, nullptr) << name;
-        ASSERT_EQ(got->type, tf::dtype::f32) << name;
-        ASSERT_EQ(got->shape, t.shape) << name;
-        std::vector<float> a(static_cast<std::size_t>(t.numel())), b(a.size());
-        tf::read_as_f32(*got, a);
-        tf::read_as_f32(t, b);
-        EXPECT_EQ(a, b) << name;
-        ++compared;
-    }
+    const auto [compared, partial] = expect_dequantized_as_transformers(dir, ck, 8, 8);
+    EXPECT_EQ(partial, 0);
     // 2 layers: 5 attention weights each, layer 0's 3 MLP weights, layer 1's 8 experts and shared experts: 3 each
     EXPECT_EQ(compared, 10 + 3 + 27);
 
@@ -270,21 +286,7 @@ TEST(deepseek_v3, fp8_partial_blocks_dequantize_as_transformers5) {
     ASSERT_EQ(config.fp8_block_rows, 16);
     auto ck = tf::checkpoint::open(dir);
     tf::deepseek_v3_family::make_weights(config, ck);
-    const auto want = tf::safetensors_file::open(dir / "fp8.safetensors");
-    int compared = 0, partial = 0;
-    for (const auto& t : want.tensors()) {
-        if (!t.name.starts_with("dequantized.")) continue;
-        const std::string name(t.name.substr(std::string_view("dequantized.").size()));
-        const auto* got = ck.find(name);
-        ASSERT_NE(got, nullptr) << name;
-        ASSERT_EQ(got->shape, t.shape) << name;
-        std::vector<float> a(static_cast<std::size_t>(t.numel())), b(a.size());
-        tf::read_as_f32(*got, a);
-        tf::read_as_f32(t, b);
-        EXPECT_EQ(a, b) << name;
-        ++compared;
-        partial += t.shape[0] % 16 != 0 || t.shape[1] % 16 != 0;
-    }
+    const auto [compared, partial] = expect_dequantized_as_transformers(dir, ck, 16, 16);
     EXPECT_EQ(compared, 10 + 3 + 27);
     EXPECT_GT(partial, 10);
     check_fixture("deepseek_v3", "causal-lm-with-past", dir);
