@@ -188,7 +188,15 @@ missing_head)
     # a bare BertModel checkpoint has no classifier: refused, not randomly initialised
     refused --model "$fixtures/bert/default" --feature sequence-classification
     expect_out "missing tensor classifier.weight, expected shape [2, 32]"
-    expect_intact ;;
+    expect_out "config.json's architectures name BertModel, a model without sequence-classification's head"
+    expect_intact
+    # a bare BartModel: BartForConditionalGeneration would make final_logits_bias up (zeros); refused, saying so
+    if "$exe" --list-models | grep -q "^bart:"; then
+        refused --model "$fixtures/bart/default" --task text2text-generation
+        expect_out "missing tensor final_logits_bias, expected shape [1, 99]"
+        expect_out "config.json's architectures name BartModel, a model without seq2seq-lm's head"
+        expect_intact
+    fi ;;
 truncated_checkpoint)
     cp -r "$fixtures/bert/default" "$tmp/model"
     truncate -s 1000 "$tmp/model/model.safetensors"

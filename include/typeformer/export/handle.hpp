@@ -132,6 +132,8 @@ struct loaded_model {
     const composite_type* composite = nullptr;
     /// The decoder alone read from a whole encoder-decoder checkpoint (select_decoder_alone).
     bool decoder_of_encoder_decoder = false;
+    /// config.json's `architectures[0]` (the class that saved the checkpoint), or "".
+    std::string architecture;
 
     [[nodiscard]] const family_handle& family() const { return *config.family; }
 };
@@ -152,6 +154,9 @@ inline loaded_model load_model(const family_handle& f, const std::filesystem::pa
                               .follow(follow));
     else m.config = f.load(config_reader(json, where).follow(follow));
     m.composite = composite;
+    if (const auto a = json.find("architectures");
+        a != json.end() && a->is_array() && !a->empty() && a->front().is_string())
+        m.architecture = a->front().get<std::string>();
     m.weights = checkpoint::open(dir);
     if (composite) {
         m.weights.select_renamed(composite_renames());

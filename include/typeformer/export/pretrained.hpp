@@ -356,6 +356,39 @@ TYPEFORMER_INLINE void note_transformers_version(const nlohmann::json& json, std
 #endif
 }  // namespace detail::pretrained
 
+namespace detail::pretrained {
+/// A bare trunk class (BartModel, T5Model, BertModel: no head, no "For"):
+/// config.json's architectures of a checkpoint saved without any task head.
+inline bool bare_trunk(std::string_view cls) {
+    return cls.ends_with("Model") && cls.find("For") == std::string_view::npos &&
+           cls.find("Head") == std::string_view::npos;
+}
+
+/// Build one graph; a checkpoint that lacks tensors of a task's head because
+/// it was saved by a bare trunk class gets the reason in the same error:
+/// Transformers' head class would make those tensors up when loading it
+/// (drawn at random, or zeros for a bias buffer such as final_logits_bias);
+/// an export reads only what the checkpoint stores.
+inline built_graph build_or_explain(const feature_handle& g, const loaded_model& m, std::string_view feature, int opset,
+                                    const std::string& where) {
+    try {
+        return g.build(m.config, m.weights, opset, where);
+    } catch (const error& e) {
+        const std::string what = e.what();
+        if (e.id() != "checkpoint.mismatch" || what.find("missing tensor") == std::string::npos ||
+            feature.starts_with("default") || m.composite || !bare_trunk(m.architecture))
+            throw;
+        const auto prefix = std::string("[") + e.id() + "] ";
+        throw error(e.id(), what.substr(what.starts_with(prefix) ? prefix.size() : 0) + "\n  config.json's architectures name " +
+                                m.architecture + ", a model without " + std::string(feature) +
+                                "'s head: Transformers' class for that task would create the missing tensors when "
+                                "loading it (drawn at random; a bias buffer such as final_logits_bias as zeros), "
+                                "and the export reads only what the checkpoint stores. Export the default feature "
+                                "(feature-extraction), or a checkpoint saved with its head");
+    }
+}
+}  // namespace detail::pretrained
+
 /// Export a loaded model's feature into `output` (see export_pretrained).
 export_report export_loaded(const loaded_model& m, const std::filesystem::path& model_dir,
                             const std::filesystem::path& output, const export_options& opt);
@@ -442,7 +475,7 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     std::vector<one_graph> built;
     std::vector<std::string> unused;  // unused by every graph
     for (const auto* g : graphs) {
-        auto b = g->build(m.config, m.weights, opt.opset, model_dir.string());
+        auto b = build_or_explain(*g, m, f->name, opt.opset, model_dir.string());
         if (opt.dtype == "fp16") to_fp16(b.model, b.initializers);
         if (built.empty()) unused = b.params.unused;
         else
