@@ -73,6 +73,50 @@ TEST(beit, head_dim_and_is_causal_by_model_type) {
     EXPECT_EQ(refusal("data2vec-vision", j), "");
 }
 
+// BeitForImageClassification with absolute positions alone, called with
+// interpolate_pos_encoding=True on 24 x 42 images: the graph takes any size.
+TEST(beit, interpolate_pos_encoding_matches_transformers) {
+    check_fixture("beit", "image-classification", fixture_dir("beit-interpolate", "image-classification"));
+    const auto m = load_fixture("beit", fixture_dir("beit-interpolate", "image-classification"));
+    const auto inputs = m.family().require("image-classification").inputs(m.config);
+    EXPECT_EQ(inputs.at(0).axes.at(2), tf::height_axis);
+    EXPECT_EQ(inputs.at(0).axes.at(3), tf::width_axis);
+}
+
+// interpolate_pos_encoding with a relative position bias (each layer's, or
+// the shared one) is refused by name; a model without positions takes it
+// (it reads any size already).
+TEST(beit, interpolation_with_a_relative_bias_is_refused) {
+    auto try_load = [](std::string_view type, const nlohmann::json& j) -> std::string {
+        tf::config_reader r(j, "config.json");
+        r.interpolate_pos_encoding(true);
+        try {
+            (void)(type == "beit" ? tf::beit_config_from_json(r) : tf::data2vec_vision_config_from_json(r));
+        } catch (const tf::error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_NE(try_load("beit", fixture_config("beit", "default")).find("/use_relative_position_bias: interpolate_pos_encoding"),
+              std::string::npos);
+    EXPECT_NE(try_load("data2vec-vision", fixture_config("data2vec-vision", "image-classification"))
+                  .find("/use_shared_relative_position_bias: interpolate_pos_encoding"),
+              std::string::npos);
+    EXPECT_EQ(try_load("data2vec-vision", fixture_config("data2vec-vision", "default")), "");
+}
+
+// masked-im: BeitForMaskedImageModeling's logits over the visual tokens,
+// one row a patch (the class token left out), vocab_size wide.
+TEST(beit, masked_im_logits_per_patch) {
+    const auto m = load_fixture("beit", fixture_dir("beit", "masked-im"));
+    const auto outputs = m.family().require("masked-im").outputs(m.config);
+    ASSERT_EQ(outputs.size(), 1u);
+    EXPECT_EQ(outputs[0].name, "logits");
+    EXPECT_EQ(typed_config<tf::beit_config>(m.config).vocab_size, 23);
+    EXPECT_EQ(refusal("data2vec-vision", fixture_config("beit", "masked-im")), "");
+    if (const auto* d2v = tf::find_family("data2vec-vision")) EXPECT_EQ(d2v->feature("masked-im"), nullptr);
+}
+
 // image_size and patch_size are single numbers (a [height, width] pair is
 // refused by name), and layer scale is on iff layer_scale_init_value > 0.
 TEST(beit, config_switches) {

@@ -376,7 +376,9 @@ struct mean_token_output {
 /// ones) laid back on their grid [B, hidden, h, w], a 1x1 Conv2d at
 /// `<Scope>.0` to encoder_stride² · channels, then PixelShuffle(encoder_stride):
 /// `reconstruction` [B, channels, h · stride, w · stride]. The stride is the
-/// config's `encoder_stride`, as Transformers names it.
+/// config's `encoder_stride`, as Transformers names it. The grid is the
+/// config's: a model with this decoder takes the config's image size only
+/// (image_input's ConfigSize), interpolate_pos_encoding or not.
 template <fixed_string Scope, std::int64_t Skip = 1>
 struct masked_image_decoder {
     using reads = slots<"hidden_states">;
