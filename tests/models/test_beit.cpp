@@ -73,36 +73,32 @@ TEST(beit, head_dim_and_is_causal_by_model_type) {
     EXPECT_EQ(refusal("data2vec-vision", j), "");
 }
 
-// BeitForImageClassification with absolute positions alone, called with
-// interpolate_pos_encoding=True on 24 x 42 images: the graph takes any size.
+// Called with interpolate_pos_encoding=True at a patch grid other than the
+// config's: BeitModel with each layer's relative bias (its tables resized
+// and gathered at an index the graph computes), BeitForImageClassification
+// with absolute positions and the shared relative bias. The graph takes any
+// size, and matches the reference at the config's size, 37 x 45 and 64 x 29.
 TEST(beit, interpolate_pos_encoding_matches_transformers) {
-    check_fixture("beit", "image-classification", fixture_dir("beit-interpolate", "image-classification"));
-    const auto m = load_fixture("beit", fixture_dir("beit-interpolate", "image-classification"));
-    const auto inputs = m.family().require("image-classification").inputs(m.config);
-    EXPECT_EQ(inputs.at(0).axes.at(2), tf::height_axis);
-    EXPECT_EQ(inputs.at(0).axes.at(3), tf::width_axis);
+    for (std::string_view feature : {"default", "image-classification"}) {
+        check_fixture("beit", feature, fixture_dir("beit-interpolate", feature));
+        const auto m = load_fixture("beit", fixture_dir("beit-interpolate", feature));
+        const auto inputs = m.family().require(feature).inputs(m.config);
+        EXPECT_EQ(inputs.at(0).axes.at(2), tf::height_axis) << feature;
+        EXPECT_EQ(inputs.at(0).axes.at(3), tf::width_axis) << feature;
+    }
 }
 
-// interpolate_pos_encoding with a relative position bias (each layer's, or
-// the shared one) is refused by name; a model without positions takes it
-// (it reads any size already).
-TEST(beit, interpolation_with_a_relative_bias_is_refused) {
-    auto try_load = [](std::string_view type, const nlohmann::json& j) -> std::string {
-        tf::config_reader r(j, "config.json");
-        r.interpolate_pos_encoding(true);
-        try {
-            (void)(type == "beit" ? tf::beit_config_from_json(r) : tf::data2vec_vision_config_from_json(r));
-        } catch (const tf::error& e) {
-            return e.what();
-        }
-        return "";
-    };
-    EXPECT_NE(try_load("beit", fixture_config("beit", "default")).find("/use_relative_position_bias: interpolate_pos_encoding"),
-              std::string::npos);
-    EXPECT_NE(try_load("data2vec-vision", fixture_config("data2vec-vision", "image-classification"))
-                  .find("/use_shared_relative_position_bias: interpolate_pos_encoding"),
-              std::string::npos);
-    EXPECT_EQ(try_load("data2vec-vision", fixture_config("data2vec-vision", "default")), "");
+// The index the graph computes for a run-time grid is the one
+// relative_position_index builds (square, wide, tall and one-patch grids).
+TEST(beit, relative_position_index_in_the_graph) {
+    for (auto [rows, cols] : {std::pair{5L, 5L}, std::pair{2L, 3L}, std::pair{7L, 4L}, std::pair{1L, 1L}}) {
+        tf::eval_backend b(nullptr);
+        const auto got = tf::relative_position_index(b, b.constant_i64({rows, cols}));
+        const auto want = tf::relative_position_index(rows, cols);
+        const auto t = static_cast<std::size_t>(rows * cols + 1);
+        ASSERT_EQ(got.shape(), (std::vector<std::int64_t>{static_cast<std::int64_t>(t), static_cast<std::int64_t>(t)}));
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), got.i.begin())) << rows << " x " << cols;
+    }
 }
 
 // masked-im: BeitForMaskedImageModeling's logits over the visual tokens,

@@ -108,9 +108,9 @@ int main(int argc, char** argv) {
     app.add_flag("--interpolate-pos-encoding", opt.interpolate_pos_encoding,
                  "Resize the learned positions to each image's patch grid (bicubic), as Transformers' forward "
                  "argument interpolate_pos_encoding=True does: the graph takes pixel_values of any height and "
-                 "width, validated at the config's size and at another. vit, deit, beit and data2vec-vision (not "
-                 "with a relative position bias; masked-im of vit and deit keeps the config's size, which its "
-                 "graph states); another model type is refused");
+                 "width, validated at the config's size and at another. vit, deit, beit and data2vec-vision (BEiT's "
+                 "relative position biases are resized too, as Transformers 5 resizes them; masked-im of vit "
+                 "and deit keeps the config's size, which its graph states); another model type is refused");
     app.add_flag("--genai", opt.genai,
                  "Also write genai_config.json next to model.onnx, for ONNX Runtime GenAI (onnxruntime-genai): "
                  "causal-lm-with-past (text-generation-with-past, chosen when --task is auto) of a model type GenAI "

@@ -80,8 +80,8 @@ struct export_options {
     follow_transformers follow = follow_transformers::v5;
     /// Transformers' forward argument interpolate_pos_encoding: ViT's,
     /// DeiT's and BEiT's learned positions resized to each image's patch
-    /// grid, the graph then taking images of any size; another model type,
-    /// or one whose positions cannot be resized so, is refused by name.
+    /// grid (BEiT's relative position biases too), the graph then taking
+    /// images of any size; another model type is refused by name.
     bool interpolate_pos_encoding = false;
     validation_memory memory = validation_memory::automatic;  ///< how validation holds the weights
     std::ostream* log = &std::cout;       ///< progress and the validation log

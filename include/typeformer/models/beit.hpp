@@ -18,11 +18,11 @@
 // positions for the config's image size: a model with either takes that one
 // size, and its graph says so (Transformers 5 resizes both to any image).
 // With interpolate_pos_encoding (the export's --interpolate-pos-encoding)
-// the learned positions are resized to each image's patch grid (bicubic,
-// align_corners false, as Transformers does) and the graph takes any size;
-// with a relative bias that option is refused by name. A model with
-// neither (no position information at all) takes any size, as Transformers
-// does. masked-im is BeitForMaskedImageModeling's: `layernorm` and
+// both follow each image's patch grid as Transformers 5 computes them: the
+// learned positions resized (bicubic, align_corners false), the relative
+// bias tables resized (bilinear) and gathered at an index the graph
+// computes; the graph then takes any size. A model with neither (no
+// position information at all) takes any size, as Transformers does. masked-im is BeitForMaskedImageModeling's: `layernorm` and
 // `lm_head` over the patch tokens, `logits` [batch, patches, vocab_size]
 // (Data2VecVision has no such model). Like ViT's masked-im it takes
 // pixel_values alone: the mask token, which replaces the patches a
@@ -32,7 +32,6 @@
 #include <cstdint>
 #include <limits>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "typeformer/io/config_json.hpp"
@@ -68,21 +67,8 @@ struct beit_config {
 
     using self = beit_config;
 
-    /// interpolate_pos_encoding, with the learned positions alone: a relative
-    /// position bias is built for the config's patch grid, and Transformers 5
-    /// resizes its table (bilinear) and rebuilds its index for each image's
-    /// grid, which the graph does not; such a model is refused by name.
     static void read_interpolate(const config_reader& r, beit_config& c) {
         c.interpolate_pos_encoding = r.interpolate_pos_encoding();
-        if (!c.interpolate_pos_encoding) return;
-        for (auto [key, on] : {std::pair{"use_relative_position_bias", c.use_relative_position_bias},
-                               std::pair{"use_shared_relative_position_bias", c.use_shared_relative_position_bias}})
-            if (on)
-                throw error("config.unsupported",
-                            r.where() + ": /" + key +
-                                ": interpolate_pos_encoding with a relative position bias is not supported (it "
-                                "would be resized to each image's patch grid); export without it, at image_size " +
-                                std::to_string(c.image_size));
     }
 
     static constexpr void shape_rule(const beit_config& c) {
@@ -121,11 +107,12 @@ struct beit_config {
         no_effect<"tie_word_embeddings", bool>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const { return vit_like_shape(*this); }
-    /// One size where the learned positions (unless interpolated) or a
-    /// relative bias fix it; any otherwise.
+    /// One size where the learned positions or a relative bias fix it,
+    /// unless they are resized (interpolate_pos_encoding); any otherwise.
     [[nodiscard]] constexpr image_shape image() const {
-        const bool fixed = (use_absolute_position_embeddings && !interpolate_pos_encoding) ||
-                           use_relative_position_bias || use_shared_relative_position_bias;
+        const bool fixed = !interpolate_pos_encoding && (use_absolute_position_embeddings ||
+                                                         use_relative_position_bias ||
+                                                         use_shared_relative_position_bias);
         return {num_channels, image_size, image_size, !fixed};
     }
     [[nodiscard]] constexpr patch_grid patches() const {
@@ -142,7 +129,9 @@ struct beit_config {
                 .key_bias = false,
                 .layer_scale = layer_scale_init_value > 0,
                 .relative_bias = use_relative_position_bias,
-                .shared_relative_bias = use_shared_relative_position_bias};
+                .shared_relative_bias = use_shared_relative_position_bias,
+                .run_grid_relative_bias = interpolate_pos_encoding &&
+                                          (use_relative_position_bias || use_shared_relative_position_bias)};
     }
 };
 
