@@ -1,6 +1,7 @@
 // BEiT and Data2VecVision: the image sizes each config takes, the relative
-// position index, and the keys the two model types read differently (the
-// features: test_models.cpp).
+// position index (in C++ and computed in the graph), interpolate_pos_encoding
+// against Transformers, masked-im's logits, and the keys the two model
+// types read differently (the features: test_models.cpp).
 #include "typeformer/models/beit.hpp"
 
 #include "harness.hpp"
@@ -30,6 +31,13 @@ TEST(beit, image_size_is_fixed_by_positions_or_a_relative_bias) {
     EXPECT_FALSE((tf::beit_config{.use_absolute_position_embeddings = true}.image().any_size));
     EXPECT_FALSE((tf::beit_config{.use_relative_position_bias = true}.image().any_size));
     EXPECT_FALSE((tf::beit_config{.use_shared_relative_position_bias = true}.image().any_size));
+    // interpolate_pos_encoding resizes both to the image's grid: any size
+    EXPECT_TRUE((tf::beit_config{.use_absolute_position_embeddings = true,
+                                 .use_relative_position_bias = true,
+                                 .use_shared_relative_position_bias = true,
+                                 .interpolate_pos_encoding = true}
+                     .image()
+                     .any_size));
     EXPECT_TRUE(load("data2vec-vision", fixture_config("data2vec-vision", "default")).image().any_size);
     const auto fixed = load("beit", fixture_config("beit", "default")).image();
     EXPECT_FALSE(fixed.any_size);
