@@ -22,11 +22,13 @@
 // learned positions resized (bicubic, align_corners false), the relative
 // bias tables resized (bilinear) and gathered at an index the graph
 // computes; the graph then takes any size. A model with neither (no
-// position information at all) takes any size, as Transformers does. masked-im is BeitForMaskedImageModeling's: `layernorm` and
-// `lm_head` over the patch tokens, `logits` [batch, patches, vocab_size]
-// (Data2VecVision has no such model). Like ViT's masked-im it takes
-// pixel_values alone: the mask token, which replaces the patches a
-// bool_masked_pos input marks, is not used.
+// position information at all) takes any size, as Transformers does.
+//
+// masked-im is BeitForMaskedImageModeling's: `layernorm` and `lm_head` over
+// the patch tokens, `logits` [batch, patches, vocab_size] (Data2VecVision
+// has no such model). Like ViT's masked-im it takes pixel_values alone: the
+// mask token, which replaces the patches a bool_masked_pos input marks, is
+// not used.
 #pragma once
 
 #include <cstdint>
@@ -62,7 +64,8 @@ struct beit_config {
     std::int64_t head_dim = 0;  // 0: hidden_size / num_attention_heads
     std::int64_t num_labels = 2;
     /// Transformers' forward argument (the export's --interpolate-pos-encoding):
-    /// the learned positions resized (bicubic) to each image's patch grid.
+    /// the learned positions (bicubic) and the relative bias tables
+    /// (bilinear) resized to each image's patch grid.
     bool interpolate_pos_encoding = false;
 
     using self = beit_config;
