@@ -711,6 +711,26 @@ genai)
     expect_rc 2
     expect_out "[export.genai] --genai: ONNX Runtime GenAI (0.18) does not run model type $other"
     [ ! -e "$tmp/q/model.onnx" ] || fail "a refused export wrote files" ;;
+interpolate_pos_encoding)
+    # --interpolate-pos-encoding: a graph of any image size, validated at the config's and at another; the
+    # graph without it states the config's size; a model type that does not take it refused by name
+    "$exe" --list-models | grep -q "^vit:" || { echo "skip (vit not built)"; echo "PASS [$case]"; exit 0; }
+    run --model "$fixtures/vit-interpolate/default" --interpolate-pos-encoding "$tmp/o"
+    expect_rc 0
+    expect_out "- at 30 x 30:"
+    expect_out "- at 46 x 38 (interpolate_pos_encoding):"
+    expect_out "All good, model saved at: $tmp/o/model.onnx"
+    grep -qa height "$tmp/o/model.onnx" || fail "no height axis with --interpolate-pos-encoding"
+    run --model "$fixtures/vit-interpolate/default" "$tmp/p"
+    expect_rc 0
+    grep -qa height "$tmp/p/model.onnx" && fail "a height axis without --interpolate-pos-encoding"
+    other=swin
+    "$exe" --list-models | grep -q "^$other:" || other=bert
+    "$exe" --list-models | grep -q "^$other:" || { echo "PASS [$case]"; exit 0; }
+    refused --model "$fixtures/$other/default" --interpolate-pos-encoding
+    expect_out "[export.interpolate_pos_encoding]"
+    expect_out "model type $other: interpolate_pos_encoding is not supported for it"
+    expect_intact ;;
 docs_error_table)
     # every test docs/errors.md cites is a case of this script
     doc=$(dirname "$0")/../../docs/errors.md

@@ -92,8 +92,20 @@ inline tf::follow_transformers fixture_follows(const std::filesystem::path& dir)
     return v.size() >= 2 && v[0] == 4 && v[1] < 50 ? tf::follow_transformers::v4_41 : tf::follow_transformers::v5;
 }
 
+/// Whether the fixture's forward call set interpolate_pos_encoding
+/// (io.safetensors' `forward` metadata, the call's extra arguments as JSON).
+inline bool fixture_interpolates(const std::filesystem::path& dir) {
+    const auto io = tf::safetensors_file::open(dir / "io.safetensors");
+    const auto it = io.metadata().find("forward");
+    if (it == io.metadata().end()) return false;
+    const auto forward = nlohmann::json::parse(it->second);
+    for (const auto& [key, value] : forward.items())
+        if (key != "interpolate_pos_encoding") throw std::runtime_error(dir.string() + ": unknown forward argument " + key);
+    return forward.value("interpolate_pos_encoding", false);
+}
+
 /// A fixture folder loaded as the exporter loads a checkpoint, following
-/// the Transformers that made it.
+/// the Transformers that made it, with the forward arguments it was run with.
 inline tf::loaded_model load_fixture(std::string_view model_type, const std::filesystem::path& dir) {
     const auto json = tf::config_reader::load(dir / "config.json");
     if (const auto* c = tf::find_composite(model_type)) {  // a multimodal checkpoint: its text decoder
@@ -101,7 +113,8 @@ inline tf::loaded_model load_fixture(std::string_view model_type, const std::fil
         return tf::load_model(tf::require_family(text["model_type"].get<std::string>()), dir, json,
                               fixture_follows(dir), c);
     }
-    return tf::load_model(tf::require_family(model_type), dir, json, fixture_follows(dir));
+    return tf::load_model(tf::require_family(model_type), dir, json, fixture_follows(dir), nullptr,
+                          fixture_interpolates(dir));
 }
 
 /// max |got - want| over the positions a fixture defines: every position,

@@ -1,6 +1,7 @@
 // BEiT and Data2VecVision: the image sizes each config takes, the relative
-// position index, and the keys the two model types read differently (the
-// features: test_models.cpp).
+// position index (in C++ and computed in the graph), interpolate_pos_encoding
+// against Transformers, masked-im's logits, and the keys the two model
+// types read differently (the features: test_models.cpp).
 #include "typeformer/models/beit.hpp"
 
 #include "harness.hpp"
@@ -30,6 +31,13 @@ TEST(beit, image_size_is_fixed_by_positions_or_a_relative_bias) {
     EXPECT_FALSE((tf::beit_config{.use_absolute_position_embeddings = true}.image().any_size));
     EXPECT_FALSE((tf::beit_config{.use_relative_position_bias = true}.image().any_size));
     EXPECT_FALSE((tf::beit_config{.use_shared_relative_position_bias = true}.image().any_size));
+    // interpolate_pos_encoding resizes both to the image's grid: any size
+    EXPECT_TRUE((tf::beit_config{.use_absolute_position_embeddings = true,
+                                 .use_relative_position_bias = true,
+                                 .use_shared_relative_position_bias = true,
+                                 .interpolate_pos_encoding = true}
+                     .image()
+                     .any_size));
     EXPECT_TRUE(load("data2vec-vision", fixture_config("data2vec-vision", "default")).image().any_size);
     const auto fixed = load("beit", fixture_config("beit", "default")).image();
     EXPECT_FALSE(fixed.any_size);
@@ -71,6 +79,46 @@ TEST(beit, head_dim_and_is_causal_by_model_type) {
     j["is_causal"] = false;
     EXPECT_NE(refusal("beit", j).find("is_causal"), std::string::npos);
     EXPECT_EQ(refusal("data2vec-vision", j), "");
+}
+
+// Called with interpolate_pos_encoding=True at a patch grid other than the
+// config's: BeitModel with each layer's relative bias (its tables resized
+// and gathered at an index the graph computes), BeitForImageClassification
+// with absolute positions and the shared relative bias. The graph takes any
+// size, and matches the reference at the config's size, 37 x 45 and 64 x 29.
+TEST(beit, interpolate_pos_encoding_matches_transformers) {
+    for (std::string_view feature : {"default", "image-classification"}) {
+        check_fixture("beit", feature, fixture_dir("beit-interpolate", feature));
+        const auto m = load_fixture("beit", fixture_dir("beit-interpolate", feature));
+        const auto inputs = m.family().require(feature).inputs(m.config);
+        EXPECT_EQ(inputs.at(0).axes.at(2), tf::height_axis) << feature;
+        EXPECT_EQ(inputs.at(0).axes.at(3), tf::width_axis) << feature;
+    }
+}
+
+// The index the graph computes for a run-time grid is the one
+// relative_position_index builds (square, wide, tall and one-patch grids).
+TEST(beit, relative_position_index_in_the_graph) {
+    for (auto [rows, cols] : {std::pair{5L, 5L}, std::pair{2L, 3L}, std::pair{7L, 4L}, std::pair{1L, 1L}}) {
+        tf::eval_backend b(nullptr);
+        const auto got = tf::relative_position_index(b, b.constant_i64({rows, cols}));
+        const auto want = tf::relative_position_index(rows, cols);
+        const auto t = static_cast<std::size_t>(rows * cols + 1);
+        ASSERT_EQ(got.shape(), (std::vector<std::int64_t>{static_cast<std::int64_t>(t), static_cast<std::int64_t>(t)}));
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), got.i.begin())) << rows << " x " << cols;
+    }
+}
+
+// masked-im: BeitForMaskedImageModeling's logits over the visual tokens,
+// one row a patch (the class token left out), vocab_size wide.
+TEST(beit, masked_im_logits_per_patch) {
+    const auto m = load_fixture("beit", fixture_dir("beit", "masked-im"));
+    const auto outputs = m.family().require("masked-im").outputs(m.config);
+    ASSERT_EQ(outputs.size(), 1u);
+    EXPECT_EQ(outputs[0].name, "logits");
+    EXPECT_EQ(typed_config<tf::beit_config>(m.config).vocab_size, 23);
+    EXPECT_EQ(refusal("data2vec-vision", fixture_config("beit", "masked-im")), "");
+    if (const auto* d2v = tf::find_family("data2vec-vision")) EXPECT_EQ(d2v->feature("masked-im"), nullptr);
 }
 
 // image_size and patch_size are single numbers (a [height, width] pair is

@@ -57,3 +57,11 @@ TEST(deit, the_teachers_class_infers_image_classification) {
     EXPECT_EQ(tf::infer_feature(j, tf::supported_features("deit"), &because), "image-classification");
     EXPECT_EQ(because, "DeiTForImageClassificationWithTeacher");
 }
+
+// DeiTForImageClassificationWithTeacher called with
+// interpolate_pos_encoding=True on 35 x 48 images (a 5 x 6 grid, where the
+// config's is 4 x 4): both learned tokens' positions kept, the patches'
+// resized; the graph takes any size.
+TEST(deit, interpolate_pos_encoding_matches_transformers) {
+    check_fixture("deit", "image-classification", fixture_dir("deit-interpolate", "image-classification"));
+}

@@ -232,7 +232,7 @@ TEST(models, feature_tables) {
         {"longt5", seq2seq},
         {"vit", {"default", "image-classification", "masked-im"}},
         {"deit", {"default", "image-classification", "masked-im"}},
-        {"beit", {"default", "image-classification"}},
+        {"beit", {"default", "image-classification", "masked-im"}},
         {"data2vec-vision", {"default", "image-classification"}},
         {"swin", {"default", "image-classification", "masked-im"}},
         {"resnet", {"default", "image-classification"}},

@@ -105,6 +105,12 @@ int main(int argc, char** argv) {
                  "Write an encoder-decoder's seq2seq-lm (text2text-generation) as one model.onnx (input_ids, "
                  "attention_mask, decoder_input_ids -> logits), as the legacy exporter did, instead of "
                  "encoder_model.onnx and decoder_model.onnx; a task with the cache cannot be one graph");
+    app.add_flag("--interpolate-pos-encoding", opt.interpolate_pos_encoding,
+                 "Resize the learned positions to each image's patch grid (bicubic), as Transformers' forward "
+                 "argument interpolate_pos_encoding=True does: the graph takes pixel_values of any height and "
+                 "width, validated at the config's size and at another. vit, deit, beit and data2vec-vision (BEiT's "
+                 "relative position biases are resized too, as Transformers 5 resizes them; masked-im of vit "
+                 "and deit keeps the config's size, which its graph states); another model type is refused");
     app.add_flag("--genai", opt.genai,
                  "Also write genai_config.json next to model.onnx, for ONNX Runtime GenAI (onnxruntime-genai): "
                  "causal-lm-with-past (text-generation-with-past, chosen when --task is auto) of a model type GenAI "

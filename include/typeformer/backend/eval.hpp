@@ -30,6 +30,7 @@
 #include "typeformer/core/dtype.hpp"
 #include "typeformer/core/error.hpp"
 #include "typeformer/core/linkage.hpp"
+#include "typeformer/core/slots.hpp"
 #include "typeformer/core/spatial.hpp"
 #include "typeformer/io/checkpoint.hpp"
 
@@ -423,6 +424,14 @@ TYPEFORMER_INLINE auto eval_backend::input(std::string_view name, dtype type, st
                                       std::to_string(axes.size()));
     if (type == dtype::f32 && !it->second.is_float())
         throw error("eval.input", "input " + std::string(name) + " must be float32");
+    // an axis the graph states a size for (ViT's image, the config's only): that size, as ONNX Runtime requires
+    const auto shape = it->second.shape();
+    for (std::size_t d = 0; d < axes.size(); ++d)
+        if (const auto n = static_extent(axes[d]); n >= 0 && static_cast<std::int64_t>(shape[d]) != n)
+            throw error("eval.input", "input " + std::string(name) + " has " + std::to_string(shape[d]) +
+                                          " at axis " + std::to_string(d) + ", where the model takes " +
+                                          std::to_string(n) + " only (its input's shape " + shape_string(shape) +
+                                          ")");
     return it->second;
 }
 

@@ -144,15 +144,23 @@ struct loaded_model {
 /// `json` is config.json's whole object and the text decoder is loaded:
 /// its config from text_config (composite_text_config), its tensors from
 /// the language model's prefix, the other towers' set aside.
+/// `interpolate_pos_encoding`: Transformers' forward argument, for the
+/// loaders that take it (config_reader::interpolate_pos_encoding); another
+/// model type refuses it (export.interpolate_pos_encoding).
 inline loaded_model load_model(const family_handle& f, const std::filesystem::path& dir, const nlohmann::json& json,
                                follow_transformers follow = follow_transformers::v5,
-                               const composite_type* composite = nullptr) {
+                               const composite_type* composite = nullptr, bool interpolate_pos_encoding = false) {
     loaded_model m;
     const auto where = (dir / "config.json").string();
-    if (composite)
-        m.config = f.load(config_reader(composite_text_config(*composite, json, where), where + ": /text_config")
-                              .follow(follow));
-    else m.config = f.load(config_reader(json, where).follow(follow));
+    const nlohmann::json text = composite ? composite_text_config(*composite, json, where) : nlohmann::json{};
+    config_reader reader(composite ? text : json, composite ? where + ": /text_config" : where);
+    reader.follow(follow).interpolate_pos_encoding(interpolate_pos_encoding);
+    m.config = f.load(reader);
+    if (reader.interpolate_pos_encoding_unasked())
+        throw error("export.interpolate_pos_encoding",
+                    where + ": model type " + std::string(f.model_type) +
+                        ": interpolate_pos_encoding is not supported for it (only vit, deit, beit and "
+                        "data2vec-vision resize their learned positions)");
     m.composite = composite;
     if (const auto a = json.find("architectures");
         a != json.end() && a->is_array() && !a->empty() && a->front().is_string())

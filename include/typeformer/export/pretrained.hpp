@@ -78,6 +78,11 @@ struct export_options {
     /// "yarn", Gemma's activation, the token a decoder's sequence
     /// classification scores): follow 5.x's model code, or 4.41's.
     follow_transformers follow = follow_transformers::v5;
+    /// Transformers' forward argument interpolate_pos_encoding: ViT's,
+    /// DeiT's and BEiT's learned positions resized to each image's patch
+    /// grid (BEiT's relative position biases too), the graph then taking
+    /// images of any size; another model type is refused by name.
+    bool interpolate_pos_encoding = false;
     validation_memory memory = validation_memory::automatic;  ///< how validation holds the weights
     std::ostream* log = &std::cout;       ///< progress and the validation log
     std::ostream* warnings = &std::cerr;  ///< warnings and the failed-validation message
@@ -255,6 +260,13 @@ TYPEFORMER_INLINE std::string gib(double bytes) {
 bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort,
                    const tensor_map& inputs, double atol, std::string_view pass, export_report& report,
                    std::ostream& log);
+
+/// The graph's pixel_values has named height and width axes (any size).
+inline bool takes_any_image_size(const feature_handle& f, const loaded_model& m) {
+    for (const auto& in : f.inputs(m.config))
+        if (in.name == "pixel_values") return in.axes.size() == 4 && in.axes[2] == height_axis;
+    return false;
+}
 #if TYPEFORMER_DEFINITIONS
 TYPEFORMER_INLINE bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort, const tensor_map& inputs, double atol, std::string_view pass, export_report& report, std::ostream& log) {
     const auto reference = f.reference(m.config, m.weights, inputs, &weights);
@@ -643,6 +655,21 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                     log << "\t- with an empty past (the first step):\n";
                     ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass("empty past"), report, log) && ok;
                 }
+            } else if (const auto px = inputs.find("pixel_values");
+                       opt.interpolate_pos_encoding && px != inputs.end() && takes_any_image_size(*g, m)) {
+                // the learned positions resized: at the config's size (the identity) and at another
+                const auto h = static_cast<std::int64_t>(px->second.shape()[2]),
+                           w = static_cast<std::int64_t>(px->second.shape()[3]);
+                log << "\t- at " << h << " x " << w << ":\n";
+                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass(""), report, log) && ok;
+                sizes.height = h * 3 / 2 + 1;
+                sizes.width = w * 5 / 4 + 1;
+                inputs = make();
+                log << "\t- at " << sizes.height << " x " << sizes.width << " (interpolate_pos_encoding):\n";
+                ok = validate_once(*g, m, weights, ort, inputs, report.atol,
+                                   pass(std::to_string(sizes.height) + " x " + std::to_string(sizes.width)), report,
+                                   log) &&
+                     ok;
             } else {
                 ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass(""), report, log) && ok;
             }
@@ -752,7 +779,7 @@ TYPEFORMER_INLINE export_report export_pretrained(const std::filesystem::path& m
     (void)family->require(chosen.feature);
     detail::pretrained::note_transformers_version(json, family_type, chosen.feature, opt.follow, where, *opt.log,
                                                   *opt.warnings);
-    auto m = load_model(*family, dir, json, opt.follow, composite);
+    auto m = load_model(*family, dir, json, opt.follow, composite, opt.interpolate_pos_encoding);
     select_decoder_alone(m, chosen.feature, dir);
     return export_loaded(m, dir, output, chosen);
 }

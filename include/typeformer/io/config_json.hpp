@@ -49,6 +49,27 @@ public:
     }
     [[nodiscard]] follow_transformers follows() const { return follow_; }
 
+    /// Transformers' forward argument `interpolate_pos_encoding` (the
+    /// export's `--interpolate-pos-encoding`): the learned positions resized
+    /// to the patch grid of each image, which then may be of any size. A
+    /// loader that honours it (or refuses it by name) asks
+    /// interpolate_pos_encoding(); the exporter refuses the option for a
+    /// model whose loader never asked (interpolate_pos_encoding_unasked).
+    /// Child readers inherit it.
+    config_reader& interpolate_pos_encoding(bool on) {
+        interpolate_ = on;
+        interpolate_asked_ = std::make_shared<bool>(false);
+        return *this;
+    }
+    [[nodiscard]] bool interpolate_pos_encoding() const {
+        if (interpolate_asked_) *interpolate_asked_ = true;
+        return interpolate_;
+    }
+    /// The option is on and no loader asked about it.
+    [[nodiscard]] bool interpolate_pos_encoding_unasked() const {
+        return interpolate_ && !(interpolate_asked_ && *interpolate_asked_);
+    }
+
     /// Read config.json; errors name the file.
     static nlohmann::json load(const std::filesystem::path& file);
 
@@ -110,6 +131,8 @@ private:
     std::shared_ptr<key_log> log_;  ///< record_keys
     std::string prefix_;            ///< "rope_scaling." in a child reader
     follow_transformers follow_ = follow_transformers::v5;
+    bool interpolate_ = false;                ///< interpolate_pos_encoding
+    std::shared_ptr<bool> interpolate_asked_;  ///< a loader asked (shared with copies and children)
 };
 
 #if TYPEFORMER_DEFINITIONS
@@ -204,6 +227,8 @@ TYPEFORMER_INLINE auto config_reader::child(const char* key, std::optional<confi
     out->log_ = log_;
     out->prefix_ = prefix_ + key + ".";
     out->follow_ = follow_;
+    out->interpolate_ = interpolate_;
+    out->interpolate_asked_ = interpolate_asked_;
     return true;
 }
 

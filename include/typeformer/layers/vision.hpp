@@ -187,6 +187,10 @@ struct vision_block_options {
     /// (`use_shared_relative_position_bias`); both may be set, and add.
     bool relative_bias = false;
     bool shared_relative_bias = false;
+    /// The relative biases built for each image's patch grid (known at run
+    /// time, from pixel_values), as Transformers 5's BEiT builds them at any
+    /// size: see relative_position_bias. Otherwise for the config's grid.
+    bool run_grid_relative_bias = false;
 };
 
 /// A config that says which switches its blocks take.
@@ -220,48 +224,96 @@ inline std::vector<std::int64_t> relative_position_index(std::int64_t rows, std:
     return index;
 }
 
+/// relative_position_index computed in the graph, for a grid of `grid`
+/// (int64 [2]: rows r, cols c, known at run time): int64 [T, T], T = r·c + 1.
+template <Backend B>
+typename B::value relative_position_index(B& b, const typename B::value& grid) {
+    auto r = b.slice(grid, 0, 0, 1), c = b.slice(grid, 0, 1, 2);  // int64 [1] each
+    const auto one = b.constant_i64({1}), two = b.constant_i64({2}), three = b.constant_i64({3});
+    auto rows = b.range(b.expand(b.constant_i64({0}), r), 0), cols = b.range(b.expand(b.constant_i64({0}), c), 0);
+    auto width = b.sub(b.mul(two, c), one);  // 2c - 1
+    // (r_p - r_q + r - 1)·(2c - 1) [r, r] and c_p - c_q + c - 1 [c, c], summed over the patch pairs [r, c, r, c]
+    auto dr = b.mul(b.add(b.sub(b.unsqueeze(rows, {1}), b.unsqueeze(rows, {0})), b.sub(r, one)), width);
+    auto dc = b.add(b.sub(b.unsqueeze(cols, {1}), b.unsqueeze(cols, {0})), b.sub(c, one));
+    auto area = b.mul(r, c);
+    auto pairs = b.reshape(b.add(b.unsqueeze(dr, {1, 3}), b.unsqueeze(dc, {0, 2})), b.concat({area, area}, 0));
+    auto n = b.add(b.mul(b.sub(b.mul(two, r), one), width), three);  // (2r - 1)(2c - 1) + 3
+    auto top = b.concat({b.sub(n, one), b.expand(b.sub(n, three), area)}, 0);  // [T]: class to class, to patch
+    auto left = b.expand(b.sub(n, two), b.concat({area, one}, 0));           // [r·c, 1]: patch to class
+    return b.concat({b.unsqueeze(top, {0}), b.concat({left, pairs}, 1)}, 0);
+}
+
 /// A relative position bias at `scope` (its `relative_position_bias_table`,
 /// [N, heads], N as relative_position_index says) for the config's patch
 /// grid: the table gathered at the constant index, as the additive
 /// attention bias [heads, T, T]. Transformers 5 resizes the table
 /// (bilinear) to the window of the image it is given; at the config's
-/// image size, the only size a model with this bias takes, that resize is
-/// the identity.
+/// image size that resize is the identity. With `run_grid` (int64 [2], the
+/// image's patch grid r x c at run time) the bias is built as Transformers
+/// 5 builds it there (BeitRelativePositionBias.forward): the table's
+/// (2R - 1)(2C - 1) offset rows laid on their [2R - 1, 2C - 1] map, resized
+/// (bilinear, align_corners false) to [2r - 1, 2c - 1], its last three rows
+/// (the class token's) kept, gathered at the index computed in the graph.
+/// (Its further resize of the bias to [T, T] with interpolate_pos_encoding
+/// is to the size the bias has: the identity.)
 template <Backend B>
-typename B::value relative_position_bias(B& b, std::string_view scope, const patch_grid& g, std::int64_t heads) {
+typename B::value relative_position_bias(B& b, std::string_view scope, const patch_grid& g, std::int64_t heads,
+                                         const typename B::value* run_grid = nullptr) {
     auto guard = b.scope(scope);
-    const auto n = (2 * g.rows - 1) * (2 * g.cols - 1) + 3, t = g.patches() + 1;
+    const auto side_r = 2 * g.rows - 1, side_c = 2 * g.cols - 1, n = side_r * side_c + 3, t = g.patches() + 1;
     const auto& table = b.param("relative_position_bias_table", {n, heads});
-    auto bias = b.gather(table, b.constant_i64(relative_position_index(g.rows, g.cols)));
-    return b.transpose(b.reshape(bias, {t, t, heads}), {2, 0, 1});
+    if (!run_grid) {
+        auto bias = b.gather(table, b.constant_i64(relative_position_index(g.rows, g.cols)));
+        return b.transpose(b.reshape(bias, {t, t, heads}), {2, 0, 1});
+    }
+    // Transformers lays the rows as [2C - 1, 2R - 1] (width first): the same map on a square grid, the only
+    // grid BEiT's single image_size gives
+    if (g.rows != g.cols)
+        throw error("config.unsupported", "a relative position bias resized from a " + std::to_string(g.rows) + " x " +
+                                              std::to_string(g.cols) + " grid: only a square one is supported");
+    auto offsets = b.reshape(b.transpose(b.slice(table, 0, 0, n - 3), {1, 0}), {1, heads, side_r, side_c});
+    auto sides = b.sub(b.mul(*run_grid, b.constant_i64({2, 2})), b.constant_i64({1, 1}));  // 2r - 1, 2c - 1
+    auto resized = b.resize_to(offsets, sides, resize_mode::bilinear, false);
+    auto rows = b.transpose(b.reshape(resized, {heads, -1}), {1, 0});
+    auto resized_table = b.concat({rows, b.slice(table, 0, n - 3, n)}, 0);
+    return b.transpose(b.gather(resized_table, relative_position_index(b, *run_grid)), {2, 0, 1});
 }
 
-/// What vision_context hands every block: the switches, the patch grid and,
-/// with a shared relative position bias, that bias [heads, T, T].
+/// What vision_context hands every block: the switches, the patch grid,
+/// the image's patch grid at run time (int64 [2], where the relative
+/// biases are built for it) and, with a shared relative position bias,
+/// that bias [heads, T, T].
 template <class V>
 struct vision_block_context {
     vision_block_options options;
     patch_grid grid;
+    std::optional<V> run_grid;
     std::optional<V> shared_bias;
 };
 
 /// The stack context of an image encoder: no attention mask (every image
-/// token sees every other), the block options and, where they say so, the
-/// shared relative position bias, built once from the table at `SharedBias`
-/// (BEiT's `beit.encoder.relative_position_bias`; empty: a model without one).
+/// token sees every other), the block options, the image's patch grid
+/// (pixel_values' height and width over the patch size) where the relative
+/// biases follow it and, where they say so, the shared relative position
+/// bias, built once from the table at `SharedBias` (BEiT's
+/// `beit.encoder.relative_position_bias`; empty: a model without one).
 template <fixed_string SharedBias = "">
 struct vision_context {
-    using reads = slots<>;
+    using reads = slots<"pixel_values">;
 
     template <Backend B, class Io, class C>
         requires VisionBlockConfig<C> && PatchConfig<C>
-    static vision_block_context<typename B::value> make(B& b, const Io&, const C& c) {
-        vision_block_context<typename B::value> ctx{c.block_options(), c.patches(), std::nullopt};
+    static vision_block_context<typename B::value> make(B& b, const Io& s, const C& c) {
+        vision_block_context<typename B::value> ctx{c.block_options(), c.patches(), std::nullopt, std::nullopt};
+        if (ctx.options.run_grid_relative_bias)
+            ctx.run_grid = b.div(b.shape(s[slot<"pixel_values">{}], 2, 4),
+                                 b.constant_i64({ctx.grid.patch_h, ctx.grid.patch_w}));
         if (ctx.options.shared_relative_bias) {
             if constexpr (SharedBias.view().empty())
                 throw error("config.unsupported", "this model has no shared relative position bias");
             else
-                ctx.shared_bias = relative_position_bias(b, SharedBias.view(), ctx.grid, c.shape().num_heads);
+                ctx.shared_bias = relative_position_bias(b, SharedBias.view(), ctx.grid, c.shape().num_heads,
+                                                         ctx.run_grid ? &*ctx.run_grid : nullptr);
         }
         return ctx;
     }
@@ -292,7 +344,8 @@ struct unmasked_self_attention {
         auto v = project(Names::v, opt.qkv_bias);
         std::optional<typename B::value> bias = ctx.shared_bias;
         if (opt.relative_bias) {
-            auto own = relative_position_bias(b, Names::relative_bias, ctx.grid, sh.num_heads);
+            auto own = relative_position_bias(b, Names::relative_bias, ctx.grid, sh.num_heads,
+                                              ctx.run_grid ? &*ctx.run_grid : nullptr);
             bias = bias ? b.add(own, *bias) : own;
         }
         const float scale = 1.f / std::sqrt(static_cast<float>(hsz / sh.num_heads));
@@ -376,7 +429,9 @@ struct mean_token_output {
 /// ones) laid back on their grid [B, hidden, h, w], a 1x1 Conv2d at
 /// `<Scope>.0` to encoder_stride² · channels, then PixelShuffle(encoder_stride):
 /// `reconstruction` [B, channels, h · stride, w · stride]. The stride is the
-/// config's `encoder_stride`, as Transformers names it.
+/// config's `encoder_stride`, as Transformers names it. The grid is the
+/// config's: a model with this decoder takes the config's image size only
+/// (image_input's ConfigSize), interpolate_pos_encoding or not.
 template <fixed_string Scope, std::int64_t Skip = 1>
 struct masked_image_decoder {
     using reads = slots<"hidden_states">;

@@ -16,8 +16,19 @@
 //
 // The relative bias is built for the config's patch grid, and the learned
 // positions for the config's image size: a model with either takes that one
-// size, and its graph says so. A model with neither (no position
-// information at all) takes any size, as Transformers does.
+// size, and its graph says so (Transformers 5 resizes both to any image).
+// With interpolate_pos_encoding (the export's --interpolate-pos-encoding)
+// both follow each image's patch grid as Transformers 5 computes them: the
+// learned positions resized (bicubic, align_corners false), the relative
+// bias tables resized (bilinear) and gathered at an index the graph
+// computes; the graph then takes any size. A model with neither (no
+// position information at all) takes any size, as Transformers does.
+//
+// masked-im is BeitForMaskedImageModeling's: `layernorm` and `lm_head` over
+// the patch tokens, `logits` [batch, patches, vocab_size] (Data2VecVision
+// has no such model). Like ViT's masked-im it takes pixel_values alone: the
+// mask token, which replaces the patches a bool_masked_pos input marks, is
+// not used.
 #pragma once
 
 #include <cstdint>
@@ -49,10 +60,19 @@ struct beit_config {
     bool use_shared_relative_position_bias = false;
     double layer_scale_init_value = 0.1;
     bool use_mean_pooling = true;
+    std::int64_t vocab_size = 8192;  ///< BeitForMaskedImageModeling's visual tokens
     std::int64_t head_dim = 0;  // 0: hidden_size / num_attention_heads
     std::int64_t num_labels = 2;
+    /// Transformers' forward argument (the export's --interpolate-pos-encoding):
+    /// the learned positions (bicubic) and the relative bias tables
+    /// (bilinear) resized to each image's patch grid.
+    bool interpolate_pos_encoding = false;
 
     using self = beit_config;
+
+    static void read_interpolate(const config_reader& r, beit_config& c) {
+        c.interpolate_pos_encoding = r.interpolate_pos_encoding();
+    }
 
     static constexpr void shape_rule(const beit_config& c) {
         vit_like_rules(c);
@@ -67,13 +87,14 @@ struct beit_config {
         field<"use_shared_relative_position_bias", &self::use_shared_relative_position_bias>,
         field<"layer_scale_init_value", &self::layer_scale_init_value>,
         field<"use_mean_pooling", &self::use_mean_pooling>, internal<&self::head_dim, rule::non_negative, "head_dim">,
-        rules<&self::shape_rule>, labels<&self::num_labels>,
+        rules<&self::shape_rule>, labels<&self::num_labels>, internal<&self::interpolate_pos_encoding>,
+        reads<&self::read_interpolate>,
         // the mask token, read only with a bool_masked_pos input (not exported)
         no_effect<"use_mask_token", bool>,
         // stochastic depth: training only
         no_effect<"drop_path_rate", double>,
-        // BeitForMaskedImageModeling's visual-token vocabulary (not exported)
-        no_effect<"vocab_size", std::int64_t>,
+        // BeitForMaskedImageModeling's visual-token vocabulary (its lm_head's width)
+        field<"vocab_size", &self::vocab_size, rule::positive>,
         // the semantic-segmentation head and its auxiliary head (not exported)
         no_effect<"pool_scales", any_json>, no_effect<"use_auxiliary_head", bool>,
         no_effect<"auxiliary_loss_weight", double>, no_effect<"auxiliary_channels", std::int64_t>,
@@ -89,22 +110,31 @@ struct beit_config {
         no_effect<"tie_word_embeddings", bool>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const { return vit_like_shape(*this); }
-    /// One size where the learned positions or a relative bias fix it; any otherwise.
+    /// One size where the learned positions or a relative bias fix it,
+    /// unless they are resized (interpolate_pos_encoding); any otherwise.
     [[nodiscard]] constexpr image_shape image() const {
-        const bool fixed =
-            use_absolute_position_embeddings || use_relative_position_bias || use_shared_relative_position_bias;
+        const bool fixed = !interpolate_pos_encoding && (use_absolute_position_embeddings ||
+                                                         use_relative_position_bias ||
+                                                         use_shared_relative_position_bias);
         return {num_channels, image_size, image_size, !fixed};
     }
     [[nodiscard]] constexpr patch_grid patches() const {
-        return {patch_size, patch_size, image_size / patch_size, image_size / patch_size, 1,
-                use_absolute_position_embeddings};
+        return {.patch_h = patch_size,
+                .patch_w = patch_size,
+                .rows = image_size / patch_size,
+                .cols = image_size / patch_size,
+                .leading_tokens = 1,
+                .positions = use_absolute_position_embeddings,
+                .resize_positions = use_absolute_position_embeddings && interpolate_pos_encoding};
     }
     [[nodiscard]] constexpr vision_block_options block_options() const {
         return {.qkv_bias = true,
                 .key_bias = false,
                 .layer_scale = layer_scale_init_value > 0,
                 .relative_bias = use_relative_position_bias,
-                .shared_relative_bias = use_shared_relative_position_bias};
+                .shared_relative_bias = use_shared_relative_position_bias,
+                .run_grid_relative_bias = interpolate_pos_encoding &&
+                                          (use_relative_position_bias || use_shared_relative_position_bias)};
     }
 };
 
@@ -181,10 +211,27 @@ struct beit_pooler {
     }
 };
 
-/// BEiT's family under a model type, a checkpoint prefix and a config loader.
-template <fixed_string ModelType, fixed_string Base, auto Load>
-struct beit_like_family : family_base<ModelType, Base, beit_config, Load,
-                                      type_list<task::default_, task::image_classification>> {
+/// BeitForMaskedImageModeling's head: its `layernorm` over the patch
+/// tokens (the class token left out), then `lm_head` to the visual-token
+/// vocabulary: `logits` [batch, patches, vocab_size].
+struct beit_masked_im_head {
+    using reads = slots<"hidden_states">;
+    using writes = slots<"logits">;
+
+    template <Backend B>
+    static void forward(B& b, io<beit_masked_im_head, typename B::value> s, const beit_config& c) {
+        const auto sh = c.shape();
+        auto patches = b.slice(s[sl::hidden_states], 1, 1, std::numeric_limits<std::int64_t>::max());
+        auto normed = layer_norm(b, "layernorm", patches, sh.hidden_size, sh.eps);
+        s.set(sl::logits, dense(b, "lm_head", normed, sh.hidden_size, c.vocab_size));
+    }
+};
+
+/// BEiT's family under a model type, a checkpoint prefix, a config loader
+/// and its features.
+template <fixed_string ModelType, fixed_string Base, auto Load,
+          class Features = type_list<task::default_, task::image_classification>>
+struct beit_like_family : family_base<ModelType, Base, beit_config, Load, Features> {
     /// The legacy table's tolerance for BEiT and Data2VecVision.
     static constexpr double atol = 1e-4;
     /// BeitModel's pooler (the default feature exports last_hidden_state
@@ -205,11 +252,16 @@ struct beit_like_family : family_base<ModelType, Base, beit_config, Load,
     static auto layers(task::default_) -> concat<trunk, type_list<expose_hidden_states>>;
     static auto layers(task::image_classification)
         -> concat<trunk, type_list<beit_pooler<names::pooler_norm>, pooled_classifier<"classifier">>>;
+    static auto layers(task::masked_im) -> concat<trunk, type_list<beit_masked_im_head>>;
     /// last_hidden_state [batch, tokens, hidden]: tokens is fixed by the image size, or follows it.
     static auto outputs(task::default_) -> type_list<output<"last_hidden_state", axes<"batch", "", "">>>;
+    /// masked-im: the visual-token logits of every patch, not an image.
+    static auto outputs(task::masked_im) -> type_list<output<"logits", axes<"batch", "", "">>>;
 };
 
-struct beit_family : beit_like_family<"beit", "beit", &beit_config_from_json> {};
+/// BEiT, with BeitForMaskedImageModeling's masked-im (Data2VecVision has none).
+struct beit_family : beit_like_family<"beit", "beit", &beit_config_from_json,
+                                      type_list<task::default_, task::image_classification, task::masked_im>> {};
 struct data2vec_vision_family
     : beit_like_family<"data2vec-vision", "data2vec_vision", &data2vec_vision_config_from_json> {};
 

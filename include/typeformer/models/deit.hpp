@@ -8,7 +8,8 @@
 // `classifier` on the class token, or DeiTForImageClassificationWithTeacher,
 // the mean of `cls_classifier` on the class token and
 // `distillation_classifier` on the distillation token. masked-im is ViT's
-// decoder after both tokens. One image size, the config's, as ViT.
+// decoder after both tokens. One image size, the config's, or any with
+// interpolate_pos_encoding, as ViT.
 #pragma once
 
 #include <cstdint>
@@ -81,6 +82,10 @@ struct deit_family : family_base<"deit", "deit", deit_config, &deit_config_from_
 
     template <class Task>
     static auto inputs(Task) -> type_list<image_input<>>;
+    /// masked-im: the decoder lays the tokens on the config's grid, so the
+    /// config's size only, even with interpolate_pos_encoding (where the
+    /// resize is then the identity).
+    static auto inputs(task::masked_im) -> type_list<image_input<"pixel_values", true>>;
 
     using trunk = type_list<patch_embeddings<vit_embedding_names<"deit.embeddings", "distillation_token">>,
                             vit_encoder_stack<vit_layer_names<"deit.encoder.layer">>, final_layer_norm<"deit.layernorm">>;

@@ -6,7 +6,12 @@
 // back on their grid and decodes them with a 1x1 Conv2d and PixelShuffle.
 // The learned positions fit the config's image_size only, and Transformers
 // refuses another size unless asked to interpolate them: the graph takes
-// that one size, and states it in its input's shape.
+// that one size, and states it in its input's shape. With
+// interpolate_pos_encoding (the export's --interpolate-pos-encoding, as
+// Transformers' forward argument) the positions are resized to each image's
+// patch grid as Transformers resizes them (bicubic, align_corners false) and
+// the graph takes any size; masked-im, whose decoder lays the tokens on the
+// config's grid, still takes the config's size only (the graph states it).
 #pragma once
 
 #include <cstdint>
@@ -36,8 +41,15 @@ struct vit_config {
     std::int64_t encoder_stride = 16;
     std::int64_t head_dim = 0;  // 0: hidden_size / num_attention_heads
     std::int64_t num_labels = 2;
+    /// Transformers' forward argument (the export's --interpolate-pos-encoding):
+    /// the learned positions resized (bicubic) to each image's patch grid.
+    bool interpolate_pos_encoding = false;
 
     using self = vit_config;
+
+    static void read_interpolate(const config_reader& r, vit_config& c) {
+        c.interpolate_pos_encoding = r.interpolate_pos_encoding();
+    }
 
     static constexpr void shape_rule(const vit_config& c) {
         vit_like_rules(c);
@@ -54,12 +66,20 @@ struct vit_config {
         no_effect<"tie_word_embeddings", bool>,
         absent<"is_causal", "Transformers 5 reads it as the kind of mask, which its eager and SDPA paths apply "
                             "differently to an encoder">,
-        labels<&self::num_labels>>;
+        labels<&self::num_labels>, internal<&self::interpolate_pos_encoding>, reads<&self::read_interpolate>>;
 
     [[nodiscard]] constexpr encoder_shape shape() const { return vit_like_shape(*this); }
-    [[nodiscard]] constexpr image_shape image() const { return {num_channels, image_size, image_size, false}; }
+    /// The config's size only, or any size with interpolate_pos_encoding.
+    [[nodiscard]] constexpr image_shape image() const {
+        return {num_channels, image_size, image_size, interpolate_pos_encoding};
+    }
     [[nodiscard]] constexpr patch_grid patches() const {
-        return {patch_size, patch_size, image_size / patch_size, image_size / patch_size, 1};
+        return {.patch_h = patch_size,
+                .patch_w = patch_size,
+                .rows = image_size / patch_size,
+                .cols = image_size / patch_size,
+                .leading_tokens = 1,
+                .resize_positions = interpolate_pos_encoding};
     }
     [[nodiscard]] constexpr vision_block_options block_options() const { return {.qkv_bias = qkv_bias}; }
 };
@@ -79,6 +99,10 @@ struct vit_family : family_base<"vit", "vit", vit_config, &vit_config_from_json,
 
     template <class Task>
     static auto inputs(Task) -> type_list<image_input<>>;
+    /// masked-im: the decoder lays the tokens on the config's grid, so the
+    /// config's size only, even with interpolate_pos_encoding (where the
+    /// resize is then the identity).
+    static auto inputs(task::masked_im) -> type_list<image_input<"pixel_values", true>>;
 
     using trunk = type_list<patch_embeddings<vit_embedding_names<"vit.embeddings">>,
                             vit_encoder_stack<vit_layer_names<"vit.encoder.layer">>, final_layer_norm<"vit.layernorm">>;
