@@ -13,7 +13,11 @@
 // Parameters are recorded as requests (name, tied alternative, shape) while
 // the graph is built; `finish()` turns the ones the graph uses into
 // initializers, read from the mapped checkpoint. A Linear weight is stored
-// transposed, as `<name>.T`, so that the product is one MatMul.
+// transposed, as `<name>.T`, so that the product is one MatMul. With
+// quantization::int8 (--quantize int8) a product with a weight is one
+// com.microsoft DynamicQuantizeMatMul on `<name>.T.int8` and `<name>.T.scale`
+// (a MatMul's weight: `<name>.int8`, `<name>.scale`), a Gather of a weight
+// reads `<name>.rows.int8` and `<name>.rows.scale`: the writer makes them.
 #pragma once
 
 #include <algorithm>

@@ -189,7 +189,7 @@ TYPEFORMER_INLINE std::string infer_feature(const nlohmann::json& config, const 
 /// so what remains is ONNX Runtime quantizing each product's activations to
 /// uint8 at run time (per tensor: a step of 1/255 of the tensor's range),
 /// carried through the layers; docs/cli.md gives the figures measured.
-inline constexpr double quantized_tolerance = 0.1;
+inline constexpr double quantized_tolerance = 0.2;
 
 /// The largest difference found for one output in one validation pass.
 struct output_check {
