@@ -282,6 +282,9 @@ const tf::checkpoint& test_checkpoint() {
     return ck;
 }
 
+/// The int8 cases' bound: float32 round-off of the reference's products.
+constexpr bound int8_bound{1e-6, 1e-6};
+
 // -- the cases ----------------------------------------------------------------------
 std::vector<op_case> make_cases() {
     std::vector<op_case> c;
@@ -611,7 +614,6 @@ std::vector<op_case> make_cases() {
     // dequantized weights. The activations are quantized exactly (exact_uint8), so ONNX Runtime's integer
     // product equals the float one up to float32 round-off: a bound that the float weights (about 0.4%
     // away) or a scale per wrong axis would exceed.
-    const bound int8_bound{1e-6, 1e-6};
     add(at_all(op_case("linear", "int8 weight and bias").in(f32("x", exact_uint8())), wx)
             .within(int8_bound)
             .quantized()
@@ -1309,6 +1311,30 @@ TEST(ops, image_ops_compute_what_torch_computes) {
         for (std::size_t k = 0; k < c.values.size(); ++k)
             EXPECT_NEAR(c.got.f.data()[k], c.values[k], 2e-6) << "at " << k;
     }
+}
+
+// The int8 cases' bound tells the reference on the dequantized weights from
+// the reference on the float weights: on the same exactly quantized
+// activations the two are far more than the bound apart, so a quantized
+// graph that computed on the float weights (or a reference that forgot to
+// dequantize) fails the cases.
+TEST(ops, int8_bound_tells_dequantized_from_float_weights) {
+    const auto& ck = test_checkpoint();
+    rng_t rng(3);
+    const auto x = exact_uint8()({3, 7, static_cast<std::size_t>(w_in)}, rng);
+    tf::weight_cache dequantized(tf::weight_cache::options{.quantize_int8 = true}), plain;
+    tf::eval_backend bq(&ck, &dequantized), bf(&ck, &plain);
+    const auto a = tf::dense(bq, "encoder.layer.0.dense", x, w_in, w_out);
+    const auto b = tf::dense(bf, "encoder.layer.0.dense", x, w_in, w_out);
+    const double limit = int8_bound.atol + int8_bound.rtol * max_abs(a);
+    EXPECT_GT(tf::max_abs_diff(a, b), 100 * limit);
+    // and the table of a Gather: its rows dequantized, not as stored
+    auto ids = ints(0, w_out)({2, 5}, rng);
+    auto sq = bq.scope("encoder.layer.0.dense");
+    auto sf = bf.scope("encoder.layer.0.dense");
+    EXPECT_GT(tf::max_abs_diff(bq.gather(bq.param("weight", {w_out, w_in}), ids),
+                               bf.gather(bf.param("weight", {w_out, w_in}), ids)),
+              0.0);
 }
 
 // The checker every export passes knows the opsets the backend targets: the
