@@ -271,33 +271,22 @@ TYPEFORMER_INLINE std::string gib(double bytes) {
 #endif
 
 /// One validation pass: the reference and ONNX Runtime on the same inputs.
+/// `relative` > 0 (a quantized graph): the atol is that times the largest
+/// magnitude among the reference's outputs, noted in report.quantized_atol.
 bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort,
                    const tensor_map& inputs, double atol, std::string_view pass, export_report& report,
-                   std::ostream& log);
+                   std::ostream& log, double relative = 0);
 #if TYPEFORMER_DEFINITIONS
-TYPEFORMER_INLINE bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort, const tensor_map& inputs, double atol, std::string_view pass, export_report& report, std::ostream& log) {
+TYPEFORMER_INLINE bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort, const tensor_map& inputs, double atol, std::string_view pass, export_report& report, std::ostream& log, double relative) {
     const auto reference = f.reference(m.config, m.weights, inputs, &weights);
-    std::map<std::string, double> diffs;
-    const bool ok = compare_outputs(reference, ort.run(inputs), atol, log, &diffs);
-    for (const auto& [name, d] : diffs) report.checks.push_back({std::string(pass), name, d, d <= atol});
-    return ok;
-}
-#endif
-
-/// One validation pass of a quantized graph: the reference on the
-/// dequantized weights, ONNX Runtime on the same inputs, each output within
-/// quantized_tolerance x the largest magnitude of the reference's outputs.
-bool validate_quantized(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort,
-                        const tensor_map& inputs, std::string_view pass, export_report& report, std::ostream& log);
-#if TYPEFORMER_DEFINITIONS
-TYPEFORMER_INLINE bool validate_quantized(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort, const tensor_map& inputs, std::string_view pass, export_report& report, std::ostream& log) {
-    const auto reference = f.reference(m.config, m.weights, inputs, &weights);
-    double largest = 0;
-    for (const auto& [name, v] : reference)
-        if (v.is_float())
-            for (const float x : v.f) largest = std::max(largest, static_cast<double>(std::abs(x)));
-    const double atol = quantized_tolerance * largest;
-    report.quantized_atol.emplace_back(std::string(pass), atol);
+    if (relative > 0) {
+        double largest = 0;
+        for (const auto& [name, v] : reference)
+            if (v.is_float())
+                for (const float x : v.f) largest = std::max(largest, static_cast<double>(std::abs(x)));
+        atol = relative * largest;
+        report.quantized_atol.emplace_back(std::string(pass), atol);
+    }
     std::map<std::string, double> diffs;
     const bool ok = compare_outputs(reference, ort.run(inputs), atol, log, &diffs);
     for (const auto& [name, d] : diffs) report.checks.push_back({std::string(pass), name, d, d <= atol});
@@ -668,13 +657,11 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                 if (!several) return what;
                 return stem_of(g, q) + (what.empty() ? "" : ", " + what);
             };
+            // a quantized graph: the reference on the dequantized weights, a bound relative to the outputs
             weight_cache& held_weights = q == quantization::none ? weights : *dequantized;
-            const auto validate_once = [&](const feature_handle& h, const loaded_model& lm, weight_cache&,
-                                           ort_runner& o, const tensor_map& in, double atol, const std::string& name,
-                                           export_report& r, std::ostream& l) {
-                if (q == quantization::none)
-                    return detail::pretrained::validate_once(h, lm, held_weights, o, in, atol, name, r, l);
-                return detail::pretrained::validate_quantized(h, lm, held_weights, o, in, name, r, l);
+            const double relative = q == quantization::none ? 0 : quantized_tolerance;
+            const auto validate = [&](const tensor_map& in, const std::string& name) {
+                return validate_once(*g, m, held_weights, ort, in, report.atol, name, report, log, relative);
             };
             if (g->has_past) {
                 std::int64_t past = sizes.past;  // as make_inputs made it
@@ -684,17 +671,17 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                     past = static_cast<std::int64_t>(inputs.at("attention_mask").shape()[1] -
                                                      inputs.at("input_ids").shape()[1]);
                 log << "\t- with a past of " << past << " tokens:\n";
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass("past"), report, log) && ok;
+                ok = validate(inputs, pass("past")) && ok;
                 // the first step of generation: the same graph with an empty past (an encoder-decoder's
                 // decoder_with_past_model always has a past: its first step is decoder_model)
                 if (g->empty_past) {
                     sizes.past = 0;
                     inputs = make();
                     log << "\t- with an empty past (the first step):\n";
-                    ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass("empty past"), report, log) && ok;
+                    ok = validate(inputs, pass("empty past")) && ok;
                 }
             } else {
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass(""), report, log) && ok;
+                ok = validate(inputs, pass("")) && ok;
             }
         }
         report.validate_seconds = seconds_since(t2);
