@@ -731,6 +731,55 @@ interpolate_pos_encoding)
     expect_out "[export.interpolate_pos_encoding]"
     expect_out "model type $other: interpolate_pos_encoding is not supported for it"
     expect_intact ;;
+quantize)
+    # --quantize int8: model_quantized.onnx next to model.onnx, both validated; with --quantized-only alone
+    run --model "$fixtures/bert/default" --quantize int8 "$tmp/o"
+    expect_rc 0
+    expect_out "typeformer: 2 graphs: model.onnx model_quantized.onnx"
+    expect_out "Validating ONNX model $tmp/o/model_quantized.onnx..."
+    expect_out "All good, models saved at: $tmp/o"
+    [ -s "$tmp/o/model.onnx" ] && [ -s "$tmp/o/model_quantized.onnx" ] || fail "files: $(ls -A "$tmp/o")"
+    grep -q DynamicQuantizeMatMul "$tmp/o/model_quantized.onnx" || fail "no DynamicQuantizeMatMul in model_quantized.onnx"
+    grep -q DynamicQuantizeMatMul "$tmp/o/model.onnx" && fail "model.onnx is quantized"
+    [ "$(stat -c %s "$tmp/o/model_quantized.onnx")" -lt "$(stat -c %s "$tmp/o/model.onnx")" ] ||
+        fail "model_quantized.onnx is not smaller than model.onnx"
+    run --model "$fixtures/bert/default" --quantize int8 --quantized-only "$tmp/q"
+    expect_rc 0
+    expect_out "All good, model saved at: $tmp/q/model_quantized.onnx"
+    [ -s "$tmp/q/model_quantized.onnx" ] && [ ! -e "$tmp/q/model.onnx" ] || fail "files: $(ls -A "$tmp/q")"
+    # a decoder with its cache: the past and the empty past, quantized
+    "$exe" --list-models | grep -q '^gpt2:' && {
+        run --model "$fixtures/gpt2/causal-lm-with-past" --feature causal-lm-with-past --quantize int8 --quantized-only "$tmp/d"
+        expect_rc 0
+        expect_out "with an empty past (the first step)"
+        [ -s "$tmp/d/model_quantized.onnx" ] || fail "no model_quantized.onnx for gpt2"
+    }
+    # an encoder-decoder: every graph, the merged decoder included, quantized under Optimum's names
+    "$exe" --list-models | grep -q '^t5:' && {
+        run --model "$fixtures/t5/seq2seq-lm-with-past" --feature seq2seq-lm-with-past --quantize int8 --quantized-only "$tmp/s"
+        expect_rc 0
+        for g in encoder_model decoder_model decoder_with_past_model decoder_model_merged; do
+            [ -s "$tmp/s/${g}_quantized.onnx" ] && [ ! -e "$tmp/s/$g.onnx" ] || fail "files: $(ls -A "$tmp/s")"
+        done
+    }
+    true ;;
+quantize_refused)
+    # the combinations --quantize does not make, refused by name before anything is written
+    refused --model "$fixtures/bert/default" --quantize int8 --dtype fp16
+    expect_out "[export.quantize] --quantize int8 with --dtype fp16"
+    expect_intact
+    refused --model "$fixtures/bert/default" --quantized-only
+    expect_out "[export.quantize] --quantized-only writes the quantized graphs alone: it needs --quantize int8"
+    expect_intact
+    refused --model "$fixtures/bert/default" --quantize int4
+    expect_out "--quantize: int4 not in {none,int8}"
+    expect_intact
+    "$exe" --list-models | grep -q '^llama:' && {
+        refused --model "$fixtures/llama/causal-lm-with-past" --quantize int8 --genai
+        expect_out "[export.quantize] --quantize int8 with --genai"
+        expect_intact
+    }
+    true ;;
 docs_error_table)
     # every test docs/errors.md cites is a case of this script
     doc=$(dirname "$0")/../../docs/errors.md

@@ -25,9 +25,10 @@ tf::loaded_config bert_config(const fs::path& dir) {
     return tf::find_family("bert")->load(tf::config_reader(tf::config_reader::load(dir / "config.json"), "c"));
 }
 
-void expect_stream_equals_memory(std::string_view feature, const fs::path& dir, const tf::checkpoint& ck) {
+void expect_stream_equals_memory(std::string_view feature, const fs::path& dir, const tf::checkpoint& ck,
+                                 tf::graph_options o = 17, onnx::ModelProto* written = nullptr) {
     const auto cfg = bert_config(dir);
-    auto g = cfg.family->require(feature).build(cfg, ck, 17, dir.string());
+    auto g = cfg.family->require(feature).build(cfg, ck, o, dir.string());
     tf::check_onnx_skeleton(g.model, g.initializers);
     std::ostringstream out;
     ASSERT_TRUE(tf::write_onnx(out, g.model, g.initializers));
@@ -37,6 +38,13 @@ void expect_stream_equals_memory(std::string_view feature, const fs::path& dir, 
     EXPECT_EQ(parsed.graph().initializer_size(), memory.graph().initializer_size());
     EXPECT_TRUE(parsed.SerializeAsString() == memory.SerializeAsString());
     EXPECT_NO_THROW(tf::check_onnx(parsed));
+    if (written) *written = std::move(parsed);
+}
+
+const onnx::TensorProto* initializer(const onnx::ModelProto& m, const std::string& name) {
+    for (const auto& t : m.graph().initializer())
+        if (t.name() == name) return &t;
+    return nullptr;
 }
 
 }  // namespace
@@ -45,6 +53,47 @@ TEST(write_onnx, streamed_file_is_the_in_memory_model) {
     auto ck = tf::checkpoint::open(fixture("masked-lm"));
     ck.set_base_prefix("bert");
     expect_stream_equals_memory("masked-lm", fixture("masked-lm"), ck);
+}
+
+TEST(write_onnx, quantized_weights_are_made_while_streamed) {
+    // --quantize int8: the streamed file is the in-memory model; a Linear's weight is int8 [in, out] with a
+    // scale per output channel, an embedding table int8 with a scale per row, from the checkpoint's values;
+    // neither keeps a float copy
+    auto ck = tf::checkpoint::open(fixture("masked-lm"));
+    ck.set_base_prefix("bert");
+    onnx::ModelProto m;
+    expect_stream_equals_memory("masked-lm", fixture("masked-lm"), ck, tf::graph_options(17, tf::quantization::int8), &m);
+    const auto check = [&](const std::string& weight, bool per_row) {
+        SCOPED_TRACE(weight);
+        const auto* view = ck.find(weight);
+        ASSERT_NE(view, nullptr);
+        const auto rows = static_cast<std::size_t>(view->shape[0]), cols = static_cast<std::size_t>(view->shape[1]);
+        std::vector<float> w(rows * cols);
+        tf::read_as_f32(*view, w);
+        const std::string base = weight + (per_row ? ".rows" : ".T");
+        const auto* q = initializer(m, base + ".int8");
+        const auto* s = initializer(m, base + ".scale");
+        ASSERT_TRUE(q && s);
+        EXPECT_EQ(q->data_type(), onnx::TensorProto::INT8);
+        EXPECT_EQ(initializer(m, weight + (per_row ? "" : ".T")), nullptr) << "a float copy is stored too";
+        ASSERT_EQ(q->raw_data().size(), rows * cols);
+        ASSERT_EQ(s->raw_data().size(), rows * 4);
+        for (std::size_t r = 0; r < rows; ++r) {  // a channel is a row of the checkpoint's tensor, both ways
+            float largest = 0, scale = 0;
+            for (std::size_t c = 0; c < cols; ++c) largest = std::max(largest, std::abs(w[r * cols + c]));
+            std::memcpy(&scale, s->raw_data().data() + 4 * r, 4);
+            ASSERT_EQ(scale, largest / 127.f) << "row " << r;
+            for (std::size_t c = 0; c < cols; ++c) {
+                // the values as stored: [in, out] for a Linear, [rows, width] for a table
+                const auto at = per_row ? r * cols + c : c * rows + r;
+                const auto v = static_cast<std::int8_t>(q->raw_data()[at]);
+                ASSERT_EQ(v, static_cast<std::int8_t>(std::nearbyint(w[r * cols + c] / scale))) << r << ", " << c;
+            }
+        }
+    };
+    check("bert.encoder.layer.0.attention.self.query.weight", false);
+    check("bert.encoder.layer.1.output.dense.weight", false);
+    check("bert.embeddings.word_embeddings.weight", true);
 }
 
 TEST(write_onnx, f16_checkpoint_is_converted_chunk_by_chunk) {

@@ -124,6 +124,23 @@ generator causal_bias() {
     };
 }
 
+/// Activations that ONNX Runtime's dynamic quantization (DynamicQuantizeLinear:
+/// uint8, scale (max(x, 0) - min(x, 0)) / 255, per tensor) represents
+/// exactly: integers in [0, 64], the first 255 (scale 1, zero point 0) and
+/// the second 0. A quantized product is then exact in integers, and each
+/// pair of adjacent terms stays within int16 (255 · 127 + 0, 2 · 64 · 127),
+/// so no CPU's u8s8 kernel saturates.
+generator exact_uint8() {
+    return [](const shape_t& s, rng_t& rng) {
+        std::uniform_int_distribution<int> d(0, 64);
+        xt::xarray<float> a = xt::zeros<float>(s);
+        for (auto& v : a) v = static_cast<float>(d(rng));
+        if (a.size() > 0) a.data()[0] = 255.f;
+        if (a.size() > 1) a.data()[1] = 0.f;
+        return tf::eval_value(std::move(a));
+    };
+}
+
 struct input_spec {
     std::string name;
     tf::dtype type;
@@ -162,6 +179,7 @@ struct op_case {
     std::vector<std::vector<shape_t>> shapes;  // each run: one shape per input
     bound tol;
     bool weights = false;  // the backends read the test checkpoint
+    bool int8 = false;     // --quantize int8: the ONNX backend quantizes, the reference dequantizes
     std::function<tf::eval_value(tf::eval_backend&, const std::vector<tf::eval_value>&)> eval;
     std::function<tf::onnx_value(tf::onnx_backend&, const std::vector<tf::onnx_value>&)> emit;
 
@@ -180,6 +198,10 @@ struct op_case {
     }
     op_case&& with_weights() && {
         weights = true;
+        return std::move(*this);
+    }
+    op_case&& quantized() && {
+        weights = int8 = true;
         return std::move(*this);
     }
     /// One definition, two interpretations.
@@ -259,6 +281,9 @@ const tf::checkpoint& test_checkpoint() {
     }();
     return ck;
 }
+
+/// The int8 cases' bound: float32 round-off of the reference's products.
+constexpr bound int8_bound{1e-6, 1e-6};
 
 // -- the cases ----------------------------------------------------------------------
 std::vector<op_case> make_cases() {
@@ -584,6 +609,40 @@ std::vector<op_case> make_cases() {
                 auto w = b.param("weight", {w_out, w_in});
                 auto bias = b.param("bias", {w_out});
                 return b.linear(x, w, &bias);
+            }));
+    // --quantize int8: the products with a weight and the embedding lookup, against the reference on the
+    // dequantized weights. The activations are quantized exactly (exact_uint8), so ONNX Runtime's integer
+    // product equals the float one up to float32 round-off: a bound that the float weights (about 0.4%
+    // away) or a scale per wrong axis would exceed.
+    add(at_all(op_case("linear", "int8 weight and bias").in(f32("x", exact_uint8())), wx)
+            .within(int8_bound)
+            .quantized()
+            .def([](auto& b, const auto& x) { return tf::dense(b, "encoder.layer.0.dense", x, w_in, w_out); }));
+    add(at_all(op_case("linear", "int8 weight").in(f32("x", exact_uint8())), wx)
+            .within(int8_bound)
+            .quantized()
+            .def([](auto& b, const auto& x) {
+                auto s = b.scope("encoder.layer.0.dense");
+                const auto& w = b.param("weight", {w_out, w_in});
+                return b.linear(x, w);
+            }));
+    // a Conv1D's weight, [in, out] as stored: quantized per column
+    add(at_all(op_case("matmul", "int8 weight [in, out]").in(f32("x", exact_uint8())),
+               {{{1, 1, w_out}}, {{3, 7, w_out}}, {{2, 5, w_out}}})
+            .within(int8_bound)
+            .quantized()
+            .def([](auto& b, const auto& x) {
+                auto s = b.scope("encoder.layer.0.dense");
+                const auto& w = b.param("weight", {w_out, w_in});
+                return b.matmul(x, w);
+            }));
+    // an embedding table, quantized per row: the rows, exactly
+    add(at_all(op_case("gather", "int8 table").in(i64("ids", ints(0, w_out))), {{{1, 1}}, {{3, 7}}, {{2, 5}}})
+            .within({0, 0})
+            .quantized()
+            .def([](auto& b, const auto& ids) {
+                auto s = b.scope("encoder.layer.0.dense");
+                return b.gather(b.param("weight", {w_out, w_in}), ids);
             }));
     add(at_all(op_case("scope", "nested layer norm").in(f32("x")), wx)
             .within(norm_bound)
@@ -1094,7 +1153,7 @@ void run_case(const op_case& c, int opset) {
     const tf::checkpoint* ck = c.weights ? &test_checkpoint() : nullptr;
 
     // the graph: every input on named dynamic axes
-    tf::onnx_backend ob(ck, opset);
+    tf::onnx_backend ob(ck, opset, c.int8 ? tf::quantization::int8 : tf::quantization::none);
     std::vector<tf::onnx_value> sym;
     std::vector<std::vector<std::string>> axis_names(c.inputs.size());
     for (std::size_t k = 0; k < c.inputs.size(); ++k) {
@@ -1130,7 +1189,8 @@ void run_case(const op_case& c, int opset) {
             for (std::size_t d = 0; d < axis_names[k].size(); ++d)
                 axis_size[axis_names[k][d]] = static_cast<std::int64_t>(c.shapes[run][k][d]);
         }
-        tf::eval_backend eb(ck);
+        tf::weight_cache held(tf::weight_cache::options{.quantize_int8 = c.int8});
+        tf::eval_backend eb(ck, &held);
         const tf::eval_value want = c.eval(eb, values);
 
         tf::tensor_map got;
@@ -1251,6 +1311,30 @@ TEST(ops, image_ops_compute_what_torch_computes) {
         for (std::size_t k = 0; k < c.values.size(); ++k)
             EXPECT_NEAR(c.got.f.data()[k], c.values[k], 2e-6) << "at " << k;
     }
+}
+
+// The int8 cases' bound tells the reference on the dequantized weights from
+// the reference on the float weights: on the same exactly quantized
+// activations the two are far more than the bound apart, so a quantized
+// graph that computed on the float weights (or a reference that forgot to
+// dequantize) fails the cases.
+TEST(ops, int8_bound_tells_dequantized_from_float_weights) {
+    const auto& ck = test_checkpoint();
+    rng_t rng(3);
+    const auto x = exact_uint8()({3, 7, static_cast<std::size_t>(w_in)}, rng);
+    tf::weight_cache dequantized(tf::weight_cache::options{.quantize_int8 = true}), plain;
+    tf::eval_backend bq(&ck, &dequantized), bf(&ck, &plain);
+    const auto a = tf::dense(bq, "encoder.layer.0.dense", x, w_in, w_out);
+    const auto b = tf::dense(bf, "encoder.layer.0.dense", x, w_in, w_out);
+    const double limit = int8_bound.atol + int8_bound.rtol * max_abs(a);
+    EXPECT_GT(tf::max_abs_diff(a, b), 100 * limit);
+    // and the table of a Gather: its rows dequantized, not as stored
+    auto ids = ints(0, w_out)({2, 5}, rng);
+    auto sq = bq.scope("encoder.layer.0.dense");
+    auto sf = bf.scope("encoder.layer.0.dense");
+    EXPECT_GT(tf::max_abs_diff(bq.gather(bq.param("weight", {w_out, w_in}), ids),
+                               bf.gather(bf.param("weight", {w_out, w_in}), ids)),
+              0.0);
 }
 
 // The checker every export passes knows the opsets the backend targets: the

@@ -68,6 +68,17 @@ int main(int argc, char** argv) {
                    "--atol becomes 1e-2). Checkpoints stored as F32, F16 or BF16 are converted while written")
         ->check(CLI::IsMember({"fp32", "fp16"}))
         ->capture_default_str();
+    std::string quantize = "none";
+    app.add_option("--quantize", quantize,
+                   "int8: also write model_quantized.onnx (each graph's <graph>_quantized.onnx, Optimum's names), "
+                   "every Linear (and MatMul by a weight) one com.microsoft DynamicQuantizeMatMul on int8 weights "
+                   "quantized per output channel while they are written (activations quantized at run time, as "
+                   "onnxruntime's quantize_dynamic); validated against the reference on the dequantized weights, "
+                   "atol 0.2 x the largest output value. Not with --dtype fp16 or --genai")
+        ->check(CLI::IsMember({"none", "int8"}))
+        ->capture_default_str();
+    app.add_flag("--quantized-only", opt.quantized_only,
+                 "With --quantize: write model_quantized.onnx alone, without model.onnx");
     app.add_option("--opset", opt.opset, "ONNX opset to target: 13 to 23 (default 18)")->capture_default_str();
     app.add_option("--atol", opt.atol, "Absolute tolerance for validation (default: the architecture's, 1e-5)");
     bool no_validate = false;
@@ -157,6 +168,7 @@ int main(int argc, char** argv) {
         opt.feature = std::string(feature);
     }
     opt.validate = !no_validate;
+    opt.quantize = quantize == "int8" ? tf::quantization::int8 : tf::quantization::none;
     opt.follow = follow == tf::to_string(tf::follow_transformers::v4_41) ? tf::follow_transformers::v4_41
                                                                          : tf::follow_transformers::v5;
     for (const auto v : {tf::validation_memory::automatic, tf::validation_memory::bounded, tf::validation_memory::full})

@@ -28,6 +28,7 @@
 #include "typeformer/backend/scope.hpp"
 #include "typeformer/core/config.hpp"
 #include "typeformer/core/dtype.hpp"
+#include "typeformer/core/quantize.hpp"
 #include "typeformer/core/error.hpp"
 #include "typeformer/core/linkage.hpp"
 #include "typeformer/core/slots.hpp"
@@ -114,6 +115,12 @@ inline void sgemm(bool trans_b, std::size_t m, std::size_t n, std::size_t k, flo
 /// Two options change what it holds:
 /// - `round_to_fp16`: each weight is rounded to float16 and back as it is
 ///   converted (the reference of a --dtype fp16 export);
+/// - `quantize_int8`: a weight that a Linear or a MatMul uses as its
+///   constant operand, or a Gather as its table (an embedding), is used as
+///   its int8 quantization, dequantized (q · scale per output channel, per
+///   row of a table; core/quantize.hpp: the values a --quantize int8 export
+///   stores), held under `<name>#int8`; every other use of a weight (norms,
+///   biases, a position table added whole) reads it as it is;
 /// - `keep_bytes` > 0 bounds the memory: once the weights converted since
 ///   the last turn exceed it, they become the previous generation and the
 ///   generation before is freed. At most about 2 x keep_bytes are held,
@@ -126,6 +133,7 @@ class weight_cache {
 public:
     struct options {
         bool round_to_fp16 = false;
+        bool quantize_int8 = false;
         std::size_t keep_bytes = 0;  ///< 0: keep every weight
     };
     weight_cache() = default;
@@ -405,9 +413,14 @@ private:
         return value(std::move(out));
     }
 
+    /// With quantize_int8: the dequantized int8 weight for `w` when it is a
+    /// weight ([out, in] a Linear's when `transposed`, else [in, out]); else null.
+    const value* int8_weight(const value& w, bool transposed);
+
     const checkpoint* weights_;
     module_path path_;
     std::map<std::string, value, std::less<>> feeds_, outputs_;
+    std::map<const float*, std::string> param_names_;  // the data of the weights handed out, by address
     weight_cache own_cache_;
     weight_cache* cache_;
 };
@@ -441,7 +454,10 @@ TYPEFORMER_INLINE auto eval_backend::output(std::string_view name, const value& 
 
 TYPEFORMER_INLINE auto eval_backend::param(std::string_view rel, std::vector<std::int64_t> shape, std::string_view tied_to) -> const value& {
     param_request req{path_.dotted(rel), std::string(tied_to), std::move(shape)};
-    if (const auto* kept = cache_->find(req.name)) return *kept;
+    if (const auto* kept = cache_->find(req.name)) {
+        if (kept->is_float()) param_names_.insert_or_assign(kept->f.data(), req.name);
+        return *kept;
+    }
     if (!weights_) throw error("eval.param", "no checkpoint to read " + req.name + " from");
     const tensor_view* t = resolve(*weights_, req);
     if (!t) throw error("checkpoint.missing", "missing tensor " + req.name);
@@ -452,6 +468,8 @@ TYPEFORMER_INLINE auto eval_backend::param(std::string_view rel, std::vector<std
     read_as_f32(*t, std::span<float>(a.data(), a.size()));
     if (cache_->settings().round_to_fp16)
         for (auto& v : a) v = half_to_float(float_to_half(v));
+    const float* data = a.data();
+    param_names_.insert_or_assign(data, req.name);
     return cache_->insert(std::move(req.name), value(std::move(a)));
 }
 
@@ -575,7 +593,9 @@ TYPEFORMER_INLINE auto eval_backend::range(const value& x, std::int64_t axis) ->
     return value(xt::xarray<std::int64_t>(xt::arange<std::int64_t>(n)));
 }
 
-TYPEFORMER_INLINE auto eval_backend::gather(const value& table, const value& indices) -> value {
+TYPEFORMER_INLINE auto eval_backend::gather(const value& table_in, const value& indices) -> value {
+    const value* q = int8_weight(table_in, true);  // an embedding table quantized per row
+    const value& table = q ? *q : table_in;
     if (!table.is_float() || table.rank() != 2 || indices.is_float())
         throw error("eval.gather", "gather expects a 2-D float table and int64 indices");
     const auto rows = table.f.shape()[0], cols = table.f.shape()[1];
@@ -594,7 +614,35 @@ TYPEFORMER_INLINE auto eval_backend::gather(const value& table, const value& ind
     return value(std::move(out));
 }
 
-TYPEFORMER_INLINE auto eval_backend::matmul(const value& a, const value& b) -> value {
+TYPEFORMER_INLINE auto eval_backend::int8_weight(const value& w, bool transposed) -> const value* {
+    if (!cache_->settings().quantize_int8 || !w.is_float() || w.rank() != 2) return nullptr;
+    const auto it = param_names_.find(w.f.data());
+    if (it == param_names_.end()) return nullptr;
+    const auto* kept = cache_->find(it->second);  // still that weight (not memory reused since)
+    if (!kept || !kept->is_float() || kept->f.data() != w.f.data()) return nullptr;
+    std::string key = it->second + (transposed ? "#int8" : "#int8.columns");
+    if (const auto* q = cache_->find(key)) return q;
+    const std::size_t rows = w.f.shape()[0], cols = w.f.shape()[1];
+    const std::size_t channels = transposed ? rows : cols;
+    std::vector<float> m(channels, 0.f);
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) {
+            auto& x = m[transposed ? r : c];
+            x = std::max(x, std::abs(w.f.data()[r * cols + c]));
+        }
+    for (auto& x : m) x = int8_scale(x);
+    xt::xarray<float> d = xt::xarray<float>::from_shape(w.f.shape());
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) {
+            const float scale = m[transposed ? r : c];
+            d.data()[r * cols + c] = static_cast<float>(quantize_int8(w.f.data()[r * cols + c], scale)) * scale;
+        }
+    return &cache_->insert(std::move(key), value(std::move(d)));
+}
+
+TYPEFORMER_INLINE auto eval_backend::matmul(const value& a, const value& b_in) -> value {
+    const value* q = a.is_float() ? int8_weight(b_in, false) : nullptr;
+    const value& b = q ? *q : b_in;
     auto sa = a.shape(), sb = b.shape();
     if (sa.size() < 2 || sb.size() < 2) throw error("eval.matmul", "matmul expects rank >= 2");
     const auto m = static_cast<std::size_t>(sa[sa.size() - 2]), k = static_cast<std::size_t>(sa.back());
@@ -626,7 +674,9 @@ TYPEFORMER_INLINE auto eval_backend::matmul(const value& a, const value& b) -> v
     return value(std::move(out));
 }
 
-TYPEFORMER_INLINE auto eval_backend::linear(const value& x, const value& w, const value* bias) -> value {
+TYPEFORMER_INLINE auto eval_backend::linear(const value& x, const value& w_in, const value* bias) -> value {
+    const value* q = x.is_float() ? int8_weight(w_in, true) : nullptr;
+    const value& w = q ? *q : w_in;
     auto s = x.shape();
     const auto in = static_cast<std::size_t>(s.back()), out_dim = static_cast<std::size_t>(w.f.shape()[0]);
     if (w.f.shape()[1] != in) throw error("eval.linear", "linear: weight has " + std::to_string(w.f.shape()[1]) + " inputs, x has " + std::to_string(in));

@@ -13,7 +13,11 @@
 // Parameters are recorded as requests (name, tied alternative, shape) while
 // the graph is built; `finish()` turns the ones the graph uses into
 // initializers, read from the mapped checkpoint. A Linear weight is stored
-// transposed, as `<name>.T`, so that the product is one MatMul.
+// transposed, as `<name>.T`, so that the product is one MatMul. With
+// quantization::int8 (--quantize int8) a product with a weight is one
+// com.microsoft DynamicQuantizeMatMul on `<name>.T.int8` and `<name>.T.scale`
+// (a MatMul's weight: `<name>.int8`, `<name>.scale`), a Gather of a weight
+// reads `<name>.rows.int8` and `<name>.rows.scale`: the writer makes them.
 #pragma once
 
 #include <algorithm>
@@ -33,6 +37,7 @@
 #include "typeformer/core/dtype.hpp"
 #include "typeformer/core/error.hpp"
 #include "typeformer/core/linkage.hpp"
+#include "typeformer/core/quantize.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/core/spatial.hpp"
 #include "typeformer/io/checkpoint.hpp"
@@ -61,14 +66,25 @@ inline constexpr int min_opset = 13;
 inline constexpr int max_opset = 23;  // ONNX 1.18 or later knows it (cmake/onnx.cmake)
 inline constexpr int default_opset = 18;
 
-/// A float32 initializer of the exported graph and where its data comes from:
+/// What an initializer holds of an int8-quantized weight (--quantize int8):
+/// nothing (a float tensor), the int8 values, or the scales of its channels
+/// (core/quantize.hpp): a product's weight [in, out] per column (scales
+/// [out]), an embedding table [rows, width] per row (scales [rows]).
+enum class int8_part : std::uint8_t { none, values, scales };
+
+/// An initializer of the exported graph and where its data comes from:
 /// a checkpoint tensor, possibly stored transposed ([in, out] for a Linear).
 struct initializer_source {
     std::string name;
     std::vector<std::int64_t> dims;  // as stored in the graph
     const tensor_view* view = nullptr;
     bool transposed = false;
-    dtype stored = dtype::f32;  // the initializer's type in the file: f32, or f16 (--dtype fp16)
+    dtype stored = dtype::f32;  // the initializer's type in the file: f32, f16 (--dtype fp16), i8 (int8_part::values)
+    /// An int8-quantized weight's part: `dims` are then the values' (the
+    /// scales' [channels]); the channels are the columns of the weight as
+    /// stored, or with `int8_rows` its rows (an embedding table, read by Gather).
+    int8_part int8 = int8_part::none;
+    bool int8_rows = false;
 
     [[nodiscard]] std::int64_t numel() const {
         std::int64_t n = 1;
@@ -117,13 +133,65 @@ struct initializer_source {
     }
 };
 
-/// Add float32 initializers, read from their sources, to a graph.
+/// The scale of each channel (column, as stored) of an int8-quantized
+/// weight: one pass over the checkpoint tensor in its own layout, a row at a
+/// time (a Linear's [out, in]: a channel is a row; a Conv1D's [in, out]: a
+/// column).
+std::vector<float> int8_scales(const initializer_source& s);
+#if TYPEFORMER_DEFINITIONS
+TYPEFORMER_INLINE std::vector<float> int8_scales(const initializer_source& s) {
+    if (!s.view) throw error("checkpoint.missing", "missing tensor for initializer " + s.name);
+    if (s.view->shape.size() != 2) throw error("export.quantize", s.name + ": only a matrix is quantized");
+    const std::int64_t rows = s.view->shape[0], row = s.view->shape[1];
+    const bool by_row = s.transposed || s.int8_rows;  // a channel is a row of the checkpoint's tensor
+    std::vector<float> m(static_cast<std::size_t>(by_row ? rows : row), 0.f);
+    std::vector<float> buf(static_cast<std::size_t>(row));
+    for (std::int64_t r = 0; r < rows; ++r) {
+        read_range_as_f32(*s.view, static_cast<std::size_t>(r * row), buf);
+        if (by_row) {
+            float a = 0.f;
+            for (const float v : buf) a = std::max(a, std::abs(v));
+            m[static_cast<std::size_t>(r)] = a;
+        } else {
+            for (std::size_t c = 0; c < buf.size(); ++c) m[c] = std::max(m[c], std::abs(buf[c]));
+        }
+    }
+    for (auto& v : m) v = int8_scale(v);
+    return m;
+}
+#endif
+
+/// Elements [first, first + count) of an int8 initializer's values, given
+/// the channels' scales (int8_scales).
+inline void read_int8(const initializer_source& s, const std::vector<float>& scales, std::int64_t first,
+                      std::int64_t count, float* scratch, std::int8_t* out) {
+    s.read(first, count, scratch);
+    const std::int64_t cols = s.dims.at(1);
+    for (std::int64_t k = 0; k < count; ++k) {
+        const auto channel = s.int8_rows ? (first + k) / cols : (first + k) % cols;
+        out[k] = quantize_int8(scratch[k], scales[static_cast<std::size_t>(channel)]);
+    }
+}
+
+/// Add initializers, read from their sources, to a graph.
 inline void add_initializers(onnx::GraphProto& g, const std::vector<initializer_source>& sources) {
     for (const auto& src : sources) {
         auto* t = g.add_initializer();
         t->set_name(src.name);
         t->set_data_type(onnx_type(src.stored));
         for (auto d : src.dims) t->add_dims(d);
+        if (src.int8 != int8_part::none) {
+            const auto scales = int8_scales(src);
+            std::string raw(static_cast<std::size_t>(src.byte_size()), '\0');
+            if (src.int8 == int8_part::scales) {
+                std::memcpy(raw.data(), scales.data(), raw.size());
+            } else {
+                std::vector<float> f(static_cast<std::size_t>(src.numel()));
+                read_int8(src, scales, 0, src.numel(), f.data(), reinterpret_cast<std::int8_t*>(raw.data()));
+            }
+            t->set_raw_data(std::move(raw));
+            continue;
+        }
         std::vector<float> f(static_cast<std::size_t>(src.numel()));
         src.read(0, src.numel(), f.data());
         std::string raw(static_cast<std::size_t>(src.byte_size()), '\0');
@@ -142,9 +210,14 @@ class onnx_backend {
 public:
     using value = onnx_value;
 
-    explicit onnx_backend(const checkpoint* weights, int opset = default_opset);
+    /// `quantize` int8: every product with a constant weight (a Linear, a
+    /// MatMul by a parameter) is one com.microsoft DynamicQuantizeMatMul on
+    /// the weight quantized per output channel (core/quantize.hpp).
+    explicit onnx_backend(const checkpoint* weights, int opset = default_opset,
+                          quantization quantize = quantization::none);
 
     [[nodiscard]] int opset() const { return opset_; }
+    [[nodiscard]] quantization quantize() const { return quantize_; }
     onnx::ModelProto& model() { return model_; }
     onnx::GraphProto* graph();
 
@@ -340,10 +413,15 @@ private:
     value binary(const char* op, const value& a, const value& b);
     value unary(const char* op, const value& x);
     value reduce_mean_last(const value& x);
+    /// x · W for the parameter `w` ([out, in] as stored when `transposed`, a
+    /// Linear's; else [in, out]) quantized: DynamicQuantizeMatMul(x,
+    /// W int8 [in, out], scales [out], no zero point, bias).
+    value int8_matmul(const value& x, const value& w, bool transposed, const value* bias);
 
     void write_value_info(onnx::ValueInfoProto* vi, const value& v);
     const checkpoint* weights_;
     int opset_;
+    quantization quantize_;
     onnx::ModelProto model_;
     module_path path_;
     std::map<std::string, std::size_t> name_counts_;
@@ -351,10 +429,12 @@ private:
     std::map<std::string, param_info> params_;
     std::set<std::string> transposed_;
     std::set<std::string> transposes_;  // weights whose transposed use is a Transpose node
+    std::set<std::string> int8_transposed_, int8_plain_, int8_rows_;  // weights used quantized: a Linear's, a MatMul's, a Gather's
 };
 
 #if TYPEFORMER_DEFINITIONS
-TYPEFORMER_INLINE onnx_backend::onnx_backend(const checkpoint* weights, int opset) : weights_(weights), opset_(opset) {
+TYPEFORMER_INLINE onnx_backend::onnx_backend(const checkpoint* weights, int opset, quantization quantize)
+    : weights_(weights), opset_(opset), quantize_(quantize) {
     if (opset < min_opset || opset > max_opset)
         throw error("export.opset", "opset " + std::to_string(opset) + " is not supported (supported: " +
                                         std::to_string(min_opset) + " to " + std::to_string(max_opset) + ")");
@@ -366,6 +446,11 @@ TYPEFORMER_INLINE onnx_backend::onnx_backend(const checkpoint* weights, int opse
     auto* op = model_.add_opset_import();
     op->set_domain("");
     op->set_version(opset);
+    if (quantize_ != quantization::none) {  // DynamicQuantizeMatMul
+        auto* ms = model_.add_opset_import();
+        ms->set_domain("com.microsoft");
+        ms->set_version(1);
+    }
     graph()->set_name("typeformer");
 }
 
@@ -564,11 +649,25 @@ TYPEFORMER_INLINE auto onnx_backend::range(const value& x, std::int64_t axis) ->
 TYPEFORMER_INLINE auto onnx_backend::gather(const value& table, const value& indices) -> value {
     value r{{}, table.type, indices.shape};
     r.shape.push_back(table.shape.back());
+    if (quantize_ != quantization::none && table.type == dtype::f32 && table.rank() == 2 &&
+        params_.contains(table.name)) {
+        // an embedding table quantized per row, as quantize_dynamic quantizes Gather's data: the rows and
+        // their scales gathered, the rows widened and scaled
+        int8_rows_.insert(table.name);
+        const auto axis0 = [](onnx::NodeProto& n) { attr_i(n, "axis", 0); };
+        auto q = node("Gather", {table.name + ".rows.int8", indices.name}, axis0)[0];
+        auto s = node("Gather", {table.name + ".rows.scale", indices.name}, axis0)[0];
+        auto wide = node("Cast", {q}, [](onnx::NodeProto& n) { attr_i(n, "to", onnx_type(dtype::f32)); })[0];
+        r.name = node("Mul", {wide, node("Unsqueeze", {s, constant_i64({-1}).name})[0]})[0];
+        return r;
+    }
     r.name = node("Gather", {table.name, indices.name}, [&](onnx::NodeProto& n) { attr_i(n, "axis", 0); })[0];
     return r;
 }
 
 TYPEFORMER_INLINE auto onnx_backend::matmul(const value& a, const value& b) -> value {
+    if (quantize_ != quantization::none && a.type == dtype::f32 && b.rank() == 2 && params_.contains(b.name))
+        return int8_matmul(a, b, false, nullptr);
     value r{{}, a.type, {}};
     std::vector<dim> ba(a.shape.begin(), a.shape.end() - 2), bb(b.shape.begin(), b.shape.end() - 2);
     r.shape = broadcast(ba, bb);
@@ -578,7 +677,24 @@ TYPEFORMER_INLINE auto onnx_backend::matmul(const value& a, const value& b) -> v
     return r;
 }
 
+TYPEFORMER_INLINE auto onnx_backend::int8_matmul(const value& x, const value& w, bool transposed, const value* bias) -> value {
+    (transposed ? int8_transposed_ : int8_plain_).insert(w.name);
+    const std::string base = w.name + (transposed ? ".T" : "");
+    value r = x;
+    r.shape.back() = transposed ? w.shape[0] : w.shape[1];
+    std::vector<std::string> ins{x.name, base + ".int8", base + ".scale"};
+    const bool fused_bias = bias && bias->rank() == 1 && bias->type == dtype::f32;
+    if (fused_bias) ins.insert(ins.end(), {std::string(), bias->name});  // no zero point: symmetric
+    r.name = node("DynamicQuantizeMatMul", ins, [](onnx::NodeProto& n) { n.set_domain("com.microsoft"); })[0];
+    // a contrib op: ONNX's shape inference does not know it, the graph states its output
+    write_value_info(graph()->add_value_info(), r);
+    if (bias && !fused_bias) r = add(r, *bias);
+    return r;
+}
+
 TYPEFORMER_INLINE auto onnx_backend::linear(const value& x, const value& w, const value* bias) -> value {
+    if (quantize_ != quantization::none && x.type == dtype::f32 && w.rank() == 2 && params_.contains(w.name))
+        return int8_matmul(x, w, true, bias);
     std::string wt;
     if (auto it = params_.find(w.name); it != params_.end()) {
         wt = w.name + ".T";  // materialised transposed by finish()
@@ -1132,6 +1248,18 @@ TYPEFORMER_INLINE auto onnx_backend::initializers() -> std::vector<initializer_s
         if (plain) out.push_back({name, info.shape, info.view, false});
         if (flipped && !transposes_.contains(name))
             out.push_back({name + ".T", {info.shape[1], info.shape[0]}, info.view, true});
+        // quantized uses: the int8 values [in, out] and the scales [out] of each
+        for (const bool t : {true, false}) {
+            const std::string base = name + (t ? ".T" : "");
+            if (!(t ? int8_transposed_ : int8_plain_).contains(name) || !used.contains(base + ".int8")) continue;
+            const std::int64_t in = info.shape[t ? 1 : 0], cols = info.shape[t ? 0 : 1];
+            out.push_back({base + ".int8", {in, cols}, info.view, t, dtype::i8, int8_part::values});
+            out.push_back({base + ".scale", {cols}, info.view, t, dtype::f32, int8_part::scales});
+        }
+        if (int8_rows_.contains(name) && used.contains(name + ".rows.int8")) {  // an embedding table's
+            out.push_back({name + ".rows.int8", info.shape, info.view, false, dtype::i8, int8_part::values, true});
+            out.push_back({name + ".rows.scale", {info.shape[0]}, info.view, false, dtype::f32, int8_part::scales, true});
+        }
     }
     return out;
 }

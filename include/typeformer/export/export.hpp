@@ -41,6 +41,15 @@ namespace typeformer::inline v0 {
 
 using tensor_map = std::map<std::string, eval_value, std::less<>>;
 
+/// How a graph is spelled: the opset, and whether products with a
+/// constant weight are quantized (--quantize int8). Made from an opset alone.
+struct graph_options {
+    int opset = default_opset;
+    quantization quantize = quantization::none;
+    graph_options(int o = default_opset, quantization q = quantization::none)  // NOLINT: an opset is one
+        : opset(o), quantize(q) {}
+};
+
 /// A built graph: the model without its weights, the initializers it needs
 /// (each pointing at its checkpoint tensor) and what the parameter check noted.
 struct built_graph {
@@ -57,8 +66,8 @@ struct built_graph {
 /// checkpoint holds the encoder's and the decoder's weights, each graph uses
 /// some.
 template <Family F, class Task, class Feature = Task>
-built_graph build_graph(const typename F::config& c, const checkpoint& ck, int opset, std::string_view where) {
-    onnx_backend b(&ck, opset);
+built_graph build_graph(const typename F::config& c, const checkpoint& ck, graph_options o, std::string_view where) {
+    onnx_backend b(&ck, o.opset, o.quantize);
     forward<model_of<F, Task>>(b, c);
     auto requests = b.requests();
     if constexpr (!std::is_same_v<Task, Feature>) {
@@ -127,8 +136,8 @@ struct built_model {
 /// Build the whole model in memory and run the checker with full shape
 /// inference on it (tests and small models; the exporter streams instead).
 template <Family F, class Task>
-built_model build_onnx(const typename F::config& c, const checkpoint& ck, int opset, std::string_view where) {
-    auto g = build_graph<F, Task>(c, ck, opset, where);
+built_model build_onnx(const typename F::config& c, const checkpoint& ck, graph_options o, std::string_view where) {
+    auto g = build_graph<F, Task>(c, ck, o, where);
     auto report = std::move(g.params);
     auto model = materialize(std::move(g));
     check_onnx(model);

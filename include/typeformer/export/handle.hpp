@@ -50,7 +50,7 @@ struct feature_handle {
     /// (model.onnx, --monolith): that graph; null otherwise.
     std::shared_ptr<const feature_handle> monolith;
     /// The graph without its weights, its initializers and the parameter check (build_graph).
-    built_graph (*build)(const loaded_config&, const checkpoint&, int opset, std::string_view where) = nullptr;
+    built_graph (*build)(const loaded_config&, const checkpoint&, graph_options o, std::string_view where) = nullptr;
     /// The reference pass (reference_outputs).
     tensor_map (*reference)(const loaded_config&, const checkpoint&, const tensor_map& inputs,
                             weight_cache* cache) = nullptr;

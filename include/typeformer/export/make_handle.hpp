@@ -67,8 +67,8 @@ feature_handle graph_of() {
     h.name = Task::name;
     h.has_past = task::has_past<Task>;
     h.empty_past = task::has_past<Task> && !task::is_later_step<Task>;
-    h.build = [](const loaded_config& c, const checkpoint& ck, int opset, std::string_view where) {
-        return build_graph<F, Task, Feature>(config_of<F>(c), ck, opset, where);
+    h.build = [](const loaded_config& c, const checkpoint& ck, graph_options o, std::string_view where) {
+        return build_graph<F, Task, Feature>(config_of<F>(c), ck, o, where);
     };
     h.reference = [](const loaded_config& c, const checkpoint& ck, const tensor_map& inputs, weight_cache* cache) {
         return reference_outputs<F, Task>(config_of<F>(c), ck, inputs, cache);
@@ -95,9 +95,9 @@ feature_handle merged_of() {
     h.graph = h.name;
     h.has_past = true;
     h.empty_past = true;
-    h.build = [](const loaded_config& c, const checkpoint& ck, int opset, std::string_view where) {
-        return merge_decoders(build_graph<F, First, Task>(config_of<F>(c), ck, opset, where),
-                              build_graph<F, Later, Task>(config_of<F>(c), ck, opset, where));
+    h.build = [](const loaded_config& c, const checkpoint& ck, graph_options o, std::string_view where) {
+        return merge_decoders(build_graph<F, First, Task>(config_of<F>(c), ck, o, where),
+                              build_graph<F, Later, Task>(config_of<F>(c), ck, o, where));
     };
     h.reference = [](const loaded_config& c, const checkpoint& ck, const tensor_map& inputs, weight_cache* cache) {
         const auto flag = inputs.find(use_cache_branch);
@@ -210,8 +210,8 @@ family_handle choice_of(type_list<First, Rest...>) {
         feature_handle f;
         f.name = Task::name;
         f.has_past = task::has_past<Task>;
-        f.build = [](const loaded_config& c, const checkpoint& ck, int opset, std::string_view where) {
-            return chosen<Task>(c).build(c, ck, opset, where);
+        f.build = [](const loaded_config& c, const checkpoint& ck, graph_options o, std::string_view where) {
+            return chosen<Task>(c).build(c, ck, o, where);
         };
         f.reference = [](const loaded_config& c, const checkpoint& ck, const tensor_map& in, weight_cache* w) {
             return chosen<Task>(c).reference(c, ck, in, w);

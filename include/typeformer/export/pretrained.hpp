@@ -61,6 +61,13 @@ struct export_options {
     bool validate = true;             ///< run ONNX Runtime against the reference pass
     std::string dtype = "fp32";       ///< "fp32", or "fp16": float16 weights and float outputs
     bool external_data = false;       ///< weights in model.onnx_data (automatic past 2 GiB)
+    /// int8: also write model_quantized.onnx (Optimum's name; each graph's
+    /// <graph>_quantized.onnx), every product with a constant weight one
+    /// com.microsoft DynamicQuantizeMatMul on int8 weights per output channel,
+    /// validated against the reference on the dequantized weights within
+    /// quantized_tolerance (of each output's largest magnitude)
+    quantization quantize = quantization::none;
+    bool quantized_only = false;      ///< with quantize: write the quantized graphs alone
     bool force = false;               ///< replace model.onnx even if not validated or invalid
     /// A feature Optimum writes as several graphs (an encoder-decoder's
     /// seq2seq-lm) written as one model.onnx instead; a feature that is one
@@ -181,6 +188,14 @@ TYPEFORMER_INLINE std::string infer_feature(const nlohmann::json& config, const 
 }
 #endif
 
+/// --quantize int8: the validation bound, as a fraction of the largest
+/// magnitude of the reference's outputs in the pass (its atol is this times
+/// that magnitude). The reference computes on the same dequantized weights,
+/// so what remains is ONNX Runtime quantizing each product's activations to
+/// uint8 at run time (per tensor: a step of 1/255 of the tensor's range),
+/// carried through the layers; docs/cli.md gives the figures measured.
+inline constexpr double quantized_tolerance = 0.2;
+
 /// The largest difference found for one output in one validation pass.
 struct output_check {
     std::string pass;    ///< "" (one pass), "past" or "empty past" (a with-past model)
@@ -202,6 +217,10 @@ struct export_report {
     bool valid = false;      ///< it passed, or it was not asked for
     double atol = 0;
     std::vector<output_check> checks;
+    /// --quantize: the files' graphs are quantized ("<graph>_quantized.onnx"),
+    /// alone or after the float32 ones; each pass's atol (quantized_tolerance)
+    bool quantized = false;
+    std::vector<std::pair<std::string, double>> quantized_atol;  ///< (pass, atol)
     bool bounded_validation = false;  ///< validation ran in bounded memory (validation_memory)
     double build_seconds = 0, write_seconds = 0, validate_seconds = 0;
     std::vector<std::string> unused_tensors;  ///< checkpoint tensors this task does not use (another head's)
@@ -257,9 +276,11 @@ TYPEFORMER_INLINE std::string gib(double bytes) {
 #endif
 
 /// One validation pass: the reference and ONNX Runtime on the same inputs.
+/// `relative` > 0 (a quantized graph): the atol is that times the largest
+/// magnitude among the reference's outputs, noted in report.quantized_atol.
 bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort,
                    const tensor_map& inputs, double atol, std::string_view pass, export_report& report,
-                   std::ostream& log);
+                   std::ostream& log, double relative = 0);
 
 /// The graph's pixel_values has named height and width axes (any size).
 inline bool takes_any_image_size(const feature_handle& f, const loaded_model& m) {
@@ -268,8 +289,16 @@ inline bool takes_any_image_size(const feature_handle& f, const loaded_model& m)
     return false;
 }
 #if TYPEFORMER_DEFINITIONS
-TYPEFORMER_INLINE bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort, const tensor_map& inputs, double atol, std::string_view pass, export_report& report, std::ostream& log) {
+TYPEFORMER_INLINE bool validate_once(const feature_handle& f, const loaded_model& m, weight_cache& weights, ort_runner& ort, const tensor_map& inputs, double atol, std::string_view pass, export_report& report, std::ostream& log, double relative) {
     const auto reference = f.reference(m.config, m.weights, inputs, &weights);
+    if (relative > 0) {
+        double largest = 0;
+        for (const auto& [name, v] : reference)
+            if (v.is_float())
+                for (const float x : v.f) largest = std::max(largest, static_cast<double>(std::abs(x)));
+        atol = relative * largest;
+        report.quantized_atol.emplace_back(std::string(pass), atol);
+    }
     std::map<std::string, double> diffs;
     const bool ok = compare_outputs(reference, ort.run(inputs), atol, log, &diffs);
     for (const auto& [name, d] : diffs) report.checks.push_back({std::string(pass), name, d, d <= atol});
@@ -381,10 +410,10 @@ inline bool bare_trunk(std::string_view cls) {
 /// Transformers' head class would make those tensors up when loading it
 /// (drawn at random, or zeros for a bias buffer such as final_logits_bias);
 /// an export reads only what the checkpoint stores.
-inline built_graph build_or_explain(const feature_handle& g, const loaded_model& m, std::string_view feature, int opset,
-                                    const std::string& where) {
+inline built_graph build_or_explain(const feature_handle& g, const loaded_model& m, std::string_view feature,
+                                    graph_options o, const std::string& where) {
     try {
-        return g.build(m.config, m.weights, opset, where);
+        return g.build(m.config, m.weights, o, where);
     } catch (const error& e) {
         const std::string what = e.what();
         if (e.id() != "checkpoint.mismatch" || what.find("missing tensor") == std::string::npos ||
@@ -424,6 +453,16 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     if (opt.genai) require_genai(family.model_type, f->name);
     if (opt.dtype != "fp32" && opt.dtype != "fp16")
         throw error("export.dtype", "dtype " + opt.dtype + " is not supported (fp32 or fp16)");
+    const bool quantize = opt.quantize != quantization::none;
+    if (opt.quantized_only && !quantize)
+        throw error("export.quantize", "--quantized-only writes the quantized graphs alone: it needs --quantize int8");
+    if (quantize && opt.dtype != "fp32")
+        throw error("export.quantize", "--quantize int8 with --dtype " + opt.dtype +
+                                           ": the quantized graph keeps its float weights (embeddings, norms, "
+                                           "biases) and its activations in float32; give one of the two");
+    if (quantize && opt.genai)
+        throw error("export.quantize", "--quantize int8 with --genai: genai_config.json names model.onnx, the "
+                                           "float32 graph; export the quantized graph without --genai");
     std::ostream& log = *opt.log;
     std::ostream& warn = *opt.warnings;
     export_report report;
@@ -432,10 +471,18 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     report.model_dir = model_dir;
     report.atol = opt.atol >= 0 ? opt.atol : opt.dtype == "fp16" ? fp16_atol : family.atol;
     const auto graphs = f->graphs();
-    const bool several = graphs.size() > 1;
-    const auto file_of = [](const feature_handle* g) { return std::string(g->graph) + ".onnx"; };
-    const auto data_of = [](const feature_handle* g) { return std::string(g->graph) + ".onnx_data"; };
-    const fs::path target = output / file_of(graphs.front());
+    std::vector<quantization> variants;  // the float32 graphs, the quantized ones, or both
+    if (!opt.quantized_only) variants.push_back(quantization::none);
+    if (quantize) variants.push_back(opt.quantize);
+    report.quantized = quantize;
+    const bool several = graphs.size() * variants.size() > 1;
+    // Optimum's names: model.onnx, model_quantized.onnx, decoder_model_merged_quantized.onnx, ...
+    const auto stem_of = [](const feature_handle* g, quantization q) {
+        return std::string(g->graph) + (q == quantization::none ? "" : "_quantized");
+    };
+    const auto file_of = [&](const feature_handle* g, quantization q) { return stem_of(g, q) + ".onnx"; };
+    const auto data_of = [&](const feature_handle* g, quantization q) { return stem_of(g, q) + ".onnx_data"; };
+    const fs::path target = output / file_of(graphs.front(), variants.front());
 
     const auto t0 = std::chrono::steady_clock::now();
     if (!opt.validate && !opt.force && fs::exists(target))
@@ -466,10 +513,16 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         log << (aside.size() > 3 ? " ...)" : ")") << "\n";
     }
     if (several) {
-        log << "typeformer: " << graphs.size() << " graphs:";
-        for (const auto* g : graphs) log << " " << file_of(g);
+        log << "typeformer: " << graphs.size() * variants.size() << " graphs:";
+        for (const auto q : variants)
+            for (const auto* g : graphs) log << " " << file_of(g, q);
         log << "\n";
     }
+    if (quantize)
+        log << "typeformer: quantized: every product with a constant weight is a com.microsoft "
+               "DynamicQuantizeMatMul on int8 weights per output channel (activations quantized at run time); "
+               "validated against the reference on the dequantized weights, atol "
+            << quantized_tolerance << " x the largest output value\n";
     const auto stored = m.weights.stored_dtypes();
     log << "typeformer: weights: " << m.weights.layout() << ", stored as " << stored;
     if (opt.dtype == "fp16")
@@ -483,11 +536,13 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         const feature_handle* f;
         built_graph built;
         bool external = false;
+        quantization quantized = quantization::none;
     };
     std::vector<one_graph> built;
     std::vector<std::string> unused;  // unused by every graph
+    for (const auto q : variants)
     for (const auto* g : graphs) {
-        auto b = build_or_explain(*g, m, f->name, opt.opset, model_dir.string());
+        auto b = build_or_explain(*g, m, f->name, graph_options(opt.opset, q), model_dir.string());
         if (opt.dtype == "fp16") to_fp16(b.model, b.initializers);
         if (built.empty()) unused = b.params.unused;
         else
@@ -504,16 +559,16 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         char size[32];
         std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(single_file) / (1024.0 * 1024.0));
         if (several)
-            log << "typeformer: " << file_of(g) << ": " << b.model.graph().node_size() << " nodes, "
+            log << "typeformer: " << file_of(g, q) << ": " << b.model.graph().node_size() << " nodes, "
                 << b.initializers.size() << " initializers, " << size << "\n";
         else
             log << "typeformer: graph built and checked in " << seconds(seconds_since(t0)) << " ("
                 << report.nodes << " nodes, " << report.initializers << " initializers, " << size << ")\n";
         if (external && !opt.external_data)
-            log << "typeformer: " << (several ? file_of(g) : std::string("the model"))
-                << " is over 2 GiB, the limit of one protobuf file: its weights go to " << data_of(g) << " next to "
-                << file_of(g) << "\n";
-        built.push_back({g, std::move(b), external});
+            log << "typeformer: " << (several ? file_of(g, q) : std::string("the model"))
+                << " is over 2 GiB, the limit of one protobuf file: its weights go to " << data_of(g, q)
+                << " next to " << file_of(g, q) << "\n";
+        built.push_back({g, std::move(b), external, q});
     }
     // genai_config.json from the graph built (its names, its cache's sizes) and the checkpoint's files
     std::string genai_json;
@@ -527,7 +582,7 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         if (!family.dims)
             throw error("export.genai", "--genai: " + std::string(family.model_type) + "'s config states no sizes");
         genai_json = genai_config(built.front().built.model, family.model_type, family.dims(m.config), config,
-                                  generation ? &*generation : nullptr, file_of(graphs.front()))
+                                  generation ? &*generation : nullptr, file_of(graphs.front(), variants.front()))
                          .dump(2) + "\n";
     }
     report.build_seconds = seconds_since(t0);
@@ -539,7 +594,7 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         log << (unused.size() > 5 ? " ..." : "") << "\n";
     }
 
-    staged_output out(output, file_of(graphs.front()), &warn);
+    staged_output out(output, file_of(graphs.front(), variants.front()), &warn);
     const auto t1 = std::chrono::steady_clock::now();
     write_report written;
     std::optional<progress_line> progress;
@@ -548,8 +603,8 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
         written.progress = &*progress;
     }
     std::vector<std::string> names;
-    for (auto& [g, b, external] : built) {
-        const auto model_file = file_of(g), data_file = data_of(g);
+    for (auto& [g, b, external, q] : built) {
+        const auto model_file = file_of(g, q), data_file = data_of(g, q);
         if (external) {
             std::string model_bytes;  // the graph and the tensors' descriptions: small
             out.write(data_file, [&](std::ostream& data_out) {
@@ -613,15 +668,23 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                 << "): the reference converts each weight when it is used and keeps at most 2 x "
                 << gib(held.keep_bytes) << " of them; ONNX Runtime maps "
                 << (several ? std::string("each graph's file")
-                            : report.external_data ? data_of(graphs.front()) : file_of(graphs.front()))
+                            : report.external_data ? data_of(graphs.front(), variants.front())
+                                                   : file_of(graphs.front(), variants.front()))
                 << " without copying it (no prepacking, no graph optimizations); every layer runs on its real "
                    "weights\n";
         }
         weight_cache weights(held);
+        std::optional<weight_cache> dequantized;  // the quantized graphs' reference: dequantized weights
+        if (quantize) {
+            auto o = held;
+            o.quantize_int8 = true;
+            dequantized.emplace(o);
+        }
         for (const auto& one : built) {
             const feature_handle* g = one.f;
-            log << "Validating ONNX model " << (output / file_of(g)).string() << "...\n";
-            ort_runner ort(out.staged(file_of(g)), 0, bounded);
+            const auto q = one.quantized;
+            log << "Validating ONNX model " << (output / file_of(g, q)).string() << "...\n";
+            ort_runner ort(out.staged(file_of(g, q)), 0, bounded);
             axis_sizes sizes;  // batch 3, sequence 9; with a cache, past length 11
             // a float16 graph takes float16 inputs (a decoder's past): the reference gets the same rounded values
             const auto make = [&] {
@@ -634,9 +697,16 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
             };
             auto inputs = make();
             // a pass's name in the report: "past", "empty past", or "" (one pass); prefixed with the graph's
+            // (its file's stem)
             const auto pass = [&](std::string what) {
                 if (!several) return what;
-                return std::string(g->graph) + (what.empty() ? "" : ", " + what);
+                return stem_of(g, q) + (what.empty() ? "" : ", " + what);
+            };
+            // a quantized graph: the reference on the dequantized weights, a bound relative to the outputs
+            weight_cache& held_weights = q == quantization::none ? weights : *dequantized;
+            const double relative = q == quantization::none ? 0 : quantized_tolerance;
+            const auto validate = [&](const tensor_map& in, const std::string& name) {
+                return validate_once(*g, m, held_weights, ort, in, report.atol, name, report, log, relative);
             };
             if (g->has_past) {
                 std::int64_t past = sizes.past;  // as make_inputs made it
@@ -646,14 +716,14 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                     past = static_cast<std::int64_t>(inputs.at("attention_mask").shape()[1] -
                                                      inputs.at("input_ids").shape()[1]);
                 log << "\t- with a past of " << past << " tokens:\n";
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass("past"), report, log) && ok;
+                ok = validate(inputs, pass("past")) && ok;
                 // the first step of generation: the same graph with an empty past (an encoder-decoder's
                 // decoder_with_past_model always has a past: its first step is decoder_model)
                 if (g->empty_past) {
                     sizes.past = 0;
                     inputs = make();
                     log << "\t- with an empty past (the first step):\n";
-                    ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass("empty past"), report, log) && ok;
+                    ok = validate(inputs, pass("empty past")) && ok;
                 }
             } else if (const auto px = inputs.find("pixel_values");
                        opt.interpolate_pos_encoding && px != inputs.end() && takes_any_image_size(*g, m)) {
@@ -661,17 +731,14 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
                 const auto h = static_cast<std::int64_t>(px->second.shape()[2]),
                            w = static_cast<std::int64_t>(px->second.shape()[3]);
                 log << "\t- at " << h << " x " << w << ":\n";
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass(""), report, log) && ok;
+                ok = validate(inputs, pass("")) && ok;
                 sizes.height = h * 3 / 2 + 1;
                 sizes.width = w * 5 / 4 + 1;
                 inputs = make();
                 log << "\t- at " << sizes.height << " x " << sizes.width << " (interpolate_pos_encoding):\n";
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol,
-                                   pass(std::to_string(sizes.height) + " x " + std::to_string(sizes.width)), report,
-                                   log) &&
-                     ok;
+                ok = validate(inputs, pass(std::to_string(sizes.height) + " x " + std::to_string(sizes.width))) && ok;
             } else {
-                ok = validate_once(*g, m, weights, ort, inputs, report.atol, pass(""), report, log) && ok;
+                ok = validate(inputs, pass("")) && ok;
             }
         }
         report.validate_seconds = seconds_since(t2);
@@ -679,9 +746,10 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     report.valid = ok;
     if (!ok && !opt.force) {
         const bool folder = report.external_data || several;
-        const fs::path rejected = folder ? output / "invalid" : output / (file_of(graphs.front()) + ".invalid");
+        const auto main_file = file_of(graphs.front(), variants.front());
+        const fs::path rejected = folder ? output / "invalid" : output / (main_file + ".invalid");
         if (folder) out.keep_folder_as(rejected);
-        else out.keep_as(file_of(graphs.front()), rejected);
+        else out.keep_as(main_file, rejected);
         report.model = rejected;
         warn << "typeformer: validation failed; " << (several ? output.string() : target.string())
              << " was left as it was and the rejected export is at " << rejected.string()
@@ -690,7 +758,8 @@ TYPEFORMER_INLINE export_report export_loaded(const loaded_model& m, const std::
     }
     std::vector<fs::path> stale;  // a previous export's weights; the new graph holds its own
     for (const auto& one : built)
-        if (!one.external && fs::exists(output / data_of(one.f))) stale.push_back(output / data_of(one.f));
+        if (!one.external && fs::exists(output / data_of(one.f, one.quantized)))
+            stale.push_back(output / data_of(one.f, one.quantized));
     out.commit();
     for (const auto& n : names) report.files.push_back(output / n);
     report.model = target;

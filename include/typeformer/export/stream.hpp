@@ -131,7 +131,28 @@ std::uint64_t write_data(std::ostream& out, const initializer_source& s, progres
 TYPEFORMER_INLINE std::uint64_t write_data(std::ostream& out, const initializer_source& s, progress_line* progress) {
     if (!s.view) throw error("checkpoint.missing", "missing tensor for initializer " + s.name);
     std::uint64_t nonfinite = 0;
-    if (!s.transposed && s.view->type == dtype::f32 && s.stored == dtype::f32) {
+    if (s.int8 != int8_part::none) {
+        // --quantize int8: the channels' scales from one pass over the weight, then (the values) the
+        // weight again, whole rows of the stored layout at a time, quantized as they go
+        const auto scales = int8_scales(s);
+        if (s.int8 == int8_part::scales) {
+            out.write(reinterpret_cast<const char*>(scales.data()), static_cast<std::streamsize>(s.byte_size()));
+            if (progress) progress->add_bytes(s.byte_size());
+        } else {
+            const std::int64_t row = s.dims.back();
+            const std::int64_t chunk = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / row) * row;
+            const auto n0 = static_cast<std::size_t>(std::min(chunk, std::max<std::int64_t>(s.numel(), 1)));
+            std::vector<float> buf(n0);
+            std::vector<std::int8_t> q(n0);
+            for (std::int64_t first = 0; first < s.numel(); first += chunk) {
+                const auto n = std::min(chunk, s.numel() - first);
+                read_int8(s, scales, first, n, buf.data(), q.data());
+                nonfinite += detail::count_nonfinite(buf.data(), static_cast<std::size_t>(n));
+                out.write(reinterpret_cast<const char*>(q.data()), n);
+                if (progress) progress->add_bytes(static_cast<std::uint64_t>(n));
+            }
+        }
+    } else if (!s.transposed && s.view->type == dtype::f32 && s.stored == dtype::f32) {
         // 16 MiB at a time, each range's pages released once written: the
         // mapped pages count as resident until then
         constexpr std::size_t piece = std::size_t{16} << 20;

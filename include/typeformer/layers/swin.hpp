@@ -176,7 +176,7 @@ struct swin_window_attention {
         {
             auto guard = b.scope(Names::attention);
             // the table's rows gathered by Transformers' constant index: [1, heads, T, T]
-            auto table = b.param(std::string(Names::bias_table), {(2 * w - 1) * (2 * w - 1), heads});
+            const auto& table = b.param(std::string(Names::bias_table), {(2 * w - 1) * (2 * w - 1), heads});
             auto bias = b.gather(table, b.constant_i64(detail::swin::relative_position_index(w)));
             bias = b.unsqueeze(b.transpose(b.reshape(bias, {t, t, heads}), {2, 0, 1}), {0});
             if (ctx.shifted) bias = b.add(bias, ctx.mask);
