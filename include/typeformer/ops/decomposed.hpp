@@ -39,29 +39,35 @@ typename B::value rotary(B& b, const typename B::value& x, const typename B::val
 
 /// The scores of grouped-query attention, heads first (see the
 /// vocabulary's grouped_attention): softcap((q · kᵀ) · scale) + bias,
-/// [B, H, S, T]. The G = H / KVH query heads of a key/value head are stacked
-/// along the sequence, [B, KVH, G·S, D], so that one batched MatMul serves
-/// them without repeating the keys.
+/// [B, H, S, T]. Under grouped-query heads the product is taken as
+/// [B, KVH, G, S, D] x [B, KVH, 1, D, T] (G = H / KVH query heads a
+/// key/value head, the keys not repeated), then viewed as [B, H, S, T].
 template <class B>
 typename B::value attention_scores(B& b, const typename B::value& q, const typename B::value& k,
                                    const typename B::value* bias, const attention_dims& a) {
-    const bool grouped = a.heads != a.kv_heads;
-    auto qg = grouped ? b.reshape(q, {0, a.kv_heads, -1, 0}) : q;  // [B, KVH, G·S, D]
-    auto scores = b.matmul(qg, b.transpose(k, {0, 1, 3, 2}));      // [B, KVH, G·S, T]
-    if (grouped) scores = b.reshape(scores, {0, a.heads, -1, 0});   // [B, H, S, T]
+    typename B::value scores;
+    if (a.heads == a.kv_heads) {
+        scores = b.matmul(q, b.transpose(k, {0, 1, 3, 2}));
+    } else {
+        auto qg = b.reshape(q, {0, a.kv_heads, a.heads / a.kv_heads, -1, a.head_dim});
+        auto kt = b.unsqueeze(b.transpose(k, {0, 1, 3, 2}), {2});
+        scores = b.reshape(b.matmul(qg, kt), b.concat({b.shape(q, 0, 3), b.shape(k, 2, 3)}, 0));
+    }
     if (a.scale != 1.f) scores = b.mul(scores, b.scalar(a.scale));
     if (a.softcap > 0.f) scores = b.mul(b.tanh(b.div(scores, b.scalar(a.softcap))), b.scalar(a.softcap));
     return bias ? b.add(scores, *bias) : scores;
 }
 
 /// The weighted values of grouped-query attention: probs [B, H, S, T]
-/// times v [B, KVH, T, D], each query head reading its key/value head, [B, H, S, D].
+/// times v [B, KVH, T, Dv], each query head reading its key/value head
+/// ([B, KVH, G, S, T] x [B, KVH, 1, T, Dv]), [B, H, S, Dv].
 template <class B>
 typename B::value attention_context(B& b, const typename B::value& probs, const typename B::value& v,
                                     const attention_dims& a) {
     if (a.heads == a.kv_heads) return b.matmul(probs, v);
-    auto ctx = b.matmul(b.reshape(probs, {0, a.kv_heads, -1, 0}), v);  // [B, KVH, G·S, D]
-    return b.reshape(ctx, {0, a.heads, -1, 0});
+    auto grouped = b.concat({b.shape(v, 0, 2), b.constant_i64({a.heads / a.kv_heads}), b.shape(probs, 2, 4)}, 0);
+    auto ctx = b.matmul(b.reshape(probs, grouped), b.unsqueeze(v, {2}));  // [B, KVH, G, S, Dv]
+    return b.reshape(ctx, b.concat({b.shape(probs, 0, 3), b.shape(v, 3, 4)}, 0));
 }
 
 /// Grouped-query attention, heads first: softmax of attention_scores, then attention_context.
