@@ -682,6 +682,10 @@ TYPEFORMER_INLINE auto onnx_backend::grouped_attention(const value& q, const val
     //    score becomes -cap and keeps a share of the softmax (Gemma 2);
     //  - a bias with a head axis (ALiBi) under grouped-query heads: it reads
     //    the mask's head axis as the key/value heads' and refuses H of them.
+    // The causal, windowed and padding masks come in the bias (is_causal is
+    // not set: the bias already holds the past offset and the padding), and
+    // the layer has concatenated the past keys and values (its present is
+    // the cache either way), so past_key and past_value stay unused.
     const bool per_head = bias && bias->rank() == 4 && !(bias->shape[1].is_static() && bias->shape[1].size == 1);
     if (opset_ < 23 || a.softcap > 0.f || (per_head && a.heads != a.kv_heads))
         return decomposed::grouped_attention(*this, q, k, v, bias, a);
