@@ -7,8 +7,8 @@
 //     outputs (max abs diff <= 1e-5); for a with-past feature the inputs are
 //     new tokens after the cache of a real prefix, one row left-padded, and
 //     the grown cache (present.*) is compared too;
-//  2. the export passes the checker with full shape inference at the lowest
-//     and the default opset, with the declared input and output names in
+//  2. the export passes the checker with full shape inference at the lowest,
+//     the default and the highest opset (validated_opsets), with the declared input and output names in
 //     order (the cache expanded: past_key_values.{i}.key/.value,
 //     present.{i}.key/.value) and named dynamic axes;
 //  3. ONNX Runtime matches the reference pass within the family's atol at
@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -166,6 +167,11 @@ std::string config_error(const char* text) {
     return "none";
 }
 
+/// The opsets every export is run at: the lowest (the most composed), the
+/// default, and the highest, where layer norm, GELU, RMS norm, rotary and
+/// attention are the opset's own ops.
+inline constexpr std::array<int, 3> validated_opsets{tf::min_opset, tf::default_opset, tf::max_opset};
+
 /// The model of (model_type, feature) built in memory, checked with full
 /// shape inference, serialized for ONNX Runtime.
 inline std::string onnx_bytes(const tf::loaded_model& m, const tf::feature_handle& f, int opset,
@@ -232,7 +238,7 @@ inline void check_fixture(std::string_view model_type, std::string_view feature,
                            ? std::vector<tf::axis_sizes>{{.batch = 3}, {.batch = 1, .height = 37, .width = 45},
                                                          {.batch = 2, .height = 64, .width = 29}}
                            : std::vector<tf::axis_sizes>{{3, 9, 3}, {1, 1, 1}, {2, 17, 4}};
-    for (int opset : {tf::min_opset, tf::default_opset}) {
+    for (int opset : validated_opsets) {
         onnx::GraphProto g;
         tf::ort_runner ort(onnx_bytes(m, f, opset, dir, &g), 1);
         expect_io(g.input(), f.inputs(m.config), "inputs");
@@ -530,7 +536,7 @@ inline void check_seq2seq_fixture(std::string_view model_type, std::string_view 
         // 2 and 3. export, names and axes, ONNX Runtime at other sizes (the merged decoder: both branches)
         std::vector<tf::axis_sizes> sizes{{3, 9, 3, 5, 4}, {1, 1, 1, 1, 1}, {2, 17, 4, 3, 2}};
         if (merged) sizes.insert(sizes.end(), {{3, 9, 3, 0, 4}, {1, 1, 1, 0, 1}});
-        for (int opset : {tf::min_opset, tf::default_opset}) {
+        for (int opset : validated_opsets) {
             onnx::GraphProto graph;
             tf::ort_runner ort(onnx_bytes(m, *g, opset, dir, &graph), 1);
             expect_io(graph.input(), g->inputs(m.config), "inputs");
@@ -579,7 +585,7 @@ inline void check_monolith(std::string_view model_type) {
     const auto got = g.reference(m.config, m.weights, inputs, &weights);
     ASSERT_EQ(got.size(), std::size_t{1});
     EXPECT_LE(tf::max_abs_diff(got.at("logits"), expected.at("logits")), 1e-5) << dir << " logits vs Transformers";
-    for (int opset : {tf::min_opset, tf::default_opset}) {
+    for (int opset : validated_opsets) {
         onnx::GraphProto graph;
         tf::ort_runner ort(onnx_bytes(m, g, opset, dir, &graph), 1);
         expect_io(graph.input(), g.inputs(m.config), "inputs");

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -137,6 +138,26 @@ generator exact_uint8() {
         for (auto& v : a) v = static_cast<float>(d(rng));
         if (a.size() > 0) a.data()[0] = 255.f;
         if (a.size() > 1) a.data()[1] = 0.f;
+        return tf::eval_value(std::move(a));
+    };
+}
+
+/// A decoder's bias [B, Hb, S, T] for S new queries after T - S cached
+/// keys: key j is masked for query i past i + T - S (causal) and below
+/// b % (T - S + 1) (row b left-padded), never a whole row; with Hb > 1 a
+/// per-head normal(0, 2) term where attended (an ALiBi-like bias).
+generator decoder_bias() {
+    return [](const shape_t& s, rng_t& rng) {
+        std::normal_distribution<float> d(0.f, 2.f);
+        xt::xarray<float> a = xt::zeros<float>(s);
+        const std::size_t S = s[2], T = s[3], past = T - S;
+        for (std::size_t b = 0; b < s[0]; ++b)
+            for (std::size_t h = 0; h < s[1]; ++h)
+                for (std::size_t i = 0; i < S; ++i)
+                    for (std::size_t j = 0; j < T; ++j)
+                        a(b, h, i, j) = j > i + past || j < b % (past + 1) ? std::numeric_limits<float>::lowest()
+                                        : s[1] > 1                          ? d(rng)
+                                                                            : 0.f;
         return tf::eval_value(std::move(a));
     };
 }
@@ -588,6 +609,50 @@ std::vector<op_case> make_cases() {
                 return b.attention(q, k, v, &m, 2, 0.5f);
             }));
 
+    // grouped_attention: q [B, H, S, D], k and v [B, KVH, T, D] (T - S
+    // cached keys first), a decoder's bias; from opset 23 ONNX Runtime's
+    // Attention (its own sums and softmax: relative to max|v|, as above).
+    struct gqa_variant {
+        std::size_t heads, kv_heads;
+        float scale, softcap;
+        bool per_head_bias;
+    };
+    for (const auto& g : {gqa_variant{2, 2, 0.35355339f, 0.f, false}, gqa_variant{4, 2, 0.35355339f, 0.f, false},
+                          gqa_variant{4, 1, 0.35355339f, 0.f, false}, gqa_variant{6, 3, 1.f, 0.f, false},
+                          gqa_variant{3, 3, 0.35355339f, 0.f, true},
+                          gqa_variant{4, 2, 0.35355339f, 0.f, true}, gqa_variant{4, 2, 0.5f, 1.5f, false},
+                          gqa_variant{2, 1, 0.5f, 2.f, true}}) {
+        std::ostringstream v;
+        v << "heads " << g.heads << " kv " << g.kv_heads << " scale " << g.scale;
+        if (g.softcap > 0.f) v << " softcap " << g.softcap;
+        v << (g.per_head_bias ? " bias per head" : " bias");
+        const tf::attention_dims a{static_cast<std::int64_t>(g.heads), static_cast<std::int64_t>(g.kv_heads), 8,
+                                   g.scale, g.softcap};
+        const std::size_t H = g.heads, KVH = g.kv_heads, Hb = g.per_head_bias ? H : 1;
+        // (B, S, T): one token, no past; a prompt after a past; a prompt; one token after a past
+        std::vector<std::vector<shape_t>> runs;
+        for (const auto& [B, S, T] : std::vector<std::array<std::size_t, 3>>{{1, 1, 1}, {3, 4, 7}, {2, 5, 5}, {2, 1, 6}})
+            runs.push_back({{B, H, S, 8}, {B, KVH, T, 8}, {B, KVH, T, 8}, {B, Hb, S, T}});
+        add(at_all(op_case("grouped_attention", v.str())
+                       .in(f32("q"))
+                       .in(f32("k"))
+                       .in(f32("v"))
+                       .in(f32("bias", decoder_bias())),
+                   runs)
+                .within(attn_bound)
+                .def([a](auto& b, const auto& q, const auto& k, const auto& v, const auto& m) {
+                    return b.grouped_attention(q, k, v, &m, a);
+                }));
+    }
+    add(at_all(op_case("grouped_attention", "heads 4 kv 2 no bias").in(f32("q")).in(f32("k")).in(f32("v")),
+               {{{1, 4, 1, 8}, {1, 2, 1, 8}, {1, 2, 1, 8}},
+                {{3, 4, 4, 8}, {3, 2, 7, 8}, {3, 2, 7, 8}},
+                {{2, 4, 5, 8}, {2, 2, 5, 8}, {2, 2, 5, 8}}})
+            .within(attn_bound)
+            .def([](auto& b, const auto& q, const auto& k, const auto& v) {
+                return b.grouped_attention(q, k, v, nullptr, tf::attention_dims{4, 2, 8, 0.35355339f});
+            }));
+
     // constants
     add(at_all(op_case("scalar", "add 2.5").in(f32("x")), seq3)
             .def([](auto& b, const auto& x) { return b.add(x, b.scalar(2.5f)); }));
@@ -766,17 +831,47 @@ std::vector<op_case> make_cases() {
     }
     add(at_all(op_case("unfold", "kernel 4 even").in(f32("x")), seq3)
             .def([](auto& b, const auto& x) { return b.unfold(x, 4); }));
-    for (std::size_t heads : {1, 2}) {
-        const auto h = std::to_string(heads);
-        // x [B, S, H*D], sin and cos [S, D/2]; odd pair counts included
-        add(at_all(op_case("rotary", "heads " + h).in(f32("x")).in(f32("sin")).in(f32("cos")),
-                   {{{1, 1, 8}, {1, 4 / heads}, {1, 4 / heads}},
-                    {{3, 7, 12}, {7, 6 / heads}, {7, 6 / heads}},
-                    {{2, 5, 20}, {5, 10 / heads}, {5, 10 / heads}}})
-                .def([heads](auto& b, const auto& x, const auto& s, const auto& c) {
-                    return b.rotary(x, s, c, static_cast<std::int64_t>(heads));
-                }));
+    // rotary: x [B, S, H·D], sin and cos [S, R/2] (RoFormer) or [B, S, R/2]
+    // (a decoder's, from position_ids); interleaved and half-split pairs,
+    // whole and partial heads, odd pair counts included. From opset 23
+    // ONNX Runtime's RotaryEmbedding: the same two products and a sum per
+    // feature, in its own order (a few ulp).
+    const bound rotary_bound{1e-6, 1e-6};
+    struct rotary_variant {
+        std::size_t heads, head_dim, dims;
+        bool interleaved;
+    };
+    for (const auto& r : {rotary_variant{1, 8, 8, true}, rotary_variant{2, 6, 6, true}, rotary_variant{2, 8, 8, false},
+                          rotary_variant{3, 10, 4, false}, rotary_variant{2, 10, 6, true},
+                          rotary_variant{1, 12, 2, false}}) {
+        const std::string v = "heads " + std::to_string(r.heads) + " of " + std::to_string(r.head_dim) + " turn " +
+                              std::to_string(r.dims) + (r.interleaved ? " interleaved" : " half-split");
+        const tf::rotary_layout l{static_cast<std::int64_t>(r.heads), static_cast<std::int64_t>(r.head_dim),
+                                  static_cast<std::int64_t>(r.dims), r.interleaved};
+        const std::size_t hd = r.heads * r.head_dim, half = r.dims / 2;
+        auto rotary = [l](auto& b, const auto& x, const auto& s, const auto& c) { return b.rotary(x, s, c, l); };
+        add(at_all(op_case("rotary", v + " tables [S, R/2]").in(f32("x")).in(f32("sin")).in(f32("cos")),
+                   {{{1, 1, hd}, {1, half}, {1, half}},
+                    {{3, 7, hd}, {7, half}, {7, half}},
+                    {{2, 5, hd}, {5, half}, {5, half}}})
+                .within(rotary_bound)
+                .def(rotary));
+        add(at_all(op_case("rotary", v + " tables [B, S, R/2]").in(f32("x")).in(f32("sin")).in(f32("cos")),
+                   {{{1, 1, hd}, {1, 1, half}, {1, 1, half}},
+                    {{3, 7, hd}, {3, 7, half}, {3, 7, half}},
+                    {{2, 5, hd}, {2, 5, half}, {2, 5, half}}})
+                .within(rotary_bound)
+                .def(rotary));
     }
+    const std::vector<std::vector<shape_t>> seq3_16{{{1, 1, 16}}, {{3, 7, 16}}, {{2, 5, 16}}};
+    // a decoder's tables share the batch axis of x (both from the graph's
+    // batch): RotaryEmbedding reads them as they are, no Expand
+    add(at_all(op_case("rotary", "tables on the batch axis of x").in(f32("x")), seq3_16)
+            .within(rotary_bound)
+            .def([](auto& b, const auto& x) {
+                auto angles = b.slice(x, -1, 0, 4);  // [B, S, 4], x's own axes
+                return b.rotary(x, b.sin(angles), b.cos(angles), tf::rotary_layout{2, 8, 8, false});
+            }));
 
     // gather_last: DeBERTa's torch.gather of relative-position scores; a copy, exact
     add(at_all(op_case("gather_last", "x[B,H,S,N] idx[S,M]").in(f32("x")).in(i64("idx", ints(0, 8))),
@@ -1370,6 +1465,7 @@ TEST(ops, every_op_of_the_vocabulary_has_a_case) {
         "mul",     "div",       "less",     "tanh",    "relu",       "sigmoid",      "gelu",      "gelu_tanh", "exp", "softplus",
         "activate", "cast",     "round_bf16", "reshape",  "shape",   "flatten",    "transpose",    "unsqueeze", "select",
         "range",   "gather",    "matmul",   "linear",  "layer_norm", "rms_norm",     "softmax",      "attention",
+        "grouped_attention",
 
         "not_equal", "cumsum",
 

@@ -34,6 +34,7 @@
 #include "typeformer/core/slots.hpp"
 #include "typeformer/core/spatial.hpp"
 #include "typeformer/io/checkpoint.hpp"
+#include "typeformer/ops/decomposed.hpp"
 
 namespace typeformer::inline v0 {
 
@@ -261,6 +262,12 @@ public:
     /// q [B, Sq, H·D], k and v [B, Sk, H·D]; bias additive, broadcastable to
     /// [B, H, Sq, Sk] (null for none); returns [B, Sq, H·D].
     value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads, float scale);
+    /// Grouped-query attention, heads first (see the vocabulary): q [B, H,
+    /// S, D], k and v [B, KVH, T, D], bias broadcast to [B, H, S, T]; computed
+    /// as ops/decomposed.hpp composes it (the ONNX backend's spelling below
+    /// opset 23).
+    value grouped_attention(const value& q, const value& k, const value& v, const value* bias,
+                            const attention_dims& a);
 
     /// a != b, elementwise with broadcasting (int64 or float32 operands): boolean.
     value not_equal(const value& a, const value& b);
@@ -296,12 +303,13 @@ public:
     /// nn.Unfold's im2col, with which ConvBERT builds its convolutions.
     value unfold(const value& x, std::int64_t kernel);
 
-    /// Rotary position embedding with interleaved pairs (RoFormer, GPT-J's
-    /// rotate_every_two) over whole heads: x [B, S, H·D], sin and cos
-    /// [S, D/2]. Pair i of every head at position s turns by the angle whose
-    /// sine and cosine are sin[s, i] and cos[s, i]:
-    ///   y[2i] = x[2i]·cos - x[2i+1]·sin,  y[2i+1] = x[2i+1]·cos + x[2i]·sin.
-    value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads);
+    /// Rotary position embedding (see rotary_layout): x [B, S, H·D], sin and
+    /// cos [S, R/2] or [B, S, R/2]. Pair (a, b) of every head at position s
+    /// turns by the angle whose sine and cosine are sin[.., s, i] and
+    /// cos[.., s, i]: y[a] = x[a]·cos - x[b]·sin, y[b] = x[b]·cos + x[a]·sin.
+    /// Computed as ops/decomposed.hpp composes it (the ONNX backend's
+    /// spelling below opset 23).
+    value rotary(const value& x, const value& sin, const value& cos, const rotary_layout& l);
 
     /// torch.gather(x, -1, idx): out[..., i, j] = x[..., i, idx[..., i, j]].
     /// idx (int64) has rank <= rank(x), its leading axes 1 (broadcast over
@@ -755,6 +763,16 @@ TYPEFORMER_INLINE auto eval_backend::attention(const value& q, const value& k, c
     return value(std::move(out));
 }
 
+TYPEFORMER_INLINE auto eval_backend::grouped_attention(const value& q, const value& k, const value& v, const value* bias, const attention_dims& a) -> value {
+    if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4 || a.kv_heads <= 0 || a.heads % a.kv_heads != 0 ||
+        static_cast<std::int64_t>(q.shape()[1]) != a.heads || static_cast<std::int64_t>(k.shape()[1]) != a.kv_heads)
+        throw error("eval.grouped_attention", "grouped_attention expects q [B, " + std::to_string(a.heads) +
+                                                   ", S, D] and k, v [B, " + std::to_string(a.kv_heads) +
+                                                   ", T, D]; got q " + shape_string(q.shape()) + ", k " +
+                                                   shape_string(k.shape()));
+    return decomposed::grouped_attention(*this, q, k, v, bias, a);
+}
+
 TYPEFORMER_INLINE auto eval_backend::not_equal(const value& a, const value& b) -> value {
     if (a.type != b.type) throw error("eval.type", "not_equal: operand types differ");
     if (a.is_float()) return value(xt::xarray<std::int64_t>(xt::cast<std::int64_t>(xt::not_equal(a.f, b.f))), dtype::boolean);
@@ -882,29 +900,17 @@ TYPEFORMER_INLINE auto eval_backend::unfold(const value& x, std::int64_t kernel)
     return value(std::move(out));
 }
 
-TYPEFORMER_INLINE auto eval_backend::rotary(const value& x, const value& sin, const value& cos, std::int64_t heads) -> value {
-    if (!x.is_float() || x.rank() != 3 || sin.rank() != 2 || cos.shape() != sin.shape())
-        throw error("eval.rotary", "rotary expects x [B, S, H*D] and sin, cos [S, D/2]");
-    const auto B = x.f.shape()[0], S = x.f.shape()[1], HD = x.f.shape()[2];
-    const auto H = static_cast<std::size_t>(heads), half = sin.f.shape()[1];
-    if (H == 0 || HD != H * 2 * half || sin.f.shape()[0] != S)
+TYPEFORMER_INLINE auto eval_backend::rotary(const value& x, const value& sin, const value& cos, const rotary_layout& l) -> value {
+    if (!x.is_float() || x.rank() != 3 || (sin.rank() != 2 && sin.rank() != 3) || cos.shape() != sin.shape())
+        throw error("eval.rotary", "rotary expects x [B, S, H*D] and sin, cos [S, R/2] or [B, S, R/2]");
+    const auto HD = static_cast<std::int64_t>(x.f.shape()[2]);
+    const auto half = static_cast<std::int64_t>(sin.shape().back());
+    if (l.heads <= 0 || HD != l.heads * l.head_dim || l.dims > l.head_dim || l.dims != 2 * half)
         throw error("eval.rotary", "rotary: x has " + std::to_string(HD) + " features, sin and cos are " +
-                                       shape_string(sin.shape()) + ", heads " + std::to_string(heads));
-    xt::xarray<float> out = xt::xarray<float>::from_shape(x.f.shape());  // every element written below
-    for (std::size_t bb = 0; bb < B; ++bb)
-        for (std::size_t s = 0; s < S; ++s) {
-            const float* sn = sin.f.data() + s * half;
-            const float* cs = cos.f.data() + s * half;
-            const float* in = x.f.data() + (bb * S + s) * HD;
-            float* o = out.data() + (bb * S + s) * HD;
-            for (std::size_t h = 0; h < H; ++h)
-                for (std::size_t i = 0; i < half; ++i) {
-                    const std::size_t j = h * 2 * half + 2 * i;
-                    o[j] = in[j] * cs[i] - in[j + 1] * sn[i];
-                    o[j + 1] = in[j + 1] * cs[i] + in[j] * sn[i];
-                }
-        }
-    return value(std::move(out));
+                                       shape_string(sin.shape()) + ", heads " + std::to_string(l.heads) +
+                                       " of " + std::to_string(l.head_dim) + ", " + std::to_string(l.dims) +
+                                       " turned");
+    return decomposed::rotary(*this, x, sin, cos, l);
 }
 
 TYPEFORMER_INLINE auto eval_backend::gather_last(const value& x, const value& idx) -> value {

@@ -4,8 +4,9 @@
 // are symbolic: a tensor name, an element type and a shape whose dims are
 // static sizes, named dynamic axes (`dim_param`) or unknown. Each op is
 // spelled as the target opset requires (13 to 23); high-level ops (layer
-// norm, RMS norm, GELU, attention) are decomposed where the opset has no
-// native op (LayerNormalization 17, Gelu 20, RMSNormalization 23).
+// norm, RMS norm, GELU, attention, rotary) are decomposed where the opset
+// has no native op (LayerNormalization 17, Gelu 20, RMSNormalization,
+// Attention and RotaryEmbedding 23).
 // From opset 18 the Reduce ops take their axes as an input; every other op
 // emitted keeps one spelling from 13 to 23 (later versions only add types or
 // optional inputs and attributes whose defaults are the earlier behaviour).
@@ -41,6 +42,7 @@
 #include "typeformer/core/slots.hpp"
 #include "typeformer/core/spatial.hpp"
 #include "typeformer/io/checkpoint.hpp"
+#include "typeformer/ops/decomposed.hpp"
 
 namespace typeformer::inline v0 {
 
@@ -278,7 +280,14 @@ public:
     /// RMSNormalization from opset 23, ReduceMean, Add, Sqrt, Div, Mul below.
     value rms_norm(const value& x, const value& scale, float eps);
     value softmax(const value& x);
+    /// Attention from opset 23 (3D inputs, q_num_heads = kv_num_heads =
+    /// heads, the bias as a float attn_mask); MatMul, Mul, Add, Softmax below.
     value attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads, float scale);
+    /// Attention from opset 23 (4D inputs: grouped-query heads from the
+    /// shapes, the bias as a float attn_mask, scale and softcap as
+    /// attributes); below, ops/decomposed.hpp's composition.
+    value grouped_attention(const value& q, const value& k, const value& v, const value* bias,
+                            const attention_dims& a);
 
     /// Not(Equal(a, b)): boolean.
     value not_equal(const value& a, const value& b);
@@ -300,9 +309,11 @@ public:
     /// Gather with indices s + j, [S, K].
     value unfold(const value& x, std::int64_t kernel);
 
-    /// Rotary position embedding, interleaved pairs (see the eval backend):
-    /// decomposed at every opset (RotaryEmbedding, opset 23, is not used).
-    value rotary(const value& x, const value& sin, const value& cos, std::int64_t heads);
+    /// Rotary position embedding (see the eval backend): RotaryEmbedding
+    /// from opset 23 (3D input, num_heads, rotary_embedding_dim, no
+    /// position_ids: the tables expanded to [B, S, R/2] where they are not
+    /// already per batch row); below, ops/decomposed.hpp's composition.
+    value rotary(const value& x, const value& sin, const value& cos, const rotary_layout& l);
 
     /// GatherElements on the last axis, the indices first expanded to the
     /// data's leading axes: to (shape(x) · [1, ..., 1, 0] + [0, ..., 0, 1]).
@@ -407,6 +418,14 @@ private:
                     bool count_include_pad);
 
     value constant(onnx::TensorProto t, std::vector<dim> shape, dtype type = dtype::f32);
+    /// An additive bias [B | 1, Hb, S | 1, T] as Attention's attn_mask: on q's batch and query axes.
+    value attention_mask(const value& bias, const value& q, std::size_t seq_axis);
+    /// Q, K, V and, where given, the bias as attn_mask: an Attention node's inputs.
+    static std::vector<std::string> attention_inputs(const value& q, const value& k, const value& v, const value* bias) {
+        std::vector<std::string> ins{q.name, k.name, v.name};
+        if (bias) ins.push_back(bias->name);
+        return ins;
+    }
     std::string scalar_i64(std::int64_t x);
 
     static std::vector<dim> broadcast(std::vector<dim> a, std::vector<dim> b);
@@ -746,6 +765,18 @@ TYPEFORMER_INLINE auto onnx_backend::softmax(const value& x) -> value {
 }
 
 TYPEFORMER_INLINE auto onnx_backend::attention(const value& q, const value& k, const value& v, const value* bias, std::int64_t heads, float scale) -> value {
+    if (opset_ >= 23) {
+        value r = q;
+        r.shape.back() = v.shape.back();
+        const auto mask = bias ? attention_mask(*bias, q, 1) : value{};
+        r.name = node("Attention", attention_inputs(q, k, v, bias ? &mask : nullptr),
+                      [&](onnx::NodeProto& n) {
+                          attr_i(n, "q_num_heads", heads);
+                          attr_i(n, "kv_num_heads", heads);
+                          attr_f(n, "scale", scale);
+                      })[0];
+        return r;
+    }
     // a dynamic hidden size (-1) is inferred by Reshape
     const std::int64_t hd = q.shape[2].size, d = hd > 0 ? hd / heads : -1;
     auto split = [&](const value& x) { return reshape(x, {0, 0, heads, d}); };
@@ -756,6 +787,46 @@ TYPEFORMER_INLINE auto onnx_backend::attention(const value& q, const value& k, c
     if (bias) scores = add(scores, *bias);
     auto ctx = transpose(matmul(softmax(scores), vh), {0, 2, 1, 3});
     return reshape(ctx, {0, 0, hd > 0 ? hd : -1});
+}
+
+TYPEFORMER_INLINE auto onnx_backend::grouped_attention(const value& q, const value& k, const value& v, const value* bias, const attention_dims& a) -> value {
+    // Attention-23 computes (q · kᵀ) · scale, softcap, plus attn_mask,
+    // softmax, times v, a key/value head serving the H / KVH query heads
+    // next to it (repeat_interleave), as the composition does. Composed
+    // instead where ONNX Runtime 1.23's CPU kernel departs from that:
+    //  - softcap: it caps the scores after adding the mask, so a masked
+    //    score becomes -cap and keeps a share of the softmax (Gemma 2);
+    //  - a bias with a head axis (ALiBi) under grouped-query heads: it reads
+    //    the mask's head axis as the key/value heads' and refuses H of them.
+    // The causal, windowed and padding masks come in the bias (is_causal is
+    // not set: the bias already holds the past offset and the padding), and
+    // the layer has concatenated the past keys and values (its present is
+    // the cache either way), so past_key and past_value stay unused.
+    const bool per_head = bias && bias->rank() == 4 && !(bias->shape[1].is_static() && bias->shape[1].size == 1);
+    if (opset_ < 23 || a.softcap > 0.f || (per_head && a.heads != a.kv_heads))
+        return decomposed::grouped_attention(*this, q, k, v, bias, a);
+    value r = q;
+    r.shape.back() = v.shape.back();
+    const auto mask = bias ? attention_mask(*bias, q, 2) : value{};
+    r.name = node("Attention", attention_inputs(q, k, v, bias ? &mask : nullptr),
+                  [&](onnx::NodeProto& n) { attr_f(n, "scale", a.scale); })[0];
+    return r;
+}
+
+TYPEFORMER_INLINE auto onnx_backend::attention_mask(const value& bias, const value& q, std::size_t seq_axis) -> value {
+    // ONNX Runtime 1.23's CPU Attention does not broadcast a mask's batch or
+    // query axis of size 1 (it reads past the mask): unless the bias is known
+    // to have q's batch and query axes, expand it to them.
+    auto same = [](const dim& a, const dim& b) { return a == b && (a.is_static() || !a.param.empty()); };
+    if (bias.rank() == 4 && same(bias.shape[0], q.shape[0]) && same(bias.shape[2], q.shape[seq_axis])) return bias;
+    const auto to = concat({shape(q, 0, 1), constant_i64({1}), shape(q, static_cast<std::int64_t>(seq_axis),
+                                                                      static_cast<std::int64_t>(seq_axis) + 1),
+                            constant_i64({1})},
+                           0);
+    value m = expand(bias, to);
+    m.shape = {q.shape[0], bias.rank() == 4 ? bias.shape[1] : dim{}, q.shape[seq_axis],
+               bias.rank() == 4 ? bias.shape[3] : dim{}};
+    return m;
 }
 
 TYPEFORMER_INLINE auto onnx_backend::not_equal(const value& a, const value& b) -> value {
@@ -856,14 +927,31 @@ TYPEFORMER_INLINE auto onnx_backend::unfold(const value& x, std::int64_t kernel)
     return r;
 }
 
-TYPEFORMER_INLINE auto onnx_backend::rotary(const value& x, const value& sin, const value& cos, std::int64_t heads) -> value {
-    auto pairs = reshape(x, {0, 0, heads, -1, 2});  // [B, S, H, D/2, 2]
-    auto x0 = select(pairs, -1, 0), x1 = select(pairs, -1, 1);  // [B, S, H, D/2]
-    auto s = unsqueeze(sin, {1}), c = unsqueeze(cos, {1});      // [S, 1, D/2]
-    auto y0 = unsqueeze(sub(mul(x0, c), mul(x1, s)), {-1});
-    auto y1 = unsqueeze(add(mul(x1, c), mul(x0, s)), {-1});
-    value r = reshape(concat({y0, y1}, -1), {0, 0, -1});
-    r.shape = x.shape;
+TYPEFORMER_INLINE auto onnx_backend::rotary(const value& x, const value& sin, const value& cos, const rotary_layout& l) -> value {
+    if (opset_ < 23) {
+        value r = decomposed::rotary(*this, x, sin, cos, l);
+        r.shape = x.shape;
+        return r;
+    }
+    // Without position_ids, RotaryEmbedding reads the tables as [B, S, R/2]:
+    // tables of the sequence only ([S, R/2]), or whose batch axis is not
+    // known to be x's, are expanded to x's batch and sequence.
+    const bool per_row = sin.rank() == 3 && sin.shape[0] == x.shape[0] &&
+                         (sin.shape[0].is_static() || !sin.shape[0].param.empty());
+    auto table = [&](const value& t) {
+        if (per_row) return t;
+        auto to = concat({shape(x, 0, 2), constant_i64({l.dims / 2})}, 0);
+        value e = expand(t.rank() == 2 ? unsqueeze(t, {0}) : t, to);
+        e.shape = {x.shape[0], x.shape[1], dim{l.dims / 2, {}}};
+        return e;
+    };
+    const auto c = table(cos), s = table(sin);
+    value r = x;
+    r.name = node("RotaryEmbedding", {x.name, c.name, s.name}, [&](onnx::NodeProto& n) {
+        attr_i(n, "interleaved", l.interleaved ? 1 : 0);
+        attr_i(n, "num_heads", l.heads);
+        attr_i(n, "rotary_embedding_dim", l.dims);
+    })[0];
     return r;
 }
 

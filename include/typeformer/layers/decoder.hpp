@@ -35,6 +35,7 @@
 #include "typeformer/layers/heads.hpp"
 #include "typeformer/tasks/tasks.hpp"
 #include "typeformer/ops/composite.hpp"
+#include "typeformer/ops/decomposed.hpp"
 
 namespace typeformer::inline v0 {
 
@@ -608,30 +609,25 @@ private:
 };
 
 /// Rotary embedding on the first r.dims features of every head of x
-/// [B, S, N·D], with sin and cos [.., S, R/2] ([S, R/2] or [B, S, R/2]).
+/// [B, S, N·D], with sin and cos [.., S, R/2] ([S, R/2] or [B, S, R/2]): the
+/// rotary op.
 ///   interleaved: pairs (2i, 2i+1) turn by angle i (GPT-J's rotate_every_two);
 ///   half-split:  pairs (i, i + R/2) (Llama's rotate_half).
+/// With halves_out (DeepSeek-V3's apply_rotary_pos_emb_interleave, pairs
+/// (2i, 2i+1) written back at (i, i + R/2)): the features de-interleaved
+/// first (evens, then odds), then turned half-split, which is the same
+/// arithmetic.
 template <Backend B>
 typename B::value apply_rotary(B& b, const typename B::value& x, const typename B::value& sin,
                                const typename B::value& cos, std::int64_t heads, std::int64_t head_dim,
                                const rotary_spec& r) {
     const std::int64_t R = r.dims;
+    if (!(r.interleaved && r.halves_out)) return b.rotary(x, sin, cos, {heads, head_dim, R, r.interleaved});
     auto xh = b.reshape(x, {0, 0, heads, head_dim});  // [B, S, N, D]
-    auto s = b.unsqueeze(sin, {-2}), c = b.unsqueeze(cos, {-2});  // [.., S, 1, R/2]
     auto rot = R < head_dim ? b.slice(xh, -1, 0, R) : xh;
-    typename B::value y;
-    if (r.interleaved) {
-        auto pairs = b.reshape(rot, {0, 0, 0, R / 2, 2});
-        auto x0 = b.select(pairs, -1, 0), x1 = b.select(pairs, -1, 1);  // [B, S, N, R/2]
-        auto y0 = b.sub(b.mul(x0, c), b.mul(x1, s)), y1 = b.add(b.mul(x1, c), b.mul(x0, s));
-        if (r.halves_out) y = b.concat({y0, y1}, -1);
-        else y = b.reshape(b.concat({b.unsqueeze(y0, {-1}), b.unsqueeze(y1, {-1})}, -1), {0, 0, 0, R});
-    } else {
-        auto x1 = b.slice(rot, -1, 0, R / 2), x2 = b.slice(rot, -1, R / 2, R);
-        y = b.concat({b.sub(b.mul(x1, c), b.mul(x2, s)), b.add(b.mul(x2, c), b.mul(x1, s))}, -1);
-    }
-    if (R < head_dim) y = b.concat({y, b.slice(xh, -1, R, head_dim)}, -1);
-    return b.reshape(y, {0, 0, heads * head_dim});
+    auto halves = b.reshape(b.transpose(b.reshape(rot, {0, 0, 0, R / 2, 2}), {0, 1, 2, 4, 3}), {0, 0, 0, R});
+    if (R < head_dim) halves = b.concat({halves, b.slice(xh, -1, R, head_dim)}, -1);
+    return b.rotary(b.reshape(halves, {0, 0, heads * head_dim}), sin, cos, {heads, head_dim, R, false});
 }
 
 // ---------------------------------------------------------------------------
@@ -653,31 +649,25 @@ struct layer_cache {
     const V* shared_value = nullptr;
 };
 
-/// The numbers of one attention.
-struct attention_dims {
-    std::int64_t heads, kv_heads, head_dim;
-    float scale;         ///< scores are (q · k) · scale
-    float softcap = 0.f;  ///< then cap · tanh(scores / cap), before the masks (Gemma 2); 0: none
-};
-
 /// Self-attention over a cache, from projected q [B, S, H·D] and k, v
 /// [B, S, KVH·D]: rotary on q and k when the tables have it and `rotate`,
 /// past keys and values prepended (the result is the layer's present),
 /// grouped-query heads (H / KVH query heads share one key/value head),
 /// scores scaled, plus ALiBi, plus the causal (or, with `local`, the
 /// windowed) bias; softmax; the weighted values merged back to [B, S, H·D].
+/// The core is the grouped_attention op (ONNX's Attention from opset 23).
 /// With `local`, the rotary tables are the windowed layers' where the
 /// tables have them (the local_rotary hook). With `sinks` ([H], GPT-OSS's
 /// and Granite SWA's learned attention sinks), each head's softmax takes
 /// one more logit, its sink, whose share is dropped: the probabilities are
 /// exp(s_j) / (sum_j exp(s_j) + exp(sink)), as Transformers' softmax(s) ·
-/// sigmoid(logsumexp(s) - sink) scales them.
+/// sigmoid(logsumexp(s) - sink) scales them (composed at every opset).
 template <Backend B>
 typename B::value cached_attention(B& b, typename B::value q, typename B::value k, const typename B::value& v,
                                    const decoder_tables<typename B::value>& t, layer_cache<typename B::value>& cache,
                                    const attention_dims& a, const rotary_spec* rotate, bool local,
                                    const typename B::value* sinks = nullptr) {
-    const std::int64_t H = a.heads, KVH = a.kv_heads, D = a.head_dim, G = H / KVH;
+    const std::int64_t H = a.heads, KVH = a.kv_heads, D = a.head_dim;
     if (rotate && t.has_rotary) {
         auto guard = b.scope("rotary");
         const bool own = local && t.has_local_rotary;
@@ -703,26 +693,22 @@ typename B::value cached_attention(B& b, typename B::value q, typename B::value 
         cache.key = kh;
         cache.value = vh;
     }
-    // [B, KVH, G, S, D] x [B, KVH, 1, D, T] -> [B, KVH, G, S, T]
-    auto qg = b.reshape(heads_first(q, H), {0, KVH, G, -1, D});
-    auto kt = b.unsqueeze(b.transpose(kh, {0, 1, 3, 2}), {2});
-    auto scores = b.matmul(qg, kt);
-    if (a.scale != 1.f) scores = b.mul(scores, b.scalar(a.scale));
-    if (a.softcap > 0.f) scores = detail::softcap(b, scores, a.softcap);
-    if (t.has_alibi) scores = b.add(scores, b.reshape(t.alibi, {0, KVH, G, 1, -1}));
-    scores = b.add(scores, b.unsqueeze(local ? t.local_bias : t.bias, {2}));
-    typename B::value probs;
+    auto bias = local ? t.local_bias : t.bias;     // [B, 1, S, T]
+    if (t.has_alibi) bias = b.add(t.alibi, bias);  // [B, H, S, T]
+    auto qh = heads_first(q, H);
+    typename B::value ctx;  // [B, H, S, D]
     if (sinks) {
-        // the sink [1, KVH, G, 1, 1] expanded to [B, KVH, G, S, 1]
-        auto sink = b.expand(b.reshape(*sinks, {1, KVH, G, 1, 1}),
-                             b.concat({b.shape(scores, 0, 4), b.constant_i64({1})}, 0));
-        auto keys = b.shape(scores, 4, 5);  // [1]: T
-        probs = b.slice_to(b.softmax(b.concat({scores, sink}, -1)), -1, keys);
+        // ONNX's Attention has no sink logit: composed at every opset. The
+        // sink [1, H, 1, 1] expanded to [B, H, S, 1]
+        auto scores = decomposed::attention_scores(b, qh, kh, &bias, a);
+        auto sink = b.expand(b.reshape(*sinks, {1, H, 1, 1}), b.concat({b.shape(scores, 0, 3), b.constant_i64({1})}, 0));
+        auto keys = b.shape(scores, 3, 4);  // [1]: T
+        auto probs = b.slice_to(b.softmax(b.concat({scores, sink}, -1)), -1, keys);
+        ctx = decomposed::attention_context(b, probs, vh, a);
     } else {
-        probs = b.softmax(scores);
+        ctx = b.grouped_attention(qh, kh, vh, &bias, a);
     }
-    auto ctx = b.matmul(probs, b.unsqueeze(vh, {2}));  // [B, KVH, G, S, D]
-    ctx = b.transpose(b.reshape(ctx, {0, H, -1, D}), {0, 2, 1, 3});  // [B, S, H, D]
+    ctx = b.transpose(ctx, {0, 2, 1, 3});  // [B, S, H, D]
     return b.reshape(ctx, {0, 0, H * D});
 }
 

@@ -53,9 +53,11 @@ struct rotary_positions {
     template <Backend B>
     static void apply(B& b, typename B::value& q, typename B::value& k, typename B::value& v,
                       const rotary_tables<typename B::value>& t, const encoder_shape& sh) {
-        q = b.rotary(q, t.sin, t.cos, sh.num_heads);
-        k = b.rotary(k, t.sin, t.cos, sh.num_heads);
-        if (t.rotate_value) v = b.rotary(v, t.sin, t.cos, sh.num_heads);
+        const std::int64_t d = sh.hidden_size / sh.num_heads;
+        const rotary_layout l{sh.num_heads, d, d, true};  // interleaved pairs over whole heads
+        q = b.rotary(q, t.sin, t.cos, l);
+        k = b.rotary(k, t.sin, t.cos, l);
+        if (t.rotate_value) v = b.rotary(v, t.sin, t.cos, l);
     }
 };
 

@@ -108,17 +108,18 @@ struct attend_scores {
 
 /// Multi-head attention of q [B, S, H·D] over heads-first keys and values
 /// [B, H, T, D], scores (q · kᵀ) · D^-0.5 (unless `how` says unscaled), plus
-/// `how`'s position bias, plus `bias` (broadcast to [B, H, S, T]), softmax,
-/// merged back to [B, S, H·D].
+/// `how`'s position bias and `bias` (broadcast to [B, H, S, T]; added
+/// together first, which leaves each score's sum as it was: the mask is 0 or
+/// the lowest float), softmax, merged back to [B, S, H·D]: the
+/// grouped_attention op with as many key/value heads as query heads.
 template <Backend B>
 typename B::value attend(B& b, const typename B::value& q, const typename B::value& kh, const typename B::value& vh,
                          const typename B::value& bias, std::int64_t H, std::int64_t D,
                          attend_scores<typename B::value> how = {}) {
     auto qh = b.transpose(b.reshape(q, {0, 0, H, D}), {0, 2, 1, 3});  // [B, H, S, D]
-    auto scores = b.matmul(qh, b.transpose(kh, {0, 1, 3, 2}));
-    if (how.scaled) scores = b.mul(scores, b.scalar(static_cast<float>(std::pow(static_cast<double>(D), -0.5))));
-    if (how.position_bias) scores = b.add(scores, *how.position_bias);
-    auto ctx = b.matmul(b.softmax(b.add(scores, bias)), vh);  // [B, H, S, D]
+    const float scale = how.scaled ? static_cast<float>(std::pow(static_cast<double>(D), -0.5)) : 1.f;
+    const auto all = how.position_bias ? b.add(*how.position_bias, bias) : bias;
+    auto ctx = b.grouped_attention(qh, kh, vh, &all, attention_dims{H, H, D, scale});  // [B, H, S, D]
     return b.reshape(b.transpose(ctx, {0, 2, 1, 3}), {0, 0, H * D});
 }
 

@@ -351,9 +351,9 @@ struct latent_attention {
                                                         b.log(b.add(b.scalar(1.f), floor))));
                 query = b.mul(query, b.unsqueeze(scale, {1, 3}));
             }
-            auto scores = b.mul(b.matmul(query, b.transpose(key, {0, 1, 3, 2})), b.scalar(c.attention_scale()));
-            scores = b.add(scores, t.bias);
-            auto ctx = b.matmul(b.softmax(scores), value);  // [B, H, S, Dv]
+            // keys of QK features, values of Dv: every head its own
+            auto ctx = b.grouped_attention(query, key, value, &t.bias,
+                                           attention_dims{H, H, QK, c.attention_scale()});  // [B, H, S, Dv]
             out = b.reshape(b.transpose(ctx, {0, 2, 1, 3}), {0, 0, H * Dv});
         }
         return linear(b, Names::o, out, H * Dv, Hd, bias);

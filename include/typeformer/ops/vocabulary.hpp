@@ -18,6 +18,23 @@
 
 namespace typeformer::inline v0 {
 
+/// How the rotary op turns each of `heads` heads of `head_dim` features: its
+/// first `dims` features (dims < head_dim: partial rotary, the rest kept), in
+/// pairs (2i, 2i+1) when interleaved (GPT-J's rotate_every_two), else
+/// (i, i + dims/2) (Llama's rotate_half); pair i turns by the angle whose sine
+/// and cosine are column i of the tables.
+struct rotary_layout {
+    std::int64_t heads = 1, head_dim = 2, dims = 2;
+    bool interleaved = true;
+};
+
+/// The numbers of one attention (the grouped_attention op).
+struct attention_dims {
+    std::int64_t heads, kv_heads, head_dim;
+    float scale;          ///< scores are (q · k) · scale
+    float softcap = 0.f;  ///< then cap · tanh(scores / cap), before the bias (Gemma 2); 0: none
+};
+
 template <class B>
 concept Backend = requires(B& b, const typename B::value& x, std::vector<std::int64_t> ints,
                            std::span<const std::string_view> axes) {
@@ -61,6 +78,10 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     { b.rms_norm(x, x, 1e-5f) } -> std::same_as<typename B::value>;  // x / sqrt(mean(x²) + eps) · scale
     { b.softmax(x) } -> std::same_as<typename B::value>;
     { b.attention(x, x, x, &x, std::int64_t{1}, 1.f) } -> std::same_as<typename B::value>;
+    // heads first, grouped-query: q [B, H, S, D], k and v [B, KVH, T, D] (query head h reads key/value head
+    // h / (H / KVH)), an additive bias broadcast to [B, H, S, T] or null -> [B, H, S, D]: softmax(softcap(q kᵀ ·
+    // scale) + bias) v
+    { b.grouped_attention(x, x, x, &x, attention_dims{}) } -> std::same_as<typename B::value>;
 
     { b.not_equal(x, x) } -> std::same_as<typename B::value>;  // boolean, broadcasting
     { b.cumsum(x, 0) } -> std::same_as<typename B::value>;      // running sum along an axis (int64 or float32)
@@ -74,8 +95,8 @@ concept Backend = requires(B& b, const typename B::value& x, std::vector<std::in
     // torch.roll along an axis by an int64 [1] shift computed in the graph (Swin's cyclic shift)
     { b.roll(x, std::int64_t{0}, x) } -> std::same_as<typename B::value>;
 
-    // rotary position embedding, interleaved pairs: x [B, S, H·D], sin and cos [S, D/2]
-    { b.rotary(x, x, x, std::int64_t{1}) } -> std::same_as<typename B::value>;
+    // rotary position embedding: x [B, S, H·D], sin and cos [S, R/2] or [B, S, R/2] (R the layout's dims)
+    { b.rotary(x, x, x, rotary_layout{}) } -> std::same_as<typename B::value>;
     // sliding windows along the sequence: x [B, S, C] -> [B, S, K, C], zero padded (nn.Unfold, conv im2col)
     { b.unfold(x, std::int64_t{3}) } -> std::same_as<typename B::value>;
 
