@@ -40,11 +40,11 @@ using detr_test::row_diff;
 
 }  // namespace conditional_detr_test
 
-// DETR's defaults (a timm ResNet-50 without a backbone_config, refused;
+// DETR's defaults (timm's ResNet-50 without a backbone_config;
 // Transformers' ResNet-50 with use_timm_backbone false) but 300 queries.
 TEST(conditional_detr, defaults) {
     namespace t = conditional_detr_test;
-    t::expect_refused(nlohmann::json::object(), "/use_timm_backbone");
+    EXPECT_TRUE(t::load(nlohmann::json::object()).timm_backbone);
     const auto c = t::load({{"use_timm_backbone", false}});
     EXPECT_TRUE(tf::check(c));
     EXPECT_EQ(c.num_queries, 300);
@@ -86,7 +86,7 @@ TEST(conditional_detr, refusals_name_the_key) {
     };
     t::expect_refused(with([](auto& j) { j["position_embedding_type"] = "learned"; }), "/position_embedding_type");
     t::expect_refused(with([](auto& j) {
-                          j["backbone_config"] = {{"model_type", "timm_backbone"}, {"backbone", "resnet50"}};
+                          j["backbone_config"] = {{"model_type", "dinov2"}};
                       }),
                       "/backbone_config/model_type");
     t::expect_refused(with([](auto& j) { j["backbone_config"]["out_features"] = {"stage2", "stage3"}; }),

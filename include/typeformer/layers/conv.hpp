@@ -114,6 +114,13 @@ typename B::value frozen_batch_norm_module(B& b, std::string_view scope, const t
     return b.add(b.mul(x, scale), shift);
 }
 
+/// frozen_batch_norm_module if `frozen` (DETR's backbones), else batch_norm_module.
+template <Backend B>
+typename B::value norm_module(B& b, std::string_view scope, const typename B::value& x, std::int64_t channels,
+                              bool frozen) {
+    return frozen ? frozen_batch_norm_module(b, scope, x, channels) : batch_norm_module(b, scope, x, channels);
+}
+
 /// The module names of conv_norm_act under its scope: the convolution and
 /// the BatchNorm (ResNet's ResNetConvLayer and ResNetShortCut).
 struct conv_norm_names {
@@ -129,8 +136,7 @@ typename B::value conv_norm_act(B& b, std::string_view scope, const typename B::
     auto guard = b.scope(scope);
     s.bias = false;
     auto conv = conv2d_module(b, Names::conv, x, s);
-    auto y = frozen ? frozen_batch_norm_module(b, Names::norm, conv, s.out)
-                    : batch_norm_module(b, Names::norm, conv, s.out);
+    auto y = norm_module(b, Names::norm, conv, s.out, frozen);
     return act ? activate(b, *act, y) : y;
 }
 

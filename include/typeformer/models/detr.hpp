@@ -1,8 +1,8 @@
 // typeformer/models/detr.hpp: DETR (`model_type` "detr") and Table
 // Transformer ("table-transformer"), one family template.
 //
-// The backbone is Transformers' ResNet (models/resnet.hpp) with frozen
-// BatchNorms, run up to the stage whose feature map DETR reads; the pixel
+// The backbone is Transformers' ResNet or timm's (models/resnet.hpp) with
+// frozen BatchNorms, run up to the stage whose feature map DETR reads; the pixel
 // mask is resized (nearest) to that map; a 1x1 Conv2d projects the map to
 // d_model and it is flattened into tokens, with the 2-D sine positions
 // (normalised, scale 2π, temperature 10000) computed from the resized mask.
@@ -18,6 +18,7 @@
 // Conditional DETR (models/conditional_detr.hpp) replaces those three.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -43,6 +44,8 @@ namespace typeformer::inline v0 {
 struct detr_config {
     resnet_config backbone{};           // backbone_config (null: ResNet-50's, out_features ["stage4"])
     std::int64_t backbone_stages = 4;   // the stages run: the last of out_features is stage<backbone_stages>
+    bool timm_backbone = false;         // timm's ResNet (weight names conv1, bn1, layer<i>.<j>.conv1, ...)
+    std::int64_t output_stride = 32;    // timm's: 16 or 8 dilate the last stages instead of striding
     std::int64_t num_queries = 100;
     std::int64_t d_model = 256;
     std::int64_t encoder_layers = 6;
@@ -66,7 +69,8 @@ struct detr_config {
     static void read_backbone(const config_reader& r, detr_config& c);
 
     using fields = field_table<
-        internal<&self::backbone>, internal<&self::backbone_stages>,
+        internal<&self::backbone>, internal<&self::backbone_stages>, internal<&self::timm_backbone>,
+        internal<&self::output_stride>,
         field<"num_queries", &self::num_queries, rule::positive>, field<"d_model", &self::d_model, rule::positive>,
         field<"encoder_layers", &self::encoder_layers, rule::non_negative>,
         field<"encoder_ffn_dim", &self::encoder_ffn_dim, rule::positive>,
@@ -79,10 +83,6 @@ struct detr_config {
         field<"activation_function", &self::activation_function>, field<"auxiliary_loss", &self::auxiliary_loss>,
         labels<&self::num_labels>, rules<&self::shape_rule>,
         only<"position_embedding_type", "sine">,
-        absent<"backbone_kwargs", "keyword arguments of a timm backbone">,
-        // the timm backbone's in_chans and output stride: with Transformers' ResNet, its own
-        // num_channels and strides hold (the pixels' channels are backbone_config's num_channels)
-        no_effect<"num_channels", std::int64_t>, no_effect<"dilation", any_json>,
         // whether Transformers loads the backbone's pretrained weights first: the checkpoint holds them
         no_effect<"use_pretrained_backbone", bool>,
         // training only: layer drop, the dropout after the activation, the loss and its matcher
@@ -123,43 +123,143 @@ struct detr_config {
     [[nodiscard]] constexpr image_shape image() const { return {backbone.num_channels, 0, 0, true}; }
 };
 
-/// backbone_config: a ResNetConfig (Transformers' own backbone), read as
-/// the resnet family reads one, its BatchNorms frozen; the transformer reads
-/// the feature map of the last of its out_features, which must be a stage
-/// (the later stages' weights would be left unread). Absent or null: with
-/// use_timm_backbone false, ResNet-50's config with out_features
-/// ["stage4"], as Transformers builds it; with use_timm_backbone true (the
-/// default) a timm backbone, refused, as is a backbone_config of another
-/// model_type ("timm_backbone"): the timm package builds those.
+/// The timm backbone of TimmBackboneConfig's keys in `r` (a
+/// backbone_config of model_type "timm_backbone", or backbone_kwargs, which
+/// 5.x makes one of), `name` its `backbone`: a ResNet timm_resnet_config
+/// knows, features_only, its output_stride (null: 32) and out_indices
+/// (default [-1]; out_features, where given, must name the same stages).
+/// The transformer reads the last feature map, timm's features in module
+/// order: stage max(out_indices) (index 0, the stem's, is refused); timm
+/// builds no later stage. `at` is the JSON path of `r` for errors.
+inline void read_timm_backbone(const config_reader& r, std::string_view at, const std::string& name,
+                               detr_config& c) {
+    const auto arch = timm_resnet_config(name);
+    if (!arch)
+        throw error("config.unsupported", r.where() + ": /backbone: \"" + name +
+                                              "\" is not supported (timm's resnet18, resnet34, resnet50, resnet101 "
+                                              "and resnet152 are)");
+    c.backbone = *arch;
+    c.backbone.frozen_batch_norm = true;
+    c.timm_backbone = true;
+    r.get("num_channels", c.backbone.num_channels);
+    if (c.backbone.num_channels < 1)
+        throw error("config.invalid", r.where() + ": " + std::string(at) + "/num_channels must be positive");
+    bool features_only = true;
+    r.get("features_only", features_only);
+    if (!features_only)
+        throw error("config.unsupported", r.where() + ": " + std::string(at) +
+                                              "/features_only: false is not supported (DETR reads feature maps)");
+    c.output_stride = 32;
+    if (r.has("output_stride")) r.get("output_stride", c.output_stride);
+    if (c.output_stride != 8 && c.output_stride != 16 && c.output_stride != 32)
+        throw error("config.invalid", r.where() + ": " + std::string(at) + "/output_stride: " +
+                                          std::to_string(c.output_stride) + " (timm's ResNet takes 8, 16 or 32)");
+    std::vector<std::int64_t> indices{-1};
+    if (r.has("out_indices")) r.get("out_indices", indices);
+    if (indices.empty())
+        throw error("config.invalid", r.where() + ": " + std::string(at) + "/out_indices is empty");
+    static constexpr std::string_view names[] = {"act1", "layer1", "layer2", "layer3", "layer4"};
+    std::vector<std::string> wanted;
+    std::int64_t last = 0;
+    for (auto i : indices) {
+        const auto k = i < 0 ? i + 5 : i;
+        if (k < 0 || k > 4)
+            throw error("config.invalid", r.where() + ": " + std::string(at) + "/out_indices: " + std::to_string(i) +
+                                              " is out of range (timm's ResNet has 5 feature maps)");
+        wanted.emplace_back(names[k]);
+        last = std::max(last, k);
+    }
+    std::vector<std::string> features;
+    for (const char* key : {"_out_features", "out_features"})
+        if (r.has(key)) r.get_list(key, features, ',');
+    if (!features.empty() && features != wanted)
+        throw error("config.unsupported", r.where() + ": " + std::string(at) +
+                                              "/out_features does not name the stages of out_indices");
+    if (last == 0)
+        throw error("config.unsupported", r.where() + ": " + std::string(at) +
+                                              "/out_indices: the stem's feature map alone (index 0) is not supported");
+    c.backbone_stages = last;
+    // what timm reads no further: the stage names it reports, its own frozen BatchNorm (which
+    // computes as DETR's), in_chans beside num_channels (TimmBackbone passes num_channels)
+    for (const char* key : {"stage_names", "freeze_batch_norm_2d", "in_chans", "use_pretrained_backbone"})
+        (void)r.has(key);
+}
+
+/// The backbone, as Transformers 5.x's DetrConfig builds it:
+///   - backbone_config a ResNetConfig (Transformers' own backbone), read as
+///     the resnet family reads one, its BatchNorms frozen; the transformer
+///     reads the feature map of the last of its out_features, which must be
+///     a stage (the later stages' weights would be left unread);
+///   - backbone_config a TimmBackboneConfig ("timm_backbone"): timm's
+///     ResNet (read_timm_backbone);
+///   - no backbone_config, use_timm_backbone true (the default) and no
+///     backbone_kwargs: timm's `backbone` (default "resnet50") with the
+///     top-level num_channels, out_indices [1, 2, 3, 4] and, with dilation,
+///     output_stride 16;
+///   - no backbone_config, a `backbone` name and backbone_kwargs (or
+///     use_timm_backbone false): TimmBackboneConfig(backbone,
+///     **backbone_kwargs), as 5.x does for a name that is not a Hub
+///     repository (dilation and the top-level num_channels are not read);
+///   - neither: Transformers' ResNet-50 with out_features ["stage4"].
+/// Transformers 4.41 builds a timm backbone with timm's own arguments
+/// (in_chans, dilation beside backbone_kwargs), not followed here: refused.
 inline void detr_config::read_backbone(const config_reader& r, detr_config& c) {
     bool timm = true;
     r.get("use_timm_backbone", timm);
-    if (r.has("backbone") && !r.is_null("backbone")) {
-        std::string name;
-        r.get("backbone", name);
-        if (name != "resnet50")
-            throw error("config.unsupported", r.where() + ": /backbone: \"" + name +
-                                                  "\" is not supported (a backbone loaded by name; the export "
-                                                  "builds the one backbone_config describes)");
-    }
+    std::string name;
+    const bool named = r.has("backbone");
+    if (named) r.get("backbone", name);
+    std::optional<config_reader> kwargs;
+    const bool with_kwargs = r.child("backbone_kwargs", kwargs) && !kwargs->object().empty();
+    bool dilation = false;
+    r.get("dilation", dilation);
+    std::int64_t num_channels = 3;
+    r.get("num_channels", num_channels);
     std::optional<config_reader> sub;
+    const bool v4 = r.follows() == follow_transformers::v4_41;
     if (!r.child("backbone_config", sub)) {
-        if (timm)
+        if (v4 && (timm || named))
             throw error("config.unsupported",
-                        r.where() + ": /use_timm_backbone: true is not supported (a timm backbone, which the timm "
-                                    "package builds; Transformers' ResNet backbone, use_timm_backbone false, is)");
+                        r.where() + (timm ? ": /use_timm_backbone" : ": /backbone") +
+                            ": a backbone Transformers 4.41 builds with timm's own arguments is not supported "
+                            "(Transformers 5's reading is)");
+        if (timm && !with_kwargs) {
+            auto defaults = nlohmann::json{{"num_channels", num_channels}, {"out_indices", {1, 2, 3, 4}}};
+            if (dilation) defaults["output_stride"] = 16;
+            read_timm_backbone(config_reader(defaults, r.where()), "", named ? name : "resnet50", c);
+            return;
+        }
+        if (named) {
+            static const nlohmann::json none = nlohmann::json::object();
+            read_timm_backbone(kwargs ? *kwargs : config_reader(none, r.where()), "/backbone_kwargs", name, c);
+            return;
+        }
         c.backbone = resnet_config{};  // ResNetConfig(out_features=["stage4"])
         c.backbone.frozen_batch_norm = true;
         c.backbone_stages = 4;
         return;
     }
+    // beside a backbone_config, 5.x ignores the name and the keyword arguments and 4.41 refuses them
+    if (named)
+        throw error("config.unsupported", r.where() + ": /backbone: \"" + name +
+                                              "\" beside a backbone_config is not supported (the export builds the "
+                                              "backbone backbone_config describes)");
+    if (with_kwargs)
+        throw error("config.unsupported", r.where() + ": /backbone_kwargs beside a backbone_config is not supported "
+                                                      "(keyword arguments for a backbone loaded by name)");
     std::string type;
     sub->get("model_type", type);
+    if (type == "timm_backbone") {
+        std::string timm_name;
+        sub->get("backbone", timm_name);
+        read_timm_backbone(*sub, "/backbone_config", timm_name, c);
+        return;
+    }
     if (type != "resnet")
         throw error("config.unsupported", r.where() + ": /backbone_config/model_type: \"" + type +
-                                              "\" is not supported (the timm package builds a timm backbone; "
-                                              "Transformers' ResNet, \"resnet\", is)");
-    if (timm && r.follows() == follow_transformers::v4_41)
+                                              "\" is not supported (Transformers' ResNet, \"resnet\", and timm's "
+                                              "ResNets, \"timm_backbone\", are)");
+    if (timm && v4)
         throw error("config.unsupported", r.where() + ": /use_timm_backbone: true with a backbone_config is not "
                                                       "supported (Transformers 4.41 refuses the pair)");
     // 4.41 builds a backbone config that says use_timm_backbone as a timm backbone
@@ -278,10 +378,16 @@ struct detr_backbone {
         typename B::value features;
         {
             auto guard = b.scope("model.backbone.conv_encoder.model");
-            features = resnet_stem(b, pixels, c.backbone);
-            for (std::int64_t i = 0; i < c.backbone_stages; ++i) {
-                auto stage = b.scope("encoder.stages." + std::to_string(i));
-                features = resnet_stage::forward(b, features, c.backbone, i);
+            if (c.timm_backbone) {
+                features = timm_resnet_stem(b, pixels, c.backbone);
+                for (std::int64_t i = 0; i < c.backbone_stages; ++i)
+                    features = timm_resnet_stage::forward(b, features, c.backbone, i, c.output_stride);
+            } else {
+                features = resnet_stem(b, pixels, c.backbone);
+                for (std::int64_t i = 0; i < c.backbone_stages; ++i) {
+                    auto stage = b.scope("encoder.stages." + std::to_string(i));
+                    features = resnet_stage::forward(b, features, c.backbone, i);
+                }
             }
         }
         typename B::value mask;  // [B, h, w], 1 on the image, 0 on the padding
