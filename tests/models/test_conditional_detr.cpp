@@ -84,7 +84,7 @@ TEST(conditional_detr, refusals_name_the_key) {
         edit(j);
         return j;
     };
-    t::expect_refused(with([](auto& j) { j["position_embedding_type"] = "learned"; }), "/position_embedding_type");
+    t::expect_refused(with([](auto& j) { j["position_embedding_type"] = "rope"; }), "/position_embedding_type");
     t::expect_refused(with([](auto& j) {
                           j["backbone_config"] = {{"model_type", "dinov2"}};
                       }),
@@ -163,4 +163,10 @@ TEST(conditional_detr, auxiliary_loss_changes_the_decoder) {
     const auto off = t::reference_with("object-detection",
                                        [](tf::detr_config& c, tf::tensor_map&) { c.auxiliary_loss = false; });
     EXPECT_GT(tf::max_abs_diff(off.at("logits"), want.at("logits")), 1e-3);
+}
+
+// position_embedding_type "learned" (tools/fixtures/cases/conditional_detr.py):
+// DETR's row and column tables, at model.position_embedding.
+TEST(conditional_detr, learned_positions) {
+    check_fixture("conditional_detr", "default", fixture_dir("conditional_detr-learned", "default"));
 }

@@ -77,7 +77,7 @@ TEST(detr, refusals_name_the_key) {
         edit(j);
         return j;
     };
-    expect_detr_refused(with([](auto& j) { j["position_embedding_type"] = "learned"; }), "/position_embedding_type");
+    expect_detr_refused(with([](auto& j) { j["position_embedding_type"] = "rope"; }), "/position_embedding_type");
     expect_detr_refused(with([](auto& j) {
                        j["backbone_config"] = {{"model_type", "dinov2"}};
                    }),
@@ -224,4 +224,19 @@ TEST(detr, timm_backbone_from_the_published_keys) {
     } catch (const tf::error& e) {
         EXPECT_NE(std::string(e.what()).find("/backbone_config/output_stride"), std::string::npos) << e.what();
     }
+}
+
+// position_embedding_type "learned" (tools/fixtures/cases/detr.py): the
+// row and column tables, at the model (DETR) or in the backbone (Table
+// Transformer); the sine positions instead change the outputs.
+TEST(detr, learned_positions) {
+    check_fixture("detr", "object-detection", fixture_dir("detr-learned", "object-detection"));
+    check_fixture("table-transformer", "default", fixture_dir("table-transformer-learned", "default"));
+    EXPECT_TRUE(load(detr_fixture_config("detr-learned", "object-detection")).learned_positions);
+    const auto want = fixture_tensors(
+        tf::safetensors_file::open(fixture_dir("table-transformer-learned", "default") / "io.safetensors"), "output.");
+    const auto sine = reference_with("table-transformer", "default",
+                                     [](tf::detr_config& c, tf::tensor_map&) { c.learned_positions = false; },
+                                     fixture_dir("table-transformer-learned", "default"));
+    EXPECT_GT(tf::max_abs_diff(sine.at("last_hidden_state"), want.at("last_hidden_state")), 1e-3);
 }

@@ -56,6 +56,7 @@ struct detr_config {
     std::int64_t decoder_attention_heads = 8;
     activation activation_function = activation::relu;
     bool auxiliary_loss = false;  // the decoder's LayerNorm after every layer too (its output feeds the next)
+    bool learned_positions = false;  // position_embedding_type "learned" (else "sine")
     std::int64_t num_labels = 2;
 
     using self = detr_config;
@@ -67,10 +68,19 @@ struct detr_config {
                 "the backbone must run at least one stage, and no more than it has");
     }
     static void read_backbone(const config_reader& r, detr_config& c);
+    /// position_embedding_type: "sine" or "learned".
+    static void read_positions(const config_reader& r, detr_config& c) {
+        std::string type = "sine";
+        r.get("position_embedding_type", type);
+        if (type != "sine" && type != "learned")
+            throw error("config.unsupported", r.where() + ": /position_embedding_type: \"" + type +
+                                                  "\" is not supported (\"sine\" or \"learned\")");
+        c.learned_positions = type == "learned";
+    }
 
     using fields = field_table<
         internal<&self::backbone>, internal<&self::backbone_stages>, internal<&self::timm_backbone>,
-        internal<&self::output_stride>,
+        internal<&self::output_stride>, internal<&self::learned_positions>,
         field<"num_queries", &self::num_queries, rule::positive>, field<"d_model", &self::d_model, rule::positive>,
         field<"encoder_layers", &self::encoder_layers, rule::non_negative>,
         field<"encoder_ffn_dim", &self::encoder_ffn_dim, rule::positive>,
@@ -82,7 +92,7 @@ struct detr_config {
         multiple_of<"d_model", "decoder_attention_heads">,
         field<"activation_function", &self::activation_function>, field<"auxiliary_loss", &self::auxiliary_loss>,
         labels<&self::num_labels>, rules<&self::shape_rule>,
-        only<"position_embedding_type", "sine">,
+        reads<&self::read_positions>,
         // whether Transformers loads the backbone's pretrained weights first: the checkpoint holds them
         no_effect<"use_pretrained_backbone", bool>,
         // training only: layer drop, the dropout after the activation, the loss and its matcher
@@ -282,10 +292,13 @@ inline void detr_config::read_backbone(const config_reader& r, detr_config& c) {
 
 /// DETR's family: `PreLN` false (DETR: post-LN layers, a final decoder
 /// LayerNorm) or true (Table Transformer: pre-LN layers, final encoder and
-/// decoder LayerNorms).
-template <bool PreLN>
+/// decoder LayerNorms); `Positions` the module of the learned positions
+/// (Transformers 5 writes DETR's at the model, Table Transformer's in the
+/// backbone).
+template <bool PreLN, fixed_string Positions = "model.position_embedding">
 struct detr_style {
     static constexpr bool pre_ln = PreLN;
+    static constexpr std::string_view positions = Positions.view();
 };
 
 namespace detail::detr {
@@ -353,6 +366,23 @@ typename B::value sine_positions(B& b, const typename B::value& mask, std::int64
     return b.reshape(pos, {0, -1, d_model});
 }
 
+/// DetrLearnedPositionEmbedding(d_model / 2) at `scope` for the feature
+/// map [B, C, h, w], as tokens [B, h·w, d_model]: pixel (y, x) is
+/// column_embeddings[x] then row_embeddings[y] (50 rows each: a map over
+/// 50 pixels high or wide has no position, and the lookup fails, as in
+/// Transformers).
+template <Backend B>
+typename B::value learned_positions(B& b, std::string_view scope, const typename B::value& map,
+                                    std::int64_t d_model) {
+    auto guard = b.scope(scope);
+    const auto D = d_model / 2;
+    auto x = b.gather(b.param("column_embeddings.weight", {50, D}), b.range(map, 3));  // [w, D]
+    auto y = b.gather(b.param("row_embeddings.weight", {50, D}), b.range(map, 2));     // [h, D]
+    auto grid = b.concat({b.shape(map, 0, 1), b.shape(map, 2, 4), b.constant_i64({D})}, 0);  // [B, h, w, D]
+    auto pos = b.concat({b.expand(b.unsqueeze(x, {0, 1}), grid), b.expand(b.unsqueeze(y, {0, 2}), grid)}, 3);
+    return b.reshape(pos, {0, -1, d_model});
+}
+
 /// The decoder's first input: zeros [B, num_queries, d_model], B the
 /// batch of `pixels`.
 template <Backend B>
@@ -368,6 +398,7 @@ typename B::value zero_queries(B& b, const typename B::value& pixels, const detr
 /// and pixel_mask to `hidden_states` [B, h·w, d_model] (the projected
 /// feature map's pixels, row by row), `position_embeddings` (the same
 /// shape) and `attention_bias` [B, 1, 1, h·w] (finfo.min at padding).
+template <class Style>
 struct detr_backbone {
     using reads = slots<"pixel_values", "pixel_mask">;
     using writes = slots<"hidden_states", "position_embeddings", "attention_bias">;
@@ -408,7 +439,9 @@ struct detr_backbone {
             tokens = b.transpose(b.reshape(projected, {0, d, -1}), {0, 2, 1});
         }
         s.set(sl::hidden_states, tokens);
-        s.set(slot<"position_embeddings">{}, detail::detr::sine_positions(b, mask, d));
+        s.set(slot<"position_embeddings">{}, c.learned_positions
+                                                 ? detail::detr::learned_positions(b, Style::positions, features, d)
+                                                 : detail::detr::sine_positions(b, mask, d));
         auto guard = b.scope("extended_attention_mask");
         s.set(sl::attention_bias, attention_bias(b, b.reshape(mask, {0, -1}), false));
     }
@@ -544,7 +577,7 @@ struct detr_like_family : family_base<ModelType, "model", detr_config, Load,
     template <class Task>
     static auto inputs(Task) -> type_list<image_input<>, input<"pixel_mask", dtype::i64, axes<"batch", "height", "width">>>;
 
-    using trunk = concat<type_list<detr_backbone, detr_encoder<Style>>,
+    using trunk = concat<type_list<detr_backbone<Style>, detr_encoder<Style>>,
                          std::conditional_t<Style::pre_ln, type_list<final_layer_norm<"model.encoder.layernorm">>,
                                             type_list<>>,
                          type_list<Decoder>>;
@@ -555,6 +588,7 @@ struct detr_like_family : family_base<ModelType, "model", detr_config, Load,
 };
 
 using detr_family = detr_like_family<"detr", detr_style<false>>;
-using table_transformer_family = detr_like_family<"table-transformer", detr_style<true>>;
+using table_transformer_family =
+    detr_like_family<"table-transformer", detr_style<true, "model.backbone.position_embedding">>;
 
 }  // namespace typeformer::inline v0
