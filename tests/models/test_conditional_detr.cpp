@@ -170,3 +170,23 @@ TEST(conditional_detr, auxiliary_loss_changes_the_decoder) {
 TEST(conditional_detr, learned_positions) {
     check_fixture("conditional_detr", "default", fixture_dir("conditional_detr-learned", "default"));
 }
+
+// ConditionalDetrForSegmentation (image-segmentation; its fixture is checked
+// in test_models.cpp, ONNX Runtime included): DETR's mask head over
+// Conditional DETR's decoder; its boxes are the MLP's sigmoid alone, without
+// the reference points object detection adds. Both printed.
+TEST(conditional_detr, segmentation_matches_transformers) {
+    const auto dir = fixture_dir("conditional_detr", "image-segmentation");
+    const auto m = load_fixture("conditional_detr", dir);
+    const auto& f = m.family().require("image-segmentation");
+    EXPECT_EQ(f.outputs(m.config).size(), 3u);
+    const auto want = fixture_tensors(tf::safetensors_file::open(dir / "io.safetensors"), "output.");
+    const auto got = f.reference(m.config, m.weights, fixture_tensors(tf::safetensors_file::open(dir / "io.safetensors"),
+                                                                      "input."), nullptr);
+    const double boxes = tf::max_abs_diff(got.at("pred_boxes"), want.at("pred_boxes"));
+    const double masks = tf::max_abs_diff(got.at("pred_masks"), want.at("pred_masks"));
+    std::cout << "[ conditional_detr ] image-segmentation vs Transformers: pred_boxes " << boxes << ", pred_masks "
+              << masks << "\n";
+    EXPECT_LE(boxes, 1e-5);
+    EXPECT_LE(masks, 1e-5);
+}

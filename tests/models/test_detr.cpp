@@ -240,3 +240,37 @@ TEST(detr, learned_positions) {
                                      fixture_dir("table-transformer-learned", "default"));
     EXPECT_GT(tf::max_abs_diff(sine.at("last_hidden_state"), want.at("last_hidden_state")), 1e-3);
 }
+
+// DetrForSegmentation (image-segmentation; its fixture is checked in
+// test_models.cpp): the mask head reads three backbone maps and needs
+// d_model + encoder_attention_heads divisible by 8; a checkpoint without
+// them is refused when the feature is built, naming it, and still exports
+// its other features.
+TEST(detr, image_segmentation_needs_the_backbone_maps) {
+    for (const auto* feature : {"default", "object-detection"}) {
+        const auto dir = fixture_dir("detr", feature);
+        const auto m = load_fixture("detr", dir);
+        const auto inputs = fixture_tensors(tf::safetensors_file::open(dir / "io.safetensors"), "input.");
+        EXPECT_NO_THROW((void)m.family().require(feature).reference(m.config, m.weights, inputs, nullptr));
+        try {
+            (void)m.family().require("image-segmentation").reference(m.config, m.weights, inputs, nullptr);
+            ADD_FAILURE() << feature << ": image-segmentation built";
+        } catch (const tf::error& e) {
+            EXPECT_TRUE(e.id().starts_with("config.")) << e.what();
+            EXPECT_NE(std::string(e.what()).find("image-segmentation"), std::string::npos) << e.what();
+        }
+    }
+    const auto seg = load(detr_fixture_config("detr", "image-segmentation"));
+    EXPECT_EQ(seg.maps.size(), 4);
+    EXPECT_EQ(seg.maps[0], 1);
+    const auto want = fixture_tensors(
+        tf::safetensors_file::open(fixture_dir("detr", "image-segmentation") / "io.safetensors"), "output.");
+    const auto got = reference_with("detr", "image-segmentation", [](tf::detr_config&, tf::tensor_map&) {});
+    const double masks = tf::max_abs_diff(got.at("pred_masks"), want.at("pred_masks"));
+    std::cout << "[ detr ] image-segmentation vs Transformers: pred_masks " << masks << "\n";
+    EXPECT_LE(masks, 1e-5);
+    // without the padding mask the masks change (the attention maps and the positions read it)
+    const auto unmasked = reference_with("detr", "image-segmentation",
+                                         [](tf::detr_config&, tf::tensor_map& in) { in.at("pixel_mask").i.fill(1); });
+    EXPECT_GT(tf::max_abs_diff(unmasked.at("pred_masks"), want.at("pred_masks")), 1e-3);
+}
