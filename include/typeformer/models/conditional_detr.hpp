@@ -172,22 +172,6 @@ struct conditional_detr_detection_heads {
     }
 };
 
-/// ConditionalDetrForSegmentation's heads: the same Linear and MLP as
-/// object detection's, but its boxes are the MLP's sigmoid alone (it adds
-/// no reference points).
-struct conditional_detr_segmentation_heads {
-    using reads = slots<"hidden_states">;
-    using writes = slots<"logits", "pred_boxes">;
-
-    template <Backend B>
-    static void forward(B& b, io<conditional_detr_segmentation_heads, typename B::value> s, const detr_config& c) {
-        const auto d = c.d_model;
-        const auto& h = s[sl::hidden_states];
-        s.set(sl::logits, dense(b, "class_labels_classifier", h, d, c.num_labels));
-        s.set(slot<"pred_boxes">{}, b.sigmoid(mlp_prediction_head(b, "bbox_predictor", h, d, d, 4, 3)));
-    }
-};
-
 /// ConditionalDetrConfig's keys: DETR's shared table and its focal loss's
 /// (cls_loss_coefficient, focal_alpha; no eos_coefficient).
 using conditional_detr_keys = extend<detr_config::fields, no_effect<"cls_loss_coefficient", double>,
@@ -203,6 +187,7 @@ inline detr_config conditional_detr_config_from_json(const config_reader& r) {
 using conditional_detr_family =
     detr_like_family<"conditional_detr", detr_style<false>, conditional_detr_decoder, conditional_detr_detection_heads,
                      &conditional_detr_config_from_json,
-                     detr_segmentation<"model.conditional_detr", conditional_detr_segmentation_heads>>;
+                     // ConditionalDetrForSegmentation: num_labels logits, and boxes without the reference points
+                     detr_segmentation<"model.conditional_detr", detr_box_heads<false>>>;
 
 }  // namespace typeformer::inline v0

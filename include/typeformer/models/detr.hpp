@@ -604,20 +604,24 @@ struct detr_decoder {
 };
 
 /// DetrForObjectDetection's heads over the decoder's output: `logits` from
-/// class_labels_classifier (num_labels + 1), `pred_boxes` the sigmoid of
-/// bbox_predictor (Linear, ReLU, Linear, ReLU, Linear to 4).
-struct detr_detection_heads {
+/// class_labels_classifier (num_labels + 1 with `NoObject`, DETR's "no
+/// object" class; num_labels without, ConditionalDetrForSegmentation's),
+/// `pred_boxes` the sigmoid of bbox_predictor (Linear, ReLU, Linear, ReLU,
+/// Linear to 4).
+template <bool NoObject>
+struct detr_box_heads {
     using reads = slots<"hidden_states">;
     using writes = slots<"logits", "pred_boxes">;
 
     template <Backend B>
-    static void forward(B& b, io<detr_detection_heads, typename B::value> s, const detr_config& c) {
+    static void forward(B& b, io<detr_box_heads, typename B::value> s, const detr_config& c) {
         const auto d = c.d_model;
         const auto& h = s[sl::hidden_states];
-        s.set(sl::logits, dense(b, "class_labels_classifier", h, d, c.num_labels + 1));
+        s.set(sl::logits, dense(b, "class_labels_classifier", h, d, c.num_labels + (NoObject ? 1 : 0)));
         s.set(slot<"pred_boxes">{}, b.sigmoid(mlp_prediction_head(b, "bbox_predictor", h, d, d, 4, 3)));
     }
 };
+using detr_detection_heads = detr_box_heads<true>;
 
 /// A layer run under `Scope` (its weights' names under it): DETR's own
 /// layers inside DetrForSegmentation, at `detr.`.
@@ -629,17 +633,6 @@ struct scoped_layer {
     static void forward(B& b, io<scoped_layer, typename B::value> s, const C& c) {
         auto guard = b.scope(Scope.view());
         Layer::forward(b, s.template as<Layer>(), c);
-    }
-};
-
-/// The encoder's output, kept as `encoder_memory` for the mask head (the
-/// decoder replaces `hidden_states`).
-struct detr_keep_memory {
-    using reads = slots<"hidden_states">;
-    using writes = slots<"encoder_memory">;
-    template <Backend B, class C>
-    static void forward(B&, io<detr_keep_memory, typename B::value> s, const C&) {
-        s.set(slot<"encoder_memory">{}, s[sl::hidden_states]);
     }
 };
 
@@ -757,7 +750,8 @@ struct detr_like_family
         -> concat<type_list<in_detr<detr_backbone<Style, true>>, in_detr<detr_encoder<Style>>>,
                   std::conditional_t<Style::pre_ln, type_list<in_detr<final_layer_norm<"model.encoder.layernorm">>>,
                                      type_list<>>,
-                  type_list<detr_keep_memory, in_detr<Decoder>, in_detr<typename Segmentation::heads>,
+                  // the encoder's output kept for the mask head (the decoder replaces hidden_states)
+                  type_list<rename_slot<"hidden_states", "encoder_memory">, in_detr<Decoder>, in_detr<typename Segmentation::heads>,
                             scoped_layer<"model", detr_mask_head>>>;
     /// last_hidden_state [batch, num_queries, d_model]: the decoder's.
     static auto outputs(task::default_) -> type_list<output<"last_hidden_state", axes<"batch", "", "">>>;
