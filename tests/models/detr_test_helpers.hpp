@@ -10,10 +10,12 @@
 namespace detr_test {
 
 /// The reference pass of a fixture's feature on its inputs, `edit`ed (the
-/// typed config and the inputs, before the pass).
+/// typed config and the inputs, before the pass); `dir` a variant's folder
+/// (default: the feature's own).
 template <class Edit>
-tf::tensor_map reference_with(std::string_view model_type, std::string_view feature, Edit edit) {
-    const auto dir = fixture_dir(model_type, feature);
+tf::tensor_map reference_with(std::string_view model_type, std::string_view feature, Edit edit,
+                              std::filesystem::path dir = {}) {
+    if (dir.empty()) dir = fixture_dir(model_type, feature);
     const auto m = load_fixture(model_type, dir);
     auto inputs = fixture_tensors(tf::safetensors_file::open(dir / "io.safetensors"), "input.");
     auto config = typed_config<tf::detr_config>(m.config);

@@ -40,11 +40,11 @@ using detr_test::row_diff;
 
 }  // namespace conditional_detr_test
 
-// DETR's defaults (a timm ResNet-50 without a backbone_config, refused;
+// DETR's defaults (timm's ResNet-50 without a backbone_config;
 // Transformers' ResNet-50 with use_timm_backbone false) but 300 queries.
 TEST(conditional_detr, defaults) {
     namespace t = conditional_detr_test;
-    t::expect_refused(nlohmann::json::object(), "/use_timm_backbone");
+    EXPECT_TRUE(t::load(nlohmann::json::object()).timm_backbone);
     const auto c = t::load({{"use_timm_backbone", false}});
     EXPECT_TRUE(tf::check(c));
     EXPECT_EQ(c.num_queries, 300);
@@ -84,9 +84,9 @@ TEST(conditional_detr, refusals_name_the_key) {
         edit(j);
         return j;
     };
-    t::expect_refused(with([](auto& j) { j["position_embedding_type"] = "learned"; }), "/position_embedding_type");
+    t::expect_refused(with([](auto& j) { j["position_embedding_type"] = "rope"; }), "/position_embedding_type");
     t::expect_refused(with([](auto& j) {
-                          j["backbone_config"] = {{"model_type", "timm_backbone"}, {"backbone", "resnet50"}};
+                          j["backbone_config"] = {{"model_type", "dinov2"}};
                       }),
                       "/backbone_config/model_type");
     t::expect_refused(with([](auto& j) { j["backbone_config"]["out_features"] = {"stage2", "stage3"}; }),
@@ -163,4 +163,30 @@ TEST(conditional_detr, auxiliary_loss_changes_the_decoder) {
     const auto off = t::reference_with("object-detection",
                                        [](tf::detr_config& c, tf::tensor_map&) { c.auxiliary_loss = false; });
     EXPECT_GT(tf::max_abs_diff(off.at("logits"), want.at("logits")), 1e-3);
+}
+
+// position_embedding_type "learned" (tools/fixtures/cases/conditional_detr.py):
+// DETR's row and column tables, at model.position_embedding.
+TEST(conditional_detr, learned_positions) {
+    check_fixture("conditional_detr", "default", fixture_dir("conditional_detr-learned", "default"));
+}
+
+// ConditionalDetrForSegmentation (image-segmentation; its fixture is checked
+// in test_models.cpp, ONNX Runtime included): DETR's mask head over
+// Conditional DETR's decoder; its boxes are the MLP's sigmoid alone, without
+// the reference points object detection adds. Both printed.
+TEST(conditional_detr, segmentation_matches_transformers) {
+    const auto dir = fixture_dir("conditional_detr", "image-segmentation");
+    const auto m = load_fixture("conditional_detr", dir);
+    const auto& f = m.family().require("image-segmentation");
+    EXPECT_EQ(f.outputs(m.config).size(), 3u);
+    const auto want = fixture_tensors(tf::safetensors_file::open(dir / "io.safetensors"), "output.");
+    const auto got = f.reference(m.config, m.weights, fixture_tensors(tf::safetensors_file::open(dir / "io.safetensors"),
+                                                                      "input."), nullptr);
+    const double boxes = tf::max_abs_diff(got.at("pred_boxes"), want.at("pred_boxes"));
+    const double masks = tf::max_abs_diff(got.at("pred_masks"), want.at("pred_masks"));
+    std::cout << "[ conditional_detr ] image-segmentation vs Transformers: pred_boxes " << boxes << ", pred_masks "
+              << masks << "\n";
+    EXPECT_LE(boxes, 1e-5);
+    EXPECT_LE(masks, 1e-5);
 }

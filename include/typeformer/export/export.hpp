@@ -94,7 +94,10 @@ built_graph build_graph(const typename F::config& c, const checkpoint& ck, graph
 /// the checkpoint, so that a tied tensor stored under either of its names, or
 /// under both, is found (an LM head's decoder saved without the embeddings,
 /// or the embeddings without the decoder). Builds each feature's graph once
-/// without weights; reads nothing. A family that declares
+/// without weights; reads nothing; a feature the config cannot build (an
+/// error of the config's, such as DETR's image-segmentation without the
+/// maps its mask head reads) has no ties, and exporting it says why. A
+/// family that declares
 /// `static void make_weights(const config&, checkpoint&)` then adds the
 /// tensors it makes from stored ones (GPT-OSS's MXFP4 experts, dequantized).
 template <Family F>
@@ -102,7 +105,12 @@ void tie_weights(const typename F::config& c, checkpoint& ck) {
     for_each_type(typename F::features{}, [&]<class Task>() {
         for_each_type(task::graphs_of<Task>{}, [&]<class Graph>() {
             onnx_backend b(nullptr);
-            forward<model_of<F, Graph>>(b, c);
+            try {
+                forward<model_of<F, Graph>>(b, c);
+            } catch (const error& e) {
+                if (e.id().starts_with("config.")) return;
+                throw;
+            }
             for (const auto& r : b.requests())
                 if (!r.tied_to.empty()) ck.tie(r.name, r.tied_to);
         });

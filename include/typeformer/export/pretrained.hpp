@@ -120,6 +120,7 @@ inline constexpr task_name optimum_tasks[] = {
     {"masked-im", "masked-im"},
     {"object-detection", "object-detection"},
     {"semantic-segmentation", "semantic-segmentation"},
+    {"image-segmentation", "image-segmentation"},
 };
 
 /// The feature a task names: Optimum's task name, or a legacy feature name
@@ -147,7 +148,9 @@ inline std::string_view task_of_feature(std::string_view feature) {
 /// ...ForQuestionAnswering, ...ForMultipleChoice, ...ForImageClassification
 /// and ...ForImageClassificationWithTeacher (DeiT's: the Hub tags it
 /// image-classification), ...ForMaskedImageModeling (masked-im),
-/// ...ForObjectDetection (object-detection); anything else, and no
+/// ...ForObjectDetection (object-detection), ...ForSemanticSegmentation
+/// (semantic-segmentation), ...ForSegmentation (DETR's: image-segmentation);
+/// anything else, and no
 /// `architectures`: feature-extraction), with the cache where the family
 /// exports one (optimum-cli's default for generation). `supported` is the
 /// family's feature list; `because` receives the class it read ("" when
@@ -169,7 +172,7 @@ TYPEFORMER_INLINE std::string infer_feature(const nlohmann::json& config, const 
         {"ForMultipleChoice", "multiple-choice"},   {"ForImageClassification", "image-classification"},
         {"ForImageClassificationWithTeacher", "image-classification"},  // DeiT's distilled checkpoints
         {"ForMaskedImageModeling", "masked-im"},    {"ForObjectDetection", "object-detection"},
-        {"ForSemanticSegmentation", "semantic-segmentation"}};
+        {"ForSemanticSegmentation", "semantic-segmentation"}, {"ForSegmentation", "image-segmentation"}};
     std::string feature = "default";
     for (const auto& [suffix, f] : suffixes)
         if (cls.size() > suffix.size() && cls.ends_with(suffix)) {

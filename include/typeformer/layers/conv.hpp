@@ -114,6 +114,29 @@ typename B::value frozen_batch_norm_module(B& b, std::string_view scope, const t
     return b.add(b.mul(x, scale), shift);
 }
 
+/// frozen_batch_norm_module if `frozen` (DETR's backbones), else batch_norm_module.
+template <Backend B>
+typename B::value norm_module(B& b, std::string_view scope, const typename B::value& x, std::int64_t channels,
+                              bool frozen) {
+    return frozen ? frozen_batch_norm_module(b, scope, x, channels) : batch_norm_module(b, scope, x, channels);
+}
+
+/// nn.GroupNorm(groups, channels, eps) at `scope` (weight, bias) of x [N,
+/// C, H, W]: each group of channels / groups channels normalised by its
+/// mean and biased variance over its channels and pixels, then scaled and
+/// shifted per channel.
+template <Backend B>
+typename B::value group_norm_module(B& b, std::string_view scope, const typename B::value& x, std::int64_t channels,
+                                    std::int64_t groups, float eps = 1e-5f) {
+    auto guard = b.scope(scope);
+    auto g = b.reshape(x, {0, groups, -1});
+    auto centred = b.sub(g, b.unsqueeze(b.reduce_mean(g, 2), {2}));
+    auto var = b.unsqueeze(b.reduce_mean(b.mul(centred, centred), 2), {2});
+    auto y = b.reshape(b.div(centred, b.sqrt(b.add(var, b.scalar(eps)))), b.shape(x, 0, 4));
+    auto per_channel = [&](const char* name) { return b.reshape(b.param(name, {channels}), {1, channels, 1, 1}); };
+    return b.add(b.mul(y, per_channel("weight")), per_channel("bias"));
+}
+
 /// The module names of conv_norm_act under its scope: the convolution and
 /// the BatchNorm (ResNet's ResNetConvLayer and ResNetShortCut).
 struct conv_norm_names {
@@ -129,8 +152,7 @@ typename B::value conv_norm_act(B& b, std::string_view scope, const typename B::
     auto guard = b.scope(scope);
     s.bias = false;
     auto conv = conv2d_module(b, Names::conv, x, s);
-    auto y = frozen ? frozen_batch_norm_module(b, Names::norm, conv, s.out)
-                    : batch_norm_module(b, Names::norm, conv, s.out);
+    auto y = norm_module(b, Names::norm, conv, s.out, frozen);
     return act ? activate(b, *act, y) : y;
 }
 

@@ -289,6 +289,19 @@ struct sequence_summary {
     }
 };
 
+/// A slot's value under another name too (the encoder's output as the
+/// encoder graph's last_hidden_state; DETR's kept for its mask head).
+template <fixed_string From, fixed_string To>
+struct rename_slot {
+    using reads = slots<From>;
+    using writes = slots<To>;
+
+    template <Backend B, class C>
+    static void forward(B&, io<rename_slot, typename B::value> s, const C&) {
+        s.set(slot<To>{}, s[slot<From>{}]);
+    }
+};
+
 /// The pooled output as `pooler_output` (Longformer's default outputs).
 struct expose_pooler_output {
     using reads = slots<"pooled_output">;

@@ -26,6 +26,7 @@
 #include "typeformer/core/cache.hpp"
 #include "typeformer/core/slots.hpp"
 #include "typeformer/layers/decoder.hpp"
+#include "typeformer/layers/heads.hpp"
 #include "typeformer/ops/composite.hpp"
 
 namespace typeformer::inline v0 {
@@ -554,19 +555,6 @@ struct last_eos_token {
         auto eos = b.sub(b.scalar(1.f), b.cast(b.cast(b.not_equal(ids, b.constant_i64({c.eos_token_id})), dtype::i64),
                                                dtype::f32));
         return token_at(b, h, last_flagged(b, eos));
-    }
-};
-
-/// A slot's value under another name (the encoder's output as the encoder
-/// graph's last_hidden_state).
-template <fixed_string From, fixed_string To>
-struct rename_slot {
-    using reads = slots<From>;
-    using writes = slots<To>;
-
-    template <Backend B, class C>
-    static void forward(B&, io<rename_slot, typename B::value> s, const C&) {
-        s.set(slot<To>{}, s[slot<From>{}]);
     }
 };
 

@@ -186,6 +186,8 @@ inline detr_config conditional_detr_config_from_json(const config_reader& r) {
 
 using conditional_detr_family =
     detr_like_family<"conditional_detr", detr_style<false>, conditional_detr_decoder, conditional_detr_detection_heads,
-                     &conditional_detr_config_from_json>;
+                     &conditional_detr_config_from_json,
+                     // ConditionalDetrForSegmentation: num_labels logits, and boxes without the reference points
+                     detr_segmentation<"model.conditional_detr", detr_box_heads<false>>>;
 
 }  // namespace typeformer::inline v0

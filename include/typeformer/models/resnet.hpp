@@ -14,7 +14,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "typeformer/io/config_json.hpp"
@@ -164,6 +166,114 @@ struct resnet_stage {
                                   std::nullopt, frozen);
             }
             return activate(b, c.hidden_act, b.add(h, residual));
+        });
+    }
+};
+
+/// timm's ResNet (`timm.create_model(name, features_only=True, ...)`), as
+/// DETR's timm backbone builds it: one of the torchvision-shaped ResNets
+/// ("resnet18", "resnet34": basic blocks; "resnet50", "resnet101",
+/// "resnet152": bottleneck blocks, the stride in the 3x3), stem width 64,
+/// as a resnet_config (hidden_sizes the stages' output widths, ReLU), or
+/// nullopt for another name. The weight names are timm's (timm_resnet_stem,
+/// timm_resnet_stage), not Transformers'.
+inline std::optional<resnet_config> timm_resnet_config(std::string_view name) {
+    resnet_config c{};
+    c.embedding_size = 64;
+    c.hidden_act = activation::relu;
+    c.downsample_in_first_stage = false;
+    c.downsample_in_bottleneck = false;
+    const bool basic = name == "resnet18" || name == "resnet34";
+    c.bottleneck = !basic;
+    c.hidden_sizes = basic ? stage_list{{64, 128, 256, 512}, 4} : stage_list{{256, 512, 1024, 2048}, 4};
+    if (name == "resnet18") c.depths = {{2, 2, 2, 2}, 4};
+    else if (name == "resnet34" || name == "resnet50") c.depths = {{3, 4, 6, 3}, 4};
+    else if (name == "resnet101") c.depths = {{3, 4, 23, 3}, 4};
+    else if (name == "resnet152") c.depths = {{3, 8, 36, 3}, 4};
+    else return std::nullopt;
+    return c;
+}
+
+/// timm's ResNet stem under the caller's scope: `conv1` (7x7, stride 2,
+/// padding 3, no bias), `bn1`, ReLU, then MaxPool2d(3, stride 2, padding 1).
+template <Backend B>
+typename B::value timm_resnet_stem(B& b, const typename B::value& pixels, const resnet_config& c) {
+    auto x = conv2d_module(b, "conv1", pixels, {.in = c.num_channels, .out = c.embedding_size, .kernel = 7, .stride = 2,
+                                                .padding = 3});
+    x = norm_module(b, "bn1", x, c.embedding_size, c.frozen_batch_norm);
+    return b.max_pool2d(activate(b, activation::relu, x), hw{3, 3}, hw{2, 2}, pads2d{1, 1, 1, 1}, false);
+}
+
+/// Where timm's make_blocks puts stage i's stride and dilation for an
+/// output_stride of 8, 16 or 32: the map is at stride 4 after the stem;
+/// every stage but the first strides by 2 until the map reaches
+/// output_stride, after which a stage dilates by that factor instead.
+/// first_dilation is the previous stage's dilation (the first block's
+/// first 3x3 convolution uses it).
+struct timm_stage_geometry {
+    std::int64_t stride = 1, dilation = 1, first_dilation = 1;
+};
+inline timm_stage_geometry timm_resnet_geometry(std::int64_t stage, std::int64_t output_stride) {
+    std::int64_t net_stride = 4, dilation = 1, previous = 1;
+    timm_stage_geometry g{};
+    for (std::int64_t i = 0; i <= stage; ++i) {
+        std::int64_t stride = i == 0 ? 1 : 2;
+        if (net_stride >= output_stride) {
+            dilation *= stride;
+            stride = 1;
+        } else {
+            net_stride *= stride;
+        }
+        g = {stride, dilation, previous};
+        previous = dilation;
+    }
+    return g;
+}
+
+/// timm's ResNet stage i (0-based) at `layer<i+1>`: blocks `<j>`, each
+/// conv1/bn1, conv2/bn2 (basic: two 3x3) or conv1/bn1, conv2/bn2, conv3/bn3
+/// (bottleneck: 1x1 to a quarter of the width, 3x3 with the stride, 1x1
+/// back), ReLU between them and after the residual sum; `downsample.0`
+/// (1x1 Conv2d with the stride) and `downsample.1` (its BatchNorm) on the
+/// first block's shortcut where the width or the stride changes. The 3x3
+/// convolutions pad by their dilation (timm_resnet_geometry): the first
+/// block's first one by the previous stage's.
+struct timm_resnet_stage {
+    template <Backend B>
+    static typename B::value forward(B& b, const typename B::value& x, const resnet_config& c, std::int64_t i,
+                                     std::int64_t output_stride) {
+        const auto width = c.hidden_sizes[i];
+        const auto g = timm_resnet_geometry(i, output_stride);
+        auto conv_bn = [&](std::string_view k, const typename B::value& in, conv2d_spec s, bool act) {
+            auto y = conv2d_module(b, "conv" + std::string(k), in, s);
+            y = norm_module(b, "bn" + std::string(k), y, s.out, c.frozen_batch_norm);
+            return act ? activate(b, activation::relu, y) : y;
+        };
+        return repeat_blocks(b, "layer" + std::to_string(i + 1), c.depths[i], x,
+                             [&](const typename B::value& in, std::int64_t j) {
+            const auto from = j > 0 ? width : i > 0 ? c.hidden_sizes[i - 1] : c.embedding_size;
+            const auto st = j > 0 ? 1 : g.stride;
+            const auto first = j > 0 ? g.dilation : g.first_dilation;
+            auto residual = in;
+            if (from != width || st != 1) {
+                auto guard = b.scope("downsample");
+                auto y = conv2d_module(b, "0", in, {.in = from, .out = width, .kernel = 1, .stride = st});
+                residual = norm_module(b, "1", y, width, c.frozen_batch_norm);
+            }
+            typename B::value h;
+            if (c.bottleneck) {
+                const auto r = width / 4;
+                h = conv_bn("1", in, {.in = from, .out = r, .kernel = 1}, true);
+                h = conv_bn("2", h, {.in = r, .out = r, .kernel = 3, .stride = st, .padding = first, .dilation = first},
+                            true);
+                h = conv_bn("3", h, {.in = r, .out = width, .kernel = 1}, false);
+            } else {
+                h = conv_bn("1", in, {.in = from, .out = width, .kernel = 3, .stride = st, .padding = first,
+                                      .dilation = first}, true);
+                h = conv_bn("2", h, {.in = width, .out = width, .kernel = 3, .padding = g.dilation,
+                                     .dilation = g.dilation}, false);
+            }
+            return activate(b, activation::relu, b.add(h, residual));
         });
     }
 };

@@ -68,6 +68,13 @@ struct semantic_segmentation {
     using outputs = type_list<output<"logits", axes<"batch", "", "", "">>>;
 };
 
+/// image-segmentation (DetrForSegmentation): object detection's outputs and
+/// a mask per query, [batch, queries, h, w] at a fraction of the image's size.
+struct image_segmentation {
+    static constexpr std::string_view name = "image-segmentation";
+    using outputs = type_list<output<"logits", axes<"batch", "", "">>, output<"pred_boxes", axes<"batch", "", "">>,
+                              output<"pred_masks", axes<"batch", "", "", "">>>;
+};
 // Decoders: the with-past features take the KV cache of every
 // layer as inputs and return the grown cache after the task's outputs.
 struct default_with_past {
