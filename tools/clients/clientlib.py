@@ -26,9 +26,9 @@ def fixtures_with_generation(root: Path, feature: str, only: list[str] | None) -
             if (d / "generate.safetensors").exists() and (not only or d.parent.name in only)]
 
 
-def export(exporter: Path, fixture: Path, feature: str, out: Path) -> str:
-    """Export the fixture with typeformer-export; "" when it worked, else why not."""
-    run = subprocess.run([str(exporter), "--model", str(fixture), "--feature", feature, str(out)],
+def export(exporter: Path, fixture: Path, feature: str, out: Path, extra: list[str] | None = None) -> str:
+    """Export the fixture with typeformer-export (`extra`: more options); "" when it worked, else why not."""
+    run = subprocess.run([str(exporter), "--model", str(fixture), "--feature", feature, *(extra or []), str(out)],
                          capture_output=True, text=True)
     if run.returncode != 0:
         return f"export failed ({run.returncode}): {run.stderr.strip().splitlines()[-1:]}"
