@@ -96,6 +96,17 @@ TEST(beit, interpolate_pos_encoding_matches_transformers) {
     }
 }
 
+// Data2VecVisionForImageClassification, BEiT's code under data2vec-vision:
+// absolute positions and each layer's relative bias, called with
+// interpolate_pos_encoding=True on a 6 x 4 patch grid (the config's 5 x 5).
+TEST(beit, data2vec_vision_interpolate_pos_encoding_matches_transformers) {
+    if (!tf::find_family("data2vec-vision")) GTEST_SKIP() << "data2vec-vision is not built";
+    const auto dir = fixture_dir("data2vec-vision-interpolate", "image-classification");
+    check_fixture("data2vec-vision", "image-classification", dir);
+    const auto m = load_fixture("data2vec-vision", dir);
+    EXPECT_EQ(m.family().require("image-classification").inputs(m.config).at(0).axes.at(2), tf::height_axis);
+}
+
 // The index the graph computes for a run-time grid is the one
 // relative_position_index builds (square, wide, tall and one-patch grids).
 TEST(beit, relative_position_index_in_the_graph) {
